@@ -1,0 +1,9 @@
+//! The IMI domain: aggregates, commands, events, errors and the access policy.
+//! Free of I/O: no database, no HTTP, no GraphQL here.
+
+pub mod actor;
+pub mod authority;
+pub mod command;
+pub mod error;
+pub mod reference;
+pub mod sealed;

@@ -1,0 +1,22 @@
+//! IMI read models: the projector runner (checkpoints, advisory locks, blue/green rebuild) and
+//! the projections built from the global feed.
+
+pub mod directory;
+pub mod projection;
+pub mod rebuild;
+pub mod runner;
+pub mod status;
+
+pub use projection::{Projection, ProjectionError, Slot};
+
+use std::sync::Arc;
+
+/// Every projection the service maintains.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![Arc::new(directory::AuthorityDirectory)]
+}
+
+/// Finds a projection by name.
+pub fn by_name(name: &str) -> Option<Arc<dyn Projection>> {
+    all().into_iter().find(|p| p.name() == name)
+}

@@ -1,0 +1,73 @@
+//! What a projection is: a name, a version, its tables and a function applying a batch.
+
+use imi_store::feed::FeedEvent;
+use sqlx::PgConnection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// An event the projection cannot read: the log and the code disagree.
+    #[error("cannot read event {position} ({event_type}): {reason}")]
+    Unreadable {
+        position: i64,
+        event_type: String,
+        reason: String,
+    },
+}
+
+impl ProjectionError {
+    pub fn unreadable(event: &FeedEvent, reason: impl ToString) -> Self {
+        Self::Unreadable {
+            position: event.at.position,
+            event_type: event.event_type.clone(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A read model built from the feed.
+///
+/// `apply` runs inside the transaction that also moves the checkpoint, with `search_path` set
+/// to the schema being built (the live one or a rebuild's shadow), so its SQL names tables
+/// without a schema. Batches are large during rebuilds: apply them set-wise where it matters.
+#[async_trait::async_trait]
+pub trait Projection: Send + Sync + 'static {
+    /// Also the name of the schema its live tables live in.
+    fn name(&self) -> &'static str;
+    /// Bump it when the tables or the meaning of `apply` change: the runner then rebuilds.
+    fn version(&self) -> i32;
+    /// The DDL of its tables (projections/NAME.sql), run in an empty schema.
+    fn tables_sql(&self) -> &'static str;
+    async fn apply(
+        &self,
+        db: &mut PgConnection,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError>;
+}
+
+/// The schema a projection's slot lives in.
+pub fn schema_of(name: &str, slot: Slot) -> String {
+    match slot {
+        Slot::Live => name.to_string(),
+        Slot::Shadow => format!("{name}__build"),
+    }
+}
+
+/// Which copy of a projection's tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// The tables queries read.
+    Live,
+    /// A blue/green rebuild in progress.
+    Shadow,
+}
+
+impl Slot {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Slot::Live => "live",
+            Slot::Shadow => "shadow",
+        }
+    }
+}

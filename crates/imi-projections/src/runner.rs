@@ -1,0 +1,271 @@
+//! The projector runner: applies the feed to a projection, batch by batch, moving the
+//! checkpoint in the same transaction as the batch (exactly-once effect, crash-safe).
+//!
+//! Two locks keep runners apart: a session advisory lock makes one runner per projection the
+//! active one across processes (the others stand by), and every batch also takes a
+//! transaction advisory lock and re-reads the checkpoint under it, so even two runners that both
+//! believe they are active never apply the same events.
+
+use crate::projection::{schema_of, Projection, ProjectionError, Slot};
+use imi_store::feed::{self, FeedPosition};
+use imi_store::wake::CHANNEL;
+use sqlx::postgres::PgListener;
+use sqlx::{Acquire, PgConnection, PgPool, Row};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Events per batch while following the live feed.
+pub const LIVE_BATCH: i64 = 1_000;
+/// Events per batch while rebuilding.
+pub const REBUILD_BATCH: i64 = 10_000;
+/// Longest sleep between polls when no wake-up arrives.
+const MAX_POLL: Duration = Duration::from_millis(1_000);
+const MIN_POLL: Duration = Duration::from_millis(5);
+
+fn apply_lock(name: &str, slot: Slot) -> String {
+    format!("imi.projection.apply:{name}:{}", slot.as_str())
+}
+
+fn active_lock(name: &str) -> String {
+    format!("imi.projection.active:{name}")
+}
+
+/// Creates the slot's schema, tables and checkpoint row if they do not exist yet.
+/// Returns the version the slot was built with.
+pub async fn ensure_slot(
+    pool: &PgPool,
+    projection: &dyn Projection,
+    slot: Slot,
+) -> Result<i32, ProjectionError> {
+    let name = projection.name();
+    let mut tx = pool.begin().await?;
+    lock(&mut tx, &apply_lock(name, slot)).await?;
+    let existing: Option<i32> =
+        sqlx::query_scalar("SELECT version FROM projections WHERE name = $1 AND slot = $2")
+            .bind(name)
+            .bind(slot.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(version) = existing {
+        return Ok(version);
+    }
+    create_tables(&mut tx, projection, slot).await?;
+    sqlx::query("INSERT INTO projections (name, slot, version) VALUES ($1, $2, $3)")
+        .bind(name)
+        .bind(slot.as_str())
+        .bind(projection.version())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(projection.version())
+}
+
+/// Drops and recreates the slot's schema, then runs the projection's DDL in it.
+pub(crate) async fn create_tables(
+    db: &mut PgConnection,
+    projection: &dyn Projection,
+    slot: Slot,
+) -> Result<(), ProjectionError> {
+    let schema = schema_of(projection.name(), slot);
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .execute(&mut *db)
+        .await?;
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+        .execute(&mut *db)
+        .await?;
+    set_search_path(db, &schema).await?;
+    sqlx::raw_sql(projection.tables_sql())
+        .execute(&mut *db)
+        .await?;
+    sqlx::query("SELECT set_config('search_path', 'public', true)")
+        .execute(&mut *db)
+        .await?;
+    Ok(())
+}
+
+async fn set_search_path(db: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('search_path', $1, true)")
+        .bind(format!("\"{schema}\""))
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+async fn lock(db: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(key)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// The checkpoint of a slot.
+pub async fn checkpoint(
+    db: &mut PgConnection,
+    name: &str,
+    slot: Slot,
+) -> Result<Option<FeedPosition>, sqlx::Error> {
+    let row = sqlx::query("SELECT xid, position FROM projections WHERE name = $1 AND slot = $2")
+        .bind(name)
+        .bind(slot.as_str())
+        .fetch_optional(db)
+        .await?;
+    row.map(|r| {
+        Ok(FeedPosition {
+            xid: r.try_get("xid")?,
+            position: r.try_get("position")?,
+        })
+    })
+    .transpose()
+}
+
+/// Applies the next batch of at most `limit` events to the slot, in one transaction with its
+/// checkpoint. Returns how many events it applied (0: caught up with the horizon).
+pub async fn apply_batch(
+    pool: &PgPool,
+    projection: &dyn Projection,
+    slot: Slot,
+    limit: i64,
+) -> Result<usize, ProjectionError> {
+    let name = projection.name();
+    let mut tx = pool.begin().await?;
+    // Fencing: whoever holds this applies; the checkpoint is read only after it is held.
+    lock(&mut tx, &apply_lock(name, slot)).await?;
+    let Some(after) = checkpoint(&mut tx, name, slot).await? else {
+        return Ok(0);
+    };
+    let events = feed::read(&mut *tx, after, limit).await?;
+    let Some(last) = events.last().map(|e| e.at) else {
+        return Ok(0);
+    };
+    set_search_path(&mut tx, &schema_of(name, slot)).await?;
+    projection.apply(&mut tx, &events).await?;
+    sqlx::query(
+        "UPDATE projections
+            SET xid = $3, position = $4, events_applied = events_applied + $5, updated_at = now()
+          WHERE name = $1 AND slot = $2",
+    )
+    .bind(name)
+    .bind(slot.as_str())
+    .bind(last.xid)
+    .bind(last.position)
+    .bind(events.len() as i64)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(events.len())
+}
+
+/// Keeps one projection's live slot up to date, for as long as the task runs.
+pub struct Runner {
+    pool: PgPool,
+    projection: Arc<dyn Projection>,
+    local_wake: Option<watch::Receiver<u64>>,
+}
+
+impl Runner {
+    pub fn new(pool: PgPool, projection: Arc<dyn Projection>) -> Self {
+        Self {
+            pool,
+            projection,
+            local_wake: None,
+        }
+    }
+
+    /// Also wake on commits made in this process (no round trip through NOTIFY).
+    pub fn with_local_wake(mut self, wake: watch::Receiver<u64>) -> Self {
+        self.local_wake = Some(wake);
+        self
+    }
+
+    /// Runs until the task is dropped or an error occurs. Waits while another process holds
+    /// the projection; rebuilds blue/green first when the code's version is new.
+    pub async fn run(mut self) -> Result<(), ProjectionError> {
+        let name = self.projection.name();
+        let mut holder = self.pool.acquire().await?.detach();
+        loop {
+            let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+                .bind(active_lock(name))
+                .fetch_one(&mut holder)
+                .await?;
+            if held {
+                break;
+            }
+            tokio::time::sleep(MAX_POLL).await;
+        }
+        tracing::info!(projection = name, "runner active");
+        let live_version = ensure_slot(&self.pool, self.projection.as_ref(), Slot::Live).await?;
+        if live_version != self.projection.version() {
+            tracing::info!(
+                projection = name,
+                from = live_version,
+                to = self.projection.version(),
+                "version changed: rebuilding blue/green"
+            );
+            crate::rebuild::rebuild(&self.pool, self.projection.as_ref(), |_| {}).await?;
+        }
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANNEL).await?;
+        let mut poll = MIN_POLL;
+        loop {
+            let applied = apply_batch(&self.pool, self.projection.as_ref(), Slot::Live, LIVE_BATCH)
+                .await?;
+            if applied as i64 == LIVE_BATCH {
+                continue;
+            }
+            if applied > 0 {
+                poll = MIN_POLL;
+            }
+            // Events may sit above the horizon behind an open transaction: poll adaptively,
+            // and wake at once on a commit signal from this or another process.
+            let local = async {
+                match self.local_wake.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = local => { poll = MIN_POLL; }
+                notice = listener.recv() => { notice?; poll = MIN_POLL; }
+                _ = tokio::time::sleep(poll) => { poll = (poll * 2).min(MAX_POLL); }
+            }
+            // Keep the session lock's connection alive and ours.
+            sqlx::query("SELECT 1").execute(&mut holder).await?;
+        }
+    }
+}
+
+/// Waits until every named live projection has applied the event at `target`, at most
+/// `timeout`. Returns whether they all did.
+pub async fn wait_for(
+    pool: &PgPool,
+    names: &[&str],
+    target: FeedPosition,
+    timeout: Duration,
+) -> Result<bool, sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut conn = pool.acquire().await?;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let behind: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM unnest($1::text[]) AS n(name)
+              WHERE NOT EXISTS (SELECT 1 FROM projections p
+                                 WHERE p.name = n.name AND p.slot = 'live'
+                                   AND (p.xid, p.position) >= ($2, $3))",
+        )
+        .bind(names)
+        .bind(target.xid)
+        .bind(target.position)
+        .fetch_one(conn.acquire().await?)
+        .await?;
+        if behind == 0 {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,155 @@
+//! The global feed: every committed event, in (transaction id, position) order, read only
+//! below the horizon `pg_snapshot_xmin(pg_current_snapshot())`.
+//!
+//! Positions come from an identity column, so they are handed out at insert time, not at
+//! commit: a transaction can commit an event with a lower position after a reader already saw a
+//! higher one. A reader that keeps `position > last` skips it for good. Below the horizon every
+//! transaction has ended, so nothing can still appear there; ordering by transaction id first
+//! and checkpointing the pair (xid, position) then yields each event exactly once.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgExecutor, Row};
+
+/// A point in the feed: the transaction that wrote an event and the event's position.
+/// Ordered as the feed is: by transaction id, then position.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct FeedPosition {
+    pub xid: i64,
+    pub position: i64,
+}
+
+impl FeedPosition {
+    /// Before the first event.
+    pub const START: FeedPosition = FeedPosition {
+        xid: 0,
+        position: 0,
+    };
+}
+
+impl std::fmt::Display for FeedPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.xid, self.position)
+    }
+}
+
+/// One event as the feed delivers it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedEvent {
+    pub at: FeedPosition,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: serde_json::Value,
+    pub metadata: serde_json::Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+const READ_SQL: &str = "
+SELECT xid::text::bigint AS xid, position, aggregate_type, aggregate_id, sequence,
+       event_type, event_version, payload, metadata, recorded_at
+  FROM events
+ WHERE (xid, position) > ($1::bigint::text::xid8, $2)
+   AND xid < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY xid, position
+ LIMIT $3";
+
+/// Reads up to `limit` events after `after`, below the current horizon.
+pub async fn read<'e>(
+    db: impl PgExecutor<'e>,
+    after: FeedPosition,
+    limit: i64,
+) -> Result<Vec<FeedEvent>, sqlx::Error> {
+    let rows = sqlx::query(READ_SQL)
+        .bind(after.xid)
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
+fn decode(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error> {
+    Ok(FeedEvent {
+        at: FeedPosition {
+            xid: row.try_get("xid")?,
+            position: row.try_get("position")?,
+        },
+        aggregate_type: row.try_get("aggregate_type")?,
+        aggregate_id: row.try_get("aggregate_id")?,
+        sequence: row.try_get("sequence")?,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get("event_version")?,
+        payload: row.try_get("payload")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get("recorded_at")?,
+    })
+}
+
+/// Where the log stands for a reader at `checkpoint`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct FeedStatus {
+    /// The horizon: transactions below it have all ended.
+    pub horizon_xid: i64,
+    /// The highest position written so far (committed or not).
+    pub head_position: i64,
+    /// Committed events after the checkpoint (below the horizon or not).
+    pub lag_events: i64,
+    /// Age of the oldest event not yet read, in seconds (0 when none).
+    pub lag_seconds: f64,
+}
+
+/// The log's status as seen from `checkpoint`.
+pub async fn status<'e>(
+    db: impl PgExecutor<'e>,
+    checkpoint: FeedPosition,
+) -> Result<FeedStatus, sqlx::Error> {
+    let row = sqlx::query(
+        "
+SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon,
+       (SELECT coalesce(max(position), 0) FROM events) AS head,
+       count(*) AS lag,
+       coalesce(extract(epoch FROM now() - min(recorded_at))::float8, 0) AS lag_seconds
+  FROM events
+ WHERE (xid, position) > ($1::bigint::text::xid8, $2)",
+    )
+    .bind(checkpoint.xid)
+    .bind(checkpoint.position)
+    .fetch_one(db)
+    .await?;
+    Ok(FeedStatus {
+        horizon_xid: row.try_get("horizon")?,
+        head_position: row.try_get("head")?,
+        lag_events: row.try_get("lag")?,
+        lag_seconds: row.try_get::<f64, _>("lag_seconds")?.max(0.0),
+    })
+}
+
+/// The feed position of the latest event of one aggregate, if it has any: what a client that
+/// just wrote must wait for before it reads its write.
+pub async fn last_of_aggregate<'e>(
+    db: impl PgExecutor<'e>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Option<FeedPosition>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT xid::text::bigint AS xid, position FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = $2
+          ORDER BY sequence DESC LIMIT 1",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| {
+        Ok(FeedPosition {
+            xid: r.try_get("xid")?,
+            position: r.try_get("position")?,
+        })
+    })
+    .transpose()
+}

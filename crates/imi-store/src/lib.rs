@@ -1,0 +1,30 @@
+//! The IMI event store: migrations, postgres-es wiring, the global feed, sealed personal data
+//! and audit verification.
+
+pub use sqlx::PgPool;
+
+/// The project's migrations (event store, keys, credentials, projection bookkeeping).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Applies the migrations not yet applied.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// Whether every migration this build knows has been applied.
+pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    let applied: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM _sqlx_migrations WHERE success",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(applied as usize >= MIGRATOR.iter().count())
+}
+
+pub mod audit;
+pub mod commands;
+pub mod credentials;
+pub mod feed;
+pub mod metadata;
+pub mod sealing;
+pub mod wake;

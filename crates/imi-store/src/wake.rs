@@ -1,0 +1,65 @@
+//! Waking projectors after events commit, without slowing appends.
+//!
+//! A NOTIFY inside the append transaction takes a global lock at commit and serializes all
+//! commits. So the signal is sent after commit, outside the transaction: in-process runners see
+//! a watch channel tick at once; other processes get one `NOTIFY imi_events` per burst (signals
+//! that arrive while a NOTIFY is in flight are coalesced into the next one).
+
+use sqlx::PgPool;
+use std::sync::Arc;
+use tokio::sync::{watch, Notify};
+
+/// The channel other processes LISTEN on.
+pub const CHANNEL: &str = "imi_events";
+
+#[derive(Clone)]
+pub struct Wake {
+    local: Arc<watch::Sender<u64>>,
+    remote: Option<Arc<Notify>>,
+}
+
+impl Wake {
+    /// Wakes in-process runners only (tests, benchmarks, a single-process deployment).
+    pub fn local_only() -> Self {
+        Self {
+            local: Arc::new(watch::channel(0).0),
+            remote: None,
+        }
+    }
+
+    /// Wakes in-process runners and, through `NOTIFY`, those of other processes.
+    pub fn with_notify(pool: PgPool) -> Self {
+        let remote = Arc::new(Notify::new());
+        let signal = remote.clone();
+        tokio::spawn(async move {
+            loop {
+                signal.notified().await;
+                if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(CHANNEL)
+                    .execute(&pool)
+                    .await
+                {
+                    // Other processes still poll; a lost wake-up only delays them.
+                    tracing::warn!(%error, "could not notify other processes of new events");
+                }
+            }
+        });
+        Self {
+            local: Arc::new(watch::channel(0).0),
+            remote: Some(remote),
+        }
+    }
+
+    /// Called after a transaction with events committed.
+    pub fn events_committed(&self) {
+        self.local.send_modify(|n| *n = n.wrapping_add(1));
+        if let Some(remote) = &self.remote {
+            remote.notify_one();
+        }
+    }
+
+    /// A receiver that ticks after every commit in this process.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.local.subscribe()
+    }
+}

@@ -1,0 +1,3 @@
+//! The imi-store integration tests, against a real PostgreSQL (a fresh database per test).
+
+mod sealing;

@@ -1,0 +1,115 @@
+//! Test support: a fresh, empty PostgreSQL database per test, on the server named by
+//! `DATABASE_URL` or else on the project's private cluster (see `imi-localpg`).
+//!
+//! Databases are not dropped afterwards: they are cheap, and a failed test's data stays around to
+//! look at.
+
+use std::sync::OnceLock;
+
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use uuid::Uuid;
+
+/// A database of its own for one test. No migrations have run: the caller runs them.
+#[derive(Debug, Clone)]
+pub struct TestDb {
+    pub pool: PgPool,
+    pub url: String,
+    pub name: String,
+}
+
+/// URL of a database on the test server, used to create the test databases: `DATABASE_URL`, or
+/// the private cluster, started on first use. Blocks; panics with the reason when there is none.
+pub fn server_url() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => imi_localpg::ensure_running(&imi_localpg::default_data_root())
+            .unwrap_or_else(|e| panic!("no PostgreSQL for the tests: {e}"))
+            .url("postgres"),
+    })
+    .clone()
+}
+
+/// Creates `imi_test_<uuid>` on the test server and returns a pool (8 connections at most) on it.
+/// Panics when the server cannot be reached: this is for tests.
+pub async fn fresh_database() -> TestDb {
+    let server = tokio::task::spawn_blocking(server_url)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let name = format!("imi_test_{}", Uuid::new_v4().simple());
+
+    let mut admin = PgConnection::connect(&server)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test server {server}: {e}"));
+    // Simple protocol: CREATE DATABASE cannot be prepared.
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create database {name} on {server}: {e}"));
+    let _ = admin.close().await;
+
+    let url = with_database(&server, &name);
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+    TestDb { pool, url, name }
+}
+
+/// `url` with its database (the path) replaced by `database`, query parameters kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    format!("{}/{database}{query}", &base[..authority_end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_database_in_urls() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t"),
+            "postgres://postgres@127.0.0.1:5432/t"
+        );
+        assert_eq!(with_database("postgres://h:1", "t"), "postgres://h:1/t");
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "t"),
+            "postgres://u:p@h/t?sslmode=disable"
+        );
+    }
+
+    #[tokio::test]
+    async fn two_calls_give_two_empty_databases() {
+        let (a, b) = tokio::join!(fresh_database(), fresh_database());
+        assert_ne!(a.name, b.name);
+
+        for db in [&a, &b] {
+            let (current, tables): (String, i64) = sqlx::query_as(
+                "SELECT current_database(), \
+                 (SELECT count(*) FROM pg_tables WHERE schemaname = 'public')",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            assert_eq!(current, db.name);
+            assert_eq!(tables, 0, "{} is not empty", db.name);
+        }
+
+        sqlx::raw_sql("CREATE TABLE only_in_a (id int)")
+            .execute(&a.pool)
+            .await
+            .unwrap();
+        let in_b: Option<String> = sqlx::query_scalar("SELECT to_regclass('only_in_a')::text")
+            .fetch_one(&b.pool)
+            .await
+            .unwrap();
+        assert_eq!(in_b, None);
+    }
+}
