@@ -1,0 +1,146 @@
+//! The global feed never skips an event that commits late, and never reads past the horizon.
+
+use crate::support::{insert, migrated};
+use imi_store::feed::{self, FeedPosition};
+use serde_json::json;
+
+fn ids(events: &[feed::FeedEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.aggregate_id.as_str()).collect()
+}
+
+async fn read_all(pool: &sqlx::PgPool, after: FeedPosition) -> Vec<feed::FeedEvent> {
+    feed::read(pool, after, 1000).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_transaction_holding_the_lower_position_that_commits_last_is_not_skipped() {
+    let pool = migrated().await;
+    // `early` takes the lower position but commits last.
+    let mut early = pool.begin().await.unwrap();
+    insert(&mut *early, "early", 1, json!({})).await.unwrap();
+    let mut late = pool.begin().await.unwrap();
+    insert(&mut *late, "late", 1, json!({})).await.unwrap();
+    late.commit().await.unwrap();
+
+    // A reader now must not move past `early`'s position: it sees nothing yet.
+    let seen = read_all(&pool, FeedPosition::START).await;
+    assert!(seen.is_empty(), "read past an open transaction: {:?}", ids(&seen));
+    // A naive `position > last` reader would have taken `late` and moved on.
+    let naive: Vec<i64> = sqlx::query_scalar("SELECT position FROM events ORDER BY position")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(naive.len(), 1, "only `late` is visible to a plain reader");
+
+    early.commit().await.unwrap();
+    let seen = read_all(&pool, FeedPosition::START).await;
+    assert_eq!(ids(&seen), ["early", "late"]);
+    assert!(seen[0].at.position < seen[1].at.position);
+}
+
+#[tokio::test]
+async fn an_older_transaction_with_a_higher_position_is_delivered_in_transaction_order() {
+    let pool = migrated().await;
+    // `older` gets its transaction id first but inserts after `younger`.
+    let mut older = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *older)
+        .await
+        .unwrap();
+    let mut younger = pool.begin().await.unwrap();
+    insert(&mut *younger, "younger", 1, json!({})).await.unwrap();
+    insert(&mut *older, "older", 1, json!({})).await.unwrap();
+    younger.commit().await.unwrap();
+    assert!(read_all(&pool, FeedPosition::START).await.is_empty());
+    older.commit().await.unwrap();
+
+    let seen = read_all(&pool, FeedPosition::START).await;
+    assert_eq!(ids(&seen), ["older", "younger"]);
+    assert!(
+        seen[0].at.position > seen[1].at.position,
+        "positions are out of order"
+    );
+    // Resuming from the first event's checkpoint yields exactly the second.
+    let rest = read_all(&pool, seen[0].at).await;
+    assert_eq!(ids(&rest), ["younger"]);
+    assert!(read_all(&pool, seen[1].at).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_open_transaction_holds_the_horizon_and_the_feed_resumes_when_it_ends() {
+    let pool = migrated().await;
+    insert(&pool, "before", 1, json!({})).await.unwrap();
+    let mut open = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *open)
+        .await
+        .unwrap();
+    for i in 0..5 {
+        insert(&pool, &format!("after-{i}"), 1, json!({}))
+            .await
+            .unwrap();
+    }
+    let seen = read_all(&pool, FeedPosition::START).await;
+    assert_eq!(ids(&seen), ["before"], "the horizon must stop at the open transaction");
+    let checkpoint = seen[0].at;
+    let status = feed::status(&pool, checkpoint).await.unwrap();
+    assert_eq!(status.lag_events, 5);
+
+    open.rollback().await.unwrap();
+    let rest = read_all(&pool, checkpoint).await;
+    assert_eq!(
+        ids(&rest),
+        ["after-0", "after-1", "after-2", "after-3", "after-4"]
+    );
+}
+
+#[tokio::test]
+async fn paging_through_the_feed_yields_each_event_once_in_order() {
+    let pool = migrated().await;
+    // Many concurrent writers, some transactions with several events.
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let pool = pool.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let mut tx = pool.begin().await.unwrap();
+                for s in 1..=2 {
+                    insert(&mut *tx, &format!("w{w}-{i}"), s, json!({ "s": s }))
+                        .await
+                        .unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+        }));
+    }
+    // Read while they write, in small pages. The horizon is cluster-wide, so transactions of
+    // other databases on the server may hold it back for a while: read until all have arrived.
+    let mut seen = Vec::new();
+    let mut at = FeedPosition::START;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while seen.len() < 8 * 25 * 2 && std::time::Instant::now() < deadline {
+        let page = feed::read(&pool, at, 7).await.unwrap();
+        if let Some(last) = page.last() {
+            at = last.at;
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        seen.extend(page);
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert!(feed::read(&pool, at, 7).await.unwrap().is_empty());
+    assert_eq!(seen.len(), 8 * 25 * 2);
+    let mut positions: Vec<i64> = seen.iter().map(|e| e.at.position).collect();
+    positions.sort();
+    positions.dedup();
+    assert_eq!(positions.len(), seen.len(), "an event was delivered twice");
+    assert!(seen.windows(2).all(|w| w[0].at < w[1].at));
+    // Per aggregate, sequence 1 always arrives before sequence 2.
+    let mut last_sequence = std::collections::HashMap::new();
+    for e in &seen {
+        let previous = last_sequence.insert(e.aggregate_id.clone(), e.sequence);
+        assert_eq!(previous.unwrap_or(0), e.sequence - 1, "{}", e.aggregate_id);
+    }
+}
