@@ -155,6 +155,7 @@ pub fn ensure_running_with(
             port
         }
         None => {
+            owned_dir(&layout.pgdata, &run_as)?;
             if !layout.pgdata.join("PG_VERSION").exists() {
                 init(&layout, &bins, &run_as)?;
             }
@@ -244,7 +245,8 @@ fn create_root(path: &Path, run_as: &RunAs) -> Result<PathBuf, LocalPgError> {
 }
 
 /// The port of the cluster when it runs: its `postmaster.pid` names a live process (a crash
-/// leaves a stale one) and the port accepts TCP connections.
+/// leaves a stale file) and the port accepts TCP connections. A killed postmaster stays a zombie,
+/// "running" for pg_ctl, until it is reaped, hence the loop.
 fn running_port(
     layout: &Layout,
     bins: &ServerBinaries,
@@ -257,18 +259,26 @@ fn running_port(
     let Some(port) = pid_file.lines().nth(3).and_then(|l| l.trim().parse().ok()) else {
         return Ok(None);
     };
-    let status = run_as
-        .command(&bins.pg_ctl, &layout.root)
-        .arg("status")
-        .arg("-D")
-        .arg(&layout.pgdata)
-        .output()
-        .map_err(|e| LocalPgError::io("running pg_ctl status", e))?;
-    if !status.status.success() {
-        return Ok(None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = run_as
+            .command(&bins.pg_ctl, &layout.root)
+            .arg("status")
+            .arg("-D")
+            .arg(&layout.pgdata)
+            .output()
+            .map_err(|e| LocalPgError::io("running pg_ctl status", e))?;
+        if !status.status.success() {
+            return Ok(None);
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(Some(port));
+        }
+        if Instant::now() > deadline {
+            return Err(not_reachable(layout, port));
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
-    wait_for_tcp(port, layout)?;
-    Ok(Some(port))
 }
 
 fn init(layout: &Layout, bins: &ServerBinaries, run_as: &RunAs) -> Result<(), LocalPgError> {
@@ -278,7 +288,6 @@ fn init(layout: &Layout, bins: &ServerBinaries, run_as: &RunAs) -> Result<(), Lo
         "creating a private PostgreSQL {} cluster",
         bins.major
     );
-    owned_dir(&layout.pgdata, run_as)?;
     run(run_as
         .command(&bins.initdb, &layout.root)
         .arg("-D")
@@ -367,19 +376,24 @@ fn port_is_free(port: u16) -> bool {
     TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
+/// After `pg_ctl -w start`, which waits for "ready", this normally succeeds at once.
 fn wait_for_tcp(port: u16, layout: &Layout) -> Result<(), LocalPgError> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline {
-            return Err(LocalPgError::NotReachable {
-                data_dir: layout.pgdata.clone(),
-                port,
-                log: layout.log.clone(),
-            });
+            return Err(not_reachable(layout, port));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(())
+}
+
+fn not_reachable(layout: &Layout, port: u16) -> LocalPgError {
+    LocalPgError::NotReachable {
+        data_dir: layout.pgdata.clone(),
+        port,
+        log: layout.log.clone(),
+    }
 }
 
 /// Creates `path` (mode 0700, as PostgreSQL wants) for the user the cluster runs as. An existing

@@ -76,7 +76,12 @@ pub async fn rebuild(
             events_per_second: applied as f64 / started.elapsed().as_secs_f64().max(1e-9),
         });
         if n == 0 {
-            break;
+            // Never swap in tables older than the live ones: a reader would see time go back.
+            let live = checkpoint(&mut conn, name, Slot::Live).await?;
+            if live.is_none_or(|live| at >= live) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 

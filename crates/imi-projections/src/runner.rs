@@ -75,13 +75,17 @@ pub(crate) async fn create_tables(
         .execute(&mut *db)
         .await?;
     set_search_path(db, &schema).await?;
-    sqlx::raw_sql(projection.tables_sql())
-        .execute(&mut *db)
-        .await?;
+    run_script(db, projection.tables_sql()).await?;
     sqlx::query("SELECT set_config('search_path', 'public', true)")
         .execute(&mut *db)
         .await?;
     Ok(())
+}
+
+/// Runs a multi-statement script: a query without arguments goes over the simple query
+/// protocol, which accepts several statements.
+async fn run_script(db: &mut PgConnection, script: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(db, script).await.map(|_| ())
 }
 
 async fn set_search_path(db: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
@@ -142,7 +146,7 @@ pub async fn apply_batch(
     set_search_path(&mut tx, &schema_of(name, slot)).await?;
     projection.apply(&mut tx, &events).await?;
     sqlx::query(
-        "UPDATE projections
+        "UPDATE public.projections
             SET xid = $3, position = $4, events_applied = events_applied + $5, updated_at = now()
           WHERE name = $1 AND slot = $2",
     )

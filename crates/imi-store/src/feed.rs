@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgExecutor, Row};
+use sqlx::{PgConnection, PgExecutor, Row};
 
 /// A point in the feed: the transaction that wrote an event and the event's position.
 /// Ordered as the feed is: by transaction id, then position.
@@ -59,8 +59,8 @@ SELECT xid::text::bigint AS xid, position, aggregate_type, aggregate_id, sequenc
  LIMIT $3";
 
 /// Reads up to `limit` events after `after`, below the current horizon.
-pub async fn read<'e>(
-    db: impl PgExecutor<'e>,
+pub async fn read(
+    db: &mut PgConnection,
     after: FeedPosition,
     limit: i64,
 ) -> Result<Vec<FeedEvent>, sqlx::Error> {

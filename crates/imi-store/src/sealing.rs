@@ -460,7 +460,6 @@ impl KeyRing {
         if inserted {
             return Ok(KeyState::Live(Box::new(data_key.cipher())));
         }
-        eprintln!("LOST_INSERT_RACE");
         // Another writer stored the key first (or erased it): use what is stored.
         let row = self
             .fetch(key_id)

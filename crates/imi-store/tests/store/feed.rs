@@ -9,7 +9,7 @@ fn ids(events: &[feed::FeedEvent]) -> Vec<&str> {
 }
 
 async fn read_all(pool: &sqlx::PgPool, after: FeedPosition) -> Vec<feed::FeedEvent> {
-    feed::read(pool, after, 1000).await.unwrap()
+    feed::read(&mut *pool.acquire().await.unwrap(), after, 1000).await.unwrap()
 }
 
 #[tokio::test]
@@ -119,7 +119,7 @@ async fn paging_through_the_feed_yields_each_event_once_in_order() {
     let mut at = FeedPosition::START;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while seen.len() < 8 * 25 * 2 && std::time::Instant::now() < deadline {
-        let page = feed::read(&pool, at, 7).await.unwrap();
+        let page = feed::read(&mut *pool.acquire().await.unwrap(), at, 7).await.unwrap();
         if let Some(last) = page.last() {
             at = last.at;
         } else {
@@ -130,7 +130,7 @@ async fn paging_through_the_feed_yields_each_event_once_in_order() {
     for w in writers {
         w.await.unwrap();
     }
-    assert!(feed::read(&pool, at, 7).await.unwrap().is_empty());
+    assert!(feed::read(&mut *pool.acquire().await.unwrap(), at, 7).await.unwrap().is_empty());
     assert_eq!(seen.len(), 8 * 25 * 2);
     let mut positions: Vec<i64> = seen.iter().map(|e| e.at.position).collect();
     positions.sort();

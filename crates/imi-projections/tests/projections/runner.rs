@@ -1,0 +1,198 @@
+//! Crash safety and mutual exclusion of projector runners.
+
+use crate::ledger::{append, assert_complete, drain, migrated, Ledger, NAME};
+use imi_projections::runner::{apply_batch, ensure_slot, Runner};
+use imi_projections::Slot;
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn caught_up(pool: &sqlx::PgPool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let behind: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM events e, projections p
+              WHERE p.name = $1 AND p.slot = 'live'
+                AND (e.xid::text::bigint, e.position) > (p.xid, p.position)",
+        )
+        .bind(NAME)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if behind == 0 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "runner did not catch up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_runner_killed_mid_batch_applies_nothing_twice_and_loses_nothing() {
+    let pool = migrated().await;
+    append(&pool, "a", 300).await;
+    let slow = Arc::new(Ledger {
+        runner: "slow",
+        pause: Duration::from_millis(1),
+    });
+    // Kill the runner again and again, at varying points inside its batches, while events
+    // keep arriving.
+    for round in 0..12u64 {
+        let task = tokio::spawn(Runner::new(pool.clone(), slow.clone()).run());
+        tokio::time::sleep(Duration::from_millis(15 + round * 7)).await;
+        task.abort();
+        let _ = task.await;
+        append(&pool, &format!("r{round}"), 10).await;
+    }
+    let partial: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {NAME}.applied"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(partial < 420, "the kills must have interrupted the work");
+    let fast = Arc::new(Ledger {
+        runner: "fast",
+        pause: Duration::ZERO,
+    });
+    let task = tokio::spawn(Runner::new(pool.clone(), fast).run());
+    caught_up(&pool).await;
+    task.abort();
+    assert_complete(&pool).await;
+}
+
+#[tokio::test]
+async fn a_failing_batch_rolls_back_with_its_checkpoint() {
+    let pool = migrated().await;
+    let ledger = Ledger {
+        runner: "r",
+        pause: Duration::ZERO,
+    };
+    ensure_slot(&pool, &ledger, Slot::Live).await.unwrap();
+    append(&pool, "a", 5).await;
+    // A row the batch will collide with, as if a buggy apply wrote twice.
+    let third: i64 = sqlx::query_scalar("SELECT position FROM events ORDER BY position OFFSET 2 LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "INSERT INTO {NAME}.applied VALUES ($1, 'planted', 0, 'test')"
+    ))
+    .bind(third)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(apply_batch(&pool, &ledger, Slot::Live, 100).await.is_err());
+    let (position, applied): (i64, i64) = sqlx::query_as(
+        "SELECT position, events_applied FROM projections WHERE name = $1 AND slot = 'live'",
+    )
+    .bind(NAME)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((position, applied), (0, 0), "the checkpoint must not move");
+    let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {NAME}.applied"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "nothing of the failed batch may remain");
+}
+
+#[tokio::test]
+async fn two_runners_on_one_projection_never_both_apply() {
+    let pool = migrated().await;
+    append(&pool, "a", 50).await;
+    let one = tokio::spawn(
+        Runner::new(
+            pool.clone(),
+            Arc::new(Ledger {
+                runner: "one",
+                pause: Duration::ZERO,
+            }),
+        )
+        .run(),
+    );
+    let two = tokio::spawn(
+        Runner::new(
+            pool.clone(),
+            Arc::new(Ledger {
+                runner: "two",
+                pause: Duration::ZERO,
+            }),
+        )
+        .run(),
+    );
+    for i in 0..10 {
+        append(&pool, &format!("b{i}"), 20).await;
+    }
+    caught_up(&pool).await;
+    let runners: Vec<String> =
+        sqlx::query_scalar(&format!("SELECT DISTINCT runner FROM {NAME}.applied"))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(runners.len(), 1, "only the active runner applies: {runners:?}");
+    // When the active one stops, the standby takes over.
+    let (active, standby) = if runners[0] == "one" { (one, two) } else { (two, one) };
+    active.abort();
+    let _ = active.await;
+    append(&pool, "c", 20).await;
+    caught_up(&pool).await;
+    standby.abort();
+    let runners: i64 =
+        sqlx::query_scalar(&format!("SELECT count(DISTINCT runner) FROM {NAME}.applied"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(runners, 2);
+    assert_complete(&pool).await;
+}
+
+#[tokio::test]
+async fn batches_from_competing_appliers_are_fenced() {
+    // Even callers that bypass the active-runner lock never apply an event twice.
+    let pool = migrated().await;
+    let ledger = Arc::new(Ledger {
+        runner: "any",
+        pause: Duration::ZERO,
+    });
+    ensure_slot(&pool, ledger.as_ref(), Slot::Live).await.unwrap();
+    append(&pool, "a", 400).await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (pool, ledger) = (pool.clone(), ledger.clone());
+        tasks.push(tokio::spawn(async move {
+            while apply_batch(&pool, ledger.as_ref(), Slot::Live, 13)
+                .await
+                .expect("no batch may collide")
+                > 0
+            {}
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    drain(&pool, ledger.as_ref(), 13).await;
+    assert_complete(&pool).await;
+}
+
+#[tokio::test]
+async fn status_reports_checkpoint_horizon_and_lag() {
+    let pool = migrated().await;
+    let ledger = Ledger {
+        runner: "r",
+        pause: Duration::ZERO,
+    };
+    ensure_slot(&pool, &ledger, Slot::Live).await.unwrap();
+    append(&pool, "a", 10).await;
+    // The horizon is cluster-wide: other tests' transactions may hold it back for a moment.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while apply_batch(&pool, &ledger, Slot::Live, 4).await.unwrap() == 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = imi_projections::status::all(&pool).await.unwrap();
+    let s = status.iter().find(|s| s.name == NAME).unwrap();
+    assert_eq!(s.events_applied, 4);
+    assert_eq!(s.lag_events, 6);
+    assert_eq!(s.head_position, 10);
+    assert!(s.lag_seconds >= 0.0);
+    assert!(s.horizon_xid > s.checkpoint.xid);
+}
