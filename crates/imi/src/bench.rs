@@ -1,0 +1,277 @@
+//! Benchmarks, run as CLI commands so their figures come with the command that reproduces
+//! them. Each runs in a fresh database and compares against a baseline measured in the same
+//! run.
+
+use anyhow::Result;
+use clap::Subcommand;
+use imi_domain::actor::Actor;
+use imi_domain::authority::{user_key_id, Authority, AuthorityCommand, NewUser};
+use imi_domain::command::Issued;
+use imi_domain::reference::{Language, MemberState};
+use imi_projections::directory::AuthorityDirectory;
+use imi_store::commands::{AggregateConfig, CommandBus};
+use imi_store::metadata::CommandMetadata;
+use imi_store::sealing::{KeyRing, MasterKey};
+use imi_store::wake::Wake;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Subcommand, Clone, Copy)]
+pub enum BenchCommand {
+    /// Command throughput through cqrs-es/postgres-es vs raw INSERTs of the same rows.
+    Commands {
+        #[arg(long, default_value_t = 20_000)]
+        commands: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Rebuild rate of the authority directory over synthetic events.
+    Rebuild {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: i64,
+    },
+}
+
+pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
+    let pool = fresh_database(server_url).await?;
+    match command {
+        BenchCommand::Commands {
+            commands,
+            concurrency,
+        } => commands_bench(&pool, commands, concurrency.max(1)).await,
+        BenchCommand::Rebuild { events } => rebuild_bench(&pool, events.max(100)).await,
+    }
+}
+
+async fn fresh_database(server_url: &str) -> Result<PgPool> {
+    let name = format!("imi_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = PgPool::connect(server_url).await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await?;
+    admin.close().await;
+    let options: PgConnectOptions = server_url.parse::<PgConnectOptions>()?.database(&name);
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .connect_with(options)
+        .await?;
+    imi_store::migrate(&pool).await?;
+    println!("database: {name}");
+    Ok(pool)
+}
+
+fn lda(i: usize) -> Actor {
+    Actor::User {
+        user_id: format!("u-{i}"),
+        authority_id: format!("a-{i}"),
+    }
+}
+
+async fn register_authorities(pool: &PgPool, bus: &CommandBus<Authority>, n: usize) -> Result<()> {
+    let keys = KeyRing::new(pool.clone(), MasterKey::generate());
+    let system = Actor::system("bench");
+    for i in 0..n {
+        let identity = keys
+            .seal(&user_key_id(&format!("u-{i}")), &serde_json::json!({"name": "Bench"}))
+            .await?;
+        bus.execute(
+            &format!("a-{i}"),
+            Issued::new(
+                system.clone(),
+                AuthorityCommand::RegisterNationalCoordinator {
+                    member_state: MemberState::parse("DE")?,
+                    official_name: format!("Authority {i}"),
+                    informal_titles: BTreeMap::new(),
+                    first_user: NewUser {
+                        user_id: format!("u-{i}"),
+                        identity,
+                    },
+                },
+            ),
+            CommandMetadata::for_actor(&system),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn title_command(n: usize) -> AuthorityCommand {
+    AuthorityCommand::SetInformalTitle {
+        language: Language::parse(if n % 2 == 0 { "en" } else { "fr" }).expect("known"),
+        title: Some(format!("Title {n}")),
+    }
+}
+
+/// Runs `total` jobs on `concurrency` workers; worker w takes the jobs w, w+c, w+2c, ...
+async fn timed<F, Fut>(total: usize, concurrency: usize, job: F) -> Result<f64>
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let job = Arc::new(job);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let job = job.clone();
+        workers.push(tokio::spawn(async move {
+            let mut n = w;
+            while n < total {
+                job(w, n).await?;
+                n += concurrency;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+const RAW_INSERT: &str = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                          VALUES ('Authority', $1, $2, 'InformalTitleSet', '1', $3, $4)";
+
+async fn commands_bench(pool: &PgPool, total: usize, concurrency: usize) -> Result<()> {
+    // Each worker writes to its own authority, so the framework's optimistic lock never
+    // conflicts and both sides do the same work: one event per command.
+    let bus = Arc::new(CommandBus::<Authority>::new(
+        pool.clone(),
+        AggregateConfig {
+            snapshot_every: Some(50),
+        },
+        vec![],
+        (),
+        Wake::with_notify(pool.clone()),
+    ));
+    register_authorities(pool, &bus, concurrency).await?;
+    let framework = {
+        let bus = bus.clone();
+        timed(total, concurrency, move |w, n| {
+            let bus = bus.clone();
+            async move {
+                bus.execute(
+                    &format!("a-{w}"),
+                    Issued::new(lda(w), title_command(n)),
+                    CommandMetadata::for_actor(&lda(w)),
+                )
+                .await?;
+                Ok(())
+            }
+        })
+        .await?
+    };
+
+    let raw_plain = timed(total, concurrency, raw_with(pool, concurrency, false, "raw")).await?;
+    let raw_notify = timed(total, concurrency, raw_with(pool, concurrency, true, "notify")).await?;
+
+    println!("commands: {total}, concurrency: {concurrency}, one event per command");
+    println!("  raw INSERT, one transaction each      {raw_plain:>9.0} /s  (baseline)");
+    println!(
+        "  raw INSERT + NOTIFY in the transaction {raw_notify:>9.0} /s  ({:.2}x baseline)",
+        raw_notify / raw_plain
+    );
+    println!(
+        "  cqrs-es command (load, handle, append, post-commit wake) {framework:>9.0} /s  ({:.2}x baseline)",
+        framework / raw_plain
+    );
+    Ok(())
+}
+
+fn raw_with(
+    pool: &PgPool,
+    concurrency: usize,
+    notify_in_transaction: bool,
+    prefix: &'static str,
+) -> impl Fn(usize, usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
+       + Send
+       + Sync
+       + 'static {
+    let pool = pool.clone();
+    move |w, n| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            let payload = serde_json::json!({"InformalTitleSet": {
+                "language": if n % 2 == 0 { "en" } else { "fr" }, "title": format!("Title {n}")}});
+            let metadata = serde_json::to_value(CommandMetadata::for_actor(&lda(w)).into_map())?;
+            let mut tx = pool.begin().await?;
+            sqlx::query(RAW_INSERT)
+                .bind(format!("{prefix}-{w}"))
+                .bind((n / concurrency) as i64 + 1)
+                .bind(payload)
+                .bind(metadata)
+                .execute(&mut *tx)
+                .await?;
+            if notify_in_transaction {
+                sqlx::query("SELECT pg_notify('imi_bench', '')")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+async fn rebuild_bench(pool: &PgPool, events: i64) -> Result<()> {
+    // Authorities of 100 events each: a registration, then informal title changes.
+    let per_authority: i64 = 100;
+    let authorities = (events / per_authority).max(1);
+    let started = Instant::now();
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         SELECT 'Authority', 'a-' || i, 1, 'NationalCoordinatorRegistered', '1',
+                json_build_object('NationalCoordinatorRegistered', json_build_object(
+                    'member_state', 'DE', 'official_name', 'Authority ' || i,
+                    'informal_titles', json_build_object('en', 'Authority ' || i))),
+                '{\"acting_user\": \"system:bench\"}'
+           FROM generate_series(1, $1) AS i ORDER BY i",
+    )
+    .bind(authorities)
+    .execute(pool)
+    .await?;
+    for sequence in 2..=per_authority {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             SELECT 'Authority', 'a-' || i, $2, 'InformalTitleSet', '1',
+                    json_build_object('InformalTitleSet', json_build_object(
+                        'language', (ARRAY['en','fr','de','pl','it'])[1 + ($2 + i) % 5],
+                        'title', 'Title ' || $2 || ' of ' || i)),
+                    '{\"acting_user\": \"user:bench\"}'
+               FROM generate_series(1, $1) AS i ORDER BY i",
+        )
+        .bind(authorities)
+        .bind(sequence)
+        .execute(pool)
+        .await?;
+    }
+    let written = authorities * per_authority;
+    let load_seconds = started.elapsed().as_secs_f64();
+    println!(
+        "synthetic events: {written} ({authorities} authorities x {per_authority}), written in {load_seconds:.1} s ({:.0} events/s through the hash-chain trigger)",
+        written as f64 / load_seconds
+    );
+    sqlx::query("VACUUM ANALYZE events").execute(pool).await?;
+    let report = imi_projections::rebuild::rebuild(pool, &AuthorityDirectory, |_| {}).await?;
+    println!(
+        "rebuild of authority_directory: {} events in {:.1} s = {:.0} events/s",
+        report.events_applied,
+        report.seconds,
+        report.events_applied as f64 / report.seconds
+    );
+    println!("peak memory of this process (VmHWM): {}", peak_memory());
+    Ok(())
+}
+
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}

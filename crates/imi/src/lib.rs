@@ -1,0 +1,6 @@
+//! The `imi` service: configuration, wiring, seeding and benchmarks behind the CLI.
+
+pub mod app;
+pub mod bench;
+pub mod config;
+pub mod seed;
