@@ -1,1 +1,6 @@
+//! End-to-end tests: the gateway's router served on a real socket, a real PostgreSQL (a fresh
+//! database per test), projectors running, and a client that speaks only GraphQL over HTTP and
+//! `graphql-transport-ws`, as an app would.
 
+mod first_slice;
+mod harness;

@@ -172,6 +172,47 @@ pub struct DirectorySearch {
     pub limit: i64,
 }
 
+/// The entry query: one row per authority with its titles as a JSON object.
+fn entries_sql(filter: &str, tail: &str) -> String {
+    format!(
+        "SELECT a.authority_id, a.member_state, a.kind, a.official_name, a.updated_at,
+                coalesce(jsonb_object_agg(t.language, t.title)
+                         FILTER (WHERE t.language IS NOT NULL), '{{}}') AS titles
+           FROM {NAME}.authorities a
+           LEFT JOIN {NAME}.informal_titles t USING (authority_id)
+          WHERE {filter}
+          GROUP BY a.authority_id
+          {tail}"
+    )
+}
+
+fn decode_entry(r: &sqlx::postgres::PgRow) -> Result<DirectoryEntry, sqlx::Error> {
+    let titles: serde_json::Value = r.try_get("titles")?;
+    Ok(DirectoryEntry {
+        authority_id: r.try_get("authority_id")?,
+        member_state: r.try_get("member_state")?,
+        kind: r.try_get("kind")?,
+        official_name: r.try_get("official_name")?,
+        informal_titles: serde_json::from_value(titles)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// One authority of the live directory.
+pub async fn get<'e>(
+    db: impl PgExecutor<'e>,
+    authority_id: &str,
+) -> Result<Option<DirectoryEntry>, sqlx::Error> {
+    sqlx::query(&entries_sql("a.authority_id = $1", ""))
+        .bind(authority_id)
+        .fetch_optional(db)
+        .await?
+        .as_ref()
+        .map(decode_entry)
+        .transpose()
+}
+
 /// Searches the live directory, ordered by authority id.
 pub async fn search<'e>(
     db: impl PgExecutor<'e>,
@@ -181,38 +222,22 @@ pub async fn search<'e>(
         .text
         .as_deref()
         .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-    let rows = sqlx::query(&format!(
-        "SELECT a.authority_id, a.member_state, a.kind, a.official_name, a.updated_at,
-                coalesce(jsonb_object_agg(t.language, t.title)
-                         FILTER (WHERE t.language IS NOT NULL), '{{}}') AS titles
-           FROM {NAME}.authorities a
-           LEFT JOIN {NAME}.informal_titles t USING (authority_id)
-          WHERE ($1::text IS NULL OR a.member_state = $1)
-            AND ($2::text IS NULL OR a.authority_id > $2)
-            AND ($3::text IS NULL OR a.official_name ILIKE $3
-                 OR EXISTS (SELECT 1 FROM {NAME}.informal_titles s
-                             WHERE s.authority_id = a.authority_id AND s.title ILIKE $3))
-          GROUP BY a.authority_id
-          ORDER BY a.authority_id
-          LIMIT $4"
-    ))
-    .bind(&q.member_state)
-    .bind(&q.after)
-    .bind(&pattern)
-    .bind(q.limit)
-    .fetch_all(db)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let titles: serde_json::Value = r.try_get("titles")?;
-            Ok(DirectoryEntry {
-                authority_id: r.try_get("authority_id")?,
-                member_state: r.try_get("member_state")?,
-                kind: r.try_get("kind")?,
-                official_name: r.try_get("official_name")?,
-                informal_titles: serde_json::from_value(titles).unwrap_or_default(),
-                updated_at: r.try_get("updated_at")?,
-            })
-        })
-        .collect()
+    let sql = entries_sql(
+        &format!(
+            "($1::text IS NULL OR a.member_state = $1)
+             AND ($2::text IS NULL OR a.authority_id > $2)
+             AND ($3::text IS NULL OR a.official_name ILIKE $3
+                  OR EXISTS (SELECT 1 FROM {NAME}.informal_titles s
+                              WHERE s.authority_id = a.authority_id AND s.title ILIKE $3))"
+        ),
+        "ORDER BY a.authority_id LIMIT $4",
+    );
+    let rows = sqlx::query(&sql)
+        .bind(&q.member_state)
+        .bind(&q.after)
+        .bind(&pattern)
+        .bind(q.limit)
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(decode_entry).collect()
 }

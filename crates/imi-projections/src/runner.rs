@@ -10,7 +10,7 @@ use crate::projection::{schema_of, Projection, ProjectionError, Slot};
 use imi_store::feed::{self, FeedPosition};
 use imi_store::wake::CHANNEL;
 use sqlx::postgres::PgListener;
-use sqlx::{Acquire, PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -139,7 +139,7 @@ pub async fn apply_batch(
     let Some(after) = checkpoint(&mut tx, name, slot).await? else {
         return Ok(0);
     };
-    let events = feed::read(&mut *tx, after, limit).await?;
+    let events = feed::read(&mut tx, after, limit).await?;
     let Some(last) = events.last().map(|e| e.at) else {
         return Ok(0);
     };
@@ -249,7 +249,6 @@ pub async fn wait_for(
     timeout: Duration,
 ) -> Result<bool, sqlx::Error> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut conn = pool.acquire().await?;
     let mut pause = Duration::from_millis(2);
     loop {
         let behind: i64 = sqlx::query_scalar(
@@ -261,7 +260,7 @@ pub async fn wait_for(
         .bind(names)
         .bind(target.xid)
         .bind(target.position)
-        .fetch_one(conn.acquire().await?)
+        .fetch_one(pool)
         .await?;
         if behind == 0 {
             return Ok(true);

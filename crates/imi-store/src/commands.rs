@@ -71,6 +71,16 @@ impl<A: Aggregate> CommandBus<A> {
         command: A::Command,
         metadata: CommandMetadata,
     ) -> Result<Option<FeedPosition>, CommandError<A::Error>> {
+        // A retried request (same idempotency key, same actor, same aggregate) already wrote
+        // its events: answer with their position instead of running the command again.
+        if let Some(key) = &metadata.idempotency_key {
+            let done = feed::last_of_request(&self.pool, A::TYPE, id, key, &metadata.acting_user)
+                .await
+                .map_err(|e| CommandError::Internal(Box::new(e)))?;
+            if done.is_some() {
+                return Ok(done);
+            }
+        }
         self.cqrs
             .execute_with_metadata(id, command, metadata.into_map())
             .await

@@ -81,19 +81,25 @@ pub async fn verify(
     .bind(login)
     .fetch_optional(pool)
     .await?;
+    // argon2 is deliberately slow: run it off the async workers.
+    let password = password.to_string();
     let Some(row) = row else {
         // Spend the same time as a real check, so timing does not reveal unknown logins.
-        let _ = hash_password("timing-equaliser-password");
+        let _ = tokio::task::spawn_blocking(|| hash_password("timing-equaliser-password")).await;
         return Ok(None);
     };
     let stored: String = row.try_get("password_hash")?;
-    let ok = PasswordHash::new(&stored)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .map_err(|_| CredentialError::Hashing)?;
     let user_id: String = row.try_get("user_id")?;
     sqlx::query(
         "UPDATE credentials SET failed_logins = CASE WHEN $2 THEN 0 ELSE failed_logins + 1 END

@@ -153,3 +153,33 @@ pub async fn last_of_aggregate<'e>(
     })
     .transpose()
 }
+
+/// The feed position of the latest event that one client request (by its idempotency key and
+/// acting user) wrote to an aggregate, if any.
+pub async fn last_of_request<'e>(
+    db: impl PgExecutor<'e>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    idempotency_key: &str,
+    acting_user: &str,
+) -> Result<Option<FeedPosition>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT xid::text::bigint AS xid, position FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = $2
+            AND metadata ->> 'idempotency_key' = $3 AND metadata ->> 'acting_user' = $4
+          ORDER BY sequence DESC LIMIT 1",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(idempotency_key)
+    .bind(acting_user)
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| {
+        Ok(FeedPosition {
+            xid: r.try_get("xid")?,
+            position: r.try_get("position")?,
+        })
+    })
+    .transpose()
+}

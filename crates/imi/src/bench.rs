@@ -100,7 +100,7 @@ async fn register_authorities(pool: &PgPool, bus: &CommandBus<Authority>, n: usi
 
 fn title_command(n: usize) -> AuthorityCommand {
     AuthorityCommand::SetInformalTitle {
-        language: Language::parse(if n % 2 == 0 { "en" } else { "fr" }).expect("known"),
+        language: Language::parse(if n.is_multiple_of(2) { "en" } else { "fr" }).expect("known"),
         title: Some(format!("Title {n}")),
     }
 }
@@ -194,7 +194,7 @@ fn raw_with(
         let pool = pool.clone();
         Box::pin(async move {
             let payload = serde_json::json!({"InformalTitleSet": {
-                "language": if n % 2 == 0 { "en" } else { "fr" }, "title": format!("Title {n}")}});
+                "language": if n.is_multiple_of(2) { "en" } else { "fr" }, "title": format!("Title {n}")}});
             let metadata = serde_json::to_value(CommandMetadata::for_actor(&lda(w)).into_map())?;
             let mut tx = pool.begin().await?;
             sqlx::query(RAW_INSERT)

@@ -186,3 +186,30 @@ async fn concurrent_writes_to_one_aggregate_surface_as_conflicts_and_lose_nothin
     let report = imi_store::audit::verify(&pool).await.unwrap();
     assert_eq!(report.first_broken, None);
 }
+
+#[tokio::test]
+async fn a_retried_request_with_the_same_idempotency_key_runs_once() {
+    let pool = migrated().await;
+    let bus = bus(&pool, AggregateConfig::default()).await;
+    register(&pool, &bus, "a-1").await;
+    let meta = || CommandMetadata::for_actor(&lda()).with_idempotency_key(Some("req-7".into()));
+    let first = bus.execute("a-1", set_title("One"), meta()).await.unwrap();
+    // The retry carries the same key; even a different body is not applied again.
+    let retry = bus.execute("a-1", set_title("Two"), meta()).await.unwrap();
+    assert_eq!(first, retry);
+    // A new request (a new key) runs.
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 3);
+    let other = bus
+        .execute(
+            "a-1",
+            set_title("Three"),
+            CommandMetadata::for_actor(&lda()).with_idempotency_key(Some("req-8".into())),
+        )
+        .await
+        .unwrap();
+    assert_ne!(other, first);
+}

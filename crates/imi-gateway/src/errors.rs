@@ -1,0 +1,328 @@
+//! What a client sees when something goes wrong: every GraphQL error carries a machine code in
+//! `extensions.code`, one of [`Code`], and where it helps an `extensions.reason` that says more
+//! (for example `REFUSED` for a command the workflow's rules refuse, or `QUERY_TOO_DEEP`).
+//!
+//! Internal errors are logged with their source and shown to clients as a generic message:
+//! database text never leaves the gateway.
+
+use async_graphql::{ErrorExtensionValues, ServerError};
+use imi_domain::error::DomainError;
+use imi_domain::reference::UnknownCode;
+use imi_store::commands::CommandError;
+
+/// The machine codes a client can act on. The list is fixed (see DESIGN.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// No valid bearer token: sign in (again).
+    Unauthenticated,
+    /// Signed in, but the access policy does not allow this.
+    Forbidden,
+    /// The request itself is wrong: fix it before sending it again.
+    BadUserInput,
+    /// The request names something that does not exist.
+    NotFound,
+    /// Another write won the race: reload and try again.
+    Conflict,
+    /// Our fault. Retrying may help; the details are in the gateway's log.
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::Forbidden => "FORBIDDEN",
+            Code::BadUserInput => "BAD_USER_INPUT",
+            Code::NotFound => "NOT_FOUND",
+            Code::Conflict => "CONFLICT",
+            Code::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// Finer reasons, in `extensions.reason`.
+pub mod reason {
+    /// The command is well-formed but the workflow's rules refuse it in the current state.
+    pub const REFUSED: &str = "REFUSED";
+    pub const TOKEN_MISSING: &str = "TOKEN_MISSING";
+    pub const TOKEN_EXPIRED: &str = "TOKEN_EXPIRED";
+    pub const TOKEN_INVALID: &str = "TOKEN_INVALID";
+    pub const WRONG_CREDENTIALS: &str = "WRONG_CREDENTIALS";
+    pub const MALFORMED_REQUEST: &str = "MALFORMED_REQUEST";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    pub const PAGE_TOO_LARGE: &str = "PAGE_TOO_LARGE";
+    /// The database did not answer: retrying later may help.
+    pub const UNAVAILABLE: &str = "UNAVAILABLE";
+    /// A read model is not built yet (its projector has not started).
+    pub const READ_MODEL_NOT_READY: &str = "READ_MODEL_NOT_READY";
+}
+
+/// An error on its way to the client. Deliberately not `Display`, so it converts into an
+/// [`async_graphql::Error`] only through [`From`] below, code included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: Code,
+    pub message: String,
+    pub reason: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            reason: None,
+        }
+    }
+
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(Code::BadUserInput, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Code::NotFound, message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>, reason: &'static str) -> Self {
+        Self::new(Code::Unauthenticated, message).with_reason(reason)
+    }
+
+    /// An internal error: `source` is logged, the client reads a generic message.
+    pub fn internal(context: &str, source: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %error_chain(source), "{context}");
+        Self::new(Code::Internal, "internal error")
+    }
+
+    /// A database error while reading: unavailable, read model missing, or internal.
+    pub fn database(context: &str, error: &sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::error!(error = %error_chain(error), "{context}: database unavailable");
+                Self::new(
+                    Code::Internal,
+                    "the database is unavailable, try again later",
+                )
+                .with_reason(reason::UNAVAILABLE)
+            }
+            // 42P01 undefined_table, 3F000 invalid_schema_name: the projector never ran here.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("42P01" | "3F000")) =>
+            {
+                tracing::error!(error = %error_chain(error), "{context}: read model missing");
+                Self::new(
+                    Code::Internal,
+                    "this data is not available yet, try again later",
+                )
+                .with_reason(reason::READ_MODEL_NOT_READY)
+            }
+            _ => Self::internal(context, error),
+        }
+    }
+
+    pub fn extensions(&self) -> ErrorExtensionValues {
+        let mut ext = ErrorExtensionValues::default();
+        ext.set("code", self.code.as_str());
+        if let Some(reason) = self.reason {
+            ext.set("reason", reason);
+        }
+        ext
+    }
+
+    /// As a request-level error (no path), for answers built outside the executor.
+    pub fn into_server_error(self) -> ServerError {
+        let mut error = ServerError::new(self.message.clone(), None);
+        error.extensions = Some(self.extensions());
+        error
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(e: ApiError) -> Self {
+        let extensions = Some(e.extensions());
+        async_graphql::Error {
+            message: e.message,
+            source: None,
+            extensions,
+        }
+    }
+}
+
+/// The message a domain refusal shows: the domain writes them for clients.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Forbidden(why) => ApiError::new(Code::Forbidden, why),
+            DomainError::Invalid(why) => ApiError::bad_input(why),
+            DomainError::NotFound(why) => ApiError::not_found(why),
+            DomainError::Refused(why) => ApiError::bad_input(why).with_reason(reason::REFUSED),
+        }
+    }
+}
+
+impl From<UnknownCode> for ApiError {
+    fn from(e: UnknownCode) -> Self {
+        ApiError::bad_input(e.to_string())
+    }
+}
+
+/// Maps the outcome of a command. Faults are logged here, once.
+pub fn command_error(error: CommandError<DomainError>) -> ApiError {
+    match error {
+        CommandError::Domain(e) => e.into(),
+        CommandError::Conflict => ApiError::new(
+            Code::Conflict,
+            "another change to the same data was saved first: reload and try again",
+        ),
+        CommandError::Unavailable(source) => {
+            tracing::error!(error = %error_chain(source.as_ref()), "event store unavailable");
+            ApiError::new(
+                Code::Internal,
+                "the event store is unavailable, try again later",
+            )
+            .with_reason(reason::UNAVAILABLE)
+        }
+        CommandError::Internal(source) => ApiError::internal("command failed", source.as_ref()),
+    }
+}
+
+/// The label a command outcome is counted under in the metrics.
+pub fn outcome_label(result: &Result<(), &ApiError>) -> &'static str {
+    match result {
+        Ok(()) => "ok",
+        Err(e) => match (e.code, e.reason) {
+            (Code::Conflict, _) => "conflict",
+            (Code::Forbidden, _) => "forbidden",
+            (Code::NotFound, _) => "not_found",
+            (Code::BadUserInput, Some(reason::REFUSED)) => "refused",
+            (Code::BadUserInput, _) => "invalid",
+            (Code::Unauthenticated, _) => "unauthenticated",
+            (Code::Internal, Some(reason::UNAVAILABLE)) => "unavailable",
+            (Code::Internal, _) => "internal",
+        },
+    }
+}
+
+/// An error and its sources on one line, for the log.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut current = error.source();
+    while let Some(e) = current {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        current = e.source();
+    }
+    text
+}
+
+/// Gives every error of a response a code. Errors our resolvers raise carry one already; the
+/// others come from async-graphql itself: request errors (parse, validation, limits) and input
+/// coercion errors are the client's, anything else is ours and is masked.
+pub fn ensure_codes(errors: &mut [ServerError]) {
+    for error in errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let (code, why) = classify_untagged(error);
+        if code == Code::Internal {
+            tracing::error!(message = %error.message, path = ?error.path, "untagged resolver error");
+            error.message = "internal error".to_string();
+        }
+        let ext = error.extensions.get_or_insert_with(Default::default);
+        ext.set("code", code.as_str());
+        if let Some(why) = why {
+            ext.set("reason", why);
+        }
+    }
+}
+
+fn classify_untagged(error: &ServerError) -> (Code, Option<&'static str>) {
+    let message = error.message.as_str();
+    if message.starts_with("Query is nested too deep") {
+        return (Code::BadUserInput, Some(reason::QUERY_TOO_DEEP));
+    }
+    if message.starts_with("Query is too complex") {
+        return (Code::BadUserInput, Some(reason::QUERY_TOO_COMPLEX));
+    }
+    if error.path.is_empty() {
+        // Parse errors are tagged where the query is parsed; what is left is validation.
+        return (Code::BadUserInput, Some(reason::GRAPHQL_VALIDATION_FAILED));
+    }
+    // Argument and variable coercion, raised while resolving a field.
+    if message.starts_with("Failed to parse")
+        || message.starts_with("Invalid value")
+        || message.contains("Expected input type")
+    {
+        return (Code::BadUserInput, None);
+    }
+    (Code::Internal, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(error: &ServerError) -> String {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn domain_errors_map_to_codes() {
+        let cases = [
+            (DomainError::forbidden("x"), Code::Forbidden, None),
+            (DomainError::invalid("x"), Code::BadUserInput, None),
+            (DomainError::not_found("x"), Code::NotFound, None),
+            (
+                DomainError::refused("x"),
+                Code::BadUserInput,
+                Some(reason::REFUSED),
+            ),
+        ];
+        for (domain, code, why) in cases {
+            let api = command_error(CommandError::Domain(domain));
+            assert_eq!((api.code, api.reason), (code, why));
+        }
+        assert_eq!(command_error(CommandError::Conflict).code, Code::Conflict);
+    }
+
+    #[test]
+    fn internal_errors_never_show_their_source() {
+        let source = std::io::Error::other("relation \"secret_table\" does not exist");
+        let api = command_error(CommandError::Internal(Box::new(source)));
+        assert_eq!(api.code, Code::Internal);
+        assert!(!api.message.contains("secret_table"));
+    }
+
+    #[test]
+    fn untagged_errors_get_a_code_and_unknown_ones_are_masked() {
+        let mut errors = vec![
+            ServerError::new("Unknown field \"x\"", None),
+            ServerError::new("boom: SELECT * FROM secret", None)
+                .with_path(vec![async_graphql::PathSegment::Field("a".into())]),
+        ];
+        ensure_codes(&mut errors);
+        assert_eq!(code_of(&errors[0]), "\"BAD_USER_INPUT\"");
+        assert_eq!(code_of(&errors[1]), "\"INTERNAL\"");
+        assert_eq!(errors[1].message, "internal error");
+    }
+}

@@ -1,0 +1,169 @@
+//! Prometheus metrics: HTTP requests by route and status, command outcomes by aggregate and
+//! result, and the projections' lag, read from the database at scrape time.
+//!
+//! Each router owns its recorder (no process-global state): several gateways in one process
+//! (the tests) keep their counts apart, and the binary is free to install a global recorder of
+//! its own.
+
+use imi_projections::status::ProjectionStatus;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self {
+            recorder: Arc::new(PrometheusBuilder::new().build_recorder()),
+        }
+    }
+
+    pub fn http_request(&self, route: &str, method: &str, status: u16) {
+        let (route, method) = (route.to_string(), method.to_string());
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::counter!(
+                "imi_http_requests_total",
+                "route" => route,
+                "method" => method,
+                "status" => status.to_string()
+            )
+            .increment(1);
+        });
+    }
+
+    pub fn command(&self, aggregate: &'static str, command: &'static str, result: &'static str) {
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::counter!(
+                "imi_commands_total",
+                "aggregate" => aggregate,
+                "command" => command,
+                "result" => result
+            )
+            .increment(1);
+        });
+    }
+
+    /// The exposition text: the counters, then the projection gauges (`None` when they could
+    /// not be read: `imi_projection_status_up` says so).
+    pub fn render(&self, projections: Option<&[ProjectionStatus]>) -> String {
+        let mut text = self.recorder.handle().render();
+        render_projections(&mut text, projections);
+        text
+    }
+}
+
+fn render_projections(out: &mut String, projections: Option<&[ProjectionStatus]>) {
+    let _ = writeln!(
+        out,
+        "# HELP imi_projection_status_up Whether the projection status could be read (1) or not (0).\n\
+         # TYPE imi_projection_status_up gauge\n\
+         imi_projection_status_up {}",
+        u8::from(projections.is_some())
+    );
+    let Some(projections) = projections else {
+        return;
+    };
+    type Field = fn(&ProjectionStatus) -> f64;
+    let gauges: [(&str, &str, Field); 6] = [
+        (
+            "imi_projection_lag_events",
+            "Committed events the projection has not applied yet.",
+            |s| s.lag_events as f64,
+        ),
+        (
+            "imi_projection_lag_seconds",
+            "Age of the oldest event the projection has not applied yet.",
+            |s| s.lag_seconds,
+        ),
+        (
+            "imi_projection_checkpoint_position",
+            "Feed position of the last event the projection applied.",
+            |s| s.checkpoint.position as f64,
+        ),
+        (
+            "imi_projection_checkpoint_xid",
+            "Transaction id of the last event the projection applied.",
+            |s| s.checkpoint.xid as f64,
+        ),
+        (
+            "imi_projection_events_applied",
+            "Events the projection's slot has applied since it was built.",
+            |s| s.events_applied as f64,
+        ),
+        (
+            "imi_projection_version",
+            "Version of the projection's slot.",
+            |s| f64::from(s.version),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for s in projections {
+            let _ = writeln!(
+                out,
+                "{name}{{projection=\"{}\",slot=\"{}\"}} {}",
+                escape_label(&s.name),
+                escape_label(&s.slot),
+                value(s)
+            );
+        }
+    }
+}
+
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imi_store::feed::FeedPosition;
+
+    #[test]
+    fn renders_counters_and_projection_gauges() {
+        let metrics = Metrics::new();
+        metrics.http_request("/graphql", "POST", 200);
+        metrics.command("Authority", "SetInformalTitle", "ok");
+        let status = ProjectionStatus {
+            name: "authority_directory".into(),
+            slot: "live".into(),
+            version: 1,
+            checkpoint: FeedPosition {
+                xid: 7,
+                position: 42,
+            },
+            events_applied: 42,
+            horizon_xid: 8,
+            head_position: 44,
+            lag_events: 2,
+            lag_seconds: 0.5,
+        };
+        let text = metrics.render(Some(&[status]));
+        assert!(text.contains(
+            "imi_http_requests_total{route=\"/graphql\",method=\"POST\",status=\"200\"} 1"
+        ));
+        assert!(text.contains(
+            "imi_commands_total{aggregate=\"Authority\",command=\"SetInformalTitle\",result=\"ok\"} 1"
+        ));
+        assert!(text.contains(
+            "imi_projection_lag_events{projection=\"authority_directory\",slot=\"live\"} 2"
+        ));
+        assert!(text.contains(
+            "imi_projection_checkpoint_position{projection=\"authority_directory\",slot=\"live\"} 42"
+        ));
+        assert!(metrics.render(None).contains("imi_projection_status_up 0"));
+    }
+}

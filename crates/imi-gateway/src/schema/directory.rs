@@ -1,0 +1,495 @@
+//! The authority directory: search it, read one authority, edit its informal titles, follow
+//! its changes.
+
+use super::i18n::{all_wanted_first, parse_language, pick, LocalizedText};
+use super::relay::{
+    decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+};
+use super::{data, request, services};
+use crate::errors::{command_error, outcome_label, ApiError};
+use crate::live::ProjectionWatch;
+use crate::metrics::Metrics;
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, ID};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, Stream};
+use imi_domain::authority::AuthorityCommand;
+use imi_domain::command::Issued;
+use imi_domain::reference::{Language, MemberState};
+use imi_projections::directory::{self, DirectoryEntry, DirectorySearch};
+use imi_store::feed::FeedPosition;
+use sqlx::{PgExecutor, Row};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The cursor kind of authority connections.
+const CURSOR_KIND: &str = "Authority";
+/// Longest search text accepted, in characters.
+const MAX_SEARCH_CHARS: usize = 200;
+/// Longest id accepted, in bytes.
+const MAX_ID_BYTES: usize = 128;
+/// Longest a mutation waits for the projections its client reads.
+pub const MAX_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+pub struct DirectoryQuery;
+
+#[derive(Default)]
+pub struct DirectoryMutation;
+
+#[derive(Default)]
+pub struct DirectorySubscription;
+
+/// The administrative role an authority plays in IMI's coordination hierarchy.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorityKind {
+    NationalCoordinator,
+}
+
+impl AuthorityKind {
+    fn from_directory(kind: &str) -> Option<Self> {
+        match kind {
+            "NationalCoordinator" => Some(Self::NationalCoordinator),
+            _ => None,
+        }
+    }
+}
+
+/// An authority registered in IMI, as the directory shows it.
+pub struct Authority {
+    entry: DirectoryEntry,
+    /// The caller's language, for the informal titles.
+    language: Language,
+}
+
+impl Authority {
+    pub fn new(entry: DirectoryEntry, language: Language) -> Self {
+        Self { entry, language }
+    }
+}
+
+/// An authority registered in IMI, as the directory shows it.
+#[Object]
+impl Authority {
+    async fn id(&self) -> ID {
+        ID(self.entry.authority_id.clone())
+    }
+
+    /// ISO 3166-1 alpha-2 code of its Member State (EL for Greece).
+    async fn member_state(&self) -> &str {
+        &self.entry.member_state
+    }
+
+    async fn kind(&self) -> async_graphql::Result<AuthorityKind> {
+        AuthorityKind::from_directory(&self.entry.kind).ok_or_else(|| {
+            tracing::error!(kind = %self.entry.kind, "the directory holds an authority kind this gateway does not know");
+            ApiError::new(crate::errors::Code::Internal, "internal error").into()
+        })
+    }
+
+    /// Its official name, in its own language.
+    async fn official_name(&self) -> &str {
+        &self.entry.official_name
+    }
+
+    /// Its informal title in `language` (default: the caller's language); when there is none in
+    /// that language, in English or else another language, with `fallback: true`. Null when it
+    /// has no informal title at all.
+    async fn informal_title(
+        &self,
+        language: Option<String>,
+    ) -> async_graphql::Result<Option<LocalizedText>> {
+        let language = match language {
+            Some(code) => parse_language(&code)?,
+            None => self.language.clone(),
+        };
+        Ok(pick(&self.entry.informal_titles, &language))
+    }
+
+    /// All its informal titles, the one in the caller's language first.
+    async fn informal_titles(&self) -> Vec<LocalizedText> {
+        all_wanted_first(&self.entry.informal_titles, &self.language)
+    }
+
+    /// When its directory entry last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.entry.updated_at
+    }
+}
+
+/// One authority in a page of results, with its cursor.
+#[derive(SimpleObject)]
+pub struct AuthorityEdge {
+    pub cursor: String,
+    pub node: Authority,
+}
+
+/// A page of authorities (a Relay connection).
+#[derive(SimpleObject)]
+pub struct AuthorityConnection {
+    pub edges: Vec<AuthorityEdge>,
+    pub page_info: PageInfo,
+}
+
+#[Object]
+impl DirectoryQuery {
+    /// Searches the directory, ordered by id. `text` matches the official name or an informal
+    /// title in any language; `language` is the language to show titles in (default: the
+    /// `Accept-Language` header, else English). Pages hold at most 100 authorities.
+    #[graphql(
+        complexity = "(first.unwrap_or(DEFAULT_PAGE_SIZE).clamp(0, MAX_PAGE_SIZE) as usize) * child_complexity + 1"
+    )]
+    async fn authorities(
+        &self,
+        ctx: &Context<'_>,
+        text: Option<String>,
+        member_state: Option<String>,
+        #[graphql(default_with = "Some(DEFAULT_PAGE_SIZE)")] first: Option<i32>,
+        after: Option<String>,
+        language: Option<String>,
+    ) -> async_graphql::Result<AuthorityConnection> {
+        let request = request(ctx)?;
+        request.principal()?;
+        let limit = page_size(first.unwrap_or(DEFAULT_PAGE_SIZE))?;
+        let language = match language {
+            Some(code) => parse_language(&code)?,
+            None => request.language.clone(),
+        };
+        let member_state = member_state
+            .map(|code| MemberState::parse(&code).map(|ms| ms.code().to_string()))
+            .transpose()
+            .map_err(ApiError::from)?;
+        let text = text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        if text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS)
+        {
+            return Err(ApiError::bad_input(format!(
+                "the search text may have at most {MAX_SEARCH_CHARS} characters"
+            ))
+            .into());
+        }
+        let after = after
+            .map(|cursor| decode_cursor(CURSOR_KIND, &cursor))
+            .transpose()?;
+        let has_previous_page = after.is_some();
+        let mut entries = if limit == 0 {
+            Vec::new()
+        } else {
+            let query = DirectorySearch {
+                text,
+                member_state,
+                after,
+                limit: limit + 1,
+            };
+            directory::search(&services(ctx)?.pool, &query)
+                .await
+                .map_err(|e| ApiError::database("searching the directory", &e))?
+        };
+        let has_next_page = entries.len() as i64 > limit;
+        entries.truncate(limit as usize);
+        let edges: Vec<AuthorityEdge> = entries
+            .into_iter()
+            .map(|entry| AuthorityEdge {
+                cursor: encode_cursor(CURSOR_KIND, &entry.authority_id),
+                node: Authority::new(entry, language.clone()),
+            })
+            .collect();
+        Ok(AuthorityConnection {
+            page_info: PageInfo {
+                has_next_page,
+                has_previous_page,
+                start_cursor: edges.first().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+        })
+    }
+
+    /// One authority by id; null when the directory does not list it.
+    async fn authority(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        language: Option<String>,
+    ) -> async_graphql::Result<Option<Authority>> {
+        let request = request(ctx)?;
+        request.principal()?;
+        let id = parse_id(&id)?;
+        let language = match language {
+            Some(code) => parse_language(&code)?,
+            None => request.language.clone(),
+        };
+        let entry = read_entry(&services(ctx)?.pool, &id)
+            .await
+            .map_err(|e| ApiError::database("reading an authority", &e))?;
+        Ok(entry.map(|entry| Authority::new(entry, language)))
+    }
+}
+
+/// Input of `setInformalTitle`.
+#[derive(InputObject)]
+pub struct SetInformalTitleInput {
+    pub authority_id: ID,
+    /// ISO 639-1 code of one of the EU's official languages.
+    pub language: String,
+    /// The title; null removes the title in that language.
+    pub title: Option<String>,
+    /// Projections to wait for (at most 5 s) before answering, so that reading them right
+    /// after shows this change. Default: `["authority_directory"]`; `[]` answers at once.
+    pub wait_for: Option<Vec<String>>,
+}
+
+/// What `setInformalTitle` did.
+#[derive(SimpleObject)]
+pub struct SetInformalTitlePayload {
+    /// Feed position (`xid:position`) of the authority's latest event once the command ran.
+    pub position: Option<String>,
+    /// Whether every projection in `waitFor` had applied that position when this answered.
+    pub waited: bool,
+}
+
+#[Object]
+impl DirectoryMutation {
+    /// Sets (or, with a null title, removes) an authority's informal title in one language.
+    /// Only a local data administrator of that authority may.
+    async fn set_informal_title(
+        &self,
+        ctx: &Context<'_>,
+        input: SetInformalTitleInput,
+    ) -> async_graphql::Result<SetInformalTitlePayload> {
+        let request = request(ctx)?;
+        let principal = request.principal()?;
+        let services = services(ctx)?;
+        let metrics = data::<Metrics>(ctx)?;
+        let authority_id = parse_id(&input.authority_id)?;
+        let language = parse_language(&input.language)?;
+        let wait_for = wait_list(input.wait_for)?;
+        let command = AuthorityCommand::SetInformalTitle {
+            language,
+            title: input.title,
+        };
+        let result = services
+            .authorities
+            .execute(
+                &authority_id,
+                Issued::new(principal.actor(), command),
+                request.metadata(principal),
+            )
+            .await
+            .map_err(command_error);
+        metrics.command(
+            "Authority",
+            "SetInformalTitle",
+            outcome_label(&result.as_ref().map(|_| ())),
+        );
+        let position = result?;
+        let waited = match position {
+            Some(at) if !wait_for.is_empty() => wait(&services.pool, &wait_for, at).await?,
+            _ => true,
+        };
+        Ok(SetInformalTitlePayload {
+            position: position.map(|at| at.to_string()),
+            waited,
+        })
+    }
+}
+
+/// What changed in an authority's directory entry.
+pub struct AuthorityUpdate {
+    authority: Authority,
+    initial: bool,
+}
+
+/// An authority's directory entry, pushed by `authorityUpdated`.
+#[Object]
+impl AuthorityUpdate {
+    /// The entry as it now stands.
+    async fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// True for the first message of a subscription: the entry as it stood when the
+    /// subscription started (so a client misses nothing between reading and subscribing).
+    async fn initial(&self) -> bool {
+        self.initial
+    }
+}
+
+#[Subscription]
+impl DirectorySubscription {
+    /// The authority's directory entry, first as it stands, then each time it changes. Needs a
+    /// token in the websocket's `connection_init` payload; ends when the token expires.
+    async fn authority_updated(
+        &self,
+        ctx: &Context<'_>,
+        authority_id: ID,
+        language: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AuthorityUpdate>>> {
+        let request = request(ctx)?;
+        let principal = request.principal()?;
+        let authority_id = parse_id(&authority_id)?;
+        let language = match language {
+            Some(code) => parse_language(&code)?,
+            None => request.language.clone(),
+        };
+        let pool = services(ctx)?.pool.clone();
+        let mut checkpoint = data::<Arc<ProjectionWatch>>(ctx)?.subscribe();
+        // Changes from here on wake us; the entry read next already includes earlier ones.
+        checkpoint.borrow_and_update();
+        let entry = read_entry(&pool, &authority_id)
+            .await
+            .map_err(|e| ApiError::database("reading an authority", &e))?
+            .ok_or_else(|| ApiError::not_found("no such authority in the directory"))?;
+        let follow = Follow {
+            pool,
+            authority_id,
+            language,
+            checkpoint,
+            expires_at: principal.expires_at,
+            initial: Some(entry),
+            last: None,
+            done: false,
+        };
+        Ok(stream::unfold(follow, Follow::next))
+    }
+}
+
+/// The state of one `authorityUpdated` subscription.
+struct Follow {
+    pool: sqlx::PgPool,
+    authority_id: String,
+    language: Language,
+    checkpoint: watch::Receiver<FeedPosition>,
+    expires_at: DateTime<Utc>,
+    initial: Option<DirectoryEntry>,
+    last: Option<DirectoryEntry>,
+    done: bool,
+}
+
+impl Follow {
+    async fn next(mut self) -> Option<(async_graphql::Result<AuthorityUpdate>, Self)> {
+        if self.done {
+            return None;
+        }
+        if let Some(entry) = self.initial.take() {
+            return Some((Ok(self.update(entry, true)), self));
+        }
+        loop {
+            let until_expiry = (self.expires_at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            tokio::select! {
+                moved = self.checkpoint.changed() => {
+                    if moved.is_err() {
+                        return None;
+                    }
+                }
+                _ = tokio::time::sleep(until_expiry) => {
+                    self.done = true;
+                    let error = ApiError::unauthenticated(
+                        "the token has expired: sign in again and subscribe again",
+                        crate::errors::reason::TOKEN_EXPIRED,
+                    );
+                    return Some((Err(error.into()), self));
+                }
+            }
+            match read_entry(&self.pool, &self.authority_id).await {
+                Ok(Some(entry)) if self.last.as_ref() != Some(&entry) => {
+                    return Some((Ok(self.update(entry, false)), self));
+                }
+                Ok(_) => continue,
+                Err(e) => {
+                    self.done = true;
+                    let error = ApiError::database("following an authority", &e);
+                    return Some((Err(error.into()), self));
+                }
+            }
+        }
+    }
+
+    fn update(&mut self, entry: DirectoryEntry, initial: bool) -> AuthorityUpdate {
+        self.last = Some(entry.clone());
+        AuthorityUpdate {
+            authority: Authority::new(entry, self.language.clone()),
+            initial,
+        }
+    }
+}
+
+/// An id from the client: 1 to 128 of `A-Z a-z 0-9 . _ : / -`.
+pub fn parse_id(id: &ID) -> Result<String, ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_BYTES
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'-'));
+    if ok {
+        Ok(id.to_string())
+    } else {
+        Err(ApiError::bad_input(format!(
+            "invalid id: 1 to {MAX_ID_BYTES} of the characters A-Z a-z 0-9 . _ : / -"
+        )))
+    }
+}
+
+/// The projections a mutation waits for: known names only.
+fn wait_list(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+    let names = requested.unwrap_or_else(|| vec![directory::NAME.to_string()]);
+    let known: Vec<&'static str> = imi_projections::all().iter().map(|p| p.name()).collect();
+    for name in &names {
+        if !known.contains(&name.as_str()) {
+            return Err(ApiError::bad_input(format!(
+                "unknown projection {name:?} in waitFor; known: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    let mut names = names;
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+async fn wait(pool: &sqlx::PgPool, names: &[String], at: FeedPosition) -> Result<bool, ApiError> {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let waited = imi_projections::runner::wait_for(pool, &names, at, MAX_WAIT)
+        .await
+        .map_err(|e| ApiError::database("waiting for projections", &e))?;
+    if !waited {
+        tracing::warn!(position = %at, projections = ?names, "projections did not catch up in time");
+    }
+    Ok(waited)
+}
+
+/// One directory entry by id.
+// TODO: move to imi_projections::directory (a `get` beside `search`) when its owner adds one.
+pub async fn read_entry<'e>(
+    db: impl PgExecutor<'e>,
+    authority_id: &str,
+) -> Result<Option<DirectoryEntry>, sqlx::Error> {
+    directory::get(db, authority_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(parse_id(&ID::from("NIMIC-DE")).is_ok());
+        assert!(parse_id(&ID::from("Authority/0191a2b3-c4d5")).is_ok());
+        assert!(parse_id(&ID::from("")).is_err());
+        assert!(parse_id(&ID::from("a b")).is_err());
+        assert!(parse_id(&ID::from("x'; DROP TABLE events; --")).is_err());
+        assert!(parse_id(&ID::from("a".repeat(129))).is_err());
+    }
+
+    #[test]
+    fn wait_lists_name_known_projections() {
+        assert_eq!(wait_list(None).unwrap(), vec![directory::NAME.to_string()]);
+        assert!(wait_list(Some(vec![])).unwrap().is_empty());
+        assert!(wait_list(Some(vec!["nope".into()])).is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! The axum router: GraphQL over HTTP and websockets, GraphiQL, health, readiness and metrics.
+
+use crate::http::{graphql_get, graphql_post, MAX_BODY_BYTES};
+use crate::live::ProjectionWatch;
+use crate::metrics::Metrics;
+use crate::schema::{self, ImiSchema};
+use crate::state::Services;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// Longest the readiness and metrics endpoints wait for the database.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub schema: ImiSchema,
+    pub metrics: Metrics,
+}
+
+/// The gateway's routes:
+///
+/// | route | what |
+/// |---|---|
+/// | `POST /graphql`, `GET /graphql` | GraphQL over HTTP (queries only over GET) |
+/// | `GET /graphql/ws` | subscriptions, `graphql-transport-ws` |
+/// | `GET /graphiql` | the GraphiQL IDE |
+/// | `GET /health` | liveness: 200 `ok`, no database |
+/// | `GET /ready` | readiness: 200 when the database answers and is migrated, else 503 |
+/// | `GET /metrics` | Prometheus text |
+///
+/// Must be called inside a Tokio runtime only when subscriptions are served (their change
+/// watcher starts on the first one).
+pub fn router(services: Services) -> Router {
+    if services.token_secret.is_empty() {
+        // An empty HMAC key would let anyone sign tokens: refuse to serve at all.
+        panic!("the token secret is empty: configure one (32 random bytes or more)");
+    }
+    if services.token_secret.len() < 32 {
+        tracing::warn!("the token secret is shorter than 32 bytes: use 32 random bytes or more");
+    }
+    let metrics = Metrics::new();
+    let watch = Arc::new(ProjectionWatch::new(
+        imi_projections::directory::NAME,
+        services.pool.clone(),
+        services.wake.clone(),
+    ));
+    let schema = schema::build(services.clone(), metrics.clone(), watch);
+    let state = AppState {
+        services,
+        schema,
+        metrics,
+    };
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(crate::ws::upgrade))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics_text))
+        .with_state(state.clone())
+        .merge(crate::graphiql::routes())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(state, track))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// A panic in a handler (a bug) answers 500 with a GraphQL error body, and is logged.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %message, "a request handler panicked");
+    crate::http::http_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        crate::http::Media::Json,
+        crate::errors::ApiError::new(crate::errors::Code::Internal, "internal error"),
+    )
+}
+
+/// Counts every request by route template, method and status.
+async fn track(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = match *req.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        _ => "OTHER",
+    };
+    let response = next.run(req).await;
+    app.metrics
+        .http_request(&route, method, response.status().as_u16());
+    response
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// 200 when the database answers and every migration this build knows is applied.
+async fn ready(State(app): State<AppState>) -> Response {
+    let pool = &app.services.pool;
+    let check = async {
+        if let Err(error) = sqlx::query("SELECT 1").execute(pool).await {
+            tracing::warn!(%error, "readiness: database unavailable");
+            return Err("database unavailable");
+        }
+        match imi_store::migrations_applied(pool).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("migrations pending"),
+            Err(error) => {
+                tracing::warn!(%error, "readiness: migrations not readable");
+                Err("migrations not applied")
+            }
+        }
+    };
+    let outcome = tokio::time::timeout(PROBE_TIMEOUT, check)
+        .await
+        .unwrap_or(Err("database timeout"));
+    match outcome {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready" })),
+        )
+            .into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable", "reason": reason })),
+        )
+            .into_response(),
+    }
+}
+
+/// Prometheus text; the projection gauges are read from the database now.
+async fn metrics_text(State(app): State<AppState>) -> Response {
+    let statuses = match tokio::time::timeout(
+        PROBE_TIMEOUT,
+        imi_projections::status::all(&app.services.pool),
+    )
+    .await
+    {
+        Ok(Ok(statuses)) => Some(statuses),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "metrics: cannot read projection status");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("metrics: projection status timed out");
+            None
+        }
+    };
+    let mut response = app.metrics.render(statuses.as_deref()).into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}

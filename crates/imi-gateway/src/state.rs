@@ -1,0 +1,19 @@
+//! What every request handler can reach.
+
+use imi_domain::authority::Authority;
+use imi_store::commands::CommandBus;
+use imi_store::sealing::KeyRing;
+use imi_store::wake::Wake;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// The gateway's dependencies, cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub pool: PgPool,
+    pub authorities: Arc<CommandBus<Authority>>,
+    pub keyring: Arc<KeyRing>,
+    /// Secret that signs bearer tokens (HS256).
+    pub token_secret: Arc<Vec<u8>>,
+    pub wake: Wake,
+}

@@ -1,0 +1,133 @@
+//! Subscriptions over websockets, protocol `graphql-transport-ws`
+//! (<https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md>), at `/graphql/ws`.
+//!
+//! Browsers cannot set headers on a websocket, so the token travels in the `connection_init`
+//! payload: `{"Authorization": "Bearer <token>"}` (also accepted under `headers`). No token:
+//! the connection is accepted and protected subscriptions answer UNAUTHENTICATED. A forged or
+//! expired token: the connection is closed at once.
+
+use crate::auth::{Authentication, TokenRejected};
+use crate::context::{default_language, negotiate_language, RequestContext};
+use crate::server::AppState;
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::{ACCEPT_LANGUAGE, SEC_WEBSOCKET_PROTOCOL};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// The only subprotocol served.
+pub const PROTOCOL: &str = "graphql-transport-ws";
+
+pub async fn upgrade(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let offered = headers
+        .get(SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim() == PROTOCOL));
+    if !offered {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("open the websocket with the subprotocol {PROTOCOL}"),
+        )
+            .into_response();
+    }
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let Some(protocol) = transport_ws().await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let language = headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| negotiate_language(Some(v)))
+        .unwrap_or_else(default_language);
+    let secret = app.services.token_secret.clone();
+    let schema = app.schema.clone();
+    upgrade
+        .protocols([PROTOCOL])
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let auth = Authentication::from_authorization(
+                        &secret,
+                        authorization(&payload).as_deref(),
+                    );
+                    match auth {
+                        Authentication::Rejected(TokenRejected::Expired) => {
+                            return Err(async_graphql::Error::new(
+                                "UNAUTHENTICATED: the token has expired",
+                            ))
+                        }
+                        Authentication::Rejected(TokenRejected::Invalid) => {
+                            return Err(async_graphql::Error::new(
+                                "UNAUTHENTICATED: the token is not valid",
+                            ))
+                        }
+                        _ => {}
+                    }
+                    let mut data = Data::default();
+                    data.insert(RequestContext {
+                        auth,
+                        language,
+                        idempotency_key: None,
+                        correlation_id: None,
+                    });
+                    Ok(data)
+                })
+                .serve()
+        })
+        .into_response()
+}
+
+/// The `graphql-transport-ws` protocol value (async-graphql only builds it from a request).
+async fn transport_ws() -> Option<GraphQLProtocol> {
+    let (mut parts, ()) = axum::http::Request::builder()
+        .header(SEC_WEBSOCKET_PROTOCOL, PROTOCOL)
+        .body(())
+        .ok()?
+        .into_parts();
+    GraphQLProtocol::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+}
+
+/// The `Authorization` value of a `connection_init` payload, at its top level or under
+/// `headers`, the key in any case.
+fn authorization(payload: &serde_json::Value) -> Option<String> {
+    fn find(object: &serde_json::Value) -> Option<String> {
+        object
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, v)| v.as_str())
+            .map(str::to_string)
+    }
+    find(payload).or_else(|| payload.get("headers").and_then(find))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_the_token_in_the_init_payload() {
+        assert_eq!(
+            authorization(&json!({"Authorization": "Bearer t"})).as_deref(),
+            Some("Bearer t")
+        );
+        assert_eq!(
+            authorization(&json!({"headers": {"authorization": "Bearer u"}})).as_deref(),
+            Some("Bearer u")
+        );
+        assert_eq!(authorization(&json!(null)), None);
+        assert_eq!(authorization(&json!({"Authorization": 5})), None);
+    }
+}

@@ -1,0 +1,9 @@
+//! The gateway over HTTP and websockets, against a real PostgreSQL (a fresh database per test).
+
+mod auth;
+mod directory;
+mod ops;
+mod protocol;
+mod schema;
+mod subscription;
+mod support;

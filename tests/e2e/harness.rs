@@ -1,0 +1,236 @@
+//! The service as a client sees it: a migrated fresh database, the projectors, the gateway on a
+//! free port. Services are wired here the way the binary wires them (not through `imi::app`, so
+//! these tests stand on the gateway's public API alone).
+
+use futures::{SinkExt, StreamExt};
+use imi_domain::actor::Actor;
+use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
+use imi_domain::command::Issued;
+use imi_domain::reference::{Language, MemberState};
+use imi_gateway::Services;
+use imi_projections::runner::Runner;
+use imi_store::commands::{AggregateConfig, CommandBus};
+use imi_store::metadata::CommandMetadata;
+use imi_store::sealing::{KeyRing, MasterKey};
+use imi_store::wake::Wake;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const TOKEN_SECRET: &[u8] = b"e2e-token-secret-of-at-least-32-bytes";
+
+pub struct Service {
+    pub base: String,
+    pub services: Services,
+    http: reqwest::Client,
+}
+
+/// A user of a seeded authority, with the password set for it.
+pub struct Account {
+    pub authority_id: String,
+    pub user_id: String,
+    pub login: String,
+    pub password: String,
+}
+
+/// Starts the service on a fresh database.
+pub async fn start() -> Service {
+    let db = imi_testkit::fresh_database().await;
+    imi_store::migrate(&db.pool).await.expect("migrate");
+    let pool = db.pool;
+    let wake = Wake::local_only();
+    let services = Services {
+        authorities: Arc::new(CommandBus::new(
+            pool.clone(),
+            AggregateConfig::default(),
+            vec![],
+            (),
+            wake.clone(),
+        )),
+        keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
+        token_secret: Arc::new(TOKEN_SECRET.to_vec()),
+        wake: wake.clone(),
+        pool: pool.clone(),
+    };
+    for projection in imi_projections::all() {
+        let runner = Runner::new(pool.clone(), projection).with_local_wake(wake.subscribe());
+        tokio::spawn(async move {
+            if let Err(error) = runner.run().await {
+                panic!("a projector stopped: {error}");
+            }
+        });
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = imi_gateway::router(services.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Service {
+        base: format!("http://{addr}"),
+        services,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Service {
+    /// Registers a Member State's National IMI Coordinator from reference data (as `imi seed`
+    /// does) and gives its first user, its local data administrator, a password.
+    pub async fn seed_national_coordinator(
+        &self,
+        member_state: &str,
+        official_name: &str,
+    ) -> Account {
+        let ms = member_state.to_ascii_lowercase();
+        let account = Account {
+            authority_id: format!("nimic-{ms}"),
+            user_id: format!("user-nimic-{ms}-lda"),
+            login: format!("{ms}.nimic"),
+            password: format!("{ms}-coordinator-password"),
+        };
+        let identity = self
+            .services
+            .keyring
+            .seal(
+                &user_key_id(&account.user_id),
+                &json!({ "name": format!("IMI desk {member_state}"), "login": account.login }),
+            )
+            .await
+            .expect("seal the identity");
+        let system = Actor::system("test");
+        self.services
+            .authorities
+            .execute(
+                &account.authority_id,
+                Issued::new(
+                    system.clone(),
+                    AuthorityCommand::RegisterNationalCoordinator {
+                        member_state: MemberState::parse(member_state).expect("member state"),
+                        official_name: official_name.to_string(),
+                        informal_titles: BTreeMap::from([(
+                            Language::parse("en").expect("en"),
+                            format!("IMI coordinator {member_state}"),
+                        )]),
+                        first_user: NewUser {
+                            user_id: account.user_id.clone(),
+                            identity,
+                        },
+                    },
+                ),
+                CommandMetadata::for_actor(&system),
+            )
+            .await
+            .expect("register the coordinator");
+        imi_store::credentials::set(
+            &self.services.pool,
+            &account.user_id,
+            &account.authority_id,
+            &account.login,
+            &account.password,
+        )
+        .await
+        .expect("set the password");
+        account
+    }
+
+    /// POSTs a GraphQL request as a client would; returns the JSON answer.
+    pub async fn graphql(
+        &self,
+        token: Option<&str>,
+        accept_language: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(language) = accept_language {
+            request = request.header("accept-language", language);
+        }
+        let response = request.send().await.expect("send");
+        assert!(
+            response.status().is_success(),
+            "HTTP {} for {query}",
+            response.status()
+        );
+        response.json().await.expect("a JSON answer")
+    }
+
+    /// Opens a `graphql-transport-ws` connection and completes its handshake with `token`.
+    pub async fn subscriptions(&self, token: &str) -> Subscriptions {
+        let url = format!("{}/graphql/ws", self.base.replace("http://", "ws://"));
+        let mut request = url.into_client_request().expect("ws request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("open the websocket");
+        let mut subscriptions = Subscriptions { ws };
+        subscriptions
+            .send(json!({
+                "type": "connection_init",
+                "payload": { "Authorization": format!("Bearer {token}") },
+            }))
+            .await;
+        let ack = subscriptions.receive().await;
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        subscriptions
+    }
+}
+
+pub struct Subscriptions {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Subscriptions {
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({
+            "id": id,
+            "type": "subscribe",
+            "payload": { "query": query, "variables": variables },
+        }))
+        .await;
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.ws
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("send on the websocket");
+    }
+
+    /// The next protocol message (pings answered on the way); fails after 10 s.
+    pub async fn receive(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("nothing arrived on the websocket within 10 s")
+                .expect("the websocket closed")
+                .expect("websocket error");
+            if let Message::Text(text) = message {
+                let value: Value = serde_json::from_str(text.as_str()).expect("JSON");
+                if value["type"] == "ping" {
+                    self.send(json!({ "type": "pong" })).await;
+                    continue;
+                }
+                return value;
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
