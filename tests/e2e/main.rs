@@ -2,5 +2,6 @@
 //! database per test), projectors running, and a client that speaks only GraphQL over HTTP and
 //! `graphql-transport-ws`, as an app would.
 
+mod cli;
 mod first_slice;
 mod harness;
