@@ -50,12 +50,13 @@ pub struct FeedEvent {
 }
 
 const READ_SQL: &str = "
-SELECT xid::text::bigint AS xid, position, aggregate_type, aggregate_id, sequence,
+SELECT xid::text::bigint AS txid, position, aggregate_type, aggregate_id, sequence,
        event_type, event_version, payload, metadata, recorded_at
   FROM events
  WHERE (xid, position) > ($1::bigint::text::xid8, $2)
    AND xid < pg_snapshot_xmin(pg_current_snapshot())
- ORDER BY xid, position
+ -- events.xid, not the bigint alias: the order must come from the (xid, position) index.
+ ORDER BY events.xid, events.position
  LIMIT $3";
 
 /// Reads up to `limit` events after `after`, below the current horizon.
@@ -76,7 +77,7 @@ pub async fn read(
 fn decode(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error> {
     Ok(FeedEvent {
         at: FeedPosition {
-            xid: row.try_get("xid")?,
+            xid: row.try_get("txid")?,
             position: row.try_get("position")?,
         },
         aggregate_type: row.try_get("aggregate_type")?,
