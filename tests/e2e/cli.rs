@@ -35,7 +35,11 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
 
     let o = run(&["seed", "--demo"]).await;
     assert!(o.status.success(), "{o:?}");
-    assert!(stdout(&o).contains("30 authorities registered"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("30 authorities registered"),
+        "{}",
+        stdout(&o)
+    );
     assert!(stdout(&o).contains("imi-demo-2026"));
     // Seeding again changes nothing.
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
@@ -43,7 +47,11 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
         .await
         .unwrap();
     let o = run(&["seed", "--demo"]).await;
-    assert!(stdout(&o).contains("0 authorities registered"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("0 authorities registered"),
+        "{}",
+        stdout(&o)
+    );
     let again: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&db.pool)
         .await
@@ -55,7 +63,11 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
 
     let o = run(&["projections", "rebuild", "authority_directory"]).await;
     assert!(o.status.success(), "{o:?}");
-    assert!(stdout(&o).contains(&format!("{events} events")), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("{events} events")),
+        "{}",
+        stdout(&o)
+    );
     let listed: i64 = sqlx::query_scalar("SELECT count(*) FROM authority_directory.authorities")
         .fetch_one(&db.pool)
         .await
@@ -71,7 +83,11 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
 
     let o = run(&["audit", "verify"]).await;
     assert!(o.status.success(), "{o:?}");
-    assert!(stdout(&o).contains(&format!("ok: {events} events")), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("ok: {events} events")),
+        "{}",
+        stdout(&o)
+    );
 
     // A change made around the append-only trigger is named.
     sqlx::raw_sql(

@@ -7,7 +7,10 @@ pub enum Actor {
     /// The platform acting on its own behalf (loading reference data, the scheduler).
     System { process: String },
     /// A signed-in user acting for their authority.
-    User { user_id: String, authority_id: String },
+    User {
+        user_id: String,
+        authority_id: String,
+    },
 }
 
 impl Actor {

@@ -1,6 +1,7 @@
 //! The IMI domain: aggregates, commands, events, errors and the access policy.
 //! Free of I/O: no database, no HTTP, no GraphQL here.
 
+pub mod access;
 pub mod actor;
 pub mod authority;
 pub mod command;

@@ -34,6 +34,7 @@ impl Projection for AuthorityDirectory {
         let mut new = Registrations::default();
         let mut titles: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
         let mut touched: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+        let mut renamed: BTreeMap<String, String> = BTreeMap::new();
         for e in events.iter().filter(|e| e.aggregate_type == "Authority") {
             let event = AuthorityEvent::deserialize(&e.payload)
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
@@ -44,7 +45,13 @@ impl Projection for AuthorityDirectory {
                     official_name,
                     informal_titles,
                 } => {
-                    new.push(id, member_state.code(), "NationalCoordinator", &official_name, e);
+                    new.push(
+                        id,
+                        member_state.code(),
+                        "NationalCoordinator",
+                        &official_name,
+                        e,
+                    );
                     for (language, title) in informal_titles {
                         titles.insert((id.clone(), language.code().to_string()), Some(title));
                     }
@@ -57,10 +64,74 @@ impl Projection for AuthorityDirectory {
                     titles.insert((id.clone(), language.code().to_string()), None);
                     touched.insert(id.clone(), e.recorded_at);
                 }
-                AuthorityEvent::UserRegistered { .. } => {}
+                AuthorityEvent::AuthoritySelfRegistered {
+                    member_state,
+                    kind,
+                    official_name,
+                    informal_titles,
+                    ..
+                }
+                | AuthorityEvent::AuthorityRegistered {
+                    member_state,
+                    kind,
+                    official_name,
+                    informal_titles,
+                    ..
+                } => {
+                    new.push(id, member_state.code(), kind.as_str(), &official_name, e);
+                    for (language, title) in informal_titles {
+                        titles.insert((id.clone(), language.code().to_string()), Some(title));
+                    }
+                }
+                AuthorityEvent::OfficialNameChanged { official_name } => {
+                    renamed.insert(id.clone(), official_name);
+                    touched.insert(id.clone(), e.recorded_at);
+                }
+                // Not shown by the directory (yet): invitations before self-registration,
+                // validation, users, contact data, areas, workflows, links.
+                AuthorityEvent::UserRegistered { .. }
+                | AuthorityEvent::InvitationIssued { .. }
+                | AuthorityEvent::InvitationRenewed { .. }
+                | AuthorityEvent::AuthorityValidated { .. }
+                | AuthorityEvent::DescriptionChanged { .. }
+                | AuthorityEvent::ContactDetailsChanged { .. }
+                | AuthorityEvent::ContactPersonChanged { .. }
+                | AuthorityEvent::CompetencesChanged { .. }
+                | AuthorityEvent::ProfessionsChanged { .. }
+                | AuthorityEvent::ServiceActivitiesChanged { .. }
+                | AuthorityEvent::AreaAccessGranted { .. }
+                | AuthorityEvent::AreaAccessRevoked { .. }
+                | AuthorityEvent::WorkflowAccessGranted { .. }
+                | AuthorityEvent::WorkflowAccessRevoked { .. }
+                | AuthorityEvent::WorkflowRoleChanged { .. }
+                | AuthorityEvent::AccessCoordinationHandedOver { .. }
+                | AuthorityEvent::FlagSet { .. }
+                | AuthorityEvent::CoordinatorLinked { .. }
+                | AuthorityEvent::CoordinatorUnlinked { .. }
+                | AuthorityEvent::AuthorityLinked { .. }
+                | AuthorityEvent::AuthorityUnlinked { .. }
+                | AuthorityEvent::UserRolesGranted { .. }
+                | AuthorityEvent::UserRolesRevoked { .. }
+                | AuthorityEvent::LocalDataAdministratorAppointed { .. }
+                | AuthorityEvent::LocalDataAdministratorDismissed { .. }
+                | AuthorityEvent::PasswordReset { .. }
+                | AuthorityEvent::UserDeactivated { .. }
+                | AuthorityEvent::UserReactivated { .. } => {}
             }
         }
         new.insert(&mut *db).await?;
+        if !renamed.is_empty() {
+            let (ids, names): (Vec<_>, Vec<_>) = renamed.into_iter().unzip();
+            sqlx::query(
+                "UPDATE authorities a SET official_name = r.name
+                   FROM unnest($1::text[], $2::text[]) AS r(id, name)
+                  WHERE a.authority_id = r.id",
+            )
+            .bind(&ids)
+            .bind(&names)
+            .execute(&mut *db)
+            .await?;
+        }
         let (set, removed): (Vec<_>, Vec<_>) = titles.into_iter().partition(|(_, t)| t.is_some());
         let (ids, langs, texts): (Vec<_>, Vec<_>, Vec<_>) = set
             .into_iter()
@@ -218,10 +289,14 @@ pub async fn search<'e>(
     db: impl PgExecutor<'e>,
     q: &DirectorySearch,
 ) -> Result<Vec<DirectoryEntry>, sqlx::Error> {
-    let pattern = q
-        .text
-        .as_deref()
-        .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let pattern = q.text.as_deref().map(|t| {
+        format!(
+            "%{}%",
+            t.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
     let sql = entries_sql(
         &format!(
             "($1::text IS NULL OR a.member_state = $1)

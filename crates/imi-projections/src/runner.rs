@@ -213,8 +213,8 @@ impl Runner {
         listener.listen(CHANNEL).await?;
         let mut poll = MIN_POLL;
         loop {
-            let applied = apply_batch(&self.pool, self.projection.as_ref(), Slot::Live, LIVE_BATCH)
-                .await?;
+            let applied =
+                apply_batch(&self.pool, self.projection.as_ref(), Slot::Live, LIVE_BATCH).await?;
             if applied as i64 == LIVE_BATCH {
                 continue;
             }

@@ -13,11 +13,9 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// Whether every migration this build knows has been applied.
 pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
-    let applied: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM _sqlx_migrations WHERE success",
-    )
-    .fetch_one(pool)
-    .await?;
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await?;
     Ok(applied as usize >= MIGRATOR.iter().count())
 }
 

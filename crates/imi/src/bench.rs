@@ -75,7 +75,10 @@ async fn register_authorities(pool: &PgPool, bus: &CommandBus<Authority>, n: usi
     let system = Actor::system("bench");
     for i in 0..n {
         let identity = keys
-            .seal(&user_key_id(&format!("u-{i}")), &serde_json::json!({"name": "Bench"}))
+            .seal(
+                &user_key_id(&format!("u-{i}")),
+                &serde_json::json!({"name": "Bench"}),
+            )
             .await?;
         bus.execute(
             &format!("a-{i}"),
@@ -164,8 +167,18 @@ async fn commands_bench(pool: &PgPool, total: usize, concurrency: usize) -> Resu
         .await?
     };
 
-    let raw_plain = timed(total, concurrency, raw_with(pool, concurrency, false, "raw")).await?;
-    let raw_notify = timed(total, concurrency, raw_with(pool, concurrency, true, "notify")).await?;
+    let raw_plain = timed(
+        total,
+        concurrency,
+        raw_with(pool, concurrency, false, "raw"),
+    )
+    .await?;
+    let raw_notify = timed(
+        total,
+        concurrency,
+        raw_with(pool, concurrency, true, "notify"),
+    )
+    .await?;
 
     println!("commands: {total}, concurrency: {concurrency}, one event per command");
     println!("  raw INSERT, one transaction each      {raw_plain:>9.0} /s  (baseline)");

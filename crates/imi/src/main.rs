@@ -9,7 +9,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::net::SocketAddr;
 
 #[derive(Parser)]
-#[command(name = "imi", version, about = "Internal Market Information System service")]
+#[command(
+    name = "imi",
+    version,
+    about = "Internal Market Information System service"
+)]
 struct Cli {
     /// PostgreSQL URL. Without it, a private cluster in the data folder (.imi-data) is used.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]

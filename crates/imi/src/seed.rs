@@ -113,12 +113,11 @@ pub async fn seed(
                 .with_context(|| format!("registering {}", c.authority_id))?;
             report.authorities_registered += 1;
         }
-        let has_password: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)",
-        )
-        .bind(&c.first_user.user_id)
-        .fetch_one(pool)
-        .await?;
+        let has_password: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)")
+                .bind(&c.first_user.user_id)
+                .fetch_one(pool)
+                .await?;
         let password = if has_password {
             None
         } else {
@@ -145,7 +144,10 @@ pub async fn seed(
     }
     if demo {
         for t in &demo_data.informal_titles {
-            let Some(c) = coordinators.iter().find(|c| c.authority_id == t.authority_id) else {
+            let Some(c) = coordinators
+                .iter()
+                .find(|c| c.authority_id == t.authority_id)
+            else {
                 continue;
             };
             let lda = Actor::User {

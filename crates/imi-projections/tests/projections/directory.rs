@@ -204,6 +204,9 @@ async fn the_directory_holds_no_personal_data() {
     for row in authorities.iter().chain(titles.iter()) {
         assert!(!row.contains("Secret"), "{row}");
         assert!(!row.contains("secret@example.eu"), "{row}");
-        assert!(!row.contains("u-"), "user ids are not directory data: {row}");
+        assert!(
+            !row.contains("u-"),
+            "user ids are not directory data: {row}"
+        );
     }
 }

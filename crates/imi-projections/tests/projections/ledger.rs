@@ -75,11 +75,12 @@ pub async fn assert_complete(pool: &sqlx::PgPool) {
         .fetch_all(pool)
         .await
         .unwrap();
-    let applied: Vec<i64> =
-        sqlx::query_scalar(&format!("SELECT position FROM {NAME}.applied ORDER BY position"))
-            .fetch_all(pool)
-            .await
-            .unwrap();
+    let applied: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT position FROM {NAME}.applied ORDER BY position"
+    ))
+    .fetch_all(pool)
+    .await
+    .unwrap();
     assert_eq!(applied, events, "the ledger must hold every event once");
     let (position, count): (i64, i64) = sqlx::query_as(
         "SELECT position, events_applied FROM projections WHERE name = $1 AND slot = 'live'",

@@ -21,7 +21,10 @@ async fn caught_up(pool: &sqlx::PgPool) {
         if behind == 0 {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "runner did not catch up");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "runner did not catch up"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -68,10 +71,11 @@ async fn a_failing_batch_rolls_back_with_its_checkpoint() {
     ensure_slot(&pool, &ledger, Slot::Live).await.unwrap();
     append(&pool, "a", 5).await;
     // A row the batch will collide with, as if a buggy apply wrote twice.
-    let third: i64 = sqlx::query_scalar("SELECT position FROM events ORDER BY position OFFSET 2 LIMIT 1")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let third: i64 =
+        sqlx::query_scalar("SELECT position FROM events ORDER BY position OFFSET 2 LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     sqlx::query(&format!(
         "INSERT INTO {NAME}.applied VALUES ($1, 'planted', 0, 'test')"
     ))
@@ -128,19 +132,28 @@ async fn two_runners_on_one_projection_never_both_apply() {
             .fetch_all(&pool)
             .await
             .unwrap();
-    assert_eq!(runners.len(), 1, "only the active runner applies: {runners:?}");
+    assert_eq!(
+        runners.len(),
+        1,
+        "only the active runner applies: {runners:?}"
+    );
     // When the active one stops, the standby takes over.
-    let (active, standby) = if runners[0] == "one" { (one, two) } else { (two, one) };
+    let (active, standby) = if runners[0] == "one" {
+        (one, two)
+    } else {
+        (two, one)
+    };
     active.abort();
     let _ = active.await;
     append(&pool, "c", 20).await;
     caught_up(&pool).await;
     standby.abort();
-    let runners: i64 =
-        sqlx::query_scalar(&format!("SELECT count(DISTINCT runner) FROM {NAME}.applied"))
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let runners: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(DISTINCT runner) FROM {NAME}.applied"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(runners, 2);
     assert_complete(&pool).await;
 }
@@ -153,7 +166,9 @@ async fn batches_from_competing_appliers_are_fenced() {
         runner: "any",
         pause: Duration::ZERO,
     });
-    ensure_slot(&pool, ledger.as_ref(), Slot::Live).await.unwrap();
+    ensure_slot(&pool, ledger.as_ref(), Slot::Live)
+        .await
+        .unwrap();
     append(&pool, "a", 400).await;
     let mut tasks = Vec::new();
     for _ in 0..4 {

@@ -21,7 +21,10 @@ async fn bus(pool: &PgPool, config: AggregateConfig) -> CommandBus<Authority> {
 async fn register(pool: &PgPool, bus: &CommandBus<Authority>, id: &str) {
     let keys = KeyRing::new(pool.clone(), MasterKey::generate());
     let identity = keys
-        .seal(&user_key_id("u-1"), &serde_json::json!({"name": "Erika Mustermann"}))
+        .seal(
+            &user_key_id("u-1"),
+            &serde_json::json!({"name": "Erika Mustermann"}),
+        )
         .await
         .unwrap();
     let command = AuthorityCommand::RegisterNationalCoordinator {
@@ -34,9 +37,13 @@ async fn register(pool: &PgPool, bus: &CommandBus<Authority>, id: &str) {
         },
     };
     let system = Actor::system("test");
-    bus.execute(id, Issued::new(system.clone(), command), CommandMetadata::for_actor(&system))
-        .await
-        .unwrap();
+    bus.execute(
+        id,
+        Issued::new(system.clone(), command),
+        CommandMetadata::for_actor(&system),
+    )
+    .await
+    .unwrap();
 }
 
 fn set_title(title: &str) -> Issued<AuthorityCommand> {
@@ -140,7 +147,11 @@ async fn snapshots_are_taken_when_configured_and_loading_from_them_works() {
     assert!(snapshots >= 1);
     // The aggregate loaded from its snapshot still knows its LDA and its current title.
     let unchanged = bus
-        .execute("a-1", set_title("title 4"), CommandMetadata::for_actor(&lda()))
+        .execute(
+            "a-1",
+            set_title("title 4"),
+            CommandMetadata::for_actor(&lda()),
+        )
         .await
         .unwrap();
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")

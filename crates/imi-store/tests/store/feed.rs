@@ -9,7 +9,9 @@ fn ids(events: &[feed::FeedEvent]) -> Vec<&str> {
 }
 
 async fn read_all(pool: &sqlx::PgPool, after: FeedPosition) -> Vec<feed::FeedEvent> {
-    feed::read(&mut *pool.acquire().await.unwrap(), after, 1000).await.unwrap()
+    feed::read(&mut pool.acquire().await.unwrap(), after, 1000)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -24,7 +26,11 @@ async fn a_transaction_holding_the_lower_position_that_commits_last_is_not_skipp
 
     // A reader now must not move past `early`'s position: it sees nothing yet.
     let seen = read_all(&pool, FeedPosition::START).await;
-    assert!(seen.is_empty(), "read past an open transaction: {:?}", ids(&seen));
+    assert!(
+        seen.is_empty(),
+        "read past an open transaction: {:?}",
+        ids(&seen)
+    );
     // A naive `position > last` reader would have taken `late` and moved on.
     let naive: Vec<i64> = sqlx::query_scalar("SELECT position FROM events ORDER BY position")
         .fetch_all(&pool)
@@ -48,7 +54,9 @@ async fn an_older_transaction_with_a_higher_position_is_delivered_in_transaction
         .await
         .unwrap();
     let mut younger = pool.begin().await.unwrap();
-    insert(&mut *younger, "younger", 1, json!({})).await.unwrap();
+    insert(&mut *younger, "younger", 1, json!({}))
+        .await
+        .unwrap();
     insert(&mut *older, "older", 1, json!({})).await.unwrap();
     younger.commit().await.unwrap();
     assert!(read_all(&pool, FeedPosition::START).await.is_empty());
@@ -81,7 +89,11 @@ async fn an_open_transaction_holds_the_horizon_and_the_feed_resumes_when_it_ends
             .unwrap();
     }
     let seen = read_all(&pool, FeedPosition::START).await;
-    assert_eq!(ids(&seen), ["before"], "the horizon must stop at the open transaction");
+    assert_eq!(
+        ids(&seen),
+        ["before"],
+        "the horizon must stop at the open transaction"
+    );
     let checkpoint = seen[0].at;
     let status = feed::status(&pool, checkpoint).await.unwrap();
     assert_eq!(status.lag_events, 5);
@@ -119,7 +131,9 @@ async fn paging_through_the_feed_yields_each_event_once_in_order() {
     let mut at = FeedPosition::START;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while seen.len() < 8 * 25 * 2 && std::time::Instant::now() < deadline {
-        let page = feed::read(&mut *pool.acquire().await.unwrap(), at, 7).await.unwrap();
+        let page = feed::read(&mut pool.acquire().await.unwrap(), at, 7)
+            .await
+            .unwrap();
         if let Some(last) = page.last() {
             at = last.at;
         } else {
@@ -130,7 +144,10 @@ async fn paging_through_the_feed_yields_each_event_once_in_order() {
     for w in writers {
         w.await.unwrap();
     }
-    assert!(feed::read(&mut *pool.acquire().await.unwrap(), at, 7).await.unwrap().is_empty());
+    assert!(feed::read(&mut pool.acquire().await.unwrap(), at, 7)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(seen.len(), 8 * 25 * 2);
     let mut positions: Vec<i64> = seen.iter().map(|e| e.at.position).collect();
     positions.sort();

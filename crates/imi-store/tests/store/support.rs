@@ -4,7 +4,9 @@ use sqlx::PgPool;
 
 pub async fn migrated() -> PgPool {
     let db = imi_testkit::fresh_database().await;
-    imi_store::migrate(&db.pool).await.expect("migrations apply");
+    imi_store::migrate(&db.pool)
+        .await
+        .expect("migrations apply");
     db.pool
 }
 
