@@ -1,12 +1,28 @@
-//! The authority directory: who is registered, in which Member State, under which names.
+//! The authority directory: every registered authority with its kind, place, names, areas,
+//! workflow roles, competences and linked coordinators; searchable by name or informal title in
+//! any language (case- and accent-insensitive), Member State, kind, region, area, workflow role,
+//! competence keyword, profession and service activity.
+//!
+//! Queries list validated authorities only unless the caller passes
+//! [`Visibility::IncludingAwaitingValidation`] (the gateway decides who may: the inviting
+//! coordinator, the authority's own users). Invited authorities that have not registered yet
+//! are kept (their areas come from the invitation) but never listed here: see
+//! [`crate::coordination`] for a coordinator's invitations.
 
+use crate::fold::{self, Sequences};
+use crate::i18n::{self, Localized};
 use crate::projection::{Projection, ProjectionError};
+use crate::text;
 use chrono::{DateTime, Utc};
-use imi_domain::authority::AuthorityEvent;
+use imi_domain::authority::{
+    AreaAccess, AuthorityEvent, AuthorityKind, AuthorityStatus, ContactDetails, Keyword,
+    KeywordList, LegislativeArea, Workflow, WorkflowAccess, WorkflowRole, WorkflowSetup,
+};
+use imi_domain::reference::Language;
 use imi_store::feed::FeedEvent;
-use serde::Deserialize;
-use sqlx::{PgConnection, PgExecutor, Row};
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const NAME: &str = "authority_directory";
 
@@ -17,223 +33,610 @@ impl Projection for AuthorityDirectory {
     fn name(&self) -> &'static str {
         NAME
     }
+    /// 2: status, region, description, contact, areas, workflows, competences, links and the
+    /// folded search key.
     fn version(&self) -> i32 {
-        1
+        2
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/authority_directory.sql")
     }
 
-    /// Folds the batch in memory, then writes it set-wise: a rebuild applies thousands of
-    /// events per statement instead of one statement per event.
+    /// Loads the rows of the authorities in the batch, folds the batch over them in memory,
+    /// then rewrites the changed ones and their index rows set-wise.
     async fn apply(
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let mut new = Registrations::default();
-        let mut titles: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
-        let mut touched: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
-        let mut renamed: BTreeMap<String, String> = BTreeMap::new();
-        for e in events.iter().filter(|e| e.aggregate_type == "Authority") {
-            let event = AuthorityEvent::deserialize(&e.payload)
-                .map_err(|err| ProjectionError::unreadable(e, err))?;
-            let id = &e.aggregate_id;
-            match event {
-                AuthorityEvent::NationalCoordinatorRegistered {
-                    member_state,
-                    official_name,
-                    informal_titles,
-                } => {
-                    new.push(
-                        id,
-                        member_state.code(),
-                        "NationalCoordinator",
-                        &official_name,
-                        e,
-                    );
-                    for (language, title) in informal_titles {
-                        titles.insert((id.clone(), language.code().to_string()), Some(title));
-                    }
-                }
-                AuthorityEvent::InformalTitleSet { language, title } => {
-                    titles.insert((id.clone(), language.code().to_string()), Some(title));
-                    touched.insert(id.clone(), e.recorded_at);
-                }
-                AuthorityEvent::InformalTitleRemoved { language } => {
-                    titles.insert((id.clone(), language.code().to_string()), None);
-                    touched.insert(id.clone(), e.recorded_at);
-                }
-                AuthorityEvent::AuthoritySelfRegistered {
-                    member_state,
-                    kind,
-                    official_name,
-                    informal_titles,
-                    ..
-                }
-                | AuthorityEvent::AuthorityRegistered {
-                    member_state,
-                    kind,
-                    official_name,
-                    informal_titles,
-                    ..
-                } => {
-                    new.push(id, member_state.code(), kind.as_str(), &official_name, e);
-                    for (language, title) in informal_titles {
-                        titles.insert((id.clone(), language.code().to_string()), Some(title));
-                    }
-                }
-                AuthorityEvent::OfficialNameChanged { official_name } => {
-                    renamed.insert(id.clone(), official_name);
-                    touched.insert(id.clone(), e.recorded_at);
-                }
-                // Not shown by the directory (yet): invitations before self-registration,
-                // validation, users, contact data, areas, workflows, links.
-                AuthorityEvent::UserRegistered { .. }
-                | AuthorityEvent::InvitationIssued { .. }
-                | AuthorityEvent::InvitationRenewed { .. }
-                | AuthorityEvent::AuthorityValidated { .. }
-                | AuthorityEvent::DescriptionChanged { .. }
-                | AuthorityEvent::ContactDetailsChanged { .. }
-                | AuthorityEvent::ContactPersonChanged { .. }
-                | AuthorityEvent::CompetencesChanged { .. }
-                | AuthorityEvent::ProfessionsChanged { .. }
-                | AuthorityEvent::ServiceActivitiesChanged { .. }
-                | AuthorityEvent::AreaAccessGranted { .. }
-                | AuthorityEvent::AreaAccessRevoked { .. }
-                | AuthorityEvent::WorkflowAccessGranted { .. }
-                | AuthorityEvent::WorkflowAccessRevoked { .. }
-                | AuthorityEvent::WorkflowRoleChanged { .. }
-                | AuthorityEvent::AccessCoordinationHandedOver { .. }
-                | AuthorityEvent::FlagSet { .. }
-                | AuthorityEvent::CoordinatorLinked { .. }
-                | AuthorityEvent::CoordinatorUnlinked { .. }
-                | AuthorityEvent::AuthorityLinked { .. }
-                | AuthorityEvent::AuthorityUnlinked { .. }
-                | AuthorityEvent::UserRolesGranted { .. }
-                | AuthorityEvent::UserRolesRevoked { .. }
-                | AuthorityEvent::LocalDataAdministratorAppointed { .. }
-                | AuthorityEvent::LocalDataAdministratorDismissed { .. }
-                | AuthorityEvent::PasswordReset { .. }
-                | AuthorityEvent::UserDeactivated { .. }
-                | AuthorityEvent::UserReactivated { .. } => {}
-            }
-        }
-        new.insert(&mut *db).await?;
-        if !renamed.is_empty() {
-            let (ids, names): (Vec<_>, Vec<_>) = renamed.into_iter().unzip();
-            sqlx::query(
-                "UPDATE authorities a SET official_name = r.name
-                   FROM unnest($1::text[], $2::text[]) AS r(id, name)
-                  WHERE a.authority_id = r.id",
-            )
-            .bind(&ids)
-            .bind(&names)
-            .execute(&mut *db)
-            .await?;
-        }
-        let (set, removed): (Vec<_>, Vec<_>) = titles.into_iter().partition(|(_, t)| t.is_some());
-        let (ids, langs, texts): (Vec<_>, Vec<_>, Vec<_>) = set
-            .into_iter()
-            .map(|((id, lang), t)| (id, lang, t.unwrap_or_default()))
-            .fold((vec![], vec![], vec![]), |mut acc, (i, l, t)| {
-                acc.0.push(i);
-                acc.1.push(l);
-                acc.2.push(t);
-                acc
-            });
-        if !ids.is_empty() {
-            sqlx::query(
-                "INSERT INTO informal_titles (authority_id, language, title)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-                 ON CONFLICT (authority_id, language) DO UPDATE SET title = excluded.title",
-            )
-            .bind(&ids)
-            .bind(&langs)
-            .bind(&texts)
-            .execute(&mut *db)
-            .await?;
-        }
-        if !removed.is_empty() {
-            let (ids, langs): (Vec<_>, Vec<_>) = removed.into_iter().map(|(k, _)| k).unzip();
-            sqlx::query(
-                "DELETE FROM informal_titles t USING unnest($1::text[], $2::text[]) AS r(id, lang)
-                  WHERE t.authority_id = r.id AND t.language = r.lang",
-            )
-            .bind(&ids)
-            .bind(&langs)
-            .execute(&mut *db)
-            .await?;
-        }
-        if !touched.is_empty() {
-            let (ids, ats): (Vec<_>, Vec<_>) = touched.into_iter().unzip();
-            sqlx::query(
-                "UPDATE authorities a SET updated_at = t.at
-                   FROM unnest($1::text[], $2::timestamptz[]) AS t(id, at)
-                  WHERE a.authority_id = t.id",
-            )
-            .bind(&ids)
-            .bind(&ats)
-            .execute(&mut *db)
-            .await?;
-        }
-        Ok(())
-    }
-}
-
-#[derive(Default)]
-struct Registrations {
-    ids: Vec<String>,
-    member_states: Vec<String>,
-    kinds: Vec<String>,
-    names: Vec<String>,
-    at: Vec<DateTime<Utc>>,
-}
-
-impl Registrations {
-    fn push(&mut self, id: &str, ms: &str, kind: &str, name: &str, e: &FeedEvent) {
-        self.ids.push(id.to_string());
-        self.member_states.push(ms.to_string());
-        self.kinds.push(kind.to_string());
-        self.names.push(name.to_string());
-        self.at.push(e.recorded_at);
-    }
-
-    async fn insert(self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if self.ids.is_empty() {
+        let events = fold::authority_events(events)?;
+        if events.is_empty() {
             return Ok(());
         }
-        sqlx::query(
-            "INSERT INTO authorities
-                 (authority_id, member_state, kind, official_name, registered_at, updated_at)
-             SELECT id, ms, kind, name, at, at
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-                    AS r(id, ms, kind, name, at)",
+        let ids = fold::ids_of(&events);
+        let mut sequences = Sequences::load(db, &ids).await?;
+        let mut rows: BTreeMap<String, Row> = fold::load_rows::<Row>(
+            db,
+            "SELECT to_jsonb(a) FROM authorities a WHERE authority_id = ANY($1)",
+            &ids,
         )
-        .bind(&self.ids)
-        .bind(&self.member_states)
-        .bind(&self.kinds)
-        .bind(&self.names)
-        .bind(&self.at)
-        .execute(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|r| (r.authority_id.clone(), r))
+        .collect();
+        let mut changed = BTreeSet::new();
+        for (e, event) in events {
+            sequences.check(e)?;
+            if apply(&mut rows, e, event) {
+                changed.insert(e.aggregate_id.clone());
+            }
+        }
+        let changed: Vec<String> = changed
+            .into_iter()
+            .filter(|id| rows.contains_key(id))
+            .collect();
+        for id in &changed {
+            let row = rows.get_mut(id).expect("filtered above");
+            row.search_key = text::key_of(
+                row.official_name
+                    .iter()
+                    .chain(row.informal_titles.values())
+                    .map(String::as_str),
+            );
+        }
+        let written: Vec<&Row> = changed.iter().map(|id| &rows[id]).collect();
+        let (mut areas, mut workflows, mut terms) = (Vec::new(), Vec::new(), Vec::new());
+        for row in &written {
+            index_rows(row, &mut areas, &mut workflows, &mut terms);
+        }
+        fold::replace_rows(db, "authorities", "authority_id", &changed, &written).await?;
+        fold::replace_rows(db, "areas", "authority_id", &changed, &areas).await?;
+        fold::replace_rows(db, "workflows", "authority_id", &changed, &workflows).await?;
+        fold::replace_rows(db, "area_terms", "authority_id", &changed, &terms).await?;
+        sequences.store(db).await?;
         Ok(())
     }
 }
+
+/// One row of `authorities` (the column names are the field names).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Row {
+    authority_id: String,
+    status: AuthorityStatus,
+    member_state: String,
+    kind: String,
+    region: Option<String>,
+    official_name: Option<String>,
+    informal_titles: BTreeMap<String, String>,
+    description: Option<String>,
+    contact: ContactDetails,
+    coordinated_areas: BTreeSet<String>,
+    invited_by: Option<String>,
+    validating_coordinator: Option<String>,
+    areas: BTreeMap<String, AreaAccess>,
+    linked_authorities: BTreeSet<String>,
+    invited_at: Option<DateTime<Utc>>,
+    registered_at: Option<DateTime<Utc>>,
+    validated_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    /// Computed on write; queries leave it out.
+    #[serde(default)]
+    search_key: String,
+}
+
+impl Row {
+    fn new(id: &str, status: AuthorityStatus, member_state: &str, kind: AuthorityKind) -> Self {
+        Row {
+            authority_id: id.to_string(),
+            status,
+            member_state: member_state.to_string(),
+            kind: kind.as_str().to_string(),
+            region: None,
+            official_name: None,
+            informal_titles: BTreeMap::new(),
+            description: None,
+            contact: ContactDetails::default(),
+            coordinated_areas: BTreeSet::new(),
+            invited_by: None,
+            validating_coordinator: None,
+            areas: BTreeMap::new(),
+            linked_authorities: BTreeSet::new(),
+            invited_at: None,
+            registered_at: None,
+            validated_at: None,
+            updated_at: DateTime::<Utc>::MIN_UTC,
+            search_key: String::new(),
+        }
+    }
+}
+
+fn titles(titles: BTreeMap<Language, String>) -> BTreeMap<String, String> {
+    titles
+        .into_iter()
+        .map(|(l, t)| (l.code().to_string(), t))
+        .collect()
+}
+
+fn codes(areas: BTreeSet<LegislativeArea>) -> BTreeSet<String> {
+    areas.into_iter().map(|a| a.code().to_string()).collect()
+}
+
+fn workflow_access(setup: WorkflowSetup) -> WorkflowAccess {
+    WorkflowAccess {
+        role: setup.role,
+        linked_coordinators: setup.linked_coordinators,
+        flags: BTreeSet::new(),
+    }
+}
+
+fn area_access(coordinator: &str, workflows: BTreeMap<Workflow, WorkflowSetup>) -> AreaAccess {
+    AreaAccess {
+        access_coordinator: coordinator.to_string(),
+        workflows: workflows
+            .into_iter()
+            .map(|(w, setup)| (w, workflow_access(setup)))
+            .collect(),
+        competences: BTreeSet::new(),
+        professions: BTreeSet::new(),
+        service_activities: BTreeSet::new(),
+    }
+}
+
+fn areas_from(
+    coordinator: &str,
+    access: BTreeMap<LegislativeArea, BTreeMap<Workflow, WorkflowSetup>>,
+) -> BTreeMap<String, AreaAccess> {
+    access
+        .into_iter()
+        .map(|(area, workflows)| (area.code().to_string(), area_access(coordinator, workflows)))
+        .collect()
+}
+
+/// Applies one event as the aggregate does. Returns whether the authority's entry changed.
+fn apply(rows: &mut BTreeMap<String, Row>, e: &FeedEvent, event: AuthorityEvent) -> bool {
+    use AuthorityEvent as E;
+    let id = e.aggregate_id.as_str();
+    let at = e.recorded_at;
+    match event {
+        E::NationalCoordinatorRegistered {
+            member_state,
+            official_name,
+            informal_titles,
+        } => {
+            let mut row = Row::new(
+                id,
+                AuthorityStatus::Validated,
+                member_state.code(),
+                AuthorityKind::NationalCoordinator,
+            );
+            row.official_name = Some(official_name);
+            row.informal_titles = titles(informal_titles);
+            row.registered_at = Some(at);
+            row.validated_at = Some(at);
+            row.updated_at = at;
+            rows.insert(id.to_string(), row);
+            return true;
+        }
+        E::InvitationIssued {
+            invited_by,
+            member_state,
+            kind,
+            region,
+            coordinated_areas,
+            access,
+            ..
+        } => {
+            let mut row = Row::new(id, AuthorityStatus::Invited, member_state.code(), kind);
+            row.region = region.map(|r| r.code().to_string());
+            row.coordinated_areas = codes(coordinated_areas);
+            row.areas = areas_from(&invited_by, access);
+            row.invited_by = Some(invited_by);
+            row.invited_at = Some(at);
+            row.updated_at = at;
+            rows.insert(id.to_string(), row);
+            return true;
+        }
+        E::AuthorityRegistered {
+            registered_by,
+            member_state,
+            kind,
+            region,
+            coordinated_areas,
+            access,
+            official_name,
+            informal_titles,
+            description,
+            contact,
+            ..
+        } => {
+            let mut row = Row::new(
+                id,
+                AuthorityStatus::AwaitingValidation,
+                member_state.code(),
+                kind,
+            );
+            row.region = region.map(|r| r.code().to_string());
+            row.coordinated_areas = codes(coordinated_areas);
+            row.areas = areas_from(&registered_by, access);
+            row.invited_by = Some(registered_by);
+            row.official_name = Some(official_name);
+            row.informal_titles = titles(informal_titles);
+            row.description = description;
+            row.contact = contact;
+            row.registered_at = Some(at);
+            row.updated_at = at;
+            rows.insert(id.to_string(), row);
+            return true;
+        }
+        _ => {}
+    }
+    // Every other event changes an existing authority; one the directory does not know
+    // (never created in the log) is left alone.
+    let Some(row) = rows.get_mut(id) else {
+        return false;
+    };
+    let changed = match event {
+        E::AuthoritySelfRegistered {
+            member_state,
+            kind,
+            official_name,
+            informal_titles,
+            description,
+            contact,
+            ..
+        } => {
+            row.status = AuthorityStatus::AwaitingValidation;
+            row.member_state = member_state.code().to_string();
+            row.kind = kind.as_str().to_string();
+            row.official_name = Some(official_name);
+            row.informal_titles = titles(informal_titles);
+            row.description = description;
+            row.contact = contact;
+            row.registered_at = Some(at);
+            true
+        }
+        E::AuthorityValidated { validated_by } => {
+            row.status = AuthorityStatus::Validated;
+            row.validating_coordinator = Some(validated_by);
+            row.validated_at = Some(at);
+            true
+        }
+        E::InformalTitleSet { language, title } => {
+            row.informal_titles
+                .insert(language.code().to_string(), title);
+            true
+        }
+        E::InformalTitleRemoved { language } => {
+            row.informal_titles.remove(language.code());
+            true
+        }
+        E::OfficialNameChanged { official_name } => {
+            row.official_name = Some(official_name);
+            true
+        }
+        E::DescriptionChanged { description } => {
+            row.description = description;
+            true
+        }
+        E::ContactDetailsChanged { contact } => {
+            row.contact = contact;
+            true
+        }
+        E::CompetencesChanged { area, keywords } => {
+            with_area(row, &area, |a| a.competences = keywords)
+        }
+        E::ProfessionsChanged { area, professions } => {
+            with_area(row, &area, |a| a.professions = professions)
+        }
+        E::ServiceActivitiesChanged {
+            area,
+            service_activities,
+        } => with_area(row, &area, |a| a.service_activities = service_activities),
+        E::AreaAccessGranted {
+            area,
+            access_coordinator,
+            workflows,
+        } => {
+            row.areas.insert(
+                area.code().to_string(),
+                area_access(&access_coordinator, workflows),
+            );
+            true
+        }
+        E::AreaAccessRevoked { area } => row.areas.remove(area.code()).is_some(),
+        E::WorkflowAccessGranted {
+            area,
+            workflow,
+            role,
+            linked_coordinators,
+        } => with_area(row, &area, |a| {
+            a.workflows.insert(
+                workflow,
+                workflow_access(WorkflowSetup {
+                    role,
+                    linked_coordinators,
+                }),
+            );
+        }),
+        E::WorkflowAccessRevoked { area, workflow } => with_area(row, &area, |a| {
+            a.workflows.remove(&workflow);
+        }),
+        E::WorkflowRoleChanged {
+            area,
+            workflow,
+            role,
+        } => with_workflow(row, &area, workflow, |w| w.role = role),
+        E::AccessCoordinationHandedOver { area, to, .. } => {
+            with_area(row, &area, |a| a.access_coordinator = to)
+        }
+        E::FlagSet {
+            area,
+            workflow,
+            flag,
+            enabled,
+        } => with_workflow(row, &area, workflow, |w| {
+            if enabled {
+                w.flags.insert(flag);
+            } else {
+                w.flags.remove(&flag);
+            }
+        }),
+        E::CoordinatorLinked {
+            area,
+            workflow,
+            coordinator_id,
+        } => with_workflow(row, &area, workflow, |w| {
+            w.linked_coordinators.insert(coordinator_id);
+        }),
+        E::CoordinatorUnlinked {
+            area,
+            workflow,
+            coordinator_id,
+        } => with_workflow(row, &area, workflow, |w| {
+            w.linked_coordinators.remove(&coordinator_id);
+        }),
+        E::AuthorityLinked { authority_id } => row.linked_authorities.insert(authority_id),
+        E::AuthorityUnlinked { authority_id } => row.linked_authorities.remove(&authority_id),
+        // Not directory data: users (see `users`), the invitation's code, the contact person
+        // (personal data, sealed).
+        E::UserRegistered { .. }
+        | E::InvitationRenewed { .. }
+        | E::ContactPersonChanged { .. }
+        | E::UserRolesGranted { .. }
+        | E::UserRolesRevoked { .. }
+        | E::LocalDataAdministratorAppointed { .. }
+        | E::LocalDataAdministratorDismissed { .. }
+        | E::PasswordReset { .. }
+        | E::UserDeactivated { .. }
+        | E::UserReactivated { .. } => false,
+        E::NationalCoordinatorRegistered { .. }
+        | E::InvitationIssued { .. }
+        | E::AuthorityRegistered { .. } => unreachable!("handled above"),
+    };
+    if changed {
+        row.updated_at = at;
+    }
+    changed
+}
+
+fn with_area(row: &mut Row, area: &LegislativeArea, f: impl FnOnce(&mut AreaAccess)) -> bool {
+    match row.areas.get_mut(area.code()) {
+        Some(a) => {
+            f(a);
+            true
+        }
+        None => false,
+    }
+}
+
+fn with_workflow(
+    row: &mut Row,
+    area: &LegislativeArea,
+    workflow: Workflow,
+    f: impl FnOnce(&mut WorkflowAccess),
+) -> bool {
+    match row
+        .areas
+        .get_mut(area.code())
+        .and_then(|a| a.workflows.get_mut(&workflow))
+    {
+        Some(w) => {
+            f(w);
+            true
+        }
+        None => false,
+    }
+}
+
+#[derive(Serialize)]
+struct AreaRow<'a> {
+    authority_id: &'a str,
+    area: &'a str,
+    access_coordinator: &'a str,
+}
+
+#[derive(Serialize)]
+struct WorkflowRow<'a> {
+    authority_id: &'a str,
+    area: &'a str,
+    workflow: Workflow,
+    role: WorkflowRole,
+}
+
+#[derive(Serialize)]
+struct TermRow<'a> {
+    authority_id: &'a str,
+    area: &'a str,
+    term: &'static str,
+    code: &'a str,
+}
+
+/// The `area_terms.term` of a keyword list.
+pub fn keyword_term(list: KeywordList) -> &'static str {
+    match list {
+        KeywordList::EconomicActivities => "EconomicActivities",
+        KeywordList::PolicyAreas => "PolicyAreas",
+    }
+}
+const PROFESSION: &str = "profession";
+const SERVICE_ACTIVITY: &str = "service_activity";
+
+fn index_rows<'a>(
+    row: &'a Row,
+    areas: &mut Vec<AreaRow<'a>>,
+    workflows: &mut Vec<WorkflowRow<'a>>,
+    terms: &mut Vec<TermRow<'a>>,
+) {
+    let authority_id = row.authority_id.as_str();
+    for (area, access) in &row.areas {
+        areas.push(AreaRow {
+            authority_id,
+            area,
+            access_coordinator: &access.access_coordinator,
+        });
+        for (workflow, w) in &access.workflows {
+            workflows.push(WorkflowRow {
+                authority_id,
+                area,
+                workflow: *workflow,
+                role: w.role,
+            });
+        }
+        let term = |term, code| TermRow {
+            authority_id,
+            area,
+            term,
+            code,
+        };
+        terms.extend(
+            access
+                .competences
+                .iter()
+                .map(|k| term(keyword_term(k.list), &k.code)),
+        );
+        terms.extend(access.professions.iter().map(|c| term(PROFESSION, c)));
+        terms.extend(
+            access
+                .service_activities
+                .iter()
+                .map(|c| term(SERVICE_ACTIVITY, c)),
+        );
+    }
+}
+
+// --- Queries --------------------------------------------------------------------------
 
 /// One authority as the directory shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirectoryEntry {
     pub authority_id: String,
     pub member_state: String,
+    /// [`AuthorityKind::as_str`]: `NationalCoordinator`, `CompetentAuthority`, ...
     pub kind: String,
     pub official_name: String,
     /// Informal titles by language code.
     pub informal_titles: BTreeMap<String, String>,
+    /// When the entry last changed.
     pub updated_at: DateTime<Utc>,
+    /// `Validated`, or `AwaitingValidation` (listed only with
+    /// [`Visibility::IncludingAwaitingValidation`]).
+    pub status: AuthorityStatus,
+    /// The federal state (region code such as `DE-BY`), if any.
+    pub region: Option<String>,
+    pub description: Option<String>,
+    /// The office's contact details (not personal data).
+    pub contact: ContactDetails,
+    /// The areas a LIMIC or DIMIC coordinates (NIMICs and SDIMICs coordinate all).
+    pub coordinated_areas: BTreeSet<String>,
+    /// The coordinator that invited or registered it.
+    pub invited_by: Option<String>,
+    /// The coordinator that validated it (manages its data).
+    pub validating_coordinator: Option<String>,
+    /// Per legislative area: its access coordinator, its role, flags and linked coordinators
+    /// per workflow, its competences, professions and service activities.
+    pub areas: BTreeMap<String, AreaAccess>,
+    /// Authorities of its Member State linked to it (monitoring view).
+    pub linked_authorities: BTreeSet<String>,
+    /// Every informal title: the one in the query's language first, then English, then the
+    /// others by language code; `fallback` marks titles not in the query's language.
+    pub titles: Vec<Localized>,
+    /// The title to show: in the query's language, else English, else the first there is.
+    pub title: Option<Localized>,
+    pub registered_at: Option<DateTime<Utc>>,
+    pub validated_at: Option<DateTime<Utc>>,
 }
 
-/// A directory search. Text matches the official name or an informal title in any language.
+impl DirectoryEntry {
+    fn from_row(row: Row, language: Option<&str>) -> Self {
+        DirectoryEntry {
+            titles: i18n::ordered(&row.informal_titles, language),
+            title: i18n::pick(&row.informal_titles, language),
+            authority_id: row.authority_id,
+            member_state: row.member_state,
+            kind: row.kind,
+            official_name: row.official_name.unwrap_or_default(),
+            informal_titles: row.informal_titles,
+            updated_at: row.updated_at,
+            status: row.status,
+            region: row.region,
+            description: row.description,
+            contact: row.contact,
+            coordinated_areas: row.coordinated_areas,
+            invited_by: row.invited_by,
+            validating_coordinator: row.validating_coordinator,
+            areas: row.areas,
+            linked_authorities: row.linked_authorities,
+            registered_at: row.registered_at,
+            validated_at: row.validated_at,
+        }
+    }
+
+    /// Its role in `workflow` of `area`, if it has access there.
+    pub fn role(&self, area: &str, workflow: Workflow) -> Option<WorkflowRole> {
+        self.areas
+            .get(area)
+            .and_then(|a| a.workflows.get(&workflow))
+            .map(|w| w.role)
+    }
+
+    pub fn validated(&self) -> bool {
+        self.status == AuthorityStatus::Validated
+    }
+}
+
+/// Which authorities a query may return.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Visibility {
+    /// Validated authorities: what every user sees.
+    #[default]
+    ValidatedOnly,
+    /// Also those that registered themselves and await validation: for the callers the
+    /// gateway allows (their inviting coordinator, their own users).
+    IncludingAwaitingValidation,
+}
+
+impl Visibility {
+    fn statuses(self) -> Vec<String> {
+        let mut s = vec![status_name(AuthorityStatus::Validated)];
+        if self == Visibility::IncludingAwaitingValidation {
+            s.push(status_name(AuthorityStatus::AwaitingValidation));
+        }
+        s
+    }
+}
+
+fn status_name(status: AuthorityStatus) -> String {
+    match status {
+        AuthorityStatus::Invited => "Invited",
+        AuthorityStatus::AwaitingValidation => "AwaitingValidation",
+        AuthorityStatus::Validated => "Validated",
+    }
+    .to_string()
+}
+
+/// A directory search (the first version's fields; see [`DirectoryQuery`] for all filters).
+/// Text matches the official name or an informal title in any language. Lists validated
+/// authorities only.
 #[derive(Clone, Debug, Default)]
 pub struct DirectorySearch {
     pub text: Option<String>,
@@ -243,76 +646,192 @@ pub struct DirectorySearch {
     pub limit: i64,
 }
 
-/// The entry query: one row per authority with its titles as a JSON object.
-fn entries_sql(filter: &str, tail: &str) -> String {
-    format!(
-        "SELECT a.authority_id, a.member_state, a.kind, a.official_name, a.updated_at,
-                coalesce(jsonb_object_agg(t.language, t.title)
-                         FILTER (WHERE t.language IS NOT NULL), '{{}}') AS titles
-           FROM {NAME}.authorities a
-           LEFT JOIN {NAME}.informal_titles t USING (authority_id)
-          WHERE {filter}
-          GROUP BY a.authority_id
-          {tail}"
-    )
+/// A directory search with every filter; all filters must hold. Results are ordered by
+/// authority id; page with `after` (the last id of the previous page) and `limit`.
+#[derive(Clone, Debug, Default)]
+pub struct DirectoryQuery {
+    /// Part of the official name or of an informal title in any language, case- and
+    /// accent-insensitive ("bundesamt fur" finds "Bundesamt für Justiz").
+    pub text: Option<String>,
+    pub member_state: Option<String>,
+    pub kind: Option<AuthorityKind>,
+    pub region: Option<String>,
+    /// Has access to this legislative area. Narrows the workflow, keyword, profession and
+    /// service activity filters to that area.
+    pub area: Option<String>,
+    /// Has access to this workflow (in `area`, or in any area).
+    pub workflow: Option<Workflow>,
+    /// Plays this role (in `area`, or in any area).
+    pub workflow_role: Option<WorkflowRole>,
+    /// Has this area of competence.
+    pub keyword: Option<Keyword>,
+    pub profession: Option<String>,
+    pub service_activity: Option<String>,
+    pub visibility: Visibility,
+    /// The caller's language: titles in it come first.
+    pub language: Option<String>,
+    pub after: Option<String>,
+    pub limit: i64,
 }
 
-fn decode_entry(r: &sqlx::postgres::PgRow) -> Result<DirectoryEntry, sqlx::Error> {
-    let titles: serde_json::Value = r.try_get("titles")?;
-    Ok(DirectoryEntry {
-        authority_id: r.try_get("authority_id")?,
-        member_state: r.try_get("member_state")?,
-        kind: r.try_get("kind")?,
-        official_name: r.try_get("official_name")?,
-        informal_titles: serde_json::from_value(titles)
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        updated_at: r.try_get("updated_at")?,
-    })
+impl From<&DirectorySearch> for DirectoryQuery {
+    fn from(s: &DirectorySearch) -> Self {
+        DirectoryQuery {
+            text: s.text.clone(),
+            member_state: s.member_state.clone(),
+            after: s.after.clone(),
+            limit: s.limit,
+            ..Default::default()
+        }
+    }
 }
 
-/// One authority of the live directory.
+/// How one entry is read: who may see what, and in which language.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    pub visibility: Visibility,
+    pub language: Option<String>,
+}
+
+/// The entry columns of `authorities a`.
+const ROW: &str = "to_jsonb(a) - 'search_key'";
+
+fn decode_entries(
+    values: Vec<serde_json::Value>,
+    language: Option<&str>,
+) -> Result<Vec<DirectoryEntry>, sqlx::Error> {
+    values
+        .into_iter()
+        .map(|v| fold::decode::<Row>(v).map(|row| DirectoryEntry::from_row(row, language)))
+        .collect()
+}
+
+/// One validated authority of the live directory.
 pub async fn get<'e>(
     db: impl PgExecutor<'e>,
     authority_id: &str,
 ) -> Result<Option<DirectoryEntry>, sqlx::Error> {
-    sqlx::query(&entries_sql("a.authority_id = $1", ""))
-        .bind(authority_id)
-        .fetch_optional(db)
-        .await?
-        .as_ref()
-        .map(decode_entry)
-        .transpose()
+    get_with(db, authority_id, &ReadOptions::default()).await
 }
 
-/// Searches the live directory, ordered by authority id.
+/// One authority of the live directory, as `options` allow.
+pub async fn get_with<'e>(
+    db: impl PgExecutor<'e>,
+    authority_id: &str,
+    options: &ReadOptions,
+) -> Result<Option<DirectoryEntry>, sqlx::Error> {
+    let mut found = get_many(db, &[authority_id.to_string()], options).await?;
+    Ok(found.pop())
+}
+
+/// Several authorities at once (for a request's data loader), ordered by id; ids the
+/// directory does not list are left out.
+pub async fn get_many<'e>(
+    db: impl PgExecutor<'e>,
+    authority_ids: &[String],
+    options: &ReadOptions,
+) -> Result<Vec<DirectoryEntry>, sqlx::Error> {
+    let values: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT {ROW} FROM {NAME}.authorities a
+          WHERE a.authority_id = ANY($1) AND a.status = ANY($2)
+          ORDER BY a.authority_id"
+    ))
+    .bind(authority_ids)
+    .bind(options.visibility.statuses())
+    .fetch_all(db)
+    .await?;
+    decode_entries(values, options.language.as_deref())
+}
+
+/// Searches the live directory (validated authorities), ordered by authority id.
 pub async fn search<'e>(
     db: impl PgExecutor<'e>,
     q: &DirectorySearch,
 ) -> Result<Vec<DirectoryEntry>, sqlx::Error> {
-    let pattern = q.text.as_deref().map(|t| {
-        format!(
-            "%{}%",
-            t.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
-    let sql = entries_sql(
-        &format!(
-            "($1::text IS NULL OR a.member_state = $1)
-             AND ($2::text IS NULL OR a.authority_id > $2)
-             AND ($3::text IS NULL OR a.official_name ILIKE $3
-                  OR EXISTS (SELECT 1 FROM {NAME}.informal_titles s
-                              WHERE s.authority_id = a.authority_id AND s.title ILIKE $3))"
-        ),
-        "ORDER BY a.authority_id LIMIT $4",
-    );
-    let rows = sqlx::query(&sql)
-        .bind(&q.member_state)
-        .bind(&q.after)
-        .bind(&pattern)
-        .bind(q.limit)
-        .fetch_all(db)
-        .await?;
-    rows.iter().map(decode_entry).collect()
+    find(db, &DirectoryQuery::from(q)).await
+}
+
+/// Searches the live directory with every filter of `q`, ordered by authority id.
+pub async fn find<'e>(
+    db: impl PgExecutor<'e>,
+    q: &DirectoryQuery,
+) -> Result<Vec<DirectoryEntry>, sqlx::Error> {
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {ROW} FROM {NAME}.authorities a WHERE a.status = ANY("
+    ));
+    sql.push_bind(q.visibility.statuses()).push(")");
+    if let Some(pattern) = q.text.as_deref().and_then(text::contains_pattern) {
+        sql.push(" AND a.search_key LIKE ").push_bind(pattern);
+    }
+    if let Some(ms) = &q.member_state {
+        sql.push(" AND a.member_state = ").push_bind(ms.clone());
+    }
+    if let Some(kind) = q.kind {
+        sql.push(" AND a.kind = ").push_bind(kind.as_str());
+    }
+    if let Some(region) = &q.region {
+        sql.push(" AND a.region = ").push_bind(region.clone());
+    }
+    if let Some(after) = &q.after {
+        sql.push(" AND a.authority_id > ").push_bind(after.clone());
+    }
+    let in_area = |sql: &mut QueryBuilder<Postgres>, table: &str| {
+        if let Some(area) = &q.area {
+            sql.push(format!(" AND {table}.area = "))
+                .push_bind(area.clone());
+        }
+    };
+    if q.area.is_some() {
+        sql.push(format!(
+            " AND EXISTS (SELECT 1 FROM {NAME}.areas x WHERE x.authority_id = a.authority_id"
+        ));
+        in_area(&mut sql, "x");
+        sql.push(")");
+    }
+    if q.workflow.is_some() || q.workflow_role.is_some() {
+        sql.push(format!(
+            " AND EXISTS (SELECT 1 FROM {NAME}.workflows w WHERE w.authority_id = a.authority_id"
+        ));
+        in_area(&mut sql, "w");
+        if let Some(workflow) = q.workflow {
+            sql.push(" AND w.workflow = ").push_bind(workflow.as_str());
+        }
+        if let Some(role) = q.workflow_role {
+            sql.push(" AND w.role = ").push_bind(role_name(role));
+        }
+        sql.push(")");
+    }
+    let terms = q
+        .keyword
+        .iter()
+        .map(|k| (keyword_term(k.list), k.code.clone()))
+        .chain(q.profession.iter().map(|c| (PROFESSION, c.clone())))
+        .chain(
+            q.service_activity
+                .iter()
+                .map(|c| (SERVICE_ACTIVITY, c.clone())),
+        );
+    for (term, code) in terms {
+        sql.push(format!(
+            " AND EXISTS (SELECT 1 FROM {NAME}.area_terms t WHERE t.authority_id = a.authority_id"
+        ));
+        in_area(&mut sql, "t");
+        sql.push(" AND t.term = ")
+            .push_bind(term)
+            .push(" AND t.code = ")
+            .push_bind(code)
+            .push(")");
+    }
+    sql.push(" ORDER BY a.authority_id LIMIT ")
+        .push_bind(q.limit.max(0));
+    let values: Vec<serde_json::Value> = sql.build_query_scalar().fetch_all(db).await?;
+    decode_entries(values, q.language.as_deref())
+}
+
+/// A workflow role's name as stored (its serde name).
+pub fn role_name(role: WorkflowRole) -> String {
+    match serde_json::to_value(role) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{role:?}"),
+    }
 }

@@ -1,11 +1,14 @@
-//! IMI read models: the projector runner (checkpoints, advisory locks, blue/green rebuild) and
-//! the projections built from the global feed.
+//! IMI read models: the projector runner (checkpoints, advisory locks, blue/green rebuild)
+//! and the projections built from the global feed.
 
 pub mod directory;
+mod fold;
+pub mod i18n;
 pub mod projection;
 pub mod rebuild;
 pub mod runner;
 pub mod status;
+pub mod text;
 
 pub use projection::{Projection, ProjectionError, Slot};
 

@@ -1,5 +1,7 @@
-//! The projector runner against a real PostgreSQL (a fresh database per test).
+//! The projector runner and the read models against a real PostgreSQL (a fresh database per
+//! test).
 
 mod directory;
 mod ledger;
 mod runner;
+mod scene;
