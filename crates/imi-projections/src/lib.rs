@@ -9,6 +9,7 @@ pub mod rebuild;
 pub mod runner;
 pub mod status;
 pub mod text;
+pub mod users;
 
 pub use projection::{Projection, ProjectionError, Slot};
 
@@ -16,7 +17,10 @@ use std::sync::Arc;
 
 /// Every projection the service maintains.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(directory::AuthorityDirectory)]
+    vec![
+        Arc::new(directory::AuthorityDirectory),
+        Arc::new(users::AuthorityUsers),
+    ]
 }
 
 /// Finds a projection by name.

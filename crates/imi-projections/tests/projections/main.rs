@@ -5,3 +5,4 @@ mod directory;
 mod ledger;
 mod runner;
 mod scene;
+mod users;
