@@ -1,6 +1,7 @@
 //! IMI read models: the projector runner (checkpoints, advisory locks, blue/green rebuild)
 //! and the projections built from the global feed.
 
+pub mod coordination;
 pub mod directory;
 mod fold;
 pub mod i18n;
@@ -20,6 +21,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(directory::AuthorityDirectory),
         Arc::new(users::AuthorityUsers),
+        Arc::new(coordination::Coordination),
     ]
 }
 
