@@ -1,12 +1,19 @@
-//! IMI read models: the projector runner (checkpoints, advisory locks, blue/green rebuild)
-//! and the projections built from the global feed.
+//! IMI read models: the projector runner (checkpoints, advisory locks, blue/green rebuild),
+//! the projections built from the global feed, and queries over reference tables.
+//!
+//! Projections (registered in [`all`]): [`directory`] (the authority directory), [`users`]
+//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom).
+//! Reference queries (not projections: the tables are reference data loaded by migrations and
+//! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
 pub mod coordination;
 pub mod directory;
 mod fold;
+pub mod helpdesks;
 pub mod i18n;
 pub mod projection;
 pub mod rebuild;
+pub mod registers;
 pub mod runner;
 pub mod status;
 pub mod text;

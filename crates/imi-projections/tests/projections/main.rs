@@ -4,6 +4,7 @@
 mod coordination;
 mod directory;
 mod ledger;
+mod reference;
 mod runner;
 mod scene;
 mod users;
