@@ -1,5 +1,5 @@
-//! The IMI event store: migrations, postgres-es wiring, the global feed, sealed personal data
-//! and audit verification.
+//! The IMI event store: migrations, postgres-es wiring, the global feed, sealed personal data,
+//! audit verification and reference data.
 
 pub use sqlx::PgPool;
 
@@ -24,5 +24,6 @@ pub mod commands;
 pub mod credentials;
 pub mod feed;
 pub mod metadata;
+pub mod reference;
 pub mod sealing;
 pub mod wake;

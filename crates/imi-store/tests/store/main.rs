@@ -3,5 +3,6 @@
 mod commands;
 mod feed;
 mod log;
+mod reference;
 mod sealing;
 mod support;
