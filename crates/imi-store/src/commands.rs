@@ -2,12 +2,15 @@
 //! post-commit wake-up of projectors.
 
 use crate::feed::{self, FeedPosition};
+use crate::guard::{self, GuardError};
 use crate::metadata::CommandMetadata;
 use crate::wake::Wake;
 use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// How one aggregate type is loaded: from all its events, or from a snapshot taken every
 /// `snapshot_every` events.
@@ -35,11 +38,17 @@ pub enum CommandError<E: std::error::Error> {
 
 type Store<A> = PersistedEventStore<PostgresEventRepository, A>;
 
+/// The guard keys of a command (see [`crate::guard`]), given the id of the aggregate it is sent
+/// to: the scopes of the cross-aggregate rules it must decide alone. No key, no lock.
+pub type GuardKeys<C> = Arc<dyn Fn(&str, &C) -> Vec<String> + Send + Sync>;
+
 /// Sends commands to aggregates of type `A`.
 pub struct CommandBus<A: Aggregate> {
     cqrs: CqrsFramework<A, Store<A>>,
     pool: PgPool,
     wake: Wake,
+    guard: Option<GuardKeys<A::Command>>,
+    guard_timeout: Duration,
 }
 
 impl<A: Aggregate> CommandBus<A> {
@@ -60,7 +69,25 @@ impl<A: Aggregate> CommandBus<A> {
             cqrs: CqrsFramework::new(store, vec![], services),
             pool,
             wake,
+            guard: None,
+            guard_timeout: guard::DEFAULT_TIMEOUT,
         }
+    }
+
+    /// Serializes the commands for which `keys` names guard keys: each runs (load, decide,
+    /// append) while it holds an advisory lock per key.
+    pub fn with_guard(
+        mut self,
+        keys: impl Fn(&str, &A::Command) -> Vec<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.guard = Some(Arc::new(keys));
+        self
+    }
+
+    /// How long a guarded command waits for its keys before it fails as a conflict.
+    pub fn with_guard_timeout(mut self, timeout: Duration) -> Self {
+        self.guard_timeout = timeout;
+        self
     }
 
     /// Executes `command` on aggregate `id`. On success returns the feed position of the
@@ -81,10 +108,32 @@ impl<A: Aggregate> CommandBus<A> {
                 return Ok(done);
             }
         }
-        self.cqrs
+        let keys = match &self.guard {
+            Some(guard) => guard(id, &command),
+            None => vec![],
+        };
+        let held = if keys.is_empty() {
+            None
+        } else {
+            Some(
+                guard::acquire(&self.pool, &keys, self.guard_timeout)
+                    .await
+                    .map_err(|e| match e {
+                        GuardError::Timeout(_) => CommandError::Conflict,
+                        GuardError::Database(e) => CommandError::Unavailable(Box::new(e)),
+                    })?,
+            )
+        };
+        let executed = self
+            .cqrs
             .execute_with_metadata(id, command, metadata.into_map())
-            .await
-            .map_err(classify)?;
+            .await;
+        // The events are committed (or not written): the next command under these keys sees
+        // them.
+        if let Some(held) = held {
+            held.release().await;
+        }
+        executed.map_err(classify)?;
         self.wake.events_committed();
         feed::last_of_aggregate(&self.pool, A::TYPE, id)
             .await

@@ -1,5 +1,5 @@
 //! The IMI event store: migrations, postgres-es wiring, the global feed, sealed personal data,
-//! audit verification and reference data.
+//! audit verification, reference data, and the Authority aggregate's lookup and bus.
 
 pub use sqlx::PgPool;
 
@@ -20,9 +20,12 @@ pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
 }
 
 pub mod audit;
+pub mod authority_bus;
+pub mod authority_lookup;
 pub mod commands;
 pub mod credentials;
 pub mod feed;
+pub mod guard;
 pub mod metadata;
 pub mod reference;
 pub mod sealing;

@@ -2,11 +2,12 @@
 
 use crate::support::migrated;
 use imi_domain::actor::Actor;
-use imi_domain::authority::{user_key_id, Authority, AuthorityCommand, NewUser};
+use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
 use imi_domain::command::Issued;
 use imi_domain::error::DomainError;
 use imi_domain::reference::{Language, MemberState};
-use imi_store::commands::{AggregateConfig, CommandBus, CommandError};
+use imi_store::authority_bus::{authority_bus, AuthorityBus};
+use imi_store::commands::{AggregateConfig, CommandError};
 use imi_store::metadata::CommandMetadata;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
@@ -14,11 +15,11 @@ use sqlx::{PgPool, Row};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-async fn bus(pool: &PgPool, config: AggregateConfig) -> CommandBus<Authority> {
-    CommandBus::new(pool.clone(), config, vec![], (), Wake::local_only())
+async fn bus(pool: &PgPool, config: AggregateConfig) -> AuthorityBus {
+    authority_bus(pool.clone(), config, Wake::local_only())
 }
 
-async fn register(pool: &PgPool, bus: &CommandBus<Authority>, id: &str) {
+async fn register(pool: &PgPool, bus: &AuthorityBus, id: &str) {
     let keys = KeyRing::new(pool.clone(), MasterKey::generate());
     let identity = keys
         .seal(

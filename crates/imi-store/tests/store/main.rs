@@ -1,8 +1,12 @@
 //! The imi-store integration tests, against a real PostgreSQL (a fresh database per test).
 
+mod authority_flow;
 mod commands;
 mod feed;
+mod guard;
 mod log;
+mod lookup;
 mod reference;
+mod scene;
 mod sealing;
 mod support;

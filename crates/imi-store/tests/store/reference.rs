@@ -131,6 +131,16 @@ async fn a_changed_data_set_updates_its_rows_only_and_a_new_area_needs_no_code()
         .map(|(table, _, row)| format!("{table}: {row}"))
         .collect();
     assert_eq!(rewritten.len(), 3, "{rewritten:#?}");
+
+    // The store's lookup knows the new area at once.
+    use imi_domain::authority::AuthorityDirectoryLookup;
+    let lookup = imi_store::authority_lookup::StoreLookup::new(pool.clone());
+    let rt = imi_domain::authority::LegislativeArea::parse("RT").unwrap();
+    assert!(lookup.is_known_area(&rt).await.unwrap());
+    assert!(lookup
+        .is_known_profession(&rt, "transport-manager")
+        .await
+        .unwrap());
 }
 
 #[tokio::test]
