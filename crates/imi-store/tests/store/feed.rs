@@ -14,6 +14,21 @@ async fn read_all(pool: &sqlx::PgPool, after: FeedPosition) -> Vec<feed::FeedEve
         .unwrap()
 }
 
+/// Reads once at least `n` events are below the horizon (up to 10 s). The horizon is
+/// cluster-wide: a transaction of another test, in another database of the server, may hold
+/// it back for a moment. Reads that must come back empty need no wait: such a transaction
+/// only holds more back.
+async fn read_settled(pool: &sqlx::PgPool, after: FeedPosition, n: usize) -> Vec<feed::FeedEvent> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seen = read_all(pool, after).await;
+        if seen.len() >= n || std::time::Instant::now() >= deadline {
+            return seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_transaction_holding_the_lower_position_that_commits_last_is_not_skipped() {
     let pool = migrated().await;
@@ -39,7 +54,7 @@ async fn a_transaction_holding_the_lower_position_that_commits_last_is_not_skipp
     assert_eq!(naive.len(), 1, "only `late` is visible to a plain reader");
 
     early.commit().await.unwrap();
-    let seen = read_all(&pool, FeedPosition::START).await;
+    let seen = read_settled(&pool, FeedPosition::START, 2).await;
     assert_eq!(ids(&seen), ["early", "late"]);
     assert!(seen[0].at.position < seen[1].at.position);
 }
@@ -62,7 +77,7 @@ async fn an_older_transaction_with_a_higher_position_is_delivered_in_transaction
     assert!(read_all(&pool, FeedPosition::START).await.is_empty());
     older.commit().await.unwrap();
 
-    let seen = read_all(&pool, FeedPosition::START).await;
+    let seen = read_settled(&pool, FeedPosition::START, 2).await;
     assert_eq!(ids(&seen), ["older", "younger"]);
     assert!(
         seen[0].at.position > seen[1].at.position,
@@ -88,7 +103,7 @@ async fn an_open_transaction_holds_the_horizon_and_the_feed_resumes_when_it_ends
             .await
             .unwrap();
     }
-    let seen = read_all(&pool, FeedPosition::START).await;
+    let seen = read_settled(&pool, FeedPosition::START, 1).await;
     assert_eq!(
         ids(&seen),
         ["before"],
@@ -99,7 +114,7 @@ async fn an_open_transaction_holds_the_horizon_and_the_feed_resumes_when_it_ends
     assert_eq!(status.lag_events, 5);
 
     open.rollback().await.unwrap();
-    let rest = read_all(&pool, checkpoint).await;
+    let rest = read_settled(&pool, checkpoint, 5).await;
     assert_eq!(
         ids(&rest),
         ["after-0", "after-1", "after-2", "after-3", "after-4"]
