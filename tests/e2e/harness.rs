@@ -9,7 +9,8 @@ use imi_domain::command::Issued;
 use imi_domain::reference::{Language, MemberState};
 use imi_gateway::Services;
 use imi_projections::runner::Runner;
-use imi_store::commands::{AggregateConfig, CommandBus};
+use imi_store::authority_bus::authority_bus;
+use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
@@ -40,14 +41,16 @@ pub struct Account {
 pub async fn start() -> Service {
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
+    let reference = imi_store::reference::ReferenceData::bundled().expect("reference data");
+    imi_store::reference::load(&db.pool, &reference)
+        .await
+        .expect("load the reference data");
     let pool = db.pool;
     let wake = Wake::local_only();
     let services = Services {
-        authorities: Arc::new(CommandBus::new(
+        authorities: Arc::new(authority_bus(
             pool.clone(),
             AggregateConfig::default(),
-            vec![],
-            (),
             wake.clone(),
         )),
         keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),

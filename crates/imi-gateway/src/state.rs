@@ -1,7 +1,6 @@
 //! What every request handler can reach.
 
-use imi_domain::authority::Authority;
-use imi_store::commands::CommandBus;
+use imi_store::authority_bus::AuthorityBus;
 use imi_store::sealing::KeyRing;
 use imi_store::wake::Wake;
 use sqlx::PgPool;
@@ -11,7 +10,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Services {
     pub pool: PgPool,
-    pub authorities: Arc<CommandBus<Authority>>,
+    /// Commands to authorities, decided with the store's lookup.
+    pub authorities: Arc<AuthorityBus>,
     pub keyring: Arc<KeyRing>,
     /// Secret that signs bearer tokens (HS256).
     pub token_secret: Arc<Vec<u8>>,

@@ -2,7 +2,8 @@
 
 use anyhow::Result;
 use imi_gateway::Services;
-use imi_store::commands::{AggregateConfig, CommandBus};
+use imi_store::authority_bus::authority_bus;
+use imi_store::commands::AggregateConfig;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use sqlx::postgres::PgPoolOptions;
@@ -33,11 +34,9 @@ pub fn authority_config() -> AggregateConfig {
 
 pub fn services(pool: PgPool, master: MasterKey, token_secret: &str, wake: Wake) -> Services {
     Services {
-        authorities: Arc::new(CommandBus::new(
+        authorities: Arc::new(authority_bus(
             pool.clone(),
             authority_config(),
-            vec![],
-            (),
             wake.clone(),
         )),
         keyring: Arc::new(KeyRing::new(pool.clone(), master)),

@@ -2,14 +2,15 @@
 //! them. Each runs in a fresh database and compares against a baseline measured in the same
 //! run.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Subcommand;
 use imi_domain::actor::Actor;
-use imi_domain::authority::{user_key_id, Authority, AuthorityCommand, NewUser};
+use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
 use imi_domain::command::Issued;
-use imi_domain::reference::{Language, MemberState};
+use imi_domain::reference::{Language, MemberState, MEMBER_STATES};
 use imi_projections::directory::AuthorityDirectory;
-use imi_store::commands::{AggregateConfig, CommandBus};
+use imi_store::authority_bus::{authority_bus, AuthorityBus};
+use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
@@ -70,10 +71,18 @@ fn lda(i: usize) -> Actor {
     }
 }
 
-async fn register_authorities(pool: &PgPool, bus: &CommandBus<Authority>, n: usize) -> Result<()> {
+/// Registers the national coordinators of the first `n` Member States as `a-0`, `a-1`, ...
+/// (one per Member State: the lookup refuses a second).
+async fn register_authorities(pool: &PgPool, bus: &AuthorityBus, n: usize) -> Result<()> {
+    if n > MEMBER_STATES.len() {
+        bail!(
+            "at most {} concurrent writers: each writes to the coordinator of its own Member State",
+            MEMBER_STATES.len()
+        );
+    }
     let keys = KeyRing::new(pool.clone(), MasterKey::generate());
     let system = Actor::system("bench");
-    for i in 0..n {
+    for (i, member_state) in MEMBER_STATES.iter().enumerate().take(n) {
         let identity = keys
             .seal(
                 &user_key_id(&format!("u-{i}")),
@@ -85,7 +94,7 @@ async fn register_authorities(pool: &PgPool, bus: &CommandBus<Authority>, n: usi
             Issued::new(
                 system.clone(),
                 AuthorityCommand::RegisterNationalCoordinator {
-                    member_state: MemberState::parse("DE")?,
+                    member_state: MemberState::parse(member_state)?,
                     official_name: format!("Authority {i}"),
                     informal_titles: BTreeMap::new(),
                     first_user: NewUser {
@@ -140,13 +149,11 @@ const RAW_INSERT: &str = "INSERT INTO events (aggregate_type, aggregate_id, sequ
 async fn commands_bench(pool: &PgPool, total: usize, concurrency: usize) -> Result<()> {
     // Each worker writes to its own authority, so the framework's optimistic lock never
     // conflicts and both sides do the same work: one event per command.
-    let bus = Arc::new(CommandBus::<Authority>::new(
+    let bus = Arc::new(authority_bus(
         pool.clone(),
         AggregateConfig {
             snapshot_every: Some(50),
         },
-        vec![],
-        (),
         Wake::with_notify(pool.clone()),
     ));
     register_authorities(pool, &bus, concurrency).await?;

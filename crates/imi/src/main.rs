@@ -40,11 +40,17 @@ enum Command {
     },
     /// Apply the database migrations.
     Migrate,
-    /// Load reference data: each Member State's coordinator and first administrator.
+    /// Load reference data (Member States, languages, legislative areas, keyword lists,
+    /// professions, service activities, registers, helpdesks), then each Member State's
+    /// coordinator and first administrator. Idempotent.
     Seed {
         /// Also demo data, with a known password for the demo users.
         #[arg(long)]
         demo: bool,
+        /// Read the reference data from this folder (the files of fixtures/reference) instead
+        /// of the copy built into the binary.
+        #[arg(long, value_name = "DIR")]
+        reference: Option<std::path::PathBuf>,
     },
     /// Inspect and rebuild projections.
     Projections {
@@ -116,11 +122,30 @@ async fn main() -> Result<()> {
                     println!("migrations applied");
                     Ok(())
                 }
-                Command::Seed { demo } => {
+                Command::Seed { demo, reference } => {
                     let services = services(&cli.master_key, &cli.token_secret, pool.clone())?;
-                    let report =
-                        seed::seed(&pool, &services.authorities, &services.keyring, demo).await?;
+                    let data = match &reference {
+                        Some(dir) => imi_store::reference::ReferenceData::from_dir(dir)?,
+                        None => imi_store::reference::ReferenceData::bundled()?,
+                    };
+                    let report = seed::seed_with(
+                        &pool,
+                        &services.authorities,
+                        &services.keyring,
+                        demo,
+                        &data,
+                    )
+                    .await?;
                     print_seed(&report);
+                    let counts = imi_store::reference::table_counts(&pool).await?;
+                    println!(
+                        "reference tables: {}",
+                        counts
+                            .iter()
+                            .map(|(table, n)| format!("{table} {n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
                     Ok(())
                 }
                 Command::Projections { command } => projections(&pool, command).await,
@@ -187,6 +212,7 @@ fn services(
 }
 
 fn print_seed(report: &seed::SeedReport) {
+    println!("reference data: {}", report.reference);
     println!(
         "seeded: {} authorities registered, {} logins",
         report.authorities_registered,

@@ -1,13 +1,16 @@
-//! Loading reference data: every Member State's National IMI Coordinator and its first local
-//! data administrator; with `demo`, known passwords and extra informal titles. Idempotent.
+//! Loading reference data: the reference tables (Member States, languages, legislative areas,
+//! keyword lists, professions, service activities, registers, helpdesks), then every Member
+//! State's National IMI Coordinator and its first local data administrator; with `demo`, known
+//! passwords and extra informal titles. Idempotent: a second run changes nothing.
 
 use anyhow::{Context, Result};
 use imi_domain::actor::Actor;
-use imi_domain::authority::{user_key_id, Authority, AuthorityCommand, NewUser};
+use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
 use imi_domain::command::Issued;
 use imi_domain::reference::{Language, MemberState};
-use imi_store::commands::CommandBus;
+use imi_store::authority_bus::AuthorityBus;
 use imi_store::metadata::CommandMetadata;
+use imi_store::reference::{self, LoadReport, ReferenceData};
 use imi_store::sealing::KeyRing;
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -57,21 +60,39 @@ pub struct SeededLogin {
 
 #[derive(Debug, Default)]
 pub struct SeedReport {
+    /// What loading the reference tables did.
+    pub reference: LoadReport,
     pub authorities_registered: usize,
     pub logins: Vec<SeededLogin>,
     pub demo_password: Option<String>,
 }
 
+/// Seeds with the reference data bundled into this build.
 pub async fn seed(
     pool: &PgPool,
-    authorities: &CommandBus<Authority>,
+    authorities: &AuthorityBus,
     keyring: &KeyRing,
     demo: bool,
+) -> Result<SeedReport> {
+    let data = ReferenceData::bundled().context("the bundled reference data")?;
+    seed_with(pool, authorities, keyring, demo, &data).await
+}
+
+/// Seeds with the reference data set `data` (e.g. read from a folder).
+pub async fn seed_with(
+    pool: &PgPool,
+    authorities: &AuthorityBus,
+    keyring: &KeyRing,
+    demo: bool,
+    data: &ReferenceData,
 ) -> Result<SeedReport> {
     let coordinators: Vec<Coordinator> = serde_json::from_str(COORDINATORS)?;
     let demo_data: Demo = serde_json::from_str(DEMO)?;
     let system = Actor::system("seed");
     let mut report = SeedReport {
+        reference: reference::load(pool, data)
+            .await
+            .context("loading the reference data")?,
         demo_password: demo.then(|| demo_data.password.clone()),
         ..SeedReport::default()
     };

@@ -8,7 +8,8 @@ use imi_domain::reference::{Language, MemberState};
 use imi_gateway::Services;
 use imi_projections::directory::AuthorityDirectory;
 use imi_projections::runner::Runner;
-use imi_store::commands::{AggregateConfig, CommandBus};
+use imi_store::authority_bus::authority_bus;
+use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
@@ -40,11 +41,9 @@ pub struct Seeded {
 pub fn services(pool: PgPool) -> Services {
     let wake = Wake::local_only();
     Services {
-        authorities: Arc::new(CommandBus::new(
+        authorities: Arc::new(authority_bus(
             pool.clone(),
             AggregateConfig::default(),
-            vec![],
-            (),
             wake.clone(),
         )),
         keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
@@ -58,6 +57,10 @@ pub fn services(pool: PgPool) -> Services {
 pub async fn start() -> Gateway {
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
+    let reference = imi_store::reference::ReferenceData::bundled().expect("reference data");
+    imi_store::reference::load(&db.pool, &reference)
+        .await
+        .expect("load the reference data");
     let services = services(db.pool.clone());
     let runner = Runner::new(db.pool.clone(), Arc::new(AuthorityDirectory))
         .with_local_wake(services.wake.subscribe());
