@@ -3,7 +3,7 @@
 //! A NOTIFY inside the append transaction takes a global lock at commit and serializes all
 //! commits. So the signal is sent after commit, outside the transaction: in-process runners see
 //! a watch channel tick at once; other processes get one `NOTIFY imi_events` per burst (signals
-//! that arrive while a NOTIFY is in flight are coalesced into the next one).
+//! within `NOTIFY_DEBOUNCE`, or while a NOTIFY is in flight, are coalesced into one).
 
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -11,6 +11,9 @@ use tokio::sync::{watch, Notify};
 
 /// The channel other processes LISTEN on.
 pub const CHANNEL: &str = "imi_events";
+
+/// How long a burst of commits is gathered into one NOTIFY.
+pub const NOTIFY_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(5);
 
 #[derive(Clone)]
 pub struct Wake {
@@ -34,6 +37,9 @@ impl Wake {
         tokio::spawn(async move {
             loop {
                 signal.notified().await;
+                // Debounce: commits within this window share one NOTIFY (each NOTIFY is a
+                // query the database serializes); other processes also poll.
+                tokio::time::sleep(NOTIFY_DEBOUNCE).await;
                 if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
                     .bind(CHANNEL)
                     .execute(&pool)

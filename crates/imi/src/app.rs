@@ -26,7 +26,7 @@ pub fn authority_config() -> AggregateConfig {
     let every = std::env::var("IMI_SNAPSHOT_AUTHORITY")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(50);
+        .unwrap_or(10);
     AggregateConfig {
         snapshot_every: (every > 0).then_some(every),
     }
