@@ -2,6 +2,7 @@
 //! its changes.
 
 use super::i18n::{all_wanted_first, parse_language, pick, LocalizedText};
+use super::model::AuthorityKind;
 use super::relay::{
     decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
@@ -9,7 +10,7 @@ use super::{data, request, services};
 use crate::errors::{command_error, outcome_label, ApiError};
 use crate::live::ProjectionWatch;
 use crate::metrics::Metrics;
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription, ID};
+use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream};
 use imi_domain::authority::AuthorityCommand;
@@ -40,21 +41,6 @@ pub struct DirectoryMutation;
 #[derive(Default)]
 pub struct DirectorySubscription;
 
-/// The administrative role an authority plays in IMI's coordination hierarchy.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthorityKind {
-    NationalCoordinator,
-}
-
-impl AuthorityKind {
-    fn from_directory(kind: &str) -> Option<Self> {
-        match kind {
-            "NationalCoordinator" => Some(Self::NationalCoordinator),
-            _ => None,
-        }
-    }
-}
-
 /// An authority registered in IMI, as the directory shows it.
 pub struct Authority {
     entry: DirectoryEntry,
@@ -81,7 +67,7 @@ impl Authority {
     }
 
     async fn kind(&self) -> async_graphql::Result<AuthorityKind> {
-        AuthorityKind::from_directory(&self.entry.kind).ok_or_else(|| {
+        AuthorityKind::from_name(&self.entry.kind).ok_or_else(|| {
             tracing::error!(kind = %self.entry.kind, "the directory holds an authority kind this gateway does not know");
             ApiError::new(crate::errors::Code::Internal, "internal error").into()
         })
@@ -434,7 +420,7 @@ pub fn parse_id(id: &ID) -> Result<String, ApiError> {
 }
 
 /// The projections a mutation waits for: known names only.
-fn wait_list(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+pub(crate) fn wait_list(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
     let names = requested.unwrap_or_else(|| vec![directory::NAME.to_string()]);
     let known: Vec<&'static str> = imi_projections::all().iter().map(|p| p.name()).collect();
     for name in &names {
@@ -451,7 +437,11 @@ fn wait_list(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
     Ok(names)
 }
 
-async fn wait(pool: &sqlx::PgPool, names: &[String], at: FeedPosition) -> Result<bool, ApiError> {
+pub(crate) async fn wait(
+    pool: &sqlx::PgPool,
+    names: &[String],
+    at: FeedPosition,
+) -> Result<bool, ApiError> {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let waited = imi_projections::runner::wait_for(pool, &names, at, MAX_WAIT)
         .await

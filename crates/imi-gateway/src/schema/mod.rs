@@ -3,9 +3,12 @@
 //! `Subscription`.
 
 pub mod auth;
+pub mod authority_admin;
 pub mod directory;
 pub mod i18n;
+pub mod model;
 pub mod relay;
+pub mod users;
 
 use crate::context::RequestContext;
 use crate::errors::{ApiError, Code};
@@ -22,7 +25,12 @@ use std::sync::Arc;
 pub struct Query(auth::AuthQuery, directory::DirectoryQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::AuthMutation, directory::DirectoryMutation);
+pub struct Mutation(
+    auth::AuthMutation,
+    directory::DirectoryMutation,
+    authority_admin::AuthorityAdminMutation,
+    users::UsersMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(directory::DirectorySubscription);
