@@ -1,0 +1,283 @@
+//! Administering authorities over HTTP: invitation, self-registration, validation, access,
+//! flags, users and passwords; and a refusal of each kind, which writes nothing.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const GRANT_ROLES: &str = "mutation($input: UserRolesInput!) {
+  grantUserRoles(input: $input) { position waited }
+}";
+const GRANT_AREA: &str = "mutation($input: GrantAreaAccessInput!) {
+  grantAreaAccess(input: $input) { position waited }
+}";
+const INVITE: &str = "mutation($input: InviteAuthorityInput!) {
+  inviteAuthority(input: $input) { position waited registrationCode }
+}";
+const REGISTER: &str = "mutation($input: RegisterWithInvitationInput!) {
+  registerWithInvitation(input: $input) { position waited userId }
+}";
+const VALIDATE: &str = "mutation($input: AuthorityInput!) {
+  validateAuthority(input: $input) { position waited }
+}";
+const SET_FLAG: &str = "mutation($input: SetFlagInput!) {
+  setFlag(input: $input) { position waited }
+}";
+const REGISTER_USER: &str = "mutation($input: RegisterUserInput!) {
+  registerUser(input: $input) { position waited userId }
+}";
+const RESET_PASSWORD: &str = "mutation($input: ResetPasswordInput!) {
+  resetPassword(input: $input) { position waited }
+}";
+const LOGIN: &str =
+    "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }";
+
+fn ok<'a>(status: StatusCode, body: &'a Value, field: &str) -> &'a Value {
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+    &body["data"][field]
+}
+
+async fn sign_in(gw: &Gateway, login: &str, password: &str) -> Option<String> {
+    let (_, body) = gw
+        .gql(None, LOGIN, json!({ "l": login, "p": password }))
+        .await;
+    body["data"]["login"]["token"].as_str().map(str::to_string)
+}
+
+async fn credentials(gw: &Gateway) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM credentials")
+        .fetch_one(&gw.pool)
+        .await
+        .expect("count credentials")
+}
+
+/// Makes the NIMIC's LDA a data administrator in PQ and gives the NIMIC PQ requests.
+async fn nimic_for_pq(gw: &Gateway, nimic: &Seeded, token: &str) {
+    let (s, b) = gw
+        .gql(
+            Some(token),
+            GRANT_ROLES,
+            json!({ "input": { "authorityId": nimic.authority_id, "userId": nimic.user_id,
+                               "area": "PQ", "roles": ["DATA_ADMINISTRATOR"] } }),
+        )
+        .await;
+    ok(s, &b, "grantUserRoles");
+    let (s, b) = gw
+        .gql(
+            Some(token),
+            GRANT_AREA,
+            json!({ "input": { "authorityId": nimic.authority_id, "area": "PQ",
+                "workflows": [{ "workflow": "REQUESTS", "role": "REQUEST_COORDINATOR",
+                                "linkedCoordinators": [nimic.authority_id] }] } }),
+        )
+        .await;
+    ok(s, &b, "grantAreaAccess");
+}
+
+fn invitation(id: &str, nimic: &str) -> Value {
+    json!({ "input": {
+        "authorityId": id,
+        "kind": "COMPETENT_AUTHORITY",
+        "access": [{ "area": "PQ", "workflows": [{ "workflow": "REQUESTS",
+            "role": "REQUEST_AUTHORITY", "linkedCoordinators": [nimic] }] }],
+        "contactEmail": "registry@kammer.example.de"
+    } })
+}
+
+fn registration(id: &str, code: &str, login: &str) -> Value {
+    json!({ "input": {
+        "authorityId": id,
+        "registrationCode": code,
+        "data": { "officialName": "Landesärztekammer Bayern",
+                  "informalTitles": [{ "language": "en", "text": "Bavarian medical chamber" }],
+                  "contactPerson": "Dr. Anna Huber" },
+        "firstUser": { "login": login, "password": PASSWORD, "name": "Anna Huber",
+                       "email": "anna.huber@kammer.example.de" }
+    } })
+}
+
+#[tokio::test]
+async fn a_coordinator_invites_an_authority_that_registers_and_gets_to_work() {
+    let gw = start().await;
+    let de = gw.seed_nimic("DE").await;
+    let token = gw.login(&de).await;
+    nimic_for_pq(&gw, &de, &token).await;
+
+    let (s, b) = gw
+        .gql(Some(&token), INVITE, invitation("ca-1", "nimic-de"))
+        .await;
+    let invited = ok(s, &b, "inviteAuthority");
+    let code = invited["registrationCode"].as_str().unwrap().to_string();
+    assert!(code.len() >= 22, "at least 128 bits: {code}");
+    let stored: String = sqlx::query_scalar(
+        "SELECT payload::text FROM events WHERE aggregate_id = 'ca-1' ORDER BY sequence LIMIT 1",
+    )
+    .fetch_one(&gw.pool)
+    .await
+    .unwrap();
+    assert!(!stored.contains(&code), "the code itself is never stored");
+    assert!(!stored.contains("registry@kammer"), "the e-mail is sealed");
+
+    // Self-registration needs no token.
+    let (s, b) = gw
+        .gql(None, REGISTER, registration("ca-1", &code, "ca1.lda"))
+        .await;
+    ok(s, &b, "registerWithInvitation");
+    // Not validated yet: signing in works, acting does not.
+    let ca_token = sign_in(&gw, "ca1.lda", PASSWORD).await.expect("sign in");
+
+    let (s, b) = gw
+        .gql(
+            Some(&token),
+            VALIDATE,
+            json!({ "input": { "authorityId": "ca-1" } }),
+        )
+        .await;
+    ok(s, &b, "validateAuthority");
+    let (s, b) = gw
+        .gql(
+            Some(&token),
+            SET_FLAG,
+            json!({ "input": { "authorityId": "ca-1", "area": "PQ", "workflow": "REQUESTS",
+                               "flag": "APPROVAL_OF_NEW_REQUESTS", "enabled": true } }),
+        )
+        .await;
+    ok(s, &b, "setFlag");
+
+    let (s, b) = gw
+        .gql(
+            Some(&ca_token),
+            REGISTER_USER,
+            json!({ "input": { "authorityId": "ca-1", "user": { "login": "ca1.handler",
+                "password": PASSWORD, "name": "Max Muster", "email": "max@kammer.example.de" } } }),
+        )
+        .await;
+    let handler = ok(s, &b, "registerUser")["userId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, b) = gw
+        .gql(
+            Some(&ca_token),
+            GRANT_ROLES,
+            json!({ "input": { "authorityId": "ca-1", "userId": handler, "area": "PQ",
+                               "roles": ["REQUEST_HANDLER"] } }),
+        )
+        .await;
+    ok(s, &b, "grantUserRoles");
+    assert!(sign_in(&gw, "ca1.handler", PASSWORD).await.is_some());
+
+    let (s, b) = gw
+        .gql(
+            Some(&ca_token),
+            RESET_PASSWORD,
+            json!({ "input": { "authorityId": "ca-1", "userId": handler,
+                               "newPassword": "a brand new passphrase" } }),
+        )
+        .await;
+    ok(s, &b, "resetPassword");
+    assert!(sign_in(&gw, "ca1.handler", PASSWORD).await.is_none());
+    assert!(sign_in(&gw, "ca1.handler", "a brand new passphrase")
+        .await
+        .is_some());
+}
+
+#[tokio::test]
+async fn refusals_write_nothing() {
+    let gw = start().await;
+    let de = gw.seed_nimic("DE").await;
+    let token = gw.login(&de).await;
+
+    // FORBIDDEN: the NIMIC's LDA is no data administrator in PQ yet.
+    let before = (gw.events().await, credentials(&gw).await);
+    let (_, b) = gw
+        .gql(Some(&token), INVITE, invitation("ca-1", "nimic-de"))
+        .await;
+    assert_eq!(code(&b), "FORBIDDEN", "{b}");
+    assert_eq!((gw.events().await, credentials(&gw).await), before);
+
+    nimic_for_pq(&gw, &de, &token).await;
+    let (_, b) = gw
+        .gql(Some(&token), INVITE, invitation("ca-1", "nimic-de"))
+        .await;
+    let code_ = ok(StatusCode::OK, &b, "inviteAuthority")["registrationCode"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = (gw.events().await, credentials(&gw).await);
+
+    // FORBIDDEN: a wrong registration code; no user, no credentials.
+    let (_, b) = gw
+        .gql(
+            None,
+            REGISTER,
+            registration("ca-1", "not-the-code", "ca1.lda"),
+        )
+        .await;
+    assert_eq!(code(&b), "FORBIDDEN", "{b}");
+    assert_eq!((gw.events().await, credentials(&gw).await), before);
+    assert!(sign_in(&gw, "ca1.lda", PASSWORD).await.is_none());
+
+    // NOT_FOUND: no invitation for this id.
+    let (_, b) = gw
+        .gql(None, REGISTER, registration("ca-2", &code_, "ca2.lda"))
+        .await;
+    assert_eq!(code(&b), "NOT_FOUND", "{b}");
+    assert_eq!((gw.events().await, credentials(&gw).await), before);
+
+    // BAD_USER_INPUT: a taken login, a weak password, a malformed area, an unknown area.
+    let (_, b) = gw
+        .gql(None, REGISTER, registration("ca-1", &code_, "de.nimic"))
+        .await;
+    assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
+    let mut weak = registration("ca-1", &code_, "ca1.lda");
+    weak["input"]["firstUser"]["password"] = json!("short");
+    let (_, b) = gw.gql(None, REGISTER, weak).await;
+    assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
+    for area in ["P Q", "NOPE"] {
+        let (_, b) = gw
+            .gql(
+                Some(&token),
+                SET_FLAG,
+                json!({ "input": { "authorityId": "ca-1", "area": area, "workflow": "REQUESTS",
+                                   "flag": "APPROVAL_OF_NEW_REQUESTS", "enabled": true } }),
+            )
+            .await;
+        assert!(
+            ["BAD_USER_INPUT", "FORBIDDEN", "NOT_FOUND"].contains(&code(&b)),
+            "{b}"
+        );
+    }
+    let (_, b) = gw
+        .gql(
+            Some(&token),
+            GRANT_ROLES,
+            json!({ "input": { "authorityId": "nimic-de", "userId": de.user_id, "area": "P Q",
+                               "roles": ["DATA_ADMINISTRATOR"] } }),
+        )
+        .await;
+    assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
+
+    // NOT_FOUND: validating an authority that does not exist.
+    let (_, b) = gw
+        .gql(
+            Some(&token),
+            VALIDATE,
+            json!({ "input": { "authorityId": "nobody" } }),
+        )
+        .await;
+    assert_eq!(code(&b), "NOT_FOUND", "{b}");
+
+    // FORBIDDEN: resetting a password without a say; UNAUTHENTICATED without a token.
+    let (_, b) = gw
+        .gql(
+            None,
+            VALIDATE,
+            json!({ "input": { "authorityId": "ca-1" } }),
+        )
+        .await;
+    assert_eq!(code(&b), "UNAUTHENTICATED", "{b}");
+    assert_eq!((gw.events().await, credentials(&gw).await), before);
+    assert!(sign_in(&gw, "ca1.lda", PASSWORD).await.is_none());
+}
