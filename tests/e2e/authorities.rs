@@ -1,0 +1,263 @@
+//! Authorities, end to end over HTTP: Germany's national coordinator (a data administrator in
+//! PQ and PW) invites a competent authority for PQ requests; the authority registers itself
+//! with the code (no token), the coordinator validates it, grants it PW, sets an approval flag
+//! and links the PQ legislative area coordinator; the authority's local data administrator
+//! registers a user and gives them a role; and the authority is found through the directory
+//! in French and in English.
+
+use crate::harness::{start, Service};
+use serde_json::{json, Value};
+
+const LOGIN: &str = "mutation($login: String!, $password: String!) {
+  login(login: $login, password: $password) { token }
+}";
+
+const FIND: &str = "query($text: String, $language: String) {
+  authorities(text: $text, memberState: \"DE\", language: $language, first: 10) {
+    edges { node { id kind officialName informalTitle { text language fallback } } }
+  }
+}";
+
+/// Runs a mutation `field` and returns its payload; panics on any error.
+async fn mutate(
+    service: &Service,
+    token: Option<&str>,
+    field: &str,
+    input_type: &str,
+    selection: &str,
+    input: Value,
+) -> Value {
+    let query =
+        format!("mutation($input: {input_type}!) {{ {field}(input: $input) {{ {selection} }} }}");
+    let answer = service
+        .graphql(token, None, &query, json!({ "input": input }))
+        .await;
+    assert!(answer["errors"].is_null(), "{field}: {answer}");
+    answer["data"][field].clone()
+}
+
+async fn sign_in(service: &Service, login: &str, password: &str) -> String {
+    let answer = service
+        .graphql(
+            None,
+            None,
+            LOGIN,
+            json!({ "login": login, "password": password }),
+        )
+        .await;
+    answer["data"]["login"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token for {login}: {answer}"))
+        .to_string()
+}
+
+fn workflow(role: &str, linked: &[&str]) -> Value {
+    json!({ "workflow": "REQUESTS", "role": role, "linkedCoordinators": linked })
+}
+
+#[tokio::test]
+async fn a_national_coordinator_invites_an_authority_that_registers_validates_and_is_found() {
+    let service = start().await;
+    let de = service
+        .seed_national_coordinator("DE", "Bundesministerium für Wirtschaft")
+        .await;
+    let nimic = sign_in(&service, &de.login, &de.password).await;
+    let nimic_token = Some(nimic.as_str());
+
+    // The coordinator's LDA becomes a data administrator in PQ and PW; the coordinator
+    // gives itself both areas as request coordinator.
+    for area in ["PQ", "PW"] {
+        mutate(
+            &service,
+            nimic_token,
+            "grantUserRoles",
+            "UserRolesInput",
+            "position",
+            json!({ "authorityId": de.authority_id, "userId": de.user_id, "area": area,
+                    "roles": ["DATA_ADMINISTRATOR"] }),
+        )
+        .await;
+        mutate(
+            &service,
+            nimic_token,
+            "grantAreaAccess",
+            "GrantAreaAccessInput",
+            "position",
+            json!({ "authorityId": de.authority_id, "area": area,
+                    "workflows": [workflow("REQUEST_COORDINATOR", &["nimic-de"])] }),
+        )
+        .await;
+    }
+    // It registers the PQ legislative area coordinator directly.
+    mutate(
+        &service,
+        nimic_token,
+        "registerAuthority",
+        "RegisterAuthorityInput",
+        "position userId",
+        json!({
+            "authorityId": "limic-de-pq",
+            "kind": "LEGISLATIVE_AREA_COORDINATOR",
+            "coordinatedAreas": ["PQ"],
+            "access": [{ "area": "PQ",
+                         "workflows": [workflow("REQUEST_COORDINATOR", &["limic-de-pq"])] }],
+            "data": { "officialName": "Zentralstelle für ausländisches Bildungswesen" },
+            "firstUser": { "login": "de.limic.pq", "password": "limic-pq-password",
+                           "name": "Lena Koch", "email": "lena.koch@kmk.example.de" }
+        }),
+    )
+    .await;
+
+    // The invitation: PQ requests, linked to the national coordinator.
+    let invited = mutate(
+        &service,
+        nimic_token,
+        "inviteAuthority",
+        "InviteAuthorityInput",
+        "position registrationCode",
+        json!({
+            "authorityId": "de-blaek",
+            "kind": "COMPETENT_AUTHORITY",
+            "region": "DE-BY",
+            "access": [{ "area": "PQ",
+                         "workflows": [workflow("REQUEST_AUTHORITY", &["nimic-de"])] }],
+            "contactEmail": "imi@blaek.example.de"
+        }),
+    )
+    .await;
+    let code = invited["registrationCode"].as_str().expect("a code");
+
+    // Self-registration, without a token.
+    let registered = mutate(
+        &service,
+        None,
+        "registerWithInvitation",
+        "RegisterWithInvitationInput",
+        "position userId",
+        json!({
+            "authorityId": "de-blaek",
+            "registrationCode": code,
+            "data": {
+                "officialName": "Bayerische Landesärztekammer",
+                "informalTitles": [
+                    { "language": "en", "text": "Bavarian Chamber of Physicians" },
+                    { "language": "fr", "text": "Ordre des médecins de Bavière" }
+                ],
+                "description": "Registers physicians in Bavaria",
+                "contact": { "city": "München", "website": "https://blaek.example.de" },
+                "contactPerson": "Dr. Anna Huber"
+            },
+            "firstUser": { "login": "blaek.lda", "password": "blaek-lda-password",
+                           "name": "Anna Huber", "email": "anna.huber@blaek.example.de" }
+        }),
+    )
+    .await;
+    assert!(registered["userId"].is_string());
+    // Not validated yet: the directory does not list it.
+    let before = service
+        .graphql(nimic_token, None, FIND, json!({ "text": "Bavière" }))
+        .await;
+    assert_eq!(
+        before["data"]["authorities"]["edges"],
+        json!([]),
+        "{before}"
+    );
+
+    // The coordinator validates it, grants PW, sets a flag and links the LIMIC.
+    mutate(
+        &service,
+        nimic_token,
+        "validateAuthority",
+        "AuthorityInput",
+        "position waited",
+        json!({ "authorityId": "de-blaek" }),
+    )
+    .await;
+    mutate(
+        &service,
+        nimic_token,
+        "grantAreaAccess",
+        "GrantAreaAccessInput",
+        "position",
+        json!({ "authorityId": "de-blaek", "area": "PW",
+                "workflows": [workflow("REQUEST_AUTHORITY", &["nimic-de"])] }),
+    )
+    .await;
+    mutate(
+        &service,
+        nimic_token,
+        "setFlag",
+        "SetFlagInput",
+        "position",
+        json!({ "authorityId": "de-blaek", "area": "PQ", "workflow": "REQUESTS",
+                "flag": "APPROVAL_OF_NEW_REQUESTS", "enabled": true }),
+    )
+    .await;
+    mutate(
+        &service,
+        nimic_token,
+        "linkCoordinator",
+        "CoordinatorLinkInput",
+        "position",
+        json!({ "authorityId": "de-blaek", "area": "PQ", "workflow": "REQUESTS",
+                "coordinatorId": "limic-de-pq" }),
+    )
+    .await;
+
+    // The new authority's LDA registers a user and makes them a request handler in PQ.
+    let lda = sign_in(&service, "blaek.lda", "blaek-lda-password").await;
+    let user = mutate(
+        &service,
+        Some(&lda),
+        "registerUser",
+        "RegisterUserInput",
+        "userId",
+        json!({ "authorityId": "de-blaek",
+                "user": { "login": "blaek.handler", "password": "blaek-handler-password",
+                          "name": "Max Bauer", "email": "max.bauer@blaek.example.de" } }),
+    )
+    .await;
+    mutate(
+        &service,
+        Some(&lda),
+        "grantUserRoles",
+        "UserRolesInput",
+        "position",
+        json!({ "authorityId": "de-blaek", "userId": user["userId"], "area": "PQ",
+                "roles": ["REQUEST_HANDLER"] }),
+    )
+    .await;
+    let handler = sign_in(&service, "blaek.handler", "blaek-handler-password").await;
+
+    // Found in French and in English, by anyone signed in.
+    let fr = service
+        .graphql(
+            Some(&handler),
+            Some("fr-FR,fr;q=0.9"),
+            FIND,
+            json!({ "text": "bavière" }),
+        )
+        .await;
+    let node = &fr["data"]["authorities"]["edges"][0]["node"];
+    assert_eq!(node["id"], "de-blaek", "{fr}");
+    assert_eq!(node["kind"], "COMPETENT_AUTHORITY");
+    assert_eq!(
+        node["informalTitle"],
+        json!({ "text": "Ordre des médecins de Bavière", "language": "fr", "fallback": false })
+    );
+    let en = service
+        .graphql(
+            nimic_token,
+            None,
+            FIND,
+            json!({ "text": "chamber of physicians", "language": "en" }),
+        )
+        .await;
+    let node = &en["data"]["authorities"]["edges"][0]["node"];
+    assert_eq!(node["id"], "de-blaek", "{en}");
+    assert_eq!(node["officialName"], "Bayerische Landesärztekammer");
+    assert_eq!(
+        node["informalTitle"],
+        json!({ "text": "Bavarian Chamber of Physicians", "language": "en", "fallback": false })
+    );
+}
