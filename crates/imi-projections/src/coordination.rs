@@ -6,7 +6,7 @@
 //! Invited authorities are nodes too (status `Invited`), so a coordinator sees the
 //! authorities it invited before they register.
 
-use crate::fold::{self, Sequences};
+use crate::fold;
 use crate::projection::{Projection, ProjectionError};
 use imi_domain::authority::{
     AuthorityEvent, AuthorityKind, AuthorityStatus, LegislativeArea, Region, Workflow,
@@ -44,37 +44,22 @@ impl Projection for Coordination {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let events = fold::authority_events(events)?;
-        if events.is_empty() {
-            return Ok(());
-        }
-        let ids = fold::ids_of(&events);
-        let mut sequences = Sequences::load(db, &ids).await?;
-        let mut nodes: BTreeMap<String, NodeRow> = fold::load_rows::<NodeRow>(
+        let Some(folded) = fold::fold_authorities::<NodeRow>(
             db,
+            events,
             "SELECT to_jsonb(n) FROM nodes n WHERE authority_id = ANY($1)",
-            &ids,
+            |n| n.authority_id.clone(),
+            apply,
         )
         .await?
-        .into_iter()
-        .map(|n| (n.authority_id.clone(), n))
-        .collect();
-        let mut changed = BTreeSet::new();
-        for (e, event) in events {
-            sequences.check(e)?;
-            if apply(&mut nodes, e, event) {
-                changed.insert(e.aggregate_id.clone());
-            }
-        }
-        let changed: Vec<String> = changed
-            .into_iter()
-            .filter(|id| nodes.contains_key(id))
-            .collect();
-        let written: Vec<&NodeRow> = changed.iter().map(|id| &nodes[id]).collect();
+        else {
+            return Ok(());
+        };
+        let written = folded.changed_rows();
         let edges: Vec<EdgeRow> = written.iter().flat_map(|n| n.edges()).collect();
-        fold::replace_rows(db, "nodes", "authority_id", &changed, &written).await?;
-        fold::replace_rows(db, "edges", "authority_id", &changed, &edges).await?;
-        sequences.store(db).await?;
+        fold::replace_rows(db, "nodes", "authority_id", &folded.changed, &written).await?;
+        fold::replace_rows(db, "edges", "authority_id", &folded.changed, &edges).await?;
+        folded.sequences.store(db).await?;
         Ok(())
     }
 }

@@ -9,7 +9,7 @@
 //! are kept (their areas come from the invitation) but never listed here: see
 //! [`crate::coordination`] for a coordinator's invitations.
 
-use crate::fold::{self, Sequences};
+use crate::fold;
 use crate::i18n::{self, Localized};
 use crate::projection::{Projection, ProjectionError};
 use crate::text;
@@ -49,34 +49,19 @@ impl Projection for AuthorityDirectory {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let events = fold::authority_events(events)?;
-        if events.is_empty() {
-            return Ok(());
-        }
-        let ids = fold::ids_of(&events);
-        let mut sequences = Sequences::load(db, &ids).await?;
-        let mut rows: BTreeMap<String, Row> = fold::load_rows::<Row>(
+        let Some(mut folded) = fold::fold_authorities::<Row>(
             db,
+            events,
             "SELECT to_jsonb(a) FROM authorities a WHERE authority_id = ANY($1)",
-            &ids,
+            |r| r.authority_id.clone(),
+            apply,
         )
         .await?
-        .into_iter()
-        .map(|r| (r.authority_id.clone(), r))
-        .collect();
-        let mut changed = BTreeSet::new();
-        for (e, event) in events {
-            sequences.check(e)?;
-            if apply(&mut rows, e, event) {
-                changed.insert(e.aggregate_id.clone());
-            }
-        }
-        let changed: Vec<String> = changed
-            .into_iter()
-            .filter(|id| rows.contains_key(id))
-            .collect();
-        for id in &changed {
-            let row = rows.get_mut(id).expect("filtered above");
+        else {
+            return Ok(());
+        };
+        for id in &folded.changed {
+            let row = folded.rows.get_mut(id).expect("changed rows exist");
             row.search_key = text::key_of(
                 row.official_name
                     .iter()
@@ -84,16 +69,17 @@ impl Projection for AuthorityDirectory {
                     .map(String::as_str),
             );
         }
-        let written: Vec<&Row> = changed.iter().map(|id| &rows[id]).collect();
+        let written = folded.changed_rows();
+        let changed = &folded.changed;
         let (mut areas, mut workflows, mut terms) = (Vec::new(), Vec::new(), Vec::new());
         for row in &written {
             index_rows(row, &mut areas, &mut workflows, &mut terms);
         }
-        fold::replace_rows(db, "authorities", "authority_id", &changed, &written).await?;
-        fold::replace_rows(db, "areas", "authority_id", &changed, &areas).await?;
-        fold::replace_rows(db, "workflows", "authority_id", &changed, &workflows).await?;
-        fold::replace_rows(db, "area_terms", "authority_id", &changed, &terms).await?;
-        sequences.store(db).await?;
+        fold::replace_rows(db, "authorities", "authority_id", changed, &written).await?;
+        fold::replace_rows(db, "areas", "authority_id", changed, &areas).await?;
+        fold::replace_rows(db, "workflows", "authority_id", changed, &workflows).await?;
+        fold::replace_rows(db, "area_terms", "authority_id", changed, &terms).await?;
+        folded.sequences.store(db).await?;
         Ok(())
     }
 }

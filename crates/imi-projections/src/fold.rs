@@ -33,6 +33,62 @@ pub fn authority_events(
         .collect()
 }
 
+/// A batch folded over rows keyed by authority id.
+pub struct Folded<R> {
+    pub rows: BTreeMap<String, R>,
+    /// Ids of the rows the batch changed (and that exist), sorted.
+    pub changed: Vec<String>,
+    /// The sequences to store with the rows.
+    pub sequences: Sequences,
+}
+
+impl<R> Folded<R> {
+    /// The changed rows, in id order.
+    pub fn changed_rows(&self) -> Vec<&R> {
+        self.changed.iter().map(|id| &self.rows[id]).collect()
+    }
+}
+
+/// Folds a batch's Authority events over rows keyed by authority id: loads the rows of the
+/// authorities in the batch with `select` (one `jsonb` column, the ids as `$1`), checks each
+/// aggregate's sequence, and lets `apply` change the rows (it answers whether it changed one).
+/// `None` when the batch holds no Authority event.
+pub async fn fold_authorities<R: DeserializeOwned>(
+    db: &mut PgConnection,
+    events: &[FeedEvent],
+    select: &str,
+    key: impl Fn(&R) -> String,
+    mut apply: impl FnMut(&mut BTreeMap<String, R>, &FeedEvent, AuthorityEvent) -> bool,
+) -> Result<Option<Folded<R>>, ProjectionError> {
+    let events = authority_events(events)?;
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let ids = ids_of(&events);
+    let mut sequences = Sequences::load(db, &ids).await?;
+    let mut rows: BTreeMap<String, R> = load_rows::<R>(db, select, &ids)
+        .await?
+        .into_iter()
+        .map(|r| (key(&r), r))
+        .collect();
+    let mut changed = BTreeSet::new();
+    for (e, event) in events {
+        sequences.check(e)?;
+        if apply(&mut rows, e, event) {
+            changed.insert(e.aggregate_id.clone());
+        }
+    }
+    let changed = changed
+        .into_iter()
+        .filter(|id| rows.contains_key(id))
+        .collect();
+    Ok(Some(Folded {
+        rows,
+        changed,
+        sequences,
+    }))
+}
+
 /// The ids of the aggregates in a batch.
 pub fn ids_of(events: &[(&FeedEvent, AuthorityEvent)]) -> Vec<String> {
     let ids: BTreeSet<&str> = events

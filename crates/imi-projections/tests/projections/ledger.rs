@@ -116,3 +116,22 @@ pub async fn drain(pool: &sqlx::PgPool, projection: &dyn Projection, limit: i64)
         assert!(tokio::time::Instant::now() < deadline, "could not catch up");
     }
 }
+
+/// Waits until the first `n` events are below the horizon, which is cluster-wide: other tests'
+/// transactions may hold it back for a moment.
+pub async fn below_horizon(pool: &sqlx::PgPool, n: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let visible: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM events WHERE xid < pg_snapshot_xmin(pg_current_snapshot())",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if visible >= n {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "horizon held back");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

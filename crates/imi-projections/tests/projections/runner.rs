@@ -1,6 +1,6 @@
 //! Crash safety and mutual exclusion of projector runners.
 
-use crate::ledger::{append, assert_complete, drain, migrated, Ledger, NAME};
+use crate::ledger::{append, assert_complete, below_horizon, drain, migrated, Ledger, NAME};
 use imi_projections::runner::{apply_batch, ensure_slot, Runner};
 use imi_projections::Slot;
 use std::sync::Arc;
@@ -83,6 +83,7 @@ async fn a_failing_batch_rolls_back_with_its_checkpoint() {
     .execute(&pool)
     .await
     .unwrap();
+    below_horizon(&pool, 5).await;
     assert!(apply_batch(&pool, &ledger, Slot::Live, 100).await.is_err());
     let (position, applied): (i64, i64) = sqlx::query_as(
         "SELECT position, events_applied FROM projections WHERE name = $1 AND slot = 'live'",
