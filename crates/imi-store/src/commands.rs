@@ -4,10 +4,10 @@
 use crate::feed::{self, FeedPosition};
 use crate::guard::{self, GuardError};
 use crate::metadata::CommandMetadata;
+use crate::repository::{self, EventRepository};
 use crate::wake::Wake;
 use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
-use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +36,7 @@ pub enum CommandError<E: std::error::Error> {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-type Store<A> = PersistedEventStore<PostgresEventRepository, A>;
+type Store<A> = PersistedEventStore<EventRepository, A>;
 
 /// The guard keys of a command (see [`crate::guard`]), given the id of the aggregate it is sent
 /// to: the scopes of the cross-aggregate rules it must decide alone. No key, no lock.
@@ -59,7 +59,7 @@ impl<A: Aggregate> CommandBus<A> {
         services: A::Services,
         wake: Wake,
     ) -> Self {
-        let repo = PostgresEventRepository::new(pool.clone());
+        let repo = EventRepository::new(pool.clone());
         let store = match config.snapshot_every {
             Some(every) => PersistedEventStore::new_snapshot_store(repo, every.max(1)),
             None => PersistedEventStore::new_event_store(repo),
@@ -124,17 +124,23 @@ impl<A: Aggregate> CommandBus<A> {
                     })?,
             )
         };
-        let executed = self
-            .cqrs
-            .execute_with_metadata(id, command, metadata.into_map())
-            .await;
+        let (executed, appended) = repository::recording_position(self.cqrs.execute_with_metadata(
+            id,
+            command,
+            metadata.into_map(),
+        ))
+        .await;
         // The events are committed (or not written): the next command under these keys sees
         // them.
         if let Some(held) = held {
             held.release().await;
         }
         executed.map_err(classify)?;
-        self.wake.events_committed();
+        if appended.is_some() {
+            self.wake.events_committed();
+            return Ok(appended);
+        }
+        // The command recorded nothing: answer with the aggregate's latest event.
         feed::last_of_aggregate(&self.pool, A::TYPE, id)
             .await
             .map_err(|e| CommandError::Internal(Box::new(e)))

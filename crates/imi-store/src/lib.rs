@@ -28,5 +28,6 @@ pub mod feed;
 pub mod guard;
 pub mod metadata;
 pub mod reference;
+pub mod repository;
 pub mod sealing;
 pub mod wake;

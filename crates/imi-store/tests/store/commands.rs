@@ -8,6 +8,7 @@ use imi_domain::error::DomainError;
 use imi_domain::reference::{Language, MemberState};
 use imi_store::authority_bus::{authority_bus, AuthorityBus};
 use imi_store::commands::{AggregateConfig, CommandError};
+use imi_store::feed::FeedPosition;
 use imi_store::metadata::CommandMetadata;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
@@ -19,7 +20,7 @@ async fn bus(pool: &PgPool, config: AggregateConfig) -> AuthorityBus {
     authority_bus(pool.clone(), config, Wake::local_only())
 }
 
-async fn register(pool: &PgPool, bus: &AuthorityBus, id: &str) {
+async fn register(pool: &PgPool, bus: &AuthorityBus, id: &str) -> Option<FeedPosition> {
     let keys = KeyRing::new(pool.clone(), MasterKey::generate());
     let identity = keys
         .seal(
@@ -44,7 +45,7 @@ async fn register(pool: &PgPool, bus: &AuthorityBus, id: &str) {
         CommandMetadata::for_actor(&system),
     )
     .await
-    .unwrap();
+    .unwrap()
 }
 
 fn set_title(title: &str) -> Issued<AuthorityCommand> {
@@ -224,4 +225,33 @@ async fn a_retried_request_with_the_same_idempotency_key_runs_once() {
         .await
         .unwrap();
     assert_ne!(other, first);
+}
+
+#[tokio::test]
+async fn a_command_answers_with_the_position_of_its_last_event() {
+    let pool = migrated().await;
+    let bus = bus(&pool, AggregateConfig::default()).await;
+    // Registration writes two events; the answer is the second one's place in the feed.
+    let at = register(&pool, &bus, "a-1").await.unwrap();
+    let (xid, position): (i64, i64) = sqlx::query_as(
+        "SELECT xid::text::bigint, position FROM events WHERE aggregate_id = 'a-1' AND sequence = 2",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(at, FeedPosition { xid, position });
+    // A command that records nothing answers with the aggregate's latest event.
+    bus.execute("a-1", set_title("Same"), CommandMetadata::for_actor(&lda()))
+        .await
+        .unwrap();
+    let again = bus
+        .execute("a-1", set_title("Same"), CommandMetadata::for_actor(&lda()))
+        .await
+        .unwrap()
+        .unwrap();
+    let last: i64 = sqlx::query_scalar("SELECT max(position) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(again.position, last);
 }
