@@ -3,11 +3,9 @@
 //! Authority aggregate, which decides with the access policy; refusals map through
 //! [`crate::errors`] (FORBIDDEN, BAD_USER_INPUT, NOT_FOUND, CONFLICT) and write nothing.
 
-use super::directory::{parse_id, wait, wait_list};
+use super::directory::{parse_id, wait, wait_list, KeywordInput};
 use super::i18n::parse_language;
-use super::model::{
-    parse_area, parse_region, AuthorityKind, Flag, KeywordList, Workflow, WorkflowRole,
-};
+use super::model::{parse_area, parse_region, AuthorityKind, Flag, Workflow, WorkflowRole};
 use super::users::{check_new_login, set_credentials, NewUserInput};
 use super::{data, request, services};
 use crate::errors::{command_error, outcome_label, ApiError};
@@ -400,13 +398,6 @@ pub struct SetContactPersonInput {
     /// Null removes the contact person. Sealed under the authority's key.
     pub contact_person: Option<String>,
     pub wait_for: Option<Vec<String>>,
-}
-
-/// A keyword of one of the two keyword lists.
-#[derive(InputObject)]
-pub struct KeywordInput {
-    pub list: KeywordList,
-    pub code: String,
 }
 
 #[derive(InputObject)]

@@ -2,7 +2,10 @@
 //! its changes.
 
 use super::i18n::{all_wanted_first, parse_language, pick, LocalizedText};
-use super::model::AuthorityKind;
+use super::model::{parse_area, parse_region, AuthorityKind, Workflow, WorkflowRole};
+use super::profile::{
+    areas, summary_of, viewer, AuthorityArea, AuthorityStatus, ContactDetails, Views,
+};
 use super::relay::{
     decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
@@ -13,10 +16,11 @@ use crate::metrics::Metrics;
 use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream};
+use imi_domain::access::{may_view, ActorContext, AuthorityView};
 use imi_domain::authority::AuthorityCommand;
 use imi_domain::command::Issued;
 use imi_domain::reference::{Language, MemberState};
-use imi_projections::directory::{self, DirectoryEntry, DirectorySearch};
+use imi_projections::directory::{self, DirectoryEntry, ReadOptions, Visibility};
 use imi_store::feed::FeedPosition;
 use sqlx::PgExecutor;
 use std::sync::Arc;
@@ -46,11 +50,32 @@ pub struct Authority {
     entry: DirectoryEntry,
     /// The caller's language, for the informal titles.
     language: Language,
+    /// What the caller may read beyond the directory fields.
+    views: Views,
 }
 
 impl Authority {
+    /// The directory fields only (every v2 field null).
     pub fn new(entry: DirectoryEntry, language: Language) -> Self {
-        Self { entry, language }
+        Self::for_viewer(entry, language, None)
+    }
+
+    /// As `viewer` may read it.
+    pub fn for_viewer(
+        entry: DirectoryEntry,
+        language: Language,
+        viewer: Option<&ActorContext>,
+    ) -> Self {
+        let views = Views::of(viewer, summary_of(&entry).as_ref());
+        Self {
+            entry,
+            language,
+            views,
+        }
+    }
+
+    fn may(&self, view: AuthorityView) -> bool {
+        self.views.may(view)
     }
 }
 
@@ -101,6 +126,76 @@ impl Authority {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.entry.updated_at
     }
+
+    async fn status(&self) -> AuthorityStatus {
+        self.entry.status.into()
+    }
+
+    /// Its region (e.g. a federal state, `DE-BY`), if any.
+    async fn region(&self) -> Option<&str> {
+        self.entry.region.as_deref()
+    }
+
+    async fn registered_at(&self) -> Option<DateTime<Utc>> {
+        self.entry.registered_at
+    }
+
+    async fn validated_at(&self) -> Option<DateTime<Utc>> {
+        self.entry.validated_at
+    }
+
+    /// The short description of its tasks (profile: null unless the caller may read it).
+    async fn description(&self) -> Option<&str> {
+        self.may(AuthorityView::Profile)
+            .then_some(self.entry.description.as_deref())
+            .flatten()
+    }
+
+    /// Its official contact details (profile).
+    async fn contact(&self) -> Option<ContactDetails> {
+        self.may(AuthorityView::Profile)
+            .then(|| ContactDetails::from(&self.entry.contact))
+    }
+
+    /// Its areas with workflow roles, competences, professions and service activities
+    /// (profile); flags and linked coordinators need the workflow settings view, access
+    /// coordinators the coordination tree view.
+    async fn areas(&self) -> Option<Vec<AuthorityArea>> {
+        self.may(AuthorityView::Profile)
+            .then(|| areas(&self.entry, &self.views))
+    }
+
+    /// The areas a legislative area or delegated coordinator coordinates (coordination tree).
+    async fn coordinated_areas(&self) -> Option<Vec<String>> {
+        self.may(AuthorityView::CoordinationTree)
+            .then(|| self.entry.coordinated_areas.iter().cloned().collect())
+    }
+
+    /// The coordinator that invited or registered it (coordination tree).
+    async fn invited_by(&self) -> Option<ID> {
+        self.may(AuthorityView::CoordinationTree)
+            .then(|| self.entry.invited_by.clone().map(ID))
+            .flatten()
+    }
+
+    /// The coordinator that validated it and manages its data (coordination tree).
+    async fn validating_coordinator(&self) -> Option<ID> {
+        self.may(AuthorityView::CoordinationTree)
+            .then(|| self.entry.validating_coordinator.clone().map(ID))
+            .flatten()
+    }
+
+    /// Authorities of its Member State linked to it (workflow settings).
+    async fn linked_authorities(&self) -> Option<Vec<ID>> {
+        self.may(AuthorityView::WorkflowSettings).then(|| {
+            self.entry
+                .linked_authorities
+                .iter()
+                .cloned()
+                .map(ID)
+                .collect()
+        })
+    }
 }
 
 /// One authority in a page of results, with its cursor.
@@ -119,23 +214,35 @@ pub struct AuthorityConnection {
 
 #[Object]
 impl DirectoryQuery {
-    /// Searches the directory, ordered by id. `text` matches the official name or an informal
-    /// title in any language; `language` is the language to show titles in (default: the
-    /// `Accept-Language` header, else English). Pages hold at most 100 authorities.
+    /// Searches the directory (validated authorities), ordered by id; every filter given
+    /// must hold. `text` matches the official name or an informal title in any language
+    /// (case- and accent-insensitive); `area` narrows `workflow`, `workflowRole`, `keyword`,
+    /// `profession` and `serviceActivity` to that area. `language` is the language to show
+    /// titles in (default: the `Accept-Language` header, else English); titles in it come
+    /// first. Pages hold at most 100 authorities.
     #[graphql(
         complexity = "(first.unwrap_or(DEFAULT_PAGE_SIZE).clamp(0, MAX_PAGE_SIZE) as usize) * child_complexity + 1"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn authorities(
         &self,
         ctx: &Context<'_>,
         text: Option<String>,
         member_state: Option<String>,
+        kind: Option<AuthorityKind>,
+        region: Option<String>,
+        area: Option<String>,
+        workflow: Option<Workflow>,
+        workflow_role: Option<WorkflowRole>,
+        keyword: Option<KeywordInput>,
+        profession: Option<String>,
+        service_activity: Option<String>,
         #[graphql(default_with = "Some(DEFAULT_PAGE_SIZE)")] first: Option<i32>,
         after: Option<String>,
         language: Option<String>,
     ) -> async_graphql::Result<AuthorityConnection> {
         let request = request(ctx)?;
-        request.principal()?;
+        let principal = request.principal()?;
         let limit = page_size(first.unwrap_or(DEFAULT_PAGE_SIZE))?;
         let language = match language {
             Some(code) => parse_language(&code)?,
@@ -155,30 +262,61 @@ impl DirectoryQuery {
             ))
             .into());
         }
+        let code = |what: &str, value: Option<String>| -> Result<Option<String>, ApiError> {
+            match value.map(|v| v.trim().to_string()) {
+                Some(v) if v.is_empty() || v.len() > MAX_ID_BYTES => Err(ApiError::bad_input(
+                    format!("{what} must have 1 to {MAX_ID_BYTES} characters"),
+                )),
+                other => Ok(other),
+            }
+        };
         let after = after
             .map(|cursor| decode_cursor(CURSOR_KIND, &cursor))
             .transpose()?;
         let has_previous_page = after.is_some();
+        let query = directory::DirectoryQuery {
+            text,
+            member_state,
+            kind: kind.map(Into::into),
+            region: region
+                .as_deref()
+                .map(parse_region)
+                .transpose()?
+                .map(|r| r.code().to_string()),
+            area: area
+                .as_deref()
+                .map(parse_area)
+                .transpose()?
+                .map(|a| a.code().to_string()),
+            workflow: workflow.map(Into::into),
+            workflow_role: workflow_role.map(Into::into),
+            keyword: keyword.map(|k| imi_domain::authority::Keyword {
+                list: k.list.into(),
+                code: k.code.trim().to_string(),
+            }),
+            profession: code("profession", profession)?,
+            service_activity: code("serviceActivity", service_activity)?,
+            visibility: Visibility::ValidatedOnly,
+            language: Some(language.code().to_string()),
+            after,
+            limit: limit + 1,
+        };
+        let services = services(ctx)?;
         let mut entries = if limit == 0 {
             Vec::new()
         } else {
-            let query = DirectorySearch {
-                text,
-                member_state,
-                after,
-                limit: limit + 1,
-            };
-            directory::search(&services(ctx)?.pool, &query)
+            directory::find(&services.pool, &query)
                 .await
                 .map_err(|e| ApiError::database("searching the directory", &e))?
         };
+        let viewer = viewer(&services.pool, &principal.user_id, &principal.authority_id).await?;
         let has_next_page = entries.len() as i64 > limit;
         entries.truncate(limit as usize);
         let edges: Vec<AuthorityEdge> = entries
             .into_iter()
             .map(|entry| AuthorityEdge {
                 cursor: encode_cursor(CURSOR_KIND, &entry.authority_id),
-                node: Authority::new(entry, language.clone()),
+                node: Authority::for_viewer(entry, language.clone(), viewer.as_deref()),
             })
             .collect();
         Ok(AuthorityConnection {
@@ -192,7 +330,8 @@ impl DirectoryQuery {
         })
     }
 
-    /// One authority by id; null when the directory does not list it.
+    /// One authority by id; null when the directory does not list it or the caller may not
+    /// see it (an authority awaiting validation shows only to its inviting coordinator).
     async fn authority(
         &self,
         ctx: &Context<'_>,
@@ -200,17 +339,45 @@ impl DirectoryQuery {
         language: Option<String>,
     ) -> async_graphql::Result<Option<Authority>> {
         let request = request(ctx)?;
-        request.principal()?;
+        let principal = request.principal()?;
         let id = parse_id(&id)?;
         let language = match language {
             Some(code) => parse_language(&code)?,
             None => request.language.clone(),
         };
-        let entry = read_entry(&services(ctx)?.pool, &id)
+        let services = services(ctx)?;
+        let options = ReadOptions {
+            visibility: Visibility::IncludingAwaitingValidation,
+            language: Some(language.code().to_string()),
+        };
+        let entry = directory::get_with(&services.pool, &id, &options)
             .await
             .map_err(|e| ApiError::database("reading an authority", &e))?;
-        Ok(entry.map(|entry| Authority::new(entry, language)))
+        let Some(entry) = entry else {
+            return Ok(None);
+        };
+        let viewer = viewer(&services.pool, &principal.user_id, &principal.authority_id).await?;
+        if !entry.validated() {
+            let visible = summary_of(&entry).is_some_and(|target| {
+                may_view(viewer.as_deref(), &target, AuthorityView::Directory)
+            });
+            if !visible {
+                return Ok(None);
+            }
+        }
+        Ok(Some(Authority::for_viewer(
+            entry,
+            language,
+            viewer.as_deref(),
+        )))
     }
+}
+
+/// A keyword of one of the two keyword lists.
+#[derive(InputObject)]
+pub struct KeywordInput {
+    pub list: super::model::KeywordList,
+    pub code: String,
 }
 
 /// Input of `setInformalTitle`.

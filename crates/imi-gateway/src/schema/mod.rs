@@ -7,6 +7,7 @@ pub mod authority_admin;
 pub mod directory;
 pub mod i18n;
 pub mod model;
+pub mod profile;
 pub mod relay;
 pub mod users;
 

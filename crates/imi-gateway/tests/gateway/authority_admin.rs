@@ -29,6 +29,13 @@ const REGISTER_USER: &str = "mutation($input: RegisterUserInput!) {
 const RESET_PASSWORD: &str = "mutation($input: ResetPasswordInput!) {
   resetPassword(input: $input) { position waited }
 }";
+const READ: &str = "query($id: ID!) { authority(id: $id) {
+  id status invitedBy description
+  areas { area accessCoordinator workflows { workflow role flags linkedCoordinators } }
+} }";
+const FILTER: &str = "query($area: String, $role: WorkflowRole) {
+  authorities(area: $area, workflowRole: $role) { edges { node { id } } }
+}";
 const LOGIN: &str =
     "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }";
 
@@ -144,6 +151,44 @@ async fn a_coordinator_invites_an_authority_that_registers_and_gets_to_work() {
         )
         .await;
     ok(s, &b, "setFlag");
+
+    // Directory v2: the coordinator sees the flags, the access coordinator and the links;
+    // another Member State's coordinator sees the profile but not the settings.
+    let (s, b) = gw.gql(Some(&token), READ, json!({ "id": "ca-1" })).await;
+    let read = ok(s, &b, "authority");
+    assert_eq!(read["status"], "VALIDATED", "{b}");
+    assert_eq!(read["invitedBy"], "nimic-de");
+    let pq = &read["areas"][0];
+    assert_eq!(pq["area"], "PQ");
+    assert_eq!(pq["accessCoordinator"], "nimic-de");
+    assert_eq!(pq["workflows"][0]["role"], "REQUEST_AUTHORITY");
+    assert_eq!(
+        pq["workflows"][0]["flags"],
+        json!(["APPROVAL_OF_NEW_REQUESTS"])
+    );
+    assert_eq!(
+        pq["workflows"][0]["linkedCoordinators"],
+        json!(["nimic-de"])
+    );
+    let fr = gw.seed_nimic("FR").await;
+    let fr_token = gw.login(&fr).await;
+    let (s, b) = gw.gql(Some(&fr_token), READ, json!({ "id": "ca-1" })).await;
+    let read = ok(s, &b, "authority");
+    assert_eq!(
+        read["areas"][0]["workflows"][0]["role"], "REQUEST_AUTHORITY",
+        "{b}"
+    );
+    assert_eq!(read["areas"][0]["workflows"][0]["flags"], Value::Null);
+    let (s, b) = gw
+        .gql(
+            Some(&fr_token),
+            FILTER,
+            json!({ "area": "PQ", "role": "REQUEST_AUTHORITY" }),
+        )
+        .await;
+    let found = ok(s, &b, "authorities");
+    assert_eq!(found["edges"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(found["edges"][0]["node"]["id"], "ca-1");
 
     let (s, b) = gw
         .gql(
