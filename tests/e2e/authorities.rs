@@ -12,6 +12,13 @@ const LOGIN: &str = "mutation($login: String!, $password: String!) {
   login(login: $login, password: $password) { token }
 }";
 
+const USERS: &str = "query($id: ID!) {
+  authorityUsers(authorityId: $id) {
+    edges { node { id erased name login localDataAdministrator active roles { area roles } } }
+    pageInfo { hasNextPage }
+  }
+}";
+
 const FIND: &str = "query($text: String, $language: String) {
   authorities(text: $text, memberState: \"DE\", language: $language, first: 10) {
     edges { node { id kind officialName informalTitle { text language fallback } } }
@@ -224,10 +231,65 @@ async fn a_national_coordinator_invites_an_authority_that_registers_validates_an
         "UserRolesInput",
         "position",
         json!({ "authorityId": "de-blaek", "userId": user["userId"], "area": "PQ",
-                "roles": ["REQUEST_HANDLER"] }),
+                "roles": ["REQUEST_HANDLER"], "waitFor": ["authority_users"] }),
     )
     .await;
     let handler = sign_in(&service, "blaek.handler", "blaek-handler-password").await;
+
+    // Its LDA reads its users, identities opened; a mere handler may not; an erased
+    // identity shows as erased.
+    let users = service
+        .graphql(Some(&lda), None, USERS, json!({ "id": "de-blaek" }))
+        .await;
+    assert!(users["errors"].is_null(), "{users}");
+    let nodes: Vec<Value> = users["data"]["authorityUsers"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    assert_eq!(nodes.len(), 2, "{users}");
+    let max = nodes
+        .iter()
+        .find(|n| n["id"] == user["userId"])
+        .expect("the handler");
+    assert_eq!(max["name"], "Max Bauer");
+    assert_eq!(max["login"], "blaek.handler");
+    assert_eq!(max["erased"], false);
+    assert_eq!(
+        max["roles"],
+        json!([{ "area": "PQ", "roles": ["REQUEST_HANDLER"] }])
+    );
+    assert!(nodes
+        .iter()
+        .any(|n| n["name"] == "Anna Huber" && n["localDataAdministrator"] == true));
+    let refused = service
+        .graphql(Some(&handler), None, USERS, json!({ "id": "de-blaek" }))
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let handler_id = user["userId"].as_str().unwrap();
+    service
+        .services
+        .keyring
+        .erase(&format!("User/{handler_id}"), "test", "erasure request")
+        .await
+        .expect("erase");
+    let users = service
+        .graphql(Some(&lda), None, USERS, json!({ "id": "de-blaek" }))
+        .await;
+    let erased = users["data"]["authorityUsers"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| &e["node"])
+        .find(|n| n["id"] == user["userId"])
+        .expect("the handler")
+        .clone();
+    assert_eq!(erased["erased"], true, "{users}");
+    assert_eq!(erased["name"], Value::Null);
 
     // Found in French and in English, by anyone signed in.
     let fr = service

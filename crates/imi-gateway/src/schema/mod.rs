@@ -23,7 +23,11 @@ use async_graphql::{
 use std::sync::Arc;
 
 #[derive(MergedObject, Default)]
-pub struct Query(auth::AuthQuery, directory::DirectoryQuery);
+pub struct Query(
+    auth::AuthQuery,
+    directory::DirectoryQuery,
+    users::UsersQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(

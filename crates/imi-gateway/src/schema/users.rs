@@ -349,3 +349,174 @@ impl UsersMutation {
         .await
     }
 }
+
+/// The cursor kind of user connections.
+const USER_CURSOR_KIND: &str = "User";
+
+#[derive(Default)]
+pub struct UsersQuery;
+
+/// A user's roles in one legislative area.
+#[derive(SimpleObject)]
+pub struct AreaRoles {
+    pub area: String,
+    pub roles: Vec<UserRole>,
+}
+
+/// A user of an authority. The identity (name, e-mail, login) is personal data, opened only
+/// for callers the access policy lets see the authority's users; once erased, `erased` is
+/// true and the identity fields are null.
+#[derive(SimpleObject)]
+pub struct User {
+    pub id: ID,
+    pub authority_id: ID,
+    /// True when the user's personal data was erased: name, e-mail and login are gone.
+    pub erased: bool,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub login: Option<String>,
+    pub local_data_administrator: bool,
+    pub active: bool,
+    /// Roles per area (basic user, held by everyone, is implied and not listed).
+    pub roles: Vec<AreaRoles>,
+    pub registered_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub password_resets: i32,
+    pub last_password_reset_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(SimpleObject)]
+pub struct UserEdge {
+    pub cursor: String,
+    pub node: User,
+}
+
+/// A page of users (a Relay connection).
+#[derive(SimpleObject)]
+pub struct UserConnection {
+    pub edges: Vec<UserEdge>,
+    pub page_info: super::relay::PageInfo,
+}
+
+fn identity_field(identity: &serde_json::Value, key: &str) -> Option<String> {
+    identity
+        .get(key)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+#[Object]
+impl UsersQuery {
+    /// The users of an authority, ordered by id: for its local data administrators and the
+    /// data administrators of its validating coordinator only (FORBIDDEN otherwise).
+    #[graphql(
+        complexity = "(first.unwrap_or(super::relay::DEFAULT_PAGE_SIZE).clamp(0, super::relay::MAX_PAGE_SIZE) as usize) * child_complexity + 1"
+    )]
+    async fn authority_users(
+        &self,
+        ctx: &Context<'_>,
+        authority_id: ID,
+        #[graphql(default_with = "Some(super::relay::DEFAULT_PAGE_SIZE)")] first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default)] active_only: bool,
+    ) -> async_graphql::Result<UserConnection> {
+        use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo};
+        use imi_domain::access::{may_view, AuthorityView};
+        use imi_projections::directory::{self, ReadOptions, Visibility};
+        use imi_store::sealing::Opened;
+
+        let request = request(ctx)?;
+        let principal = request.principal()?;
+        let services = services(ctx)?;
+        let authority_id = parse_id(&authority_id)?;
+        let limit = page_size(first.unwrap_or(super::relay::DEFAULT_PAGE_SIZE))?;
+        let after = after
+            .map(|c| decode_cursor(USER_CURSOR_KIND, &c))
+            .transpose()?;
+        let options = ReadOptions {
+            visibility: Visibility::IncludingAwaitingValidation,
+            language: None,
+        };
+        let entry = directory::get_with(&services.pool, &authority_id, &options)
+            .await
+            .map_err(|e| ApiError::database("reading an authority", &e))?
+            .ok_or_else(|| ApiError::not_found("no such authority in the directory"))?;
+        let viewer =
+            super::profile::viewer(&services.pool, &principal.user_id, &principal.authority_id)
+                .await?;
+        let allowed = super::profile::summary_of(&entry)
+            .is_some_and(|target| may_view(viewer.as_deref(), &target, AuthorityView::Users));
+        if !allowed {
+            return Err(ApiError::new(
+                crate::errors::Code::Forbidden,
+                "only the authority's local data administrators and its validating \
+                 coordinator's data administrators see its users",
+            )
+            .into());
+        }
+        let has_previous_page = after.is_some();
+        let query = imi_projections::users::UserQuery {
+            active_only,
+            after,
+            limit: limit + 1,
+            ..Default::default()
+        };
+        let mut users = if limit == 0 {
+            Vec::new()
+        } else {
+            imi_projections::users::of_authority(&services.pool, &authority_id, &query)
+                .await
+                .map_err(|e| ApiError::database("reading users", &e))?
+        };
+        let has_next_page = users.len() as i64 > limit;
+        users.truncate(limit as usize);
+        let sealed: Vec<_> = users.iter().map(|u| u.identity.clone()).collect();
+        let opened = services
+            .keyring
+            .open_many::<serde_json::Value>(&sealed)
+            .await
+            .map_err(|e| ApiError::internal("opening identities", &e))?;
+        let mut edges = Vec::with_capacity(users.len());
+        for (user, identity) in users.into_iter().zip(opened) {
+            let identity = match identity {
+                Ok(Opened::Value(v)) => Some(v),
+                Ok(Opened::Erased) => None,
+                Err(e) => return Err(ApiError::internal("opening an identity", &e).into()),
+            };
+            edges.push(UserEdge {
+                cursor: encode_cursor(USER_CURSOR_KIND, &user.user_id),
+                node: User {
+                    id: ID(user.user_id.clone()),
+                    authority_id: ID(user.authority_id.clone()),
+                    erased: identity.is_none(),
+                    name: identity.as_ref().and_then(|i| identity_field(i, "name")),
+                    email: identity.as_ref().and_then(|i| identity_field(i, "email")),
+                    login: identity.as_ref().and_then(|i| identity_field(i, "login")),
+                    local_data_administrator: user.local_data_administrator,
+                    active: user.active,
+                    roles: user
+                        .roles
+                        .iter()
+                        .map(|(area, roles)| AreaRoles {
+                            area: area.clone(),
+                            roles: roles.iter().map(|r| (*r).into()).collect(),
+                        })
+                        .collect(),
+                    registered_at: user.registered_at,
+                    updated_at: user.updated_at,
+                    password_resets: user.password_resets,
+                    last_password_reset_at: user.last_password_reset_at,
+                },
+            });
+        }
+        Ok(UserConnection {
+            page_info: PageInfo {
+                has_next_page,
+                has_previous_page,
+                start_cursor: edges.first().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+        })
+    }
+}
