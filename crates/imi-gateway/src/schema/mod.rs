@@ -8,6 +8,7 @@ pub mod directory;
 pub mod i18n;
 pub mod model;
 pub mod profile;
+pub mod reference;
 pub mod relay;
 pub mod users;
 
@@ -27,6 +28,7 @@ pub struct Query(
     auth::AuthQuery,
     directory::DirectoryQuery,
     users::UsersQuery,
+    reference::ReferenceQuery,
 );
 
 #[derive(MergedObject, Default)]

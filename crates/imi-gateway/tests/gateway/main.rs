@@ -5,6 +5,7 @@ mod authority_admin;
 mod directory;
 mod ops;
 mod protocol;
+mod reference;
 mod schema;
 mod subscription;
 mod support;
