@@ -12,6 +12,20 @@ const LOGIN: &str = "mutation($login: String!, $password: String!) {
   login(login: $login, password: $password) { token }
 }";
 
+const TREE: &str = "query($ms: String!, $id: ID!) {
+  coordinationTree(memberState: $ms) {
+    root { id }
+    children { edges { node { authority { id } links { relation area workflow } } } }
+  }
+  coordinationChildren(coordinatorId: \"limic-de-pq\", relation: LINKED_COORDINATOR) {
+    edges { node { authority { id } links { relation area workflow role } } }
+  }
+  coordinationAncestors(authorityId: $id) {
+    ancestors { authority { id } depth }
+    links { authorityId coordinatorId relation }
+  }
+}";
+
 const USERS: &str = "query($id: ID!) {
   authorityUsers(authorityId: $id) {
     edges { node { id erased name login localDataAdministrator active roles { area roles } } }
@@ -207,9 +221,46 @@ async fn a_national_coordinator_invites_an_authority_that_registers_validates_an
         "CoordinatorLinkInput",
         "position",
         json!({ "authorityId": "de-blaek", "area": "PQ", "workflow": "REQUESTS",
-                "coordinatorId": "limic-de-pq" }),
+                "coordinatorId": "limic-de-pq", "waitFor": ["coordination", "authority_directory"] }),
     )
     .await;
+
+    // The coordination tree: down from the national coordinator, up from the authority.
+    let tree = service
+        .graphql(
+            nimic_token,
+            None,
+            TREE,
+            json!({ "ms": "DE", "id": "de-blaek" }),
+        )
+        .await;
+    assert!(tree["errors"].is_null(), "{tree}");
+    assert_eq!(tree["data"]["coordinationTree"]["root"]["id"], "nimic-de");
+    let children: Vec<&str> = tree["data"]["coordinationTree"]["children"]["edges"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .map(|e| e["node"]["authority"]["id"].as_str().unwrap())
+        .collect();
+    assert!(children.contains(&"de-blaek"), "{tree}");
+    assert!(children.contains(&"limic-de-pq"), "{tree}");
+    let limic_children = &tree["data"]["coordinationChildren"]["edges"];
+    assert_eq!(
+        limic_children[0]["node"]["authority"]["id"], "de-blaek",
+        "{tree}"
+    );
+    assert_eq!(
+        limic_children[0]["node"]["links"][0]["relation"],
+        "LINKED_COORDINATOR"
+    );
+    let ancestors: Vec<&str> = tree["data"]["coordinationAncestors"]["ancestors"]
+        .as_array()
+        .expect("ancestors")
+        .iter()
+        .map(|a| a["authority"]["id"].as_str().unwrap())
+        .collect();
+    assert!(ancestors.contains(&"nimic-de"), "{tree}");
+    assert!(ancestors.contains(&"limic-de-pq"), "{tree}");
 
     // The new authority's LDA registers a user and makes them a request handler in PQ.
     let lda = sign_in(&service, "blaek.lda", "blaek-lda-password").await;

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod authority_admin;
+pub mod coordination;
 pub mod directory;
 pub mod i18n;
 pub mod model;
@@ -29,6 +30,7 @@ pub struct Query(
     directory::DirectoryQuery,
     users::UsersQuery,
     reference::ReferenceQuery,
+    coordination::CoordinationQuery,
 );
 
 #[derive(MergedObject, Default)]
