@@ -326,3 +326,268 @@ async fn refusals_write_nothing() {
     assert_eq!((gw.events().await, credentials(&gw).await), before);
     assert!(sign_in(&gw, "ca1.lda", PASSWORD).await.is_none());
 }
+
+/// A mutation of `field` with `input`, as `token`: the error code, or "OK".
+async fn attempt(gw: &Gateway, token: Option<&str>, field: &str, ty: &str, input: Value) -> String {
+    let query = format!("mutation($input: {ty}!) {{ {field}(input: $input) {{ __typename }} }}");
+    let (_, body) = gw.gql(token, &query, json!({ "input": input })).await;
+    match body.get("errors") {
+        Some(_) => format!("{field}: {}", code(&body)),
+        None => format!("{field}: OK"),
+    }
+}
+
+#[tokio::test]
+async fn every_mutation_class_refuses_and_writes_nothing() {
+    let gw = start().await;
+    let de = gw.seed_nimic("DE").await;
+    let fr = gw.seed_nimic("FR").await;
+    let token = gw.login(&de).await;
+    let fr_token = gw.login(&fr).await;
+    nimic_for_pq(&gw, &de, &token).await;
+    let (_, b) = gw
+        .gql(Some(&token), INVITE, invitation("ca-1", "nimic-de"))
+        .await;
+    let code_ = b["data"]["inviteAuthority"]["registrationCode"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, b) = gw
+        .gql(None, REGISTER, registration("ca-1", &code_, "ca1.lda"))
+        .await;
+    ok(s, &b, "registerWithInvitation");
+    let (s, b) = gw
+        .gql(
+            Some(&token),
+            VALIDATE,
+            json!({ "input": { "authorityId": "ca-1" } }),
+        )
+        .await;
+    ok(s, &b, "validateAuthority");
+    let ca = sign_in(&gw, "ca1.lda", PASSWORD).await.unwrap();
+    let (ca, de_, fr_) = (
+        Some(ca.as_str()),
+        Some(token.as_str()),
+        Some(fr_token.as_str()),
+    );
+    let before = (gw.events().await, credentials(&gw).await);
+
+    let pq = |extra: Value| {
+        let mut input = json!({ "authorityId": "ca-1", "area": "PQ" });
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        input
+    };
+    let mut outcomes = Vec::new();
+    // General data.
+    outcomes.push(
+        attempt(
+            &gw,
+            fr_,
+            "setOfficialName",
+            "SetOfficialNameInput",
+            json!({ "authorityId": "ca-1", "officialName": "Hijacked" }),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            ca,
+            "setOfficialName",
+            "SetOfficialNameInput",
+            json!({ "authorityId": "ca-1", "officialName": "   " }),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            de_,
+            "setDescription",
+            "SetDescriptionInput",
+            json!({ "authorityId": "nobody", "description": "x" }),
+        )
+        .await,
+    );
+    // Area data.
+    outcomes.push(
+        attempt(
+            &gw,
+            fr_,
+            "setProfessions",
+            "SetAreaCodesInput",
+            pq(json!({ "codes": ["doctor"] })),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            ca,
+            "setProfessions",
+            "SetAreaCodesInput",
+            pq(json!({ "codes": ["astronaut"] })),
+        )
+        .await,
+    );
+    // Access to areas and workflows.
+    outcomes.push(
+        attempt(
+            &gw,
+            ca,
+            "grantAreaAccess",
+            "GrantAreaAccessInput",
+            json!({ "authorityId": "ca-1", "area": "PW", "workflows": [] }),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            de_,
+            "changeWorkflowRole",
+            "ChangeWorkflowRoleInput",
+            pq(json!({ "workflow": "REQUESTS", "role": "ALERT_AUTHORITY" })),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            de_,
+            "revokeAreaAccess",
+            "AreaInput",
+            json!({ "authorityId": "nobody", "area": "PQ" }),
+        )
+        .await,
+    );
+    // Flags and links.
+    outcomes.push(
+        attempt(
+            &gw,
+            de_,
+            "setFlag",
+            "SetFlagInput",
+            pq(json!({ "workflow": "REQUESTS", "flag": "ALLOCATION", "enabled": true })),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            de_,
+            "linkAuthority",
+            "AuthorityLinkInput",
+            json!({ "authorityId": "ca-1", "linkedAuthorityId": "nimic-de" }),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            de_,
+            "linkCoordinator",
+            "CoordinatorLinkInput",
+            pq(json!({ "workflow": "REQUESTS", "coordinatorId": "bad id" })),
+        )
+        .await,
+    );
+    // Users.
+    outcomes.push(
+        attempt(
+            &gw,
+            de_,
+            "registerUser",
+            "RegisterUserInput",
+            json!({ "authorityId": "ca-1", "user": { "login": "intruder", "password": PASSWORD,
+                "name": "In Truder", "email": "in@example.eu" } }),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            ca,
+            "registerUser",
+            "RegisterUserInput",
+            json!({ "authorityId": "ca-1", "user": { "login": "ca1.lda", "password": PASSWORD,
+                "name": "Dup Licate", "email": "dup@example.eu" } }),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            ca,
+            "grantUserRoles",
+            "UserRolesInput",
+            json!({ "authorityId": "ca-1", "userId": "nobody", "area": "PQ",
+                "roles": ["REQUEST_HANDLER"] }),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            ca,
+            "resetPassword",
+            "ResetPasswordInput",
+            json!({ "authorityId": "ca-1", "userId": "nobody", "newPassword": "short" }),
+        )
+        .await,
+    );
+    outcomes.push(
+        attempt(
+            &gw,
+            fr_,
+            "deactivateUser",
+            "UserInput",
+            json!({ "authorityId": "ca-1", "userId": "nobody" }),
+        )
+        .await,
+    );
+
+    assert_eq!(
+        outcomes,
+        [
+            "setOfficialName: FORBIDDEN",
+            "setOfficialName: BAD_USER_INPUT",
+            "setDescription: NOT_FOUND",
+            "setProfessions: FORBIDDEN",
+            "setProfessions: BAD_USER_INPUT",
+            "grantAreaAccess: FORBIDDEN",
+            "changeWorkflowRole: BAD_USER_INPUT",
+            "revokeAreaAccess: NOT_FOUND",
+            "setFlag: FORBIDDEN",
+            "linkAuthority: FORBIDDEN",
+            "linkCoordinator: BAD_USER_INPUT",
+            "registerUser: FORBIDDEN",
+            "registerUser: BAD_USER_INPUT",
+            "grantUserRoles: NOT_FOUND",
+            "resetPassword: BAD_USER_INPUT",
+            "deactivateUser: FORBIDDEN",
+        ]
+    );
+    assert_eq!((gw.events().await, credentials(&gw).await), before);
+
+    // Reads: another Member State's coordinator sees neither users nor the tree above.
+    let (_, b) = gw
+        .gql(
+            fr_,
+            "query { authorityUsers(authorityId: \"ca-1\") { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&b), "FORBIDDEN", "{b}");
+    let (_, b) = gw
+        .gql(
+            de_,
+            "query { coordinationAncestors(authorityId: \"nobody\") { depth: ancestors { depth } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&b), "NOT_FOUND", "{b}");
+}
