@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream};
-use imi_domain::access::{may_view, ActorContext, AuthorityView};
+use imi_domain::access::{ActorContext, AuthorityView};
 use imi_domain::authority::AuthorityCommand;
 use imi_domain::command::Issued;
 use imi_domain::reference::{Language, MemberState};
@@ -310,14 +310,22 @@ impl DirectoryQuery {
                 .map_err(|e| ApiError::database("searching the directory", &e))?
         };
         let viewer = viewer(&services.pool, &principal.user_id, &principal.authority_id).await?;
+        if let Some(why) = viewer.as_deref().map_or_else(
+            || Some("your authority is not registered".to_string()),
+            |v| v.unable().map(|d| d.0),
+        ) {
+            return Err(ApiError::new(crate::errors::Code::Forbidden, why).into());
+        }
         let has_next_page = entries.len() as i64 > limit;
         entries.truncate(limit as usize);
+        // Every validated entry passes for an able caller; the check stays for the rule's sake.
         let edges: Vec<AuthorityEdge> = entries
             .into_iter()
             .map(|entry| AuthorityEdge {
                 cursor: encode_cursor(CURSOR_KIND, &entry.authority_id),
                 node: Authority::for_viewer(entry, language.clone(), viewer.as_deref()),
             })
+            .filter(|edge| edge.node.may(AuthorityView::Directory))
             .collect();
         Ok(AuthorityConnection {
             page_info: PageInfo {
@@ -357,19 +365,8 @@ impl DirectoryQuery {
             return Ok(None);
         };
         let viewer = viewer(&services.pool, &principal.user_id, &principal.authority_id).await?;
-        if !entry.validated() {
-            let visible = summary_of(&entry).is_some_and(|target| {
-                may_view(viewer.as_deref(), &target, AuthorityView::Directory)
-            });
-            if !visible {
-                return Ok(None);
-            }
-        }
-        Ok(Some(Authority::for_viewer(
-            entry,
-            language,
-            viewer.as_deref(),
-        )))
+        let authority = Authority::for_viewer(entry, language, viewer.as_deref());
+        Ok(authority.may(AuthorityView::Directory).then_some(authority))
     }
 }
 

@@ -133,6 +133,14 @@ async fn a_coordinator_invites_an_authority_that_registers_and_gets_to_work() {
     ok(s, &b, "registerWithInvitation");
     // Not validated yet: signing in works, acting does not.
     let ca_token = sign_in(&gw, "ca1.lda", PASSWORD).await.expect("sign in");
+    let (_, b) = gw
+        .gql(Some(&ca_token), FILTER, json!({ "area": "PQ" }))
+        .await;
+    assert_eq!(
+        crate::support::code(&b),
+        "FORBIDDEN",
+        "not validated yet, it reads nothing: {b}"
+    );
 
     let (s, b) = gw
         .gql(
