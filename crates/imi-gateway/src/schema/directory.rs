@@ -165,6 +165,19 @@ impl Authority {
             .then(|| areas(&self.entry, &self.views))
     }
 
+    /// Its named contact person (personal data): null unless the caller may see it (the
+    /// authority itself, its inviting, validating and access coordinators' data
+    /// administrators) or it has none; `erased` once its personal data was erased.
+    async fn contact_person(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::profile::ContactPerson>> {
+        if !self.may(AuthorityView::ContactPerson) {
+            return Ok(None);
+        }
+        Ok(super::profile::contact_person(services(ctx)?, &self.entry.authority_id).await?)
+    }
+
     /// The areas a legislative area or delegated coordinator coordinates (coordination tree).
     async fn coordinated_areas(&self) -> Option<Vec<String>> {
         self.may(AuthorityView::CoordinationTree)

@@ -186,3 +186,55 @@ pub(crate) fn areas(entry: &DirectoryEntry, views: &Views) -> Vec<AuthorityArea>
         })
         .collect()
 }
+
+/// A named contact person: personal data, opened only for callers the policy lets see it.
+#[derive(SimpleObject)]
+pub struct ContactPerson {
+    /// True when the authority's personal data was erased: `name` is gone.
+    pub erased: bool,
+    pub name: Option<String>,
+}
+
+/// The events that set an authority's contact person, latest first.
+const CONTACT_PERSON_SQL: &str = "SELECT COALESCE(payload -> event_type -> 'contact_person', \
+            payload -> 'contact_person')::text
+       FROM events
+      WHERE aggregate_type = 'Authority' AND aggregate_id = $1
+        AND event_type IN ('AuthoritySelfRegistered', 'AuthorityRegistered',
+                           'ContactPersonChanged')
+      ORDER BY sequence DESC LIMIT 1";
+
+/// The authority's current contact person, opened with the key ring; `None` when it has none.
+pub(crate) async fn contact_person(
+    services: &crate::state::Services,
+    authority_id: &str,
+) -> Result<Option<ContactPerson>, ApiError> {
+    let raw: Option<Option<String>> = sqlx::query_scalar(CONTACT_PERSON_SQL)
+        .bind(authority_id)
+        .fetch_optional(&services.pool)
+        .await
+        .map_err(|e| ApiError::database("reading the contact person", &e))?;
+    let Some(raw) = raw.flatten() else {
+        return Ok(None);
+    };
+    let sealed: Option<imi_domain::sealed::Sealed> = serde_json::from_str(&raw)
+        .map_err(|e| ApiError::internal("decoding the contact person", &e))?;
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let opened = services
+        .keyring
+        .open::<String>(&sealed)
+        .await
+        .map_err(|e| ApiError::internal("opening the contact person", &e))?;
+    Ok(Some(match opened {
+        imi_store::sealing::Opened::Value(name) => ContactPerson {
+            erased: false,
+            name: Some(name),
+        },
+        imi_store::sealing::Opened::Erased => ContactPerson {
+            erased: true,
+            name: None,
+        },
+    }))
+}

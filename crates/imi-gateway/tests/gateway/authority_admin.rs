@@ -30,7 +30,7 @@ const RESET_PASSWORD: &str = "mutation($input: ResetPasswordInput!) {
   resetPassword(input: $input) { position waited }
 }";
 const READ: &str = "query($id: ID!) { authority(id: $id) {
-  id status invitedBy description
+  id status invitedBy description contactPerson { erased name }
   areas { area accessCoordinator workflows { workflow role flags linkedCoordinators } }
 } }";
 const FILTER: &str = "query($area: String, $role: WorkflowRole) {
@@ -166,6 +166,10 @@ async fn a_coordinator_invites_an_authority_that_registers_and_gets_to_work() {
     let read = ok(s, &b, "authority");
     assert_eq!(read["status"], "VALIDATED", "{b}");
     assert_eq!(read["invitedBy"], "nimic-de");
+    assert_eq!(
+        read["contactPerson"],
+        json!({ "erased": false, "name": "Dr. Anna Huber" })
+    );
     let pq = &read["areas"][0];
     assert_eq!(pq["area"], "PQ");
     assert_eq!(pq["accessCoordinator"], "nimic-de");
@@ -187,6 +191,7 @@ async fn a_coordinator_invites_an_authority_that_registers_and_gets_to_work() {
         "{b}"
     );
     assert_eq!(read["areas"][0]["workflows"][0]["flags"], Value::Null);
+    assert_eq!(read["contactPerson"], Value::Null);
     let (s, b) = gw
         .gql(
             Some(&fr_token),
