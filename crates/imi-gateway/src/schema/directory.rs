@@ -504,10 +504,17 @@ impl DirectorySubscription {
             .await
             .map_err(|e| ApiError::database("reading an authority", &e))?
             .ok_or_else(|| ApiError::not_found("no such authority in the directory"))?;
+        let viewer = viewer(&pool, &principal.user_id, &principal.authority_id).await?;
+        if !Authority::for_viewer(entry.clone(), language.clone(), viewer.as_deref())
+            .may(AuthorityView::Directory)
+        {
+            return Err(ApiError::not_found("no such authority in the directory").into());
+        }
         let follow = Follow {
             pool,
             authority_id,
             language,
+            viewer,
             checkpoint,
             expires_at: principal.expires_at,
             initial: Some(entry),
@@ -523,6 +530,8 @@ struct Follow {
     pool: sqlx::PgPool,
     authority_id: String,
     language: Language,
+    /// Who follows, for the fields the access policy gates.
+    viewer: Option<Arc<ActorContext>>,
     checkpoint: watch::Receiver<FeedPosition>,
     expires_at: DateTime<Utc>,
     initial: Option<DirectoryEntry>,
@@ -574,7 +583,7 @@ impl Follow {
     fn update(&mut self, entry: DirectoryEntry, initial: bool) -> AuthorityUpdate {
         self.last = Some(entry.clone());
         AuthorityUpdate {
-            authority: Authority::new(entry, self.language.clone()),
+            authority: Authority::for_viewer(entry, self.language.clone(), self.viewer.as_deref()),
             initial,
         }
     }
