@@ -314,6 +314,34 @@ async fn a_national_coordinator_invites_an_authority_that_registers_validates_an
     assert!(nodes
         .iter()
         .any(|n| n["name"] == "Anna Huber" && n["localDataAdministrator"] == true));
+    let handlers = service
+        .graphql(
+            Some(&lda),
+            None,
+            "query { authorityUsers(authorityId: \"de-blaek\", area: \"PQ\", role: REQUEST_HANDLER) {
+               edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        handlers["data"]["authorityUsers"]["edges"],
+        json!([{ "node": { "id": user["userId"] } }]),
+        "{handlers}"
+    );
+    let ldas = service
+        .graphql(
+            Some(&lda),
+            None,
+            "query { authorityUsers(authorityId: \"de-blaek\", localDataAdministratorsOnly: true) {
+               edges { node { name } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        ldas["data"]["authorityUsers"]["edges"],
+        json!([{ "node": { "name": "Anna Huber" } }]),
+        "{ldas}"
+    );
     let refused = service
         .graphql(Some(&handler), None, USERS, json!({ "id": "de-blaek" }))
         .await;

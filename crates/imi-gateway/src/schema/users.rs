@@ -409,6 +409,7 @@ fn identity_field(identity: &serde_json::Value, key: &str) -> Option<String> {
 impl UsersQuery {
     /// The users of an authority, ordered by id: for its local data administrators and the
     /// data administrators of its validating coordinator only (FORBIDDEN otherwise).
+    #[allow(clippy::too_many_arguments)]
     #[graphql(
         complexity = "(first.unwrap_or(super::relay::DEFAULT_PAGE_SIZE).clamp(0, super::relay::MAX_PAGE_SIZE) as usize) * child_complexity + 1"
     )]
@@ -419,6 +420,13 @@ impl UsersQuery {
         #[graphql(default_with = "Some(super::relay::DEFAULT_PAGE_SIZE)")] first: Option<i32>,
         after: Option<String>,
         #[graphql(default)] active_only: bool,
+        #[graphql(desc = "Only users holding a role (or `role`) in this area.")] area: Option<
+            String,
+        >,
+        #[graphql(desc = "Only users holding this role (in `area`, or in any area).")] role: Option<
+            UserRole,
+        >,
+        #[graphql(default)] local_data_administrators_only: bool,
     ) -> async_graphql::Result<UserConnection> {
         use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo};
         use imi_domain::access::{may_view, AuthorityView};
@@ -456,10 +464,16 @@ impl UsersQuery {
         }
         let has_previous_page = after.is_some();
         let query = imi_projections::users::UserQuery {
+            area: area
+                .as_deref()
+                .map(parse_area)
+                .transpose()?
+                .map(|a| a.code().to_string()),
+            role: role.map(Into::into),
+            local_data_administrators_only,
             active_only,
             after,
             limit: limit + 1,
-            ..Default::default()
         };
         let mut users = if limit == 0 {
             Vec::new()
