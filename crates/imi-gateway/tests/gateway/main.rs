@@ -2,6 +2,7 @@
 
 mod auth;
 mod authority_admin;
+mod authority_lifecycle;
 mod directory;
 mod ops;
 mod protocol;
