@@ -59,8 +59,13 @@ async fn every_administration_mutation_works() {
             de_,
             "grantAreaAccess",
             "GrantAreaAccessInput",
-            json!({ "authorityId": "nimic-de", "area": area,
-                    "workflows": [requests("REQUEST_COORDINATOR", &["nimic-de"])] }),
+            json!({ "authorityId": "nimic-de", "area": area, "workflows": if area == "PQ" {
+                json!([requests("REQUEST_COORDINATOR", &["nimic-de"]),
+                       { "workflow": "ALERTS", "role": "INCOMING_ALERT_POSTBOX",
+                         "linkedCoordinators": ["nimic-de"] }])
+            } else {
+                json!([requests("REQUEST_COORDINATOR", &["nimic-de"])])
+            } }),
         )
         .await;
     }
@@ -169,6 +174,68 @@ async fn every_administration_mutation_works() {
         json!({
             "authorityId": "ca-1", "area": "PW",
             "workflows": [requests("REQUEST_AUTHORITY", &["nimic-de"])]
+        }),
+    )
+    .await;
+    run(
+        &gw,
+        de_,
+        "grantWorkflowAccess",
+        "GrantWorkflowAccessInput",
+        json!({
+            "authorityId": "ca-1", "area": "PQ",
+            "grant": { "workflow": "ALERTS", "role": "ALERT_AUTHORITY",
+                       "linkedCoordinators": ["nimic-de"] }
+        }),
+    )
+    .await;
+    run(
+        &gw,
+        de_,
+        "revokeWorkflowAccess",
+        "WorkflowInput",
+        json!({ "authorityId": "ca-1", "area": "PQ", "workflow": "ALERTS" }),
+    )
+    .await;
+    let limic_link = |coordinator: &str| {
+        json!({ "authorityId": "limic-pq", "area": "PQ", "workflow": "REQUESTS",
+                "coordinatorId": coordinator })
+    };
+    run(
+        &gw,
+        de_,
+        "linkCoordinator",
+        "CoordinatorLinkInput",
+        limic_link("nimic-de"),
+    )
+    .await;
+    run(
+        &gw,
+        de_,
+        "unlinkCoordinator",
+        "CoordinatorLinkInput",
+        limic_link("limic-pq"),
+    )
+    .await;
+    run(
+        &gw,
+        de_,
+        "changeWorkflowRole",
+        "ChangeWorkflowRoleInput",
+        json!({
+            "authorityId": "limic-pq", "area": "PQ", "workflow": "REQUESTS",
+            "role": "REQUEST_AUTHORITY"
+        }),
+    )
+    .await;
+    run(
+        &gw,
+        de_,
+        "changeWorkflowRole",
+        "ChangeWorkflowRoleInput",
+        json!({
+            "authorityId": "limic-pq", "area": "PQ", "workflow": "REQUESTS",
+            "role": "REQUEST_COORDINATOR"
         }),
     )
     .await;
