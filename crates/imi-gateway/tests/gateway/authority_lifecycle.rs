@@ -44,7 +44,7 @@ async fn every_administration_mutation_works() {
     let t = gw.login(&de).await;
     let de_ = Some(t.as_str());
     let requests = |role: &str, linked: &[&str]| json!({ "workflow": "REQUESTS", "role": role, "linkedCoordinators": linked });
-    for area in ["PQ", "PW"] {
+    for area in ["PQ", "PW", "SD"] {
         run(
             &gw,
             de_,
@@ -162,6 +162,25 @@ async fn every_administration_mutation_works() {
             "authorityId": "ca-1", "area": "PQ",
             "keywords": [{ "list": "POLICY_AREAS", "code": "public-health" }]
         }),
+    )
+    .await;
+    run(
+        &gw,
+        de_,
+        "grantAreaAccess",
+        "GrantAreaAccessInput",
+        json!({
+            "authorityId": "ca-1", "area": "SD",
+            "workflows": [requests("REQUEST_AUTHORITY", &["nimic-de"])]
+        }),
+    )
+    .await;
+    run(
+        &gw,
+        ca,
+        "setServiceActivities",
+        "SetAreaCodesInput",
+        json!({ "authorityId": "ca-1", "area": "SD", "codes": ["construction", "craft"] }),
     )
     .await;
 
@@ -335,4 +354,32 @@ async fn every_administration_mutation_works() {
         json!({ "authorityId": "ca-1", "area": "PQ", "to": "limic-pq" }),
     )
     .await;
+
+    // Directory v2 filters find it by what was set.
+    let find = |filters: &str| {
+        format!("query {{ authorities({filters}) {{ edges {{ node {{ id }} }} }} }}")
+    };
+    for filters in [
+        "kind: COMPETENT_AUTHORITY",
+        "area: \"SD\", serviceActivity: \"craft\"",
+        "area: \"PQ\", profession: \"doctor\"",
+        "keyword: { list: POLICY_AREAS, code: \"public-health\" }",
+        "area: \"PQ\", workflowRole: REQUEST_AUTHORITY",
+        "text: \"competent authority one\", memberState: \"DE\"",
+    ] {
+        let (_, body) = gw.gql(de_, &find(filters), json!({})).await;
+        assert_eq!(
+            body["data"]["authorities"]["edges"],
+            json!([{ "node": { "id": "ca-1" } }]),
+            "{filters}: {body}"
+        );
+    }
+    let (_, body) = gw
+        .gql(de_, &find("kind: LEGISLATIVE_AREA_COORDINATOR"), json!({}))
+        .await;
+    assert_eq!(
+        body["data"]["authorities"]["edges"],
+        json!([{ "node": { "id": "limic-pq" } }]),
+        "{body}"
+    );
 }
