@@ -178,6 +178,53 @@ pub struct ResetPasswordInput {
     pub wait_for: Option<Vec<String>>,
 }
 
+/// Why a password cannot be reset for a user without credentials: FORBIDDEN when the policy
+/// refuses the caller, else NOT_FOUND.
+async fn no_login(
+    services: &Services,
+    request: &crate::context::RequestContext,
+    authority_id: &str,
+    user_id: &str,
+) -> ApiError {
+    use imi_domain::access::{authorize, AuthorityMutation};
+    let principal = match request.principal() {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let lookup = imi_store::authority_lookup::StoreLookup::new(services.pool.clone());
+    let target = match lookup.load(authority_id).await {
+        Ok(Some(target)) => target,
+        Ok(None) => return ApiError::not_found("no such authority"),
+        Err(e) => {
+            tracing::error!(error = %e.0, "loading an authority");
+            return ApiError::new(crate::errors::Code::Internal, "internal error");
+        }
+    };
+    let viewer =
+        match super::profile::viewer(&services.pool, &principal.user_id, &principal.authority_id)
+            .await
+        {
+            Ok(Some(viewer)) => viewer,
+            Ok(None) => {
+                return ApiError::new(
+                    crate::errors::Code::Forbidden,
+                    "your authority is not registered",
+                )
+            }
+            Err(e) => return e,
+        };
+    let Some(user) = target.users.get(user_id) else {
+        return ApiError::not_found("no such user in this authority");
+    };
+    let mutation = AuthorityMutation::ResetPassword {
+        of_local_data_administrator: user.local_data_administrator,
+    };
+    match authorize(&viewer, &target, &mutation) {
+        Err(denied) => ApiError::new(crate::errors::Code::Forbidden, denied.0),
+        Ok(()) => ApiError::not_found("this user has no login to reset"),
+    }
+}
+
 fn roles(input: &[UserRole]) -> BTreeSet<imi_domain::authority::UserRole> {
     input.iter().map(|r| (*r).into()).collect()
 }
@@ -303,15 +350,19 @@ impl UsersMutation {
         .fetch_optional(&services.pool)
         .await
         .map_err(|e| ApiError::database("reading credentials", &e))?;
+        let Some(login) = login else {
+            // Nothing to reset: answer as the command would have (refused before not found),
+            // and record nothing.
+            return Err(no_login(services, request, &authority_id, &user_id)
+                .await
+                .into());
+        };
         let payload = issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::ResetPassword {
                 user_id: user_id.clone(),
             })
         })
         .await?;
-        // The command found the user; a user without credentials yet gets them now only if
-        // they have a login, which a user registered through this gateway always has.
-        let login = login.ok_or_else(|| ApiError::not_found("this user has no login"))?;
         set_credentials(
             services,
             &user_id,

@@ -586,6 +586,32 @@ async fn every_mutation_class_refuses_and_writes_nothing() {
     );
     assert_eq!((gw.events().await, credentials(&gw).await), before);
 
+    // A user without credentials: nothing to reset, nothing recorded; refused first.
+    let lda_id: String =
+        sqlx::query_scalar("DELETE FROM credentials WHERE login = 'ca1.lda' RETURNING user_id")
+            .fetch_one(&gw.pool)
+            .await
+            .unwrap();
+    let before = gw.events().await;
+    let reset = json!({ "authorityId": "ca-1", "userId": lda_id,
+                        "newPassword": "a long enough passphrase" });
+    assert_eq!(
+        attempt(
+            &gw,
+            fr_,
+            "resetPassword",
+            "ResetPasswordInput",
+            reset.clone()
+        )
+        .await,
+        "resetPassword: FORBIDDEN"
+    );
+    assert_eq!(
+        attempt(&gw, ca, "resetPassword", "ResetPasswordInput", reset).await,
+        "resetPassword: NOT_FOUND"
+    );
+    assert_eq!(gw.events().await, before);
+
     // Reads: another Member State's coordinator sees neither users nor the tree above.
     let (_, b) = gw
         .gql(
