@@ -225,6 +225,26 @@ async fn no_login(
     }
 }
 
+/// Lets a user sign in again, or no longer (after the command that (de)activated them).
+async fn set_active(
+    services: &Services,
+    authority_id: &str,
+    user_id: &str,
+    active: bool,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "UPDATE credentials SET active = $3, updated_at = now()
+          WHERE user_id = $1 AND authority_id = $2",
+    )
+    .bind(user_id)
+    .bind(authority_id)
+    .bind(active)
+    .execute(&services.pool)
+    .await
+    .map_err(|e| ApiError::database("updating credentials", &e))?;
+    Ok(())
+}
+
 fn roles(input: &[UserRole]) -> BTreeSet<imi_domain::authority::UserRole> {
     input.iter().map(|r| (*r).into()).collect()
 }
@@ -374,30 +394,36 @@ impl UsersMutation {
         Ok(payload)
     }
 
+    /// Deactivates a user: they can no longer sign in, and tokens they hold no longer act.
     async fn deactivate_user(
         &self,
         ctx: &Context<'_>,
         input: UserInput,
     ) -> async_graphql::Result<CommandPayload> {
-        issue(ctx, &input.authority_id, input.wait_for, || {
+        let payload = issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::DeactivateUser {
                 user_id: parse_id(&input.user_id)?,
             })
         })
-        .await
+        .await?;
+        set_active(services(ctx)?, &input.authority_id, &input.user_id, false).await?;
+        Ok(payload)
     }
 
+    /// Reactivates a user: they can sign in again.
     async fn reactivate_user(
         &self,
         ctx: &Context<'_>,
         input: UserInput,
     ) -> async_graphql::Result<CommandPayload> {
-        issue(ctx, &input.authority_id, input.wait_for, || {
+        let payload = issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::ReactivateUser {
                 user_id: parse_id(&input.user_id)?,
             })
         })
-        .await
+        .await?;
+        set_active(services(ctx)?, &input.authority_id, &input.user_id, true).await?;
+        Ok(payload)
     }
 }
 

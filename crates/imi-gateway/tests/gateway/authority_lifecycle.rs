@@ -328,11 +328,23 @@ async fn every_administration_mutation_works() {
     for field in [
         "appointLocalDataAdministrator",
         "dismissLocalDataAdministrator",
-        "deactivateUser",
-        "reactivateUser",
     ] {
         run(&gw, ca, field, "UserInput", target.clone()).await;
     }
+    run(&gw, ca, "deactivateUser", "UserInput", target.clone()).await;
+    let (_, body) = gw
+        .gql(
+            None,
+            "mutation { login(login: \"ca.user\", password: \"correct horse battery staple\") { token } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        body["data"]["login"].is_null(),
+        "a deactivated user cannot sign in: {body}"
+    );
+    run(&gw, ca, "reactivateUser", "UserInput", target.clone()).await;
+    sign_in(&gw, "ca.user", PASSWORD).await;
     run(
         &gw,
         ca,
