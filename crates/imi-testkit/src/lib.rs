@@ -37,11 +37,16 @@ pub async fn fresh_database() -> TestDb {
     let server = tokio::task::spawn_blocking(server_url)
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-    let name = format!("imi_test_{}", Uuid::new_v4().simple());
+    let name = format!(
+        "imi_test_{}_{}",
+        unix_seconds(),
+        &Uuid::new_v4().simple().to_string()[..12]
+    );
 
     let mut admin = PgConnection::connect(&server)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to the test server {server}: {e}"));
+    sweep_stale_databases(&mut admin).await;
     // Simple protocol: CREATE DATABASE cannot be prepared.
     sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
@@ -58,6 +63,48 @@ pub async fn fresh_database() -> TestDb {
     TestDb { pool, url, name }
 }
 
+/// Test databases older than this are dropped by the next test process that starts.
+const STALE_AFTER_SECONDS: u64 = 3 * 3600;
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// When a test database was created, from its name (`imi_test_<unix seconds>_<id>`); `None`
+/// for names of another shape.
+fn created_at(name: &str) -> Option<u64> {
+    name.strip_prefix("imi_test_")?
+        .split('_')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Drops the test databases of earlier runs, once per process, so they do not pile up on a
+/// shared server. Only databases old enough that no test can still be using them; failures
+/// (a database still in use) are left for a later run.
+async fn sweep_stale_databases(admin: &mut PgConnection) {
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'imi\\_test\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    let cutoff = unix_seconds().saturating_sub(STALE_AFTER_SECONDS);
+    for name in names {
+        if created_at(&name).is_some_and(|at| at < cutoff) {
+            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .execute(&mut *admin)
+                .await;
+        }
+    }
+}
+
 /// `url` with its database (the path) replaced by `database`, query parameters kept.
 fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
@@ -71,6 +118,19 @@ fn with_database(url: &str, database: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_database_names_carry_their_creation_time() {
+        assert_eq!(
+            created_at("imi_test_1795712072_0a1b2c3d4e5f"),
+            Some(1_795_712_072)
+        );
+        assert_eq!(
+            created_at("imi_test_0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"),
+            None
+        );
+        assert_eq!(created_at("imi_bench_1795712072"), None);
+    }
 
     #[test]
     fn replaces_the_database_in_urls() {
