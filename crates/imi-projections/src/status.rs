@@ -1,6 +1,5 @@
 //! Status of every projection: its checkpoint, the horizon, and how far behind it is.
 
-use crate::projection::Slot;
 use imi_store::feed::{self, FeedPosition};
 use serde::Serialize;
 use sqlx::{PgPool, Row};
@@ -46,9 +45,4 @@ pub async fn all(pool: &PgPool) -> Result<Vec<ProjectionStatus>, sqlx::Error> {
         });
     }
     Ok(out)
-}
-
-/// Whether `slot` is the live one.
-pub fn is_live(status: &ProjectionStatus) -> bool {
-    status.slot == Slot::Live.as_str()
 }
