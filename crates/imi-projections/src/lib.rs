@@ -2,11 +2,13 @@
 //! the projections built from the global feed, and queries over reference tables.
 //!
 //! Projections (registered in [`all`]): [`directory`] (the authority directory), [`users`]
-//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom), [`notifications`] (the notification outbox and in-app inbox).
+//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom), [`notifications`] (the notification outbox and in-app inbox), [`deadlines`] (the time rules
+//! pending, for the scheduler).
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
 pub mod coordination;
+pub mod deadlines;
 pub mod directory;
 mod fold;
 pub mod helpdesks;
@@ -31,6 +33,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(users::AuthorityUsers),
         Arc::new(coordination::Coordination),
         Arc::new(notifications::Notifications),
+        Arc::new(deadlines::Deadlines),
     ]
 }
 

@@ -22,6 +22,7 @@ pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
 pub mod audit;
 pub mod authority_bus;
 pub mod authority_lookup;
+pub mod clock;
 pub mod commands;
 pub mod credentials;
 pub mod feed;

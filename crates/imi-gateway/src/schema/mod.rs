@@ -8,6 +8,7 @@ pub mod coordination;
 pub mod directory;
 pub mod i18n;
 pub mod model;
+pub mod notifications;
 pub mod profile;
 pub mod reference;
 pub mod relay;
@@ -31,6 +32,7 @@ pub struct Query(
     users::UsersQuery,
     reference::ReferenceQuery,
     coordination::CoordinationQuery,
+    notifications::NotificationsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -39,10 +41,14 @@ pub struct Mutation(
     directory::DirectoryMutation,
     authority_admin::AuthorityAdminMutation,
     users::UsersMutation,
+    notifications::NotificationsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(directory::DirectorySubscription);
+pub struct Subscription(
+    directory::DirectorySubscription,
+    notifications::NotificationsSubscription,
+);
 
 pub type ImiSchema = Schema<Query, Mutation, Subscription>;
 
@@ -72,10 +78,16 @@ pub fn build(
     metrics: Metrics,
     directory_watch: Arc<ProjectionWatch>,
 ) -> ImiSchema {
+    let notification_watch = Arc::new(notifications::NotificationWatch(ProjectionWatch::new(
+        imi_projections::notifications::NAME,
+        services.pool.clone(),
+        services.wake.clone(),
+    )));
     builder()
         .data(services)
         .data(metrics)
         .data(directory_watch)
+        .data(notification_watch)
         .finish()
 }
 
