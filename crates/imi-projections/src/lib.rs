@@ -2,7 +2,7 @@
 //! the projections built from the global feed, and queries over reference tables.
 //!
 //! Projections (registered in [`all`]): [`directory`] (the authority directory), [`users`]
-//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom).
+//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom), [`notifications`] (the notification outbox and in-app inbox).
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
@@ -11,6 +11,7 @@ pub mod directory;
 mod fold;
 pub mod helpdesks;
 pub mod i18n;
+pub mod notifications;
 pub mod projection;
 pub mod rebuild;
 pub mod registers;
@@ -29,6 +30,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(directory::AuthorityDirectory),
         Arc::new(users::AuthorityUsers),
         Arc::new(coordination::Coordination),
+        Arc::new(notifications::Notifications),
     ]
 }
 
