@@ -2,10 +2,13 @@
 //! the projections built from the global feed, and queries over reference tables.
 //!
 //! Projections (registered in [`all`]): [`directory`] (the authority directory), [`users`]
-//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom), [`notifications`] (the notification outbox and in-app inbox).
+//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom), [`notifications`] (the notification outbox and in-app inbox),
+//! and for information requests [`request_monitoring`], [`request_full`] (personal data kept
+//! sealed), [`request_inbox`] (what awaits whose action) and [`allocator_report`].
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
+pub mod allocator_report;
 pub mod coordination;
 pub mod directory;
 mod fold;
@@ -15,6 +18,10 @@ pub mod notifications;
 pub mod projection;
 pub mod rebuild;
 pub mod registers;
+pub mod request_fold;
+pub mod request_full;
+pub mod request_inbox;
+pub mod request_monitoring;
 pub mod runner;
 pub mod status;
 pub mod text;
@@ -31,6 +38,10 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(users::AuthorityUsers),
         Arc::new(coordination::Coordination),
         Arc::new(notifications::Notifications),
+        Arc::new(request_monitoring::RequestMonitoring),
+        Arc::new(request_full::RequestFull),
+        Arc::new(request_inbox::RequestInbox),
+        Arc::new(allocator_report::AllocatorReport),
     ]
 }
 

@@ -94,6 +94,22 @@ impl<S> InformationRequest<S> {
         self.state.request.as_ref().map(Request::summary)
     }
 
+    /// The content (personal data sealed); `None` before the draft.
+    pub fn details(&self) -> Option<RequestDetails> {
+        self.state.request.as_ref().map(|r| RequestDetails {
+            drafted_by: r.drafted_by.clone(),
+            draft: r.draft.clone(),
+            answers: r.answers.clone(),
+            reply_attachments: r.reply_attachments.clone(),
+            pending_reply: r.pending_reply.clone(),
+        })
+    }
+
+    /// Applies one recorded event (read models fold the log with it).
+    pub fn record(&mut self, event: RequestEvent) {
+        self.state.apply(event);
+    }
+
     /// Replays `events` (for tests and tools).
     pub fn from_events(events: impl IntoIterator<Item = RequestEvent>) -> Self {
         let mut request = Self::default();
@@ -137,10 +153,22 @@ struct RequestState {
 
 /// A reply waiting for the responding coordinator's approval.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct PendingReply {
-    full: bool,
-    answers: Answers,
-    attachments: Vec<Attachment>,
+pub struct PendingReply {
+    pub full: bool,
+    pub answers: Answers,
+    pub attachments: Vec<Attachment>,
+}
+
+/// The content of a request as read models keep it: personal data still sealed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestDetails {
+    pub drafted_by: String,
+    pub draft: DraftContent,
+    /// The answers sent so far, by question.
+    pub answers: Answers,
+    /// The attachments of the replies sent so far.
+    pub reply_attachments: Vec<Attachment>,
+    pub pending_reply: Option<PendingReply>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
