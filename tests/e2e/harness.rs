@@ -12,6 +12,7 @@ use imi_projections::runner::Runner;
 use imi_store::authority_bus::authority_bus;
 use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
+use imi_store::request_bus::request_bus;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use serde_json::{json, Value};
@@ -49,6 +50,11 @@ pub async fn start() -> Service {
     let wake = Wake::local_only();
     let services = Services {
         authorities: Arc::new(authority_bus(
+            pool.clone(),
+            AggregateConfig::default(),
+            wake.clone(),
+        )),
+        requests: Arc::new(request_bus(
             pool.clone(),
             AggregateConfig::default(),
             wake.clone(),

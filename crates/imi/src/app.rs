@@ -4,6 +4,7 @@ use anyhow::Result;
 use imi_gateway::Services;
 use imi_store::authority_bus::authority_bus;
 use imi_store::commands::AggregateConfig;
+use imi_store::request_bus::request_bus;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use sqlx::postgres::PgPoolOptions;
@@ -32,6 +33,18 @@ pub fn authority_config() -> AggregateConfig {
     }
 }
 
+/// Snapshots of the InformationRequest aggregate every this many events
+/// (`IMI_SNAPSHOT_REQUEST`; 0 turns them off). A request has some tens of events.
+pub fn request_config() -> AggregateConfig {
+    let every = std::env::var("IMI_SNAPSHOT_REQUEST")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(20);
+    AggregateConfig {
+        snapshot_every: (every > 0).then_some(every),
+    }
+}
+
 pub fn services(pool: PgPool, master: MasterKey, token_secret: &str, wake: Wake) -> Services {
     Services {
         authorities: Arc::new(authority_bus(
@@ -39,6 +52,7 @@ pub fn services(pool: PgPool, master: MasterKey, token_secret: &str, wake: Wake)
             authority_config(),
             wake.clone(),
         )),
+        requests: Arc::new(request_bus(pool.clone(), request_config(), wake.clone())),
         keyring: Arc::new(KeyRing::new(pool.clone(), master)),
         token_secret: Arc::new(token_secret.as_bytes().to_vec()),
         wake,

@@ -124,6 +124,39 @@ pub enum RequestCommand {
 }
 
 impl RequestCommand {
+    /// The command's name (for metrics and logs).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Draft { .. } => "Draft",
+            Self::UpdateDraft { .. } => "UpdateDraft",
+            Self::Send => "Send",
+            Self::ApproveRequest => "ApproveRequest",
+            Self::SendBackRequest { .. } => "SendBackRequest",
+            Self::Accept { .. } => "Accept",
+            Self::ProposeAnswerDate { .. } => "ProposeAnswerDate",
+            Self::AgreeAnswerDate => "AgreeAnswerDate",
+            Self::Forward { .. } => "Forward",
+            Self::Assign { .. } => "Assign",
+            Self::ReplyPartially { .. } => "ReplyPartially",
+            Self::Reply { .. } => "Reply",
+            Self::ApproveReply => "ApproveReply",
+            Self::SendBackReply { .. } => "SendBackReply",
+            Self::RequestAdditionalInformation { .. } => "RequestAdditionalInformation",
+            Self::MaintainReply { .. } => "MaintainReply",
+            Self::OpenReferral => "OpenReferral",
+            Self::DecideReferralParticipation { .. } => "DecideReferralParticipation",
+            Self::GiveReferralOpinion { .. } => "GiveReferralOpinion",
+            Self::Close => "Close",
+            Self::Withdraw { .. } => "Withdraw",
+            Self::RateReply { .. } => "RateReply",
+            Self::RecordAcceptanceOverdue => "RecordAcceptanceOverdue",
+            Self::RecordDueDateApproaching => "RecordDueDateApproaching",
+            Self::RecordAnswerOverdue => "RecordAnswerOverdue",
+            Self::RaiseInactivity => "RaiseInactivity",
+            Self::BlockPersonalData => "BlockPersonalData",
+        }
+    }
+
     /// Time facts are the scheduler's; every other command is a user's.
     pub fn issued_by_system(&self) -> bool {
         matches!(

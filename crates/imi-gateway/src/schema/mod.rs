@@ -11,6 +11,7 @@ pub mod model;
 pub mod profile;
 pub mod reference;
 pub mod relay;
+pub mod requests;
 pub mod users;
 
 use crate::context::RequestContext;
@@ -31,6 +32,7 @@ pub struct Query(
     users::UsersQuery,
     reference::ReferenceQuery,
     coordination::CoordinationQuery,
+    requests::RequestsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -39,6 +41,7 @@ pub struct Mutation(
     directory::DirectoryMutation,
     authority_admin::AuthorityAdminMutation,
     users::UsersMutation,
+    requests::RequestsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
