@@ -17,6 +17,7 @@ use imi_store::authority_lookup::StoreLookup;
 use imi_store::clock::AdjustableClock;
 use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
+use imi_store::request_bus::request_bus;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use imi_testkit::smtp::SmtpServer;
@@ -71,6 +72,11 @@ pub async fn start() -> Service {
             pool.clone(),
             AggregateConfig::default(),
             SharedServices::new(lookup),
+            wake.clone(),
+        )),
+        requests: Arc::new(request_bus(
+            pool.clone(),
+            AggregateConfig::default(),
             wake.clone(),
         )),
         keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),

@@ -1,5 +1,6 @@
 //! The IMI event store: migrations, postgres-es wiring, the global feed, sealed personal data,
-//! audit verification, reference data, and the Authority aggregate's lookup and bus.
+//! audit verification, reference data, the Authority aggregate's lookup and bus, the
+//! InformationRequest aggregate's bus and its attachments.
 
 pub use sqlx::PgPool;
 
@@ -19,6 +20,7 @@ pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
     Ok(applied as usize >= MIGRATOR.iter().count())
 }
 
+pub mod attachments;
 pub mod audit;
 pub mod authority_bus;
 pub mod authority_lookup;
@@ -30,5 +32,6 @@ pub mod guard;
 pub mod metadata;
 pub mod reference;
 pub mod repository;
+pub mod request_bus;
 pub mod sealing;
 pub mod wake;

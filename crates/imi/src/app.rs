@@ -9,6 +9,7 @@ use imi_notify::sender::Sender;
 use imi_store::authority_bus::{authority_bus_with, SharedServices};
 use imi_store::authority_lookup::StoreLookup;
 use imi_store::commands::AggregateConfig;
+use imi_store::request_bus::request_bus;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use sqlx::postgres::PgPoolOptions;
@@ -41,6 +42,18 @@ pub fn authority_config() -> AggregateConfig {
     }
 }
 
+/// Snapshots of the InformationRequest aggregate every this many events
+/// (`IMI_SNAPSHOT_REQUEST`; 0 turns them off). A request has some tens of events.
+pub fn request_config() -> AggregateConfig {
+    let every = std::env::var("IMI_SNAPSHOT_REQUEST")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(20);
+    AggregateConfig {
+        snapshot_every: (every > 0).then_some(every),
+    }
+}
+
 pub fn services(pool: PgPool, master: MasterKey, token_secret: &str, wake: Wake) -> Services {
     services_with_clock(
         pool,
@@ -67,6 +80,7 @@ pub fn services_with_clock(
             SharedServices::new(lookup),
             wake.clone(),
         )),
+        requests: Arc::new(request_bus(pool.clone(), request_config(), wake.clone())),
         keyring: Arc::new(KeyRing::new(pool.clone(), master)),
         token_secret: Arc::new(token_secret.as_bytes().to_vec()),
         wake,

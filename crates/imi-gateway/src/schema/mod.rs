@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod profile;
 pub mod reference;
 pub mod relay;
+pub mod requests;
 pub mod users;
 
 use crate::context::RequestContext;
@@ -33,6 +34,7 @@ pub struct Query(
     reference::ReferenceQuery,
     coordination::CoordinationQuery,
     notifications::NotificationsQuery,
+    requests::RequestsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -42,6 +44,7 @@ pub struct Mutation(
     authority_admin::AuthorityAdminMutation,
     users::UsersMutation,
     notifications::NotificationsMutation,
+    requests::RequestsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

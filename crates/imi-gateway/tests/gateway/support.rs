@@ -11,6 +11,7 @@ use imi_projections::runner::Runner;
 use imi_store::authority_bus::authority_bus;
 use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
+use imi_store::request_bus::request_bus;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use imi_store::PgPool;
@@ -42,6 +43,11 @@ pub fn services(pool: PgPool) -> Services {
     let wake = Wake::local_only();
     Services {
         authorities: Arc::new(authority_bus(
+            pool.clone(),
+            AggregateConfig::default(),
+            wake.clone(),
+        )),
+        requests: Arc::new(request_bus(
             pool.clone(),
             AggregateConfig::default(),
             wake.clone(),
