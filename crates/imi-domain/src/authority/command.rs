@@ -51,6 +51,11 @@ pub enum AuthorityCommand {
     RenewInvitation {
         code_digest: String,
     },
+    /// The scheduler records that the registration code `code_digest` reached its expiry
+    /// unused (issued by [`crate::actor::Actor::System`] only; once per code).
+    ExpireInvitation {
+        code_digest: String,
+    },
     /// The invited authority registers itself with the code: its data and its first user, who
     /// becomes its local data administrator. Issued as that first user
     /// (`Actor::User { user_id: first_user.user_id, authority_id }`).
@@ -200,6 +205,7 @@ impl AuthorityCommand {
             Self::SetInformalTitle { .. } => "SetInformalTitle",
             Self::InviteAuthority { .. } => "InviteAuthority",
             Self::RenewInvitation { .. } => "RenewInvitation",
+            Self::ExpireInvitation { .. } => "ExpireInvitation",
             Self::RegisterWithInvitation { .. } => "RegisterWithInvitation",
             Self::RegisterAuthority { .. } => "RegisterAuthority",
             Self::ValidateAuthority => "ValidateAuthority",

@@ -54,6 +54,11 @@ pub enum AuthorityEvent {
         code_digest: String,
         expires_at: DateTime<Utc>,
     },
+    /// The registration code reached its expiry unused; only a renewal lets the authority
+    /// register now.
+    InvitationExpired {
+        code_digest: String,
+    },
     /// The invited authority registered itself (followed by its first user's
     /// `UserRegistered`). Member State and kind repeat the invitation's, for read models.
     AuthoritySelfRegistered {
@@ -207,6 +212,7 @@ impl DomainEvent for AuthorityEvent {
             Self::InformalTitleRemoved { .. } => "InformalTitleRemoved",
             Self::InvitationIssued { .. } => "InvitationIssued",
             Self::InvitationRenewed { .. } => "InvitationRenewed",
+            Self::InvitationExpired { .. } => "InvitationExpired",
             Self::AuthoritySelfRegistered { .. } => "AuthoritySelfRegistered",
             Self::AuthorityRegistered { .. } => "AuthorityRegistered",
             Self::AuthorityValidated { .. } => "AuthorityValidated",

@@ -489,6 +489,7 @@ impl AuthorityState {
                 .await
             }
             C::RenewInvitation { code_digest } => self.renew_invitation(&by, s, code_digest).await,
+            C::ExpireInvitation { code_digest } => self.expire_invitation(&by, s, code_digest),
             C::RegisterWithInvitation {
                 code_digest,
                 data,
@@ -686,6 +687,7 @@ impl AuthorityState {
                         code_digest,
                         expires_at,
                         used: false,
+                        expired: false,
                     },
                 });
             }
@@ -697,6 +699,12 @@ impl AuthorityState {
                 if let Some(invited) = &mut self.invited {
                     invited.invitation.code_digest = code_digest;
                     invited.invitation.expires_at = expires_at;
+                    invited.invitation.expired = false;
+                }
+            }
+            E::InvitationExpired { .. } => {
+                if let Some(invited) = &mut self.invited {
+                    invited.invitation.expired = true;
                 }
             }
             E::AuthoritySelfRegistered {

@@ -480,6 +480,9 @@ pub struct Invitation {
     pub code_digest: String,
     pub expires_at: DateTime<Utc>,
     pub used: bool,
+    /// The scheduler recorded the expiry of this code (absent in older snapshots).
+    #[serde(default)]
+    pub expired: bool,
 }
 
 #[cfg(test)]

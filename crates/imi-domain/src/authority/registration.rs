@@ -268,6 +268,47 @@ impl AuthorityState {
         }])
     }
 
+    /// The scheduler's record that a code expired unused: only for the current code, only
+    /// once it is past its expiry, only once.
+    pub(super) fn expire_invitation(
+        &self,
+        by: &Actor,
+        services: &dyn AuthorityServices,
+        code_digest: String,
+    ) -> Result<Vec<AuthorityEvent>, DomainError> {
+        if !matches!(by, Actor::System { .. }) {
+            return Err(DomainError::forbidden(
+                "only the scheduler records that a registration code expired",
+            ));
+        }
+        let Some(invited) = &self.invited else {
+            return Err(DomainError::not_found("no invitation to expire"));
+        };
+        let invitation = &invited.invitation;
+        let code_digest = checked_digest(&code_digest)?;
+        if invitation.used {
+            return Err(DomainError::refused(
+                "the registration code has already been used",
+            ));
+        }
+        if !same_digest(&code_digest, &invitation.code_digest) {
+            return Err(DomainError::refused(
+                "the invitation was renewed: that code is no longer the current one",
+            ));
+        }
+        if invitation.expired {
+            return Err(DomainError::refused(
+                "the expiry of this registration code is already recorded",
+            ));
+        }
+        if services.now() < invitation.expires_at {
+            return Err(DomainError::refused(
+                "the registration code has not expired yet",
+            ));
+        }
+        Ok(vec![AuthorityEvent::InvitationExpired { code_digest }])
+    }
+
     pub(super) async fn register_with_invitation(
         &self,
         by: &Actor,

@@ -1299,3 +1299,99 @@ async fn direct_registration_follows_the_same_rules_as_invitations() {
         .await
         .then_expect_error(DomainError::invalid("the first user needs an id"));
 }
+
+// --- Expiry recorded by the scheduler ---------------------------------------------------
+
+fn expire(code: &str) -> AuthorityCommand {
+    AuthorityCommand::ExpireInvitation {
+        code_digest: code.into(),
+    }
+}
+
+fn expired(code: &str) -> AuthorityEvent {
+    AuthorityEvent::InvitationExpired {
+        code_digest: code.into(),
+    }
+}
+
+#[tokio::test]
+async fn the_scheduler_records_that_an_unused_code_expired() {
+    given_in(directory().at(expiry()), invited_ca())
+        .when_async(issued(system(), expire(CODE)))
+        .await
+        .then_expect_events(vec![expired(CODE)]);
+}
+
+#[tokio::test]
+async fn an_expiry_is_recorded_once() {
+    let mut events = invited_ca();
+    events.push(expired(CODE));
+    given_in(directory().at(expiry()), events)
+        .when_async(issued(system(), expire(CODE)))
+        .await
+        .then_expect_error(DomainError::refused(
+            "the expiry of this registration code is already recorded",
+        ));
+}
+
+#[tokio::test]
+async fn a_code_is_not_expired_before_its_time() {
+    let just_in_time = expiry() - chrono::Duration::seconds(1);
+    given_in(directory().at(just_in_time), invited_ca())
+        .when_async(issued(system(), expire(CODE)))
+        .await
+        .then_expect_error(DomainError::refused(
+            "the registration code has not expired yet",
+        ));
+}
+
+#[tokio::test]
+async fn a_renewed_invitation_does_not_expire_with_its_old_code() {
+    let mut events = invited_ca();
+    events.push(renewed());
+    given_in(directory().at(expiry()), events)
+        .when_async(issued(system(), expire(CODE)))
+        .await
+        .then_expect_error(DomainError::refused(
+            "the invitation was renewed: that code is no longer the current one",
+        ));
+}
+
+#[tokio::test]
+async fn a_used_code_does_not_expire() {
+    given_in(directory().at(expiry()), registered_ca())
+        .when_async(issued(system(), expire(CODE)))
+        .await
+        .then_expect_error(DomainError::refused(
+            "the registration code has already been used",
+        ));
+}
+
+#[tokio::test]
+async fn only_the_scheduler_records_an_expiry() {
+    given_in(directory().at(expiry()), invited_ca())
+        .when_async(issued(dimic_da(), expire(CODE)))
+        .await
+        .then_expect_error(DomainError::forbidden(
+            "only the scheduler records that a registration code expired",
+        ));
+}
+
+#[tokio::test]
+async fn an_authority_never_invited_has_nothing_to_expire() {
+    given(vec![])
+        .when_async(issued(system(), expire(CODE)))
+        .await
+        .then_expect_error(DomainError::not_found("no invitation to expire"));
+}
+
+#[tokio::test]
+async fn a_renewal_after_expiry_lets_the_authority_register() {
+    let mut events = invited_ca();
+    events.push(expired(CODE));
+    events.push(renewed());
+    given(events)
+        .when_async(issued(ca_lda(), self_register(OTHER_CODE)))
+        .await
+        .then_expect_events(self_registration("ca-lda"));
+}
