@@ -62,6 +62,11 @@ impl StoreLookup {
         }
     }
 
+    /// The database it answers from.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Tells the time with `clock` instead (tests fix it).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
