@@ -387,6 +387,7 @@ fn apply(rows: &mut BTreeMap<String, Row>, e: &FeedEvent, event: AuthorityEvent)
         // (personal data, sealed).
         E::UserRegistered { .. }
         | E::InvitationRenewed { .. }
+        | E::InvitationExpired { .. }
         | E::ContactPersonChanged { .. }
         | E::UserRolesGranted { .. }
         | E::UserRolesRevoked { .. }

@@ -2,10 +2,17 @@
 //! the projections built from the global feed, and queries over reference tables.
 //!
 //! Projections (registered in [`all`]): [`directory`] (the authority directory), [`users`]
-//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom).
+//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom),
+//! and the alerts: [`alert_overview`] (high level, per authority), [`alert_full`] (content and
+//! history, sealed), [`alert_queue`] (work queues), [`alert_statistics`] (by Member State).
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
+mod alert_fold;
+pub mod alert_full;
+pub mod alert_overview;
+pub mod alert_queue;
+pub mod alert_statistics;
 pub mod coordination;
 pub mod directory;
 mod fold;
@@ -29,6 +36,10 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(directory::AuthorityDirectory),
         Arc::new(users::AuthorityUsers),
         Arc::new(coordination::Coordination),
+        Arc::new(alert_overview::AlertOverviewProjection),
+        Arc::new(alert_full::AlertFullProjection),
+        Arc::new(alert_queue::AlertQueueProjection),
+        Arc::new(alert_statistics::AlertStatisticsProjection),
     ]
 }
 

@@ -111,6 +111,11 @@ impl<S> Alert<S> {
         self.state.content.as_ref()
     }
 
+    /// Applies one event as the aggregate does: read models fold alerts with its own rules.
+    pub fn fold(&mut self, event: AlertEvent) {
+        self.state.apply(event);
+    }
+
     /// Replays `events` (for tests, tools and read models).
     pub fn from_events(events: impl IntoIterator<Item = AlertEvent>) -> Self {
         let mut alert = Self::default();
