@@ -9,7 +9,9 @@ use imi_domain::command::Issued;
 use imi_domain::reference::{Language, MemberState};
 use imi_gateway::Services;
 use imi_projections::runner::Runner;
+use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
 use imi_store::authority_bus::authority_bus;
+use imi_store::authority_lookup::StoreLookup;
 use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
 use imi_store::sealing::{KeyRing, MasterKey};
@@ -26,7 +28,25 @@ const TOKEN_SECRET: &[u8] = b"e2e-token-secret-of-at-least-32-bytes";
 pub struct Service {
     pub base: String,
     pub services: Services,
+    /// The clock alerts decide their periods on: the tests move it (the binary runs the
+    /// system clock; sign-in tokens keep the real time here too).
+    pub clock: Arc<TestClock>,
     http: reqwest::Client,
+}
+
+/// A clock that starts at the real time and that a test moves forward.
+pub struct TestClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl TestClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().expect("clock") += by;
+    }
+}
+
+impl imi_domain::authority::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().expect("clock")
+    }
 }
 
 /// A user of a seeded authority, with the password set for it.
@@ -45,12 +65,26 @@ pub async fn start() -> Service {
     imi_store::reference::load(&db.pool, &reference)
         .await
         .expect("load the reference data");
-    let pool = db.pool;
+    // One connection per projector, the commands' guard locks and the requests: more than
+    // the test kit's default pool holds.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(24)
+        .connect(&db.url)
+        .await
+        .expect("connect");
+    db.pool.close().await;
     let wake = Wake::local_only();
+    let clock = Arc::new(TestClock(std::sync::Mutex::new(chrono::Utc::now())));
     let services = Services {
         authorities: Arc::new(authority_bus(
             pool.clone(),
             AggregateConfig::default(),
+            wake.clone(),
+        )),
+        alerts: Arc::new(alert_bus_with(
+            pool.clone(),
+            AggregateConfig::default(),
+            SharedAlertServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
             wake.clone(),
         )),
         keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
@@ -75,6 +109,7 @@ pub async fn start() -> Service {
     Service {
         base: format!("http://{addr}"),
         services,
+        clock,
         http: reqwest::Client::new(),
     }
 }

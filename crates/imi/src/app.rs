@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use imi_gateway::Services;
+use imi_store::alert_bus::alert_bus;
 use imi_store::authority_bus::authority_bus;
 use imi_store::commands::AggregateConfig;
 use imi_store::sealing::{KeyRing, MasterKey};
@@ -32,6 +33,18 @@ pub fn authority_config() -> AggregateConfig {
     }
 }
 
+/// Snapshots of the Alert aggregate every this many events (`IMI_SNAPSHOT_ALERT`; 0 turns
+/// them off).
+pub fn alert_config() -> AggregateConfig {
+    let every = std::env::var("IMI_SNAPSHOT_ALERT")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(10);
+    AggregateConfig {
+        snapshot_every: (every > 0).then_some(every),
+    }
+}
+
 pub fn services(pool: PgPool, master: MasterKey, token_secret: &str, wake: Wake) -> Services {
     Services {
         authorities: Arc::new(authority_bus(
@@ -39,6 +52,7 @@ pub fn services(pool: PgPool, master: MasterKey, token_secret: &str, wake: Wake)
             authority_config(),
             wake.clone(),
         )),
+        alerts: Arc::new(alert_bus(pool.clone(), alert_config(), wake.clone())),
         keyring: Arc::new(KeyRing::new(pool.clone(), master)),
         token_secret: Arc::new(token_secret.as_bytes().to_vec()),
         wake,

@@ -2,6 +2,7 @@
 //! changes. One module per concept; each contributes its part of `Query`, `Mutation` and
 //! `Subscription`.
 
+pub mod alerts;
 pub mod auth;
 pub mod authority_admin;
 pub mod coordination;
@@ -31,6 +32,7 @@ pub struct Query(
     users::UsersQuery,
     reference::ReferenceQuery,
     coordination::CoordinationQuery,
+    alerts::AlertsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -39,6 +41,7 @@ pub struct Mutation(
     directory::DirectoryMutation,
     authority_admin::AuthorityAdminMutation,
     users::UsersMutation,
+    alerts::AlertsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
