@@ -144,10 +144,14 @@ struct Country<'a> {
 }
 
 async fn country<'a>(service: &'a Service, code: &str, name: &str) -> Country<'a> {
+    country_in(service, code, name, "SD").await
+}
+
+async fn country_in<'a>(service: &'a Service, code: &str, name: &str, area: &str) -> Country<'a> {
     let account: Account = service.seed_national_coordinator(code, name).await;
     let postbox = sign_in(service, &account.login, &account.password).await;
     let roles = |roles: &[&str]| {
-        json!({ "authorityId": account.authority_id, "userId": account.user_id, "area": "SD",
+        json!({ "authorityId": account.authority_id, "userId": account.user_id, "area": area,
                 "roles": roles })
     };
     postbox
@@ -163,7 +167,7 @@ async fn country<'a>(service: &'a Service, code: &str, name: &str) -> Country<'a
             "grantAreaAccess",
             "GrantAreaAccessInput",
             "position waited",
-            json!({ "authorityId": account.authority_id, "area": "SD",
+            json!({ "authorityId": account.authority_id, "area": area,
                     "workflows": alerts_workflow("INCOMING_ALERT_POSTBOX", &account.authority_id) }),
         )
         .await;
@@ -197,7 +201,7 @@ async fn country<'a>(service: &'a Service, code: &str, name: &str) -> Country<'a
             json!({
                 "authorityId": authority_id,
                 "kind": "COMPETENT_AUTHORITY",
-                "access": [{ "area": "SD",
+                "access": [{ "area": area,
                              "workflows": alerts_workflow("ALERT_AUTHORITY", &account.authority_id) }],
                 "data": { "officialName": format!("Trade supervision {code}") },
                 "firstUser": { "login": format!("{lower}.gewerbe"),
@@ -218,7 +222,7 @@ async fn country<'a>(service: &'a Service, code: &str, name: &str) -> Country<'a
             "grantUserRoles",
             "UserRolesInput",
             "position waited",
-            json!({ "authorityId": authority_id, "userId": registered["userId"], "area": "SD",
+            json!({ "authorityId": authority_id, "userId": registered["userId"], "area": area,
                     "roles": ["ALERT_HANDLER"] }),
         )
         .await;
@@ -578,4 +582,91 @@ async fn an_sd_alert_from_draft_to_closure_and_a_withdrawn_one() {
     assert_eq!(withdrawn["status"], "WITHDRAWN");
     assert_eq!(withdrawn["viewLevel"], "REDUCED_AFTER_CLOSURE");
     assert!(fr.postbox.queue().await.is_empty());
+}
+
+const PQ_ALERT: &str = "query($id: ID!) {
+  alert(id: $id) { viewLevel profession scope threeDayDeadline content { professional decidingAuthority } }
+}";
+
+async fn pq_view(client: &Client<'_>, id: &str) -> Value {
+    client.query(PQ_ALERT, json!({ "id": id })).await["data"]["alert"].clone()
+}
+
+#[tokio::test]
+async fn a_pq_alerts_incoming_postbox_sees_profession_and_scope_until_it_takes_the_alert() {
+    let service = start().await;
+    let de = country_in(&service, "DE", "Bundesministerium für Gesundheit", "PQ").await;
+    let fr = country_in(&service, "FR", "Ministère de la Santé", "PQ").await;
+    let decided = chrono::Utc::now() - chrono::Duration::days(1);
+    let drafted = de
+        .authority
+        .ok(
+            "draftPqAlert",
+            "DraftPqAlertInput",
+            "position waited alertId",
+            json!({ "alert": {
+                "profession": "doctor",
+                "scope": "PROHIBITION",
+                "appliesFrom": decided.date_naive().to_string(),
+                "decidedAt": decided.to_rfc3339(),
+                "decidingAuthority": "Approbationsbehörde Berlin",
+                "professional": "Dr. Fritz Falsch, born 1970-01-01"
+            } }),
+        )
+        .await;
+    let id = drafted["alertId"].as_str().unwrap().to_string();
+    de.authority
+        .ok(
+            "submitAlert",
+            "SubmitAlertInput",
+            "position waited",
+            input(&id, json!({ "coordinatorId": de.postbox_id })),
+        )
+        .await;
+    de.postbox
+        .ok(
+            "broadcastAlert",
+            "AlertMemberStatesInput",
+            "position waited",
+            input(&id, json!({ "memberStates": ["FR"] })),
+        )
+        .await;
+    let routed = pq_view(&fr.postbox, &id).await;
+    assert_eq!(routed["viewLevel"], "PROFESSION_AND_SCOPE", "{routed}");
+    assert_eq!(routed["profession"], "doctor");
+    assert_eq!(routed["scope"], "PROHIBITION");
+    assert!(routed["content"].is_null(), "{routed}");
+    let basic = pq_view(&fr.basic, &id).await;
+    assert_eq!(basic["viewLevel"], "HIGH_LEVEL");
+    assert!(basic["profession"].is_null(), "{basic}");
+    let initiating = pq_view(&de.authority, &id).await;
+    assert_eq!(
+        initiating["content"]["professional"],
+        "Dr. Fritz Falsch, born 1970-01-01"
+    );
+    assert!(initiating["threeDayDeadline"].is_string());
+
+    // The postbox takes the alert: it handles it and sees it in full.
+    fr.postbox
+        .ok(
+            "acknowledgeAlert",
+            "AlertInput",
+            "position waited",
+            input(&id, json!({})),
+        )
+        .await;
+    fr.postbox
+        .ok(
+            "addAlertRecipients",
+            "AddAlertRecipientsInput",
+            "position waited",
+            input(&id, json!({ "authorityIds": [fr.postbox_id] })),
+        )
+        .await;
+    let handled = pq_view(&fr.postbox, &id).await;
+    assert_eq!(handled["viewLevel"], "FULL_WITH_PERSONAL_DATA", "{handled}");
+    assert_eq!(
+        handled["content"]["decidingAuthority"],
+        "Approbationsbehörde Berlin"
+    );
 }
