@@ -15,9 +15,10 @@ use imi_projections::runner::Runner;
 use imi_store::authority_bus::{authority_bus_with, SharedServices};
 use imi_store::authority_lookup::StoreLookup;
 use imi_store::clock::AdjustableClock;
+use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
 use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
-use imi_store::request_bus::request_bus;
+use imi_store::request_bus::{request_bus_with, SharedRequestServices};
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use imi_testkit::smtp::SmtpServer;
@@ -74,9 +75,16 @@ pub async fn start() -> Service {
             SharedServices::new(lookup),
             wake.clone(),
         )),
-        requests: Arc::new(request_bus(
+        requests: Arc::new(request_bus_with(
             pool.clone(),
             AggregateConfig::default(),
+            SharedRequestServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
+            wake.clone(),
+        )),
+        alerts: Arc::new(alert_bus_with(
+            pool.clone(),
+            AggregateConfig::default(),
+            SharedAlertServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
             wake.clone(),
         )),
         keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
