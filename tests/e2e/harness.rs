@@ -12,10 +12,10 @@ use imi_notify::mail::Mailer;
 use imi_notify::scheduler::Scheduler;
 use imi_notify::sender::{Sender, SenderOptions};
 use imi_projections::runner::Runner;
+use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
 use imi_store::authority_bus::{authority_bus_with, SharedServices};
 use imi_store::authority_lookup::StoreLookup;
 use imi_store::clock::AdjustableClock;
-use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
 use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
 use imi_store::request_bus::{request_bus_with, SharedRequestServices};
@@ -109,10 +109,19 @@ pub async fn start() -> Service {
             ..SenderOptions::default()
         },
     );
-    let mut scheduler = Scheduler::new(pool.clone(), clock.clone()).route(
-        "Authority",
-        services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
-    );
+    let mut scheduler = Scheduler::new(pool.clone(), clock.clone())
+        .route(
+            "Authority",
+            services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        )
+        .route(
+            "InformationRequest",
+            services.requests.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        )
+        .route(
+            "Alert",
+            services.alerts.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        );
     scheduler.tick = Duration::from_millis(50);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (wake_sender, stopped_sender) = (wake.subscribe(), stopped.clone());

@@ -6,11 +6,11 @@ use imi_gateway::Services;
 use imi_notify::mail::Mailer;
 use imi_notify::scheduler::Scheduler;
 use imi_notify::sender::Sender;
+use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
 use imi_store::authority_bus::{authority_bus_with, SharedServices};
 use imi_store::authority_lookup::StoreLookup;
-use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
-use imi_store::request_bus::{request_bus_with, SharedRequestServices};
 use imi_store::commands::AggregateConfig;
+use imi_store::request_bus::{request_bus_with, SharedRequestServices};
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use sqlx::postgres::PgPoolOptions;
@@ -162,10 +162,19 @@ pub fn spawn_notifiers(services: &Services, mailer: Mailer, clock: Arc<dyn Clock
         mailer,
         &name,
     );
-    let scheduler = Scheduler::new(services.pool.clone(), clock).route(
-        "Authority",
-        services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
-    );
+    let scheduler = Scheduler::new(services.pool.clone(), clock)
+        .route(
+            "Authority",
+            services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        )
+        .route(
+            "InformationRequest",
+            services.requests.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        )
+        .route(
+            "Alert",
+            services.alerts.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        );
     let (wake, stop_sender) = (services.wake.subscribe(), stopped.clone());
     let sending = tokio::spawn(async move { sender.run(wake, stop_sender).await });
     let wake = services.wake.subscribe();
