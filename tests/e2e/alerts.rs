@@ -47,9 +47,9 @@ impl Client<'_> {
             .await
     }
 
-    /// Waits (up to 20 s) until the caller has a notification of `kind` about `alert`.
+    /// Waits (up to 60 s) until the caller has a notification of `kind` about `alert`.
     async fn wait_for_notification(&self, kind: &str, alert: &str) {
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let list = self
                 .service

@@ -59,7 +59,7 @@ pub async fn mutate(
 
 /// The registration code mailed to `address` (waits for the mail).
 pub async fn mailed_code(service: &Service, address: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         if let Some(mail) = service.smtp.to(address).last() {
             let body = mail.body();

@@ -87,6 +87,7 @@ pub async fn start() -> Service {
             SharedAlertServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
             wake.clone(),
         )),
+        clock: clock.clone(),
         keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
         token_secret: Arc::new(TOKEN_SECRET.to_vec()),
         wake: wake.clone(),

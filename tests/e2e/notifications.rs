@@ -19,6 +19,12 @@ const LIST: &str = "query($unread: Boolean) {
 const LIVE: &str =
     "subscription { notifications(language: \"fr\") { id kind aggregateId subject language } }";
 
+const INVITATIONS: &str = "query($state: InvitationState) {
+  invitations(state: $state, first: 10) {
+    edges { node { authorityId state contactEmail renewals areas kind } }
+  }
+}";
+
 const STATUS: &str = "{ notificationStatus { pending sent failed deadlinesScheduled deadlinesDone nextDeadlineAt } }";
 
 #[tokio::test]
@@ -200,6 +206,51 @@ async fn codes_are_mailed_coordinators_are_told_and_unused_codes_expire() {
         "{status}"
     );
 
+    // The coordinator's invitations: de-b expired (address shown to its data administrators),
+    // de-a used; the authority's own LDA may not list them.
+    let listed = service.graphql(token, None, INVITATIONS, json!({})).await;
+    assert!(listed["errors"].is_null(), "{listed}");
+    let states: Vec<(String, String)> = listed["data"]["invitations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["authorityId"].as_str().unwrap().to_string(),
+                e["node"]["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("de-b".to_string(), "EXPIRED".to_string()),
+            ("de-a".to_string(), "REGISTERED".to_string())
+        ],
+        "{listed}"
+    );
+    assert_eq!(
+        listed["data"]["invitations"]["edges"][0]["node"]["contactEmail"],
+        "imi@b.example.de"
+    );
+    let expired_only = service
+        .graphql(token, None, INVITATIONS, json!({ "state": "EXPIRED" }))
+        .await;
+    assert_eq!(
+        expired_only["data"]["invitations"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let denied = service
+        .graphql(Some(&a_lda), None, INVITATIONS, json!({}))
+        .await;
+    assert_eq!(
+        denied["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{denied}"
+    );
+
     // The expired code is refused; a renewal mails a fresh one that works.
     let refused = service
         .graphql(
@@ -227,12 +278,23 @@ async fn codes_are_mailed_coordinators_are_told_and_unused_codes_expire() {
         "renewInvitation",
         "AuthorityInput",
         "position",
-        json!({ "authorityId": "de-b" }),
+        json!({ "authorityId": "de-b", "waitFor": ["invitations"] }),
     )
     .await;
     wait_for_mails(&service, "imi@b.example.de", 2).await;
     let renewed = mailed_code(&service, "imi@b.example.de").await;
     assert_ne!(renewed, code_b);
+    let pending = service
+        .graphql(token, None, INVITATIONS, json!({ "state": "PENDING" }))
+        .await;
+    assert_eq!(
+        pending["data"]["invitations"]["edges"][0]["node"]["authorityId"], "de-b",
+        "{pending}"
+    );
+    assert_eq!(
+        pending["data"]["invitations"]["edges"][0]["node"]["renewals"],
+        1
+    );
     mutate(
         &service,
         None,
@@ -250,9 +312,9 @@ async fn codes_are_mailed_coordinators_are_told_and_unused_codes_expire() {
     live.close().await;
 }
 
-/// Waits (up to 20 s) until `n` mails reached `address`.
+/// Waits (up to 60 s) until `n` mails reached `address`.
 async fn wait_for_mails(service: &crate::harness::Service, address: &str, n: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while service.smtp.to(address).len() < n {
         assert!(
             std::time::Instant::now() < deadline,

@@ -22,4 +22,6 @@ pub struct Services {
     /// Secret that signs bearer tokens (HS256).
     pub token_secret: Arc<Vec<u8>>,
     pub wake: Wake,
+    /// The time the aggregates decide by (the system clock; tests move their own).
+    pub clock: Arc<dyn imi_domain::authority::Clock>,
 }

@@ -4,7 +4,8 @@
 //! Projections (registered in [`all`]): [`directory`] (the authority directory), [`users`]
 //! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom),
 //! [`notifications`] (the notification outbox and in-app inbox), [`deadlines`] (the time rules
-//! pending, for the scheduler), and for information requests [`request_monitoring`],
+//! pending, for the scheduler), [`invitations`] (invitations to register, per coordinator),
+//! and for information requests [`request_monitoring`],
 //! [`request_full`] (personal data kept sealed), [`request_inbox`] (what awaits whose action)
 //! and [`allocator_report`]; and for alerts [`alert_overview`] (high level, per authority),
 //! [`alert_full`] (content and history, sealed), [`alert_queue`] (work queues),
@@ -24,6 +25,7 @@ pub mod directory;
 mod fold;
 pub mod helpdesks;
 pub mod i18n;
+pub mod invitations;
 pub mod notifications;
 pub mod projection;
 pub mod rebuild;
@@ -49,6 +51,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(coordination::Coordination),
         Arc::new(notifications::Notifications),
         Arc::new(deadlines::Deadlines),
+        Arc::new(invitations::Invitations),
         Arc::new(request_monitoring::RequestMonitoring),
         Arc::new(request_full::RequestFull),
         Arc::new(request_inbox::RequestInbox),

@@ -105,6 +105,7 @@ pub fn services_with_clock(
             SharedAlertServices::new(lookup()),
             wake.clone(),
         )),
+        clock: clock.clone(),
         keyring: Arc::new(KeyRing::new(pool.clone(), master)),
         token_secret: Arc::new(token_secret.as_bytes().to_vec()),
         wake,

@@ -7,7 +7,6 @@ use imi_store::sealing::MasterKey;
 use imi_store::wake::Wake;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -239,11 +238,7 @@ async fn run() -> Result<()> {
                     let mailer =
                         imi_notify::mail::Mailer::from_env(config::data_root().join("mail"))?;
                     println!("mail: {}", mailer.describe());
-                    let notifiers = app::spawn_notifiers(
-                        &services,
-                        mailer,
-                        Arc::new(imi_domain::authority::SystemClock),
-                    );
+                    let notifiers = app::spawn_notifiers(&services, mailer, services.clock.clone());
                     let listener = tokio::net::TcpListener::bind(bind).await?;
                     println!("IMI is serving GraphQL at http://{bind}/graphql");
                     println!("GraphiQL: http://{bind}/graphiql");

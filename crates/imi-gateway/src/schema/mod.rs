@@ -8,6 +8,7 @@ pub mod authority_admin;
 pub mod coordination;
 pub mod directory;
 pub mod i18n;
+pub mod invitations;
 pub mod model;
 pub mod notifications;
 pub mod profile;
@@ -35,6 +36,7 @@ pub struct Query(
     reference::ReferenceQuery,
     coordination::CoordinationQuery,
     notifications::NotificationsQuery,
+    invitations::InvitationsQuery,
     requests::RequestsQuery,
     alerts::AlertsQuery,
 );

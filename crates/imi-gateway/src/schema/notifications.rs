@@ -209,17 +209,7 @@ impl NotificationsQuery {
     ) -> async_graphql::Result<NotificationStatus> {
         let principal = request(ctx)?.principal()?;
         let services = services(ctx)?;
-        let is_data_administrator: bool = sqlx::query_scalar(&format!(
-            "SELECT EXISTS (SELECT 1 FROM {}.user_roles
-                             WHERE authority_id = $1 AND user_id = $2 AND role = 'DataAdministrator')",
-            imi_projections::users::NAME
-        ))
-        .bind(&principal.authority_id)
-        .bind(&principal.user_id)
-        .fetch_one(&services.pool)
-        .await
-        .map_err(|e| ApiError::database("reading roles", &e))?;
-        if !is_data_administrator {
+        if !is_data_administrator(services, &principal.authority_id, &principal.user_id).await? {
             return Err(ApiError::new(
                 Code::Forbidden,
                 "only data administrators of IMI coordinators see the notification status",
@@ -229,7 +219,7 @@ impl NotificationsQuery {
         let outbox = imi_notify::status::outbox(&services.pool)
             .await
             .map_err(|e| ApiError::database("reading the outbox status", &e))?;
-        let deadlines = imi_projections::deadlines::status(&services.pool, Utc::now())
+        let deadlines = imi_projections::deadlines::status(&services.pool, services.clock.now())
             .await
             .map_err(|e| ApiError::database("reading the deadlines", &e))?;
         Ok(NotificationStatus {
@@ -255,6 +245,24 @@ impl NotificationsQuery {
             next_deadline_at: deadlines.next_due_at,
         })
     }
+}
+
+/// Whether `user_id` is a data administrator (in any area) of `authority_id`.
+pub(crate) async fn is_data_administrator(
+    services: &crate::state::Services,
+    authority_id: &str,
+    user_id: &str,
+) -> Result<bool, ApiError> {
+    sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {}.user_roles
+                         WHERE authority_id = $1 AND user_id = $2 AND role = 'DataAdministrator')",
+        imi_projections::users::NAME
+    ))
+    .bind(authority_id)
+    .bind(user_id)
+    .fetch_one(&services.pool)
+    .await
+    .map_err(|e| ApiError::database("reading roles", &e))
 }
 
 #[Object]

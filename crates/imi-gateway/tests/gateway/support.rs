@@ -58,6 +58,7 @@ pub fn services(pool: PgPool) -> Services {
             AggregateConfig::default(),
             wake.clone(),
         )),
+        clock: Arc::new(imi_domain::authority::SystemClock),
         keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
         token_secret: Arc::new(SECRET.to_vec()),
         wake,
