@@ -46,7 +46,13 @@ pub async fn start() -> Service {
     imi_store::reference::load(&db.pool, &reference)
         .await
         .expect("load the reference data");
-    let pool = db.pool;
+    // Every projector holds a listening connection of its own, besides its batches and the
+    // gateway's queries: more than the test database's default pool.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(32)
+        .connect(&db.url)
+        .await
+        .expect("connect");
     let wake = Wake::local_only();
     let services = Services {
         authorities: Arc::new(authority_bus(

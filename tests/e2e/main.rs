@@ -6,3 +6,4 @@ mod authorities;
 mod cli;
 mod first_slice;
 mod harness;
+mod requests;
