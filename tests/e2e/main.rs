@@ -6,4 +6,5 @@ mod authorities;
 mod cli;
 mod first_slice;
 mod harness;
+mod notifications;
 mod requests;

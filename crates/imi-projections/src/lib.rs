@@ -2,14 +2,17 @@
 //! the projections built from the global feed, and queries over reference tables.
 //!
 //! Projections (registered in [`all`]): [`directory`] (the authority directory), [`users`]
-//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom), [`notifications`] (the notification outbox and in-app inbox),
-//! and for information requests [`request_monitoring`], [`request_full`] (personal data kept
-//! sealed), [`request_inbox`] (what awaits whose action) and [`allocator_report`].
+//! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom),
+//! [`notifications`] (the notification outbox and in-app inbox), [`deadlines`] (the time rules
+//! pending, for the scheduler), and for information requests [`request_monitoring`],
+//! [`request_full`] (personal data kept sealed), [`request_inbox`] (what awaits whose action)
+//! and [`allocator_report`].
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
 pub mod allocator_report;
 pub mod coordination;
+pub mod deadlines;
 pub mod directory;
 mod fold;
 pub mod helpdesks;
@@ -38,6 +41,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(users::AuthorityUsers),
         Arc::new(coordination::Coordination),
         Arc::new(notifications::Notifications),
+        Arc::new(deadlines::Deadlines),
         Arc::new(request_monitoring::RequestMonitoring),
         Arc::new(request_full::RequestFull),
         Arc::new(request_inbox::RequestInbox),

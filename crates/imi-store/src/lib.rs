@@ -24,6 +24,7 @@ pub mod attachments;
 pub mod audit;
 pub mod authority_bus;
 pub mod authority_lookup;
+pub mod clock;
 pub mod commands;
 pub mod credentials;
 pub mod feed;

@@ -8,6 +8,7 @@ pub mod coordination;
 pub mod directory;
 pub mod i18n;
 pub mod model;
+pub mod notifications;
 pub mod profile;
 pub mod reference;
 pub mod relay;
@@ -32,6 +33,7 @@ pub struct Query(
     users::UsersQuery,
     reference::ReferenceQuery,
     coordination::CoordinationQuery,
+    notifications::NotificationsQuery,
     requests::RequestsQuery,
 );
 
@@ -41,11 +43,15 @@ pub struct Mutation(
     directory::DirectoryMutation,
     authority_admin::AuthorityAdminMutation,
     users::UsersMutation,
+    notifications::NotificationsMutation,
     requests::RequestsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(directory::DirectorySubscription);
+pub struct Subscription(
+    directory::DirectorySubscription,
+    notifications::NotificationsSubscription,
+);
 
 pub type ImiSchema = Schema<Query, Mutation, Subscription>;
 
@@ -75,10 +81,16 @@ pub fn build(
     metrics: Metrics,
     directory_watch: Arc<ProjectionWatch>,
 ) -> ImiSchema {
+    let notification_watch = Arc::new(notifications::NotificationWatch(ProjectionWatch::new(
+        imi_projections::notifications::NAME,
+        services.pool.clone(),
+        services.wake.clone(),
+    )));
     builder()
         .data(services)
         .data(metrics)
         .data(directory_watch)
+        .data(notification_watch)
         .finish()
 }
 

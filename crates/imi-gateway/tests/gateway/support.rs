@@ -228,3 +228,26 @@ pub const SET_TITLE: &str = "mutation($input: SetInformalTitleInput!) {
 pub fn set_title_input(authority_id: &str, language: &str, title: &str) -> Value {
     json!({ "input": { "authorityId": authority_id, "language": language, "title": title } })
 }
+
+impl Gateway {
+    /// The latest registration code kept for `authority_id`, as the mail sender would read it
+    /// (these tests run no sender; tests/e2e reads it from the mail).
+    pub async fn registration_code(&self, authority_id: &str) -> String {
+        let sealed: serde_json::Value = sqlx::query_scalar(
+            "SELECT code FROM registration_codes WHERE authority_id = $1
+              ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(authority_id)
+        .fetch_one(&self.pool)
+        .await
+        .expect("a kept registration code");
+        let sealed: imi_domain::sealed::Sealed = serde_json::from_value(sealed).unwrap();
+        self.services
+            .keyring
+            .open::<String>(&sealed)
+            .await
+            .expect("opened")
+            .into_option()
+            .expect("not erased")
+    }
+}
