@@ -385,6 +385,31 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
     let service = start().await;
     let t = scene(&service).await;
 
+    // The requesting handler stores the diploma first (its bytes stay outside the events).
+    let http = reqwest::Client::new();
+    let url = format!("{}/requests/r-1/attachments", service.base);
+    let pdf = b"%PDF-1.7 diploma of Dr. Vollmer".to_vec();
+    let put = |token: &str, media_type: &str| {
+        http.put(&url)
+            .bearer_auth(token)
+            .header("content-type", media_type)
+            .body(pdf.clone())
+            .send()
+    };
+    let refused_type = put(&t.de_handler, "application/x-msdownload")
+        .await
+        .unwrap();
+    assert_eq!(refused_type.status(), 400);
+    assert_eq!(
+        put(&t.de_basic, "application/pdf").await.unwrap().status(),
+        403
+    );
+    let stored = put(&t.de_handler, "application/pdf").await.unwrap();
+    assert_eq!(stored.status(), 201);
+    let stored: Value = stored.json().await.unwrap();
+    assert_eq!(stored["size"], pdf.len());
+    let sha256 = stored["sha256"].as_str().unwrap().to_string();
+
     // The requesting handler drafts and sends; the approval flag sends it to its coordinator.
     let draft = json!({
         "requestId": "r-1",
@@ -395,7 +420,7 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
             "freeText": "She applies for recognition in Bavaria",
             "subject": { "name": SUBJECT, "birthDate": "1979-04-02" },
             "attachments": [{
-                "sha256": "ab".repeat(32), "size": 2048, "mediaType": "application/pdf",
+                "sha256": sha256, "size": pdf.len(), "mediaType": "application/pdf",
                 "name": "diploma-vollmer.pdf"
             }],
             "proposedAnswerDate": "2030-06-01",
@@ -661,6 +686,22 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
             "MONITORING"
         );
         no_personal_data("a monitoring list", &listed);
+    }
+
+    // The attachment's bytes: only with personal data.
+    let get = |token: &str| {
+        http.get(format!("{url}/{sha256}"))
+            .bearer_auth(token)
+            .send()
+    };
+    for token in [&t.de_handler, &t.fr_handler] {
+        let answer = get(token).await.unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.headers()["content-type"], "application/pdf");
+        assert_eq!(answer.bytes().await.unwrap().to_vec(), pdf);
+    }
+    for token in [&t.fr_allocator, &t.de_basic] {
+        assert_eq!(get(token).await.unwrap().status(), 403);
     }
 
     // The allocators' report: no personal data.
