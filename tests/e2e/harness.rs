@@ -12,12 +12,13 @@ use imi_notify::mail::Mailer;
 use imi_notify::scheduler::Scheduler;
 use imi_notify::sender::{Sender, SenderOptions};
 use imi_projections::runner::Runner;
+use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
 use imi_store::authority_bus::{authority_bus_with, SharedServices};
 use imi_store::authority_lookup::StoreLookup;
 use imi_store::clock::AdjustableClock;
 use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
-use imi_store::request_bus::request_bus;
+use imi_store::request_bus::{request_bus_with, SharedRequestServices};
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use imi_testkit::smtp::SmtpServer;
@@ -74,9 +75,16 @@ pub async fn start() -> Service {
             SharedServices::new(lookup),
             wake.clone(),
         )),
-        requests: Arc::new(request_bus(
+        requests: Arc::new(request_bus_with(
             pool.clone(),
             AggregateConfig::default(),
+            SharedRequestServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
+            wake.clone(),
+        )),
+        alerts: Arc::new(alert_bus_with(
+            pool.clone(),
+            AggregateConfig::default(),
+            SharedAlertServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
             wake.clone(),
         )),
         keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
@@ -101,10 +109,19 @@ pub async fn start() -> Service {
             ..SenderOptions::default()
         },
     );
-    let mut scheduler = Scheduler::new(pool.clone(), clock.clone()).route(
-        "Authority",
-        services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
-    );
+    let mut scheduler = Scheduler::new(pool.clone(), clock.clone())
+        .route(
+            "Authority",
+            services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        )
+        .route(
+            "InformationRequest",
+            services.requests.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        )
+        .route(
+            "Alert",
+            services.alerts.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        );
     scheduler.tick = Duration::from_millis(50);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (wake_sender, stopped_sender) = (wake.subscribe(), stopped.clone());

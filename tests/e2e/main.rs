@@ -2,6 +2,7 @@
 //! database per test), projectors running, and a client that speaks only GraphQL over HTTP and
 //! `graphql-transport-ws`, as an app would.
 
+mod alerts;
 mod authorities;
 mod cli;
 mod first_slice;

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod actor;
+pub mod alert;
 pub mod authority;
 pub mod command;
 pub mod error;

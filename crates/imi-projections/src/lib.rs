@@ -6,10 +6,17 @@
 //! [`notifications`] (the notification outbox and in-app inbox), [`deadlines`] (the time rules
 //! pending, for the scheduler), and for information requests [`request_monitoring`],
 //! [`request_full`] (personal data kept sealed), [`request_inbox`] (what awaits whose action)
-//! and [`allocator_report`].
+//! and [`allocator_report`]; and for alerts [`alert_overview`] (high level, per authority),
+//! [`alert_full`] (content and history, sealed), [`alert_queue`] (work queues),
+//! [`alert_statistics`] (by Member State).
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
+mod alert_fold;
+pub mod alert_full;
+pub mod alert_overview;
+pub mod alert_queue;
+pub mod alert_statistics;
 pub mod allocator_report;
 pub mod coordination;
 pub mod deadlines;
@@ -46,6 +53,10 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(request_full::RequestFull),
         Arc::new(request_inbox::RequestInbox),
         Arc::new(allocator_report::AllocatorReport),
+        Arc::new(alert_overview::AlertOverviewProjection),
+        Arc::new(alert_full::AlertFullProjection),
+        Arc::new(alert_queue::AlertQueueProjection),
+        Arc::new(alert_statistics::AlertStatisticsProjection),
     ]
 }
 

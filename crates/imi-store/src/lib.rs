@@ -1,6 +1,6 @@
 //! The IMI event store: migrations, postgres-es wiring, the global feed, sealed personal data,
 //! audit verification, reference data, the Authority aggregate's lookup and bus, the
-//! InformationRequest aggregate's bus and its attachments.
+//! InformationRequest aggregate's bus and its attachments, and the Alert aggregate's bus.
 
 pub use sqlx::PgPool;
 
@@ -20,6 +20,7 @@ pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
     Ok(applied as usize >= MIGRATOR.iter().count())
 }
 
+pub mod alert_bus;
 pub mod attachments;
 pub mod audit;
 pub mod authority_bus;

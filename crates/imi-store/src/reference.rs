@@ -115,6 +115,17 @@ pub struct AreaEntry {
     pub workflows: Vec<String>,
     /// The Union act the area implements.
     pub act: String,
+    /// For an area with alerts: the closure periods (required there, absent elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_periods: Option<AlertPeriodsEntry>,
+}
+
+/// An area's alert closure periods, in days (both at least 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertPeriodsEntry {
+    pub comment_days: u32,
+    pub objection_days: u32,
 }
 
 /// An entry of a list: a keyword, a profession or a service activity.
@@ -334,6 +345,24 @@ impl ReferenceData {
                 return Err(c.invalid(format!("{}: no workflow", a.code)));
             }
             a.workflows = workflows.iter().map(|w| w.as_str().to_string()).collect();
+            match (workflows.contains(&Workflow::Alerts), a.alert_periods) {
+                (true, None) => {
+                    return Err(c.invalid(format!(
+                        "{}: an area with alerts needs its alert_periods",
+                        a.code
+                    )))
+                }
+                (false, Some(_)) => {
+                    return Err(c.invalid(format!(
+                        "{}: alert_periods without the alerts workflow",
+                        a.code
+                    )))
+                }
+                (true, Some(p)) if p.comment_days == 0 || p.objection_days == 0 => {
+                    return Err(c.invalid(format!("{}: alert periods are at least one day", a.code)))
+                }
+                _ => {}
+            }
             a.act = c.text(&a.code, "act", &a.act)?;
         }
         let areas: BTreeSet<String> = self
@@ -685,6 +714,7 @@ const TABLES: [Table; 10] = [
             NAMES,
             ("workflows", "text[]"),
             ("act", "text"),
+            ("alert_periods", "jsonb"),
         ],
     },
     Table {
@@ -912,6 +942,41 @@ mod tests {
         let mut bad = ReferenceData::bundled().unwrap();
         bad.registers[0].member_state = "UK".into();
         assert!(bad.checked().is_err());
+    }
+
+    #[test]
+    fn an_area_with_alerts_has_its_closure_periods_and_only_it() {
+        let problem = |data: ReferenceData| match data.checked() {
+            Err(ReferenceError::Invalid { problem, .. }) => problem,
+            other => panic!("{other:?}"),
+        };
+        let data = ReferenceData::bundled().unwrap();
+        for a in &data.legislative_areas {
+            assert_eq!(
+                a.alert_periods.is_some(),
+                a.workflows.iter().any(|w| w == "alerts"),
+                "{}",
+                a.code
+            );
+        }
+        let mut bad = data.clone();
+        bad.legislative_areas[0].alert_periods = None;
+        assert_eq!(
+            problem(bad),
+            "PQ: an area with alerts needs its alert_periods"
+        );
+        let mut bad = data.clone();
+        bad.legislative_areas[0].alert_periods = Some(AlertPeriodsEntry {
+            comment_days: 0,
+            objection_days: 14,
+        });
+        assert_eq!(problem(bad), "PQ: alert periods are at least one day");
+        let mut bad = data.clone();
+        bad.legislative_areas[0].workflows = vec!["requests".into()];
+        assert_eq!(
+            problem(bad),
+            "PQ: alert_periods without the alerts workflow"
+        );
     }
 
     #[test]

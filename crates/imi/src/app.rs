@@ -6,10 +6,11 @@ use imi_gateway::Services;
 use imi_notify::mail::Mailer;
 use imi_notify::scheduler::Scheduler;
 use imi_notify::sender::Sender;
+use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
 use imi_store::authority_bus::{authority_bus_with, SharedServices};
 use imi_store::authority_lookup::StoreLookup;
 use imi_store::commands::AggregateConfig;
-use imi_store::request_bus::request_bus;
+use imi_store::request_bus::{request_bus_with, SharedRequestServices};
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use sqlx::postgres::PgPoolOptions;
@@ -54,6 +55,18 @@ pub fn request_config() -> AggregateConfig {
     }
 }
 
+/// Snapshots of the Alert aggregate every this many events (`IMI_SNAPSHOT_ALERT`; 0 turns
+/// them off).
+pub fn alert_config() -> AggregateConfig {
+    let every = std::env::var("IMI_SNAPSHOT_ALERT")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(10);
+    AggregateConfig {
+        snapshot_every: (every > 0).then_some(every),
+    }
+}
+
 pub fn services(pool: PgPool, master: MasterKey, token_secret: &str, wake: Wake) -> Services {
     services_with_clock(
         pool,
@@ -72,15 +85,26 @@ pub fn services_with_clock(
     wake: Wake,
     clock: Arc<dyn Clock>,
 ) -> Services {
-    let lookup = StoreLookup::new(pool.clone()).with_clock(clock);
+    let lookup = || StoreLookup::new(pool.clone()).with_clock(clock.clone());
     Services {
         authorities: Arc::new(authority_bus_with(
             pool.clone(),
             authority_config(),
-            SharedServices::new(lookup),
+            SharedServices::new(lookup()),
             wake.clone(),
         )),
-        requests: Arc::new(request_bus(pool.clone(), request_config(), wake.clone())),
+        requests: Arc::new(request_bus_with(
+            pool.clone(),
+            request_config(),
+            SharedRequestServices::new(lookup()),
+            wake.clone(),
+        )),
+        alerts: Arc::new(alert_bus_with(
+            pool.clone(),
+            alert_config(),
+            SharedAlertServices::new(lookup()),
+            wake.clone(),
+        )),
         keyring: Arc::new(KeyRing::new(pool.clone(), master)),
         token_secret: Arc::new(token_secret.as_bytes().to_vec()),
         wake,
@@ -138,10 +162,19 @@ pub fn spawn_notifiers(services: &Services, mailer: Mailer, clock: Arc<dyn Clock
         mailer,
         &name,
     );
-    let scheduler = Scheduler::new(services.pool.clone(), clock).route(
-        "Authority",
-        services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
-    );
+    let scheduler = Scheduler::new(services.pool.clone(), clock)
+        .route(
+            "Authority",
+            services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        )
+        .route(
+            "InformationRequest",
+            services.requests.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        )
+        .route(
+            "Alert",
+            services.alerts.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        );
     let (wake, stop_sender) = (services.wake.subscribe(), stopped.clone());
     let sending = tokio::spawn(async move { sender.run(wake, stop_sender).await });
     let wake = services.wake.subscribe();

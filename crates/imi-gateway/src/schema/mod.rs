@@ -2,6 +2,7 @@
 //! changes. One module per concept; each contributes its part of `Query`, `Mutation` and
 //! `Subscription`.
 
+pub mod alerts;
 pub mod auth;
 pub mod authority_admin;
 pub mod coordination;
@@ -35,6 +36,7 @@ pub struct Query(
     coordination::CoordinationQuery,
     notifications::NotificationsQuery,
     requests::RequestsQuery,
+    alerts::AlertsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -45,6 +47,7 @@ pub struct Mutation(
     users::UsersMutation,
     notifications::NotificationsMutation,
     requests::RequestsMutation,
+    alerts::AlertsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

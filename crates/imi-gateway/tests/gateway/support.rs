@@ -8,6 +8,7 @@ use imi_domain::reference::{Language, MemberState};
 use imi_gateway::Services;
 use imi_projections::directory::AuthorityDirectory;
 use imi_projections::runner::Runner;
+use imi_store::alert_bus::alert_bus;
 use imi_store::authority_bus::authority_bus;
 use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
@@ -48,6 +49,11 @@ pub fn services(pool: PgPool) -> Services {
             wake.clone(),
         )),
         requests: Arc::new(request_bus(
+            pool.clone(),
+            AggregateConfig::default(),
+            wake.clone(),
+        )),
+        alerts: Arc::new(alert_bus(
             pool.clone(),
             AggregateConfig::default(),
             wake.clone(),

@@ -1,6 +1,7 @@
 //! The projector runner and the read models against a real PostgreSQL (a fresh database per
 //! test).
 
+mod alerts;
 mod coordination;
 mod directory;
 mod ledger;

@@ -1,5 +1,6 @@
 //! The imi-store integration tests, against a real PostgreSQL (a fresh database per test).
 
+mod alert_flow;
 mod authority_flow;
 mod commands;
 mod feed;

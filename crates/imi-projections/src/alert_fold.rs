@@ -1,0 +1,104 @@
+//! What the Alert projections share: reading a batch's Alert events, and folding them over the
+//! alerts they touch with the domain's own `apply`, so every alert read model agrees with the
+//! aggregate (its summary, its queues) by construction.
+//!
+//! Each alert projection keeps, in its own schema, the folded state of every alert
+//! (`alert_states (alert_id text PRIMARY KEY, state jsonb NOT NULL)`: the aggregate's snapshot
+//! form, personal data sealed as in the events) and the last sequence per alert
+//! (`sequences`), and derives its tables from the changed alerts.
+
+use crate::fold::{self, Sequences};
+use crate::projection::ProjectionError;
+use imi_domain::alert::{Alert, AlertEvent};
+use imi_store::feed::FeedEvent;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The aggregate type of alerts in the log.
+pub const ALERT: &str = "Alert";
+
+/// The batch's Alert events, decoded, in feed order.
+pub fn alert_events(
+    events: &[FeedEvent],
+) -> Result<Vec<(&FeedEvent, AlertEvent)>, ProjectionError> {
+    events
+        .iter()
+        .filter(|e| e.aggregate_type == ALERT)
+        .map(|e| {
+            AlertEvent::deserialize(&e.payload)
+                .map(|event| (e, event))
+                .map_err(|err| ProjectionError::unreadable(e, err))
+        })
+        .collect()
+}
+
+/// A batch folded over the alerts it touches.
+pub struct FoldedAlerts<'a> {
+    /// Every alert of the batch as the batch leaves it.
+    pub alerts: BTreeMap<String, Alert>,
+    /// Ids of the alerts the batch changed, sorted.
+    pub changed: Vec<String>,
+    /// The batch's events, in feed order.
+    pub events: Vec<(&'a FeedEvent, AlertEvent)>,
+    /// When each changed alert last changed.
+    pub updated_at: BTreeMap<String, chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StateRow {
+    alert_id: String,
+    state: Alert,
+}
+
+/// Folds the batch's Alert events over the stored states (checking each alert's sequence),
+/// writes the states and sequences back, and returns the result; `None` without Alert events.
+pub async fn fold_alerts<'a>(
+    db: &mut PgConnection,
+    events: &'a [FeedEvent],
+) -> Result<Option<FoldedAlerts<'a>>, ProjectionError> {
+    let events = alert_events(events)?;
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<String> = events
+        .iter()
+        .map(|(e, _)| e.aggregate_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut sequences = Sequences::load(db, &ids).await?;
+    let mut alerts: BTreeMap<String, Alert> = fold::load_rows::<StateRow>(
+        db,
+        "SELECT to_jsonb(s) FROM alert_states s WHERE alert_id = ANY($1)",
+        &ids,
+    )
+    .await?
+    .into_iter()
+    .map(|r| (r.alert_id, r.state))
+    .collect();
+    let mut updated_at = BTreeMap::new();
+    for (e, event) in &events {
+        sequences.check(e)?;
+        alerts
+            .entry(e.aggregate_id.clone())
+            .or_default()
+            .fold(event.clone());
+        updated_at.insert(e.aggregate_id.clone(), e.recorded_at);
+    }
+    let rows: Vec<StateRow> = ids
+        .iter()
+        .map(|id| StateRow {
+            alert_id: id.clone(),
+            state: alerts[id].clone(),
+        })
+        .collect();
+    fold::replace_rows(db, "alert_states", "alert_id", &ids, &rows).await?;
+    sequences.store(db).await?;
+    Ok(Some(FoldedAlerts {
+        alerts,
+        changed: ids,
+        events,
+        updated_at,
+    }))
+}

@@ -1,0 +1,199 @@
+//! Alerts in full: the content and every entry of an alert's history (sent back, additional
+//! information and requests for it, closure proposal, comments, objections, rejection,
+//! withdrawal). Personal data and free text stay sealed in the rows, exactly as the events
+//! carry them; the gateway opens them only at the view level the policy allows.
+
+use crate::alert_fold;
+use crate::fold;
+use crate::projection::{Projection, ProjectionError};
+use chrono::{DateTime, Utc};
+use imi_domain::alert::{AlertContent, AlertEvent, InformationKind};
+use imi_domain::sealed::Sealed;
+use imi_store::feed::FeedEvent;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgExecutor};
+
+pub const NAME: &str = "alert_full";
+
+pub struct AlertFullProjection;
+
+#[async_trait::async_trait]
+impl Projection for AlertFullProjection {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn version(&self) -> i32 {
+        1
+    }
+    fn tables_sql(&self) -> &'static str {
+        include_str!("../../../projections/alert_full.sql")
+    }
+    async fn apply(
+        &self,
+        db: &mut PgConnection,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError> {
+        let Some(folded) = alert_fold::fold_alerts(db, events).await? else {
+            return Ok(());
+        };
+        let rows: Vec<Row> = folded
+            .changed
+            .iter()
+            .filter_map(|id| {
+                folded.alerts[id].content().map(|content| Row {
+                    alert_id: id.clone(),
+                    content: content.clone(),
+                    updated_at: folded.updated_at[id],
+                })
+            })
+            .collect();
+        fold::replace_rows(db, "alerts", "alert_id", &folded.changed, &rows).await?;
+        let mut entries = Vec::new();
+        let mut broadcast = Vec::new();
+        for (e, event) in &folded.events {
+            if let AlertEvent::AdditionalInformationBroadcast { information_id, .. } = event {
+                broadcast.push((e.aggregate_id.clone(), information_id.clone()));
+            } else if let Some(entry) = entry_of(e, event) {
+                entries.push(entry);
+            }
+        }
+        fold::insert_rows(db, "entries", &entries).await?;
+        for (alert_id, information_id) in broadcast {
+            sqlx::query(
+                "UPDATE entries SET broadcast = true WHERE alert_id = $1 AND information_id = $2",
+            )
+            .bind(alert_id)
+            .bind(information_id)
+            .execute(&mut *db)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct Row {
+    alert_id: String,
+    content: AlertContent,
+    updated_at: DateTime<Utc>,
+}
+
+/// One entry of an alert's history, as stored and read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub alert_id: String,
+    pub sequence: i64,
+    /// `SentBack`, `Information`, `InformationRequest`, `ClosureProposal`, `Comment`,
+    /// `ClosureRejection`, `Objection`, `Withdrawal`.
+    pub entry: String,
+    pub authority_id: String,
+    pub information_id: Option<String>,
+    pub broadcast: bool,
+    pub text: Sealed,
+    pub attachments: Vec<Sealed>,
+    pub at: DateTime<Utc>,
+}
+
+fn entry_of(e: &FeedEvent, event: &AlertEvent) -> Option<Entry> {
+    use AlertEvent as E;
+    let entry = |kind: &str, by: &str, text: &Sealed| Entry {
+        alert_id: e.aggregate_id.clone(),
+        sequence: e.sequence,
+        entry: kind.to_string(),
+        authority_id: by.to_string(),
+        information_id: None,
+        broadcast: true,
+        text: text.clone(),
+        attachments: vec![],
+        at: e.recorded_at,
+    };
+    Some(match event {
+        E::AlertSentBack {
+            coordinator,
+            reason,
+        } => entry("SentBack", coordinator, reason),
+        E::AdditionalInformationSubmitted {
+            information_id,
+            kind,
+            submitted_by,
+            text,
+            attachments,
+            ..
+        } => {
+            let name = match kind {
+                InformationKind::Information => "Information",
+                InformationKind::Request => "InformationRequest",
+            };
+            Entry {
+                information_id: Some(information_id.clone()),
+                broadcast: false,
+                attachments: attachments.clone(),
+                ..entry(name, submitted_by, text)
+            }
+        }
+        E::ClosureProposed {
+            proposed_by,
+            reason,
+            ..
+        } => entry("ClosureProposal", proposed_by, reason),
+        E::ClosureCommented {
+            commented_by,
+            comment,
+        } => entry("Comment", commented_by, comment),
+        E::ClosureProposalRejected {
+            closing_coordinator,
+            reason,
+        } => entry("ClosureRejection", closing_coordinator, reason),
+        E::ClosureObjected {
+            objected_by,
+            objection,
+            ..
+        } => entry("Objection", objected_by, objection),
+        E::AlertWithdrawn {
+            withdrawn_by,
+            reason,
+            ..
+        } => entry("Withdrawal", withdrawn_by, reason),
+        _ => return None,
+    })
+}
+
+// --- Queries --------------------------------------------------------------------------
+
+/// An alert's content and history, sealed values sealed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertDetails {
+    pub content: AlertContent,
+    pub entries: Vec<Entry>,
+}
+
+/// The content and entries of one alert.
+pub async fn get(
+    db: &mut PgConnection,
+    alert_id: &str,
+) -> Result<Option<AlertDetails>, sqlx::Error> {
+    let content: Option<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT content FROM {NAME}.alerts WHERE alert_id = $1"
+    ))
+    .bind(alert_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    let Some(content) = content else {
+        return Ok(None);
+    };
+    let entries = entries(&mut *db, alert_id).await?;
+    Ok(Some(AlertDetails {
+        content: fold::decode(content)?,
+        entries,
+    }))
+}
+
+async fn entries<'e>(db: impl PgExecutor<'e>, alert_id: &str) -> Result<Vec<Entry>, sqlx::Error> {
+    let rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(e) FROM {NAME}.entries e WHERE alert_id = $1 ORDER BY sequence"
+    ))
+    .bind(alert_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(fold::decode).collect()
+}

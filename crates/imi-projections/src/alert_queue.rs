@@ -1,0 +1,121 @@
+//! Alert work queues: per authority, the alerts waiting for it (to acknowledge, disseminate,
+//! broadcast, broadcast additional information, comment, object, close), as the domain's
+//! [`imi_domain::alert::AlertSummary::queues`] says.
+
+use crate::alert_fold;
+use crate::fold;
+use crate::projection::{Projection, ProjectionError};
+use chrono::{DateTime, Utc};
+use imi_domain::alert::AlertQueue;
+use imi_store::feed::FeedEvent;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+use std::collections::BTreeMap;
+
+pub const NAME: &str = "alert_queue";
+
+pub struct AlertQueueProjection;
+
+#[async_trait::async_trait]
+impl Projection for AlertQueueProjection {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn version(&self) -> i32 {
+        1
+    }
+    fn tables_sql(&self) -> &'static str {
+        include_str!("../../../projections/alert_queue.sql")
+    }
+    async fn apply(
+        &self,
+        db: &mut PgConnection,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError> {
+        let Some(folded) = alert_fold::fold_alerts(db, events).await? else {
+            return Ok(());
+        };
+        // An entry that stays in a queue keeps the time it entered it.
+        let kept: Vec<QueueEntry> = fold::load_rows(
+            db,
+            "SELECT to_jsonb(q) - 'area' - 'kind' FROM queue q WHERE alert_id = ANY($1)",
+            &folded.changed,
+        )
+        .await?;
+        let since: BTreeMap<(String, String, String), DateTime<Utc>> = kept
+            .into_iter()
+            .map(|q| ((q.authority_id, q.alert_id, q.queue), q.since))
+            .collect();
+        let mut rows = Vec::new();
+        for id in &folded.changed {
+            let Some(summary) = folded.alerts[id].summary() else {
+                continue;
+            };
+            for (authority_id, queue) in summary.queues() {
+                let key = (authority_id, id.clone(), queue.as_str().to_string());
+                let entered = since.get(&key).copied().unwrap_or(folded.updated_at[id]);
+                rows.push(Row {
+                    authority_id: key.0,
+                    alert_id: key.1,
+                    queue: key.2,
+                    area: summary.area.code().to_string(),
+                    kind: summary.kind.as_str().to_string(),
+                    since: entered,
+                });
+            }
+        }
+        fold::replace_rows(db, "queue", "alert_id", &folded.changed, &rows).await?;
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct Row {
+    authority_id: String,
+    alert_id: String,
+    queue: String,
+    area: String,
+    kind: String,
+    since: DateTime<Utc>,
+}
+
+/// One alert waiting in one queue of one authority.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct QueueEntry {
+    pub authority_id: String,
+    pub alert_id: String,
+    /// [`AlertQueue::as_str`].
+    pub queue: String,
+    pub since: DateTime<Utc>,
+}
+
+/// The alerts waiting for `authority_id` (in `queue`, or in any), by queue then alert id,
+/// after the (queue, alert id) `after`, at most `limit`.
+pub async fn for_authority<'e>(
+    db: impl PgExecutor<'e>,
+    authority_id: &str,
+    queue: Option<AlertQueue>,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> Result<Vec<QueueEntry>, sqlx::Error> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT jsonb_build_object('authority_id', authority_id, 'alert_id', alert_id,
+                                   'queue', queue, 'since', since)
+           FROM {NAME}.queue WHERE authority_id = "
+    ));
+    q.push_bind(authority_id.to_string());
+    if let Some(queue) = queue {
+        q.push(" AND queue = ").push_bind(queue.as_str());
+    }
+    if let Some((queue, alert_id)) = after {
+        q.push(" AND (queue COLLATE \"C\", alert_id COLLATE \"C\") > (")
+            .push_bind(queue.to_string())
+            .push(", ")
+            .push_bind(alert_id.to_string())
+            .push(")");
+    }
+    q.push(" ORDER BY queue COLLATE \"C\", alert_id COLLATE \"C\" LIMIT ")
+        .push_bind(limit);
+    let rows: Vec<serde_json::Value> = q.build_query_scalar().fetch_all(db).await?;
+    rows.into_iter().map(fold::decode).collect()
+}
