@@ -8,3 +8,4 @@ mod cli;
 mod first_slice;
 mod harness;
 mod notifications;
+mod requests;

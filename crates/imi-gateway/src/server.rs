@@ -38,6 +38,7 @@ pub struct AppState {
 /// | `GET /health` | liveness: 200 `ok`, no database |
 /// | `GET /ready` | readiness: 200 when the database answers and is migrated, else 503 |
 /// | `GET /metrics` | Prometheus text |
+/// | `PUT /requests/{id}/attachments`, `GET /requests/{id}/attachments/{sha256}` | attachments' bytes ([`crate::attachments`]) |
 ///
 /// Must be called inside a Tokio runtime only when subscriptions are served (their change
 /// watcher starts on the first one).
@@ -67,6 +68,16 @@ pub fn router(services: Services) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
+        .route(
+            "/requests/{id}/attachments",
+            axum::routing::put(crate::attachments::upload).layer(DefaultBodyLimit::max(
+                imi_domain::request::MAX_ATTACHMENT_BYTES as usize,
+            )),
+        )
+        .route(
+            "/requests/{id}/attachments/{sha256}",
+            get(crate::attachments::download),
+        )
         .with_state(state.clone())
         .merge(crate::graphiql::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
