@@ -3,8 +3,9 @@
 //!
 //! Projections (registered in [`all`]): [`directory`] (the authority directory), [`users`]
 //! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom),
-//! and the alerts: [`alert_overview`] (high level, per authority), [`alert_full`] (content and
-//! history, sealed), [`alert_queue`] (work queues), [`alert_statistics`] (by Member State).
+//! [`notifications`] (the notification outbox and in-app inbox), and the alerts:
+//! [`alert_overview`] (high level, per authority), [`alert_full`] (content and history,
+//! sealed), [`alert_queue`] (work queues), [`alert_statistics`] (by Member State).
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
@@ -18,6 +19,7 @@ pub mod directory;
 mod fold;
 pub mod helpdesks;
 pub mod i18n;
+pub mod notifications;
 pub mod projection;
 pub mod rebuild;
 pub mod registers;
@@ -36,6 +38,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(directory::AuthorityDirectory),
         Arc::new(users::AuthorityUsers),
         Arc::new(coordination::Coordination),
+        Arc::new(notifications::Notifications),
         Arc::new(alert_overview::AlertOverviewProjection),
         Arc::new(alert_full::AlertFullProjection),
         Arc::new(alert_queue::AlertQueueProjection),

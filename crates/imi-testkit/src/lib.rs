@@ -4,6 +4,8 @@
 //! Databases are not dropped afterwards: they are cheap, and a failed test's data stays around to
 //! look at.
 
+pub mod smtp;
+
 use std::sync::OnceLock;
 
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};

@@ -1,0 +1,488 @@
+//! E-mail delivery of the notification outbox.
+//!
+//! One mail at a time: claim it (a delivery row in state `sending` with a lease, written in
+//! one statement, so two senders never claim the same notification), compose it, send it,
+//! record the outcome. Several senders may run, in one process or many.
+//!
+//! Sent once: a notification is claimed before it is sent and marked `sent` right after, and
+//! a graceful stop only happens between two mails, so a restart resends nothing. A crash in
+//! the instant between the server's acceptance and the `sent` mark leaves the claim to expire
+//! and the mail to be sent again: the one duplicate a crash can cause, and it carries the
+//! same deterministic `Message-ID` (`<notification id>@imi.notifications`), by which mail
+//! clients drop it.
+//!
+//! Failures are retried with exponential backoff up to `max_attempts`, then marked `failed`;
+//! a notification with nothing to send (no address, the address erased) is `skipped`. All of
+//! it shows in [`crate::status`] and in the `imi_mail_*` metrics.
+
+use crate::mail::{MailError, Mailer};
+use crate::texts::{self, Text};
+use chrono::{DateTime, Utc};
+use imi_domain::sealed::Sealed;
+use imi_projections::notifications::{kinds, EmailTo, Row};
+use imi_projections::{directory, users};
+use imi_store::sealing::{KeyRing, Opened};
+use lettre::message::header::ContentType;
+use lettre::Message;
+use serde_json::Value;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+#[derive(Clone, Debug)]
+pub struct SenderOptions {
+    /// Attempts before a notification is marked `failed`.
+    pub max_attempts: i32,
+    /// The first retry waits this long; each next one twice as long, up to `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// How long a claim holds before another sender may take the notification over.
+    pub lease: Duration,
+    /// Notifications older than this when first seen are not mailed (`skipped`): a sender
+    /// started on a long history does not mail the past.
+    pub horizon: chrono::Duration,
+    /// How often an idle sender looks for work without a wake-up.
+    pub idle_poll: Duration,
+}
+
+impl Default for SenderOptions {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            backoff_base: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(6 * 3600),
+            lease: Duration::from_secs(120),
+            horizon: chrono::Duration::days(7),
+            idle_poll: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What became of one notification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Sent {
+        to: String,
+    },
+    /// Failed this time; tried again later.
+    Retry(String),
+    /// Given up.
+    Failed(String),
+    /// Nothing to send.
+    Skipped(String),
+}
+
+pub struct Sender {
+    pool: PgPool,
+    keyring: Arc<KeyRing>,
+    mailer: Mailer,
+    /// Who holds a claim (process and task), for the status.
+    name: String,
+    options: SenderOptions,
+}
+
+/// A notification claimed for sending.
+struct Claim {
+    id: String,
+    attempts: i32,
+}
+
+const CLAIM: &str = "
+WITH due AS (
+    SELECT n.id
+      FROM notifications.notifications n
+      LEFT JOIN notification_deliveries d ON d.notification_id = n.id
+     WHERE n.email_to <> 'none'
+       AND n.created_at >= $3
+       AND (d.notification_id IS NULL
+            OR (d.state = 'retry' AND d.next_attempt_at <= now())
+            OR (d.state = 'sending' AND d.claimed_until < now()))
+     ORDER BY n.xid, n.position, n.id
+     LIMIT 1
+)
+INSERT INTO notification_deliveries (notification_id, state, attempts, claimed_by, claimed_until)
+SELECT id, 'sending', 1, $1, now() + make_interval(secs => $2) FROM due
+ON CONFLICT (notification_id) DO UPDATE
+   SET state = 'sending', attempts = notification_deliveries.attempts + 1,
+       claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until,
+       updated_at = now()
+ WHERE (notification_deliveries.state = 'retry' AND notification_deliveries.next_attempt_at <= now())
+    OR (notification_deliveries.state = 'sending' AND notification_deliveries.claimed_until < now())
+RETURNING notification_id, attempts";
+
+/// Marks what is older than the horizon and never claimed as `skipped`.
+const SKIP_OLD: &str = "
+INSERT INTO notification_deliveries (notification_id, state, last_error)
+SELECT n.id, 'skipped', 'older than the sender''s horizon when first seen'
+  FROM notifications.notifications n
+  LEFT JOIN notification_deliveries d ON d.notification_id = n.id
+ WHERE n.email_to <> 'none' AND n.created_at < $1 AND d.notification_id IS NULL
+ON CONFLICT (notification_id) DO NOTHING";
+
+impl Sender {
+    pub fn new(pool: PgPool, keyring: Arc<KeyRing>, mailer: Mailer, name: &str) -> Self {
+        Self {
+            pool,
+            keyring,
+            mailer,
+            name: name.to_string(),
+            options: SenderOptions::default(),
+        }
+    }
+
+    pub fn with_options(mut self, options: SenderOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Sends until `stop` turns true, waking on `wake` (new events) or every `idle_poll`.
+    /// Stops only between two mails.
+    pub async fn run(&self, mut wake: watch::Receiver<u64>, mut stop: watch::Receiver<bool>) {
+        tracing::info!(transport = %self.mailer.describe(), "mail sender started");
+        let mut skipped_old_at: Option<std::time::Instant> = None;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            if skipped_old_at.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+                match self.skip_old().await {
+                    Ok(_) => skipped_old_at = Some(std::time::Instant::now()),
+                    Err(error) => tracing::warn!(%error, "could not mark old notifications"),
+                }
+            }
+            match self.send_next().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "mail sender: database error"),
+            }
+            tokio::select! {
+                _ = wake.changed() => {}
+                _ = stop.changed() => {}
+                _ = tokio::time::sleep(self.options.idle_poll) => {}
+            }
+        }
+    }
+
+    /// Sends every notification due now; returns what became of each (for tests and the CLI).
+    pub async fn drain(&self) -> Result<Vec<(String, Outcome)>, sqlx::Error> {
+        self.skip_old().await?;
+        let mut done = Vec::new();
+        while let Some(one) = self.send_next().await? {
+            done.push(one);
+        }
+        Ok(done)
+    }
+
+    async fn skip_old(&self) -> Result<u64, sqlx::Error> {
+        let horizon = Utc::now() - self.options.horizon;
+        match sqlx::query(SKIP_OLD)
+            .bind(horizon)
+            .execute(&self.pool)
+            .await
+        {
+            Ok(done) => Ok(done.rows_affected()),
+            Err(e) if undefined_table(&e) => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Claims, sends and records one notification; `None` when none is due.
+    pub async fn send_next(&self) -> Result<Option<(String, Outcome)>, sqlx::Error> {
+        let Some(claim) = self.claim().await? else {
+            return Ok(None);
+        };
+        let outcome = self.deliver(&claim.id).await?;
+        self.record(&claim, &outcome).await?;
+        Ok(Some((claim.id, outcome)))
+    }
+
+    async fn claim(&self) -> Result<Option<Claim>, sqlx::Error> {
+        let horizon = Utc::now() - self.options.horizon;
+        let claimed: Result<Option<(String, i32)>, sqlx::Error> = sqlx::query_as(CLAIM)
+            .bind(&self.name)
+            .bind(self.options.lease.as_secs_f64())
+            .bind(horizon)
+            .fetch_optional(&self.pool)
+            .await;
+        match claimed {
+            Ok(row) => Ok(row.map(|(id, attempts)| Claim { id, attempts })),
+            // The outbox projection has not been created yet: nothing to send.
+            Err(e) if undefined_table(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Composes and sends one notification. Database errors abort (the claim expires and
+    /// the notification is tried again); everything else is an outcome.
+    async fn deliver(&self, id: &str) -> Result<Outcome, sqlx::Error> {
+        let row: Option<Value> = sqlx::query_scalar(
+            "SELECT to_jsonb(n) FROM notifications.notifications n WHERE n.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Outcome::Skipped("the notification is gone".into()));
+        };
+        let row: Row = serde_json::from_value(row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let recipient = match self.recipient(&row).await? {
+            Ok(recipient) => recipient,
+            Err(skip) => return Ok(skip),
+        };
+        let code = if row.kind == kinds::REGISTRATION_CODE {
+            match self.registration_code(&row).await? {
+                Some(code) => Some(code),
+                None => {
+                    return Ok(Outcome::Failed(
+                        "the registration code is no longer held; renew the invitation".into(),
+                    ))
+                }
+            }
+        } else {
+            None
+        };
+        let text = texts::render(&row.kind, &row.params, &recipient.language, code.as_deref());
+        let message = match self.compose(&row, &recipient.address, &text) {
+            Ok(message) => message,
+            Err(why) => return Ok(Outcome::Failed(why)),
+        };
+        match self.mailer.send(message).await {
+            Ok(()) => {
+                if let Some(digest) = row.params.get("code_digest").and_then(Value::as_str) {
+                    if row.kind == kinds::REGISTRATION_CODE {
+                        sqlx::query("DELETE FROM registration_codes WHERE code_digest = $1")
+                            .bind(digest)
+                            .execute(&self.pool)
+                            .await?;
+                    }
+                }
+                Ok(Outcome::Sent {
+                    to: recipient.address,
+                })
+            }
+            Err(MailError::Send(why)) | Err(MailError::Config(why)) => Ok(Outcome::Retry(why)),
+        }
+    }
+
+    fn compose(&self, row: &Row, to: &str, text: &Text) -> Result<Message, String> {
+        let to = to
+            .parse()
+            .map_err(|e| format!("the recipient address is not valid: {e}"))?;
+        Message::builder()
+            .from(self.mailer.from.clone())
+            .to(to)
+            .subject(text.subject.clone())
+            .message_id(Some(message_id(&row.id)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(text.body.clone())
+            .map_err(|e| format!("the mail could not be composed: {e}"))
+    }
+
+    /// The address and language of a notification's recipient, or why there is none.
+    async fn recipient(&self, row: &Row) -> Result<Result<Recipient, Outcome>, sqlx::Error> {
+        let authority = row.recipient_authority.as_deref().unwrap_or_default();
+        let office: Option<(String, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT member_state, contact->>'email' FROM {}.authorities WHERE authority_id = $1",
+            directory::NAME
+        ))
+        .bind(authority)
+        .fetch_optional(&self.pool)
+        .await?;
+        let member_state = office
+            .as_ref()
+            .map(|(ms, _)| ms.clone())
+            .or_else(|| {
+                row.params
+                    .get("member_state")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        let mut language = texts::language_of_member_state(&member_state).to_string();
+        let address = match row.email_to {
+            EmailTo::None => return Ok(Err(Outcome::Skipped("in-app only".into()))),
+            EmailTo::Sealed => match &row.email {
+                Some(sealed) => self.open_text(sealed).await?,
+                None => None,
+            },
+            EmailTo::Authority => office.and_then(|(_, email)| email),
+            EmailTo::User => {
+                let identity: Option<Value> = sqlx::query_scalar(&format!(
+                    "SELECT identity FROM {}.users WHERE authority_id = $1 AND user_id = $2",
+                    users::NAME
+                ))
+                .bind(authority)
+                .bind(row.recipient_user.as_deref().unwrap_or_default())
+                .fetch_optional(&self.pool)
+                .await?;
+                let identity = match identity {
+                    Some(v) => match serde_json::from_value::<Sealed>(v) {
+                        Ok(sealed) => self.open_json(&sealed).await?,
+                        Err(_) => None,
+                    },
+                    None => None,
+                };
+                if let Some(lang) = identity
+                    .as_ref()
+                    .and_then(|i| i.get("language"))
+                    .and_then(Value::as_str)
+                {
+                    language = lang.to_string();
+                }
+                identity
+                    .as_ref()
+                    .and_then(|i| i.get("email"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }
+        };
+        Ok(match address.filter(|a| !a.trim().is_empty()) {
+            Some(address) => Ok(Recipient {
+                address: address.trim().to_string(),
+                language,
+            }),
+            None => Err(Outcome::Skipped(
+                "the recipient has no e-mail address (or it was erased)".into(),
+            )),
+        })
+    }
+
+    async fn registration_code(&self, row: &Row) -> Result<Option<String>, sqlx::Error> {
+        let Some(digest) = row.params.get("code_digest").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let sealed: Option<Value> =
+            sqlx::query_scalar("SELECT code FROM registration_codes WHERE code_digest = $1")
+                .bind(digest)
+                .fetch_optional(&self.pool)
+                .await?;
+        match sealed.and_then(|v| serde_json::from_value::<Sealed>(v).ok()) {
+            Some(sealed) => self.open_text(&sealed).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn open_text(&self, sealed: &Sealed) -> Result<Option<String>, sqlx::Error> {
+        Ok(self.open_json(sealed).await?.and_then(|v| match v {
+            Value::String(s) => Some(s),
+            _ => None,
+        }))
+    }
+
+    /// Opens a sealed value; an erased key or an unreadable value is "nothing".
+    async fn open_json(&self, sealed: &Sealed) -> Result<Option<Value>, sqlx::Error> {
+        match self.keyring.open::<Value>(sealed).await {
+            Ok(Opened::Value(v)) => Ok(Some(v)),
+            Ok(Opened::Erased) => Ok(None),
+            Err(error) => {
+                tracing::warn!(%error, key = %sealed.key_id, "could not open a sealed address");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn record(&self, claim: &Claim, outcome: &Outcome) -> Result<(), sqlx::Error> {
+        let (state, error, retry_in) = match outcome {
+            Outcome::Sent { .. } => {
+                metrics::counter!("imi_mail_sent_total").increment(1);
+                ("sent", None, None)
+            }
+            Outcome::Retry(why) if claim.attempts < self.options.max_attempts => {
+                metrics::counter!("imi_mail_retries_total").increment(1);
+                let wait = self
+                    .options
+                    .backoff_base
+                    .saturating_mul(1 << (claim.attempts - 1).clamp(0, 20))
+                    .min(self.options.backoff_max);
+                ("retry", Some(why.as_str()), Some(wait))
+            }
+            Outcome::Retry(why) | Outcome::Failed(why) => {
+                metrics::counter!("imi_mail_failed_total").increment(1);
+                ("failed", Some(why.as_str()), None)
+            }
+            Outcome::Skipped(why) => {
+                metrics::counter!("imi_mail_skipped_total").increment(1);
+                ("skipped", Some(why.as_str()), None)
+            }
+        };
+        if let Some(why) = error {
+            tracing::info!(notification = %claim.id, state, why, "mail not sent");
+        }
+        sqlx::query(
+            "UPDATE notification_deliveries
+                SET state = $2, last_error = $3, claimed_until = NULL,
+                    next_attempt_at = CASE WHEN $4::float8 IS NULL THEN NULL
+                                           ELSE now() + make_interval(secs => $4) END,
+                    sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END,
+                    message_id = CASE WHEN $2 = 'sent' THEN $5 ELSE message_id END,
+                    updated_at = now()
+              WHERE notification_id = $1 AND claimed_by = $6",
+        )
+        .bind(&claim.id)
+        .bind(state)
+        .bind(error)
+        .bind(retry_in.map(|d| d.as_secs_f64()))
+        .bind(message_id(&claim.id))
+        .bind(&self.name)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+struct Recipient {
+    address: String,
+    language: String,
+}
+
+/// The deterministic `Message-ID` of a notification's mail.
+pub fn message_id(notification_id: &str) -> String {
+    let local: String = notification_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("<{local}@imi.notifications>")
+}
+
+fn undefined_table(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01"))
+}
+
+/// When a notification was first seen and how it stands (for the status).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub notification_id: String,
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The ids the outbox holds for mail, for tests: every one with its delivery state.
+pub async fn deliveries(pool: &PgPool) -> Result<Vec<Delivery>, sqlx::Error> {
+    let rows: Vec<(String, String, i32, Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT notification_id, state, attempts, last_error, sent_at
+           FROM notification_deliveries ORDER BY notification_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(notification_id, state, attempts, last_error, sent_at)| Delivery {
+                notification_id,
+                state,
+                attempts,
+                last_error,
+                sent_at,
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,5 @@
+//! Notifications against a real PostgreSQL (a fresh database per test) and a real SMTP server
+//! on loopback.
+
+mod sender;
+mod support;

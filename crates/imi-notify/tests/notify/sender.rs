@@ -1,0 +1,326 @@
+//! Mailing the outbox: each notification once, in the recipient's language, retried with
+//! backoff, never twice across a restart or between two senders.
+
+use crate::support::{at, row, Scene};
+use chrono::{Duration as Days, Utc};
+use imi_notify::mail::Mailer;
+use imi_notify::sender::{message_id, Outcome, Sender, SenderOptions};
+use imi_notify::status;
+use imi_projections::notifications::{kinds, EmailTo, Row};
+use imi_testkit::smtp::SmtpServer;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tokio::sync::watch;
+
+const FROM: &str = "IMI <no-reply@imi.test>";
+
+fn sender(scene: &Scene, smtp: &SmtpServer, name: &str) -> Sender {
+    let mailer = Mailer::smtp(&smtp.url(), FROM).expect("mailer");
+    Sender::new(scene.pool().clone(), scene.keyring.clone(), mailer, name)
+}
+
+/// `n` notifications to the office address of `ca-de` (German).
+async fn office_mails(scene: &Scene, n: usize) -> Vec<Row> {
+    scene
+        .authority("ca-de", "DE", Some("poststelle@ca.example.de"))
+        .await;
+    let rows: Vec<Row> = (0..n)
+        .map(|_| {
+            row(
+                kinds::AUTHORITY_VALIDATED,
+                "ca-de",
+                EmailTo::Authority,
+                json!({"authority_id": "ca-de"}),
+            )
+        })
+        .collect();
+    scene.add(&rows).await;
+    rows
+}
+
+fn message_ids(mails: &[imi_testkit::smtp::ReceivedMail]) -> Vec<String> {
+    mails
+        .iter()
+        .map(|m| m.header("Message-ID").expect("a Message-ID"))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_notification_is_mailed_once_in_its_recipients_language() {
+    let scene = Scene::new().await;
+    let smtp = SmtpServer::start();
+    // An invited French authority: its code goes to the sealed address of the invitation.
+    scene.registration_code("ca-fr", "d1", "K7Q2-ZX9P").await;
+    let invitation = scene
+        .seal("Authority/ca-fr", &json!("greffe@ca.example.fr"))
+        .await;
+    let code = Row {
+        email: Some(invitation),
+        ..row(
+            kinds::REGISTRATION_CODE,
+            "ca-fr",
+            EmailTo::Sealed,
+            json!({"authority_id": "ca-fr", "member_state": "FR", "code_digest": "d1",
+                   "expires_at": "2027-01-01T00:00:00Z"}),
+        )
+    };
+    // A German office, and a user of it whose identity asks for English.
+    let office = office_mails(&scene, 1).await.remove(0);
+    scene
+        .user(
+            "ca-de",
+            "u-1",
+            json!({"name": "Erika Muster", "email": "erika@ca.example.de", "language": "en"}),
+        )
+        .await;
+    let to_user = Row {
+        recipient_user: Some("u-1".into()),
+        ..row(
+            kinds::PASSWORD_RESET,
+            "ca-de",
+            EmailTo::User,
+            json!({"authority_id": "ca-de", "user_id": "u-1"}),
+        )
+    };
+    // In-app only: never mailed.
+    let in_app = row(kinds::USER_REGISTERED, "ca-de", EmailTo::None, json!({}));
+    scene
+        .add(&[code.clone(), to_user.clone(), in_app.clone()])
+        .await;
+
+    let done = sender(&scene, &smtp, "s1").drain().await.unwrap();
+    assert_eq!(done.len(), 3, "{done:?}");
+    assert!(done.iter().all(|(_, o)| matches!(o, Outcome::Sent { .. })));
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 3);
+
+    let fr = &smtp.to("greffe@ca.example.fr")[0];
+    assert_eq!(
+        fr.header("Subject").unwrap(),
+        "IMI : votre code d'enregistrement"
+    );
+    assert!(fr.body().contains("K7Q2-ZX9P"), "{}", fr.body());
+    assert!(fr.body().contains("2027-01-01"));
+    assert_eq!(fr.header("Message-ID").unwrap(), message_id(&code.id));
+    let de = &smtp.to("poststelle@ca.example.de")[0];
+    assert_eq!(de.header("Message-ID").unwrap(), message_id(&office.id));
+    assert!(de.header("Subject").unwrap().contains("validiert"));
+    let en = &smtp.to("erika@ca.example.de")[0];
+    assert_eq!(
+        en.header("Subject").unwrap(),
+        "IMI: your password was reset"
+    );
+    assert!(
+        !en.data.contains("Erika"),
+        "no personal data beyond the address"
+    );
+
+    // Sent codes are not kept.
+    let codes: i64 = sqlx::query_scalar("SELECT count(*) FROM registration_codes")
+        .fetch_one(scene.pool())
+        .await
+        .unwrap();
+    assert_eq!(codes, 0);
+    // A second pass finds nothing to send.
+    assert!(sender(&scene, &smtp, "s2")
+        .drain()
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(smtp.received().len(), 3);
+    let s = status::outbox(scene.pool()).await.unwrap();
+    assert_eq!((s.pending, s.sent, s.failed), (0, 3, 0));
+}
+
+#[tokio::test]
+async fn a_sender_restarted_mid_batch_sends_nothing_twice() {
+    let scene = Scene::new().await;
+    let smtp = SmtpServer::start();
+    let rows = office_mails(&scene, 30).await;
+
+    let first = sender(&scene, &smtp, "first");
+    let (stop_tx, stop) = watch::channel(false);
+    let (_wake_tx, wake) = watch::channel(0u64);
+    let running = tokio::spawn(async move { first.run(wake, stop).await });
+    smtp.wait_for(8, Duration::from_secs(20)).await;
+    stop_tx.send(true).unwrap();
+    running.await.unwrap();
+    let before_restart = smtp.received().len();
+    assert!(
+        (8..30).contains(&before_restart),
+        "stopped mid-batch: {before_restart}"
+    );
+
+    let done = sender(&scene, &smtp, "second").drain().await.unwrap();
+    assert_eq!(done.len(), 30 - before_restart);
+    let ids = message_ids(&smtp.received());
+    assert_eq!(ids.len(), 30);
+    let unique: BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 30, "a mail was sent twice");
+    let expected: BTreeSet<String> = rows.iter().map(|r| message_id(&r.id)).collect();
+    assert_eq!(
+        unique.into_iter().cloned().collect::<BTreeSet<_>>(),
+        expected
+    );
+}
+
+#[tokio::test]
+async fn two_senders_at_once_send_each_notification_once() {
+    let scene = Scene::new().await;
+    let smtp = SmtpServer::start();
+    office_mails(&scene, 40).await;
+    let (a, b) = (sender(&scene, &smtp, "a"), sender(&scene, &smtp, "b"));
+    let (ra, rb) = tokio::join!(a.drain(), b.drain());
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.len() + rb.len(), 40);
+    let ids = message_ids(&smtp.received());
+    assert_eq!(ids.len(), 40);
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 40);
+}
+
+#[tokio::test]
+async fn a_dead_senders_claim_is_taken_over_once_it_expires() {
+    let scene = Scene::new().await;
+    let smtp = SmtpServer::start();
+    let rows = office_mails(&scene, 2).await;
+    // One claimed by a sender that died (its lease is over), one by a live one.
+    for (row, until) in [
+        (&rows[0], "now() - interval '1 second'"),
+        (&rows[1], "now() + interval '1 hour'"),
+    ] {
+        sqlx::query(&format!(
+            "INSERT INTO notification_deliveries (notification_id, state, attempts, claimed_by, claimed_until)
+             VALUES ($1, 'sending', 1, 'gone', {until})"
+        ))
+        .bind(&row.id)
+        .execute(scene.pool())
+        .await
+        .unwrap();
+    }
+    let done = sender(&scene, &smtp, "heir").drain().await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].0, rows[0].id);
+    assert_eq!(message_ids(&smtp.received()), vec![message_id(&rows[0].id)]);
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_retried_with_backoff_then_given_up() {
+    let scene = Scene::new().await;
+    let rows = office_mails(&scene, 1).await;
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mailer = Mailer::smtp(&format!("smtp://127.0.0.1:{port}"), FROM).unwrap();
+    let options = SenderOptions {
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(200),
+        ..SenderOptions::default()
+    };
+    let s =
+        Sender::new(scene.pool().clone(), scene.keyring.clone(), mailer, "s").with_options(options);
+
+    let first = s.drain().await.unwrap();
+    assert!(matches!(first[0].1, Outcome::Retry(_)), "{first:?}");
+    // Not due again before its backoff.
+    assert!(s.drain().await.unwrap().is_empty());
+    let st = status::outbox(scene.pool()).await.unwrap();
+    assert_eq!((st.retrying, st.failed), (1, 0));
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(matches!(s.drain().await.unwrap()[0].1, Outcome::Retry(_)));
+    // The second wait is twice as long.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(s.drain().await.unwrap().is_empty(), "backoff doubles");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let last = s.drain().await.unwrap();
+    assert!(matches!(last[0].1, Outcome::Retry(_)));
+    let st = status::outbox(scene.pool()).await.unwrap();
+    assert_eq!((st.retrying, st.failed), (0, 1));
+    assert_eq!(st.recent_failures[0].0, rows[0].id);
+    assert!(!st.recent_failures[0].1.is_empty());
+    let attempts: i32 = sqlx::query_scalar(
+        "SELECT attempts FROM notification_deliveries WHERE notification_id = $1",
+    )
+    .bind(&rows[0].id)
+    .fetch_one(scene.pool())
+    .await
+    .unwrap();
+    assert_eq!(attempts, 3);
+}
+
+#[tokio::test]
+async fn nothing_is_mailed_without_an_address_or_beyond_the_horizon() {
+    let scene = Scene::new().await;
+    let smtp = SmtpServer::start();
+    scene.authority("no-mail", "DE", None).await;
+    let no_address = row(
+        kinds::AUTHORITY_VALIDATED,
+        "no-mail",
+        EmailTo::Authority,
+        json!({}),
+    );
+    // An invitation whose authority's key was erased.
+    let sealed = scene
+        .seal("Authority/erased", &json!("x@example.org"))
+        .await;
+    scene
+        .keyring
+        .erase("Authority/erased", "test", "data subject's request")
+        .await
+        .unwrap();
+    let erased = Row {
+        email: Some(sealed),
+        ..row(
+            kinds::INVITATION_EXPIRED,
+            "erased",
+            EmailTo::Sealed,
+            json!({}),
+        )
+    };
+    // A code mail whose code is no longer held.
+    scene.authority("ca-x", "DE", Some("x@ca.example.de")).await;
+    let lost_code = Row {
+        email: Some(
+            scene
+                .seal("Authority/ca-x", &json!("x@ca.example.de"))
+                .await,
+        ),
+        ..row(
+            kinds::REGISTRATION_CODE,
+            "ca-x",
+            EmailTo::Sealed,
+            json!({"code_digest": "gone"}),
+        )
+    };
+    scene
+        .authority("old", "DE", Some("old@ca.example.de"))
+        .await;
+    let old = at(
+        row(
+            kinds::AUTHORITY_VALIDATED,
+            "old",
+            EmailTo::Authority,
+            json!({}),
+        ),
+        Utc::now() - Days::days(30),
+    );
+    scene
+        .add(&[
+            no_address.clone(),
+            erased.clone(),
+            lost_code.clone(),
+            old.clone(),
+        ])
+        .await;
+
+    let done = sender(&scene, &smtp, "s").drain().await.unwrap();
+    let outcome = |id: &str| done.iter().find(|(i, _)| i == id).map(|(_, o)| o.clone());
+    assert!(matches!(outcome(&no_address.id), Some(Outcome::Skipped(_))));
+    assert!(matches!(outcome(&erased.id), Some(Outcome::Skipped(_))));
+    assert!(matches!(outcome(&lost_code.id), Some(Outcome::Failed(_))));
+    assert_eq!(outcome(&old.id), None, "beyond the horizon: not even tried");
+    assert!(smtp.received().is_empty());
+    let st = status::outbox(scene.pool()).await.unwrap();
+    assert_eq!((st.pending, st.skipped, st.failed, st.sent), (0, 3, 1, 0));
+}

@@ -1,0 +1,290 @@
+//! The notification outbox: every event IMI announces becomes one notification per recipient
+//! (an authority, the holders of a role in it, or one user), with where its e-mail goes.
+//!
+//! The projection only says what is to be announced; it is rebuilt from the log like any
+//! other. What happened to a notification since (mailed, read) is operational state kept
+//! beside it in the public schema under the same deterministic id, so a rebuild never resends
+//! a mail nor marks a read notification unread. Senders and the in-app stream follow the
+//! rows in feed order (`xid`, `position`), the order they are applied in, so a reader that
+//! remembers the last pair it saw misses nothing.
+//!
+//! Which events announce what to whom lives in [`announce`] (one function per aggregate type).
+
+mod announce;
+mod inbox;
+
+pub use announce::kinds;
+pub use inbox::{
+    latest_cursor, mark_read, stream_after, unread_count, user_notifications, Cursor, Notification,
+    UserNotifications,
+};
+
+use crate::projection::{Projection, ProjectionError};
+use chrono::{DateTime, Utc};
+use imi_domain::sealed::Sealed;
+use imi_store::feed::FeedEvent;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const NAME: &str = "notifications";
+
+/// The aggregate types whose events may announce something; each one's sequence is checked.
+pub const ANNOUNCING: [&str; 3] = ["Authority", "InformationRequest", "Alert"];
+
+pub struct Notifications;
+
+/// Where a notification's e-mail goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailTo {
+    /// The sealed address the row carries (an invited authority has no users yet).
+    Sealed,
+    /// The recipient user's own address (from their sealed identity).
+    User,
+    /// The recipient authority's office address (its contact details).
+    Authority,
+    /// In-app only.
+    None,
+}
+
+/// Who a notification is for and what it says, before it gets its id and position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Draft {
+    pub kind: &'static str,
+    pub recipient_authority: Option<String>,
+    pub recipient_user: Option<String>,
+    /// With `role`: only the holders of that role (in that area when given).
+    pub area: Option<String>,
+    pub role: Option<String>,
+    pub email_to: EmailTo,
+    pub email: Option<Sealed>,
+    pub params: serde_json::Value,
+}
+
+impl Draft {
+    /// To every user of `authority`, mailed to its office address.
+    pub fn to_authority(kind: &'static str, authority: &str, params: serde_json::Value) -> Self {
+        Self {
+            kind,
+            recipient_authority: Some(authority.to_string()),
+            recipient_user: None,
+            area: None,
+            role: None,
+            email_to: EmailTo::Authority,
+            email: None,
+            params,
+        }
+    }
+
+    /// To one user of `authority`, mailed to the user.
+    pub fn to_user(
+        kind: &'static str,
+        authority: &str,
+        user: &str,
+        params: serde_json::Value,
+    ) -> Self {
+        Self {
+            recipient_user: Some(user.to_string()),
+            email_to: EmailTo::User,
+            ..Self::to_authority(kind, authority, params)
+        }
+    }
+
+    /// Only the holders of `role` (in `area` when given); still mailed to the office address.
+    pub fn for_role(mut self, area: Option<&str>, role: &str) -> Self {
+        self.area = area.map(str::to_string);
+        self.role = Some(role.to_string());
+        self
+    }
+}
+
+/// One row of `notifications`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub id: String,
+    pub xid: i64,
+    pub position: i64,
+    pub kind: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub recipient_authority: Option<String>,
+    pub recipient_user: Option<String>,
+    pub area: Option<String>,
+    pub role: Option<String>,
+    pub email_to: EmailTo,
+    pub email: Option<Sealed>,
+    pub params: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an invitation left for later events (one row of `invitations`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvitationRow {
+    pub authority_id: String,
+    pub invited_by: String,
+    pub email: Sealed,
+}
+
+/// The batch's state the announcements read and change.
+#[derive(Default)]
+pub struct Memory {
+    pub invitations: BTreeMap<String, InvitationRow>,
+    changed: BTreeSet<String>,
+}
+
+impl Memory {
+    pub fn remember_invitation(&mut self, row: InvitationRow) {
+        self.changed.insert(row.authority_id.clone());
+        self.invitations.insert(row.authority_id.clone(), row);
+    }
+}
+
+#[async_trait::async_trait]
+impl Projection for Notifications {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn version(&self) -> i32 {
+        1
+    }
+    fn tables_sql(&self) -> &'static str {
+        include_str!("../../../projections/notifications.sql")
+    }
+
+    async fn apply(
+        &self,
+        db: &mut PgConnection,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError> {
+        let events: Vec<&FeedEvent> = events
+            .iter()
+            .filter(|e| ANNOUNCING.contains(&e.aggregate_type.as_str()))
+            .collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut sequences = TypedSequences::load(db, &events).await?;
+        let authorities: Vec<String> = events
+            .iter()
+            .filter(|e| e.aggregate_type == "Authority")
+            .map(|e| e.aggregate_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut memory = Memory::default();
+        for row in crate::fold::load_rows::<InvitationRow>(
+            db,
+            "SELECT to_jsonb(i) FROM invitations i WHERE authority_id = ANY($1)",
+            &authorities,
+        )
+        .await?
+        {
+            memory.invitations.insert(row.authority_id.clone(), row);
+        }
+        let mut rows = Vec::new();
+        for e in events {
+            sequences.check(e)?;
+            let drafts = announce::announce(e, &mut memory)?;
+            rows.extend(drafts.into_iter().enumerate().map(|(n, d)| Row {
+                id: format!("{}/{}/{}/{n}", e.aggregate_type, e.aggregate_id, e.sequence),
+                xid: e.at.xid,
+                position: e.at.position,
+                kind: d.kind.to_string(),
+                aggregate_type: e.aggregate_type.clone(),
+                aggregate_id: e.aggregate_id.clone(),
+                recipient_authority: d.recipient_authority,
+                recipient_user: d.recipient_user,
+                area: d.area,
+                role: d.role,
+                email_to: d.email_to,
+                email: d.email,
+                params: d.params,
+                created_at: e.recorded_at,
+            }));
+        }
+        crate::fold::insert_rows(db, "notifications", &rows).await?;
+        let changed: Vec<String> = memory.changed.iter().cloned().collect();
+        let invitations: Vec<&InvitationRow> = changed
+            .iter()
+            .filter_map(|id| memory.invitations.get(id))
+            .collect();
+        crate::fold::replace_rows(db, "invitations", "authority_id", &changed, &invitations)
+            .await?;
+        sequences.store(db).await?;
+        Ok(())
+    }
+}
+
+/// Like [`crate::fold::Sequences`], keyed by aggregate type and id: this projection reads
+/// several aggregate types.
+struct TypedSequences {
+    last: BTreeMap<(String, String), i64>,
+    changed: BTreeSet<(String, String)>,
+}
+
+impl TypedSequences {
+    async fn load(db: &mut PgConnection, events: &[&FeedEvent]) -> Result<Self, sqlx::Error> {
+        let keys: BTreeSet<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.aggregate_type.as_str(), e.aggregate_id.as_str()))
+            .collect();
+        let (types, ids): (Vec<&str>, Vec<&str>) = keys.into_iter().unzip();
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT s.aggregate_type, s.aggregate_id, s.sequence FROM sequences s
+               JOIN unnest($1::text[], $2::text[]) AS k(t, i)
+                 ON (s.aggregate_type, s.aggregate_id) = (k.t, k.i)",
+        )
+        .bind(&types)
+        .bind(&ids)
+        .fetch_all(&mut *db)
+        .await?;
+        Ok(Self {
+            last: rows.into_iter().map(|(t, i, s)| ((t, i), s)).collect(),
+            changed: BTreeSet::new(),
+        })
+    }
+
+    fn check(&mut self, e: &FeedEvent) -> Result<(), ProjectionError> {
+        let key = (e.aggregate_type.clone(), e.aggregate_id.clone());
+        let expected = self.last.get(&key).map_or(1, |s| s + 1);
+        if e.sequence != expected {
+            return Err(ProjectionError::unreadable(
+                e,
+                format!(
+                    "{} {} arrived as sequence {} where {expected} was next: the feed has a hole \
+                     or a repeat",
+                    e.aggregate_type, e.aggregate_id, e.sequence
+                ),
+            ));
+        }
+        self.last.insert(key.clone(), e.sequence);
+        self.changed.insert(key);
+        Ok(())
+    }
+
+    async fn store(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.changed.is_empty() {
+            return Ok(());
+        }
+        let mut types = Vec::new();
+        let mut ids = Vec::new();
+        let mut seqs = Vec::new();
+        for key in &self.changed {
+            types.push(key.0.as_str());
+            ids.push(key.1.as_str());
+            seqs.push(self.last[key]);
+        }
+        sqlx::query(
+            "INSERT INTO sequences (aggregate_type, aggregate_id, sequence)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+             ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET sequence = excluded.sequence",
+        )
+        .bind(&types)
+        .bind(&ids)
+        .bind(&seqs)
+        .execute(db)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,48 @@
+-- The notification outbox (version 1): what IMI announces, to whom, derived from the log.
+-- One row per (event, recipient); the id is deterministic (`<type>/<aggregate>/<sequence>/<n>`)
+-- so a rebuild produces the same ids, and the delivery and read state kept beside it in the
+-- public schema (notification_deliveries, notification_reads) stays attached.
+-- No personal data in the clear: the address of an invited authority travels sealed as the
+-- event carried it; users' and authorities' addresses are looked up when a mail is sent.
+CREATE TABLE notifications
+(
+    id                  text PRIMARY KEY,
+    -- feed position of the event that caused it: the order the in-app stream follows
+    xid                bigint      NOT NULL,
+    position            bigint      NOT NULL,
+    kind                text        NOT NULL,
+    aggregate_type      text        NOT NULL,
+    aggregate_id        text        NOT NULL,
+    -- who: an authority (all its users, or those holding `role`, in `area` when given) or one user
+    recipient_authority text,
+    recipient_user      text,
+    area                text,
+    role                text,
+    -- where the mail goes: 'sealed' (the address in `email`), 'user', 'authority', or 'none'
+    email_to            text        NOT NULL CHECK (email_to IN ('sealed', 'user', 'authority', 'none')),
+    email               jsonb,
+    -- non-personal facts the texts name (ids, dates, areas)
+    params              jsonb       NOT NULL,
+    created_at          timestamptz NOT NULL
+);
+CREATE INDEX notifications_in_feed_order ON notifications (xid, position, id);
+CREATE INDEX notifications_by_user ON notifications (recipient_user, xid, position) WHERE recipient_user IS NOT NULL;
+CREATE INDEX notifications_by_authority ON notifications (recipient_authority, xid, position);
+CREATE INDEX notifications_to_mail ON notifications (created_at) WHERE email_to <> 'none';
+
+-- What later events need from earlier ones: each invited authority's sealed address and
+-- inviting coordinator.
+CREATE TABLE invitations
+(
+    authority_id text PRIMARY KEY,
+    invited_by   text  NOT NULL,
+    email        jsonb NOT NULL
+);
+
+CREATE TABLE sequences
+(
+    aggregate_type text   NOT NULL,
+    aggregate_id   text   NOT NULL,
+    sequence       bigint NOT NULL,
+    PRIMARY KEY (aggregate_type, aggregate_id)
+);
