@@ -8,14 +8,20 @@ use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
 use imi_domain::command::Issued;
 use imi_domain::reference::{Language, MemberState};
 use imi_gateway::Services;
+use imi_notify::mail::Mailer;
+use imi_notify::scheduler::Scheduler;
+use imi_notify::sender::{Sender, SenderOptions};
 use imi_projections::runner::Runner;
 use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
-use imi_store::authority_bus::authority_bus;
+use imi_store::authority_bus::{authority_bus_with, SharedServices};
 use imi_store::authority_lookup::StoreLookup;
+use imi_store::clock::AdjustableClock;
 use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
+use imi_store::request_bus::{request_bus_with, SharedRequestServices};
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
+use imi_testkit::smtp::SmtpServer;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,25 +34,11 @@ const TOKEN_SECRET: &[u8] = b"e2e-token-secret-of-at-least-32-bytes";
 pub struct Service {
     pub base: String,
     pub services: Services,
-    /// The clock alerts decide their periods on: the tests move it (the binary runs the
-    /// system clock; sign-in tokens keep the real time here too).
-    pub clock: Arc<TestClock>,
+    /// The SMTP server the service mails to.
+    pub smtp: SmtpServer,
+    /// The clock the aggregates and the scheduler decide by.
+    pub clock: Arc<AdjustableClock>,
     http: reqwest::Client,
-}
-
-/// A clock that starts at the real time and that a test moves forward.
-pub struct TestClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
-
-impl TestClock {
-    pub fn advance(&self, by: chrono::Duration) {
-        *self.0.lock().expect("clock") += by;
-    }
-}
-
-impl imi_domain::authority::Clock for TestClock {
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        *self.0.lock().expect("clock")
-    }
 }
 
 /// A user of a seeded authority, with the password set for it.
@@ -65,20 +57,28 @@ pub async fn start() -> Service {
     imi_store::reference::load(&db.pool, &reference)
         .await
         .expect("load the reference data");
-    // One connection per projector, the commands' guard locks and the requests: more than
-    // the test kit's default pool holds.
+    // Each projector and the scheduler hold a connection for their advisory lock: a pool as
+    // large as the binary's.
     let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(24)
+        .max_connections(40)
         .connect(&db.url)
         .await
-        .expect("connect");
+        .expect("a pool on the test database");
     db.pool.close().await;
     let wake = Wake::local_only();
-    let clock = Arc::new(TestClock(std::sync::Mutex::new(chrono::Utc::now())));
+    let clock = Arc::new(AdjustableClock::new());
+    let lookup = StoreLookup::new(pool.clone()).with_clock(clock.clone());
     let services = Services {
-        authorities: Arc::new(authority_bus(
+        authorities: Arc::new(authority_bus_with(
             pool.clone(),
             AggregateConfig::default(),
+            SharedServices::new(lookup),
+            wake.clone(),
+        )),
+        requests: Arc::new(request_bus_with(
+            pool.clone(),
+            AggregateConfig::default(),
+            SharedRequestServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
             wake.clone(),
         )),
         alerts: Arc::new(alert_bus_with(
@@ -100,6 +100,27 @@ pub async fn start() -> Service {
             }
         });
     }
+    // The mail sender and the scheduler, polling quickly so the tests need not wait.
+    let smtp = SmtpServer::start();
+    let mailer = Mailer::smtp(&smtp.url(), "IMI <no-reply@imi.test>").expect("mailer");
+    let sender = Sender::new(pool.clone(), services.keyring.clone(), mailer, "e2e").with_options(
+        SenderOptions {
+            idle_poll: Duration::from_millis(50),
+            ..SenderOptions::default()
+        },
+    );
+    let mut scheduler = Scheduler::new(pool.clone(), clock.clone()).route(
+        "Authority",
+        services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+    );
+    scheduler.tick = Duration::from_millis(50);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (wake_sender, stopped_sender) = (wake.subscribe(), stopped.clone());
+    tokio::spawn(async move { sender.run(wake_sender, stopped_sender).await });
+    let wake_scheduler = wake.subscribe();
+    tokio::spawn(async move { scheduler.run(wake_scheduler, stopped).await });
+    // Runs as long as the test's runtime: never stopped.
+    std::mem::forget(stop);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -109,6 +130,7 @@ pub async fn start() -> Service {
     Service {
         base: format!("http://{addr}"),
         services,
+        smtp,
         clock,
         http: reqwest::Client::new(),
     }

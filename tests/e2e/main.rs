@@ -7,3 +7,4 @@ mod authorities;
 mod cli;
 mod first_slice;
 mod harness;
+mod notifications;

@@ -8,4 +8,5 @@ pub mod authority;
 pub mod command;
 pub mod error;
 pub mod reference;
+pub mod request;
 pub mod sealed;

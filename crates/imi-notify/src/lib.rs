@@ -3,6 +3,7 @@
 //! every time rule, and their status.
 
 pub mod mail;
+pub mod scheduler;
 pub mod sender;
 pub mod status;
 pub mod texts;

@@ -17,7 +17,7 @@
 
 use crate::mail::{MailError, Mailer};
 use crate::texts::{self, Text};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use imi_domain::sealed::Sealed;
 use imi_projections::notifications::{kinds, EmailTo, Row};
 use imi_projections::{directory, users};
@@ -453,36 +453,4 @@ pub fn message_id(notification_id: &str) -> String {
 
 fn undefined_table(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01"))
-}
-
-/// When a notification was first seen and how it stands (for the status).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Delivery {
-    pub notification_id: String,
-    pub state: String,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub sent_at: Option<DateTime<Utc>>,
-}
-
-/// The ids the outbox holds for mail, for tests: every one with its delivery state.
-pub async fn deliveries(pool: &PgPool) -> Result<Vec<Delivery>, sqlx::Error> {
-    let rows: Vec<(String, String, i32, Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT notification_id, state, attempts, last_error, sent_at
-           FROM notification_deliveries ORDER BY notification_id",
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(notification_id, state, attempts, last_error, sent_at)| Delivery {
-                notification_id,
-                state,
-                attempts,
-                last_error,
-                sent_at,
-            },
-        )
-        .collect())
 }

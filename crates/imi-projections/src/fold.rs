@@ -216,3 +216,76 @@ pub async fn insert_rows<T: Serialize>(
 pub fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, sqlx::Error> {
     serde_json::from_value(value).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
+
+/// Like [`Sequences`], keyed by aggregate type and id, for projections that read several
+/// aggregate types (table `sequences (aggregate_type, aggregate_id, sequence)`).
+pub struct TypedSequences {
+    last: BTreeMap<(String, String), i64>,
+    changed: BTreeSet<(String, String)>,
+}
+
+impl TypedSequences {
+    pub async fn load(db: &mut PgConnection, events: &[&FeedEvent]) -> Result<Self, sqlx::Error> {
+        let keys: BTreeSet<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.aggregate_type.as_str(), e.aggregate_id.as_str()))
+            .collect();
+        let (types, ids): (Vec<&str>, Vec<&str>) = keys.into_iter().unzip();
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT s.aggregate_type, s.aggregate_id, s.sequence FROM sequences s
+               JOIN unnest($1::text[], $2::text[]) AS k(t, i)
+                 ON (s.aggregate_type, s.aggregate_id) = (k.t, k.i)",
+        )
+        .bind(&types)
+        .bind(&ids)
+        .fetch_all(&mut *db)
+        .await?;
+        Ok(Self {
+            last: rows.into_iter().map(|(t, i, s)| ((t, i), s)).collect(),
+            changed: BTreeSet::new(),
+        })
+    }
+
+    pub fn check(&mut self, e: &FeedEvent) -> Result<(), ProjectionError> {
+        let key = (e.aggregate_type.clone(), e.aggregate_id.clone());
+        let expected = self.last.get(&key).map_or(1, |s| s + 1);
+        if e.sequence != expected {
+            return Err(ProjectionError::unreadable(
+                e,
+                format!(
+                    "{} {} arrived as sequence {} where {expected} was next: the feed has a hole \
+                     or a repeat",
+                    e.aggregate_type, e.aggregate_id, e.sequence
+                ),
+            ));
+        }
+        self.last.insert(key.clone(), e.sequence);
+        self.changed.insert(key);
+        Ok(())
+    }
+
+    pub async fn store(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.changed.is_empty() {
+            return Ok(());
+        }
+        let mut types = Vec::new();
+        let mut ids = Vec::new();
+        let mut seqs = Vec::new();
+        for key in &self.changed {
+            types.push(key.0.as_str());
+            ids.push(key.1.as_str());
+            seqs.push(self.last[key]);
+        }
+        sqlx::query(
+            "INSERT INTO sequences (aggregate_type, aggregate_id, sequence)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+             ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET sequence = excluded.sequence",
+        )
+        .bind(&types)
+        .bind(&ids)
+        .bind(&seqs)
+        .execute(db)
+        .await?;
+        Ok(())
+    }
+}

@@ -3,9 +3,12 @@
 //!
 //! Projections (registered in [`all`]): [`directory`] (the authority directory), [`users`]
 //! (the users of each authority, identities sealed), [`coordination`] (who coordinates whom),
-//! [`notifications`] (the notification outbox and in-app inbox), and the alerts:
-//! [`alert_overview`] (high level, per authority), [`alert_full`] (content and history,
-//! sealed), [`alert_queue`] (work queues), [`alert_statistics`] (by Member State).
+//! [`notifications`] (the notification outbox and in-app inbox), [`deadlines`] (the time rules
+//! pending, for the scheduler), and for information requests [`request_monitoring`],
+//! [`request_full`] (personal data kept sealed), [`request_inbox`] (what awaits whose action)
+//! and [`allocator_report`]; and for alerts [`alert_overview`] (high level, per authority),
+//! [`alert_full`] (content and history, sealed), [`alert_queue`] (work queues),
+//! [`alert_statistics`] (by Member State).
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
@@ -14,7 +17,9 @@ pub mod alert_full;
 pub mod alert_overview;
 pub mod alert_queue;
 pub mod alert_statistics;
+pub mod allocator_report;
 pub mod coordination;
+pub mod deadlines;
 pub mod directory;
 mod fold;
 pub mod helpdesks;
@@ -23,6 +28,10 @@ pub mod notifications;
 pub mod projection;
 pub mod rebuild;
 pub mod registers;
+pub mod request_fold;
+pub mod request_full;
+pub mod request_inbox;
+pub mod request_monitoring;
 pub mod runner;
 pub mod status;
 pub mod text;
@@ -39,6 +48,11 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(users::AuthorityUsers),
         Arc::new(coordination::Coordination),
         Arc::new(notifications::Notifications),
+        Arc::new(deadlines::Deadlines),
+        Arc::new(request_monitoring::RequestMonitoring),
+        Arc::new(request_full::RequestFull),
+        Arc::new(request_inbox::RequestInbox),
+        Arc::new(allocator_report::AllocatorReport),
         Arc::new(alert_overview::AlertOverviewProjection),
         Arc::new(alert_full::AlertFullProjection),
         Arc::new(alert_queue::AlertQueueProjection),

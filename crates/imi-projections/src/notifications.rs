@@ -19,6 +19,7 @@ pub use inbox::{
     UserNotifications,
 };
 
+use crate::fold::TypedSequences;
 use crate::projection::{Projection, ProjectionError};
 use chrono::{DateTime, Utc};
 use imi_domain::sealed::Sealed;
@@ -212,79 +213,6 @@ impl Projection for Notifications {
         crate::fold::replace_rows(db, "invitations", "authority_id", &changed, &invitations)
             .await?;
         sequences.store(db).await?;
-        Ok(())
-    }
-}
-
-/// Like [`crate::fold::Sequences`], keyed by aggregate type and id: this projection reads
-/// several aggregate types.
-struct TypedSequences {
-    last: BTreeMap<(String, String), i64>,
-    changed: BTreeSet<(String, String)>,
-}
-
-impl TypedSequences {
-    async fn load(db: &mut PgConnection, events: &[&FeedEvent]) -> Result<Self, sqlx::Error> {
-        let keys: BTreeSet<(&str, &str)> = events
-            .iter()
-            .map(|e| (e.aggregate_type.as_str(), e.aggregate_id.as_str()))
-            .collect();
-        let (types, ids): (Vec<&str>, Vec<&str>) = keys.into_iter().unzip();
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT s.aggregate_type, s.aggregate_id, s.sequence FROM sequences s
-               JOIN unnest($1::text[], $2::text[]) AS k(t, i)
-                 ON (s.aggregate_type, s.aggregate_id) = (k.t, k.i)",
-        )
-        .bind(&types)
-        .bind(&ids)
-        .fetch_all(&mut *db)
-        .await?;
-        Ok(Self {
-            last: rows.into_iter().map(|(t, i, s)| ((t, i), s)).collect(),
-            changed: BTreeSet::new(),
-        })
-    }
-
-    fn check(&mut self, e: &FeedEvent) -> Result<(), ProjectionError> {
-        let key = (e.aggregate_type.clone(), e.aggregate_id.clone());
-        let expected = self.last.get(&key).map_or(1, |s| s + 1);
-        if e.sequence != expected {
-            return Err(ProjectionError::unreadable(
-                e,
-                format!(
-                    "{} {} arrived as sequence {} where {expected} was next: the feed has a hole \
-                     or a repeat",
-                    e.aggregate_type, e.aggregate_id, e.sequence
-                ),
-            ));
-        }
-        self.last.insert(key.clone(), e.sequence);
-        self.changed.insert(key);
-        Ok(())
-    }
-
-    async fn store(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if self.changed.is_empty() {
-            return Ok(());
-        }
-        let mut types = Vec::new();
-        let mut ids = Vec::new();
-        let mut seqs = Vec::new();
-        for key in &self.changed {
-            types.push(key.0.as_str());
-            ids.push(key.1.as_str());
-            seqs.push(self.last[key]);
-        }
-        sqlx::query(
-            "INSERT INTO sequences (aggregate_type, aggregate_id, sequence)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-             ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET sequence = excluded.sequence",
-        )
-        .bind(&types)
-        .bind(&ids)
-        .bind(&seqs)
-        .execute(db)
-        .await?;
         Ok(())
     }
 }

@@ -62,7 +62,7 @@ impl StoreLookup {
         }
     }
 
-    /// The database it answers from.
+    /// The pool it reads from.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

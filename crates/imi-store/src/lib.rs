@@ -1,6 +1,6 @@
 //! The IMI event store: migrations, postgres-es wiring, the global feed, sealed personal data,
-//! audit verification, reference data, the Authority aggregate's lookup and bus, and the
-//! Alert aggregate's bus.
+//! audit verification, reference data, the Authority aggregate's lookup and bus, the
+//! InformationRequest aggregate's bus and its attachments, and the Alert aggregate's bus.
 
 pub use sqlx::PgPool;
 
@@ -21,9 +21,11 @@ pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
 }
 
 pub mod alert_bus;
+pub mod attachments;
 pub mod audit;
 pub mod authority_bus;
 pub mod authority_lookup;
+pub mod clock;
 pub mod commands;
 pub mod credentials;
 pub mod feed;
@@ -31,5 +33,6 @@ pub mod guard;
 pub mod metadata;
 pub mod reference;
 pub mod repository;
+pub mod request_bus;
 pub mod sealing;
 pub mod wake;

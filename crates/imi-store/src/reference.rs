@@ -1,6 +1,7 @@
 //! Reference data: the EEA Member States, the EU's official languages, the legislative areas
 //! (IMI modules) with their workflows and Union acts, the two keyword lists, professions and
-//! service activities per area, the registers database and the helpdesks.
+//! service activities per area, the registers database, the helpdesks and the question sets of
+//! the information request workflow.
 //!
 //! The source is the JSON files of `fixtures/reference/` (bundled into the binary, or read from
 //! a folder); [`load`] upserts them into the `reference` schema in one transaction. Loading is
@@ -39,7 +40,7 @@ pub enum ReferenceError {
 }
 
 /// The files of a reference data set, by name.
-pub const FILES: [&str; 8] = [
+pub const FILES: [&str; 9] = [
     "languages.json",
     "member_states.json",
     "legislative_areas.json",
@@ -48,9 +49,10 @@ pub const FILES: [&str; 8] = [
     "service_activities.json",
     "registers.json",
     "helpdesks.json",
+    "question_sets.json",
 ];
 
-const BUNDLED: [(&str, &str); 8] = [
+const BUNDLED: [(&str, &str); 9] = [
     (
         "languages.json",
         include_str!("../../../fixtures/reference/languages.json"),
@@ -82,6 +84,10 @@ const BUNDLED: [(&str, &str); 8] = [
     (
         "helpdesks.json",
         include_str!("../../../fixtures/reference/helpdesks.json"),
+    ),
+    (
+        "question_sets.json",
+        include_str!("../../../fixtures/reference/question_sets.json"),
     ),
 ];
 
@@ -169,6 +175,24 @@ pub struct HelpdeskEntry {
     pub languages: Vec<String>,
 }
 
+/// A question of a question set: a stable id and its texts by language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionEntry {
+    pub id: String,
+    pub texts: Names,
+}
+
+/// A question set of a legislative area's request workflow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionSetEntry {
+    pub id: String,
+    pub area: String,
+    pub names: Names,
+    pub questions: Vec<QuestionEntry>,
+}
+
 /// A whole reference data set, checked and with its codes in canonical form.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReferenceData {
@@ -183,6 +207,7 @@ pub struct ReferenceData {
     pub service_activities: BTreeMap<String, Vec<CodeEntry>>,
     pub registers: Vec<RegisterEntry>,
     pub helpdesks: Vec<HelpdeskEntry>,
+    pub question_sets: Vec<QuestionSetEntry>,
 }
 
 /// The name of a keyword list in the reference tables.
@@ -262,6 +287,8 @@ impl ReferenceData {
         let registers = json(f, t)?;
         let (f, t) = file("helpdesks.json")?;
         let helpdesks = json(f, t)?;
+        let (f, t) = file("question_sets.json")?;
+        let question_sets = json(f, t)?;
         let data = ReferenceData {
             languages,
             member_states,
@@ -271,6 +298,7 @@ impl ReferenceData {
             service_activities,
             registers,
             helpdesks,
+            question_sets,
         };
         data.checked()
     }
@@ -407,6 +435,40 @@ impl ReferenceData {
             h.languages = c.languages(&h.languages)?;
             c.url(&id, h.url.as_deref())?;
         }
+
+        c.file = "question_sets.json";
+        c.seen.clear();
+        let mut question_ids = BTreeSet::new();
+        let with_requests: BTreeSet<&str> = self
+            .legislative_areas
+            .iter()
+            .filter(|a| a.workflows.iter().any(|w| w == "requests"))
+            .map(|a| a.code.as_str())
+            .collect();
+        for set in &mut self.question_sets {
+            set.id = c.area(&set.id)?;
+            c.unique("question set", &set.id)?;
+            set.area = c.area(&set.area)?;
+            if !with_requests.contains(set.area.as_str()) {
+                return Err(c.invalid(format!(
+                    "{}: {} is not a legislative area with a request workflow",
+                    set.id, set.area
+                )));
+            }
+            let id = set.id.clone();
+            c.names(&id, &mut set.names)?;
+            if set.questions.is_empty() {
+                return Err(c.invalid(format!("{id}: no question")));
+            }
+            for q in &mut set.questions {
+                q.id = c.area(&q.id)?;
+                if !question_ids.insert(q.id.clone()) {
+                    return Err(c.invalid(format!("question {} appears twice", q.id)));
+                }
+                let qid = q.id.clone();
+                c.names(&qid, &mut q.texts)?;
+            }
+        }
         Ok(self)
     }
 
@@ -422,6 +484,11 @@ impl ReferenceData {
             ("service_activities", sum(&self.service_activities)),
             ("registers", self.registers.len()),
             ("helpdesks", self.helpdesks.len()),
+            ("question_sets", self.question_sets.len()),
+            (
+                "questions",
+                self.question_sets.iter().map(|s| s.questions.len()).sum(),
+            ),
         ])
     }
 }
@@ -628,7 +695,7 @@ impl Table {
 const NAMES: (&str, &str) = ("names", "jsonb");
 
 /// In loading order (referenced tables first).
-const TABLES: [Table; 8] = [
+const TABLES: [Table; 10] = [
     Table {
         name: "languages",
         key: &["code"],
@@ -694,6 +761,21 @@ const TABLES: [Table; 8] = [
             ("languages", "text[]"),
         ],
     },
+    Table {
+        name: "question_sets",
+        key: &["id"],
+        columns: &[("id", "text"), ("area", "text"), NAMES],
+    },
+    Table {
+        name: "questions",
+        key: &["id"],
+        columns: &[
+            ("id", "text"),
+            ("question_set", "text"),
+            ("position", "integer"),
+            ("texts", "jsonb"),
+        ],
+    },
 ];
 
 /// The rows of one table, as the JSON array the upsert reads.
@@ -717,6 +799,20 @@ fn rows_of(data: &ReferenceData, table: &str) -> Result<serde_json::Value, serde
         "service_activities" => listed(&data.service_activities, "area"),
         "registers" => to_value(&data.registers)?,
         "helpdesks" => to_value(&data.helpdesks)?,
+        "question_sets" => data
+            .question_sets
+            .iter()
+            .map(|s| json!({"id": s.id, "area": s.area, "names": s.names}))
+            .collect(),
+        "questions" => data
+            .question_sets
+            .iter()
+            .flat_map(|s| {
+                s.questions.iter().enumerate().map(move |(i, q)| {
+                    json!({"id": q.id, "question_set": s.id, "position": i + 1, "texts": q.texts})
+                })
+            })
+            .collect(),
         other => unreachable!("no reference table {other}"),
     })
 }
@@ -797,6 +893,32 @@ mod tests {
             .collect();
         assert_eq!(with_member_state.len(), 30, "a helpdesk per NIMIC");
         assert!(data.helpdesks.iter().any(|h| h.member_state.is_none()));
+        let sets: Vec<(&str, &str)> = data
+            .question_sets
+            .iter()
+            .map(|s| (s.id.as_str(), s.area.as_str()))
+            .collect();
+        assert_eq!(
+            sets,
+            [("PQ-GEN", "PQ"), ("SD-GEN", "SD"), ("SD-ART18", "SD")]
+        );
+    }
+
+    #[test]
+    fn question_sets_are_checked() {
+        let mut bad = ReferenceData::bundled().unwrap();
+        bad.question_sets[0].area = "NOPE".into();
+        assert!(bad.checked().is_err(), "unknown area");
+        let mut bad = ReferenceData::bundled().unwrap();
+        let first = bad.question_sets[0].questions[0].clone();
+        bad.question_sets[1].questions.push(first);
+        assert!(bad.checked().is_err(), "a question id twice");
+        let mut bad = ReferenceData::bundled().unwrap();
+        bad.question_sets[0].questions[0].texts.remove("en");
+        assert!(bad.checked().is_err(), "no English text");
+        let mut bad = ReferenceData::bundled().unwrap();
+        bad.question_sets[0].questions.clear();
+        assert!(bad.checked().is_err(), "an empty set");
     }
 
     #[test]

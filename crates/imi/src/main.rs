@@ -7,6 +7,7 @@ use imi_store::sealing::MasterKey;
 use imi_store::wake::Wake;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -57,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// The notification outbox (mail) and the scheduled deadlines.
+    Notifications {
+        #[command(subcommand)]
+        command: NotificationsCommand,
+    },
     /// Audit the event log.
     Audit {
         #[command(subcommand)]
@@ -79,6 +85,12 @@ enum ProjectionsCommand {
     Status,
     /// Rebuild one projection blue/green from the start of the log.
     Rebuild { name: String },
+}
+
+#[derive(Subcommand)]
+enum NotificationsCommand {
+    /// Pending, sent, failed and skipped mails; scheduled, due and acted-on deadlines.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -120,6 +132,40 @@ async fn main() -> Result<()> {
             match command {
                 Command::Migrate => {
                     println!("migrations applied");
+                    Ok(())
+                }
+                Command::Notifications {
+                    command: NotificationsCommand::Status,
+                } => {
+                    let outbox = imi_notify::status::outbox(&pool).await?;
+                    println!(
+                        "mail: {} pending, {} sending, {} to retry, {} sent, {} failed, {} skipped",
+                        outbox.pending,
+                        outbox.sending,
+                        outbox.retrying,
+                        outbox.sent,
+                        outbox.failed,
+                        outbox.skipped
+                    );
+                    if let Some(at) = outbox.oldest_pending_at {
+                        println!("oldest pending since {at}");
+                    }
+                    for (id, error) in &outbox.recent_failures {
+                        println!("  failed {id}: {error}");
+                    }
+                    let now = chrono::Utc::now();
+                    let deadlines = imi_projections::deadlines::status(&pool, now).await?;
+                    println!(
+                        "deadlines: {} scheduled, {} due, {} done, {} refused{}",
+                        deadlines.scheduled,
+                        deadlines.due,
+                        deadlines.done,
+                        deadlines.refused,
+                        deadlines
+                            .next_due_at
+                            .map(|at| format!(", next at {at}"))
+                            .unwrap_or_default()
+                    );
                     Ok(())
                 }
                 Command::Seed { demo, reference } => {
@@ -180,6 +226,14 @@ async fn main() -> Result<()> {
                         print_seed(&report);
                     }
                     let _runners = app::spawn_runners(&pool, &services.wake);
+                    let mailer =
+                        imi_notify::mail::Mailer::from_env(config::data_root().join("mail"))?;
+                    println!("mail: {}", mailer.describe());
+                    let notifiers = app::spawn_notifiers(
+                        &services,
+                        mailer,
+                        Arc::new(imi_domain::authority::SystemClock),
+                    );
                     let listener = tokio::net::TcpListener::bind(bind).await?;
                     println!("IMI is serving GraphQL at http://{bind}/graphql");
                     println!("GraphiQL: http://{bind}/graphiql");
@@ -188,6 +242,7 @@ async fn main() -> Result<()> {
                             let _ = tokio::signal::ctrl_c().await;
                         })
                         .await?;
+                    notifiers.shutdown().await;
                     Ok(())
                 }
                 Command::Schema | Command::Bench { .. } => unreachable!("handled above"),

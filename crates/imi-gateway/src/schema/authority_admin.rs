@@ -51,10 +51,6 @@ pub struct CommandPayload {
 pub struct InvitationPayload {
     pub position: Option<String>,
     pub waited: bool,
-    /// The registration code (256 random bits, base64url). Only its SHA-256 is stored: this
-    /// answer is the only place it appears. Until the notification outbox e-mails it, the
-    /// caller passes it on to the invited authority; it is valid 30 days.
-    pub registration_code: String,
 }
 
 /// What a registration did.
@@ -175,6 +171,49 @@ async fn seal_for_authority(
         .seal(&authority_key_id(authority_id), &value)
         .await
         .map_err(|e| ApiError::internal("sealing authority data", &e))
+}
+
+/// Keeps a fresh registration code, sealed under the invited authority's key, for the mail
+/// sender (which deletes it once sent). Written before the command, so the sender never sees
+/// an invitation whose code is not there yet.
+async fn keep_registration_code(
+    services: &Services,
+    authority_id: &str,
+    code: &str,
+    digest: &str,
+) -> Result<(), ApiError> {
+    let sealed = seal_for_authority(services, authority_id, code).await?;
+    let sealed = serde_json::to_value(sealed)
+        .map_err(|e| ApiError::internal("encoding a sealed code", &e))?;
+    sqlx::query(
+        "INSERT INTO registration_codes (code_digest, authority_id, code) VALUES ($1, $2, $3)
+         ON CONFLICT (code_digest) DO NOTHING",
+    )
+    .bind(digest)
+    .bind(authority_id)
+    .bind(sealed)
+    .execute(&services.pool)
+    .await
+    .map_err(|e| ApiError::database("keeping a registration code", &e))?;
+    Ok(())
+}
+
+/// Drops the kept code when its command did not go through (no event names its digest).
+async fn forget_code_unless<T, E>(
+    services: &Services,
+    digest: &str,
+    outcome: Result<T, E>,
+) -> Result<T, E> {
+    if outcome.is_err() {
+        if let Err(e) = sqlx::query("DELETE FROM registration_codes WHERE code_digest = $1")
+            .bind(digest)
+            .execute(&services.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "could not drop an unused registration code");
+        }
+    }
+    outcome
 }
 
 /// A text in one language.
@@ -496,8 +535,8 @@ pub struct AuthorityLinkInput {
 #[Object]
 impl AuthorityAdminMutation {
     /// A data administrator of a coordinator invites an authority to register itself. The
-    /// registration code (256 random bits) is returned in this answer only — the notification
-    /// outbox that will e-mail it to `contactEmail` comes later; only its SHA-256 is stored.
+    /// registration code (256 random bits, valid 30 days) is e-mailed to `contactEmail` by the
+    /// notification outbox; nobody else sees it (the log keeps only its SHA-256).
     async fn invite_authority(
         &self,
         ctx: &Context<'_>,
@@ -514,13 +553,14 @@ impl AuthorityAdminMutation {
         let email = text("the contact e-mail address", input.contact_email)?;
         let (code, code_digest) = registration_code();
         let contact_email = seal_for_authority(services, &authority_id, &email).await?;
+        keep_registration_code(services, &authority_id, &code, &code_digest).await?;
         let command = AuthorityCommand::InviteAuthority {
             authority_id: authority_id.clone(),
             kind: input.kind.into(),
             region,
             coordinated_areas,
             access,
-            code_digest,
+            code_digest: code_digest.clone(),
             contact_email,
         };
         let position = execute(
@@ -530,12 +570,12 @@ impl AuthorityAdminMutation {
             request.metadata(principal),
             command,
         )
-        .await?;
+        .await;
+        let position = forget_code_unless(services, &code_digest, position).await?;
         let done = settle(services, position, &wait_for).await?;
         Ok(InvitationPayload {
             position: done.position,
             waited: done.waited,
-            registration_code: code,
         })
     }
 
@@ -547,14 +587,19 @@ impl AuthorityAdminMutation {
         input: AuthorityInput,
     ) -> async_graphql::Result<InvitationPayload> {
         let (code, code_digest) = registration_code();
+        let authority_id = parse_id(&input.authority_id)?;
+        keep_registration_code(services(ctx)?, &authority_id, &code, &code_digest).await?;
+        let digest = code_digest.clone();
         let done = issue(ctx, &input.authority_id, input.wait_for, || {
-            Ok(AuthorityCommand::RenewInvitation { code_digest })
+            Ok(AuthorityCommand::RenewInvitation {
+                code_digest: digest,
+            })
         })
-        .await?;
+        .await;
+        let done = forget_code_unless(services(ctx)?, &code_digest, done).await?;
         Ok(InvitationPayload {
             position: done.position,
             waited: done.waited,
-            registration_code: code,
         })
     }
 

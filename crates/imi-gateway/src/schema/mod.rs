@@ -9,9 +9,11 @@ pub mod coordination;
 pub mod directory;
 pub mod i18n;
 pub mod model;
+pub mod notifications;
 pub mod profile;
 pub mod reference;
 pub mod relay;
+pub mod requests;
 pub mod users;
 
 use crate::context::RequestContext;
@@ -32,6 +34,8 @@ pub struct Query(
     users::UsersQuery,
     reference::ReferenceQuery,
     coordination::CoordinationQuery,
+    notifications::NotificationsQuery,
+    requests::RequestsQuery,
     alerts::AlertsQuery,
 );
 
@@ -41,11 +45,16 @@ pub struct Mutation(
     directory::DirectoryMutation,
     authority_admin::AuthorityAdminMutation,
     users::UsersMutation,
+    notifications::NotificationsMutation,
+    requests::RequestsMutation,
     alerts::AlertsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(directory::DirectorySubscription);
+pub struct Subscription(
+    directory::DirectorySubscription,
+    notifications::NotificationsSubscription,
+);
 
 pub type ImiSchema = Schema<Query, Mutation, Subscription>;
 
@@ -75,10 +84,16 @@ pub fn build(
     metrics: Metrics,
     directory_watch: Arc<ProjectionWatch>,
 ) -> ImiSchema {
+    let notification_watch = Arc::new(notifications::NotificationWatch(ProjectionWatch::new(
+        imi_projections::notifications::NAME,
+        services.pool.clone(),
+        services.wake.clone(),
+    )));
     builder()
         .data(services)
         .data(metrics)
         .data(directory_watch)
+        .data(notification_watch)
         .finish()
 }
 

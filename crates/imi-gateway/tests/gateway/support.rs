@@ -12,6 +12,7 @@ use imi_store::alert_bus::alert_bus;
 use imi_store::authority_bus::authority_bus;
 use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
+use imi_store::request_bus::request_bus;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use imi_store::PgPool;
@@ -43,6 +44,11 @@ pub fn services(pool: PgPool) -> Services {
     let wake = Wake::local_only();
     Services {
         authorities: Arc::new(authority_bus(
+            pool.clone(),
+            AggregateConfig::default(),
+            wake.clone(),
+        )),
+        requests: Arc::new(request_bus(
             pool.clone(),
             AggregateConfig::default(),
             wake.clone(),
@@ -227,4 +233,27 @@ pub const SET_TITLE: &str = "mutation($input: SetInformalTitleInput!) {
 
 pub fn set_title_input(authority_id: &str, language: &str, title: &str) -> Value {
     json!({ "input": { "authorityId": authority_id, "language": language, "title": title } })
+}
+
+impl Gateway {
+    /// The latest registration code kept for `authority_id`, as the mail sender would read it
+    /// (these tests run no sender; tests/e2e reads it from the mail).
+    pub async fn registration_code(&self, authority_id: &str) -> String {
+        let sealed: serde_json::Value = sqlx::query_scalar(
+            "SELECT code FROM registration_codes WHERE authority_id = $1
+              ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(authority_id)
+        .fetch_one(&self.pool)
+        .await
+        .expect("a kept registration code");
+        let sealed: imi_domain::sealed::Sealed = serde_json::from_value(sealed).unwrap();
+        self.services
+            .keyring
+            .open::<String>(&sealed)
+            .await
+            .expect("opened")
+            .into_option()
+            .expect("not erased")
+    }
 }

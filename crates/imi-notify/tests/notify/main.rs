@@ -1,5 +1,6 @@
 //! Notifications against a real PostgreSQL (a fresh database per test) and a real SMTP server
 //! on loopback.
 
+mod scheduler;
 mod sender;
 mod support;

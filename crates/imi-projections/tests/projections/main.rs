@@ -6,6 +6,7 @@ mod coordination;
 mod directory;
 mod ledger;
 mod reference;
+mod requests;
 mod runner;
 mod scene;
 mod users;

@@ -8,6 +8,7 @@ mod guard;
 mod log;
 mod lookup;
 mod reference;
+mod requests;
 mod scene;
 mod sealing;
 mod support;

@@ -18,6 +18,8 @@ async fn snapshot(pool: &PgPool) -> Vec<(String, String, String)> {
         "service_activities",
         "registers",
         "helpdesks",
+        "question_sets",
+        "questions",
     ] {
         let of_table: Vec<(String, String)> = sqlx::query_as(&format!(
             "SELECT t.xmin::text, to_jsonb(t)::text FROM reference.{table} AS t ORDER BY 2"

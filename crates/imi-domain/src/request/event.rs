@@ -1,0 +1,266 @@
+use super::command::Answers;
+use super::model::{Attachment, Party};
+use crate::authority::LegislativeArea;
+use crate::sealed::Sealed;
+use chrono::{DateTime, NaiveDate, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A draft as recorded: the content with the responding authority resolved to a party and
+/// the request coordinator chosen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DraftContent {
+    pub question_set: String,
+    pub questions: BTreeSet<String>,
+    pub free_text: Option<Sealed>,
+    pub subject: Sealed,
+    pub attachments: Vec<Attachment>,
+    pub proposed_answer_date: NaiveDate,
+    pub responding: Party,
+    pub request_coordinator: String,
+}
+
+/// What happened to an information request. Events are forever: add variants, never change
+/// one's shape without an upcaster and a new version. Personal data (the subject, free text,
+/// answers, justifications, opinions, attachments' names) are only ever [`Sealed`] under the
+/// request's key; attachments' bytes are not in events at all. `at` is the time of the fact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RequestEvent {
+    RequestDrafted {
+        request_id: String,
+        area: LegislativeArea,
+        requesting: Party,
+        drafted_by: String,
+        draft: DraftContent,
+        at: DateTime<Utc>,
+    },
+    DraftUpdated {
+        draft: DraftContent,
+        at: DateTime<Utc>,
+    },
+    RequestSubmittedForApproval {
+        coordinator: String,
+        at: DateTime<Utc>,
+    },
+    RequestApproved {
+        coordinator: String,
+        at: DateTime<Utc>,
+    },
+    RequestSentBack {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// Dispatched to the responding authority (as it is now).
+    RequestSent {
+        responding: Party,
+        at: DateTime<Utc>,
+    },
+    RequestAccepted {
+        responding_coordinator: String,
+        agreed_answer_date: NaiveDate,
+        at: DateTime<Utc>,
+    },
+    AnswerDateProposed {
+        date: NaiveDate,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    AnswerDateAgreed {
+        date: NaiveDate,
+        at: DateTime<Utc>,
+    },
+    RequestForwarded {
+        from: String,
+        to: Party,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// The handlers of `authority_id` on this request are now exactly `handlers`.
+    RequestAssigned {
+        authority_id: String,
+        handlers: BTreeSet<String>,
+        at: DateTime<Utc>,
+    },
+    ReplySubmittedForApproval {
+        full: bool,
+        answers: Answers,
+        attachments: Vec<Attachment>,
+        coordinator: String,
+        at: DateTime<Utc>,
+    },
+    ReplyApproved {
+        coordinator: String,
+        at: DateTime<Utc>,
+    },
+    ReplySentBack {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    PartialReplySent {
+        answers: Answers,
+        attachments: Vec<Attachment>,
+        at: DateTime<Utc>,
+    },
+    FullReplySent {
+        answers: Answers,
+        attachments: Vec<Attachment>,
+        at: DateTime<Utc>,
+    },
+    AdditionalInformationRequested {
+        justification: Sealed,
+        questions: BTreeSet<String>,
+        at: DateTime<Utc>,
+    },
+    ReplyMaintained {
+        comment: Option<Sealed>,
+        at: DateTime<Utc>,
+    },
+    ReferralOpened {
+        requesting_coordinator: String,
+        responding_coordinator: String,
+        at: DateTime<Utc>,
+    },
+    ReferralParticipationDecided {
+        coordinator: String,
+        participates: bool,
+        at: DateTime<Utc>,
+    },
+    ReferralOpinionGiven {
+        coordinator: String,
+        opinion: Sealed,
+        satisfactory: bool,
+        at: DateTime<Utc>,
+    },
+    /// Both coordinators decided and every participating one gave its opinion.
+    ReferralConcluded {
+        at: DateTime<Utc>,
+    },
+    RequestClosed {
+        at: DateTime<Utc>,
+    },
+    RequestWithdrawn {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    ReplyRated {
+        rating: u8,
+        at: DateTime<Utc>,
+    },
+    /// Not accepted within 7 days of `dispatched_at`.
+    AcceptanceOverdue {
+        dispatched_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    DueDateApproaching {
+        due_date: NaiveDate,
+        at: DateTime<Utc>,
+    },
+    AnswerOverdue {
+        due_date: NaiveDate,
+        at: DateTime<Utc>,
+    },
+    /// Nothing happened since `inactive_since`; raised to `coordinators`.
+    InactivityRaised {
+        inactive_since: DateTime<Utc>,
+        coordinators: BTreeSet<String>,
+        at: DateTime<Utc>,
+    },
+    PersonalDataBlocked {
+        at: DateTime<Utc>,
+    },
+}
+
+impl RequestEvent {
+    /// When the fact happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        use RequestEvent::*;
+        match self {
+            RequestDrafted { at, .. }
+            | DraftUpdated { at, .. }
+            | RequestSubmittedForApproval { at, .. }
+            | RequestApproved { at, .. }
+            | RequestSentBack { at, .. }
+            | RequestSent { at, .. }
+            | RequestAccepted { at, .. }
+            | AnswerDateProposed { at, .. }
+            | AnswerDateAgreed { at, .. }
+            | RequestForwarded { at, .. }
+            | RequestAssigned { at, .. }
+            | ReplySubmittedForApproval { at, .. }
+            | ReplyApproved { at, .. }
+            | ReplySentBack { at, .. }
+            | PartialReplySent { at, .. }
+            | FullReplySent { at, .. }
+            | AdditionalInformationRequested { at, .. }
+            | ReplyMaintained { at, .. }
+            | ReferralOpened { at, .. }
+            | ReferralParticipationDecided { at, .. }
+            | ReferralOpinionGiven { at, .. }
+            | ReferralConcluded { at }
+            | RequestClosed { at }
+            | RequestWithdrawn { at, .. }
+            | ReplyRated { at, .. }
+            | AcceptanceOverdue { at, .. }
+            | DueDateApproaching { at, .. }
+            | AnswerOverdue { at, .. }
+            | InactivityRaised { at, .. }
+            | PersonalDataBlocked { at } => *at,
+        }
+    }
+
+    /// Facts the scheduler records; they are not activity on the request.
+    pub fn is_time_fact(&self) -> bool {
+        matches!(
+            self,
+            Self::AcceptanceOverdue { .. }
+                | Self::DueDateApproaching { .. }
+                | Self::AnswerOverdue { .. }
+                | Self::InactivityRaised { .. }
+                | Self::PersonalDataBlocked { .. }
+        )
+    }
+}
+
+impl DomainEvent for RequestEvent {
+    fn event_type(&self) -> String {
+        use RequestEvent::*;
+        match self {
+            RequestDrafted { .. } => "RequestDrafted",
+            DraftUpdated { .. } => "DraftUpdated",
+            RequestSubmittedForApproval { .. } => "RequestSubmittedForApproval",
+            RequestApproved { .. } => "RequestApproved",
+            RequestSentBack { .. } => "RequestSentBack",
+            RequestSent { .. } => "RequestSent",
+            RequestAccepted { .. } => "RequestAccepted",
+            AnswerDateProposed { .. } => "AnswerDateProposed",
+            AnswerDateAgreed { .. } => "AnswerDateAgreed",
+            RequestForwarded { .. } => "RequestForwarded",
+            RequestAssigned { .. } => "RequestAssigned",
+            ReplySubmittedForApproval { .. } => "ReplySubmittedForApproval",
+            ReplyApproved { .. } => "ReplyApproved",
+            ReplySentBack { .. } => "ReplySentBack",
+            PartialReplySent { .. } => "PartialReplySent",
+            FullReplySent { .. } => "FullReplySent",
+            AdditionalInformationRequested { .. } => "AdditionalInformationRequested",
+            ReplyMaintained { .. } => "ReplyMaintained",
+            ReferralOpened { .. } => "ReferralOpened",
+            ReferralParticipationDecided { .. } => "ReferralParticipationDecided",
+            ReferralOpinionGiven { .. } => "ReferralOpinionGiven",
+            ReferralConcluded { .. } => "ReferralConcluded",
+            RequestClosed { .. } => "RequestClosed",
+            RequestWithdrawn { .. } => "RequestWithdrawn",
+            ReplyRated { .. } => "ReplyRated",
+            AcceptanceOverdue { .. } => "AcceptanceOverdue",
+            DueDateApproaching { .. } => "DueDateApproaching",
+            AnswerOverdue { .. } => "AnswerOverdue",
+            InactivityRaised { .. } => "InactivityRaised",
+            PersonalDataBlocked { .. } => "PersonalDataBlocked",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_string()
+    }
+}

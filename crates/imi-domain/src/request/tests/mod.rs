@@ -1,0 +1,12 @@
+//! Given/when/then tests of the InformationRequest aggregate and its policy, by concept.
+
+mod closure;
+mod drafting;
+mod fixtures;
+mod policy;
+mod referral;
+mod replies;
+mod responding;
+mod serialization;
+mod support;
+mod timing;

@@ -1,0 +1,105 @@
+//! What the request projections share: decoding a batch's InformationRequest events, checking
+//! each request's sequence, and folding them over the aggregate's own state (kept per request
+//! in the projection's `request_states`), so every read model derives from exactly what the
+//! aggregate decides on (its [`RequestSummary`] and [`RequestDetails`]).
+
+use crate::fold::{self, Sequences};
+use crate::projection::ProjectionError;
+use imi_domain::request::{InformationRequest, RequestDetails, RequestEvent, RequestSummary};
+use imi_store::feed::FeedEvent;
+use serde::Deserialize;
+use sqlx::PgConnection;
+use std::collections::BTreeMap;
+
+/// The aggregate type of information requests in the log.
+pub const REQUEST: &str = "InformationRequest";
+
+/// A request the batch touched: its state after the batch and the batch's events of it.
+pub struct Touched<'a> {
+    pub request: InformationRequest,
+    pub events: Vec<(&'a FeedEvent, RequestEvent)>,
+}
+
+impl Touched<'_> {
+    pub fn summary(&self) -> Option<RequestSummary> {
+        self.request.summary()
+    }
+    pub fn details(&self) -> Option<RequestDetails> {
+        self.request.details()
+    }
+}
+
+/// Folds the batch's request events over the stored states, stores the new states and
+/// sequences, and answers the touched requests by id; empty when the batch holds none.
+pub async fn fold_requests<'a>(
+    db: &mut PgConnection,
+    events: &'a [FeedEvent],
+) -> Result<BTreeMap<String, Touched<'a>>, ProjectionError> {
+    let decoded: Vec<(&FeedEvent, RequestEvent)> = events
+        .iter()
+        .filter(|e| e.aggregate_type == REQUEST)
+        .map(|e| {
+            RequestEvent::deserialize(&e.payload)
+                .map(|event| (e, event))
+                .map_err(|err| ProjectionError::unreadable(e, err))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
+    if decoded.is_empty() {
+        return Ok(touched);
+    }
+    let ids: Vec<String> = decoded
+        .iter()
+        .map(|(e, _)| e.aggregate_id.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut sequences = Sequences::load(db, &ids).await?;
+    let stored: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("SELECT request_id, state FROM request_states WHERE request_id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *db)
+            .await?;
+    for (id, state) in stored {
+        let request: InformationRequest = fold::decode(state)?;
+        touched.insert(
+            id,
+            Touched {
+                request,
+                events: vec![],
+            },
+        );
+    }
+    for (e, event) in decoded {
+        sequences.check(e)?;
+        let t = touched
+            .entry(e.aggregate_id.clone())
+            .or_insert_with(|| Touched {
+                request: InformationRequest::default(),
+                events: vec![],
+            });
+        t.request.record(event.clone());
+        t.events.push((e, event));
+    }
+    let (ids, states): (Vec<&str>, Vec<serde_json::Value>) = touched
+        .iter()
+        .map(|(id, t)| {
+            serde_json::to_value(&t.request)
+                .map(|v| (id.as_str(), v))
+                .map_err(|e| sqlx::Error::Encode(Box::new(e)))
+        })
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
+    sqlx::query(
+        "INSERT INTO request_states (request_id, state)
+         SELECT * FROM unnest($1::text[], $2::jsonb[])
+         ON CONFLICT (request_id) DO UPDATE SET state = excluded.state",
+    )
+    .bind(&ids)
+    .bind(&states)
+    .execute(&mut *db)
+    .await?;
+    sequences.store(db).await?;
+    Ok(touched)
+}

@@ -1,0 +1,125 @@
+//! The full view of information requests: the summary, the content and every step with its
+//! reason. Personal data stay sealed as the events carry them; the gateway opens them only
+//! for callers whose view level includes them ([`imi_domain::request::view_level`]).
+
+use crate::fold;
+use crate::projection::{Projection, ProjectionError};
+use crate::request_fold::fold_requests;
+use chrono::{DateTime, Utc};
+use imi_domain::request::{RequestDetails, RequestSummary};
+use imi_store::feed::FeedEvent;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgExecutor};
+
+pub const NAME: &str = "request_full";
+
+pub struct RequestFull;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FullRow {
+    pub request_id: String,
+    pub summary: RequestSummary,
+    pub details: RequestDetails,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One event of a request as the full view lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub request_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub at: DateTime<Utc>,
+    /// `user:<id>` or `system:<process>`.
+    pub by_user: Option<String>,
+    pub by_authority: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+#[async_trait::async_trait]
+impl Projection for RequestFull {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn version(&self) -> i32 {
+        1
+    }
+    fn tables_sql(&self) -> &'static str {
+        include_str!("../../../projections/request_full.sql")
+    }
+
+    async fn apply(
+        &self,
+        db: &mut PgConnection,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError> {
+        let touched = fold_requests(db, events).await?;
+        if touched.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = touched.keys().cloned().collect();
+        let mut rows = Vec::new();
+        let mut steps = Vec::new();
+        for (id, t) in &touched {
+            if let (Some(summary), Some(details)) = (t.summary(), t.details()) {
+                let updated_at = t
+                    .events
+                    .last()
+                    .map(|(e, _)| e.recorded_at)
+                    .unwrap_or(summary.dates.last_activity_at);
+                rows.push(FullRow {
+                    request_id: id.clone(),
+                    summary,
+                    details,
+                    updated_at,
+                });
+            }
+            for (e, event) in &t.events {
+                let text = |key: &str| {
+                    e.metadata
+                        .get(key)
+                        .and_then(|v| v.as_str())
+                        .map(String::from)
+                };
+                steps.push(Step {
+                    request_id: id.clone(),
+                    sequence: e.sequence,
+                    event_type: e.event_type.clone(),
+                    at: event.at(),
+                    by_user: text("acting_user"),
+                    by_authority: text("acting_authority"),
+                    payload: e.payload.clone(),
+                });
+            }
+        }
+        fold::replace_rows(db, "requests", "request_id", &ids, &rows).await?;
+        fold::insert_rows(db, "steps", &steps).await?;
+        Ok(())
+    }
+}
+
+pub async fn get<'e>(
+    db: impl PgExecutor<'e>,
+    request_id: &str,
+) -> Result<Option<FullRow>, sqlx::Error> {
+    let row: Option<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(r) FROM {NAME}.requests r WHERE request_id = $1"
+    ))
+    .bind(request_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(fold::decode).transpose()
+}
+
+pub async fn steps<'e>(
+    db: impl PgExecutor<'e>,
+    request_id: &str,
+) -> Result<Vec<Step>, sqlx::Error> {
+    let rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(s) FROM {NAME}.steps s WHERE request_id = $1 ORDER BY sequence"
+    ))
+    .bind(request_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(fold::decode).collect()
+}

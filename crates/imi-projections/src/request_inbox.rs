@@ -1,0 +1,132 @@
+//! What awaits each authority's (and, where a request is assigned, each user's) action on
+//! information requests, derived from each request's summary after every batch.
+
+use crate::fold;
+use crate::projection::{Projection, ProjectionError};
+use crate::request_fold::fold_requests;
+use chrono::{DateTime, NaiveDate, Utc};
+use imi_domain::request::{RequestStatus, RequestSummary};
+use imi_store::feed::FeedEvent;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgExecutor};
+
+pub const NAME: &str = "request_inbox";
+
+pub struct RequestInbox;
+
+/// One action awaiting an authority on a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxItem {
+    pub request_id: String,
+    pub authority_id: String,
+    /// `send`, `approve-request`, `accept`, `agree-answer-date`, `reply`, `approve-reply`,
+    /// `review-reply`, `referral`.
+    pub action: String,
+    /// The users it is assigned to; empty: any user of the authority with the needed role.
+    pub users: Vec<String>,
+    pub area: String,
+    pub due_date: Option<NaiveDate>,
+    pub since: DateTime<Utc>,
+}
+
+/// The actions awaiting someone on the request `s` describes.
+pub fn items(s: &RequestSummary) -> Vec<InboxItem> {
+    use RequestStatus as S;
+    let item = |authority: &str, action: &str, users: Vec<String>| InboxItem {
+        request_id: s.request_id.clone(),
+        authority_id: authority.to_string(),
+        action: action.to_string(),
+        users,
+        area: s.area.code().to_string(),
+        due_date: s.status.dispatched().then(|| s.due_date()),
+        since: s.dates.last_activity_at,
+    };
+    let requesting = &s.requesting.authority_id;
+    let responding = &s.responding.authority_id;
+    let req_handlers: Vec<String> = s.requesting_handlers.iter().cloned().collect();
+    let resp_handlers: Vec<String> = s.responding_handlers.iter().cloned().collect();
+    let mut out = Vec::new();
+    match s.status {
+        S::Draft => out.push(item(requesting, "send", req_handlers.clone())),
+        S::AwaitingApproval => out.push(item(&s.requesting_coordinator, "approve-request", vec![])),
+        S::Sent => out.push(item(responding, "accept", resp_handlers)),
+        S::Accepted | S::PartiallyAnswered | S::AdditionalInformationRequested => {
+            match (&s.responding_coordinator, s.reply_awaiting_approval) {
+                (Some(c), true) => out.push(item(c, "approve-reply", vec![])),
+                _ => out.push(item(responding, "reply", resp_handlers)),
+            }
+        }
+        S::Answered => out.push(item(requesting, "review-reply", req_handlers.clone())),
+        S::InReferral => {
+            if let Some(referral) = &s.referral {
+                for c in s.referral_coordinators() {
+                    let waiting = match referral.participation.get(c) {
+                        None => true,
+                        Some(true) => !referral.opinions.contains(c),
+                        Some(false) => false,
+                    };
+                    if waiting {
+                        out.push(item(c, "referral", vec![]));
+                    }
+                }
+            }
+        }
+        S::Closed | S::Withdrawn => {}
+    }
+    if !s.status.ended() && s.dates.counter_proposed_answer_date.is_some() {
+        out.push(item(requesting, "agree-answer-date", req_handlers));
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl Projection for RequestInbox {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn version(&self) -> i32 {
+        1
+    }
+    fn tables_sql(&self) -> &'static str {
+        include_str!("../../../projections/request_inbox.sql")
+    }
+
+    async fn apply(
+        &self,
+        db: &mut PgConnection,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError> {
+        let touched = fold_requests(db, events).await?;
+        if touched.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = touched.keys().cloned().collect();
+        let rows: Vec<InboxItem> = touched
+            .values()
+            .filter_map(|t| t.summary())
+            .flat_map(|s| items(&s))
+            .collect();
+        fold::replace_rows(db, "items", "request_id", &ids, &rows).await?;
+        Ok(())
+    }
+}
+
+/// What awaits `authority_id`; with `user_id`, only what is assigned to that user or to no
+/// one in particular. Oldest first.
+pub async fn of_authority<'e>(
+    db: impl PgExecutor<'e>,
+    authority_id: &str,
+    user_id: Option<&str>,
+) -> Result<Vec<InboxItem>, sqlx::Error> {
+    let rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(i) FROM {NAME}.items i
+          WHERE authority_id = $1
+            AND ($2::text IS NULL OR cardinality(users) = 0 OR $2 = ANY(users))
+          ORDER BY since, request_id, action"
+    ))
+    .bind(authority_id)
+    .bind(user_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(fold::decode).collect()
+}

@@ -1,0 +1,25 @@
+-- Deadlines (version 1): every time rule pending in the log, with the system command the
+-- scheduler issues when it falls due. A rule that no longer applies (the code was used, the
+-- request answered) is removed by the event that ended it. What the scheduler did is kept
+-- beside it in public.deadline_actions, under the same deterministic id.
+CREATE TABLE deadlines
+(
+    -- '<aggregate type>/<aggregate id>/<rule>/<discriminator>'
+    id             text PRIMARY KEY,
+    aggregate_type text        NOT NULL,
+    aggregate_id   text        NOT NULL,
+    rule           text        NOT NULL,
+    due_at         timestamptz NOT NULL,
+    -- the command, as the aggregate's command type serializes it
+    command        jsonb       NOT NULL
+);
+CREATE INDEX deadlines_by_due ON deadlines (due_at);
+CREATE INDEX deadlines_by_aggregate ON deadlines (aggregate_type, aggregate_id);
+
+CREATE TABLE sequences
+(
+    aggregate_type text   NOT NULL,
+    aggregate_id   text   NOT NULL,
+    sequence       bigint NOT NULL,
+    PRIMARY KEY (aggregate_type, aggregate_id)
+);

@@ -1,0 +1,40 @@
+-- The full view of information requests (version 1): the summary, the content and every step
+-- with its reason. Personal data (subject, free texts, answers, justifications, opinions,
+-- attachments' names) stay sealed exactly as the events carry them, under the request's data
+-- key: the gateway opens them only for callers whose view level includes personal data, and
+-- they read as erased once the key is gone.
+CREATE TABLE requests
+(
+    request_id text PRIMARY KEY,
+    -- imi_domain::request::RequestSummary
+    summary    jsonb       NOT NULL,
+    -- imi_domain::request::RequestDetails (sealed values kept sealed)
+    details    jsonb       NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+
+-- Every event of a request, in order: who did what, when, why.
+CREATE TABLE steps
+(
+    request_id     text        NOT NULL,
+    sequence       bigint      NOT NULL,
+    event_type     text        NOT NULL,
+    at             timestamptz NOT NULL,
+    by_user        text,
+    by_authority   text,
+    -- the event's payload (sealed values kept sealed)
+    payload        jsonb       NOT NULL,
+    PRIMARY KEY (request_id, sequence)
+);
+
+CREATE TABLE request_states
+(
+    request_id text PRIMARY KEY,
+    state      jsonb NOT NULL
+);
+
+CREATE TABLE sequences
+(
+    aggregate_id text PRIMARY KEY,
+    sequence     bigint NOT NULL
+);

@@ -1,0 +1,29 @@
+-- What awaits whom (version 1): one row per open action on a request, for the authority that
+-- must take it and, where the request is assigned, the users it is assigned to (empty: any
+-- user of the authority with the role the action needs).
+CREATE TABLE items
+(
+    request_id   text        NOT NULL,
+    authority_id text        NOT NULL,
+    -- send, approve-request, accept, agree-answer-date, reply, approve-reply,
+    -- review-reply, referral
+    action       text        NOT NULL,
+    users        text[]      NOT NULL,
+    area         text        NOT NULL,
+    due_date     date,
+    since        timestamptz NOT NULL,
+    PRIMARY KEY (request_id, authority_id, action)
+);
+CREATE INDEX items_authority ON items (authority_id, since);
+
+CREATE TABLE request_states
+(
+    request_id text PRIMARY KEY,
+    state      jsonb NOT NULL
+);
+
+CREATE TABLE sequences
+(
+    aggregate_id text PRIMARY KEY,
+    sequence     bigint NOT NULL
+);
