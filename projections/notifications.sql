@@ -46,3 +46,24 @@ CREATE TABLE sequences
     sequence       bigint NOT NULL,
     PRIMARY KEY (aggregate_type, aggregate_id)
 );
+
+-- Who each information request involves, for the announcements of its later events.
+CREATE TABLE requests
+(
+    request_id             text PRIMARY KEY,
+    area                   text NOT NULL,
+    requesting             text NOT NULL,
+    responding             text NOT NULL,
+    requesting_coordinator text NOT NULL,
+    responding_coordinator text
+);
+
+-- Who each alert involves (initiating authority, coordinators, postboxes, recipients).
+CREATE TABLE alerts
+(
+    alert_id            text PRIMARY KEY,
+    initiating          text   NOT NULL,
+    coordinator         text,
+    closing_coordinator text,
+    involved            text[] NOT NULL
+);

@@ -47,6 +47,37 @@ impl Client<'_> {
             .await
     }
 
+    /// Waits (up to 20 s) until the caller has a notification of `kind` about `alert`.
+    async fn wait_for_notification(&self, kind: &str, alert: &str) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let list = self
+                .service
+                .graphql(
+                    Some(&self.token),
+                    None,
+                    "{ notifications(first: 50) { edges { node { kind aggregateId } } } }",
+                    json!({}),
+                )
+                .await;
+            let found = list["data"]["notifications"]["edges"]
+                .as_array()
+                .is_some_and(|edges| {
+                    edges
+                        .iter()
+                        .any(|e| e["node"]["kind"] == kind && e["node"]["aggregateId"] == alert)
+                });
+            if found {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "no {kind} notification about {alert}: {list}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Runs a mutation that must succeed; returns its payload.
     async fn ok(&self, field: &str, input_type: &str, selection: &str, input: Value) -> Value {
         let answer = self.run(field, input_type, selection, input).await;
@@ -453,8 +484,12 @@ async fn an_sd_alert_from_draft_to_closure_and_a_withdrawn_one() {
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(message.contains("comment period runs until"), "{message}");
 
-    // Seven days later (SD's comment period), the closing coordinator broadcasts it.
+    // Seven days later (SD's comment period), the scheduler ends the comment period and tells
+    // the closing coordinator (mail and app); then it broadcasts the proposal.
     service.clock.advance(chrono::Duration::days(7));
+    at.postbox
+        .wait_for_notification("comment_period_ended", &a1)
+        .await;
     let (code, _) = at
         .authority
         .refused(
@@ -495,8 +530,12 @@ async fn an_sd_alert_from_draft_to_closure_and_a_withdrawn_one() {
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(message.contains("objection period runs until"), "{message}");
 
-    // Fourteen days later (SD's objection period), it closes.
+    // Fourteen days later (SD's objection period), the scheduler ends it; the closing
+    // coordinator is told and closes.
     service.clock.advance(chrono::Duration::days(14));
+    at.postbox
+        .wait_for_notification("objection_period_ended", &a1)
+        .await;
     at.postbox
         .ok(
             "closeAlert",

@@ -109,10 +109,19 @@ pub async fn start() -> Service {
             ..SenderOptions::default()
         },
     );
-    let mut scheduler = Scheduler::new(pool.clone(), clock.clone()).route(
-        "Authority",
-        services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
-    );
+    let mut scheduler = Scheduler::new(pool.clone(), clock.clone())
+        .route(
+            "Authority",
+            services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        )
+        .route(
+            "InformationRequest",
+            services.requests.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        )
+        .route(
+            "Alert",
+            services.alerts.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+        );
     scheduler.tick = Duration::from_millis(50);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (wake_sender, stopped_sender) = (wake.subscribe(), stopped.clone());

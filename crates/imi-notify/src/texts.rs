@@ -159,10 +159,13 @@ pub fn render(kind: &str, params: &Value, language: &str, code: Option<&str>) ->
             "IMI: your password was reset".into(),
             "Your IMI password was reset by an administrator. If you did not ask for it, contact your local data administrator.\n".into(),
         ),
-        (other, _) => (
-            format!("IMI: {}", other.replace('_', " ")),
-            format!("{}\n", params),
-        ),
+        (other, lang) => match exchange_subject(other, lang) {
+            Some(subject) => (format!("IMI: {subject}"), exchange_body(subject, params, lang)),
+            None => (
+                format!("IMI: {}", other.replace('_', " ")),
+                format!("{}\n", params),
+            ),
+        },
     };
     let fell_back = lang == "en" && language != "en";
     Text {
@@ -173,6 +176,232 @@ pub fn render(kind: &str, params: &Value, language: &str, code: Option<&str>) ->
         },
         body,
         language: lang,
+    }
+}
+
+/// The subjects of the information request and alert notifications, in en, fr, de.
+fn exchange_subject(kind: &str, lang: &str) -> Option<&'static str> {
+    let [en, fr, de] = match kind {
+        kinds::REQUEST_AWAITING_APPROVAL => [
+            "a new request awaits your approval",
+            "une nouvelle demande attend votre approbation",
+            "eine neue Anfrage wartet auf Ihre Genehmigung",
+        ],
+        kinds::REQUEST_SENT_BACK => [
+            "your request was sent back",
+            "votre demande a été renvoyée",
+            "Ihre Anfrage wurde zurückgesandt",
+        ],
+        kinds::REQUEST_RECEIVED => [
+            "new incoming information request",
+            "nouvelle demande d'information reçue",
+            "neues eingehendes Auskunftsersuchen",
+        ],
+        kinds::REQUEST_FORWARDED => [
+            "an information request was forwarded",
+            "une demande d'information a été transférée",
+            "ein Auskunftsersuchen wurde weitergeleitet",
+        ],
+        kinds::REQUEST_AWAITING_ALLOCATION => [
+            "a request awaits allocation",
+            "une demande attend d'être attribuée",
+            "eine Anfrage wartet auf Zuweisung",
+        ],
+        kinds::REQUEST_ASSIGNED => [
+            "a request was assigned to you",
+            "une demande vous a été attribuée",
+            "Ihnen wurde eine Anfrage zugewiesen",
+        ],
+        kinds::REQUEST_ACCEPTED => [
+            "your request was accepted",
+            "votre demande a été acceptée",
+            "Ihre Anfrage wurde angenommen",
+        ],
+        kinds::ANSWER_DATE_PROPOSED => [
+            "another answer date is proposed",
+            "une autre date de réponse est proposée",
+            "ein anderes Antwortdatum wird vorgeschlagen",
+        ],
+        kinds::REPLY_AWAITING_APPROVAL => [
+            "a reply awaits your approval",
+            "une réponse attend votre approbation",
+            "eine Antwort wartet auf Ihre Genehmigung",
+        ],
+        kinds::PARTIAL_REPLY => [
+            "a partial reply arrived",
+            "une réponse partielle est arrivée",
+            "eine Teilantwort ist eingegangen",
+        ],
+        kinds::FULL_REPLY => [
+            "the reply arrived",
+            "la réponse est arrivée",
+            "die Antwort ist eingegangen",
+        ],
+        kinds::ADDITIONAL_INFORMATION_REQUESTED => [
+            "additional information is requested",
+            "des informations complémentaires sont demandées",
+            "zusätzliche Informationen werden erbeten",
+        ],
+        kinds::REPLY_MAINTAINED => [
+            "the responder maintains its reply",
+            "l'autorité maintient sa réponse",
+            "die Behörde hält an ihrer Antwort fest",
+        ],
+        kinds::REFERRAL_OPENED => [
+            "a referral awaits your opinion",
+            "un renvoi attend votre avis",
+            "eine Befassung wartet auf Ihre Stellungnahme",
+        ],
+        kinds::REQUEST_CLOSED => [
+            "a request was closed",
+            "une demande a été clôturée",
+            "eine Anfrage wurde abgeschlossen",
+        ],
+        kinds::REQUEST_WITHDRAWN => [
+            "a request was withdrawn",
+            "une demande a été retirée",
+            "eine Anfrage wurde zurückgezogen",
+        ],
+        kinds::ACCEPTANCE_OVERDUE => [
+            "a request was not accepted within 7 days",
+            "une demande n'a pas été acceptée dans les 7 jours",
+            "eine Anfrage wurde nicht innerhalb von 7 Tagen angenommen",
+        ],
+        kinds::ANSWER_DUE_SOON => [
+            "an answer date is near",
+            "une date de réponse approche",
+            "ein Antwortdatum rückt näher",
+        ],
+        kinds::ANSWER_OVERDUE => [
+            "an answer date has passed",
+            "une date de réponse est dépassée",
+            "ein Antwortdatum ist überschritten",
+        ],
+        kinds::REQUEST_INACTIVE => [
+            "a request has been inactive for 2 months",
+            "une demande est inactive depuis 2 mois",
+            "eine Anfrage ist seit 2 Monaten inaktiv",
+        ],
+        kinds::ALERT_AWAITING_BROADCAST => [
+            "an alert awaits your check and broadcast",
+            "une alerte attend votre vérification et diffusion",
+            "eine Warnmeldung wartet auf Prüfung und Versand",
+        ],
+        kinds::ALERT_SENT_BACK => [
+            "your alert was sent back",
+            "votre alerte a été renvoyée",
+            "Ihre Warnmeldung wurde zurückgesandt",
+        ],
+        kinds::INCOMING_ALERT => [
+            "an incoming alert awaits acknowledgement",
+            "une alerte entrante attend l'accusé de réception",
+            "eine eingehende Warnmeldung wartet auf Empfangsbestätigung",
+        ],
+        kinds::OUTGOING_ALERT => [
+            "an alert was sent from your Member State",
+            "une alerte a été envoyée depuis votre État membre",
+            "eine Warnmeldung wurde aus Ihrem Mitgliedstaat versandt",
+        ],
+        kinds::ALERT_DISSEMINATED => [
+            "an alert was sent to you",
+            "une alerte vous a été transmise",
+            "Ihnen wurde eine Warnmeldung übermittelt",
+        ],
+        kinds::ALERT_INFORMATION_TO_BROADCAST => [
+            "additional information awaits broadcast",
+            "des informations complémentaires attendent d'être diffusées",
+            "zusätzliche Informationen warten auf Versand",
+        ],
+        kinds::ALERT_INFORMATION => [
+            "additional information on an alert",
+            "informations complémentaires sur une alerte",
+            "zusätzliche Informationen zu einer Warnmeldung",
+        ],
+        kinds::CLOSURE_PROPOSED => [
+            "closure proposed: the comment period runs",
+            "clôture proposée : la période de commentaires court",
+            "Abschluss vorgeschlagen: die Kommentarfrist läuft",
+        ],
+        kinds::COMMENT_PERIOD_ENDED => [
+            "the comment period ended",
+            "la période de commentaires est terminée",
+            "die Kommentarfrist ist abgelaufen",
+        ],
+        kinds::CLOSURE_PROPOSAL_BROADCAST => [
+            "closure proposal: the objection period runs",
+            "proposition de clôture : la période d'objection court",
+            "Abschlussvorschlag: die Einspruchsfrist läuft",
+        ],
+        kinds::CLOSURE_OBJECTED => [
+            "a Member State objected to the closure",
+            "un État membre s'est opposé à la clôture",
+            "ein Mitgliedstaat hat dem Abschluss widersprochen",
+        ],
+        kinds::OBJECTION_PERIOD_ENDED => [
+            "the objection period ended: the alert may be closed",
+            "la période d'objection est terminée : l'alerte peut être clôturée",
+            "die Einspruchsfrist ist abgelaufen: die Warnmeldung kann abgeschlossen werden",
+        ],
+        kinds::ALERT_CLOSED => [
+            "an alert was closed",
+            "une alerte a été clôturée",
+            "eine Warnmeldung wurde abgeschlossen",
+        ],
+        kinds::ALERT_WITHDRAWN => [
+            "an alert was withdrawn",
+            "une alerte a été retirée",
+            "eine Warnmeldung wurde zurückgezogen",
+        ],
+        kinds::THREE_DAY_DEADLINE_MISSED => [
+            "the alert was not sent within 3 days of the decision",
+            "l'alerte n'a pas été envoyée dans les 3 jours suivant la décision",
+            "die Warnmeldung wurde nicht innerhalb von 3 Tagen nach der Entscheidung versandt",
+        ],
+        _ => return None,
+    };
+    Some(match lang {
+        "fr" => fr,
+        "de" => de,
+        _ => en,
+    })
+}
+
+/// The body of an exchange notification: what happened, which exchange, the dates it names.
+fn exchange_body(subject: &str, params: &Value, lang: &str) -> String {
+    let labels = |en: &'static str, fr: &'static str, de: &'static str| match lang {
+        "fr" => fr,
+        "de" => de,
+        _ => en,
+    };
+    let mut body = format!("{}.\n\n", capitalized(subject));
+    if let Some(id) = params.get("request_id").and_then(Value::as_str) {
+        let label = labels(
+            "Information request",
+            "Demande d'information",
+            "Auskunftsersuchen",
+        );
+        body.push_str(&format!("{label}: {id}\n"));
+    }
+    if let Some(id) = params.get("alert_id").and_then(Value::as_str) {
+        let label = labels("Alert", "Alerte", "Warnmeldung");
+        body.push_str(&format!("{label}: {id}\n"));
+    }
+    if params.get("answer_date").is_some() {
+        let label = labels("Answer date", "Date de réponse", "Antwortdatum");
+        body.push_str(&format!("{label}: {}\n", date(params, "answer_date")));
+    }
+    if params.get("ends_at").is_some() {
+        let label = labels("Ends", "Fin", "Ende");
+        body.push_str(&format!("{label}: {}\n", date(params, "ends_at")));
+    }
+    body
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -189,6 +418,7 @@ mod tests {
                 let text = render(kind, &params, lang, Some("CODE"));
                 assert_eq!(text.language, lang);
                 assert!(!text.subject.contains(kind), "{kind} {lang}: generic text");
+                assert!(!text.body.contains('{'), "{kind} {lang}: raw parameters");
                 assert!(!text.subject.starts_with("[en]"));
             }
             let en = render(kind, &params, "en", None).subject;

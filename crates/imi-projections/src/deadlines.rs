@@ -8,7 +8,12 @@
 use crate::fold::TypedSequences;
 use crate::projection::{Projection, ProjectionError};
 use chrono::{DateTime, Utc};
+use chrono::{Duration, Months, NaiveDate};
+use imi_domain::alert::{AlertContent, AlertEvent, PQ_ALERT_DAYS};
 use imi_domain::authority::AuthorityEvent;
+use imi_domain::request::{
+    RequestEvent, ACCEPTANCE_DAYS, BLOCKING_MONTHS, INACTIVITY_MONTHS, REMINDER_DAYS_BEFORE_DUE,
+};
 use imi_store::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -21,6 +26,22 @@ pub const NAME: &str = "deadlines";
 pub mod rules {
     /// An unused registration code reaches its 30 days.
     pub const INVITATION_EXPIRY: &str = "invitation_expiry";
+    /// A dispatched request not accepted within 7 days.
+    pub const ACCEPTANCE: &str = "acceptance";
+    /// The reminder some days before the agreed answer date.
+    pub const DUE_SOON: &str = "due_soon";
+    /// The agreed answer date passed without the full reply.
+    pub const ANSWER_OVERDUE: &str = "answer_overdue";
+    /// 2 months without activity on an open request.
+    pub const INACTIVITY: &str = "inactivity";
+    /// Personal data blocked 6 months after formal closure (or withdrawal).
+    pub const BLOCKING: &str = "blocking";
+    /// An alert's closure comment period ends.
+    pub const COMMENT_PERIOD: &str = "comment_period";
+    /// An alert's closure objection period ends.
+    pub const OBJECTION_PERIOD: &str = "objection_period";
+    /// A PQ alert's 3 days from the decision.
+    pub const THREE_DAYS: &str = "three_days";
 }
 
 /// The aggregate types whose events may set or end a rule.
@@ -61,7 +82,141 @@ pub fn rules_of(e: &FeedEvent) -> Result<Vec<Change>, ProjectionError> {
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(authority(event))
         }
+        "InformationRequest" => {
+            let event = RequestEvent::deserialize(&e.payload)
+                .map_err(|err| ProjectionError::unreadable(e, err))?;
+            Ok(request(event))
+        }
+        "Alert" => {
+            let event = AlertEvent::deserialize(&e.payload)
+                .map_err(|err| ProjectionError::unreadable(e, err))?;
+            Ok(alert(event))
+        }
         _ => Ok(vec![]),
+    }
+}
+
+/// A rule due at `due_at`, acted on by the unit command `command`.
+fn set(rule: &'static str, due_at: DateTime<Utc>, command: &str) -> Change {
+    Change::Set {
+        rule,
+        discriminator: due_at.to_rfc3339(),
+        due_at,
+        command: json!(command),
+    }
+}
+
+/// The start of a day (UTC): the aggregate compares dates by the UTC day.
+fn day(date: NaiveDate) -> DateTime<Utc> {
+    date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+}
+
+/// The rules of an information request. Each due time is the earliest moment the aggregate
+/// accepts the fact (it refuses it before), so the scheduler never acts too early; activity
+/// counts every event that is not itself a fact of time, so the inactivity rule is never due
+/// before the aggregate's.
+fn request(event: RequestEvent) -> Vec<Change> {
+    use rules::*;
+    use RequestEvent as E;
+    let mut changes = Vec::new();
+    if !event.is_time_fact()
+        && !matches!(event, E::RequestClosed { .. } | E::RequestWithdrawn { .. })
+    {
+        let since = event.at();
+        if let Some(due) = since.checked_add_months(Months::new(INACTIVITY_MONTHS)) {
+            changes.push(set(INACTIVITY, due, "RaiseInactivity"));
+        }
+    }
+    let reply_dates = |date: NaiveDate| {
+        vec![
+            set(
+                DUE_SOON,
+                day(date - Duration::days(REMINDER_DAYS_BEFORE_DUE)),
+                "RecordDueDateApproaching",
+            ),
+            set(
+                ANSWER_OVERDUE,
+                day(date + Duration::days(1)),
+                "RecordAnswerOverdue",
+            ),
+        ]
+    };
+    match event {
+        E::RequestSent { at, .. } | E::RequestForwarded { at, .. } => changes.push(set(
+            ACCEPTANCE,
+            at + Duration::days(ACCEPTANCE_DAYS),
+            "RecordAcceptanceOverdue",
+        )),
+        E::RequestAccepted {
+            agreed_answer_date, ..
+        } => {
+            changes.push(Change::End(ACCEPTANCE));
+            changes.extend(reply_dates(agreed_answer_date));
+        }
+        E::AnswerDateAgreed { date, .. } => changes.extend(reply_dates(date)),
+        E::AcceptanceOverdue { .. } => changes.push(Change::End(ACCEPTANCE)),
+        E::DueDateApproaching { .. } => changes.push(Change::End(DUE_SOON)),
+        E::AnswerOverdue { .. } => changes.push(Change::End(ANSWER_OVERDUE)),
+        E::InactivityRaised { .. } => changes.push(Change::End(INACTIVITY)),
+        E::FullReplySent { .. } => {
+            changes.push(Change::End(DUE_SOON));
+            changes.push(Change::End(ANSWER_OVERDUE));
+        }
+        E::RequestClosed { at } | E::RequestWithdrawn { at, .. } => {
+            for rule in [ACCEPTANCE, DUE_SOON, ANSWER_OVERDUE, INACTIVITY] {
+                changes.push(Change::End(rule));
+            }
+            if let Some(due) = at.checked_add_months(Months::new(BLOCKING_MONTHS)) {
+                changes.push(set(BLOCKING, due, "BlockPersonalData"));
+            }
+        }
+        E::PersonalDataBlocked { .. } => changes.push(Change::End(BLOCKING)),
+        _ => {}
+    }
+    changes
+}
+
+/// The rules of an alert: its closure periods and a PQ alert's 3 days.
+fn alert(event: AlertEvent) -> Vec<Change> {
+    use rules::*;
+    use AlertEvent as E;
+    match event {
+        E::AlertDrafted { content, .. } | E::DraftAmended { content } => match content {
+            AlertContent::ProfessionalQualifications(p) => vec![set(
+                THREE_DAYS,
+                p.decided_at + Duration::days(PQ_ALERT_DAYS),
+                "PassThreeDayDeadline",
+            )],
+            AlertContent::Services(_) => vec![Change::End(THREE_DAYS)],
+        },
+        E::ThreeDayDeadlinePassed { .. } => vec![Change::End(THREE_DAYS)],
+        E::ClosureProposed {
+            comment_period_ends_at,
+            ..
+        } => vec![set(
+            COMMENT_PERIOD,
+            comment_period_ends_at,
+            "EndCommentPeriod",
+        )],
+        E::CommentPeriodEnded { .. } => vec![Change::End(COMMENT_PERIOD)],
+        E::ClosureProposalBroadcast {
+            objection_period_ends_at,
+            ..
+        } => vec![set(
+            OBJECTION_PERIOD,
+            objection_period_ends_at,
+            "EndObjectionPeriod",
+        )],
+        E::ObjectionPeriodEnded { .. } => vec![Change::End(OBJECTION_PERIOD)],
+        E::ClosureProposalRejected { .. } => {
+            vec![Change::End(COMMENT_PERIOD), Change::End(OBJECTION_PERIOD)]
+        }
+        E::AlertClosed { .. } | E::AlertWithdrawn { .. } => vec![
+            Change::End(COMMENT_PERIOD),
+            Change::End(OBJECTION_PERIOD),
+            Change::End(THREE_DAYS),
+        ],
+        _ => vec![],
     }
 }
 

@@ -92,6 +92,12 @@ impl Draft {
         }
     }
 
+    /// Shown in the app only, never mailed.
+    pub fn in_app_only(mut self) -> Self {
+        self.email_to = EmailTo::None;
+        self
+    }
+
     /// Only the holders of `role` (in `area` when given); still mailed to the office address.
     pub fn for_role(mut self, area: Option<&str>, role: &str) -> Self {
         self.area = area.map(str::to_string);
@@ -127,17 +133,126 @@ pub struct InvitationRow {
     pub email: Sealed,
 }
 
+/// Who a request involves (one row of `requests`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestRow {
+    pub request_id: String,
+    pub area: String,
+    pub requesting: String,
+    pub responding: String,
+    pub requesting_coordinator: String,
+    pub responding_coordinator: Option<String>,
+}
+
+/// Who an alert involves (one row of `alerts`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    pub alert_id: String,
+    pub initiating: String,
+    pub coordinator: Option<String>,
+    pub closing_coordinator: Option<String>,
+    /// Every authority the alert reached: initiating, coordinators, postboxes, recipients.
+    pub involved: Vec<String>,
+}
+
+impl AlertRow {
+    pub fn involve(&mut self, authority: &str) {
+        if !self.involved.iter().any(|a| a == authority) {
+            self.involved.push(authority.to_string());
+        }
+    }
+}
+
 /// The batch's state the announcements read and change.
 #[derive(Default)]
 pub struct Memory {
     pub invitations: BTreeMap<String, InvitationRow>,
-    changed: BTreeSet<String>,
+    pub requests: BTreeMap<String, RequestRow>,
+    pub alerts: BTreeMap<String, AlertRow>,
+    changed_invitations: BTreeSet<String>,
+    changed_requests: BTreeSet<String>,
+    changed_alerts: BTreeSet<String>,
 }
 
 impl Memory {
     pub fn remember_invitation(&mut self, row: InvitationRow) {
-        self.changed.insert(row.authority_id.clone());
+        self.changed_invitations.insert(row.authority_id.clone());
         self.invitations.insert(row.authority_id.clone(), row);
+    }
+
+    pub fn remember_request(&mut self, row: RequestRow) {
+        self.changed_requests.insert(row.request_id.clone());
+        self.requests.insert(row.request_id.clone(), row);
+    }
+
+    pub fn remember_alert(&mut self, row: AlertRow) {
+        self.changed_alerts.insert(row.alert_id.clone());
+        self.alerts.insert(row.alert_id.clone(), row);
+    }
+
+    /// Loads what the batch's aggregates left in earlier batches.
+    async fn load(db: &mut PgConnection, events: &[&FeedEvent]) -> Result<Self, sqlx::Error> {
+        let ids = |kind: &str| -> Vec<String> {
+            events
+                .iter()
+                .filter(|e| e.aggregate_type == kind)
+                .map(|e| e.aggregate_id.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        let mut memory = Memory::default();
+        for row in crate::fold::load_rows::<InvitationRow>(
+            db,
+            "SELECT to_jsonb(i) FROM invitations i WHERE authority_id = ANY($1)",
+            &ids("Authority"),
+        )
+        .await?
+        {
+            memory.invitations.insert(row.authority_id.clone(), row);
+        }
+        for row in crate::fold::load_rows::<RequestRow>(
+            db,
+            "SELECT to_jsonb(r) FROM requests r WHERE request_id = ANY($1)",
+            &ids("InformationRequest"),
+        )
+        .await?
+        {
+            memory.requests.insert(row.request_id.clone(), row);
+        }
+        for row in crate::fold::load_rows::<AlertRow>(
+            db,
+            "SELECT to_jsonb(a) FROM alerts a WHERE alert_id = ANY($1)",
+            &ids("Alert"),
+        )
+        .await?
+        {
+            memory.alerts.insert(row.alert_id.clone(), row);
+        }
+        Ok(memory)
+    }
+
+    /// Writes back what the batch changed.
+    async fn store(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let changed: Vec<String> = self.changed_invitations.iter().cloned().collect();
+        let rows: Vec<&InvitationRow> = changed
+            .iter()
+            .filter_map(|id| self.invitations.get(id))
+            .collect();
+        crate::fold::replace_rows(db, "invitations", "authority_id", &changed, &rows).await?;
+        let changed: Vec<String> = self.changed_requests.iter().cloned().collect();
+        let rows: Vec<&RequestRow> = changed
+            .iter()
+            .filter_map(|id| self.requests.get(id))
+            .collect();
+        crate::fold::replace_rows(db, "requests", "request_id", &changed, &rows).await?;
+        let changed: Vec<String> = self.changed_alerts.iter().cloned().collect();
+        let rows: Vec<&AlertRow> = changed
+            .iter()
+            .filter_map(|id| self.alerts.get(id))
+            .collect();
+        crate::fold::replace_rows(db, "alerts", "alert_id", &changed, &rows).await?;
+        Ok(())
     }
 }
 
@@ -166,23 +281,7 @@ impl Projection for Notifications {
             return Ok(());
         }
         let mut sequences = TypedSequences::load(db, &events).await?;
-        let authorities: Vec<String> = events
-            .iter()
-            .filter(|e| e.aggregate_type == "Authority")
-            .map(|e| e.aggregate_id.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let mut memory = Memory::default();
-        for row in crate::fold::load_rows::<InvitationRow>(
-            db,
-            "SELECT to_jsonb(i) FROM invitations i WHERE authority_id = ANY($1)",
-            &authorities,
-        )
-        .await?
-        {
-            memory.invitations.insert(row.authority_id.clone(), row);
-        }
+        let mut memory = Memory::load(db, &events).await?;
         let mut rows = Vec::new();
         for e in events {
             sequences.check(e)?;
@@ -205,13 +304,7 @@ impl Projection for Notifications {
             }));
         }
         crate::fold::insert_rows(db, "notifications", &rows).await?;
-        let changed: Vec<String> = memory.changed.iter().cloned().collect();
-        let invitations: Vec<&InvitationRow> = changed
-            .iter()
-            .filter_map(|id| memory.invitations.get(id))
-            .collect();
-        crate::fold::replace_rows(db, "invitations", "authority_id", &changed, &invitations)
-            .await?;
+        memory.store(db).await?;
         sequences.store(db).await?;
         Ok(())
     }

@@ -99,8 +99,18 @@ enum AuditCommand {
     Verify,
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+/// Stack of each runtime thread: GraphQL resolution nests deep futures.
+const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+fn main() -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
