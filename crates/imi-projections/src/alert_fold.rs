@@ -57,6 +57,17 @@ pub async fn fold_alerts<'a>(
     db: &mut PgConnection,
     events: &'a [FeedEvent],
 ) -> Result<Option<FoldedAlerts<'a>>, ProjectionError> {
+    fold_alerts_seeing(db, events, |_, _| {}).await
+}
+
+/// [`fold_alerts`], showing `seen` each alert as each event leaves it: for read models whose
+/// rows depend on when something happened, so that they do not depend on how the feed was cut
+/// into batches.
+pub async fn fold_alerts_seeing<'a>(
+    db: &mut PgConnection,
+    events: &'a [FeedEvent],
+    mut seen: impl FnMut(&Alert, &FeedEvent),
+) -> Result<Option<FoldedAlerts<'a>>, ProjectionError> {
     let events = alert_events(events)?;
     if events.is_empty() {
         return Ok(None);
@@ -80,10 +91,9 @@ pub async fn fold_alerts<'a>(
     let mut updated_at = BTreeMap::new();
     for (e, event) in &events {
         sequences.check(e)?;
-        alerts
-            .entry(e.aggregate_id.clone())
-            .or_default()
-            .fold(event.clone());
+        let alert = alerts.entry(e.aggregate_id.clone()).or_default();
+        alert.fold(event.clone());
+        seen(alert, e);
         updated_at.insert(e.aggregate_id.clone(), e.recorded_at);
     }
     let rows: Vec<StateRow> = ids

@@ -10,7 +10,10 @@ use imi_domain::alert::AlertQueue;
 use imi_store::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An alert's queue entries: (authority, queue) and since when.
+type Entries = BTreeMap<(String, String), DateTime<Utc>>;
 
 pub const NAME: &str = "alert_queue";
 
@@ -32,35 +35,60 @@ impl Projection for AlertQueueProjection {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let Some(folded) = alert_fold::fold_alerts(db, events).await? else {
-            return Ok(());
-        };
-        // An entry that stays in a queue keeps the time it entered it.
-        let kept: Vec<QueueEntry> = fold::load_rows(
+        let ids: Vec<String> = alert_fold::alert_events(events)?
+            .iter()
+            .map(|(e, _)| e.aggregate_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // Each alert's entries as stored, then as each event leaves them: an entry that stays
+        // keeps the time it entered its queue, a new one takes its event's time.
+        let stored: Vec<QueueEntry> = fold::load_rows(
             db,
             "SELECT to_jsonb(q) - 'area' - 'kind' FROM queue q WHERE alert_id = ANY($1)",
-            &folded.changed,
+            &ids,
         )
         .await?;
-        let since: BTreeMap<(String, String, String), DateTime<Utc>> = kept
-            .into_iter()
-            .map(|q| ((q.authority_id, q.alert_id, q.queue), q.since))
-            .collect();
+        let mut current: BTreeMap<String, Entries> = BTreeMap::new();
+        for q in stored {
+            current
+                .entry(q.alert_id)
+                .or_default()
+                .insert((q.authority_id, q.queue), q.since);
+        }
+        let Some(folded) = alert_fold::fold_alerts_seeing(db, events, |alert, e| {
+            let Some(summary) = alert.summary() else {
+                return;
+            };
+            let before = current.remove(&e.aggregate_id).unwrap_or_default();
+            let after: Entries = summary
+                .queues()
+                .into_iter()
+                .map(|(authority, queue)| {
+                    let key = (authority, queue.as_str().to_string());
+                    let since = before.get(&key).copied().unwrap_or(e.recorded_at);
+                    (key, since)
+                })
+                .collect();
+            current.insert(e.aggregate_id.clone(), after);
+        })
+        .await?
+        else {
+            return Ok(());
+        };
         let mut rows = Vec::new();
         for id in &folded.changed {
             let Some(summary) = folded.alerts[id].summary() else {
                 continue;
             };
-            for (authority_id, queue) in summary.queues() {
-                let key = (authority_id, id.clone(), queue.as_str().to_string());
-                let entered = since.get(&key).copied().unwrap_or(folded.updated_at[id]);
+            for ((authority_id, queue), since) in current.remove(id).unwrap_or_default() {
                 rows.push(Row {
-                    authority_id: key.0,
-                    alert_id: key.1,
-                    queue: key.2,
+                    authority_id,
+                    alert_id: id.clone(),
+                    queue,
                     area: summary.area.code().to_string(),
                     kind: summary.kind.as_str().to_string(),
-                    since: entered,
+                    since,
                 });
             }
         }

@@ -146,16 +146,22 @@ impl AlertState {
         objection: Sealed,
     ) -> Result<Vec<AlertEvent>, DomainError> {
         Self::require_live(alert)?;
-        let end = match (&alert.closure, alert.status) {
-            (Some(c), AlertStatus::ClosureProposalBroadcast) => c,
+        let (c, ends_at) = match (&alert.closure, alert.status) {
+            (Some(c), AlertStatus::ClosureProposalBroadcast) => match c.objection_period_ends_at {
+                Some(ends_at) => (c, ends_at),
+                None => {
+                    return Err(DomainError::refused(
+                        "no closure proposal has been broadcast",
+                    ))
+                }
+            },
             _ => {
                 return Err(DomainError::refused(
                     "no closure proposal has been broadcast",
                 ))
             }
         };
-        let ends_at = end.objection_period_ends_at.unwrap_or(alert.drafted_at);
-        if end.objection_period_ended || services.now() >= ends_at {
+        if c.objection_period_ended || services.now() >= ends_at {
             return Err(DomainError::refused(format!(
                 "the objection period ended at {ends_at}"
             )));

@@ -1,5 +1,6 @@
 //! The gateway over HTTP and websockets, against a real PostgreSQL (a fresh database per test).
 
+mod alerts;
 mod auth;
 mod authority_admin;
 mod authority_lifecycle;

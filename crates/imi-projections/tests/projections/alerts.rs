@@ -534,7 +534,52 @@ async fn rebuilt_alert_projections_equal_the_incrementally_built_ones() {
     let mut h = History::new().await;
     h.broadcast().await;
     h.the_rest().await;
+    // `a4` stays in queues, entered at different times (and batches).
+    let content = h.sd("a4").await;
+    h.exec(
+        "a4",
+        user("de-h", "de-ca"),
+        AlertCommand::DraftAlert {
+            alert_id: "a4".into(),
+            area: imi_domain::authority::LegislativeArea::parse("SD").unwrap(),
+            content,
+        },
+    )
+    .await;
+    h.exec(
+        "a4",
+        user("de-h", "de-ca"),
+        AlertCommand::SubmitAlert {
+            coordinator_id: "de-coord".into(),
+        },
+    )
+    .await;
+    h.exec(
+        "a4",
+        user("de-d", "de-coord"),
+        AlertCommand::BroadcastAlert {
+            member_states: [ms("FR"), ms("AT")].into(),
+        },
+    )
+    .await;
+    h.exec(
+        "a4",
+        user("fr-i", "fr-iap"),
+        AlertCommand::AcknowledgeReceipt,
+    )
+    .await;
     for p in projections() {
         assert_rebuild_equals_incremental(&h.pool, p).await;
     }
+    let waiting = alert_queue::for_authority(&h.pool, "at-iap", None, None, 10)
+        .await
+        .unwrap();
+    let disseminate = alert_queue::for_authority(&h.pool, "fr-iap", None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(disseminate.len(), 1);
+    assert_eq!(disseminate[0].queue, "ToDisseminate");
+    // Each entered its queue with its own event.
+    assert!(waiting[0].since < disseminate[0].since);
 }
