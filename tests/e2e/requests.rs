@@ -202,6 +202,10 @@ async fn competent_authority(
             access: requests_of(WorkflowRole::RequestAuthority, coordinator),
             data: AuthorityData {
                 official_name: format!("Authority {id}"),
+                contact: imi_domain::authority::ContactDetails {
+                    email: Some(format!("office@{id}.example.eu")),
+                    ..Default::default()
+                },
                 ..AuthorityData::default()
             },
             first_user: new_user(service, &lda_id).await,
@@ -465,6 +469,14 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
         "FORBIDDEN",
     )
     .await;
+    // The responding handler follows its notifications live.
+    let mut live = service.subscriptions(&t.fr_handler).await;
+    live.subscribe(
+        "n",
+        "subscription { notifications { kind aggregateId subject language } }",
+        json!({}),
+    )
+    .await;
     step(
         &service,
         &t.de_coordinator,
@@ -473,6 +485,35 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
         by_id("r-1"),
     )
     .await;
+    // Dispatched: the responding authority is told by mail at its office address, in
+    // French, and live in the app; the mail holds no personal data.
+    let pushed = live.receive().await;
+    let n = &pushed["payload"]["data"]["notifications"];
+    assert_eq!(n["kind"], "request_received", "{pushed}");
+    assert_eq!(n["aggregateId"], "r-1");
+    live.close().await;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mail = loop {
+        let received = service.smtp.to("office@fr-ca.example.eu");
+        if let Some(mail) = received
+            .iter()
+            .find(|m| m.body().contains("demande d'information"))
+        {
+            break mail.clone();
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "no mail to the responding office"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let body = mail.body();
+    assert!(
+        body.contains("Nouvelle demande d'information reçue"),
+        "{body}"
+    );
+    assert!(body.contains("Demande d'information: r-1"), "{body}");
+    assert!(!mail.data.contains(SUBJECT), "personal data in a mail");
 
     // The responding authority uses allocation: its handler waits for the allocator.
     let accept = json!({ "requestId": "r-1" });
