@@ -1,4 +1,4 @@
--- Users of each authority (version 1): for its local data administrators and the data
+-- Users of each authority (version 2): for its local data administrators and the data
 -- administrators of its validating coordinator. The identity (name, e-mail, login) is personal
 -- data and is kept exactly as the event carries it: sealed under the user's own data key, opened
 -- by the gateway for callers allowed to see it, unreadable once the key is erased. No
@@ -33,6 +33,15 @@ CREATE TABLE user_roles
     PRIMARY KEY (authority_id, user_id, area, role)
 );
 CREATE INDEX user_roles_by_role ON user_roles (authority_id, area, role);
+
+-- Each authority's named contact person (personal data), sealed under the authority's key as
+-- the event carries it; no row when it names none.
+CREATE TABLE contact_persons
+(
+    authority_id   text PRIMARY KEY,
+    -- {"key": "Authority/<id>", "alg": "A256GCM", "nonce": "...", "ct": "..."}
+    contact_person jsonb NOT NULL
+);
 
 CREATE TABLE sequences
 (

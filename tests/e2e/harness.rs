@@ -36,6 +36,8 @@ pub struct Service {
     pub services: Services,
     /// The SMTP server the service mails to.
     pub smtp: SmtpServer,
+    /// The mail sender, as a restartable process part.
+    sender: std::sync::Mutex<Option<RunningSender>>,
     /// The clock the aggregates and the scheduler decide by.
     pub clock: Arc<AdjustableClock>,
     http: reqwest::Client,
@@ -103,13 +105,6 @@ pub async fn start() -> Service {
     }
     // The mail sender and the scheduler, polling quickly so the tests need not wait.
     let smtp = SmtpServer::start();
-    let mailer = Mailer::smtp(&smtp.url(), "IMI <no-reply@imi.test>").expect("mailer");
-    let sender = Sender::new(pool.clone(), services.keyring.clone(), mailer, "e2e").with_options(
-        SenderOptions {
-            idle_poll: Duration::from_millis(50),
-            ..SenderOptions::default()
-        },
-    );
     let mut scheduler = Scheduler::new(pool.clone(), clock.clone())
         .route(
             "Authority",
@@ -125,8 +120,6 @@ pub async fn start() -> Service {
         );
     scheduler.tick = Duration::from_millis(50);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let (wake_sender, stopped_sender) = (wake.subscribe(), stopped.clone());
-    tokio::spawn(async move { sender.run(wake_sender, stopped_sender).await });
     let wake_scheduler = wake.subscribe();
     tokio::spawn(async move { scheduler.run(wake_scheduler, stopped).await });
     // Runs as long as the test's runtime: never stopped.
@@ -137,16 +130,53 @@ pub async fn start() -> Service {
     let addr = listener.local_addr().expect("addr");
     let router = imi_gateway::router(services.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    Service {
+    let service = Service {
         base: format!("http://{addr}"),
         services,
+        sender: std::sync::Mutex::new(None),
         smtp,
         clock,
         http: reqwest::Client::new(),
-    }
+    };
+    service.start_sender();
+    service
 }
 
+/// A running mail sender: its stop signal and its task.
+type RunningSender = (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+);
+
 impl Service {
+    /// Starts a mail sender (as a new process would), polling quickly.
+    pub fn start_sender(&self) {
+        let mailer = Mailer::smtp(&self.smtp.url(), "IMI <no-reply@imi.test>").expect("mailer");
+        let sender = Sender::new(
+            self.services.pool.clone(),
+            self.services.keyring.clone(),
+            mailer,
+            &format!("e2e-{}", uuid::Uuid::new_v4()),
+        )
+        .with_options(SenderOptions {
+            idle_poll: Duration::from_millis(50),
+            ..SenderOptions::default()
+        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let wake = self.services.wake.subscribe();
+        let task = tokio::spawn(async move { sender.run(wake, stopped).await });
+        *self.sender.lock().expect("sender") = Some((stop, task));
+    }
+
+    /// Stops the mail sender as a shutting-down process does: between two mails.
+    pub async fn stop_sender(&self) {
+        let running = self.sender.lock().expect("sender").take();
+        if let Some((stop, task)) = running {
+            let _ = stop.send(true);
+            task.await.expect("the sender stopped cleanly");
+        }
+    }
+
     /// Registers a Member State's National IMI Coordinator from reference data (as `imi seed`
     /// does) and gives its first user, its local data administrator, a password.
     pub async fn seed_national_coordinator(

@@ -323,3 +323,93 @@ async fn wait_for_mails(service: &crate::harness::Service, address: &str, n: usi
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_mail_sender_restarted_mid_batch_sends_no_mail_twice() {
+    let service = start().await;
+    let de = service
+        .seed_national_coordinator("DE", "Bundesministerium für Wirtschaft")
+        .await;
+    let nimic = sign_in(&service, &de.login, &de.password).await;
+    let token = Some(nimic.as_str());
+    mutate(
+        &service,
+        token,
+        "grantUserRoles",
+        "UserRolesInput",
+        "position",
+        json!({ "authorityId": de.authority_id, "userId": de.user_id, "area": "PQ",
+                "roles": ["DATA_ADMINISTRATOR"] }),
+    )
+    .await;
+    mutate(
+        &service,
+        token,
+        "grantAreaAccess",
+        "GrantAreaAccessInput",
+        "position",
+        json!({ "authorityId": de.authority_id, "area": "PQ",
+                "workflows": [workflow("REQUEST_COORDINATOR", &["nimic-de"])] }),
+    )
+    .await;
+    // With the sender down, 40 invitations pile up in the outbox.
+    service.stop_sender().await;
+    const N: usize = 40;
+    for i in 0..N {
+        mutate(
+            &service,
+            token,
+            "inviteAuthority",
+            "InviteAuthorityInput",
+            "position",
+            json!({
+                "authorityId": format!("de-{i}"),
+                "kind": "COMPETENT_AUTHORITY",
+                "access": [{ "area": "PQ", "workflows": [workflow("REQUEST_AUTHORITY", &["nimic-de"])] }],
+                "contactEmail": format!("imi@{i}.example.de"),
+                "waitFor": ["notifications"]
+            }),
+        )
+        .await;
+    }
+    // A sender starts, is stopped mid-batch (as at a shutdown), and a new one takes over.
+    service.start_sender();
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while service.smtp.received().len() < 5 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the first sender sent nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    service.stop_sender().await;
+    let before = service.smtp.received().len();
+    assert!(before < N, "stopped mid-batch, not after: {before}");
+    service.start_sender();
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while service.smtp.received().len() < N {
+        assert!(
+            std::time::Instant::now() < until,
+            "mails missing after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mails = service.smtp.received();
+    assert_eq!(mails.len(), N, "a mail was sent twice");
+    let mut ids: Vec<String> = mails
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), N);
+    // Each authority got its own code, once.
+    for i in 0..N {
+        assert_eq!(
+            service.smtp.to(&format!("imi@{i}.example.de")).len(),
+            1,
+            "de-{i}"
+        );
+    }
+}

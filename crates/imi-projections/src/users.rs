@@ -71,8 +71,9 @@ impl Projection for AuthorityUsers {
     fn name(&self) -> &'static str {
         NAME
     }
+    /// 2: the authority's contact person (`contact_persons`).
     fn version(&self) -> i32 {
-        1
+        2
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/authority_users.sql")
@@ -110,8 +111,13 @@ impl Projection for AuthorityUsers {
             rows.insert((row.authority_id.clone(), row.user_id.clone()), row);
         }
         let mut changed = BTreeSet::new();
+        // The latest contact person per authority in the batch (`None`: it names none).
+        let mut contacts: BTreeMap<String, Option<Sealed>> = BTreeMap::new();
         for (e, event) in events {
             sequences.check(e)?;
+            if let Some(contact) = contact_person_of(&event) {
+                contacts.insert(e.aggregate_id.clone(), contact);
+            }
             let Some(user_id) = user_of(&event).map(str::to_string) else {
                 continue;
             };
@@ -152,9 +158,53 @@ impl Projection for AuthorityUsers {
                 .collect();
             fold::insert_rows(db, "user_roles", &roles).await?;
         }
+        if !contacts.is_empty() {
+            let ids: Vec<String> = contacts.keys().cloned().collect();
+            let rows: Vec<ContactRow> = contacts
+                .iter()
+                .filter_map(|(id, c)| {
+                    c.as_ref().map(|c| ContactRow {
+                        authority_id: id,
+                        contact_person: c,
+                    })
+                })
+                .collect();
+            fold::replace_rows(db, "contact_persons", "authority_id", &ids, &rows).await?;
+        }
         sequences.store(db).await?;
         Ok(())
     }
+}
+
+#[derive(Serialize)]
+struct ContactRow<'a> {
+    authority_id: &'a str,
+    contact_person: &'a Sealed,
+}
+
+/// The contact person an event sets, if it sets one (`Some(None)`: it names none).
+fn contact_person_of(event: &AuthorityEvent) -> Option<Option<Sealed>> {
+    use AuthorityEvent as E;
+    match event {
+        E::AuthoritySelfRegistered { contact_person, .. }
+        | E::AuthorityRegistered { contact_person, .. }
+        | E::ContactPersonChanged { contact_person } => Some(contact_person.clone()),
+        _ => None,
+    }
+}
+
+/// An authority's contact person as its event carries it (sealed); `None` when it names none.
+pub async fn contact_person(
+    db: impl PgExecutor<'_>,
+    authority_id: &str,
+) -> Result<Option<Sealed>, sqlx::Error> {
+    let value: Option<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT contact_person FROM {NAME}.contact_persons WHERE authority_id = $1"
+    ))
+    .bind(authority_id)
+    .fetch_optional(db)
+    .await?;
+    value.map(fold::decode).transpose()
 }
 
 #[derive(Serialize)]

@@ -195,30 +195,15 @@ pub struct ContactPerson {
     pub name: Option<String>,
 }
 
-/// The events that set an authority's contact person, latest first.
-const CONTACT_PERSON_SQL: &str = "SELECT COALESCE(payload -> event_type -> 'contact_person', \
-            payload -> 'contact_person')::text
-       FROM events
-      WHERE aggregate_type = 'Authority' AND aggregate_id = $1
-        AND event_type IN ('AuthoritySelfRegistered', 'AuthorityRegistered',
-                           'ContactPersonChanged')
-      ORDER BY sequence DESC LIMIT 1";
-
-/// The authority's current contact person, opened with the key ring; `None` when it has none.
+/// The authority's current contact person (from the `authority_users` read model), opened
+/// with the key ring; `None` when it has none.
 pub(crate) async fn contact_person(
     services: &crate::state::Services,
     authority_id: &str,
 ) -> Result<Option<ContactPerson>, ApiError> {
-    let raw: Option<Option<String>> = sqlx::query_scalar(CONTACT_PERSON_SQL)
-        .bind(authority_id)
-        .fetch_optional(&services.pool)
+    let sealed = imi_projections::users::contact_person(&services.pool, authority_id)
         .await
         .map_err(|e| ApiError::database("reading the contact person", &e))?;
-    let Some(raw) = raw.flatten() else {
-        return Ok(None);
-    };
-    let sealed: Option<imi_domain::sealed::Sealed> = serde_json::from_str(&raw)
-        .map_err(|e| ApiError::internal("decoding the contact person", &e))?;
     let Some(sealed) = sealed else {
         return Ok(None);
     };

@@ -95,6 +95,7 @@ fn invitation(id: &str, nimic: &str) -> Value {
 fn registration(id: &str, code: &str, login: &str) -> Value {
     json!({ "input": {
         "authorityId": id,
+        "waitFor": ["authority_users"],
         "registrationCode": code,
         "data": { "officialName": "Landesärztekammer Bayern",
                   "informalTitles": [{ "language": "en", "text": "Bavarian medical chamber" }],

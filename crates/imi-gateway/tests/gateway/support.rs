@@ -66,7 +66,8 @@ pub fn services(pool: PgPool) -> Services {
     }
 }
 
-/// A migrated database, the directory's projector, and the gateway serving on a free port.
+/// A migrated database, the directory's and users' projectors, and the gateway serving on a
+/// free port.
 pub async fn start() -> Gateway {
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
@@ -75,13 +76,20 @@ pub async fn start() -> Gateway {
         .await
         .expect("load the reference data");
     let services = services(db.pool.clone());
-    let runner = Runner::new(db.pool.clone(), Arc::new(AuthorityDirectory))
-        .with_local_wake(services.wake.subscribe());
-    tokio::spawn(async move {
-        if let Err(error) = runner.run().await {
-            panic!("the directory runner stopped: {error}");
-        }
-    });
+    // The directory, and the users (and contact persons) the authority views read.
+    let projections: [Arc<dyn imi_projections::Projection>; 2] = [
+        Arc::new(AuthorityDirectory),
+        Arc::new(imi_projections::users::AuthorityUsers),
+    ];
+    for projection in projections {
+        let runner =
+            Runner::new(db.pool.clone(), projection).with_local_wake(services.wake.subscribe());
+        tokio::spawn(async move {
+            if let Err(error) = runner.run().await {
+                panic!("a runner stopped: {error}");
+            }
+        });
+    }
     serve(services).await
 }
 
