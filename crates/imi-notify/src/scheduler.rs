@@ -12,6 +12,7 @@
 //! the scheduler holds a session advisory lock; others wait as standbys and take over when it
 //! goes.
 
+use crate::undefined_table;
 use chrono::{DateTime, Utc};
 use imi_domain::actor::Actor;
 use imi_domain::authority::Clock;
@@ -252,8 +253,4 @@ pub async fn recent_actions(
     .bind(limit)
     .fetch_all(pool)
     .await
-}
-
-fn undefined_table(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01"))
 }

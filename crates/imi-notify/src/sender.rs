@@ -17,6 +17,7 @@
 
 use crate::mail::{MailError, Mailer};
 use crate::texts::{self, Text};
+use crate::undefined_table;
 use chrono::Utc;
 use imi_domain::sealed::Sealed;
 use imi_projections::notifications::{kinds, EmailTo, Row};
@@ -449,8 +450,4 @@ pub fn message_id(notification_id: &str) -> String {
         })
         .collect();
     format!("<{local}@imi.notifications>")
-}
-
-fn undefined_table(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01"))
 }
