@@ -1,5 +1,6 @@
 //! Prometheus metrics: HTTP requests by route and status, command outcomes by aggregate and
-//! result, and the projections' lag, read from the database at scrape time.
+//! result, and the projections' lag and the mail outbox's states, read from the database at
+//! scrape time.
 //!
 //! Each router owns its recorder (no process-global state): several gateways in one process
 //! (the tests) keep their counts apart, and the binary is free to install a global recorder of
@@ -59,6 +60,36 @@ impl Metrics {
         let mut text = self.recorder.handle().render();
         render_projections(&mut text, projections);
         text
+    }
+}
+
+/// The mail outbox's counts by delivery state (read from the database, so every process shows
+/// the same figures): `imi_mail_notifications{state=...}`, and `imi_mail_status_up`.
+pub fn render_outbox(out: &mut String, outbox: Option<&imi_notify::status::OutboxStatus>) {
+    let _ = writeln!(
+        out,
+        "# HELP imi_mail_status_up Whether the outbox status could be read (1) or not (0).\n\
+         # TYPE imi_mail_status_up gauge\n\
+         imi_mail_status_up {}",
+        u8::from(outbox.is_some())
+    );
+    let Some(o) = outbox else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "# HELP imi_mail_notifications Notifications with mail, by delivery state.\n\
+         # TYPE imi_mail_notifications gauge"
+    );
+    for (state, n) in [
+        ("pending", o.pending),
+        ("sending", o.sending),
+        ("retry", o.retrying),
+        ("sent", o.sent),
+        ("failed", o.failed),
+        ("skipped", o.skipped),
+    ] {
+        let _ = writeln!(out, "imi_mail_notifications{{state=\"{state}\"}} {n}");
     }
 }
 
@@ -165,5 +196,24 @@ mod tests {
             "imi_projection_checkpoint_position{projection=\"authority_directory\",slot=\"live\"} 42"
         ));
         assert!(metrics.render(None).contains("imi_projection_status_up 0"));
+        let mut text = String::new();
+        render_outbox(&mut text, None);
+        assert!(text.contains("imi_mail_status_up 0"));
+        let outbox = imi_notify::status::OutboxStatus {
+            pending: 2,
+            failed: 1,
+            ..Default::default()
+        };
+        let mut text = String::new();
+        render_outbox(&mut text, Some(&outbox));
+        assert!(text.contains("imi_mail_status_up 1"));
+        assert!(
+            text.contains("imi_mail_notifications{state=\"pending\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("imi_mail_notifications{state=\"failed\"} 1"),
+            "{text}"
+        );
     }
 }

@@ -179,7 +179,22 @@ async fn metrics_text(State(app): State<AppState>) -> Response {
             None
         }
     };
-    let mut response = app.metrics.render(statuses.as_deref()).into_response();
+    let outbox = match tokio::time::timeout(
+        PROBE_TIMEOUT,
+        imi_notify::status::outbox(&app.services.pool),
+    )
+    .await
+    {
+        Ok(Ok(outbox)) => Some(outbox),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "metrics: cannot read the outbox status");
+            None
+        }
+        Err(_) => None,
+    };
+    let mut text = app.metrics.render(statuses.as_deref());
+    crate::metrics::render_outbox(&mut text, outbox.as_ref());
+    let mut response = text.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -176,7 +176,6 @@ impl Scheduler {
         .bind(detail)
         .execute(&self.pool)
         .await?;
-        metrics::counter!("imi_deadlines_acted_total", "outcome" => outcome).increment(1);
         Ok(acted)
     }
 

@@ -13,7 +13,7 @@
 //!
 //! Failures are retried with exponential backoff up to `max_attempts`, then marked `failed`;
 //! a notification with nothing to send (no address, the address erased) is `skipped`. All of
-//! it shows in [`crate::status`] and in the `imi_mail_*` metrics.
+//! it shows in [`crate::status`] and in the `imi_mail_notifications` gauges of `/metrics`.
 
 use crate::mail::{MailError, Mailer};
 use crate::texts::{self, Text};
@@ -385,12 +385,8 @@ impl Sender {
 
     async fn record(&self, claim: &Claim, outcome: &Outcome) -> Result<(), sqlx::Error> {
         let (state, error, retry_in) = match outcome {
-            Outcome::Sent { .. } => {
-                metrics::counter!("imi_mail_sent_total").increment(1);
-                ("sent", None, None)
-            }
+            Outcome::Sent { .. } => ("sent", None, None),
             Outcome::Retry(why) if claim.attempts < self.options.max_attempts => {
-                metrics::counter!("imi_mail_retries_total").increment(1);
                 let wait = self
                     .options
                     .backoff_base
@@ -398,14 +394,8 @@ impl Sender {
                     .min(self.options.backoff_max);
                 ("retry", Some(why.as_str()), Some(wait))
             }
-            Outcome::Retry(why) | Outcome::Failed(why) => {
-                metrics::counter!("imi_mail_failed_total").increment(1);
-                ("failed", Some(why.as_str()), None)
-            }
-            Outcome::Skipped(why) => {
-                metrics::counter!("imi_mail_skipped_total").increment(1);
-                ("skipped", Some(why.as_str()), None)
-            }
+            Outcome::Retry(why) | Outcome::Failed(why) => ("failed", Some(why.as_str()), None),
+            Outcome::Skipped(why) => ("skipped", Some(why.as_str()), None),
         };
         if let Some(why) = error {
             tracing::info!(notification = %claim.id, state, why, "mail not sent");
