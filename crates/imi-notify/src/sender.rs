@@ -19,6 +19,7 @@ use crate::mail::{MailError, Mailer};
 use crate::texts::{self, Text};
 use crate::undefined_table;
 use chrono::Utc;
+use imi_domain::authority::INVITATION_VALIDITY_DAYS;
 use imi_domain::sealed::Sealed;
 use imi_projections::notifications::{kinds, EmailTo, Row};
 use imi_projections::{directory, users};
@@ -175,7 +176,15 @@ impl Sender {
         Ok(done)
     }
 
+    /// Marks what is older than the horizon as skipped, and drops kept registration codes no
+    /// mail will ever need (their invitation expired, or its command never went through).
     async fn skip_old(&self) -> Result<u64, sqlx::Error> {
+        sqlx::query(
+            "DELETE FROM registration_codes WHERE created_at < now() - make_interval(days => $1)",
+        )
+        .bind(INVITATION_VALIDITY_DAYS as i32 + 1)
+        .execute(&self.pool)
+        .await?;
         let horizon = Utc::now() - self.options.horizon;
         match sqlx::query(SKIP_OLD)
             .bind(horizon)

@@ -324,3 +324,24 @@ async fn nothing_is_mailed_without_an_address_or_beyond_the_horizon() {
     let st = status::outbox(scene.pool()).await.unwrap();
     assert_eq!((st.pending, st.skipped, st.failed, st.sent), (0, 3, 1, 0));
 }
+
+#[tokio::test]
+async fn registration_codes_no_mail_will_need_are_dropped() {
+    let scene = Scene::new().await;
+    let smtp = SmtpServer::start();
+    scene.registration_code("ca-old", "old", "OLD-CODE").await;
+    scene.registration_code("ca-new", "new", "NEW-CODE").await;
+    sqlx::query(
+        "UPDATE registration_codes SET created_at = now() - interval '32 days'
+          WHERE code_digest = 'old'",
+    )
+    .execute(scene.pool())
+    .await
+    .unwrap();
+    sender(&scene, &smtp, "s").drain().await.unwrap();
+    let kept: Vec<String> = sqlx::query_scalar("SELECT code_digest FROM registration_codes")
+        .fetch_all(scene.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, vec!["new".to_string()]);
+}
