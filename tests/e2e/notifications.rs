@@ -162,6 +162,11 @@ async fn codes_are_mailed_coordinators_are_told_and_unused_codes_expire() {
         .map(|e| e["node"]["kind"].as_str().unwrap())
         .collect();
     assert!(!kinds.contains(&"awaiting_validation"), "{theirs}");
+    assert!(kinds.contains(&"user_registered"), "{theirs}");
+    assert!(
+        !kinds.contains(&"registration_code"),
+        "the code never shows in the app: {theirs}"
+    );
     // ... nor the outbox status (no data administrator there).
     let denied = service.graphql(Some(&a_lda), None, STATUS, json!({})).await;
     assert_eq!(

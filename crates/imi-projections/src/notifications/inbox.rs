@@ -2,7 +2,8 @@
 //! (in feed order after a cursor) and marking as read.
 //!
 //! A user sees the notifications addressed to them and those addressed to their authority,
-//! narrowed to the holders of a role (in an area) where the notification says so. The read
+//! narrowed to the holders of a role (in an area) where the notification says so; never the
+//! registration code's mail, which is for the invitation's address alone. The read
 //! state lives in `public.notification_reads`, outside the rebuildable projection.
 
 use super::NAME;
@@ -74,6 +75,11 @@ fn visible<'a>(q: &mut QueryBuilder<'a, Postgres>, user_id: &'a str, authority_i
     .push_bind(user_id)
     .push(" WHERE n.recipient_authority = ")
     .push_bind(authority_id)
+    // The registration code is for the invitation's address only, never shown in the app.
+    .push(format!(
+        " AND n.kind <> '{}'",
+        super::kinds::REGISTRATION_CODE
+    ))
     .push(" AND (n.recipient_user = ")
     .push_bind(user_id)
     .push(format!(
