@@ -13,7 +13,6 @@
 //! goes.
 
 use crate::undefined_table;
-use chrono::{DateTime, Utc};
 use imi_domain::actor::Actor;
 use imi_domain::authority::Clock;
 use imi_domain::command::Issued;
@@ -238,18 +237,4 @@ impl Scheduler {
             .await?;
         Ok(got.then_some(conn))
     }
-}
-
-/// When the scheduler last acted and on what (for the status).
-pub async fn recent_actions(
-    pool: &PgPool,
-    limit: i64,
-) -> Result<Vec<(String, String, Option<String>, DateTime<Utc>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT deadline_id, outcome, detail, acted_at FROM deadline_actions
-          ORDER BY acted_at DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await
 }
