@@ -1,4 +1,4 @@
--- Alerts, full view (version 1): the content and every entry of the alert's history (sent back,
+-- Alerts, full view (version 2): the content and every entry of the alert's history (sent back,
 -- additional information and requests, closure proposal, comments, objections, rejection,
 -- withdrawal). Personal data and free text stay exactly as the events carry them: sealed under
 -- the alert's key (Alert/<id>); the gateway opens them only for callers whose view level
@@ -20,7 +20,8 @@ CREATE TABLE entries
     entry          text        NOT NULL,
     authority_id   text        NOT NULL,
     information_id text,
-    -- Whether additional information was broadcast by its coordinator (others: true).
+    -- Whether additional information or a closure proposal was broadcast by its coordinator
+    -- (other entries: true).
     broadcast      boolean     NOT NULL,
     -- Sealed ({"key": "Alert/<id>", ...}).
     text           jsonb       NOT NULL,

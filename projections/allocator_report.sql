@@ -1,4 +1,4 @@
--- The allocators' report (version 1): per authority, its incoming and outgoing requests with
+-- The allocators' report (version 2): per authority, its incoming and outgoing requests with
 -- the handlers assigned, status, dates and how many questions are answered. No personal data,
 -- no content.
 CREATE TABLE requests

@@ -1,4 +1,4 @@
--- The notification outbox (version 1): what IMI announces, to whom, derived from the log.
+-- The notification outbox (version 2): what IMI announces, to whom, derived from the log.
 -- One row per (event, recipient); the id is deterministic (`<type>/<aggregate>/<sequence>/<n>`)
 -- so a rebuild produces the same ids, and the delivery and read state kept beside it in the
 -- public schema (notification_deliveries, notification_reads) stays attached.
@@ -55,7 +55,9 @@ CREATE TABLE requests
     requesting             text NOT NULL,
     responding             text NOT NULL,
     requesting_coordinator text NOT NULL,
-    responding_coordinator text
+    responding_coordinator text,
+    -- whether it ever reached the responding side (nothing is announced there before)
+    dispatched             boolean NOT NULL
 );
 
 -- Who each alert involves (initiating authority, coordinators, postboxes, recipients).

@@ -1,4 +1,4 @@
--- The monitoring view of information requests (version 1): authorities involved, area,
+-- The monitoring view of information requests (version 2): authorities involved, area,
 -- question set, status, dates and deadlines. No content, no personal data, no attachments.
 -- `watchers` are every authority that may see the request at all (the parties once involved,
 -- their linked coordinators and linked authorities, the coordinators intervening, authorities

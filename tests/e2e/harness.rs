@@ -71,29 +71,33 @@ pub async fn start() -> Service {
     let clock = Arc::new(AdjustableClock::new());
     let lookup = StoreLookup::new(pool.clone()).with_clock(clock.clone());
     let services = Services {
-        authorities: Arc::new(authority_bus_with(
+        app: imi_app::App::new(
             pool.clone(),
-            AggregateConfig::default(),
-            SharedServices::new(lookup),
+            Arc::new(authority_bus_with(
+                pool.clone(),
+                AggregateConfig::default(),
+                SharedServices::new(lookup),
+                wake.clone(),
+            )),
+            Arc::new(request_bus_with(
+                pool.clone(),
+                AggregateConfig::default(),
+                SharedRequestServices::new(
+                    StoreLookup::new(pool.clone()).with_clock(clock.clone()),
+                ),
+                wake.clone(),
+            )),
+            Arc::new(alert_bus_with(
+                pool.clone(),
+                AggregateConfig::default(),
+                SharedAlertServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
+                wake.clone(),
+            )),
+            Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
             wake.clone(),
-        )),
-        requests: Arc::new(request_bus_with(
-            pool.clone(),
-            AggregateConfig::default(),
-            SharedRequestServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
-            wake.clone(),
-        )),
-        alerts: Arc::new(alert_bus_with(
-            pool.clone(),
-            AggregateConfig::default(),
-            SharedAlertServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
-            wake.clone(),
-        )),
-        clock: clock.clone(),
-        keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
+            clock.clone(),
+        ),
         token_secret: Arc::new(TOKEN_SECRET.to_vec()),
-        wake: wake.clone(),
-        pool: pool.clone(),
     };
     for projection in imi_projections::all() {
         let runner = Runner::new(pool.clone(), projection).with_local_wake(wake.subscribe());

@@ -534,10 +534,21 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
             json!({}),
         )
         .await;
+    // The allocator's inbox shows the step its roles allow: the assignment, not the
+    // acceptance; the handler, who may not act yet, sees nothing to do.
     assert_eq!(
         inbox["data"]["requestInbox"],
-        json!([{ "requestId": "r-1", "action": "accept" }])
+        json!([{ "requestId": "r-1", "action": "assign" }])
     );
+    let inbox = service
+        .graphql(
+            Some(&t.fr_handler),
+            None,
+            "{ requestInbox { requestId action } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(inbox["data"]["requestInbox"], json!([]));
     step(
         &service,
         &t.fr_allocator,

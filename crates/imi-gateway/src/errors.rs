@@ -10,40 +10,12 @@ use imi_domain::error::DomainError;
 use imi_domain::reference::UnknownCode;
 use imi_store::commands::CommandError;
 
-/// The machine codes a client can act on. The list is fixed (see DESIGN.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Code {
-    /// No valid bearer token: sign in (again).
-    Unauthenticated,
-    /// Signed in, but the access policy does not allow this.
-    Forbidden,
-    /// The request itself is wrong: fix it before sending it again.
-    BadUserInput,
-    /// The request names something that does not exist.
-    NotFound,
-    /// Another write won the race: reload and try again.
-    Conflict,
-    /// Our fault. Retrying may help; the details are in the gateway's log.
-    Internal,
-}
-
-impl Code {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Unauthenticated => "UNAUTHENTICATED",
-            Code::Forbidden => "FORBIDDEN",
-            Code::BadUserInput => "BAD_USER_INPUT",
-            Code::NotFound => "NOT_FOUND",
-            Code::Conflict => "CONFLICT",
-            Code::Internal => "INTERNAL",
-        }
-    }
-}
+pub use imi_app::error::{error_chain, Code};
+use imi_app::AppError;
 
 /// Finer reasons, in `extensions.reason`.
 pub mod reason {
-    /// The command is well-formed but the workflow's rules refuse it in the current state.
-    pub const REFUSED: &str = "REFUSED";
+    pub use imi_app::error::reason::*;
     pub const TOKEN_MISSING: &str = "TOKEN_MISSING";
     pub const TOKEN_EXPIRED: &str = "TOKEN_EXPIRED";
     pub const TOKEN_INVALID: &str = "TOKEN_INVALID";
@@ -58,10 +30,6 @@ pub mod reason {
     pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     pub const PAGE_TOO_LARGE: &str = "PAGE_TOO_LARGE";
-    /// The database did not answer: retrying later may help.
-    pub const UNAVAILABLE: &str = "UNAVAILABLE";
-    /// A read model is not built yet (its projector has not started).
-    pub const READ_MODEL_NOT_READY: &str = "READ_MODEL_NOT_READY";
 }
 
 /// An error on its way to the client. Deliberately not `Display`, so it converts into an
@@ -101,34 +69,12 @@ impl ApiError {
 
     /// An internal error: `source` is logged, the client reads a generic message.
     pub fn internal(context: &str, source: &(dyn std::error::Error + 'static)) -> Self {
-        tracing::error!(error = %error_chain(source), "{context}");
-        Self::new(Code::Internal, "internal error")
+        AppError::internal(context, source).into()
     }
 
     /// A database error while reading: unavailable, read model missing, or internal.
     pub fn database(context: &str, error: &sqlx::Error) -> Self {
-        match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::error!(error = %error_chain(error), "{context}: database unavailable");
-                Self::new(
-                    Code::Internal,
-                    "the database is unavailable, try again later",
-                )
-                .with_reason(reason::UNAVAILABLE)
-            }
-            // 42P01 undefined_table, 3F000 invalid_schema_name: the projector never ran here.
-            sqlx::Error::Database(db)
-                if matches!(db.code().as_deref(), Some("42P01" | "3F000")) =>
-            {
-                tracing::error!(error = %error_chain(error), "{context}: read model missing");
-                Self::new(
-                    Code::Internal,
-                    "this data is not available yet, try again later",
-                )
-                .with_reason(reason::READ_MODEL_NOT_READY)
-            }
-            _ => Self::internal(context, error),
-        }
+        AppError::database(context, error).into()
     }
 
     pub fn extensions(&self) -> ErrorExtensionValues {
@@ -159,71 +105,43 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+/// The application layer's errors, as they are.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self {
+            code: e.code,
+            message: e.message,
+            reason: e.reason,
+        }
+    }
+}
+
 /// The message a domain refusal shows: the domain writes them for clients.
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        match e {
-            DomainError::Forbidden(why) => ApiError::new(Code::Forbidden, why),
-            DomainError::Invalid(why) => ApiError::bad_input(why),
-            DomainError::NotFound(why) => ApiError::not_found(why),
-            DomainError::Refused(why) => ApiError::bad_input(why).with_reason(reason::REFUSED),
-        }
+        AppError::from(e).into()
     }
 }
 
 impl From<UnknownCode> for ApiError {
     fn from(e: UnknownCode) -> Self {
-        ApiError::bad_input(e.to_string())
+        AppError::from(e).into()
     }
 }
 
 /// Maps the outcome of a command. Faults are logged here, once.
 pub fn command_error(error: CommandError<DomainError>) -> ApiError {
-    match error {
-        CommandError::Domain(e) => e.into(),
-        CommandError::Conflict => ApiError::new(
-            Code::Conflict,
-            "another change to the same data was saved first: reload and try again",
-        ),
-        CommandError::Unavailable(source) => {
-            tracing::error!(error = %error_chain(source.as_ref()), "event store unavailable");
-            ApiError::new(
-                Code::Internal,
-                "the event store is unavailable, try again later",
-            )
-            .with_reason(reason::UNAVAILABLE)
-        }
-        CommandError::Internal(source) => ApiError::internal("command failed", source.as_ref()),
-    }
+    imi_app::error::command_error(error).into()
 }
 
 /// The label a command outcome is counted under in the metrics.
 pub fn outcome_label(result: &Result<(), &ApiError>) -> &'static str {
-    match result {
-        Ok(()) => "ok",
-        Err(e) => match (e.code, e.reason) {
-            (Code::Conflict, _) => "conflict",
-            (Code::Forbidden, _) => "forbidden",
-            (Code::NotFound, _) => "not_found",
-            (Code::BadUserInput, Some(reason::REFUSED)) => "refused",
-            (Code::BadUserInput, _) => "invalid",
-            (Code::Unauthenticated, _) => "unauthenticated",
-            (Code::Internal, Some(reason::UNAVAILABLE)) => "unavailable",
-            (Code::Internal, _) => "internal",
-        },
-    }
-}
-
-/// An error and its sources on one line, for the log.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut current = error.source();
-    while let Some(e) = current {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        current = e.source();
-    }
-    text
+    let app = result.map(|_| ()).map_err(|e| AppError {
+        code: e.code,
+        message: String::new(),
+        reason: e.reason,
+    });
+    imi_app::error::outcome_label(&app.as_ref().map(|_| ()))
 }
 
 /// Gives every error of a response a code. Errors our resolvers raise carry one already; the
@@ -284,33 +202,6 @@ mod tests {
             .and_then(|e| e.get("code"))
             .map(|v| v.to_string())
             .unwrap_or_default()
-    }
-
-    #[test]
-    fn domain_errors_map_to_codes() {
-        let cases = [
-            (DomainError::forbidden("x"), Code::Forbidden, None),
-            (DomainError::invalid("x"), Code::BadUserInput, None),
-            (DomainError::not_found("x"), Code::NotFound, None),
-            (
-                DomainError::refused("x"),
-                Code::BadUserInput,
-                Some(reason::REFUSED),
-            ),
-        ];
-        for (domain, code, why) in cases {
-            let api = command_error(CommandError::Domain(domain));
-            assert_eq!((api.code, api.reason), (code, why));
-        }
-        assert_eq!(command_error(CommandError::Conflict).code, Code::Conflict);
-    }
-
-    #[test]
-    fn internal_errors_never_show_their_source() {
-        let source = std::io::Error::other("relation \"secret_table\" does not exist");
-        let api = command_error(CommandError::Internal(Box::new(source)));
-        assert_eq!(api.code, Code::Internal);
-        assert!(!api.message.contains("secret_table"));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub struct AppState {
 ///
 /// Must be called inside a Tokio runtime only when subscriptions are served (their change
 /// watcher starts on the first one).
-pub fn router(services: Services) -> Router {
+pub fn router(mut services: Services) -> Router {
     if services.token_secret.is_empty() {
         // An empty HMAC key would let anyone sign tokens: refuse to serve at all.
         panic!("the token secret is empty: configure one (32 random bytes or more)");
@@ -51,6 +51,14 @@ pub fn router(services: Services) -> Router {
         tracing::warn!("the token secret is shorter than 32 bytes: use 32 random bytes or more");
     }
     let metrics = Metrics::new();
+    let counted = metrics.clone();
+    services.app =
+        services
+            .app
+            .clone()
+            .with_counter(Arc::new(move |aggregate, command, outcome| {
+                counted.command(aggregate, command, outcome)
+            }));
     let watch = Arc::new(ProjectionWatch::new(
         imi_projections::directory::NAME,
         services.pool.clone(),

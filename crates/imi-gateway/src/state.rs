@@ -1,27 +1,21 @@
-//! What every request handler can reach.
+//! What every request handler can reach: the application layer, and the secret that signs
+//! bearer tokens.
 
-use imi_store::alert_bus::AlertBus;
-use imi_store::authority_bus::AuthorityBus;
-use imi_store::request_bus::RequestBus;
-use imi_store::sealing::KeyRing;
-use imi_store::wake::Wake;
-use sqlx::PgPool;
+use imi_app::App;
 use std::sync::Arc;
 
-/// The gateway's dependencies, cheap to clone.
+/// The gateway's dependencies, cheap to clone. Derefs to the [`App`] its resolvers call.
 #[derive(Clone)]
 pub struct Services {
-    pub pool: PgPool,
-    /// Commands to authorities, decided with the store's lookup.
-    pub authorities: Arc<AuthorityBus>,
-    /// Commands to information requests, decided with the store's lookup and question sets.
-    pub requests: Arc<RequestBus>,
-    /// Commands to alerts, decided with the store's lookup and the areas' closure periods.
-    pub alerts: Arc<AlertBus>,
-    pub keyring: Arc<KeyRing>,
+    /// Every use case, and what they run on.
+    pub app: App,
     /// Secret that signs bearer tokens (HS256).
     pub token_secret: Arc<Vec<u8>>,
-    pub wake: Wake,
-    /// The time the aggregates decide by (the system clock; tests move their own).
-    pub clock: Arc<dyn imi_domain::authority::Clock>,
+}
+
+impl std::ops::Deref for Services {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }

@@ -23,7 +23,7 @@ impl Projection for AlertFullProjection {
         NAME
     }
     fn version(&self) -> i32 {
-        1
+        2
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/alert_full.sql")
@@ -50,9 +50,12 @@ impl Projection for AlertFullProjection {
         fold::replace_rows(db, "alerts", "alert_id", &folded.changed, &rows).await?;
         let mut entries = Vec::new();
         let mut broadcast = Vec::new();
+        let mut proposals = Vec::new();
         for (e, event) in &folded.events {
             if let AlertEvent::AdditionalInformationBroadcast { information_id, .. } = event {
                 broadcast.push((e.aggregate_id.clone(), information_id.clone()));
+            } else if let AlertEvent::ClosureProposalBroadcast { .. } = event {
+                proposals.push(e.aggregate_id.clone());
             } else if let Some(entry) = entry_of(e, event) {
                 entries.push(entry);
             }
@@ -64,6 +67,19 @@ impl Projection for AlertFullProjection {
             )
             .bind(alert_id)
             .bind(information_id)
+            .execute(&mut *db)
+            .await?;
+        }
+        // The closing coordinator broadcasts the latest proposal (entries of this batch are
+        // inserted above, so the order of events within a batch holds).
+        for alert_id in proposals {
+            sqlx::query(
+                "UPDATE entries SET broadcast = true
+                  WHERE alert_id = $1 AND entry = 'ClosureProposal' AND sequence = (
+                        SELECT max(sequence) FROM entries
+                         WHERE alert_id = $1 AND entry = 'ClosureProposal')",
+            )
+            .bind(alert_id)
             .execute(&mut *db)
             .await?;
         }
@@ -135,7 +151,10 @@ fn entry_of(e: &FeedEvent, event: &AlertEvent) -> Option<Entry> {
             proposed_by,
             reason,
             ..
-        } => entry("ClosureProposal", proposed_by, reason),
+        } => Entry {
+            broadcast: false,
+            ..entry("ClosureProposal", proposed_by, reason)
+        },
         E::ClosureCommented {
             commented_by,
             comment,

@@ -41,7 +41,7 @@ impl Projection for AllocatorReport {
         NAME
     }
     fn version(&self) -> i32 {
-        1
+        2
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/allocator_report.sql")
@@ -75,7 +75,7 @@ impl Projection for AllocatorReport {
                 &s.responding.authority_id,
                 &s.requesting_handlers,
             )];
-            if s.status.dispatched() {
+            if s.dispatched() {
                 sides.push((
                     "responding",
                     &s.responding.authority_id,

@@ -142,6 +142,9 @@ pub struct RequestRow {
     pub responding: String,
     pub requesting_coordinator: String,
     pub responding_coordinator: Option<String>,
+    /// Whether the request ever reached the responding side: until then nothing of it is
+    /// announced there.
+    pub dispatched: bool,
 }
 
 /// Who an alert involves (one row of `alerts`).
@@ -262,7 +265,7 @@ impl Projection for Notifications {
         NAME
     }
     fn version(&self) -> i32 {
-        1
+        2
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/notifications.sql")

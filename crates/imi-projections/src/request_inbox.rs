@@ -38,7 +38,7 @@ pub fn items(s: &RequestSummary) -> Vec<InboxItem> {
         action: action.to_string(),
         users,
         area: s.area.code().to_string(),
-        due_date: s.status.dispatched().then(|| s.due_date()),
+        due_date: s.dispatched().then(|| s.due_date()),
         since: s.dates.last_activity_at,
     };
     let requesting = &s.requesting.authority_id;

@@ -53,7 +53,7 @@ pub fn watchers(s: &RequestSummary) -> Vec<String> {
     w.insert(&s.requesting_coordinator);
     w.extend(s.requesting.linked_coordinators.iter().map(String::as_str));
     w.extend(s.requesting.linked_authorities.iter().map(String::as_str));
-    if s.status.dispatched() {
+    if s.dispatched() {
         w.insert(&s.responding.authority_id);
         w.extend(s.responding_coordinator.as_deref());
         w.extend(s.responding.linked_coordinators.iter().map(String::as_str));
@@ -101,7 +101,7 @@ impl Projection for RequestMonitoring {
         NAME
     }
     fn version(&self) -> i32 {
-        1
+        2
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_monitoring.sql")

@@ -75,6 +75,27 @@ pub async fn put(
     })
 }
 
+/// What was stored as attachment `sha256` of the exchange `key_id` (size and media type, not
+/// the bytes); `None` if nothing was.
+pub async fn describe(
+    pool: &PgPool,
+    key_id: &str,
+    sha256: &str,
+) -> Result<Option<StoredAttachment>, sqlx::Error> {
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT size, media_type FROM attachments WHERE key_id = $1 AND sha256 = $2",
+    )
+    .bind(key_id)
+    .bind(sha256)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(size, media_type)| StoredAttachment {
+        sha256: sha256.to_string(),
+        size: size.max(0) as u64,
+        media_type,
+    }))
+}
+
 /// The attachment `sha256` of the exchange `key_id`: its media type and bytes, `Erased` once
 /// the exchange's key was erased, `None` if there is no such attachment.
 pub async fn get(

@@ -1,6 +1,7 @@
 //! Wiring: the pool, the command buses, the key ring and the projector runners.
 
 use anyhow::Result;
+use imi_app::App;
 use imi_domain::authority::Clock;
 use imi_gateway::Services;
 use imi_notify::mail::Mailer;
@@ -86,30 +87,33 @@ pub fn services_with_clock(
     clock: Arc<dyn Clock>,
 ) -> Services {
     let lookup = || StoreLookup::new(pool.clone()).with_clock(clock.clone());
-    Services {
-        authorities: Arc::new(authority_bus_with(
+    let app = App::new(
+        pool.clone(),
+        Arc::new(authority_bus_with(
             pool.clone(),
             authority_config(),
             SharedServices::new(lookup()),
             wake.clone(),
         )),
-        requests: Arc::new(request_bus_with(
+        Arc::new(request_bus_with(
             pool.clone(),
             request_config(),
             SharedRequestServices::new(lookup()),
             wake.clone(),
         )),
-        alerts: Arc::new(alert_bus_with(
+        Arc::new(alert_bus_with(
             pool.clone(),
             alert_config(),
             SharedAlertServices::new(lookup()),
             wake.clone(),
         )),
-        clock: clock.clone(),
-        keyring: Arc::new(KeyRing::new(pool.clone(), master)),
-        token_secret: Arc::new(token_secret.as_bytes().to_vec()),
+        Arc::new(KeyRing::new(pool.clone(), master)),
         wake,
-        pool,
+        clock,
+    );
+    Services {
+        app,
+        token_secret: Arc::new(token_secret.as_bytes().to_vec()),
     }
 }
 

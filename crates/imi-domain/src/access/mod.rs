@@ -36,6 +36,10 @@ use crate::authority::{AuthorityKind, AuthoritySummary, LegislativeArea, UserRol
 use crate::error::DomainError;
 use std::collections::BTreeSet;
 
+/// The refusal for a signed-in user whose authority is not in the register (one message
+/// wherever it is met).
+pub const NOT_REGISTERED: &str = "the acting authority is not registered";
+
 /// A signed-in user and the authority they act for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActorContext {

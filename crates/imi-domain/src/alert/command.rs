@@ -94,6 +94,32 @@ pub enum AlertCommand {
 }
 
 impl AlertCommand {
+    /// The command's name, for metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::DraftAlert { .. } => "DraftAlert",
+            Self::AmendDraft { .. } => "AmendDraft",
+            Self::SubmitAlert { .. } => "SubmitAlert",
+            Self::SendBackAlert { .. } => "SendBackAlert",
+            Self::BroadcastAlert { .. } => "BroadcastAlert",
+            Self::ExtendBroadcast { .. } => "ExtendBroadcast",
+            Self::AcknowledgeReceipt => "AcknowledgeReceipt",
+            Self::AddRecipients { .. } => "AddRecipients",
+            Self::SubmitAdditionalInformation { .. } => "SubmitAdditionalInformation",
+            Self::BroadcastAdditionalInformation { .. } => "BroadcastAdditionalInformation",
+            Self::ProposeClosure { .. } => "ProposeClosure",
+            Self::CommentOnClosure { .. } => "CommentOnClosure",
+            Self::BroadcastClosureProposal => "BroadcastClosureProposal",
+            Self::RejectClosureProposal { .. } => "RejectClosureProposal",
+            Self::ObjectToClosure { .. } => "ObjectToClosure",
+            Self::CloseAlert => "CloseAlert",
+            Self::WithdrawAlert { .. } => "WithdrawAlert",
+            Self::EndCommentPeriod => "EndCommentPeriod",
+            Self::EndObjectionPeriod => "EndObjectionPeriod",
+            Self::PassThreeDayDeadline => "PassThreeDayDeadline",
+        }
+    }
+
     /// The facts of time only the system records.
     pub fn is_time_fact(&self) -> bool {
         matches!(

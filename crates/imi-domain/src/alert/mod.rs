@@ -28,6 +28,7 @@ pub mod services;
 pub mod testing;
 #[cfg(test)]
 mod tests;
+pub mod visibility;
 
 pub use command::AlertCommand;
 pub use event::AlertEvent;
@@ -212,11 +213,14 @@ async fn alert_coordinator(
     Ok(summary)
 }
 
+/// The refusal for an alert that does not exist or that the actor may not see.
+pub fn unknown_alert() -> DomainError {
+    DomainError::not_found("no such alert")
+}
+
 impl AlertState {
     fn require(&self) -> Result<&AlertSummary, DomainError> {
-        self.summary
-            .as_ref()
-            .ok_or_else(|| DomainError::not_found("no such alert"))
+        self.summary.as_ref().ok_or_else(unknown_alert)
     }
 
     /// The acting user and their authority, looked up.
@@ -232,7 +236,7 @@ impl AlertState {
             .authority(authority_id)
             .await
             .map_err(unavailable)?
-            .ok_or_else(|| DomainError::forbidden("the acting authority is not registered"))?;
+            .ok_or_else(|| DomainError::forbidden(crate::access::NOT_REGISTERED))?;
         Ok(ActorContext::new(user_id, theirs))
     }
 
@@ -281,6 +285,17 @@ impl AlertState {
         }
         let alert = self.require()?;
         let actor = Self::actor(&by, s).await?;
+        // An alert the actor may not see at all is refused exactly as an unknown one, before
+        // anything about its state is said: ids cannot be probed.
+        // (A coordinator that additional information was submitted to is told of it and acts
+        // on it even where it is not otherwise involved.)
+        let asked_to_broadcast = alert
+            .pending_information
+            .values()
+            .any(|c| actor.belongs_to(c));
+        if policy::view_level(Some(&actor), alert).is_none() && !asked_to_broadcast {
+            return Err(unknown_alert());
+        }
         // What the command names must exist before the policy can say who acts on it.
         match &command {
             C::BroadcastAdditionalInformation { information_id } => {

@@ -27,7 +27,7 @@
 //! acts or reads at all.
 
 use super::command::AlertCommand;
-use super::model::{AlertKind, AlertSummary, Involvement};
+use super::model::{AlertKind, AlertQueue, AlertSummary, Involvement};
 use crate::access::{ActorContext, Denied};
 use crate::authority::{UserRole, Workflow, WorkflowRole};
 
@@ -84,6 +84,71 @@ impl Check<'_> {
     }
 }
 
+/// A step of the alert workflow, as the policy decides on it (commands without their data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertStep<'a> {
+    /// Draft, amend, submit.
+    Draft,
+    /// Send back, broadcast, extend the broadcast.
+    Broadcast,
+    Acknowledge,
+    AddRecipients,
+    AddInformation,
+    /// Broadcast the additional information with this id.
+    BroadcastInformation(&'a str),
+    /// Propose closure or comment on a proposal.
+    ProposeOrComment,
+    /// Broadcast or reject the closure proposal, close.
+    Close,
+    Object,
+    Withdraw,
+    /// The facts of time.
+    TimeFact,
+}
+
+impl<'a> AlertStep<'a> {
+    pub fn of(command: &'a AlertCommand) -> Self {
+        use AlertCommand as C;
+        match command {
+            C::DraftAlert { .. } | C::AmendDraft { .. } | C::SubmitAlert { .. } => Self::Draft,
+            C::SendBackAlert { .. } | C::BroadcastAlert { .. } | C::ExtendBroadcast { .. } => {
+                Self::Broadcast
+            }
+            C::AcknowledgeReceipt => Self::Acknowledge,
+            C::AddRecipients { .. } => Self::AddRecipients,
+            C::SubmitAdditionalInformation { .. } => Self::AddInformation,
+            C::BroadcastAdditionalInformation { information_id } => {
+                Self::BroadcastInformation(information_id)
+            }
+            C::ProposeClosure { .. } | C::CommentOnClosure { .. } => Self::ProposeOrComment,
+            C::BroadcastClosureProposal | C::RejectClosureProposal { .. } | C::CloseAlert => {
+                Self::Close
+            }
+            C::ObjectToClosure { .. } => Self::Object,
+            C::WithdrawAlert { .. } => Self::Withdraw,
+            C::EndCommentPeriod | C::EndObjectionPeriod | C::PassThreeDayDeadline => Self::TimeFact,
+        }
+    }
+
+    /// The step a work queue asks of the authority whose queue it is.
+    pub fn of_queue(queue: AlertQueue, actor: &ActorContext, alert: &'a AlertSummary) -> Self {
+        match queue {
+            AlertQueue::ToBroadcast => Self::Broadcast,
+            AlertQueue::ToAcknowledge => Self::Acknowledge,
+            AlertQueue::ToDisseminate => Self::AddRecipients,
+            AlertQueue::ToComment => Self::ProposeOrComment,
+            AlertQueue::ToObject => Self::Object,
+            AlertQueue::InformationToBroadcast => alert
+                .pending_information
+                .iter()
+                .find(|(_, coordinator)| actor.belongs_to(coordinator))
+                .map(|(id, _)| Self::BroadcastInformation(id))
+                .unwrap_or(Self::TimeFact),
+            AlertQueue::ToClose => Self::Close,
+        }
+    }
+}
+
 /// Whether `actor` may issue `command` on `alert`.
 pub fn authorize(
     actor: &ActorContext,
@@ -91,14 +156,40 @@ pub fn authorize(
     alert: &AlertSummary,
 ) -> Result<(), Denied> {
     use AlertCommand as C;
+    authorize_step(actor, AlertStep::of(command), alert)?;
+    let c = Check { actor, alert };
+    let area = &alert.area;
+    match command {
+        C::SubmitAlert { coordinator_id }
+        | C::SubmitAdditionalInformation { coordinator_id, .. } => {
+            if c.may_submit_to(coordinator_id) {
+                Ok(())
+            } else {
+                Err(Denied(format!(
+                    "{coordinator_id} is not an alert coordinator the authority is linked to in \
+                     {area}"
+                )))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether `actor` may take `step` on `alert` (a work queue's step included).
+pub fn authorize_step(
+    actor: &ActorContext,
+    step: AlertStep<'_>,
+    alert: &AlertSummary,
+) -> Result<(), Denied> {
+    use AlertStep as S;
     if let Some(denied) = actor.unable() {
         return Err(denied);
     }
     let c = Check { actor, alert };
     let area = &alert.area;
     let allowed = |ok: bool, why: String| if ok { Ok(()) } else { Err(Denied(why)) };
-    match command {
-        C::DraftAlert { .. } | C::AmendDraft { .. } | C::SubmitAlert { .. } => {
+    match step {
+        S::Draft => {
             if c.role().is_none() {
                 return Err(Denied(format!(
                     "the authority has no access to the alerts workflow in {area}"
@@ -110,26 +201,16 @@ pub fn authorize(
                     "only an alert handler in {area} of the initiating authority may draft, \
                      amend or submit the alert"
                 ),
-            )?;
-            match command {
-                C::SubmitAlert { coordinator_id } => allowed(
-                    c.may_submit_to(coordinator_id),
-                    format!(
-                        "{coordinator_id} is not an alert coordinator the authority is linked to \
-                         in {area}"
-                    ),
-                ),
-                _ => Ok(()),
-            }
+            )
         }
-        C::SendBackAlert { .. } | C::BroadcastAlert { .. } | C::ExtendBroadcast { .. } => allowed(
+        S::Broadcast => allowed(
             c.is(alert.coordinator.as_deref()) && c.disseminator(),
             format!(
                 "only an alert disseminator in {area} of the alert coordinator the alert was \
                  submitted to may send it back or broadcast it"
             ),
         ),
-        C::AcknowledgeReceipt => allowed(
+        S::Acknowledge => allowed(
             c.is(alert.recipient_postbox(&actor.authority.member_state))
                 && (c.handler() || c.disseminator()),
             format!(
@@ -137,30 +218,21 @@ pub fn authorize(
                  incoming alert postbox may acknowledge receipt"
             ),
         ),
-        C::AddRecipients { .. } => allowed(
+        S::AddRecipients => allowed(
             c.involved() && c.disseminator(),
             format!(
                 "only an alert disseminator in {area} of an alert coordinator or incoming alert \
                  postbox with access to the alert may add recipients"
             ),
         ),
-        C::SubmitAdditionalInformation { coordinator_id, .. } => {
-            allowed(
-                c.involved() && c.handler(),
-                format!(
-                    "only an alert handler in {area} of an authority involved in the alert may \
-                     add information"
-                ),
-            )?;
-            allowed(
-                c.may_submit_to(coordinator_id),
-                format!(
-                    "{coordinator_id} is not an alert coordinator the authority is linked to in \
-                     {area}"
-                ),
-            )
-        }
-        C::BroadcastAdditionalInformation { information_id } => allowed(
+        S::AddInformation => allowed(
+            c.involved() && c.handler(),
+            format!(
+                "only an alert handler in {area} of an authority involved in the alert may \
+                 add information"
+            ),
+        ),
+        S::BroadcastInformation(information_id) => allowed(
             c.is(alert
                 .pending_information
                 .get(information_id)
@@ -171,7 +243,7 @@ pub fn authorize(
                  submitted to may broadcast it"
             ),
         ),
-        C::ProposeClosure { .. } | C::CommentOnClosure { .. } => allowed(
+        S::ProposeOrComment => allowed(
             c.involved() && c.in_responsible_member_state() && c.handler(),
             format!(
                 "only an alert handler in {area} of an involved authority of the Member State \
@@ -179,7 +251,7 @@ pub fn authorize(
                 alert.responsible_member_state()
             ),
         ),
-        C::BroadcastClosureProposal | C::RejectClosureProposal { .. } | C::CloseAlert => allowed(
+        S::Close => allowed(
             c.is(alert
                 .closure
                 .as_ref()
@@ -190,14 +262,14 @@ pub fn authorize(
                  reject or close"
             ),
         ),
-        C::ObjectToClosure { .. } => allowed(
+        S::Object => allowed(
             c.involved() && !c.in_responsible_member_state() && c.disseminator(),
             format!(
                 "only an alert disseminator in {area} of an involved coordinator of a recipient \
                  Member State may object to closure"
             ),
         ),
-        C::WithdrawAlert { .. } => allowed(
+        S::Withdraw => allowed(
             (c.is(Some(&alert.initiating_authority)) && c.handler())
                 || (c.is(alert.coordinator.as_deref()) && c.disseminator()),
             format!(
@@ -205,7 +277,7 @@ pub fn authorize(
                  disseminator of its coordinator, may withdraw the alert"
             ),
         ),
-        C::EndCommentPeriod | C::EndObjectionPeriod | C::PassThreeDayDeadline => Err(Denied::new(
+        S::TimeFact => Err(Denied::new(
             "only the system records that a period has passed",
         )),
     }

@@ -394,7 +394,7 @@ impl AuthorityState {
             .authority(authority_id)
             .await
             .map_err(unavailable)?
-            .ok_or_else(|| DomainError::forbidden("the acting authority is not registered"))?;
+            .ok_or_else(|| DomainError::forbidden(crate::access::NOT_REGISTERED))?;
         Ok(ActorContext::new(user_id, theirs))
     }
 

@@ -6,7 +6,7 @@ use super::*;
 impl Request {
     pub(super) fn close(&self, now: DateTime<Utc>) -> Result<Vec<RequestEvent>, DomainError> {
         self.require_not_ended()?;
-        if !self.status.dispatched() {
+        if self.dates.sent_at.is_none() {
             return Err(DomainError::refused("the request was not sent"));
         }
         let unanswered = self.unanswered_after(&Answers::new());

@@ -23,6 +23,7 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 mod timing;
+pub mod visibility;
 
 pub use command::{Answers, RequestCommand, RequestContent};
 pub use event::{DraftContent, RequestEvent};
@@ -221,8 +222,13 @@ async fn actor_context(
         .authority(authority_id)
         .await
         .map_err(unavailable)?
-        .ok_or_else(|| DomainError::forbidden("the acting authority is not registered"))?;
+        .ok_or_else(|| DomainError::forbidden(crate::access::NOT_REGISTERED))?;
     Ok(ActorContext::new(user_id, authority))
+}
+
+/// The refusal for a request that does not exist or that the actor may not see.
+pub fn unknown_request() -> DomainError {
+    DomainError::not_found("no such request")
 }
 
 /// A sealed value must be sealed under this request's key.
@@ -237,6 +243,11 @@ fn checked_sealed(what: &str, sealed: &Sealed, request_id: &str) -> Result<(), D
 
 /// A trimmed, non-empty reason of at most [`MAX_REASON_CHARS`] characters.
 fn checked_reason(what: &str, reason: &str) -> Result<String, DomainError> {
+    if reason.contains('\0') {
+        return Err(DomainError::invalid(format!(
+            "{what} may not contain the NUL character"
+        )));
+    }
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(DomainError::invalid(format!("{what} is required")));
@@ -392,9 +403,7 @@ impl Request {
 
 impl RequestState {
     fn existing(&self) -> Result<&Request, DomainError> {
-        self.request
-            .as_ref()
-            .ok_or_else(|| DomainError::not_found("no such request"))
+        self.request.as_ref().ok_or_else(unknown_request)
     }
 
     /// The common steps of a user's command on an existing request: it exists, the actor
@@ -407,7 +416,15 @@ impl RequestState {
     ) -> Result<(&Request, ActorContext), DomainError> {
         let request = self.existing()?;
         let actor = actor_context(by, services).await?;
-        policy::authorize(&actor, action, &request.summary())?;
+        let summary = request.summary();
+        if let Err(denied) = policy::authorize(&actor, action, &summary) {
+            // A request the actor may not see at all is refused exactly as an unknown one:
+            // ids cannot be probed.
+            if policy::view_level(&actor, &summary).is_none() {
+                return Err(unknown_request());
+            }
+            return Err(denied.into());
+        }
         Ok((request, actor))
     }
 

@@ -102,19 +102,19 @@ impl RequestStatus {
         }
     }
 
-    /// The responding authority has it (it was dispatched to another Member State).
-    pub fn dispatched(self) -> bool {
-        !matches!(self, Self::Draft | Self::AwaitingApproval)
-    }
-
     /// Closed or withdrawn: nothing but rating and the retention facts happen any more.
     pub fn ended(self) -> bool {
         matches!(self, Self::Closed | Self::Withdrawn)
     }
 
-    /// Dispatched and not ended: the time facts of an open exchange apply.
+    /// With the responding authority and not ended: the time facts of an open exchange apply.
+    /// (Whether a request ever reached the other side is [`RequestSummary::dispatched`]: a
+    /// status alone cannot tell, a request withdrawn as a draft never left.)
     pub fn open(self) -> bool {
-        self.dispatched() && !self.ended()
+        !matches!(
+            self,
+            Self::Draft | Self::AwaitingApproval | Self::Closed | Self::Withdrawn
+        )
     }
 }
 
@@ -238,6 +238,12 @@ pub struct RequestSummary {
 impl RequestSummary {
     pub fn personal_data_blocked(&self) -> bool {
         self.dates.personal_data_blocked_at.is_some()
+    }
+
+    /// Whether the request ever reached the responding authority. Until then (a draft, awaiting
+    /// approval, sent back, withdrawn before sending) it exists for the requesting side only.
+    pub fn dispatched(&self) -> bool {
+        self.dates.sent_at.is_some()
     }
 
     /// The answer date in force: the agreed one once accepted, else the proposed one.

@@ -152,6 +152,23 @@ impl RequestAction {
     }
 }
 
+/// The step an entry of a request inbox asks for (`None`: not an inbox action). An entry is
+/// shown to a user only when the policy lets them take that step now.
+pub fn inbox_action(name: &str) -> Option<RequestAction> {
+    Some(match name {
+        "send" => RequestAction::Send,
+        "approve-request" => RequestAction::ApproveRequest,
+        "accept" => RequestAction::Accept,
+        "agree-answer-date" => RequestAction::AgreeAnswerDate,
+        "reply" => RequestAction::Reply,
+        "approve-reply" => RequestAction::ApproveReply,
+        "review-reply" => RequestAction::RequestAdditionalInformation,
+        "referral" => RequestAction::DecideReferralParticipation,
+        "assign" => RequestAction::Assign,
+        _ => return None,
+    })
+}
+
 /// What can be read of a request. Ordered: each level shows all of the one before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RequestViewLevel {
@@ -226,7 +243,7 @@ pub fn authorize(
             if !actor.belongs_to(&party.authority_id) {
                 return denied(format!("only the {side} authority may take this step"));
             }
-            if !requesting && !summary.status.dispatched() {
+            if !requesting && !summary.dispatched() {
                 return denied("the request has not reached the responding authority".into());
             }
             if !requests_access {
@@ -268,7 +285,7 @@ pub fn authorize(
             let party_of_actor = actor.belongs_to(&summary.requesting.authority_id)
                 || actor.belongs_to(&summary.responding.authority_id);
             let undispatched =
-                !summary.status.dispatched() && !actor.belongs_to(&summary.requesting.authority_id);
+                !summary.dispatched() && !actor.belongs_to(&summary.requesting.authority_id);
             if !party_of_actor || undispatched || !has_role(actor, summary, UserRole::Allocator) {
                 return denied(format!(
                     "only an allocator in {area} of the requesting or the responding authority \
@@ -303,7 +320,7 @@ pub fn view_level(actor: &ActorContext, summary: &RequestSummary) -> Option<Requ
     if actor.unable().is_some() {
         return None;
     }
-    let dispatched = summary.status.dispatched();
+    let dispatched = summary.dispatched();
     let role = |r: UserRole| has_role(actor, summary, r);
     let mut level: Option<RequestViewLevel> = None;
     let mut raise = |to: RequestViewLevel| level = level.max(Some(to));

@@ -1,37 +1,24 @@
-//! Alerts (SD and PQ): a mutation per command a user issues, and the read models at the level
-//! the access policy allows each caller ([`imi_domain::alert::view_level`]): the high-level
+//! Alerts (SD and PQ): a mutation per command a user issues, and the views at the level the
+//! access policy allows each caller ([`imi_domain::alert::view_level`]): the high-level
 //! overview, a PQ alert's profession and scope, the reduced view after closure, the full view
-//! with personal data. Personal data (the provider's or professional's identity and details,
-//! free text, attachments' names) is sealed here under the alert's key before any command
-//! carries it, and opened only for callers with the full view.
+//! with personal data. Each resolver maps its arguments to one use case of the application
+//! layer ([`imi_app::alerts`]), which seals personal data under the alert's key, shapes the
+//! view with the declared visibility rules and opens personal data only where they show.
 //!
 //! The facts of time (periods ending, the PQ 3-day deadline) are the scheduler's commands,
 //! not mutations: only the system issues them.
 
-use super::authority_admin::{settle, CommandPayload};
-use super::directory::parse_id;
-use super::model::parse_area;
+use super::authority_admin::CommandPayload;
 use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE};
-use super::{data, request, services};
-use crate::errors::{command_error, outcome_label, ApiError, Code};
-use crate::metrics::Metrics;
-use crate::state::Services;
+use super::{app, caller};
+use crate::errors::ApiError;
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
-use imi_domain::access::ActorContext;
+use imi_app::alerts::{self as uc, AlertTextStep};
+use imi_app::{Outcome, Wait};
 use imi_domain::alert as d;
-use imi_domain::command::Issued;
-use imi_domain::reference::MemberState;
-use imi_domain::sealed::Sealed;
-use imi_projections::{alert_full, alert_overview, alert_queue, alert_statistics};
-use imi_store::feed::FeedPosition;
-use imi_store::sealing::Opened;
-use std::collections::BTreeSet;
 
-/// Longest free text accepted (a description, a reason, a comment), in characters.
-const MAX_TEXT_CHARS: usize = 20_000;
-/// Most attachments' names per alert or information.
-const MAX_ATTACHMENTS: usize = 50;
+type Result<T> = std::result::Result<T, ApiError>;
 
 macro_rules! mirror {
     ($(#[$doc:meta])* $gql:ident => $dom:ident { $($v:ident),* $(,)? }) => {
@@ -100,137 +87,16 @@ pub enum AlertInvolvement {
     ClosingCoordinator,
 }
 
-// --- Commands -------------------------------------------------------------------------
-
-/// The alert projections a command waits for by default.
-fn alert_wait_list(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
-    super::directory::wait_list(Some(requested.unwrap_or_else(|| {
-        [
-            alert_overview::NAME,
-            alert_full::NAME,
-            alert_queue::NAME,
-            alert_statistics::NAME,
-        ]
-        .map(String::from)
-        .to_vec()
-    })))
-}
-
-/// Sends `command` to alert `alert_id` as the signed-in caller and waits as asked.
-async fn issue(
-    ctx: &Context<'_>,
-    alert_id: &str,
-    wait_for: Option<Vec<String>>,
-    command: d::AlertCommand,
-) -> Result<CommandPayload, ApiError> {
-    let request = request(ctx)?;
-    let principal = request.principal()?;
-    let services = services(ctx)?;
-    let wait_for = alert_wait_list(wait_for)?;
-    let position = execute(ctx, alert_id, principal, command).await?;
-    settle(services, position, &wait_for).await
-}
-
-async fn execute(
-    ctx: &Context<'_>,
-    alert_id: &str,
-    principal: &crate::auth::Principal,
-    command: d::AlertCommand,
-) -> Result<Option<FeedPosition>, ApiError> {
-    let services = services(ctx)?;
-    let metrics = data::<Metrics>(ctx)?;
-    let name = command_name(&command);
-    let result = services
-        .alerts
-        .execute(
-            alert_id,
-            Issued::new(principal.actor(), command),
-            request(ctx)?.metadata(principal),
-        )
-        .await
-        .map_err(command_error);
-    metrics.command("Alert", name, outcome_label(&result.as_ref().map(|_| ())));
-    result
-}
-
-fn command_name(command: &d::AlertCommand) -> &'static str {
-    use d::AlertCommand as C;
-    match command {
-        C::DraftAlert { .. } => "DraftAlert",
-        C::AmendDraft { .. } => "AmendDraft",
-        C::SubmitAlert { .. } => "SubmitAlert",
-        C::SendBackAlert { .. } => "SendBackAlert",
-        C::BroadcastAlert { .. } => "BroadcastAlert",
-        C::ExtendBroadcast { .. } => "ExtendBroadcast",
-        C::AcknowledgeReceipt => "AcknowledgeReceipt",
-        C::AddRecipients { .. } => "AddRecipients",
-        C::SubmitAdditionalInformation { .. } => "SubmitAdditionalInformation",
-        C::BroadcastAdditionalInformation { .. } => "BroadcastAdditionalInformation",
-        C::ProposeClosure { .. } => "ProposeClosure",
-        C::CommentOnClosure { .. } => "CommentOnClosure",
-        C::BroadcastClosureProposal => "BroadcastClosureProposal",
-        C::RejectClosureProposal { .. } => "RejectClosureProposal",
-        C::ObjectToClosure { .. } => "ObjectToClosure",
-        C::CloseAlert => "CloseAlert",
-        C::WithdrawAlert { .. } => "WithdrawAlert",
-        C::EndCommentPeriod => "EndCommentPeriod",
-        C::EndObjectionPeriod => "EndObjectionPeriod",
-        C::PassThreeDayDeadline => "PassThreeDayDeadline",
+impl From<AlertInvolvement> for d::Involvement {
+    fn from(i: AlertInvolvement) -> Self {
+        match i {
+            AlertInvolvement::Initiating => Self::Initiating,
+            AlertInvolvement::Coordinator => Self::Coordinator,
+            AlertInvolvement::Postbox => Self::Postbox,
+            AlertInvolvement::Recipient => Self::Recipient,
+            AlertInvolvement::ClosingCoordinator => Self::ClosingCoordinator,
+        }
     }
-}
-
-fn checked_text(what: &str, text: &str) -> Result<String, ApiError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::bad_input(format!(
-            "{what} must have 1 to {MAX_TEXT_CHARS} characters"
-        )));
-    }
-    Ok(text.to_string())
-}
-
-/// Seals `value` under the alert's key.
-async fn seal(services: &Services, alert_id: &str, value: &str) -> Result<Sealed, ApiError> {
-    services
-        .keyring
-        .seal(&d::alert_key_id(alert_id), &serde_json::json!(value))
-        .await
-        .map_err(|e| ApiError::internal("sealing an alert's personal data", &e))
-}
-
-async fn seal_text(
-    services: &Services,
-    alert_id: &str,
-    what: &str,
-    text: &str,
-) -> Result<Sealed, ApiError> {
-    let text = checked_text(what, text)?;
-    seal(services, alert_id, &text).await
-}
-
-async fn seal_names(
-    services: &Services,
-    alert_id: &str,
-    names: &[String],
-) -> Result<Vec<Sealed>, ApiError> {
-    if names.len() > MAX_ATTACHMENTS {
-        return Err(ApiError::bad_input(format!(
-            "at most {MAX_ATTACHMENTS} attachments"
-        )));
-    }
-    let mut sealed = Vec::with_capacity(names.len());
-    for name in names {
-        sealed.push(seal_text(services, alert_id, "an attachment's name", name).await?);
-    }
-    Ok(sealed)
-}
-
-fn member_state(code: &str) -> Result<MemberState, ApiError> {
-    Ok(MemberState::parse(code)?)
-}
-
-fn member_states(codes: &[String]) -> Result<BTreeSet<MemberState>, ApiError> {
-    codes.iter().map(|c| member_state(c)).collect()
 }
 
 /// An SD alert's content, in the clear as the client sends it.
@@ -246,34 +112,6 @@ pub struct SdAlertFields {
     pub service_provider: String,
     #[graphql(default)]
     pub attachment_names: Vec<String>,
-}
-
-impl SdAlertFields {
-    async fn content(&self, services: &Services, id: &str) -> Result<d::AlertContent, ApiError> {
-        Ok(d::AlertContent::Services(d::ServicesAlert {
-            service_activity: self.service_activity.clone(),
-            member_state_of_establishment: self
-                .member_state_of_establishment
-                .as_deref()
-                .map(member_state)
-                .transpose()?,
-            dangerous_activity: seal_text(
-                services,
-                id,
-                "the dangerous activity",
-                &self.dangerous_activity,
-            )
-            .await?,
-            service_provider: seal_text(
-                services,
-                id,
-                "the service provider",
-                &self.service_provider,
-            )
-            .await?,
-            attachments: seal_names(services, id, &self.attachment_names).await?,
-        }))
-    }
 }
 
 /// A PQ alert's content (Art. 56a(2) of Directive 2005/36/EC).
@@ -295,34 +133,6 @@ pub struct PqAlertFields {
     pub details: Option<String>,
     #[graphql(default)]
     pub attachment_names: Vec<String>,
-}
-
-impl PqAlertFields {
-    async fn content(&self, services: &Services, id: &str) -> Result<d::AlertContent, ApiError> {
-        let details = match &self.details {
-            Some(t) => Some(seal_text(services, id, "the details", t).await?),
-            None => None,
-        };
-        Ok(d::AlertContent::ProfessionalQualifications(
-            d::ProfessionalAlert {
-                profession: self.profession.trim().to_string(),
-                scope: self.scope.into(),
-                applies_from: self.applies_from,
-                applies_until: self.applies_until,
-                decided_at: self.decided_at,
-                deciding_authority: self.deciding_authority.trim().to_string(),
-                member_state_of_establishment: self
-                    .member_state_of_establishment
-                    .as_deref()
-                    .map(member_state)
-                    .transpose()?,
-                professional: seal_text(services, id, "the professional", &self.professional)
-                    .await?,
-                details,
-                attachments: seal_names(services, id, &self.attachment_names).await?,
-            },
-        ))
-    }
 }
 
 /// Input of `draftSdAlert`.
@@ -446,6 +256,107 @@ pub struct ProposeAlertClosureInput {
     pub wait_for: Option<Vec<String>>,
 }
 
+impl From<SdAlertFields> for uc::AlertInput {
+    fn from(f: SdAlertFields) -> Self {
+        uc::AlertInput::Services(uc::SdAlertInput {
+            service_activity: f.service_activity,
+            member_state_of_establishment: f.member_state_of_establishment,
+            dangerous_activity: f.dangerous_activity,
+            service_provider: f.service_provider,
+            attachment_names: f.attachment_names,
+        })
+    }
+}
+
+impl From<PqAlertFields> for uc::AlertInput {
+    fn from(f: PqAlertFields) -> Self {
+        uc::AlertInput::ProfessionalQualifications(uc::PqAlertInput {
+            profession: f.profession,
+            scope: f.scope.into(),
+            applies_from: f.applies_from,
+            applies_until: f.applies_until,
+            decided_at: f.decided_at,
+            deciding_authority: f.deciding_authority,
+            member_state_of_establishment: f.member_state_of_establishment,
+            professional: f.professional,
+            details: f.details,
+            attachment_names: f.attachment_names,
+        })
+    }
+}
+
+// --- Commands -------------------------------------------------------------------------
+
+fn wait(requested: Option<Vec<String>>) -> Result<Wait> {
+    Ok(Wait::of(requested, &uc::DEFAULT_WAIT)?)
+}
+
+fn payload(outcome: Outcome) -> CommandPayload {
+    CommandPayload {
+        position: outcome.position.map(|at| at.to_string()),
+        waited: outcome.waited,
+    }
+}
+
+/// A step without personal data.
+async fn step(
+    ctx: &Context<'_>,
+    alert_id: &ID,
+    wait_for: Option<Vec<String>>,
+    command: d::AlertCommand,
+) -> Result<CommandPayload> {
+    let outcome = app(ctx)?
+        .alert_step(&caller(ctx)?, alert_id, command, &wait(wait_for)?)
+        .await?;
+    Ok(payload(outcome))
+}
+
+/// A step with a free text (sealed).
+async fn text_step(
+    ctx: &Context<'_>,
+    input: AlertTextInput,
+    step: AlertTextStep,
+) -> Result<CommandPayload> {
+    let outcome = app(ctx)?
+        .alert_text_step(
+            &caller(ctx)?,
+            &input.alert_id,
+            step,
+            &input.text,
+            &wait(input.wait_for)?,
+        )
+        .await?;
+    Ok(payload(outcome))
+}
+
+async fn draft(
+    ctx: &Context<'_>,
+    area: &str,
+    content: uc::AlertInput,
+    wait_for: Option<Vec<String>>,
+) -> Result<DraftAlertPayload> {
+    let (alert_id, outcome) = app(ctx)?
+        .draft_alert(&caller(ctx)?, area, content, &wait(wait_for)?)
+        .await?;
+    Ok(DraftAlertPayload {
+        position: outcome.position.map(|at| at.to_string()),
+        waited: outcome.waited,
+        alert_id: ID(alert_id),
+    })
+}
+
+async fn amend(
+    ctx: &Context<'_>,
+    alert_id: &ID,
+    content: uc::AlertInput,
+    wait_for: Option<Vec<String>>,
+) -> Result<CommandPayload> {
+    let outcome = app(ctx)?
+        .amend_alert(&caller(ctx)?, alert_id, content, &wait(wait_for)?)
+        .await?;
+    Ok(payload(outcome))
+}
+
 #[derive(Default)]
 pub struct AlertsMutation;
 
@@ -456,12 +367,9 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: DraftSdAlertInput,
-    ) -> async_graphql::Result<DraftAlertPayload> {
-        let services = services(ctx)?;
-        let alert_id = uuid::Uuid::now_v7().to_string();
-        let area = parse_area(input.area.as_deref().unwrap_or("SD"))?;
-        let content = input.alert.content(services, &alert_id).await?;
-        draft(ctx, alert_id, area, content, input.wait_for).await
+    ) -> Result<DraftAlertPayload> {
+        let area = input.area.unwrap_or_else(|| "SD".to_string());
+        draft(ctx, &area, input.alert.into(), input.wait_for).await
     }
 
     /// An alert handler drafts a PQ alert for their authority.
@@ -469,12 +377,9 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: DraftPqAlertInput,
-    ) -> async_graphql::Result<DraftAlertPayload> {
-        let services = services(ctx)?;
-        let alert_id = uuid::Uuid::now_v7().to_string();
-        let area = parse_area(input.area.as_deref().unwrap_or("PQ"))?;
-        let content = input.alert.content(services, &alert_id).await?;
-        draft(ctx, alert_id, area, content, input.wait_for).await
+    ) -> Result<DraftAlertPayload> {
+        let area = input.area.unwrap_or_else(|| "PQ".to_string());
+        draft(ctx, &area, input.alert.into(), input.wait_for).await
     }
 
     /// The initiating authority replaces its SD draft (or an alert sent back).
@@ -482,16 +387,8 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AmendSdAlertInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        let content = input.alert.content(services(ctx)?, &id).await?;
-        Ok(issue(
-            ctx,
-            &id,
-            input.wait_for,
-            d::AlertCommand::AmendDraft { content },
-        )
-        .await?)
+    ) -> Result<CommandPayload> {
+        amend(ctx, &input.alert_id, input.alert.into(), input.wait_for).await
     }
 
     /// The initiating authority replaces its PQ draft (or an alert sent back).
@@ -499,16 +396,8 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AmendPqAlertInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        let content = input.alert.content(services(ctx)?, &id).await?;
-        Ok(issue(
-            ctx,
-            &id,
-            input.wait_for,
-            d::AlertCommand::AmendDraft { content },
-        )
-        .await?)
+    ) -> Result<CommandPayload> {
+        amend(ctx, &input.alert_id, input.alert.into(), input.wait_for).await
     }
 
     /// Submits the alert to an alert coordinator.
@@ -516,12 +405,11 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: SubmitAlertInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
+    ) -> Result<CommandPayload> {
         let command = d::AlertCommand::SubmitAlert {
-            coordinator_id: parse_id(&input.coordinator_id)?,
+            coordinator_id: imi_app::input::id(&input.coordinator_id)?,
         };
-        Ok(issue(ctx, &id, input.wait_for, command).await?)
+        step(ctx, &input.alert_id, input.wait_for, command).await
     }
 
     /// The coordinator sends the alert back to the initiating authority, with a reason.
@@ -529,16 +417,8 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AlertTextInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        let reason = seal_text(services(ctx)?, &id, "the reason", &input.text).await?;
-        Ok(issue(
-            ctx,
-            &id,
-            input.wait_for,
-            d::AlertCommand::SendBackAlert { reason },
-        )
-        .await?)
+    ) -> Result<CommandPayload> {
+        text_step(ctx, input, AlertTextStep::SendBack).await
     }
 
     /// The coordinator broadcasts the alert to the recipient Member States' postboxes.
@@ -546,12 +426,11 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AlertMemberStatesInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
+    ) -> Result<CommandPayload> {
         let command = d::AlertCommand::BroadcastAlert {
-            member_states: member_states(&input.member_states)?,
+            member_states: uc::member_states(&input.member_states)?,
         };
-        Ok(issue(ctx, &id, input.wait_for, command).await?)
+        step(ctx, &input.alert_id, input.wait_for, command).await
     }
 
     /// The coordinator adds recipient Member States to a broadcast alert.
@@ -559,12 +438,11 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AlertMemberStatesInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
+    ) -> Result<CommandPayload> {
         let command = d::AlertCommand::ExtendBroadcast {
-            member_states: member_states(&input.member_states)?,
+            member_states: uc::member_states(&input.member_states)?,
         };
-        Ok(issue(ctx, &id, input.wait_for, command).await?)
+        step(ctx, &input.alert_id, input.wait_for, command).await
     }
 
     /// A recipient Member State's postbox acknowledges receipt.
@@ -572,15 +450,9 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AlertInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        Ok(issue(
-            ctx,
-            &id,
-            input.wait_for,
-            d::AlertCommand::AcknowledgeReceipt,
-        )
-        .await?)
+    ) -> Result<CommandPayload> {
+        let command = d::AlertCommand::AcknowledgeReceipt;
+        step(ctx, &input.alert_id, input.wait_for, command).await
     }
 
     /// A postbox or coordinator disseminates the alert within its Member State.
@@ -588,20 +460,14 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AddAlertRecipientsInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
+    ) -> Result<CommandPayload> {
         let authorities = input
             .authority_ids
             .iter()
-            .map(parse_id)
-            .collect::<Result<_, _>>()?;
-        Ok(issue(
-            ctx,
-            &id,
-            input.wait_for,
-            d::AlertCommand::AddRecipients { authorities },
-        )
-        .await?)
+            .map(|id| imi_app::input::id(id))
+            .collect::<std::result::Result<_, _>>()?;
+        let command = d::AlertCommand::AddRecipients { authorities };
+        step(ctx, &input.alert_id, input.wait_for, command).await
     }
 
     /// An involved authority adds information (or asks for it) through a coordinator.
@@ -609,21 +475,23 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: SubmitAlertInformationInput,
-    ) -> async_graphql::Result<AlertInformationPayload> {
-        let services = services(ctx)?;
-        let id = parse_id(&input.alert_id)?;
-        let information_id = uuid::Uuid::now_v7().to_string();
-        let command = d::AlertCommand::SubmitAdditionalInformation {
-            information_id: information_id.clone(),
-            kind: input.kind.into(),
-            coordinator_id: parse_id(&input.coordinator_id)?,
-            text: seal_text(services, &id, "the information", &input.text).await?,
-            attachments: seal_names(services, &id, &input.attachment_names).await?,
-        };
-        let payload = issue(ctx, &id, input.wait_for, command).await?;
+    ) -> Result<AlertInformationPayload> {
+        let (information_id, outcome) = app(ctx)?
+            .submit_alert_information(
+                &caller(ctx)?,
+                &input.alert_id,
+                uc::InformationInput {
+                    kind: input.kind.into(),
+                    coordinator_id: input.coordinator_id.0,
+                    text: input.text,
+                    attachment_names: input.attachment_names,
+                },
+                &wait(input.wait_for)?,
+            )
+            .await?;
         Ok(AlertInformationPayload {
-            position: payload.position,
-            waited: payload.waited,
+            position: outcome.position.map(|at| at.to_string()),
+            waited: outcome.waited,
             information_id: ID(information_id),
         })
     }
@@ -633,12 +501,11 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: BroadcastAlertInformationInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
+    ) -> Result<CommandPayload> {
         let command = d::AlertCommand::BroadcastAdditionalInformation {
-            information_id: parse_id(&input.information_id)?,
+            information_id: imi_app::input::id(&input.information_id)?,
         };
-        Ok(issue(ctx, &id, input.wait_for, command).await?)
+        step(ctx, &input.alert_id, input.wait_for, command).await
     }
 
     /// An involved authority of the Member State responsible proposes closure.
@@ -646,13 +513,19 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: ProposeAlertClosureInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        let command = d::AlertCommand::ProposeClosure {
-            closing_coordinator_id: parse_id(&input.closing_coordinator_id)?,
-            reason: seal_text(services(ctx)?, &id, "the reason", &input.reason).await?,
-        };
-        Ok(issue(ctx, &id, input.wait_for, command).await?)
+    ) -> Result<CommandPayload> {
+        let outcome = app(ctx)?
+            .alert_text_step(
+                &caller(ctx)?,
+                &input.alert_id,
+                AlertTextStep::ProposeClosure {
+                    closing_coordinator_id: input.closing_coordinator_id.0,
+                },
+                &input.reason,
+                &wait(input.wait_for)?,
+            )
+            .await?;
+        Ok(payload(outcome))
     }
 
     /// Comments on a closure proposal during the comment period.
@@ -660,16 +533,8 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AlertTextInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        let comment = seal_text(services(ctx)?, &id, "the comment", &input.text).await?;
-        Ok(issue(
-            ctx,
-            &id,
-            input.wait_for,
-            d::AlertCommand::CommentOnClosure { comment },
-        )
-        .await?)
+    ) -> Result<CommandPayload> {
+        text_step(ctx, input, AlertTextStep::Comment).await
     }
 
     /// The closing coordinator broadcasts the proposal after the comment period.
@@ -677,15 +542,9 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AlertInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        Ok(issue(
-            ctx,
-            &id,
-            input.wait_for,
-            d::AlertCommand::BroadcastClosureProposal,
-        )
-        .await?)
+    ) -> Result<CommandPayload> {
+        let command = d::AlertCommand::BroadcastClosureProposal;
+        step(ctx, &input.alert_id, input.wait_for, command).await
     }
 
     /// The closing coordinator drops the closure proposal.
@@ -693,16 +552,8 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AlertTextInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        let reason = seal_text(services(ctx)?, &id, "the reason", &input.text).await?;
-        Ok(issue(
-            ctx,
-            &id,
-            input.wait_for,
-            d::AlertCommand::RejectClosureProposal { reason },
-        )
-        .await?)
+    ) -> Result<CommandPayload> {
+        text_step(ctx, input, AlertTextStep::RejectClosureProposal).await
     }
 
     /// A recipient Member State's coordinator objects during the objection period.
@@ -710,26 +561,19 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AlertTextInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        let objection = seal_text(services(ctx)?, &id, "the objection", &input.text).await?;
-        Ok(issue(
-            ctx,
-            &id,
-            input.wait_for,
-            d::AlertCommand::ObjectToClosure { objection },
-        )
-        .await?)
+    ) -> Result<CommandPayload> {
+        text_step(ctx, input, AlertTextStep::Object).await
     }
 
     /// The closing coordinator closes the alert after the objection period.
-    async fn close_alert(
-        &self,
-        ctx: &Context<'_>,
-        input: AlertInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        Ok(issue(ctx, &id, input.wait_for, d::AlertCommand::CloseAlert).await?)
+    async fn close_alert(&self, ctx: &Context<'_>, input: AlertInput) -> Result<CommandPayload> {
+        step(
+            ctx,
+            &input.alert_id,
+            input.wait_for,
+            d::AlertCommand::CloseAlert,
+        )
+        .await
     }
 
     /// The initiating authority (or its coordinator) withdraws an unfounded alert.
@@ -737,37 +581,9 @@ impl AlertsMutation {
         &self,
         ctx: &Context<'_>,
         input: AlertTextInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let id = parse_id(&input.alert_id)?;
-        let reason = seal_text(services(ctx)?, &id, "the reason", &input.text).await?;
-        Ok(issue(
-            ctx,
-            &id,
-            input.wait_for,
-            d::AlertCommand::WithdrawAlert { reason },
-        )
-        .await?)
+    ) -> Result<CommandPayload> {
+        text_step(ctx, input, AlertTextStep::Withdraw).await
     }
-}
-
-async fn draft(
-    ctx: &Context<'_>,
-    alert_id: String,
-    area: imi_domain::authority::LegislativeArea,
-    content: d::AlertContent,
-    wait_for: Option<Vec<String>>,
-) -> async_graphql::Result<DraftAlertPayload> {
-    let command = d::AlertCommand::DraftAlert {
-        alert_id: alert_id.clone(),
-        area,
-        content,
-    };
-    let payload = issue(ctx, &alert_id, wait_for, command).await?;
-    Ok(DraftAlertPayload {
-        position: payload.position,
-        waited: payload.waited,
-        alert_id: ID(alert_id),
-    })
 }
 
 // --- Views ----------------------------------------------------------------------------
@@ -863,220 +679,85 @@ fn id(s: &str) -> ID {
     ID(s.to_string())
 }
 
-/// The high-level part of an alert (and profession and scope where the level allows).
-fn overview(
-    summary: &d::AlertSummary,
-    level: d::AlertViewLevel,
-    updated_at: DateTime<Utc>,
-) -> Alert {
-    let scoped = level >= d::AlertViewLevel::ProfessionAndScope;
-    Alert {
-        id: id(&summary.alert_id),
-        view_level: level.into(),
-        kind: summary.kind.into(),
-        area: summary.area.code().to_string(),
-        status: summary.status.into(),
-        initiating_authority_id: id(&summary.initiating_authority),
-        initiating_member_state: summary.initiating_member_state.code().to_string(),
-        member_state_of_establishment: summary
-            .member_state_of_establishment
-            .as_ref()
-            .map(|m| m.code().to_string()),
-        coordinator_id: summary.coordinator.as_deref().map(id),
-        sending_postbox_id: summary.sending_postbox.as_deref().map(id),
-        recipient_member_states: summary
-            .recipient_member_states
-            .iter()
-            .map(|(ms, r)| RecipientMemberState {
-                member_state: ms.code().to_string(),
-                postbox_id: id(&r.postbox),
-                acknowledged_at: r.acknowledged_at,
-            })
-            .collect(),
-        recipient_authority_ids: summary.recipients.keys().map(|a| id(a)).collect(),
-        closure: summary.closure.as_ref().map(|c| AlertClosure {
-            proposed_by: id(&c.proposed_by),
-            closing_coordinator_id: id(&c.closing_coordinator),
-            comment_period_ends_at: c.comment_period_ends_at,
-            comment_period_ended: c.comment_period_ended,
-            objection_period_ends_at: c.objection_period_ends_at,
-            objection_period_ended: c.objection_period_ended,
-            objecting_member_states: c
-                .objecting_member_states
+impl From<uc::AlertView> for Alert {
+    fn from(v: uc::AlertView) -> Self {
+        let summary = &v.summary;
+        Alert {
+            id: id(&summary.alert_id),
+            view_level: v.level.into(),
+            kind: summary.kind.into(),
+            area: summary.area.code().to_string(),
+            status: summary.status.into(),
+            initiating_authority_id: id(&summary.initiating_authority),
+            initiating_member_state: summary.initiating_member_state.code().to_string(),
+            member_state_of_establishment: summary
+                .member_state_of_establishment
+                .as_ref()
+                .map(|m| m.code().to_string()),
+            coordinator_id: summary.coordinator.as_deref().map(id),
+            sending_postbox_id: summary.sending_postbox.as_deref().map(id),
+            recipient_member_states: summary
+                .recipient_member_states
                 .iter()
-                .map(|m| m.code().to_string())
+                .map(|(ms, r)| RecipientMemberState {
+                    member_state: ms.code().to_string(),
+                    postbox_id: id(&r.postbox),
+                    acknowledged_at: r.acknowledged_at,
+                })
                 .collect(),
-        }),
-        drafted_at: summary.drafted_at,
-        submitted_at: summary.submitted_at,
-        broadcast_at: summary.broadcast_at,
-        ended_at: summary.ended_at,
-        three_day_deadline: summary.three_day_deadline,
-        broadcast_in_time: summary.broadcast_in_time,
-        profession: summary.profession.clone().filter(|_| scoped),
-        scope: summary.scope.filter(|_| scoped).map(Into::into),
-        content: None,
-        history: None,
-        updated_at,
-    }
-}
-
-/// Opens sealed values; `None` for each erased one. Errors are internal.
-async fn open_all(services: &Services, sealed: &[Sealed]) -> Result<Vec<Option<String>>, ApiError> {
-    let opened = services
-        .keyring
-        .open_many::<serde_json::Value>(sealed)
-        .await
-        .map_err(|e| ApiError::internal("opening an alert's personal data", &e))?;
-    opened
-        .into_iter()
-        .map(|o| match o {
-            Ok(Opened::Value(v)) => Ok(Some(match v {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            })),
-            Ok(Opened::Erased) => Ok(None),
-            Err(e) => Err(ApiError::internal("opening an alert's personal data", &e)),
-        })
-        .collect()
-}
-
-/// Adds the content and history the level allows.
-async fn with_details(
-    services: &Services,
-    mut alert: Alert,
-    level: d::AlertViewLevel,
-) -> Result<Alert, ApiError> {
-    use d::AlertViewLevel as L;
-    if !matches!(level, L::ReducedAfterClosure | L::FullWithPersonalData) {
-        return Ok(alert);
-    }
-    let mut conn = services
-        .pool
-        .acquire()
-        .await
-        .map_err(|e| ApiError::database("reading an alert", &e))?;
-    let Some(details) = alert_full::get(&mut conn, &alert.id)
-        .await
-        .map_err(|e| ApiError::database("reading an alert", &e))?
-    else {
-        return Ok(alert);
-    };
-    let full = level == L::FullWithPersonalData;
-    let mut view = AlertContentView::default();
-    let mut personal: Vec<Sealed> = Vec::new();
-    match &details.content {
-        d::AlertContent::Services(s) => {
-            view.service_activity = s.service_activity.clone();
-            view.member_state_of_establishment = s
-                .member_state_of_establishment
-                .as_ref()
-                .map(|m| m.code().to_string());
-            personal.push(s.dangerous_activity.clone());
-            personal.push(s.service_provider.clone());
-            personal.extend(s.attachments.iter().cloned());
-        }
-        d::AlertContent::ProfessionalQualifications(p) => {
-            view.applies_from = Some(p.applies_from);
-            view.applies_until = p.applies_until;
-            view.decided_at = Some(p.decided_at);
-            view.deciding_authority = Some(p.deciding_authority.clone());
-            view.member_state_of_establishment = p
-                .member_state_of_establishment
-                .as_ref()
-                .map(|m| m.code().to_string());
-            personal.push(p.professional.clone());
-            personal.extend(p.details.iter().cloned());
-            personal.extend(p.attachments.iter().cloned());
+            recipient_authority_ids: summary.recipients.keys().map(|a| id(a)).collect(),
+            closure: summary.closure.as_ref().map(|c| AlertClosure {
+                proposed_by: id(&c.proposed_by),
+                closing_coordinator_id: id(&c.closing_coordinator),
+                comment_period_ends_at: c.comment_period_ends_at,
+                comment_period_ended: c.comment_period_ended,
+                objection_period_ends_at: c.objection_period_ends_at,
+                objection_period_ended: c.objection_period_ended,
+                objecting_member_states: c
+                    .objecting_member_states
+                    .iter()
+                    .map(|m| m.code().to_string())
+                    .collect(),
+            }),
+            drafted_at: summary.drafted_at,
+            submitted_at: summary.submitted_at,
+            broadcast_at: summary.broadcast_at,
+            ended_at: summary.ended_at,
+            three_day_deadline: summary.three_day_deadline,
+            broadcast_in_time: summary.broadcast_in_time,
+            profession: v.profession.clone(),
+            scope: v.scope.map(Into::into),
+            content: v.content.map(|c| AlertContentView {
+                service_activity: c.service_activity,
+                member_state_of_establishment: c.member_state_of_establishment,
+                applies_from: c.applies_from,
+                applies_until: c.applies_until,
+                decided_at: c.decided_at,
+                deciding_authority: c.deciding_authority,
+                dangerous_activity: c.dangerous_activity,
+                service_provider: c.service_provider,
+                professional: c.professional,
+                details: c.details,
+                attachment_names: c.attachment_names,
+                erased: c.erased,
+            }),
+            history: v.history.map(|entries| {
+                entries
+                    .into_iter()
+                    .map(|e| AlertHistoryEntry {
+                        entry: e.entry,
+                        authority_id: ID(e.authority_id),
+                        information_id: e.information_id.map(ID),
+                        broadcast: e.broadcast,
+                        text: e.text,
+                        attachment_names: e.attachment_names,
+                        at: e.at,
+                    })
+                    .collect()
+            }),
+            updated_at: v.updated_at,
         }
     }
-    let entry_texts: Vec<Sealed> = details
-        .entries
-        .iter()
-        .flat_map(|e| std::iter::once(e.text.clone()).chain(e.attachments.iter().cloned()))
-        .collect();
-    let (opened, opened_entries) = if full {
-        (
-            open_all(services, &personal).await?,
-            open_all(services, &entry_texts).await?,
-        )
-    } else {
-        (vec![], vec![])
-    };
-    if full {
-        // Erasing the alert's key erases all of its personal data at once.
-        view.erased = opened.iter().any(Option::is_none);
-        let mut values = opened.into_iter();
-        match &details.content {
-            d::AlertContent::Services(s) => {
-                view.dangerous_activity = values.next().flatten();
-                view.service_provider = values.next().flatten();
-                view.attachment_names = Some(
-                    values
-                        .by_ref()
-                        .take(s.attachments.len())
-                        .flatten()
-                        .collect(),
-                );
-            }
-            d::AlertContent::ProfessionalQualifications(p) => {
-                view.professional = values.next().flatten();
-                if p.details.is_some() {
-                    view.details = values.next().flatten();
-                }
-                view.attachment_names = Some(
-                    values
-                        .by_ref()
-                        .take(p.attachments.len())
-                        .flatten()
-                        .collect(),
-                );
-            }
-        }
-    }
-    let mut texts = opened_entries.into_iter();
-    alert.history = Some(
-        details
-            .entries
-            .iter()
-            .map(|e| {
-                let (text, names) = if full {
-                    let text = texts.next().flatten();
-                    let names = texts.by_ref().take(e.attachments.len()).flatten().collect();
-                    (text, Some(names))
-                } else {
-                    (None, None)
-                };
-                AlertHistoryEntry {
-                    entry: e.entry.clone(),
-                    authority_id: id(&e.authority_id),
-                    information_id: e.information_id.as_deref().map(id),
-                    broadcast: e.broadcast,
-                    text,
-                    attachment_names: names,
-                    at: e.at,
-                }
-            })
-            .collect(),
-    );
-    alert.content = Some(view);
-    Ok(alert)
-}
-
-/// The caller as the policy sees them.
-async fn viewer(ctx: &Context<'_>) -> Result<std::sync::Arc<ActorContext>, ApiError> {
-    let principal = request(ctx)?.principal()?;
-    let services = services(ctx)?;
-    let viewer =
-        super::profile::viewer(&services.pool, &principal.user_id, &principal.authority_id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(Code::Forbidden, "the acting authority is not registered")
-            })?;
-    if let Some(denied) = viewer.unable() {
-        return Err(ApiError::new(Code::Forbidden, denied.0));
-    }
-    Ok(viewer)
 }
 
 #[derive(SimpleObject)]
@@ -1130,21 +811,6 @@ pub struct MemberStateAlertStatistics {
 const ALERT_CURSOR_KIND: &str = "Alert";
 const QUEUE_CURSOR_KIND: &str = "AlertQueue";
 
-fn queue_of(name: &str) -> Option<d::AlertQueue> {
-    use d::AlertQueue as Q;
-    [
-        Q::ToBroadcast,
-        Q::ToAcknowledge,
-        Q::ToDisseminate,
-        Q::ToComment,
-        Q::ToObject,
-        Q::InformationToBroadcast,
-        Q::ToClose,
-    ]
-    .into_iter()
-    .find(|q| q.as_str() == name)
-}
-
 #[derive(Default)]
 pub struct AlertsQuery;
 
@@ -1152,20 +818,8 @@ pub struct AlertsQuery;
 impl AlertsQuery {
     /// One alert at the caller's view level; NOT_FOUND when it does not exist or the caller's
     /// authority has no access to it.
-    async fn alert(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Alert> {
-        let alert_id = parse_id(&id)?;
-        let viewer = viewer(ctx).await?;
-        let services = services(ctx)?;
-        let entry = alert_overview::get(&services.pool, &alert_id)
-            .await
-            .map_err(|e| ApiError::database("reading an alert", &e))?;
-        let found =
-            entry.and_then(|e| d::view_level(Some(&viewer), &e.summary).map(|level| (e, level)));
-        let Some((entry, level)) = found else {
-            return Err(ApiError::not_found("no such alert").into());
-        };
-        let alert = overview(&entry.summary, level, entry.updated_at);
-        Ok(with_details(services, alert, level).await?)
+    async fn alert(&self, ctx: &Context<'_>, id: ID) -> Result<Alert> {
+        Ok(app(ctx)?.alert(&caller(ctx)?, &id).await?.into())
     }
 
     /// The alerts the caller's authority has access to, by id, at the caller's level
@@ -1183,47 +837,26 @@ impl AlertsQuery {
         area: Option<String>,
         kind: Option<AlertKind>,
         involvement: Option<AlertInvolvement>,
-    ) -> async_graphql::Result<AlertConnection> {
-        let viewer = viewer(ctx).await?;
-        let services = services(ctx)?;
+    ) -> Result<AlertConnection> {
         let limit = page_size(first.unwrap_or(DEFAULT_PAGE_SIZE))?;
         let after = after
             .map(|c| decode_cursor(ALERT_CURSOR_KIND, &c))
             .transpose()?;
-        let filter = alert_overview::AlertFilter {
-            status: status.map(Into::into),
-            area: area
-                .as_deref()
-                .map(parse_area)
-                .transpose()?
-                .map(|a| a.code().to_string()),
-            kind: kind.map(|k| d::AlertKind::from(k).as_str().to_string()),
-            involvement: involvement.map(|i| format!("{i:?}")),
-        };
         let has_previous_page = after.is_some();
-        let mut found = if limit == 0 {
-            vec![]
-        } else {
-            alert_overview::for_authority(
-                &services.pool,
-                viewer.authority_id(),
-                &filter,
-                after.as_deref(),
-                limit + 1,
-            )
-            .await
-            .map_err(|e| ApiError::database("reading alerts", &e))?
+        let filter = uc::AlertsFilter {
+            status: status.map(Into::into),
+            area,
+            kind: kind.map(Into::into),
+            involvement: involvement.map(Into::into),
         };
-        let has_next_page = found.len() as i64 > limit;
-        found.truncate(limit as usize);
-        let edges: Vec<AlertEdge> = found
-            .iter()
-            .filter_map(|e| {
-                let level = d::view_level(Some(&viewer), &e.summary)?;
-                Some(AlertEdge {
-                    cursor: encode_cursor(ALERT_CURSOR_KIND, &e.summary.alert_id),
-                    node: overview(&e.summary, level, e.updated_at),
-                })
+        let (views, has_next_page) = app(ctx)?
+            .alerts(&caller(ctx)?, filter, after, limit)
+            .await?;
+        let edges: Vec<AlertEdge> = views
+            .into_iter()
+            .map(|v| AlertEdge {
+                cursor: encode_cursor(ALERT_CURSOR_KIND, &v.summary.alert_id),
+                node: v.into(),
             })
             .collect();
         Ok(AlertConnection {
@@ -1237,7 +870,8 @@ impl AlertsQuery {
         })
     }
 
-    /// The alerts waiting for the caller's authority (in `queue`, or in any), by queue then id.
+    /// The alerts waiting for the caller: in their authority's queues (in `queue`, or in
+    /// any), where their roles let them take the queue's step; by queue then id.
     #[graphql(
         complexity = "(first.unwrap_or(super::relay::DEFAULT_PAGE_SIZE).clamp(0, super::relay::MAX_PAGE_SIZE) as usize) * child_complexity + 1"
     )]
@@ -1247,59 +881,35 @@ impl AlertsQuery {
         #[graphql(default_with = "Some(DEFAULT_PAGE_SIZE)")] first: Option<i32>,
         after: Option<String>,
         queue: Option<AlertQueue>,
-    ) -> async_graphql::Result<AlertQueueConnection> {
-        let viewer = viewer(ctx).await?;
-        let services = services(ctx)?;
+    ) -> Result<AlertQueueConnection> {
         let limit = page_size(first.unwrap_or(DEFAULT_PAGE_SIZE))?;
         let after = after
             .map(|c| decode_cursor(QUEUE_CURSOR_KIND, &c))
             .transpose()?;
         let after_key = match &after {
-            Some(key) => Some(
-                key.split_once('|')
-                    .ok_or_else(|| ApiError::bad_input("invalid cursor"))?,
-            ),
+            Some(key) => {
+                let (queue, alert) = key
+                    .split_once('|')
+                    .ok_or_else(|| ApiError::bad_input("invalid cursor"))?;
+                Some((queue.to_string(), alert.to_string()))
+            }
             None => None,
         };
         let has_previous_page = after.is_some();
-        let mut found = if limit == 0 {
-            vec![]
-        } else {
-            alert_queue::for_authority(
-                &services.pool,
-                viewer.authority_id(),
-                queue.map(Into::into),
-                after_key,
-                limit + 1,
-            )
-            .await
-            .map_err(|e| ApiError::database("reading alert queues", &e))?
-        };
-        let has_next_page = found.len() as i64 > limit;
-        found.truncate(limit as usize);
-        let mut edges = Vec::with_capacity(found.len());
-        for q in found {
-            let Some(entry) = alert_overview::get(&services.pool, &q.alert_id)
-                .await
-                .map_err(|e| ApiError::database("reading an alert", &e))?
-            else {
-                continue;
-            };
-            let Some(level) = d::view_level(Some(&viewer), &entry.summary) else {
-                continue;
-            };
-            let Some(queue) = queue_of(&q.queue) else {
-                continue;
-            };
-            edges.push(AlertQueueEdge {
-                cursor: encode_cursor(QUEUE_CURSOR_KIND, &format!("{}|{}", q.queue, q.alert_id)),
+        let (entries, has_next_page) = app(ctx)?
+            .alert_queue(&caller(ctx)?, queue.map(Into::into), after_key, limit)
+            .await?;
+        let edges: Vec<AlertQueueEdge> = entries
+            .into_iter()
+            .map(|e| AlertQueueEdge {
+                cursor: encode_cursor(QUEUE_CURSOR_KIND, &e.key),
                 node: AlertQueueItem {
-                    queue: queue.into(),
-                    since: q.since,
-                    alert: overview(&entry.summary, level, entry.updated_at),
+                    queue: e.queue.into(),
+                    since: e.since,
+                    alert: e.alert.into(),
                 },
-            });
-        }
+            })
+            .collect();
         Ok(AlertQueueConnection {
             page_info: PageInfo {
                 has_next_page,
@@ -1317,14 +927,10 @@ impl AlertsQuery {
         &self,
         ctx: &Context<'_>,
         area: Option<String>,
-    ) -> async_graphql::Result<Vec<MemberStateAlertStatistics>> {
-        viewer(ctx).await?;
-        let services = services(ctx)?;
-        let area = area.as_deref().map(parse_area).transpose()?;
-        let stats =
-            alert_statistics::by_member_state(&services.pool, area.as_ref().map(|a| a.code()))
-                .await
-                .map_err(|e| ApiError::database("reading alert statistics", &e))?;
+    ) -> Result<Vec<MemberStateAlertStatistics>> {
+        let stats = app(ctx)?
+            .alert_statistics(&caller(ctx)?, area.as_deref())
+            .await?;
         Ok(stats
             .into_iter()
             .map(|s| MemberStateAlertStatistics {

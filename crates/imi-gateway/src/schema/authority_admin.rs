@@ -3,23 +3,22 @@
 //! Authority aggregate, which decides with the access policy; refusals map through
 //! [`crate::errors`] (FORBIDDEN, BAD_USER_INPUT, NOT_FOUND, CONFLICT) and write nothing.
 
-use super::directory::{parse_id, wait, wait_list, KeywordInput};
+use super::directory::{parse_id, wait_list, KeywordInput};
 use super::i18n::parse_language;
 use super::model::{parse_area, parse_region, AuthorityKind, Flag, Workflow, WorkflowRole};
 use super::users::{check_new_login, set_credentials, NewUserInput};
-use super::{data, request, services};
-use crate::errors::{command_error, outcome_label, ApiError};
-use crate::metrics::Metrics;
+use super::{app, request, services};
+use crate::errors::ApiError;
 use crate::state::Services;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use imi_app::Wait;
 use imi_domain::actor::Actor;
 use imi_domain::authority::{
     self as d, authority_key_id, AreaGrants, AuthorityCommand, AuthorityData, ContactDetails,
     WorkflowSetup,
 };
-use imi_domain::command::Issued;
 use imi_domain::sealed::Sealed;
 use imi_store::feed::FeedPosition;
 use imi_store::metadata::CommandMetadata;
@@ -70,35 +69,21 @@ pub(crate) async fn execute(
     metadata: CommandMetadata,
     command: AuthorityCommand,
 ) -> Result<Option<FeedPosition>, ApiError> {
-    let services = services(ctx)?;
-    let metrics = data::<Metrics>(ctx)?;
-    let name = command.name();
-    let result = services
-        .authorities
-        .execute(authority_id, Issued::new(by, command), metadata)
-        .await
-        .map_err(command_error);
-    metrics.command(
-        "Authority",
-        name,
-        outcome_label(&result.as_ref().map(|_| ())),
-    );
-    result
+    Ok(app(ctx)?
+        .run_as(by, metadata, authority_id, command.into())
+        .await?)
 }
 
 /// Waits for the projections in `wait_for` to apply `position`.
 pub(crate) async fn settle(
     services: &Services,
     position: Option<FeedPosition>,
-    wait_for: &[String],
+    wait_for: &Wait,
 ) -> Result<CommandPayload, ApiError> {
-    let waited = match position {
-        Some(at) if !wait_for.is_empty() => wait(&services.pool, wait_for, at).await?,
-        _ => true,
-    };
+    let outcome = services.app.settle(position, wait_for).await?;
     Ok(CommandPayload {
-        position: position.map(|at| at.to_string()),
-        waited,
+        position: outcome.position.map(|at| at.to_string()),
+        waited: outcome.waited,
     })
 }
 

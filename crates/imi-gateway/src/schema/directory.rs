@@ -10,15 +10,14 @@ use super::relay::{
     decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use super::{data, request, services};
-use crate::errors::{command_error, outcome_label, ApiError};
+use crate::errors::ApiError;
 use crate::live::ProjectionWatch;
-use crate::metrics::Metrics;
 use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream};
+use imi_app::Wait;
 use imi_domain::access::{ActorContext, AuthorityView};
 use imi_domain::authority::AuthorityCommand;
-use imi_domain::command::Issued;
 use imi_domain::reference::{Language, MemberState};
 use imi_projections::directory::{self, DirectoryEntry, ReadOptions, Visibility};
 use imi_store::feed::FeedPosition;
@@ -421,10 +420,6 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         input: SetInformalTitleInput,
     ) -> async_graphql::Result<SetInformalTitlePayload> {
-        let request = request(ctx)?;
-        let principal = request.principal()?;
-        let services = services(ctx)?;
-        let metrics = data::<Metrics>(ctx)?;
         let authority_id = parse_id(&input.authority_id)?;
         let language = parse_language(&input.language)?;
         let wait_for = wait_list(input.wait_for)?;
@@ -432,28 +427,13 @@ impl DirectoryMutation {
             language,
             title: input.title,
         };
-        let result = services
-            .authorities
-            .execute(
-                &authority_id,
-                Issued::new(principal.actor(), command),
-                request.metadata(principal),
-            )
+        let outcome = super::app(ctx)?
+            .execute(&super::caller(ctx)?, &authority_id, command, &wait_for)
             .await
-            .map_err(command_error);
-        metrics.command(
-            "Authority",
-            "SetInformalTitle",
-            outcome_label(&result.as_ref().map(|_| ())),
-        );
-        let position = result?;
-        let waited = match position {
-            Some(at) if !wait_for.is_empty() => wait(&services.pool, &wait_for, at).await?,
-            _ => true,
-        };
+            .map_err(ApiError::from)?;
         Ok(SetInformalTitlePayload {
-            position: position.map(|at| at.to_string()),
-            waited,
+            position: outcome.position.map(|at| at.to_string()),
+            waited: outcome.waited,
         })
     }
 }
@@ -605,37 +585,9 @@ pub fn parse_id(id: &ID) -> Result<String, ApiError> {
     }
 }
 
-/// The projections a mutation waits for: known names only.
-pub(crate) fn wait_list(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
-    let names = requested.unwrap_or_else(|| vec![directory::NAME.to_string()]);
-    let known: Vec<&'static str> = imi_projections::all().iter().map(|p| p.name()).collect();
-    for name in &names {
-        if !known.contains(&name.as_str()) {
-            return Err(ApiError::bad_input(format!(
-                "unknown projection {name:?} in waitFor; known: {}",
-                known.join(", ")
-            )));
-        }
-    }
-    let mut names = names;
-    names.sort();
-    names.dedup();
-    Ok(names)
-}
-
-pub(crate) async fn wait(
-    pool: &sqlx::PgPool,
-    names: &[String],
-    at: FeedPosition,
-) -> Result<bool, ApiError> {
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let waited = imi_projections::runner::wait_for(pool, &names, at, MAX_WAIT)
-        .await
-        .map_err(|e| ApiError::database("waiting for projections", &e))?;
-    if !waited {
-        tracing::warn!(position = %at, projections = ?names, "projections did not catch up in time");
-    }
-    Ok(waited)
+/// The projections a mutation waits for: known names only; the directory by default.
+pub(crate) fn wait_list(requested: Option<Vec<String>>) -> Result<Wait, ApiError> {
+    Ok(Wait::of(requested, &[directory::NAME])?)
 }
 
 /// One directory entry by id.
@@ -663,8 +615,11 @@ mod tests {
 
     #[test]
     fn wait_lists_name_known_projections() {
-        assert_eq!(wait_list(None).unwrap(), vec![directory::NAME.to_string()]);
-        assert!(wait_list(Some(vec![])).unwrap().is_empty());
+        assert_eq!(
+            wait_list(None).unwrap().names(),
+            [directory::NAME.to_string()]
+        );
+        assert!(wait_list(Some(vec![])).unwrap().names().is_empty());
         assert!(wait_list(Some(vec!["nope".into()])).is_err());
     }
 }

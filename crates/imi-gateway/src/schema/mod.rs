@@ -127,3 +127,21 @@ pub(crate) fn request<'c>(ctx: &Context<'c>) -> Result<&'c RequestContext, ApiEr
 pub(crate) fn services<'c>(ctx: &Context<'c>) -> Result<&'c Services, ApiError> {
     data::<Services>(ctx)
 }
+
+/// The application layer.
+pub(crate) fn app<'c>(ctx: &Context<'c>) -> Result<&'c imi_app::App, ApiError> {
+    Ok(&services(ctx)?.app)
+}
+
+/// The signed-in caller of this request, as the application layer knows callers.
+pub(crate) fn caller(ctx: &Context<'_>) -> Result<imi_app::Caller, ApiError> {
+    let request = request(ctx)?;
+    let principal = request.principal()?;
+    Ok(imi_app::Caller::user(
+        &principal.user_id,
+        &principal.authority_id,
+        request.language.clone(),
+    )
+    .with_idempotency_key(request.idempotency_key.clone())
+    .with_correlation_id(request.correlation_id.clone()))
+}

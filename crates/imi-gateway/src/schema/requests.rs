@@ -1,48 +1,23 @@
-//! Information requests: a mutation per step of the workflow (each one command to the
-//! InformationRequest aggregate, which decides with the request policy), and the views a
-//! caller may read: the monitoring view, the full view without and with personal data, what
-//! awaits them, the allocators' report, and the question sets in the caller's language.
-//!
-//! Personal data (the subject, free texts, answers, justifications, opinions, comments,
-//! attachments' names) are sealed here under the request's key before the command is sent,
-//! and opened only for a caller whose view level includes them
-//! ([`imi_domain::request::view_level`]); everyone else reads null. A request the caller may
-//! not see at all is NOT_FOUND, like one that does not exist.
+//! Information requests: a mutation per step of the workflow and the views a caller may read
+//! (the monitoring view, the full view without and with personal data, what awaits them, the
+//! allocators' report, the question sets in the caller's language). Each resolver maps its
+//! arguments to one use case of the application layer ([`imi_app::requests`]), which seals,
+//! runs, decides the level and opens personal data; a request the caller may not see at all
+//! answers exactly as one that does not exist.
 
-use super::directory::{parse_id, wait, wait_list};
 use super::i18n::{pick, LocalizedText};
-use super::model::parse_area;
-use super::profile::viewer;
 use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo};
-use super::{data, request, services};
-use crate::errors::{command_error, outcome_label, ApiError, Code};
-use crate::metrics::Metrics;
-use crate::state::Services;
+use super::{app, caller, request};
+use crate::errors::ApiError;
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
-use imi_domain::access::ActorContext;
-use imi_domain::authority::UserRole;
-use imi_domain::command::Issued;
+use imi_app::requests::{self as uc, AttachmentRef, ContentInput, SubjectInput};
+use imi_app::{Outcome, Wait};
 use imi_domain::reference::Language;
-use imi_domain::request::{
-    self as r, request_key_id, view_level, Answers, RequestCommand, RequestContent,
-    RequestViewLevel,
-};
-use imi_domain::sealed::Sealed;
-use imi_projections::request_monitoring::{self, MonitoringRow, RequestFilter};
-use imi_projections::{allocator_report, request_full, request_inbox};
-use imi_store::sealing::Opened;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use imi_domain::request::{self as r, RequestCommand, RequestViewLevel};
+use std::collections::BTreeSet;
 
-/// Longest free text, answer, justification, opinion or comment accepted, in characters.
-const MAX_TEXT_CHARS: usize = 20_000;
-/// The read models a request mutation waits for unless told otherwise.
-const DEFAULT_WAIT: [&str; 3] = [
-    request_monitoring::NAME,
-    request_full::NAME,
-    request_inbox::NAME,
-];
+type Result<T> = std::result::Result<T, ApiError>;
 
 #[derive(Default)]
 pub struct RequestsQuery;
@@ -60,6 +35,16 @@ pub struct RequestPayload {
     pub waited: bool,
 }
 
+impl RequestPayload {
+    fn of(request_id: String, outcome: Outcome) -> Self {
+        Self {
+            request_id: ID(request_id),
+            position: outcome.position.map(|at| at.to_string()),
+            waited: outcome.waited,
+        }
+    }
+}
+
 // --- Inputs -------------------------------------------------------------------------------
 
 /// The person a request is about. Personal data: sealed under the request's key.
@@ -75,12 +60,17 @@ pub struct RequestSubjectInput {
     pub professional_details: Option<String>,
 }
 
-/// An attachment stored beforehand, by its SHA-256 (its bytes are outside the events).
+/// An attachment stored beforehand for this request (`PUT /requests/{id}/attachments`), by
+/// its SHA-256. Its size and media type are taken from the stored bytes.
 #[derive(InputObject)]
 pub struct AttachmentInput {
     pub sha256: String,
-    pub size: u64,
-    pub media_type: String,
+    /// Must equal the stored size when given.
+    #[graphql(deprecation = "taken from the stored bytes; leave it out")]
+    pub size: Option<u64>,
+    /// Must equal the stored media type when given.
+    #[graphql(deprecation = "taken from the stored bytes; leave it out")]
+    pub media_type: Option<String>,
     /// The file name (personal data: sealed).
     pub name: String,
 }
@@ -240,179 +230,57 @@ pub struct RequestFilterInput {
     pub drafted_until: Option<DateTime<Utc>>,
 }
 
-// --- Helpers -------------------------------------------------------------------------------
+// --- Mapping to the use cases ----------------------------------------------------------------
 
-fn text(what: &str, value: &str) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::bad_input(format!(
-            "{what} must have 1 to {MAX_TEXT_CHARS} characters"
-        )));
-    }
-    Ok(value.to_string())
+fn wait(requested: Option<Vec<String>>) -> Result<Wait> {
+    Ok(Wait::of(requested, &uc::DEFAULT_WAIT)?)
 }
 
-async fn seal(
-    services: &Services,
-    request_id: &str,
-    value: &impl serde::Serialize,
-) -> Result<Sealed, ApiError> {
-    services
-        .keyring
-        .seal(&request_key_id(request_id), value)
-        .await
-        .map_err(|e| match e {
-            imi_store::sealing::SealError::Erased { .. } => ApiError::new(
-                Code::Conflict,
-                "the request's personal data were erased: nothing can be added to it",
-            ),
-            e => ApiError::internal("sealing request data", &e),
+fn attachment_refs(list: Vec<AttachmentInput>) -> Vec<AttachmentRef> {
+    list.into_iter()
+        .map(|a| AttachmentRef {
+            sha256: a.sha256,
+            name: a.name,
+            claimed_size: a.size,
+            claimed_media_type: a.media_type,
         })
+        .collect()
 }
 
-async fn attachments(
-    services: &Services,
-    request_id: &str,
-    input: &[AttachmentInput],
-) -> Result<Vec<r::Attachment>, ApiError> {
-    let mut out = Vec::with_capacity(input.len());
-    for a in input {
-        out.push(r::Attachment {
-            sha256: a.sha256.trim().to_ascii_lowercase(),
-            size: a.size,
-            media_type: a.media_type.trim().to_string(),
-            name: seal(
-                services,
-                request_id,
-                &text("an attachment's name", &a.name)?,
-            )
-            .await?,
-        });
-    }
-    Ok(out)
-}
-
-/// A trimmed optional text; blank means none.
-fn optional(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
-async fn content(
-    services: &Services,
-    request_id: &str,
-    input: RequestContentInput,
-) -> Result<RequestContent, ApiError> {
-    let s = &input.subject;
-    let subject = serde_json::json!({
-        "name": text("the subject's name", &s.name)?,
-        "birth_date": optional(&s.birth_date),
-        "birth_place": optional(&s.birth_place),
-        "identifiers": optional(&s.identifiers),
-        "address": optional(&s.address),
-        "professional_details": optional(&s.professional_details),
-    });
-    let free_text = match optional(&input.free_text) {
-        Some(t) => Some(seal(services, request_id, &text("the free text", t)?).await?),
-        None => None,
-    };
-    Ok(RequestContent {
-        question_set: input.question_set.trim().to_string(),
-        questions: input
-            .questions
-            .iter()
-            .map(|q| q.trim().to_string())
-            .collect(),
-        free_text,
-        subject: seal(services, request_id, &subject).await?,
-        attachments: attachments(services, request_id, &input.attachments).await?,
-        proposed_answer_date: input.proposed_answer_date,
-        responding_authority: parse_id(&input.responding_authority)?,
-        request_coordinator: input
-            .request_coordinator
-            .as_ref()
-            .map(parse_id)
-            .transpose()?,
-    })
-}
-
-async fn answers(
-    services: &Services,
-    request_id: &str,
-    input: &[AnswerInput],
-) -> Result<Answers, ApiError> {
-    let mut out = Answers::new();
-    for a in input {
-        let sealed = seal(services, request_id, &text("an answer", &a.text)?).await?;
-        if out
-            .insert(a.question_id.trim().to_string(), sealed)
-            .is_some()
-        {
-            return Err(ApiError::bad_input(format!(
-                "question {} is answered twice",
-                a.question_id
-            )));
+impl From<RequestContentInput> for ContentInput {
+    fn from(c: RequestContentInput) -> Self {
+        let s = c.subject;
+        ContentInput {
+            question_set: c.question_set,
+            questions: c.questions,
+            free_text: c.free_text,
+            subject: SubjectInput {
+                name: s.name,
+                birth_date: s.birth_date,
+                birth_place: s.birth_place,
+                identifiers: s.identifiers,
+                address: s.address,
+                professional_details: s.professional_details,
+            },
+            attachments: attachment_refs(c.attachments),
+            proposed_answer_date: c.proposed_answer_date,
+            responding_authority: c.responding_authority.0,
+            request_coordinator: c.request_coordinator.map(|id| id.0),
         }
     }
-    Ok(out)
 }
 
-fn request_wait_list(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
-    wait_list(Some(requested.unwrap_or_else(|| {
-        DEFAULT_WAIT.iter().map(|s| s.to_string()).collect()
-    })))
-}
-
-/// Sends `command` to request `request_id` as the signed-in caller, then waits for
-/// `wait_for`.
-async fn run(
+/// A step without personal data.
+async fn step(
     ctx: &Context<'_>,
-    request_id: String,
+    request_id: ID,
     wait_for: Option<Vec<String>>,
     command: RequestCommand,
-) -> async_graphql::Result<RequestPayload> {
-    let request = request(ctx)?;
-    let principal = request.principal()?;
-    let services = services(ctx)?;
-    let metrics = data::<Metrics>(ctx)?;
-    let wait_for = request_wait_list(wait_for)?;
-    let name = command.name();
-    let result = services
-        .requests
-        .execute(
-            &request_id,
-            Issued::new(principal.actor(), command),
-            request.metadata(principal),
-        )
-        .await
-        .map_err(command_error);
-    metrics.command(
-        "InformationRequest",
-        name,
-        outcome_label(&result.as_ref().map(|_| ())),
-    );
-    let position = result?;
-    let waited = match position {
-        Some(at) if !wait_for.is_empty() => wait(&services.pool, &wait_for, at).await?,
-        _ => true,
-    };
-    Ok(RequestPayload {
-        request_id: ID(request_id),
-        position: position.map(|at| at.to_string()),
-        waited,
-    })
-}
-
-/// The signed-in caller as the policy sees them.
-async fn caller(ctx: &Context<'_>) -> Result<Arc<ActorContext>, ApiError> {
-    let principal = request(ctx)?.principal()?;
-    let services = services(ctx)?;
-    let actor = viewer(&services.pool, &principal.user_id, &principal.authority_id)
-        .await?
-        .ok_or_else(|| ApiError::new(Code::Forbidden, "your authority is not registered"))?;
-    if let Some(denied) = actor.unable() {
-        return Err(ApiError::new(Code::Forbidden, denied.0));
-    }
-    Ok(actor)
+) -> Result<RequestPayload> {
+    let outcome = app(ctx)?
+        .request_step(&caller(ctx)?, &request_id, command, &wait(wait_for)?)
+        .await?;
+    Ok(RequestPayload::of(request_id.0, outcome))
 }
 
 // --- Mutations -----------------------------------------------------------------------------
@@ -424,19 +292,17 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: DraftRequestInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        let request_id = match &input.request_id {
-            Some(id) => parse_id(id)?,
-            None => uuid::Uuid::now_v7().to_string(),
-        };
-        let area = parse_area(&input.area)?;
-        let content = content(services(ctx)?, &request_id, input.content).await?;
-        let command = RequestCommand::Draft {
-            request_id: request_id.clone(),
-            area,
-            content,
-        };
-        run(ctx, request_id, input.wait_for, command).await
+    ) -> Result<RequestPayload> {
+        let (id, outcome) = app(ctx)?
+            .draft_request(
+                &caller(ctx)?,
+                input.request_id.as_ref().map(|id| id.as_str()),
+                &input.area,
+                input.content.into(),
+                &wait(input.wait_for)?,
+            )
+            .await?;
+        Ok(RequestPayload::of(id, outcome))
     }
 
     /// Rewrites a draft (also after its coordinator sent it back).
@@ -444,16 +310,16 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateDraftInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        let request_id = parse_id(&input.request_id)?;
-        let content = content(services(ctx)?, &request_id, input.content).await?;
-        run(
-            ctx,
-            request_id,
-            input.wait_for,
-            RequestCommand::UpdateDraft { content },
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        let outcome = app(ctx)?
+            .update_request_draft(
+                &caller(ctx)?,
+                &input.request_id,
+                input.content.into(),
+                &wait(input.wait_for)?,
+            )
+            .await?;
+        Ok(RequestPayload::of(input.request_id.0, outcome))
     }
 
     /// Sends the draft (to the request coordinator first when the approval flag is on).
@@ -461,14 +327,8 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: RequestStepInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
-            ctx,
-            parse_id(&input.request_id)?,
-            input.wait_for,
-            RequestCommand::Send,
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        step(ctx, input.request_id, input.wait_for, RequestCommand::Send).await
     }
 
     /// The request coordinator approves a new request: it is dispatched.
@@ -476,53 +336,41 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: RequestStepInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
+    ) -> Result<RequestPayload> {
+        step(
             ctx,
-            parse_id(&input.request_id)?,
+            input.request_id,
             input.wait_for,
             RequestCommand::ApproveRequest,
         )
         .await
     }
 
-    /// The request coordinator sends a new request back to its drafters.
+    /// The request coordinator sends a new request back, with a reason.
     async fn send_back_request(
         &self,
         ctx: &Context<'_>,
         input: RequestReasonInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
-            ctx,
-            parse_id(&input.request_id)?,
-            input.wait_for,
-            RequestCommand::SendBackRequest {
-                reason: input.reason,
-            },
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        let command = RequestCommand::SendBackRequest {
+            reason: input.reason,
+        };
+        step(ctx, input.request_id, input.wait_for, command).await
     }
 
-    /// The responding authority accepts the request.
+    /// The responding authority accepts: it answers the whole request.
     async fn accept_request(
         &self,
         ctx: &Context<'_>,
         input: AcceptRequestInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        let request_coordinator = input
-            .request_coordinator
-            .as_ref()
-            .map(parse_id)
-            .transpose()?;
-        run(
-            ctx,
-            parse_id(&input.request_id)?,
-            input.wait_for,
-            RequestCommand::Accept {
-                request_coordinator,
-            },
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        let command = RequestCommand::Accept {
+            request_coordinator: input
+                .request_coordinator
+                .map(|id| imi_app::input::id(&id))
+                .transpose()?,
+        };
+        step(ctx, input.request_id, input.wait_for, command).await
     }
 
     /// The responding authority proposes another answer date.
@@ -530,17 +378,12 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: ProposeAnswerDateInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
-            ctx,
-            parse_id(&input.request_id)?,
-            input.wait_for,
-            RequestCommand::ProposeAnswerDate {
-                date: input.date,
-                reason: input.reason,
-            },
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        let command = RequestCommand::ProposeAnswerDate {
+            date: input.date,
+            reason: input.reason,
+        };
+        step(ctx, input.request_id, input.wait_for, command).await
     }
 
     /// The requesting authority agrees to the proposed answer date.
@@ -548,10 +391,10 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: RequestStepInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
+    ) -> Result<RequestPayload> {
+        step(
             ctx,
-            parse_id(&input.request_id)?,
+            input.request_id,
             input.wait_for,
             RequestCommand::AgreeAnswerDate,
         )
@@ -563,17 +406,12 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: ForwardRequestInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
-            ctx,
-            parse_id(&input.request_id)?,
-            input.wait_for,
-            RequestCommand::Forward {
-                to: parse_id(&input.to)?,
-                reason: input.reason,
-            },
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        let command = RequestCommand::Forward {
+            to: imi_app::input::id(&input.to)?,
+            reason: input.reason,
+        };
+        step(ctx, input.request_id, input.wait_for, command).await
     }
 
     /// An allocator (re-)assigns the request to request handlers of its authority.
@@ -581,19 +419,14 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: AssignRequestInput,
-    ) -> async_graphql::Result<RequestPayload> {
+    ) -> Result<RequestPayload> {
         let handlers = input
             .handlers
             .iter()
-            .map(parse_id)
-            .collect::<Result<BTreeSet<_>, _>>()?;
-        run(
-            ctx,
-            parse_id(&input.request_id)?,
-            input.wait_for,
-            RequestCommand::Assign { handlers },
-        )
-        .await
+            .map(|id| imi_app::input::id(id))
+            .collect::<std::result::Result<BTreeSet<_>, _>>()?;
+        let command = RequestCommand::Assign { handlers };
+        step(ctx, input.request_id, input.wait_for, command).await
     }
 
     /// Answers some of the questions.
@@ -601,14 +434,8 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: ReplyInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        let request_id = parse_id(&input.request_id)?;
-        let services = services(ctx)?;
-        let command = RequestCommand::ReplyPartially {
-            answers: answers(services, &request_id, &input.answers).await?,
-            attachments: attachments(services, &request_id, &input.attachments).await?,
-        };
-        run(ctx, request_id, input.wait_for, command).await
+    ) -> Result<RequestPayload> {
+        reply(ctx, input, false).await
     }
 
     /// The full reply: afterwards every question is answered.
@@ -616,46 +443,35 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: ReplyInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        let request_id = parse_id(&input.request_id)?;
-        let services = services(ctx)?;
-        let command = RequestCommand::Reply {
-            answers: answers(services, &request_id, &input.answers).await?,
-            attachments: attachments(services, &request_id, &input.attachments).await?,
-        };
-        run(ctx, request_id, input.wait_for, command).await
+    ) -> Result<RequestPayload> {
+        reply(ctx, input, true).await
     }
 
-    /// The responding coordinator approves the reply waiting for it.
+    /// The responding coordinator approves the reply waiting for it: it is sent.
     async fn approve_reply(
         &self,
         ctx: &Context<'_>,
         input: RequestStepInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
+    ) -> Result<RequestPayload> {
+        step(
             ctx,
-            parse_id(&input.request_id)?,
+            input.request_id,
             input.wait_for,
             RequestCommand::ApproveReply,
         )
         .await
     }
 
-    /// The responding coordinator sends the reply back.
+    /// The responding coordinator sends the reply back to its authority, with a reason.
     async fn send_back_reply(
         &self,
         ctx: &Context<'_>,
         input: RequestReasonInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
-            ctx,
-            parse_id(&input.request_id)?,
-            input.wait_for,
-            RequestCommand::SendBackReply {
-                reason: input.reason,
-            },
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        let command = RequestCommand::SendBackReply {
+            reason: input.reason,
+        };
+        step(ctx, input.request_id, input.wait_for, command).await
     }
 
     /// The requesting authority asks for clarifications (no new questions).
@@ -663,23 +479,17 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: AdditionalInformationInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        let request_id = parse_id(&input.request_id)?;
-        let justification = seal(
-            services(ctx)?,
-            &request_id,
-            &text("the justification", &input.justification)?,
-        )
-        .await?;
-        let command = RequestCommand::RequestAdditionalInformation {
-            justification,
-            questions: input
-                .questions
-                .iter()
-                .map(|q| q.trim().to_string())
-                .collect(),
-        };
-        run(ctx, request_id, input.wait_for, command).await
+    ) -> Result<RequestPayload> {
+        let outcome = app(ctx)?
+            .request_additional_information(
+                &caller(ctx)?,
+                &input.request_id,
+                &input.justification,
+                &input.questions,
+                &wait(input.wait_for)?,
+            )
+            .await?;
+        Ok(RequestPayload::of(input.request_id.0, outcome))
     }
 
     /// The responding authority insists on its reply.
@@ -687,21 +497,16 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: MaintainReplyInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        let request_id = parse_id(&input.request_id)?;
-        let comment = match input.comment.as_deref().map(str::trim) {
-            Some(c) if !c.is_empty() => {
-                Some(seal(services(ctx)?, &request_id, &text("the comment", c)?).await?)
-            }
-            _ => None,
-        };
-        run(
-            ctx,
-            request_id,
-            input.wait_for,
-            RequestCommand::MaintainReply { comment },
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        let outcome = app(ctx)?
+            .maintain_reply(
+                &caller(ctx)?,
+                &input.request_id,
+                input.comment.as_deref(),
+                &wait(input.wait_for)?,
+            )
+            .await?;
+        Ok(RequestPayload::of(input.request_id.0, outcome))
     }
 
     /// The requesting authority involves both request coordinators.
@@ -709,10 +514,10 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: RequestStepInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
+    ) -> Result<RequestPayload> {
+        step(
             ctx,
-            parse_id(&input.request_id)?,
+            input.request_id,
             input.wait_for,
             RequestCommand::OpenReferral,
         )
@@ -724,16 +529,11 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: ReferralParticipationInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
-            ctx,
-            parse_id(&input.request_id)?,
-            input.wait_for,
-            RequestCommand::DecideReferralParticipation {
-                participates: input.participates,
-            },
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        let command = RequestCommand::DecideReferralParticipation {
+            participates: input.participates,
+        };
+        step(ctx, input.request_id, input.wait_for, command).await
     }
 
     /// A referral handler of a participating coordinator gives its opinion.
@@ -741,74 +541,71 @@ impl RequestsMutation {
         &self,
         ctx: &Context<'_>,
         input: ReferralOpinionInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        let request_id = parse_id(&input.request_id)?;
-        let opinion = seal(
-            services(ctx)?,
-            &request_id,
-            &text("the opinion", &input.opinion)?,
-        )
-        .await?;
-        run(
-            ctx,
-            request_id,
-            input.wait_for,
-            RequestCommand::GiveReferralOpinion {
-                opinion,
-                satisfactory: input.satisfactory,
-            },
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        let outcome = app(ctx)?
+            .give_referral_opinion(
+                &caller(ctx)?,
+                &input.request_id,
+                &input.opinion,
+                input.satisfactory,
+                &wait(input.wait_for)?,
+            )
+            .await?;
+        Ok(RequestPayload::of(input.request_id.0, outcome))
     }
 
-    /// Formal closure, once every question is answered.
+    /// The requesting authority closes the request once every question is answered.
     async fn close_request(
         &self,
         ctx: &Context<'_>,
         input: RequestStepInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
-            ctx,
-            parse_id(&input.request_id)?,
-            input.wait_for,
-            RequestCommand::Close,
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        step(ctx, input.request_id, input.wait_for, RequestCommand::Close).await
     }
 
-    /// Withdraws the request before closure.
+    /// The requesting authority withdraws the request, with a reason.
     async fn withdraw_request(
         &self,
         ctx: &Context<'_>,
         input: RequestReasonInput,
-    ) -> async_graphql::Result<RequestPayload> {
-        run(
-            ctx,
-            parse_id(&input.request_id)?,
-            input.wait_for,
-            RequestCommand::Withdraw {
-                reason: input.reason,
-            },
-        )
-        .await
+    ) -> Result<RequestPayload> {
+        let command = RequestCommand::Withdraw {
+            reason: input.reason,
+        };
+        step(ctx, input.request_id, input.wait_for, command).await
     }
 
-    /// Rates the full reply, once.
-    async fn rate_reply(
-        &self,
-        ctx: &Context<'_>,
-        input: RateReplyInput,
-    ) -> async_graphql::Result<RequestPayload> {
+    /// The requesting authority rates the reply.
+    async fn rate_reply(&self, ctx: &Context<'_>, input: RateReplyInput) -> Result<RequestPayload> {
         let rating = u8::try_from(input.rating)
             .map_err(|_| ApiError::bad_input("a rating is from 1 to 5"))?;
-        run(
+        step(
             ctx,
-            parse_id(&input.request_id)?,
+            input.request_id,
             input.wait_for,
             RequestCommand::RateReply { rating },
         )
         .await
     }
+}
+
+async fn reply(ctx: &Context<'_>, input: ReplyInput, full: bool) -> Result<RequestPayload> {
+    let answers: Vec<(String, String)> = input
+        .answers
+        .into_iter()
+        .map(|a| (a.question_id, a.text))
+        .collect();
+    let outcome = app(ctx)?
+        .reply_to_request(
+            &caller(ctx)?,
+            &input.request_id,
+            full,
+            &answers,
+            &attachment_refs(input.attachments),
+            &wait(input.wait_for)?,
+        )
+        .await?;
+    Ok(RequestPayload::of(input.request_id.0, outcome))
 }
 
 // --- Views ---------------------------------------------------------------------------------
@@ -885,136 +682,98 @@ impl RequestStatus {
 
 /// An information request as the caller may see it.
 pub struct InformationRequest {
-    row: MonitoringRow,
-    level: RequestViewLevel,
+    view: uc::RequestView,
     language: Language,
 }
 
 #[Object]
 impl InformationRequest {
     async fn id(&self) -> ID {
-        ID(self.row.request_id.clone())
+        ID(self.view.request_id.clone())
     }
     async fn view_level(&self) -> RequestViewLevelGql {
-        self.level.into()
+        self.view.level.into()
     }
     async fn area(&self) -> &str {
-        &self.row.area
+        &self.view.area
     }
     async fn question_set(&self) -> &str {
-        &self.row.question_set
+        &self.view.question_set
     }
     /// The question set's name in the caller's language (visibly another when missing).
-    async fn question_set_name(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<LocalizedText>> {
-        let names: Option<serde_json::Value> =
-            sqlx::query_scalar("SELECT names FROM reference.question_sets WHERE id = $1")
-                .bind(&self.row.question_set)
-                .fetch_optional(&services(ctx)?.pool)
-                .await
-                .map_err(|e| ApiError::database("reading a question set", &e))?;
-        let names: BTreeMap<String, String> = names
-            .and_then(|n| serde_json::from_value(n).ok())
-            .unwrap_or_default();
+    async fn question_set_name(&self, ctx: &Context<'_>) -> Result<Option<LocalizedText>> {
+        let names = app(ctx)?
+            .question_set_names(&self.view.question_set)
+            .await?;
         Ok(pick(&names, &self.language))
     }
     async fn status(&self) -> RequestStatus {
-        RequestStatus::of(self.row.summary.status)
+        RequestStatus::of(self.view.status)
     }
     async fn requesting_authority(&self) -> ID {
-        ID(self.row.requesting_authority.clone())
+        ID(self.view.requesting_authority.clone())
     }
     async fn requesting_member_state(&self) -> &str {
-        &self.row.requesting_member_state
+        &self.view.requesting_member_state
     }
     /// Null while the request has not reached it (a draft, awaiting approval).
     async fn responding_authority(&self) -> Option<ID> {
-        self.row
-            .summary
-            .status
-            .dispatched()
-            .then(|| ID(self.row.responding_authority.clone()))
+        self.view.responding_authority.clone().map(ID)
     }
     async fn responding_member_state(&self) -> &str {
-        &self.row.responding_member_state
+        &self.view.responding_member_state
     }
     async fn requesting_coordinator(&self) -> ID {
-        ID(self.row.requesting_coordinator.clone())
+        ID(self.view.requesting_coordinator.clone())
     }
     async fn responding_coordinator(&self) -> Option<ID> {
-        self.row.responding_coordinator.clone().map(ID)
+        self.view.responding_coordinator.clone().map(ID)
     }
     async fn forwarded_from(&self) -> Vec<ID> {
-        self.row
-            .summary
-            .forwarded_from
-            .iter()
-            .cloned()
-            .map(ID)
-            .collect()
+        self.view.forwarded_from.iter().cloned().map(ID).collect()
     }
     async fn drafted_at(&self) -> DateTime<Utc> {
-        self.row.drafted_at
+        self.view.drafted_at
     }
     async fn sent_at(&self) -> Option<DateTime<Utc>> {
-        self.row.sent_at
+        self.view.sent_at
     }
     /// The end of the 7 days to accept, while the request waits for acceptance.
     async fn acceptance_due_at(&self) -> Option<DateTime<Utc>> {
-        self.row.acceptance_due_at
+        self.view.acceptance_due_at
     }
     async fn accepted_at(&self) -> Option<DateTime<Utc>> {
-        self.row.accepted_at
+        self.view.accepted_at
     }
     async fn proposed_answer_date(&self) -> NaiveDate {
-        self.row.proposed_answer_date
+        self.view.proposed_answer_date
     }
     /// Another answer date the responding authority proposed, not agreed yet.
     async fn counter_proposed_answer_date(&self) -> Option<NaiveDate> {
-        self.row.summary.dates.counter_proposed_answer_date
+        self.view.counter_proposed_answer_date
     }
     async fn agreed_answer_date(&self) -> Option<NaiveDate> {
-        self.row.agreed_answer_date
+        self.view.agreed_answer_date
     }
     async fn fully_answered_at(&self) -> Option<DateTime<Utc>> {
-        self.row.fully_answered_at
+        self.view.fully_answered_at
     }
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
-        self.row.closed_at
+        self.view.closed_at
     }
     async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
-        self.row.withdrawn_at
+        self.view.withdrawn_at
     }
     async fn last_activity_at(&self) -> DateTime<Utc> {
-        self.row.last_activity_at
+        self.view.last_activity_at
     }
     async fn personal_data_blocked(&self) -> bool {
-        self.row.personal_data_blocked
+        self.view.personal_data_blocked
     }
     /// The content: null in the monitoring view.
-    async fn content(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<RequestContentView>> {
-        if self.level < RequestViewLevel::Full {
-            return Ok(None);
-        }
-        let services = services(ctx)?;
-        let Some(full) = request_full::get(&services.pool, &self.row.request_id)
-            .await
-            .map_err(|e| ApiError::database("reading a request", &e))?
-        else {
-            return Ok(None);
-        };
-        let steps = request_full::steps(&services.pool, &self.row.request_id)
-            .await
-            .map_err(|e| ApiError::database("reading a request's steps", &e))?;
-        let personal = self.level == RequestViewLevel::FullWithPersonalData;
-        Ok(Some(
-            RequestContentView::build(services, full, steps, personal, &self.language).await?,
-        ))
+    async fn content(&self, ctx: &Context<'_>) -> Result<Option<RequestContentView>> {
+        let content = app(ctx)?.request_content(&self.view).await?;
+        Ok(content.map(|c| RequestContentView::of(c, &self.language)))
     }
 }
 
@@ -1037,7 +796,18 @@ pub struct RequestAttachment {
     pub name: Option<String>,
 }
 
-/// One step of the request's history.
+impl From<uc::AttachmentView> for RequestAttachment {
+    fn from(a: uc::AttachmentView) -> Self {
+        Self {
+            sha256: a.sha256,
+            size: a.size,
+            media_type: a.media_type,
+            name: a.name,
+        }
+    }
+}
+
+/// One step of the request's history that the caller's side may see.
 #[derive(SimpleObject)]
 pub struct RequestStep {
     pub sequence: i64,
@@ -1071,163 +841,59 @@ pub struct RequestContentView {
     pub personal_data_erased: bool,
 }
 
+impl RequestContentView {
+    fn of(c: uc::RequestContentView, language: &Language) -> Self {
+        Self {
+            questions: c
+                .questions
+                .into_iter()
+                .map(|q| RequestQuestion {
+                    text: pick(&q.texts, language),
+                    id: q.id,
+                    answered: q.answered,
+                    answer: q.answer,
+                })
+                .collect(),
+            attachments: c.attachments.into_iter().map(Into::into).collect(),
+            reply_attachments: c.reply_attachments.into_iter().map(Into::into).collect(),
+            requesting_handlers: c.requesting_handlers.into_iter().map(ID).collect(),
+            responding_handlers: c.responding_handlers.into_iter().map(ID).collect(),
+            reply_awaiting_approval: c.reply_awaiting_approval,
+            rating: c.rating.map(i32::from),
+            referral_participation: c
+                .referral_participation
+                .into_iter()
+                .map(|p| ReferralParticipationView {
+                    coordinator: ID(p.coordinator),
+                    participates: p.participates,
+                    opinion_given: p.opinion_given,
+                })
+                .collect(),
+            steps: c
+                .steps
+                .into_iter()
+                .map(|s| RequestStep {
+                    sequence: s.sequence,
+                    event_type: s.event_type,
+                    at: s.at,
+                    by_user: s.by_user,
+                    by_authority: s.by_authority,
+                    reason: s.reason,
+                    text: s.text,
+                })
+                .collect(),
+            subject: c.subject.map(Json),
+            free_text: c.free_text,
+            personal_data_erased: c.personal_data_erased,
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct ReferralParticipationView {
     pub coordinator: ID,
     pub participates: bool,
     pub opinion_given: bool,
-}
-
-/// Opens sealed values (all under one request key) for a caller allowed to read them.
-struct Opener<'a> {
-    services: &'a Services,
-    allowed: bool,
-    erased: bool,
-}
-
-impl Opener<'_> {
-    async fn open(&mut self, sealed: &Sealed) -> Result<Option<serde_json::Value>, ApiError> {
-        if !self.allowed {
-            return Ok(None);
-        }
-        match self
-            .services
-            .keyring
-            .open::<serde_json::Value>(sealed)
-            .await
-        {
-            Ok(Opened::Value(v)) => Ok(Some(v)),
-            Ok(Opened::Erased) => {
-                self.erased = true;
-                Ok(None)
-            }
-            Err(e) => Err(ApiError::internal("opening request data", &e)),
-        }
-    }
-    async fn text(&mut self, sealed: &Sealed) -> Result<Option<String>, ApiError> {
-        Ok(self.open(sealed).await?.map(|v| match v {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        }))
-    }
-    async fn attachments(
-        &mut self,
-        list: &[r::Attachment],
-    ) -> Result<Vec<RequestAttachment>, ApiError> {
-        let mut out = Vec::new();
-        for a in list {
-            out.push(RequestAttachment {
-                sha256: a.sha256.clone(),
-                size: a.size,
-                media_type: a.media_type.clone(),
-                name: self.text(&a.name).await?,
-            });
-        }
-        Ok(out)
-    }
-}
-
-impl RequestContentView {
-    async fn build(
-        services: &Services,
-        full: request_full::FullRow,
-        steps: Vec<request_full::Step>,
-        personal: bool,
-        language: &Language,
-    ) -> Result<Self, ApiError> {
-        let mut opener = Opener {
-            services,
-            allowed: personal && !full.summary.personal_data_blocked(),
-            erased: false,
-        };
-        let d = &full.details;
-        let ids: Vec<String> = d.draft.questions.iter().cloned().collect();
-        let texts: Vec<(String, serde_json::Value)> =
-            sqlx::query_as("SELECT id, texts FROM reference.questions WHERE id = ANY($1)")
-                .bind(&ids)
-                .fetch_all(&services.pool)
-                .await
-                .map_err(|e| ApiError::database("reading questions", &e))?;
-        let texts: BTreeMap<String, BTreeMap<String, String>> = texts
-            .into_iter()
-            .filter_map(|(id, t)| serde_json::from_value(t).ok().map(|t| (id, t)))
-            .collect();
-        let mut questions = Vec::new();
-        for q in &d.draft.questions {
-            let answer = match d.answers.get(q) {
-                Some(sealed) => opener.text(sealed).await?,
-                None => None,
-            };
-            questions.push(RequestQuestion {
-                id: q.clone(),
-                text: texts.get(q).and_then(|t| pick(t, language)),
-                answered: d.answers.contains_key(q),
-                answer,
-            });
-        }
-        let mut step_views = Vec::new();
-        for s in steps {
-            let body = s.payload.get(&s.event_type).cloned().unwrap_or_default();
-            let reason = body
-                .get("reason")
-                .and_then(|v| v.as_str())
-                .map(String::from);
-            let mut text = None;
-            for field in ["justification", "opinion", "comment"] {
-                if let Some(sealed) = body
-                    .get(field)
-                    .and_then(|v| serde_json::from_value::<Sealed>(v.clone()).ok())
-                {
-                    text = opener.text(&sealed).await?;
-                }
-            }
-            step_views.push(RequestStep {
-                sequence: s.sequence,
-                event_type: s.event_type,
-                at: s.at,
-                by_user: s.by_user,
-                by_authority: s.by_authority,
-                reason,
-                text,
-            });
-        }
-        let subject = opener.open(&d.draft.subject).await?.map(Json);
-        let free_text = match &d.draft.free_text {
-            Some(t) => opener.text(t).await?,
-            None => None,
-        };
-        let attachments = opener.attachments(&d.draft.attachments).await?;
-        let reply_attachments = opener.attachments(&d.reply_attachments).await?;
-        let s = &full.summary;
-        Ok(Self {
-            questions,
-            attachments,
-            reply_attachments,
-            requesting_handlers: s.requesting_handlers.iter().cloned().map(ID).collect(),
-            responding_handlers: s.responding_handlers.iter().cloned().map(ID).collect(),
-            reply_awaiting_approval: s.reply_awaiting_approval,
-            rating: s.rating.map(i32::from),
-            referral_participation: s
-                .referral
-                .as_ref()
-                .map(|referral| {
-                    referral
-                        .participation
-                        .iter()
-                        .map(|(c, p)| ReferralParticipationView {
-                            coordinator: ID(c.clone()),
-                            participates: *p,
-                            opinion_given: referral.opinions.contains(c),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            steps: step_views,
-            subject,
-            free_text,
-            personal_data_erased: opener.erased,
-        })
-    }
 }
 
 #[derive(SimpleObject)]
@@ -1297,22 +963,10 @@ pub struct QuestionSetView {
 impl RequestsQuery {
     /// One request, at the view level the policy allows; NOT_FOUND when the caller may not
     /// see it at all.
-    async fn information_request(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-    ) -> async_graphql::Result<InformationRequest> {
-        let actor = caller(ctx).await?;
-        let id = parse_id(&id)?;
-        let row = request_monitoring::get(&services(ctx)?.pool, &id)
-            .await
-            .map_err(|e| ApiError::database("reading a request", &e))?;
-        let not_found = || ApiError::not_found("no such request");
-        let row = row.ok_or_else(not_found)?;
-        let level = view_level(&actor, &row.summary).ok_or_else(not_found)?;
+    async fn information_request(&self, ctx: &Context<'_>, id: ID) -> Result<InformationRequest> {
+        let view = app(ctx)?.request(&caller(ctx)?, &id).await?;
         Ok(InformationRequest {
-            row,
-            level,
+            view,
             language: request(ctx)?.language.clone(),
         })
     }
@@ -1324,60 +978,40 @@ impl RequestsQuery {
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
         filter: Option<RequestFilterInput>,
-    ) -> async_graphql::Result<InformationRequestConnection> {
-        let actor = caller(ctx).await?;
+    ) -> Result<InformationRequestConnection> {
         let limit = page_size(first)?;
         let after = after
             .as_deref()
             .map(|c| decode_cursor("InformationRequest", c))
             .transpose()?;
         let f = filter.unwrap_or_default();
-        let filter = RequestFilter {
-            watcher: actor.authority_id().to_string(),
-            status: f.status.map(|s| s.domain().as_str().to_string()),
-            area: f
-                .area
-                .as_deref()
-                .map(parse_area)
-                .transpose()?
-                .map(|a| a.code().to_string()),
-            member_state: f
-                .member_state
-                .as_deref()
-                .map(imi_domain::reference::MemberState::parse)
-                .transpose()
-                .map_err(ApiError::from)?
-                .map(|m| m.code().to_string()),
-            authority: f.authority.as_ref().map(parse_id).transpose()?,
+        let filter = uc::RequestsFilter {
+            status: f.status.map(RequestStatus::domain),
+            area: f.area,
+            member_state: f.member_state,
+            authority: f.authority.map(|id| id.0),
             drafted_from: f.drafted_from,
             drafted_until: f.drafted_until,
-            after: after.clone(),
-            limit: limit + 1,
         };
-        let mut rows = request_monitoring::list(&services(ctx)?.pool, &filter)
-            .await
-            .map_err(|e| ApiError::database("listing requests", &e))?;
-        let has_next_page = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
+        let has_previous_page = after.is_some();
+        let (views, has_next_page) = app(ctx)?
+            .requests(&caller(ctx)?, filter, after, limit)
+            .await?;
         let language = request(ctx)?.language.clone();
-        let edges: Vec<InformationRequestEdge> = rows
+        let edges: Vec<InformationRequestEdge> = views
             .into_iter()
-            .filter_map(|row| {
-                let level = view_level(&actor, &row.summary)?;
-                Some(InformationRequestEdge {
-                    cursor: encode_cursor("InformationRequest", &row.request_id),
-                    node: InformationRequest {
-                        row,
-                        level,
-                        language: language.clone(),
-                    },
-                })
+            .map(|view| InformationRequestEdge {
+                cursor: encode_cursor("InformationRequest", &view.request_id),
+                node: InformationRequest {
+                    view,
+                    language: language.clone(),
+                },
             })
             .collect();
         Ok(InformationRequestConnection {
             page_info: PageInfo {
                 has_next_page,
-                has_previous_page: after.is_some(),
+                has_previous_page,
                 start_cursor: edges.first().map(|e| e.cursor.clone()),
                 end_cursor: edges.last().map(|e| e.cursor.clone()),
             },
@@ -1385,20 +1019,10 @@ impl RequestsQuery {
         })
     }
 
-    /// What awaits the caller (their authority's actions, assigned to them or to no one in
-    /// particular), oldest first.
-    async fn request_inbox(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<RequestInboxItem>> {
-        let actor = caller(ctx).await?;
-        let items = request_inbox::of_authority(
-            &services(ctx)?.pool,
-            actor.authority_id(),
-            Some(&actor.user_id),
-        )
-        .await
-        .map_err(|e| ApiError::database("reading the inbox", &e))?;
+    /// What awaits the caller now: the steps their roles allow on their authority's requests,
+    /// assigned to them or to no one in particular, oldest first.
+    async fn request_inbox(&self, ctx: &Context<'_>) -> Result<Vec<RequestInboxItem>> {
+        let items = app(ctx)?.request_inbox(&caller(ctx)?).await?;
         Ok(items
             .into_iter()
             .map(|i| RequestInboxItem {
@@ -1407,41 +1031,17 @@ impl RequestsQuery {
                 area: i.area,
                 due_date: i.due_date,
                 since: i.since,
-                assigned_to: i.users.into_iter().map(ID).collect(),
+                assigned_to: i.assigned_to.into_iter().map(ID).collect(),
             })
             .collect())
     }
 
     /// The allocators' report of the caller's authority: only for its allocators, only the
     /// areas they allocate in; no personal data.
-    async fn allocator_report(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<AllocatorReportLine>> {
-        let actor = caller(ctx).await?;
-        let areas: BTreeSet<String> = actor
-            .user()
-            .map(|u| {
-                u.roles
-                    .iter()
-                    .filter(|(_, roles)| roles.contains(&UserRole::Allocator))
-                    .map(|(a, _)| a.code().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if areas.is_empty() {
-            return Err(ApiError::new(
-                Code::Forbidden,
-                "only an allocator reads the allocators' report",
-            )
-            .into());
-        }
-        let rows = allocator_report::of_authority(&services(ctx)?.pool, actor.authority_id())
-            .await
-            .map_err(|e| ApiError::database("reading the report", &e))?;
+    async fn allocator_report(&self, ctx: &Context<'_>) -> Result<Vec<AllocatorReportLine>> {
+        let rows = app(ctx)?.allocator_report(&caller(ctx)?).await?;
         Ok(rows
             .into_iter()
-            .filter(|r| areas.contains(&r.area))
             .map(|r| AllocatorReportLine {
                 request_id: ID(r.request_id),
                 side: r.side,
@@ -1464,45 +1064,24 @@ impl RequestsQuery {
 
     /// The question sets of a legislative area, in the caller's language (visibly another
     /// where a translation is missing).
-    async fn question_sets(
-        &self,
-        ctx: &Context<'_>,
-        area: String,
-    ) -> async_graphql::Result<Vec<QuestionSetView>> {
-        request(ctx)?.principal()?;
-        let area = parse_area(&area)?;
-        let language = request(ctx)?.language.clone();
-        let rows: Vec<(String, serde_json::Value, String, serde_json::Value)> = sqlx::query_as(
-            "SELECT s.id, s.names, q.id, q.texts
-               FROM reference.question_sets s
-               JOIN reference.questions q ON q.question_set = s.id
-              WHERE s.area = $1
-              ORDER BY s.id COLLATE \"C\", q.position",
-        )
-        .bind(area.code())
-        .fetch_all(&services(ctx)?.pool)
-        .await
-        .map_err(|e| ApiError::database("reading question sets", &e))?;
-        let texts = |v: serde_json::Value| -> BTreeMap<String, String> {
-            serde_json::from_value(v).unwrap_or_default()
-        };
-        let mut sets: Vec<QuestionSetView> = Vec::new();
-        for (set, names, question, question_texts) in rows {
-            if sets.last().map(|s| s.id.as_str()) != Some(set.as_str()) {
-                sets.push(QuestionSetView {
-                    id: set.clone(),
-                    area: area.code().to_string(),
-                    name: pick(&texts(names), &language),
-                    questions: vec![],
-                });
-            }
-            if let Some(last) = sets.last_mut() {
-                last.questions.push(QuestionView {
-                    id: question,
-                    text: pick(&texts(question_texts), &language),
-                });
-            }
-        }
-        Ok(sets)
+    async fn question_sets(&self, ctx: &Context<'_>, area: String) -> Result<Vec<QuestionSetView>> {
+        let sets = app(ctx)?.question_sets(&caller(ctx)?, &area).await?;
+        let language = &request(ctx)?.language;
+        Ok(sets
+            .into_iter()
+            .map(|set| QuestionSetView {
+                name: pick(&set.names, language),
+                id: set.id,
+                area: set.area,
+                questions: set
+                    .questions
+                    .into_iter()
+                    .map(|(id, texts)| QuestionView {
+                        text: pick(&texts, language),
+                        id,
+                    })
+                    .collect(),
+            })
+            .collect())
     }
 }

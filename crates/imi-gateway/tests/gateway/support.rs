@@ -43,26 +43,28 @@ pub struct Seeded {
 pub fn services(pool: PgPool) -> Services {
     let wake = Wake::local_only();
     Services {
-        authorities: Arc::new(authority_bus(
+        app: imi_app::App::new(
             pool.clone(),
-            AggregateConfig::default(),
-            wake.clone(),
-        )),
-        requests: Arc::new(request_bus(
-            pool.clone(),
-            AggregateConfig::default(),
-            wake.clone(),
-        )),
-        alerts: Arc::new(alert_bus(
-            pool.clone(),
-            AggregateConfig::default(),
-            wake.clone(),
-        )),
-        clock: Arc::new(imi_domain::authority::SystemClock),
-        keyring: Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
+            Arc::new(authority_bus(
+                pool.clone(),
+                AggregateConfig::default(),
+                wake.clone(),
+            )),
+            Arc::new(request_bus(
+                pool.clone(),
+                AggregateConfig::default(),
+                wake.clone(),
+            )),
+            Arc::new(alert_bus(
+                pool.clone(),
+                AggregateConfig::default(),
+                wake.clone(),
+            )),
+            Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
+            wake,
+            Arc::new(imi_domain::authority::SystemClock),
+        ),
         token_secret: Arc::new(SECRET.to_vec()),
-        wake,
-        pool,
     }
 }
 

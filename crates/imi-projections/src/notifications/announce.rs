@@ -177,6 +177,7 @@ fn request(id: &str, event: RequestEvent, memory: &mut Memory) -> Vec<Draft> {
             responding: draft.responding.authority_id.clone(),
             requesting_coordinator: draft.request_coordinator.clone(),
             responding_coordinator: None,
+            dispatched: false,
         });
         return vec![];
     }
@@ -201,6 +202,7 @@ fn request(id: &str, event: RequestEvent, memory: &mut Memory) -> Vec<Draft> {
         E::RequestSentBack { .. } => vec![to(REQUEST_SENT_BACK, &r.requesting, id, none)],
         E::RequestSent { responding, .. } => {
             r.responding = responding.authority_id;
+            r.dispatched = true;
             vec![
                 to(
                     REQUEST_RECEIVED,
@@ -296,7 +298,10 @@ fn request(id: &str, event: RequestEvent, memory: &mut Memory) -> Vec<Draft> {
             .map(|c| to(REFERRAL_OPENED, c, id, json!({})).for_role(Some(&area), "ReferralHandler"))
             .collect(),
         E::RequestClosed { .. } => vec![to(REQUEST_CLOSED, &r.responding, id, none)],
-        E::RequestWithdrawn { .. } => vec![to(REQUEST_WITHDRAWN, &r.responding, id, none)],
+        // A request withdrawn before it was sent never existed for the responding side.
+        E::RequestWithdrawn { .. } if r.dispatched => {
+            vec![to(REQUEST_WITHDRAWN, &r.responding, id, none)]
+        }
         E::AcceptanceOverdue { .. } => vec![
             to(ACCEPTANCE_OVERDUE, &r.responding, id, none.clone()),
             to(ACCEPTANCE_OVERDUE, &r.requesting, id, none),

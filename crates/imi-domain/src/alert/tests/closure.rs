@@ -69,15 +69,15 @@ async fn only_an_involved_alert_handler_of_the_responsible_member_state_proposes
                responsible for closure (AT) may propose or comment on closure";
     for by in [fr_handler(), de_handler()] {
         given(disseminated())
-            .when_async(issued(by, propose("at-iap")))
+            .when_async(issued(by.clone(), propose("at-iap")))
             .await
-            .then_expect_error(DomainError::forbidden(why));
+            .then_expect_error(refusal(&disseminated(), &by, why));
     }
-    // at-ca has not received the alert yet.
+    // at-ca has not received the alert yet: to it, the alert does not exist.
     given(broadcast())
         .when_async(issued(at_handler(), propose("at-iap")))
         .await
-        .then_expect_error(DomainError::forbidden(why));
+        .then_expect_error(unknown_alert());
 }
 
 #[tokio::test]

@@ -357,10 +357,7 @@ async fn another_authority_amends_nothing() {
             },
         ))
         .await
-        .then_expect_error(DomainError::forbidden(
-            "only an alert handler in SD of the initiating authority may draft, amend or submit \
-             the alert",
-        ));
+        .then_expect_error(unknown_alert());
 }
 
 // --- Submit ---------------------------------------------------------------------------------
@@ -502,7 +499,9 @@ async fn only_a_disseminator_of_the_coordinator_sends_back_or_broadcasts() {
             given(submitted())
                 .when_async(issued(by.clone(), cmd))
                 .await
-                .then_expect_error(DomainError::forbidden(
+                .then_expect_error(refusal(
+                    &submitted(),
+                    &by,
                     "only an alert disseminator in SD of the alert coordinator the alert was \
                      submitted to may send it back or broadcast it",
                 ));

@@ -388,3 +388,104 @@ fn an_authority_that_lost_the_alerts_workflow_reads_nothing() {
     fr.authority.areas.clear();
     assert_eq!(view_level(Some(&fr), &alert), None);
 }
+
+/// Columns: entries of the history by author and state: the coordinator's send-back (Sb);
+/// `fr-ca`'s additional information pending (Ip) and broadcast (Ib); `at-ca`'s closure
+/// proposal in its comment period (Pp) and broadcast (Pb); a comment (Cm) and the rejection of
+/// a proposal (Rj) in AT; `fr-iap`'s objection (Ob); the withdrawal (Wd). Rows: alert
+/// handlers. Only a coordinator's broadcast carries an entry out of its Member State; a
+/// send-back, comments and a rejection never leave it.
+const EXPECTED_ENTRIES: &str = "
+                                      Sb Ip Ib Pp Pb Cm Rj Ob Wd
+initiating    alert handler           Y  .  Y  .  Y  .  .  Y  Y
+coordinator   alert handler           Y  .  Y  .  Y  .  .  Y  Y
+sending iap   alert handler           Y  .  Y  .  Y  .  .  Y  Y
+recipient iap alert handler           .  Y  Y  .  Y  .  .  Y  Y
+recipient     alert handler           .  Y  Y  .  Y  .  .  Y  Y
+closing iap   alert handler           .  .  Y  Y  Y  Y  Y  Y  Y
+proposer      alert handler           .  .  Y  Y  Y  Y  Y  Y  Y
+same-ms       alert handler           .  .  .  .  .  .  .  .  .
+foreign       alert handler           .  .  .  .  .  .  .  .  .
+";
+
+#[test]
+fn every_actor_and_history_entry_cell_is_as_expected() {
+    use crate::alert::visibility::{shows_entry, EntryKind as K};
+    let alert = scene_alert(sd_content());
+    let columns = [
+        (K::SentBack, "de-coord", true),
+        (K::Information, "fr-ca", false),
+        (K::Information, "fr-ca", true),
+        (K::ClosureProposal, "at-ca", false),
+        (K::ClosureProposal, "at-ca", true),
+        (K::Comment, "at-iap", true),
+        (K::ClosureRejection, "at-iap", true),
+        (K::Objection, "fr-iap", true),
+        (K::Withdrawal, "de-ca", true),
+    ];
+    let rows = RELATIONS
+        .iter()
+        .map(|(relation, id)| {
+            let reader = actor(template(id), Some(UserRole::AlertHandler));
+            let cells = columns
+                .iter()
+                .map(|(kind, author, broadcast)| {
+                    let shown = view_level(Some(&reader), &alert).is_some_and(|level| {
+                        shows_entry(&reader, &alert, level, Some(*kind), author, *broadcast)
+                    });
+                    if shown { "Y" } else { "." }.to_string()
+                })
+                .collect();
+            (format!("{relation:<14}alert handler"), cells)
+        })
+        .collect();
+    let header = format!("{:<38}Sb Ip Ib Pp Pb Cm Rj Ob Wd", "");
+    let actual = format!("{header}\n{}", render(rows));
+    assert_eq!(
+        actual.trim_matches('\n'),
+        trimmed(EXPECTED_ENTRIES),
+        "\n{actual}"
+    );
+}
+
+/// Outside the Member State responsible for closure, a proposal in its comment period is not
+/// known, not even as a status; inside it is.
+#[test]
+fn a_proposal_in_its_comment_period_is_known_only_where_it_was_made() {
+    use crate::alert::visibility::as_seen_by;
+    let mut alert = scene_alert(sd_content());
+    alert.status = AlertStatus::ClosureProposed;
+    if let Some(closure) = &mut alert.closure {
+        closure.objection_period_ends_at = None;
+    }
+    let outside = actor(template("fr-iap"), Some(UserRole::AlertHandler));
+    let seen = as_seen_by(&outside, &alert);
+    assert_eq!(seen.status, AlertStatus::Broadcast);
+    assert!(seen.closure.is_none());
+    let inside = actor(template("at-ca"), Some(UserRole::AlertHandler));
+    let seen = as_seen_by(&inside, &alert);
+    assert_eq!(seen.status, AlertStatus::ClosureProposed);
+    assert!(seen.closure.is_some());
+    // Information pending with fr-iap is known in FR only.
+    assert!(
+        as_seen_by(&outside, &alert)
+            .pending_information
+            .contains_key("i1")
+            || alert.pending_information.is_empty()
+    );
+    assert!(as_seen_by(&inside, &alert).pending_information.is_empty());
+}
+
+/// An entry of every kind has a rule, declared once.
+#[test]
+fn every_kind_of_entry_has_one_rule() {
+    use crate::alert::visibility::{EntryKind, ENTRY_RULES};
+    for kind in EntryKind::ALL {
+        assert_eq!(
+            ENTRY_RULES.iter().filter(|(k, _)| *k == kind).count(),
+            1,
+            "{kind:?}"
+        );
+        assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
+    }
+}

@@ -43,14 +43,15 @@ async fn only_a_recipient_postbox_acknowledges() {
     // The sending postbox receives the alert but is not a recipient Member State's.
     for by in [de_iap(), fr_handler(), user("fr-iap-viewer", "fr-iap")] {
         given(broadcast())
-            .when_async(issued(by, AlertCommand::AcknowledgeReceipt))
+            .when_async(issued(by.clone(), AlertCommand::AcknowledgeReceipt))
             .await
-            .then_expect_error(DomainError::forbidden(why));
+            .then_expect_error(refusal(&broadcast(), &by, why));
     }
+    // Before the broadcast the postbox does not know the alert at all.
     given(submitted())
         .when_async(issued(fr_iap(), AlertCommand::AcknowledgeReceipt))
         .await
-        .then_expect_error(DomainError::forbidden(why));
+        .then_expect_error(unknown_alert());
 }
 
 #[tokio::test]
@@ -168,9 +169,9 @@ async fn only_a_disseminator_of_an_involved_coordinator_adds_recipients() {
                postbox with access to the alert may add recipients";
     for by in [fr_handler(), de_handler(), at_handler()] {
         given(disseminated())
-            .when_async(issued(by, add(&["de-ca2"])))
+            .when_async(issued(by.clone(), add(&["de-ca2"])))
             .await
-            .then_expect_error(DomainError::forbidden(why));
+            .then_expect_error(refusal(&disseminated(), &by, why));
     }
     // A coordinator not involved in the alert.
     let mut dir = directory();
@@ -183,7 +184,7 @@ async fn only_a_disseminator_of_an_involved_coordinator_adds_recipients() {
     given_in(testing::InMemoryAlertServices::new(dir), broadcast())
         .when_async(issued(user("de-dissem", "de-coord2"), add(&["de-ca2"])))
         .await
-        .then_expect_error(DomainError::forbidden(why));
+        .then_expect_error(unknown_alert());
 }
 
 #[tokio::test]
@@ -270,9 +271,9 @@ async fn only_an_alert_handler_of_an_involved_authority_adds_information() {
         user("pl-handler", "pl-ca"),
     ] {
         given(disseminated())
-            .when_async(issued(by, info("i1", "fr-iap")))
+            .when_async(issued(by.clone(), info("i1", "fr-iap")))
             .await
-            .then_expect_error(DomainError::forbidden(why));
+            .then_expect_error(refusal(&disseminated(), &by, why));
     }
 }
 

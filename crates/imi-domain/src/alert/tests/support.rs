@@ -505,3 +505,30 @@ pub fn summary_of(events: Vec<AlertEvent>) -> AlertSummary {
         .cloned()
         .expect("a drafted alert")
 }
+
+/// The refusal `by` meets on the alert `events` describe: `why` where its authority may see
+/// the alert, the same answer as for an unknown alert where it may not (ids cannot be probed).
+pub fn refusal(events: &[AlertEvent], by: &Actor, why: &str) -> crate::error::DomainError {
+    let summary = summary_of(events.to_vec());
+    let visible = match by {
+        Actor::User {
+            user_id,
+            authority_id,
+        } => scene()
+            .into_iter()
+            .find(|a| &a.authority_id == authority_id)
+            .is_some_and(|a| {
+                view_level(
+                    Some(&crate::access::ActorContext::new(user_id, a)),
+                    &summary,
+                )
+                .is_some()
+            }),
+        Actor::System { .. } => true,
+    };
+    if visible {
+        crate::error::DomainError::forbidden(why)
+    } else {
+        unknown_alert()
+    }
+}

@@ -570,10 +570,8 @@ async fn another_coordinator_does_not_approve() {
             RequestCommand::ApproveRequest,
         ))
         .await
-        .then_expect_error(DomainError::forbidden(
-            "only a request handler in PQ of the request coordinator chosen for this request \
-             may approve or send it back",
-        ));
+        // Another coordinator has no view of the request: it does not exist for it.
+        .then_expect_error(crate::request::unknown_request());
 }
 
 #[tokio::test]

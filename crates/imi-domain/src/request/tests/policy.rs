@@ -146,6 +146,19 @@ fn request(status: RequestStatus) -> RequestSummary {
     summary.reply_approval = true;
     summary.requesting_handlers = ids(&["de-handler"]);
     summary.responding_handlers = ids(&["fr-handler"]);
+    if matches!(
+        status,
+        RequestStatus::Draft | RequestStatus::AwaitingApproval
+    ) {
+        summary.dates.sent_at = None;
+    }
+    summary
+}
+
+/// A request withdrawn before it was ever sent: it never reached the responding side.
+fn withdrawn_unsent() -> RequestSummary {
+    let mut summary = request(RequestStatus::Withdrawn);
+    summary.dates.sent_at = None;
     summary
 }
 
@@ -277,65 +290,66 @@ fn the_responding_side_acts_only_once_the_request_is_dispatched() {
     }
 }
 
-/// Columns: the request as a draft (Dr), awaiting approval (Aw), sent (Se), in referral
-/// (Rf), closed (Cl), closed with personal data blocked (Bl). Cells: `-` nothing,
+/// Columns: the request as a draft (Dr), awaiting approval (Aw), withdrawn before it was
+/// sent (Wu), sent (Se), in referral (Rf), closed (Cl), closed with personal data blocked
+/// (Bl). Cells: `-` nothing,
 /// `M` monitoring, `F` full without personal data, `P` full with personal data.
 const EXPECTED_VIEWS: &str = "
-                                                Dr Aw Se Rf Cl Bl
-requesting  basic user                          M  M  M  M  M  M
-requesting  request handler                     P  P  P  P  P  F
-requesting  request viewer                      P  P  P  P  P  F
-requesting  allocator                           F  F  F  F  F  F
-requesting  referral handler                    M  M  M  M  M  M
-responding  basic user                          -  -  M  M  M  M
-responding  request handler                     -  -  P  P  P  F
-responding  request viewer                      -  -  P  P  P  F
-responding  allocator                           -  -  F  F  F  F
-responding  referral handler                    -  -  M  M  M  M
-req coord   basic user                          M  M  M  M  M  M
-req coord   request handler                     F  F  F  F  F  F
-req coord   request viewer                      M  M  M  M  M  M
-req coord   allocator                           M  M  M  M  M  M
-req coord   referral handler                    F  F  F  F  F  F
-resp coord  basic user                          -  -  M  M  M  M
-resp coord  request handler                     -  -  F  F  F  F
-resp coord  request viewer                      -  -  M  M  M  M
-resp coord  allocator                           -  -  M  M  M  M
-resp coord  referral handler                    -  -  F  F  F  F
-other coord basic user                          M  M  M  M  M  M
-other coord request handler                     M  M  M  M  M  M
-other coord request viewer                      M  M  M  M  M  M
-other coord allocator                           M  M  M  M  M  M
-other coord referral handler                    M  M  M  M  M  M
-linked auth basic user                          M  M  M  M  M  M
-linked auth request handler                     M  M  M  M  M  M
-linked auth request viewer                      M  M  M  M  M  M
-linked auth allocator                           M  M  M  M  M  M
-linked auth referral handler                    M  M  M  M  M  M
-forwarder   basic user                          -  -  M  M  M  M
-forwarder   request handler                     -  -  M  M  M  M
-forwarder   request viewer                      -  -  M  M  M  M
-forwarder   allocator                           -  -  M  M  M  M
-forwarder   referral handler                    -  -  M  M  M  M
-same-ms     basic user                          -  -  -  -  -  -
-same-ms     request handler                     -  -  -  -  -  -
-same-ms     request viewer                      -  -  -  -  -  -
-same-ms     allocator                           -  -  -  -  -  -
-same-ms     referral handler                    -  -  -  -  -  -
-foreign     basic user                          -  -  -  -  -  -
-foreign     request handler                     -  -  -  -  -  -
-foreign     request viewer                      -  -  -  -  -  -
-foreign     allocator                           -  -  -  -  -  -
-foreign     referral handler                    -  -  -  -  -  -
-requesting  handler, allocation, assigned       P  P  P  P  P  F
-requesting  handler, allocation, not assigned   M  M  M  M  M  M
-requesting  allocator, allocation               F  F  F  F  F  F
-responding  handler, allocation, assigned       -  -  P  P  P  F
-responding  handler, allocation, not assigned   -  -  M  M  M  M
-responding  allocator, allocation               -  -  F  F  F  F
-requesting  handler, deactivated                -  -  -  -  -  -
-responding  handler, not validated              -  -  -  -  -  -
-requesting  not its user                        -  -  -  -  -  -
+                                                Dr Aw Wu Se Rf Cl Bl
+requesting  basic user                          M  M  M  M  M  M  M
+requesting  request handler                     P  P  P  P  P  P  F
+requesting  request viewer                      P  P  P  P  P  P  F
+requesting  allocator                           F  F  F  F  F  F  F
+requesting  referral handler                    M  M  M  M  M  M  M
+responding  basic user                          -  -  -  M  M  M  M
+responding  request handler                     -  -  -  P  P  P  F
+responding  request viewer                      -  -  -  P  P  P  F
+responding  allocator                           -  -  -  F  F  F  F
+responding  referral handler                    -  -  -  M  M  M  M
+req coord   basic user                          M  M  M  M  M  M  M
+req coord   request handler                     F  F  F  F  F  F  F
+req coord   request viewer                      M  M  M  M  M  M  M
+req coord   allocator                           M  M  M  M  M  M  M
+req coord   referral handler                    F  F  F  F  F  F  F
+resp coord  basic user                          -  -  -  M  M  M  M
+resp coord  request handler                     -  -  -  F  F  F  F
+resp coord  request viewer                      -  -  -  M  M  M  M
+resp coord  allocator                           -  -  -  M  M  M  M
+resp coord  referral handler                    -  -  -  F  F  F  F
+other coord basic user                          M  M  M  M  M  M  M
+other coord request handler                     M  M  M  M  M  M  M
+other coord request viewer                      M  M  M  M  M  M  M
+other coord allocator                           M  M  M  M  M  M  M
+other coord referral handler                    M  M  M  M  M  M  M
+linked auth basic user                          M  M  M  M  M  M  M
+linked auth request handler                     M  M  M  M  M  M  M
+linked auth request viewer                      M  M  M  M  M  M  M
+linked auth allocator                           M  M  M  M  M  M  M
+linked auth referral handler                    M  M  M  M  M  M  M
+forwarder   basic user                          -  -  -  M  M  M  M
+forwarder   request handler                     -  -  -  M  M  M  M
+forwarder   request viewer                      -  -  -  M  M  M  M
+forwarder   allocator                           -  -  -  M  M  M  M
+forwarder   referral handler                    -  -  -  M  M  M  M
+same-ms     basic user                          -  -  -  -  -  -  -
+same-ms     request handler                     -  -  -  -  -  -  -
+same-ms     request viewer                      -  -  -  -  -  -  -
+same-ms     allocator                           -  -  -  -  -  -  -
+same-ms     referral handler                    -  -  -  -  -  -  -
+foreign     basic user                          -  -  -  -  -  -  -
+foreign     request handler                     -  -  -  -  -  -  -
+foreign     request viewer                      -  -  -  -  -  -  -
+foreign     allocator                           -  -  -  -  -  -  -
+foreign     referral handler                    -  -  -  -  -  -  -
+requesting  handler, allocation, assigned       P  P  P  P  P  P  F
+requesting  handler, allocation, not assigned   M  M  M  M  M  M  M
+requesting  allocator, allocation               F  F  F  F  F  F  F
+responding  handler, allocation, assigned       -  -  -  P  P  P  F
+responding  handler, allocation, not assigned   -  -  -  M  M  M  M
+responding  allocator, allocation               -  -  -  F  F  F  F
+requesting  handler, deactivated                -  -  -  -  -  -  -
+responding  handler, not validated              -  -  -  -  -  -  -
+requesting  not its user                        -  -  -  -  -  -  -
 ";
 
 #[test]
@@ -345,6 +359,7 @@ fn every_actor_and_view_cell_is_as_expected() {
     let columns = [
         request(RequestStatus::Draft),
         request(RequestStatus::AwaitingApproval),
+        withdrawn_unsent(),
         request(RequestStatus::Sent),
         request(RequestStatus::InReferral),
         request(RequestStatus::Closed),
@@ -368,7 +383,7 @@ fn every_actor_and_view_cell_is_as_expected() {
             (label, cells)
         })
         .collect();
-    let actual = render(format!("{:<48}Dr Aw Se Rf Cl Bl", ""), rows);
+    let actual = render(format!("{:<48}Dr Aw Wu Se Rf Cl Bl", ""), rows);
     assert_eq!(trimmed(&actual), trimmed(EXPECTED_VIEWS), "\n{actual}");
 }
 
@@ -390,5 +405,125 @@ fn coordinators_without_intervention_only_monitor() {
                 "{id} {role:?}"
             );
         }
+    }
+}
+
+/// Columns: kinds of step and who recorded them: drafted by the requester (Dr), sent back by
+/// its coordinator (Sb), sent (Se), a reply submitted for approval by the responder (Rs), sent
+/// back by its coordinator (Rb), assigned by the responder's allocator (As), the full reply
+/// (Fr), personal data blocked by the system (Bl). The request is in referral, both
+/// coordinators having intervened. What one side does among itself stays with that side.
+const EXPECTED_STEPS: &str = "
+                                                Dr Sb Se Rs Rb As Fr Bl
+requesting  request handler                     Y  Y  Y  .  .  .  Y  Y
+requesting  referral handler                    .  .  .  .  .  .  .  .
+responding  request handler                     .  .  Y  Y  Y  Y  Y  Y
+responding  referral handler                    .  .  .  .  .  .  .  .
+req coord   request handler                     Y  Y  Y  .  .  .  Y  Y
+req coord   referral handler                    Y  Y  Y  .  .  .  Y  Y
+resp coord  request handler                     .  .  Y  Y  Y  Y  Y  Y
+resp coord  referral handler                    .  .  Y  Y  Y  Y  Y  Y
+other coord request handler                     .  .  .  .  .  .  .  .
+other coord referral handler                    .  .  .  .  .  .  .  .
+linked auth request handler                     .  .  .  .  .  .  .  .
+linked auth referral handler                    .  .  .  .  .  .  .  .
+forwarder   request handler                     .  .  .  .  .  .  .  .
+forwarder   referral handler                    .  .  .  .  .  .  .  .
+same-ms     request handler                     .  .  .  .  .  .  .  .
+same-ms     referral handler                    .  .  .  .  .  .  .  .
+foreign     request handler                     .  .  .  .  .  .  .  .
+foreign     referral handler                    .  .  .  .  .  .  .  .
+";
+
+#[test]
+fn every_actor_and_step_cell_is_as_expected() {
+    use crate::request::visibility::shows_step;
+    let summary = request(RequestStatus::InReferral);
+    let steps: [(&str, Option<&str>); 8] = [
+        ("RequestDrafted", Some("de-ca")),
+        ("RequestSentBack", Some("de-rc")),
+        ("RequestSent", Some("de-ca")),
+        ("ReplySubmittedForApproval", Some("fr-ca")),
+        ("ReplySentBack", Some("fr-rc")),
+        ("RequestAssigned", Some("fr-ca")),
+        ("FullReplySent", Some("fr-ca")),
+        ("PersonalDataBlocked", None),
+    ];
+    let mut rows = vec![];
+    for (relation, authority) in relations() {
+        for (label, role) in [
+            ("request handler", Some(UserRole::RequestHandler)),
+            ("referral handler", Some(UserRole::ReferralHandler)),
+        ] {
+            let reader = actor(authority.clone(), "someone", role);
+            let cells = steps
+                .iter()
+                .map(|(kind, by)| {
+                    let shown = view_level(&reader, &summary)
+                        .is_some_and(|level| shows_step(&reader, &summary, level, kind, *by));
+                    if shown { "Y" } else { "." }.to_string()
+                })
+                .collect();
+            rows.push((format!("{relation:<12}{label}"), cells));
+        }
+    }
+    let actual = render(format!("{:<48}Dr Sb Se Rs Rb As Fr Bl", ""), rows);
+    assert_eq!(trimmed(&actual), trimmed(EXPECTED_STEPS), "\n{actual}");
+}
+
+/// Every field of the views is declared, each at the lowest level that reads it; personal
+/// data only with the full view with personal data, content only from the full view.
+#[test]
+fn every_field_and_level_cell_is_as_expected() {
+    use crate::request::visibility::{RequestField as F, FIELD_RULES};
+    const EXPECTED: &str = "
+                          M F P
+Identity                  Y Y Y
+Parties                   Y Y Y
+Dates                     Y Y Y
+Blocking                  Y Y Y
+Questions                 . Y Y
+AttachmentFacts           . Y Y
+Handlers                  . Y Y
+ReplyAwaitingApproval     . Y Y
+Rating                    . Y Y
+ReferralDecisions         . Y Y
+Steps                     . Y Y
+Subject                   . . Y
+FreeText                  . . Y
+Answers                   . . Y
+AttachmentNamesAndContent . . Y
+StepTexts                 . . Y
+";
+    let body: Vec<String> = FIELD_RULES
+        .iter()
+        .map(|(field, _)| {
+            let cells: Vec<&str> = RequestViewLevel::ALL
+                .iter()
+                .map(|level| if field.shown_at(*level) { "Y" } else { "." })
+                .collect();
+            format!("{:<26}{}", format!("{field:?}"), cells.join(" "))
+        })
+        .collect();
+    let actual = format!("{:<26}M F P\n{}", "", body.join("\n"));
+    assert_eq!(trimmed(&actual), trimmed(EXPECTED), "\n{actual}");
+    // Each field is declared once.
+    let declared: BTreeSet<F> = FIELD_RULES.iter().map(|(f, _)| *f).collect();
+    assert_eq!(declared.len(), FIELD_RULES.len());
+}
+
+/// Every event of the request is declared in the step rules.
+#[test]
+fn every_kind_of_step_has_a_rule() {
+    use crate::request::visibility::STEP_RULES;
+    use cqrs_es::DomainEvent;
+    let kinds: BTreeSet<&str> = STEP_RULES.iter().map(|(k, _)| *k).collect();
+    assert_eq!(kinds.len(), STEP_RULES.len(), "a kind is declared twice");
+    for event in super::serialization::one_of_each() {
+        assert!(
+            kinds.contains(event.event_type().as_str()),
+            "{} has no step rule",
+            event.event_type()
+        );
     }
 }

@@ -7,7 +7,7 @@ use cqrs_es::DomainEvent;
 use serde_json::json;
 
 /// The whole scene's life, one of each event.
-fn one_of_each() -> Vec<RequestEvent> {
+pub(super) fn one_of_each() -> Vec<RequestEvent> {
     let mut events = in_referral();
     let at = now();
     events.extend([

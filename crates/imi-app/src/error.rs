@@ -1,0 +1,284 @@
+//! Why a use case did not succeed, as every interface reports it: a machine code (one of
+//! [`Code`]), a message written for the client, and where it helps a finer reason.
+//!
+//! The mapping from domain refusals, command outcomes and database faults is made here, once,
+//! so that the same case answers the same way whatever the aggregate or the interface.
+//! Internal faults are logged with their source; clients read a generic message and never a
+//! database's text.
+
+use imi_domain::error::DomainError;
+use imi_domain::reference::UnknownCode;
+use imi_store::commands::CommandError;
+use imi_store::sealing::SealError;
+
+/// The machine codes a client can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// No valid bearer token: sign in (again).
+    Unauthenticated,
+    /// Signed in, but the access policy does not allow this.
+    Forbidden,
+    /// The request itself is wrong: fix it before sending it again.
+    BadUserInput,
+    /// The request names something that does not exist, or that the caller may not see.
+    NotFound,
+    /// Another write won the race, or the data changed underneath: reload and try again.
+    Conflict,
+    /// Too many attempts: wait before trying again.
+    TooManyRequests,
+    /// The database could not be reached or ended the connection: retry later.
+    Unavailable,
+    /// Our fault. Retrying may help; the details are in the service's log.
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::Forbidden => "FORBIDDEN",
+            Code::BadUserInput => "BAD_USER_INPUT",
+            Code::NotFound => "NOT_FOUND",
+            Code::Conflict => "CONFLICT",
+            Code::TooManyRequests => "TOO_MANY_REQUESTS",
+            Code::Unavailable => "UNAVAILABLE",
+            Code::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// Finer reasons, in `extensions.reason`.
+pub mod reason {
+    /// The command is well-formed but the workflow's rules refuse it in the current state.
+    pub const REFUSED: &str = "REFUSED";
+    /// The exchange's personal data were erased: nothing personal can be added or read.
+    pub const PERSONAL_DATA_ERASED: &str = "PERSONAL_DATA_ERASED";
+    /// The database did not answer: retrying later may help.
+    pub const UNAVAILABLE: &str = "UNAVAILABLE";
+    /// A read model is not built yet (its projector has not started).
+    pub const READ_MODEL_NOT_READY: &str = "READ_MODEL_NOT_READY";
+    /// A text input holds the NUL character, which no text may hold.
+    pub const NUL_IN_TEXT: &str = "NUL_IN_TEXT";
+}
+
+/// A use case's failure. Deliberately not `Display`: an interface turns it into its own error
+/// shape only through an explicit conversion, code included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppError {
+    pub code: Code,
+    pub message: String,
+    pub reason: Option<&'static str>,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            reason: None,
+        }
+    }
+
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(Code::BadUserInput, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Code::NotFound, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(Code::Forbidden, message)
+    }
+
+    /// An internal error: `source` is logged, the client reads a generic message.
+    pub fn internal(context: &str, source: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %error_chain(source), "{context}");
+        Self::new(Code::Internal, "internal error")
+    }
+
+    /// The database could not serve: `source` is logged.
+    pub fn unavailable(context: &str, source: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %error_chain(source), "{context}: database unavailable");
+        Self::new(
+            Code::Unavailable,
+            "the database is unavailable, try again later",
+        )
+        .with_reason(reason::UNAVAILABLE)
+    }
+
+    /// A database error while reading: unavailable, read model missing, or internal.
+    pub fn database(context: &str, error: &sqlx::Error) -> Self {
+        if connection_lost(error) {
+            return Self::unavailable(context, error);
+        }
+        match error {
+            // 42P01 undefined_table, 3F000 invalid_schema_name: the projector never ran here.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("42P01" | "3F000")) =>
+            {
+                tracing::error!(error = %error_chain(error), "{context}: read model missing");
+                Self::new(
+                    Code::Unavailable,
+                    "this data is not available yet, try again later",
+                )
+                .with_reason(reason::READ_MODEL_NOT_READY)
+            }
+            _ => Self::internal(context, error),
+        }
+    }
+
+    /// A failure to seal or open personal data under an exchange's key.
+    pub fn sealing(context: &str, error: &SealError) -> Self {
+        match error {
+            SealError::Erased { .. } => Self::new(
+                Code::Conflict,
+                "the exchange's personal data were erased: nothing personal can be added to it",
+            )
+            .with_reason(reason::PERSONAL_DATA_ERASED),
+            SealError::Database(e) => Self::database(context, e),
+            e => Self::internal(context, e),
+        }
+    }
+}
+
+/// Whether the database could not be reached or ended the connection (rather than refused a
+/// statement): retrying later may help.
+pub fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exception; 57P01-57P03: the server shuts down or cannot
+        // accept connections now; 53300: too many connections.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// The message a domain refusal shows: the domain writes them for clients.
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Forbidden(why) => AppError::forbidden(why),
+            DomainError::Invalid(why) => AppError::bad_input(why),
+            DomainError::NotFound(why) => AppError::not_found(why),
+            DomainError::Refused(why) => AppError::bad_input(why).with_reason(reason::REFUSED),
+        }
+    }
+}
+
+impl From<UnknownCode> for AppError {
+    fn from(e: UnknownCode) -> Self {
+        AppError::bad_input(e.to_string())
+    }
+}
+
+/// Maps the outcome of a command. Faults are logged here, once.
+pub fn command_error(error: CommandError<DomainError>) -> AppError {
+    match error {
+        CommandError::Domain(e) => e.into(),
+        CommandError::Conflict => AppError::new(
+            Code::Conflict,
+            "another change to the same data was saved first: reload and try again",
+        ),
+        CommandError::Unavailable(source) => AppError::unavailable("event store", source.as_ref()),
+        CommandError::Internal(source) => match source.downcast_ref::<sqlx::Error>() {
+            Some(e) if connection_lost(e) => AppError::unavailable("command failed", e),
+            _ => AppError::internal("command failed", source.as_ref()),
+        },
+    }
+}
+
+/// The label a use case's outcome is counted under in the metrics.
+pub fn outcome_label(result: &Result<(), &AppError>) -> &'static str {
+    match result {
+        Ok(()) => "ok",
+        Err(e) => match (e.code, e.reason) {
+            (Code::Conflict, _) => "conflict",
+            (Code::Forbidden, _) => "forbidden",
+            (Code::NotFound, _) => "not_found",
+            (Code::BadUserInput, Some(reason::REFUSED)) => "refused",
+            (Code::BadUserInput, _) => "invalid",
+            (Code::Unauthenticated, _) => "unauthenticated",
+            (Code::TooManyRequests, _) => "throttled",
+            (Code::Unavailable, _) => "unavailable",
+            (Code::Internal, _) => "internal",
+        },
+    }
+}
+
+/// An error and its sources on one line, for the log.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut current = error.source();
+    while let Some(e) = current {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        current = e.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_errors_map_to_codes() {
+        let cases = [
+            (DomainError::forbidden("x"), Code::Forbidden, None),
+            (DomainError::invalid("x"), Code::BadUserInput, None),
+            (DomainError::not_found("x"), Code::NotFound, None),
+            (
+                DomainError::refused("x"),
+                Code::BadUserInput,
+                Some(reason::REFUSED),
+            ),
+        ];
+        for (domain, code, why) in cases {
+            let e = command_error(CommandError::Domain(domain));
+            assert_eq!((e.code, e.reason), (code, why));
+        }
+        assert_eq!(command_error(CommandError::Conflict).code, Code::Conflict);
+    }
+
+    #[test]
+    fn internal_errors_never_show_their_source() {
+        let source = std::io::Error::other("relation \"secret_table\" does not exist");
+        let e = command_error(CommandError::Internal(Box::new(source)));
+        assert_eq!(e.code, Code::Internal);
+        assert!(!e.message.contains("secret_table"));
+    }
+
+    #[test]
+    fn lost_connections_are_unavailable() {
+        for error in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+            sqlx::Error::Io(std::io::Error::other("connection reset")),
+            sqlx::Error::Protocol("unexpected end".into()),
+        ] {
+            assert_eq!(AppError::database("x", &error).code, Code::Unavailable);
+        }
+        assert_eq!(
+            AppError::database("x", &sqlx::Error::RowNotFound).code,
+            Code::Internal
+        );
+        let lost = command_error(CommandError::Internal(Box::new(sqlx::Error::PoolTimedOut)));
+        assert_eq!(lost.code, Code::Unavailable);
+    }
+}

@@ -1,0 +1,83 @@
+//! The IMI application layer: every use case once, between the interfaces (the GraphQL
+//! gateway, the `imi` command, the seeder, the scheduler) and the event store and read models.
+//!
+//! - A command's way ([`App::execute`]): check the text input, seal personal data under the
+//!   exchange's key, run the command with the caller's metadata, count it, wait for the named
+//!   projections, map errors the same way for every aggregate.
+//! - A query's way: load the read model, take the caller's level from the domain's policy,
+//!   shape the view with the domain's declared visibility rules, and open personal data only at
+//!   the level that shows them. Nothing else opens personal data.
+//!
+//! Views are plain structs; an interface maps them to its own types. An exchange, authority,
+//! user or attachment the caller may not see answers exactly as an unknown one.
+
+pub mod alerts;
+pub mod attachments;
+pub mod caller;
+pub mod dispatch;
+pub mod error;
+pub mod input;
+pub mod opening;
+pub mod requests;
+
+pub use caller::Caller;
+pub use dispatch::{Outcome, Wait};
+pub use error::{AppError, AppResult, Code};
+
+use imi_domain::authority::Clock;
+use imi_store::alert_bus::AlertBus;
+use imi_store::authority_bus::AuthorityBus;
+use imi_store::request_bus::RequestBus;
+use imi_store::sealing::KeyRing;
+use imi_store::wake::Wake;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// Counts each command by aggregate, command and outcome (the interface's metrics).
+pub type CommandCounter = Arc<dyn Fn(&'static str, &'static str, &'static str) + Send + Sync>;
+
+/// What the use cases run on; cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub pool: PgPool,
+    /// Commands to authorities, decided with the store's lookup.
+    pub authorities: Arc<AuthorityBus>,
+    /// Commands to information requests.
+    pub requests: Arc<RequestBus>,
+    /// Commands to alerts.
+    pub alerts: Arc<AlertBus>,
+    pub keyring: Arc<KeyRing>,
+    pub wake: Wake,
+    /// The time the aggregates decide by (the system clock; tests move their own).
+    pub clock: Arc<dyn Clock>,
+    counter: Option<CommandCounter>,
+}
+
+impl App {
+    pub fn new(
+        pool: PgPool,
+        authorities: Arc<AuthorityBus>,
+        requests: Arc<RequestBus>,
+        alerts: Arc<AlertBus>,
+        keyring: Arc<KeyRing>,
+        wake: Wake,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            pool,
+            authorities,
+            requests,
+            alerts,
+            keyring,
+            wake,
+            clock,
+            counter: None,
+        }
+    }
+
+    /// Counts every command through `counter`.
+    pub fn with_counter(mut self, counter: CommandCounter) -> Self {
+        self.counter = Some(counter);
+        self
+    }
+}
