@@ -56,6 +56,8 @@ pub mod reason {
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
     pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+    /// A string holds the NUL character, which PostgreSQL's text cannot store.
+    pub const NUL_IN_TEXT: &str = "NUL_IN_TEXT";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     pub const PAGE_TOO_LARGE: &str = "PAGE_TOO_LARGE";
     /// The database did not answer: retrying later may help.

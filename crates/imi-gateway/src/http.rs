@@ -170,9 +170,11 @@ pub async fn graphql_get(State(app): State<AppState>, req: Request) -> Response 
         request = request.operation_name(name);
     }
     // Mutations only over POST: find the operation to run before anything runs. A document
-    // that does not parse is left to the executor, which answers with the parse error.
+    // that does not parse is left to the executor, which answers with the parse error. One
+    // nested too deep for the parser is not parsed here: the guard refuses it before parsing.
     let operation_name = request.operation_name.clone();
-    if let Ok(document) = request.parsed_query() {
+    let parseable = crate::guard::check_nesting(&request.query).is_ok();
+    if let Some(Ok(document)) = parseable.then(|| request.parsed_query()) {
         let kind = match &document.operations {
             DocumentOperations::Single(op) => Some(op.node.ty),
             DocumentOperations::Multiple(ops) => match operation_name.as_deref() {

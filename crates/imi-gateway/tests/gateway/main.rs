@@ -5,6 +5,7 @@ mod auth;
 mod authority_admin;
 mod authority_lifecycle;
 mod directory;
+mod hostile;
 mod ops;
 mod protocol;
 mod reference;
