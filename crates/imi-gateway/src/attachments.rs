@@ -13,9 +13,10 @@
 
 use crate::auth::Authentication;
 use crate::errors::{ApiError, Code};
-use crate::http::{http_error, Media};
+use crate::http::{http_error, rejection, Media};
 use crate::server::AppState;
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
@@ -81,10 +82,19 @@ fn is_handler(actor: &ActorContext, area: Option<&str>) -> bool {
 
 pub async fn upload(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let Path(id) = match path {
+        Ok(path) => path,
+        Err(e) => return rejection(e.status(), e.body_text()),
+    };
+    // A body over the limit (or cut off) answers its status with a GraphQL error body.
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return rejection(e.status(), e.body_text()),
+    };
     let result = async {
         let actor = caller(&app, &headers).await?;
         let id = crate::schema::directory::parse_id(&async_graphql::ID(id))?;
@@ -135,9 +145,13 @@ pub async fn upload(
 
 pub async fn download(
     State(app): State<AppState>,
-    Path((id, sha256)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let Path((id, sha256)) = match path {
+        Ok(path) => path,
+        Err(e) => return rejection(e.status(), e.body_text()),
+    };
     let result = async {
         let actor = caller(&app, &headers).await?;
         let id = crate::schema::directory::parse_id(&async_graphql::ID(id))?;

@@ -319,6 +319,47 @@ pub fn http_error(status: StatusCode, media: Media, error: ApiError) -> Response
     json_response(status, media, &body)
 }
 
+/// An extractor's rejection (a path, a body, a websocket upgrade that cannot be read) as a
+/// GraphQL error body, its status kept.
+pub fn rejection(status: StatusCode, message: String) -> Response {
+    let why = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        reason::PAYLOAD_TOO_LARGE
+    } else if status == StatusCode::METHOD_NOT_ALLOWED {
+        reason::METHOD_NOT_ALLOWED
+    } else {
+        reason::MALFORMED_REQUEST
+    };
+    let code = if status.is_server_error() {
+        Code::Internal
+    } else {
+        Code::BadUserInput
+    };
+    http_error(
+        status,
+        Media::Json,
+        ApiError::new(code, message).with_reason(why),
+    )
+}
+
+/// Any route not served: 404.
+pub async fn not_found(headers: HeaderMap) -> Response {
+    http_error(
+        StatusCode::NOT_FOUND,
+        negotiate(&headers).unwrap_or(Media::Json),
+        ApiError::not_found("nothing is served at this path"),
+    )
+}
+
+/// A route served, with a method it does not take: 405 (the router adds `Allow`).
+pub async fn method_not_allowed(headers: HeaderMap) -> Response {
+    http_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        negotiate(&headers).unwrap_or(Media::Json),
+        ApiError::bad_input("this path does not take this method: see the Allow header")
+            .with_reason(reason::METHOD_NOT_ALLOWED),
+    )
+}
+
 fn malformed(media: Media, message: &str) -> Response {
     http_error(
         StatusCode::BAD_REQUEST,

@@ -80,6 +80,10 @@ pub fn router(services: Services) -> Router {
         )
         .with_state(state.clone())
         .merge(crate::graphiql::routes())
+        // Every error answers a GraphQL error body, these too (after every route is added:
+        // the 405 handler is set on the routes present).
+        .fallback(crate::http::not_found)
+        .method_not_allowed_fallback(crate::http::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(state, track))

@@ -8,6 +8,7 @@
 
 use crate::auth::{Authentication, TokenRejected};
 use crate::context::{default_language, negotiate_language, RequestContext};
+use crate::http::rejection;
 use crate::server::AppState;
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
@@ -30,18 +31,17 @@ pub async fn upgrade(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|p| p.trim() == PROTOCOL));
     if !offered {
-        return (
+        return rejection(
             StatusCode::BAD_REQUEST,
             format!("open the websocket with the subprotocol {PROTOCOL}"),
-        )
-            .into_response();
+        );
     }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
+        Err(e) => return rejection(e.status(), e.body_text()),
     };
     let Some(protocol) = transport_ws().await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        return rejection(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into());
     };
     let language = headers
         .get(ACCEPT_LANGUAGE)

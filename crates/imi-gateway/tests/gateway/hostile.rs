@@ -223,3 +223,188 @@ async fn nul_characters_in_text_inputs_are_bad_user_input() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["errors"].is_null(), "{body}");
 }
+
+/// Status, headers and JSON body of a response, checking it is a GraphQL error body.
+async fn error_body(
+    response: reqwest::Response,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let status = response.status();
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "application/json", "{status}");
+    let body: Value = response.json().await.expect("a JSON body");
+    assert!(body["errors"][0]["message"].is_string(), "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+    (status, headers, body)
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_a_graphql_error_body() {
+    let gw = start().await;
+    for path in [
+        "/nowhere",
+        "/graphql/extra",
+        "/requests/r-1",
+        "/graphiql/assets/none.js",
+    ] {
+        let response = gw.http.get(gw.url(path)).send().await.unwrap();
+        let (status, _, body) = error_body(response).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(code(&body), "NOT_FOUND", "{path}: {body}");
+    }
+    let cases = [
+        (reqwest::Method::PUT, "/graphql", "GET,HEAD,POST"),
+        (reqwest::Method::DELETE, "/graphql", "GET,HEAD,POST"),
+        (reqwest::Method::PATCH, "/graphql", "GET,HEAD,POST"),
+        (reqwest::Method::POST, "/health", "GET,HEAD"),
+        (reqwest::Method::POST, "/graphql/ws", "GET,HEAD"),
+        (reqwest::Method::GET, "/requests/r-1/attachments", "PUT"),
+        (
+            reqwest::Method::DELETE,
+            "/requests/r-1/attachments/ab",
+            "GET,HEAD",
+        ),
+    ];
+    for (method, path, allow) in cases {
+        let response = gw
+            .http
+            .request(method.clone(), gw.url(path))
+            .send()
+            .await
+            .unwrap();
+        let (status, headers, body) = error_body(response).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        let mut allowed: Vec<&str> = headers["allow"]
+            .to_str()
+            .unwrap()
+            .split(',')
+            .map(str::trim)
+            .collect();
+        allowed.sort();
+        assert_eq!(allowed.join(","), allow, "{method} {path}");
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(reason(&body), "METHOD_NOT_ALLOWED", "{body}");
+    }
+    let (status, body) = gw.gql(None, "{ __typename }", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn refused_websocket_upgrades_answer_a_graphql_error_body() {
+    let gw = start().await;
+    // No subprotocol.
+    let response = gw.http.get(gw.url("/graphql/ws")).send().await.unwrap();
+    let (status, _, body) = error_body(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    // The subprotocol, but not a websocket upgrade.
+    let response = gw
+        .http
+        .get(gw.url("/graphql/ws"))
+        .header("sec-websocket-protocol", "graphql-transport-ws")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = error_body(response).await;
+    assert!(status.is_client_error(), "{status}");
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(reason(&body), "MALFORMED_REQUEST", "{body}");
+    // A real upgrade still works.
+    let mut ws = connect(&gw).await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": {} })).await;
+    assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
+}
+
+/// Sends `head` and then `len` bytes of body over a raw connection (the server may answer
+/// before it has read them all); returns the status line's code, the head and the body.
+async fn raw_exchange(gw: &Gateway, head: String, len: usize) -> (u16, String, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = gw.base.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let writing = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0;
+        while sent < len {
+            let n = chunk.len().min(len - sent);
+            writer.write_all(&chunk[..n]).await?;
+            sent += n;
+        }
+        // Dropping the write half would half-close the connection, which the server takes
+        // for the client going away: keep it open until the answer is read.
+        std::future::pending::<()>().await;
+        Ok::<_, std::io::Error>(())
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) => break,
+                Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+            // Complete once the head and as many bytes as Content-Length say have arrived.
+            let text = String::from_utf8_lossy(&answer).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                });
+                if length.is_some_and(|n| body.len() >= n) {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    writing.abort();
+    assert!(read.is_ok(), "no complete answer");
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    let body = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+    (status, head.to_string(), body)
+}
+
+#[tokio::test]
+async fn attachment_routes_answer_rejections_with_a_graphql_error_body() {
+    let gw = start().await;
+    let de = gw.seed_nimic("DE").await;
+    let token = gw.login(&de).await;
+    let addr = gw.base.trim_start_matches("http://").to_string();
+    let len = imi_domain::request::MAX_ATTACHMENT_BYTES as usize + 1;
+    let head = format!(
+        "PUT /requests/r-1/attachments HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/pdf\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+    );
+    let (status, head, body) = raw_exchange(&gw, head, len).await;
+    assert_eq!(status, 413, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(reason(&body), "PAYLOAD_TOO_LARGE", "{body}");
+
+    // A path segment that is not UTF-8.
+    let response = gw
+        .http
+        .get(gw.url("/requests/%FF/attachments/ab"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = error_body(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+
+    let (status, body) = gw.gql(Some(&token), "{ me { userId } }", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
