@@ -34,7 +34,9 @@ fn fail(error: ApiError) -> Response {
         Code::NotFound => StatusCode::NOT_FOUND,
         Code::BadUserInput => StatusCode::BAD_REQUEST,
         Code::Conflict => StatusCode::CONFLICT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     };
     http_error(status, Media::Json, error)
 }

@@ -25,6 +25,10 @@ pub enum Code {
     Conflict,
     /// Our fault. Retrying may help; the details are in the gateway's log.
     Internal,
+    /// The database cannot be reached or ended the connection: retry later.
+    Unavailable,
+    /// Too many attempts (failed sign-ins): wait as the message says before trying again.
+    TooManyRequests,
 }
 
 impl Code {
@@ -36,6 +40,8 @@ impl Code {
             Code::NotFound => "NOT_FOUND",
             Code::Conflict => "CONFLICT",
             Code::Internal => "INTERNAL",
+            Code::Unavailable => "UNAVAILABLE",
+            Code::TooManyRequests => "TOO_MANY_REQUESTS",
         }
     }
 }
@@ -60,8 +66,10 @@ pub mod reason {
     pub const NUL_IN_TEXT: &str = "NUL_IN_TEXT";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     pub const PAGE_TOO_LARGE: &str = "PAGE_TOO_LARGE";
-    /// The database did not answer: retrying later may help.
+    /// The database did not answer: retrying later may help (with code UNAVAILABLE).
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
+    /// Sign-ins refused for a while after too many failures (with code TOO_MANY_REQUESTS).
+    pub const LOGIN_LOCKED: &str = "LOGIN_LOCKED";
     /// A read model is not built yet (its projector has not started).
     pub const READ_MODEL_NOT_READY: &str = "READ_MODEL_NOT_READY";
 }
@@ -101,23 +109,31 @@ impl ApiError {
         Self::new(Code::Unauthenticated, message).with_reason(reason)
     }
 
-    /// An internal error: `source` is logged, the client reads a generic message.
+    /// An internal error: `source` is logged, the client reads a generic message. A lost
+    /// database connection anywhere in `source`'s chain makes it [`ApiError::unavailable`].
     pub fn internal(context: &str, source: &(dyn std::error::Error + 'static)) -> Self {
+        if imi_store::commands::unavailable_in(source) {
+            return Self::unavailable(context, source);
+        }
         tracing::error!(error = %error_chain(source), "{context}");
         Self::new(Code::Internal, "internal error")
+    }
+
+    /// The database cannot be reached or ended the connection: logged, and the client is told
+    /// to retry later.
+    pub fn unavailable(context: &str, source: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %error_chain(source), "{context}: database unavailable");
+        Self::new(
+            Code::Unavailable,
+            "the database is unavailable, try again later",
+        )
+        .with_reason(reason::UNAVAILABLE)
     }
 
     /// A database error while reading: unavailable, read model missing, or internal.
     pub fn database(context: &str, error: &sqlx::Error) -> Self {
         match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::error!(error = %error_chain(error), "{context}: database unavailable");
-                Self::new(
-                    Code::Internal,
-                    "the database is unavailable, try again later",
-                )
-                .with_reason(reason::UNAVAILABLE)
-            }
+            e if imi_store::commands::is_unavailable(e) => Self::unavailable(context, error),
             // 42P01 undefined_table, 3F000 invalid_schema_name: the projector never ran here.
             sqlx::Error::Database(db)
                 if matches!(db.code().as_deref(), Some("42P01" | "3F000")) =>
@@ -187,14 +203,7 @@ pub fn command_error(error: CommandError<DomainError>) -> ApiError {
             Code::Conflict,
             "another change to the same data was saved first: reload and try again",
         ),
-        CommandError::Unavailable(source) => {
-            tracing::error!(error = %error_chain(source.as_ref()), "event store unavailable");
-            ApiError::new(
-                Code::Internal,
-                "the event store is unavailable, try again later",
-            )
-            .with_reason(reason::UNAVAILABLE)
-        }
+        CommandError::Unavailable(source) => ApiError::unavailable("event store", source.as_ref()),
         CommandError::Internal(source) => ApiError::internal("command failed", source.as_ref()),
     }
 }
@@ -210,7 +219,8 @@ pub fn outcome_label(result: &Result<(), &ApiError>) -> &'static str {
             (Code::BadUserInput, Some(reason::REFUSED)) => "refused",
             (Code::BadUserInput, _) => "invalid",
             (Code::Unauthenticated, _) => "unauthenticated",
-            (Code::Internal, Some(reason::UNAVAILABLE)) => "unavailable",
+            (Code::Unavailable, _) => "unavailable",
+            (Code::TooManyRequests, _) => "throttled",
             (Code::Internal, _) => "internal",
         },
     }
@@ -305,6 +315,34 @@ mod tests {
             assert_eq!((api.code, api.reason), (code, why));
         }
         assert_eq!(command_error(CommandError::Conflict).code, Code::Conflict);
+    }
+
+    #[test]
+    fn lost_database_connections_are_unavailable() {
+        let lost = sqlx::Error::Protocol("connection closed mid-message".into());
+        let api = command_error(CommandError::Unavailable(Box::new(lost)));
+        assert_eq!(
+            (api.code, api.reason),
+            (Code::Unavailable, Some(reason::UNAVAILABLE))
+        );
+        assert_eq!(outcome_label(&Err(&api)), "unavailable");
+        for error in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Protocol("x".into()),
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
+        ] {
+            let api = ApiError::database("reading", &error);
+            assert_eq!(api.code, Code::Unavailable, "{error:?}");
+            assert_eq!(api.reason, Some(reason::UNAVAILABLE));
+        }
+        // Wrapped in another error (sealing, credentials), too.
+        let wrapped = imi_store::credentials::CredentialError::Database(sqlx::Error::PoolClosed);
+        assert_eq!(ApiError::internal("x", &wrapped).code, Code::Unavailable);
+        assert_eq!(
+            ApiError::database("x", &sqlx::Error::RowNotFound).code,
+            Code::Internal
+        );
     }
 
     #[test]

@@ -157,9 +157,20 @@ async fn ready(State(app): State<AppState>) -> Response {
             Json(serde_json::json!({ "status": "ready" })),
         )
             .into_response(),
-        Err(reason) => (
+        // The probe's fields, and the error shape every error body has.
+        Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "unavailable", "reason": reason })),
+            Json(serde_json::json!({
+                "status": "unavailable",
+                "reason": why,
+                "errors": [{
+                    "message": format!("not ready: {why}"),
+                    "extensions": {
+                        "code": crate::errors::Code::Unavailable.as_str(),
+                        "reason": crate::errors::reason::UNAVAILABLE,
+                    },
+                }],
+            })),
         )
             .into_response(),
     }

@@ -408,3 +408,98 @@ async fn attachment_routes_answer_rejections_with_a_graphql_error_body() {
     let (status, body) = gw.gql(Some(&token), "{ me { userId } }", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// Ends every connection to the test's database but the caller's, and waits until they are gone.
+async fn terminate_connections(url: &str) {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    for _ in 0..100 {
+        let others: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if others == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the connections were not terminated");
+}
+
+#[tokio::test]
+async fn a_connection_ended_by_the_database_answers_unavailable() {
+    let db = imi_testkit::fresh_database().await;
+    imi_store::migrate(&db.pool).await.unwrap();
+    // One connection, handed out without a liveness check: the request after the termination
+    // is sure to run on the dead connection.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .test_before_acquire(false)
+        .connect(&db.url)
+        .await
+        .unwrap();
+    let gw = serve(services(pool)).await;
+    let wrong_login = || {
+        gw.gql(
+            None,
+            "mutation { login(login: \"nobody\", password: \"not the password\") { token } }",
+            json!({}),
+        )
+    };
+    let (_, body) = wrong_login().await;
+    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+
+    terminate_connections(&db.url).await;
+    let (status, body) = wrong_login().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(code(&body), "UNAVAILABLE", "{body}");
+    assert_eq!(reason(&body), "UNAVAILABLE", "{body}");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the database is unavailable, try again later"
+    );
+
+    // A write, with a valid token, on a dead connection again.
+    let (token, _) =
+        imi_gateway::auth::issue(SECRET, "user-x", "nimic-de", chrono::Utc::now()).unwrap();
+    let recovered = async {
+        for _ in 0..5 {
+            let (_, body) = wrong_login().await;
+            if code(&body) == "UNAUTHENTICATED" {
+                return true;
+            }
+        }
+        false
+    };
+    assert!(recovered.await, "the pool did not reconnect");
+    terminate_connections(&db.url).await;
+    let (_, body) = gw
+        .gql(
+            Some(&token),
+            SET_TITLE,
+            set_title_input("nimic-de", "fr", "Titre"),
+        )
+        .await;
+    assert_eq!(code(&body), "UNAVAILABLE", "{body}");
+
+    // The server answers again once the pool has reconnected.
+    let mut answered = false;
+    for _ in 0..5 {
+        let (_, body) = wrong_login().await;
+        if code(&body) == "UNAUTHENTICATED" {
+            answered = true;
+            break;
+        }
+    }
+    assert!(answered, "the pool did not reconnect");
+}
