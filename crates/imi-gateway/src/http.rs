@@ -100,6 +100,7 @@ struct GetParams {
 
 pub async fn graphql_post(State(app): State<AppState>, req: Request) -> Response {
     let headers = req.headers().clone();
+    let peer = peer(&req);
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
@@ -144,11 +145,19 @@ pub async fn graphql_post(State(app): State<AppState>, req: Request) -> Response
     if let Some(name) = body.operation_name {
         request = request.operation_name(name);
     }
-    execute(app, request, &headers, media).await
+    execute(app, request, &headers, peer, media).await
+}
+
+/// The connection's peer, when the server was started with connect info.
+fn peer(req: &Request) -> Option<std::net::SocketAddr> {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0)
 }
 
 pub async fn graphql_get(State(app): State<AppState>, req: Request) -> Response {
     let headers = req.headers().clone();
+    let peer = peer(&req);
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
@@ -196,16 +205,17 @@ pub async fn graphql_get(State(app): State<AppState>, req: Request) -> Response 
             return response;
         }
     }
-    execute(app, request, &headers, media).await
+    execute(app, request, &headers, peer, media).await
 }
 
 async fn execute(
     app: AppState,
     request: async_graphql::Request,
     headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
     media: Media,
 ) -> Response {
-    let context = match request_context(&app, headers) {
+    let context = match request_context(&app, headers, peer) {
         Ok(context) => context,
         Err(error) => return http_error(StatusCode::BAD_REQUEST, media, error),
     };
@@ -219,7 +229,11 @@ async fn execute(
 }
 
 /// Who sends the request, their language, and the ids their writes carry.
-fn request_context(app: &AppState, headers: &HeaderMap) -> Result<RequestContext, ApiError> {
+fn request_context(
+    app: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> Result<RequestContext, ApiError> {
     let auth = match headers.get(AUTHORIZATION).map(|v| v.to_str()) {
         None => Authentication::Anonymous,
         Some(Ok(value)) => {
@@ -256,6 +270,7 @@ fn request_context(app: &AppState, headers: &HeaderMap) -> Result<RequestContext
         language,
         idempotency_key,
         correlation_id: Some(correlation_id),
+        client_address: crate::context::client_address(peer),
     })
 }
 

@@ -12,3 +12,4 @@ mod reference;
 mod schema;
 mod subscription;
 mod support;
+mod throttle;
