@@ -98,8 +98,12 @@ impl AppError {
         Self::new(Code::Forbidden, message)
     }
 
-    /// An internal error: `source` is logged, the client reads a generic message.
+    /// An internal error: `source` is logged, the client reads a generic message. A lost
+    /// database connection anywhere in `source`'s chain makes it [`AppError::unavailable`].
     pub fn internal(context: &str, source: &(dyn std::error::Error + 'static)) -> Self {
+        if imi_store::commands::unavailable_in(source) {
+            return Self::unavailable(context, source);
+        }
         tracing::error!(error = %error_chain(source), "{context}");
         Self::new(Code::Internal, "internal error")
     }
@@ -150,22 +154,9 @@ impl AppError {
 }
 
 /// Whether the database could not be reached or ended the connection (rather than refused a
-/// statement): retrying later may help.
+/// statement): retrying later may help. One rule for the store and every interface.
 pub fn connection_lost(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::WorkerCrashed => true,
-        // Class 08: connection exception; 57P01-57P03: the server shuts down or cannot
-        // accept connections now; 53300: too many connections.
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
-        }),
-        _ => false,
-    }
+    imi_store::commands::is_unavailable(error)
 }
 
 /// The message a domain refusal shows: the domain writes them for clients.

@@ -14,9 +14,10 @@
 use crate::auth::Authentication;
 use crate::context::{default_language, negotiate_language};
 use crate::errors::{reason, ApiError, Code};
-use crate::http::{http_error, Media};
+use crate::http::{http_error, rejection, Media};
 use crate::server::AppState;
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
@@ -61,10 +62,19 @@ fn caller(app: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
 
 pub async fn upload(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let Path(id) = match path {
+        Ok(path) => path,
+        Err(e) => return rejection(e.status(), e.body_text()),
+    };
+    // A body over the limit (or cut off) answers its status with a GraphQL error body.
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return rejection(e.status(), e.body_text()),
+    };
     let result = async {
         let caller = caller(&app, &headers)?;
         let media_type = headers
@@ -98,9 +108,13 @@ pub async fn upload(
 
 pub async fn download(
     State(app): State<AppState>,
-    Path((id, sha256)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let Path((id, sha256)) = match path {
+        Ok(path) => path,
+        Err(e) => return rejection(e.status(), e.body_text()),
+    };
     let result = async {
         let caller = caller(&app, &headers)?;
         Ok::<_, ApiError>(

@@ -20,6 +20,8 @@ pub struct RequestContext {
     pub idempotency_key: Option<String>,
     /// The client's `X-Correlation-Id` header, when it sent a usable one.
     pub correlation_id: Option<String>,
+    /// The peer address sign-ins are throttled by ([`client_address`]).
+    pub client_address: String,
 }
 
 impl RequestContext {
@@ -79,6 +81,24 @@ pub fn negotiate_language(header: Option<&str>) -> Option<Language> {
     best.map(|(_, _, language)| language)
 }
 
+/// The address failed sign-ins are counted by: the connection's peer (forwarding headers are
+/// not trusted: any client could set them), an IPv6 peer by its /64 (one subscriber usually
+/// holds a whole /64), `unknown` when the server was not given peer addresses.
+pub fn client_address(peer: Option<std::net::SocketAddr>) -> String {
+    use std::net::IpAddr;
+    match peer.map(|p| p.ip()) {
+        None => "unknown".to_string(),
+        Some(IpAddr::V4(ip)) => ip.to_string(),
+        Some(IpAddr::V6(ip)) => match ip.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = ip.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// A client-chosen identifier (idempotency key, correlation id): visible ASCII, bounded.
 pub fn valid_client_id(value: &str) -> bool {
     !value.is_empty()
@@ -104,6 +124,18 @@ mod tests {
         assert_eq!(code("de;q=abc"), None);
         assert_eq!(negotiate_language(None), None);
         assert_eq!(default_language().code(), "en");
+    }
+
+    #[test]
+    fn client_addresses_group_ipv6_by_64() {
+        let addr = |s: &str| Some(s.parse::<std::net::SocketAddr>().unwrap());
+        assert_eq!(client_address(addr("192.0.2.7:5000")), "192.0.2.7");
+        assert_eq!(
+            client_address(addr("[2001:db8:1:2:3:4:5:6]:443")),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(client_address(addr("[::ffff:192.0.2.7]:1")), "192.0.2.7");
+        assert_eq!(client_address(None), "unknown");
     }
 
     #[test]

@@ -16,6 +16,8 @@ use imi_app::AppError;
 /// Finer reasons, in `extensions.reason`.
 pub mod reason {
     pub use imi_app::error::reason::*;
+    /// Sign-ins refused for a while after too many failures (with code TOO_MANY_REQUESTS).
+    pub const LOGIN_LOCKED: &str = "LOGIN_LOCKED";
     pub const TOKEN_MISSING: &str = "TOKEN_MISSING";
     pub const TOKEN_EXPIRED: &str = "TOKEN_EXPIRED";
     pub const TOKEN_INVALID: &str = "TOKEN_INVALID";
@@ -70,6 +72,12 @@ impl ApiError {
     /// An internal error: `source` is logged, the client reads a generic message.
     pub fn internal(context: &str, source: &(dyn std::error::Error + 'static)) -> Self {
         AppError::internal(context, source).into()
+    }
+
+    /// The database cannot be reached or ended the connection: logged, and the client is told
+    /// to retry later.
+    pub fn unavailable(context: &str, source: &(dyn std::error::Error + 'static)) -> Self {
+        AppError::unavailable(context, source).into()
     }
 
     /// A database error while reading: unavailable, read model missing, or internal.
@@ -202,6 +210,20 @@ mod tests {
             .and_then(|e| e.get("code"))
             .map(|v| v.to_string())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn lost_database_connections_are_unavailable() {
+        let lost = sqlx::Error::Protocol("connection closed mid-message".into());
+        let api = command_error(CommandError::Unavailable(Box::new(lost)));
+        assert_eq!(
+            (api.code, api.reason),
+            (Code::Unavailable, Some(reason::UNAVAILABLE))
+        );
+        assert_eq!(outcome_label(&Err(&api)), "unavailable");
+        // Wrapped in another error (sealing, credentials), too.
+        let wrapped = imi_store::credentials::CredentialError::Database(sqlx::Error::PoolClosed);
+        assert_eq!(ApiError::internal("x", &wrapped).code, Code::Unavailable);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 
 use std::sync::LazyLock;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -275,13 +276,21 @@ async fn page() -> Response {
         .into_response()
 }
 
-async fn asset(Path(file): Path<String>) -> Response {
+async fn asset(path: Result<Path<String>, PathRejection>) -> Response {
+    let Path(file) = match path {
+        Ok(path) => path,
+        Err(e) => return crate::http::rejection(e.status(), e.body_text()),
+    };
     let bytes: &'static [u8] = if file == *START_JS_FILE {
         START_JS.as_bytes()
     } else if let Some(found) = vendor::ASSETS.iter().find(|a| a.file == file) {
         found.bytes
     } else {
-        return StatusCode::NOT_FOUND.into_response();
+        return crate::http::http_error(
+            StatusCode::NOT_FOUND,
+            crate::http::Media::Json,
+            crate::errors::ApiError::not_found("no such asset"),
+        );
     };
     let content_type = if file.ends_with(".css") {
         "text/css; charset=utf-8"

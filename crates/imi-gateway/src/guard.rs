@@ -1,5 +1,11 @@
 //! The schema's guard extension: it bounds how deep a document may nest, tags parse errors,
-//! and gives every error of every response (HTTP and websocket alike) a code.
+//! refuses text the database cannot store, and gives every error of every response (HTTP and
+//! websocket alike) a code.
+//!
+//! async-graphql parses the document inside the extensions' `parse_query` chain, for
+//! `Schema::execute` and `Schema::execute_stream` alike (so for every HTTP request and every
+//! websocket `subscribe`): the bracket scan of [`crate::nesting`] at the start of
+//! [`Extension::parse_query`] runs before the parser sees the text.
 //!
 //! Depth is checked here, on the parsed document and before validation, rather than with
 //! async-graphql's `limit_depth` alone: introspection (`__schema`, `__type`) is left out of the
@@ -8,11 +14,13 @@
 //! counts every field.
 
 use crate::errors::{ensure_codes, reason, ApiError};
+use crate::nesting::{nesting, MAX_NESTING};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
 };
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Response, ServerError, ServerResult, Variables};
+use async_graphql::parser::types::{Directive, ExecutableDocument, Field, Selection, SelectionSet};
+use async_graphql::parser::Positioned;
+use async_graphql::{Name, Response, ServerError, ServerResult, Value, Variables};
 use futures::stream::{BoxStream, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,6 +69,7 @@ impl Extension for GuardExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        check_nesting(query)?;
         let document = next.run(ctx, query, variables).await.map_err(|mut error| {
             let why = if error.message.contains("recursion depth") {
                 reason::QUERY_TOO_DEEP
@@ -73,7 +82,107 @@ impl Extension for GuardExtension {
             error
         })?;
         check_depth(&document, MAX_DEPTH)?;
+        check_no_nul(&document, variables)?;
         Ok(document)
+    }
+}
+
+/// Refuses a document whose brackets nest deeper than [`MAX_NESTING`], before it is parsed.
+pub fn check_nesting(query: &str) -> ServerResult<()> {
+    nesting(query, MAX_NESTING).map(|_| ()).map_err(|_| {
+        too_deep(format!(
+            "the document nests brackets more than {MAX_NESTING} levels deep"
+        ))
+    })
+}
+
+/// Refuses NUL characters in any string of the document or of its variables: PostgreSQL's
+/// text cannot hold one, so a NUL would otherwise fail deep in a write as an internal error.
+pub fn check_no_nul(document: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+    let mut found = variables
+        .iter()
+        .any(|(name, value)| has_nul(name) || const_has_nul(value));
+    for (_, operation) in document.operations.iter() {
+        let op = &operation.node;
+        found = found
+            || op.variable_definitions.iter().any(|v| {
+                v.node
+                    .default_value
+                    .as_ref()
+                    .is_some_and(|d| const_has_nul(&d.node))
+                    || directives_have_nul(&v.node.directives)
+            })
+            || directives_have_nul(&op.directives)
+            || set_has_nul(&op.selection_set.node);
+    }
+    found = found
+        || document.fragments.values().any(|f| {
+            directives_have_nul(&f.node.directives) || set_has_nul(&f.node.selection_set.node)
+        });
+    if found {
+        return Err(
+            ApiError::bad_input("text inputs may not contain the NUL character")
+                .with_reason(reason::NUL_IN_TEXT)
+                .into_server_error(),
+        );
+    }
+    Ok(())
+}
+
+fn has_nul(text: &str) -> bool {
+    text.contains('\0')
+}
+
+// The recursion below is bounded: the document nests at most MAX_NESTING levels (checked
+// before parsing), variables at most 128 (serde_json's limit).
+
+fn set_has_nul(set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(field) => field_has_nul(&field.node),
+        Selection::FragmentSpread(spread) => directives_have_nul(&spread.node.directives),
+        Selection::InlineFragment(inline) => {
+            directives_have_nul(&inline.node.directives)
+                || set_has_nul(&inline.node.selection_set.node)
+        }
+    })
+}
+
+fn field_has_nul(field: &Field) -> bool {
+    field.arguments.iter().any(|(_, v)| {
+        const_has_nul(
+            &v.node
+                .clone()
+                .into_const_with(variable_as_null)
+                .unwrap_or_default(),
+        )
+    }) || directives_have_nul(&field.directives)
+        || set_has_nul(&field.selection_set.node)
+}
+
+fn directives_have_nul(directives: &[Positioned<Directive>]) -> bool {
+    directives.iter().any(|d| {
+        d.node.arguments.iter().any(|(_, v)| {
+            const_has_nul(
+                &v.node
+                    .clone()
+                    .into_const_with(variable_as_null)
+                    .unwrap_or_default(),
+            )
+        })
+    })
+}
+
+/// Literals are read as constants: the variables they name are checked on their own.
+fn variable_as_null(_: Name) -> Result<Value, std::convert::Infallible> {
+    Ok(Value::Null)
+}
+
+fn const_has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => has_nul(s),
+        Value::List(items) => items.iter().any(const_has_nul),
+        Value::Object(fields) => fields.iter().any(|(k, v)| has_nul(k) || const_has_nul(v)),
+        _ => false,
     }
 }
 
@@ -182,6 +291,55 @@ mod tests {
             "{ a { ...F } } fragment F on T { b ...G } fragment G on T { ...F }",
             3
         ));
+    }
+
+    fn nul_refused(query: &str, variables: serde_json::Value) -> bool {
+        let document = parse_query(query).unwrap();
+        check_no_nul(&document, &Variables::from_json(variables)).is_err()
+    }
+
+    #[test]
+    fn nul_characters_are_refused_wherever_they_are() {
+        use serde_json::json;
+        assert!(!nul_refused(
+            r#"{ a(x: "ok", y: ["fine"]) }"#,
+            json!({"v": "ok"})
+        ));
+        assert!(nul_refused(r#"{ a(x: "a\u0000b") }"#, json!({})));
+        assert!(nul_refused(r#"{ a { b(x: {y: ["\u0000"]}) } }"#, json!({})));
+        assert!(nul_refused(r#"{ a @include(if: "\u0000") }"#, json!({})));
+        assert!(nul_refused(
+            r#"query($v: String = "\u0000") { a(x: $v) }"#,
+            json!({})
+        ));
+        assert!(nul_refused(
+            r#"{ ...F } fragment F on T { ... on T { a(x: "\u0000") } }"#,
+            json!({})
+        ));
+        assert!(nul_refused(
+            "{ a }",
+            json!({"v": {"list": [1, {"deep": "x\0"}]}})
+        ));
+        assert!(nul_refused("{ a }", json!({"v": {"ke\0y": 1}})));
+    }
+
+    #[test]
+    fn too_deep_text_is_refused_before_parsing() {
+        let deep = format!("{{ a(x: {}1{}) }}", "{a:".repeat(5_000), "}".repeat(5_000));
+        let error = check_nesting(&deep).unwrap_err();
+        let ext = error.extensions.unwrap();
+        assert_eq!(
+            ext.get("reason").map(|v| v.to_string()).as_deref(),
+            Some("\"QUERY_TOO_DEEP\"")
+        );
+        // Just under the limit, the parser copes (in a debug build, on a test thread's stack).
+        let ok = format!(
+            "{{ a(x: {}1{}) }}",
+            "[".repeat(MAX_NESTING - 2),
+            "]".repeat(MAX_NESTING - 2)
+        );
+        assert!(check_nesting(&ok).is_ok());
+        assert!(parse_query(&ok).is_ok());
     }
 
     #[test]

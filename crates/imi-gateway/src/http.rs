@@ -100,6 +100,7 @@ struct GetParams {
 
 pub async fn graphql_post(State(app): State<AppState>, req: Request) -> Response {
     let headers = req.headers().clone();
+    let peer = peer(&req);
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
@@ -144,11 +145,19 @@ pub async fn graphql_post(State(app): State<AppState>, req: Request) -> Response
     if let Some(name) = body.operation_name {
         request = request.operation_name(name);
     }
-    execute(app, request, &headers, media).await
+    execute(app, request, &headers, peer, media).await
+}
+
+/// The connection's peer, when the server was started with connect info.
+fn peer(req: &Request) -> Option<std::net::SocketAddr> {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0)
 }
 
 pub async fn graphql_get(State(app): State<AppState>, req: Request) -> Response {
     let headers = req.headers().clone();
+    let peer = peer(&req);
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
@@ -170,9 +179,11 @@ pub async fn graphql_get(State(app): State<AppState>, req: Request) -> Response 
         request = request.operation_name(name);
     }
     // Mutations only over POST: find the operation to run before anything runs. A document
-    // that does not parse is left to the executor, which answers with the parse error.
+    // that does not parse is left to the executor, which answers with the parse error. One
+    // nested too deep for the parser is not parsed here: the guard refuses it before parsing.
     let operation_name = request.operation_name.clone();
-    if let Ok(document) = request.parsed_query() {
+    let parseable = crate::guard::check_nesting(&request.query).is_ok();
+    if let Some(Ok(document)) = parseable.then(|| request.parsed_query()) {
         let kind = match &document.operations {
             DocumentOperations::Single(op) => Some(op.node.ty),
             DocumentOperations::Multiple(ops) => match operation_name.as_deref() {
@@ -194,16 +205,17 @@ pub async fn graphql_get(State(app): State<AppState>, req: Request) -> Response 
             return response;
         }
     }
-    execute(app, request, &headers, media).await
+    execute(app, request, &headers, peer, media).await
 }
 
 async fn execute(
     app: AppState,
     request: async_graphql::Request,
     headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
     media: Media,
 ) -> Response {
-    let context = match request_context(&app, headers) {
+    let context = match request_context(&app, headers, peer) {
         Ok(context) => context,
         Err(error) => return http_error(StatusCode::BAD_REQUEST, media, error),
     };
@@ -217,7 +229,11 @@ async fn execute(
 }
 
 /// Who sends the request, their language, and the ids their writes carry.
-fn request_context(app: &AppState, headers: &HeaderMap) -> Result<RequestContext, ApiError> {
+fn request_context(
+    app: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> Result<RequestContext, ApiError> {
     let auth = match headers.get(AUTHORIZATION).map(|v| v.to_str()) {
         None => Authentication::Anonymous,
         Some(Ok(value)) => {
@@ -254,6 +270,7 @@ fn request_context(app: &AppState, headers: &HeaderMap) -> Result<RequestContext
         language,
         idempotency_key,
         correlation_id: Some(correlation_id),
+        client_address: crate::context::client_address(peer),
     })
 }
 
@@ -315,6 +332,47 @@ pub fn http_error(status: StatusCode, media: Media, error: ApiError) -> Response
         "errors": [{ "message": error.message, "extensions": extensions }]
     });
     json_response(status, media, &body)
+}
+
+/// An extractor's rejection (a path, a body, a websocket upgrade that cannot be read) as a
+/// GraphQL error body, its status kept.
+pub fn rejection(status: StatusCode, message: String) -> Response {
+    let why = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        reason::PAYLOAD_TOO_LARGE
+    } else if status == StatusCode::METHOD_NOT_ALLOWED {
+        reason::METHOD_NOT_ALLOWED
+    } else {
+        reason::MALFORMED_REQUEST
+    };
+    let code = if status.is_server_error() {
+        Code::Internal
+    } else {
+        Code::BadUserInput
+    };
+    http_error(
+        status,
+        Media::Json,
+        ApiError::new(code, message).with_reason(why),
+    )
+}
+
+/// Any route not served: 404.
+pub async fn not_found(headers: HeaderMap) -> Response {
+    http_error(
+        StatusCode::NOT_FOUND,
+        negotiate(&headers).unwrap_or(Media::Json),
+        ApiError::not_found("nothing is served at this path"),
+    )
+}
+
+/// A route served, with a method it does not take: 405 (the router adds `Allow`).
+pub async fn method_not_allowed(headers: HeaderMap) -> Response {
+    http_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        negotiate(&headers).unwrap_or(Media::Json),
+        ApiError::bad_input("this path does not take this method: see the Allow header")
+            .with_reason(reason::METHOD_NOT_ALLOWED),
+    )
 }
 
 fn malformed(media: Media, message: &str) -> Response {

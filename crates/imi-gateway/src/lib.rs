@@ -13,6 +13,7 @@ pub mod guard;
 pub mod http;
 pub mod live;
 pub mod metrics;
+pub mod nesting;
 pub mod schema;
 pub mod server;
 pub mod state;

@@ -24,9 +24,48 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        Self {
+        let metrics = Self {
             recorder: Arc::new(PrometheusBuilder::new().build_recorder()),
-        }
+        };
+        // Described and shown from the start (at 0), so an alert on them needs no first event.
+        metrics::with_local_recorder(metrics.recorder.as_ref(), || {
+            metrics::describe_counter!(
+                "imi_login_failures_total",
+                "Sign-ins refused for a wrong login name or password."
+            );
+            metrics::describe_counter!(
+                "imi_login_lockouts_total",
+                "Lockouts started by failed sign-ins, by scope (login name or client address)."
+            );
+            metrics::describe_counter!(
+                "imi_login_throttled_total",
+                "Sign-ins refused unchecked during a lockout, by scope."
+            );
+            metrics::counter!("imi_login_failures_total").absolute(0);
+            for scope in ["login", "address"] {
+                metrics::counter!("imi_login_lockouts_total", "scope" => scope).absolute(0);
+                metrics::counter!("imi_login_throttled_total", "scope" => scope).absolute(0);
+            }
+        });
+        metrics
+    }
+
+    pub fn login_failure(&self) {
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::counter!("imi_login_failures_total").increment(1);
+        });
+    }
+
+    pub fn login_lockout(&self, scope: &'static str) {
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::counter!("imi_login_lockouts_total", "scope" => scope).increment(1);
+        });
+    }
+
+    pub fn login_throttled(&self, scope: &'static str) {
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::counter!("imi_login_throttled_total", "scope" => scope).increment(1);
+        });
     }
 
     pub fn http_request(&self, route: &str, method: &str, status: u16) {

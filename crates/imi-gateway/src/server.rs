@@ -88,6 +88,10 @@ pub fn router(mut services: Services) -> Router {
         )
         .with_state(state.clone())
         .merge(crate::graphiql::routes())
+        // Every error answers a GraphQL error body, these too (after every route is added:
+        // the 405 handler is set on the routes present).
+        .fallback(crate::http::not_found)
+        .method_not_allowed_fallback(crate::http::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(state, track))
@@ -161,9 +165,20 @@ async fn ready(State(app): State<AppState>) -> Response {
             Json(serde_json::json!({ "status": "ready" })),
         )
             .into_response(),
-        Err(reason) => (
+        // The probe's fields, and the error shape every error body has.
+        Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "unavailable", "reason": reason })),
+            Json(serde_json::json!({
+                "status": "unavailable",
+                "reason": why,
+                "errors": [{
+                    "message": format!("not ready: {why}"),
+                    "extensions": {
+                        "code": crate::errors::Code::Unavailable.as_str(),
+                        "reason": crate::errors::reason::UNAVAILABLE,
+                    },
+                }],
+            })),
         )
             .into_response(),
     }

@@ -7,15 +7,18 @@
 //! expired token: the connection is closed at once.
 
 use crate::auth::{Authentication, TokenRejected};
-use crate::context::{default_language, negotiate_language, RequestContext};
+use crate::context::{client_address, default_language, negotiate_language, RequestContext};
+use crate::http::rejection;
 use crate::server::AppState;
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{ACCEPT_LANGUAGE, SEC_WEBSOCKET_PROTOCOL};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use std::net::SocketAddr;
 
 /// The only subprotocol served.
 pub const PROTOCOL: &str = "graphql-transport-ws";
@@ -23,6 +26,7 @@ pub const PROTOCOL: &str = "graphql-transport-ws";
 pub async fn upgrade(
     State(app): State<AppState>,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let offered = headers
@@ -30,24 +34,24 @@ pub async fn upgrade(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|p| p.trim() == PROTOCOL));
     if !offered {
-        return (
+        return rejection(
             StatusCode::BAD_REQUEST,
             format!("open the websocket with the subprotocol {PROTOCOL}"),
-        )
-            .into_response();
+        );
     }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
+        Err(e) => return rejection(e.status(), e.body_text()),
     };
     let Some(protocol) = transport_ws().await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        return rejection(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into());
     };
     let language = headers
         .get(ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| negotiate_language(Some(v)))
         .unwrap_or_else(default_language);
+    let client_address = client_address(peer.map(|Extension(ConnectInfo(addr))| addr));
     let secret = app.services.token_secret.clone();
     let schema = app.schema.clone();
     upgrade
@@ -78,6 +82,7 @@ pub async fn upgrade(
                         language,
                         idempotency_key: None,
                         correlation_id: None,
+                        client_address,
                     });
                     Ok(data)
                 })

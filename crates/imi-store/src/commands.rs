@@ -103,7 +103,7 @@ impl<A: Aggregate> CommandBus<A> {
         if let Some(key) = &metadata.idempotency_key {
             let done = feed::last_of_request(&self.pool, A::TYPE, id, key, &metadata.acting_user)
                 .await
-                .map_err(|e| CommandError::Internal(Box::new(e)))?;
+                .map_err(database_error)?;
             if done.is_some() {
                 return Ok(done);
             }
@@ -120,7 +120,7 @@ impl<A: Aggregate> CommandBus<A> {
                     .await
                     .map_err(|e| match e {
                         GuardError::Timeout(_) => CommandError::Conflict,
-                        GuardError::Database(e) => CommandError::Unavailable(Box::new(e)),
+                        GuardError::Database(e) => database_error(e),
                     })?,
             )
         };
@@ -143,7 +143,48 @@ impl<A: Aggregate> CommandBus<A> {
         // The command recorded nothing: answer with the aggregate's latest event.
         feed::last_of_aggregate(&self.pool, A::TYPE, id)
             .await
-            .map_err(|e| CommandError::Internal(Box::new(e)))
+            .map_err(database_error)
+    }
+}
+
+/// Whether a database error says the database cannot be reached or ended the connection
+/// (retrying later may help), rather than that the statement itself failed: a broken or timed
+/// out connection, a closed pool, a connection that no longer speaks the protocol (a server
+/// gone mid-message), SQLSTATE class 08 (connection exception), and 57P01 admin shutdown,
+/// 57P02 crash shutdown, 57P03 cannot connect now, 53300 too many connections.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// Whether `error` or one of its sources is a database error that [`is_unavailable`].
+pub fn unavailable_in(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<sqlx::Error>().is_some_and(is_unavailable) {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// A database error outside cqrs-es: unavailable or internal.
+fn database_error<E: std::error::Error>(error: sqlx::Error) -> CommandError<E> {
+    if is_unavailable(&error) {
+        CommandError::Unavailable(Box::new(error))
+    } else {
+        CommandError::Internal(Box::new(error))
     }
 }
 
@@ -157,6 +198,8 @@ fn classify<E: std::error::Error>(error: AggregateError<E>) -> CommandError<E> {
         AggregateError::UnexpectedError(e) => {
             if is_conflict(e.as_ref()) {
                 CommandError::Conflict
+            } else if unavailable_in(e.as_ref()) {
+                CommandError::Unavailable(e)
             } else {
                 CommandError::Internal(e)
             }
@@ -175,4 +218,86 @@ fn is_conflict(error: &(dyn std::error::Error + 'static)) -> bool {
         current = e.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    /// A database error with a given SQLSTATE, as PostgreSQL would send it.
+    #[derive(Debug)]
+    struct State(&'static str);
+
+    impl std::fmt::Display for State {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl std::error::Error for State {}
+
+    impl sqlx::error::DatabaseError for State {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn db(code: &'static str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(State(code)))
+    }
+
+    #[test]
+    fn lost_connections_are_unavailable_and_failed_statements_are_not() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        for unavailable in [
+            sqlx::Error::Io(reset),
+            sqlx::Error::Protocol("unexpected message".into()),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            db("08006"),
+            db("08003"),
+            db("57P01"),
+            db("57P02"),
+            db("57P03"),
+        ] {
+            assert!(is_unavailable(&unavailable), "{unavailable:?}");
+        }
+        for failed in [
+            sqlx::Error::RowNotFound,
+            db("23505"),
+            db("42P01"),
+            db("57014"),
+            db("22021"),
+        ] {
+            assert!(!is_unavailable(&failed), "{failed:?}");
+        }
+    }
+
+    #[test]
+    fn cqrs_errors_with_a_lost_connection_inside_are_unavailable() {
+        let wrapped: Box<dyn std::error::Error + Send + Sync> = Box::new(db("57P01"));
+        let error: AggregateError<std::io::Error> = AggregateError::UnexpectedError(wrapped);
+        assert!(matches!(classify(error), CommandError::Unavailable(_)));
+        let wrapped: Box<dyn std::error::Error + Send + Sync> = Box::new(db("42P01"));
+        let error: AggregateError<std::io::Error> = AggregateError::UnexpectedError(wrapped);
+        assert!(matches!(classify(error), CommandError::Internal(_)));
+        let error: CommandError<std::io::Error> = database_error(sqlx::Error::PoolTimedOut);
+        assert!(matches!(error, CommandError::Unavailable(_)));
+    }
 }

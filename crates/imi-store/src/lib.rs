@@ -36,4 +36,5 @@ pub mod reference;
 pub mod repository;
 pub mod request_bus;
 pub mod sealing;
+pub mod throttle;
 pub mod wake;

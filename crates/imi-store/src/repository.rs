@@ -120,7 +120,7 @@ fn persistence_error(error: sqlx::Error) -> PersistenceError {
         sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
             PersistenceError::OptimisticLockError
         }
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => {
+        e if crate::commands::is_unavailable(e) => {
             PersistenceError::ConnectionError(Box::new(error))
         }
         _ => PersistenceError::UnknownError(Box::new(error)),

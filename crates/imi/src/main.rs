@@ -242,7 +242,10 @@ async fn run() -> Result<()> {
                     let listener = tokio::net::TcpListener::bind(bind).await?;
                     println!("IMI is serving GraphQL at http://{bind}/graphql");
                     println!("GraphiQL: http://{bind}/graphiql");
-                    axum::serve(listener, imi_gateway::router(services))
+                    // With the peer's address: failed sign-ins are throttled by it.
+                    let app = imi_gateway::router(services)
+                        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+                    axum::serve(listener, app)
                         .with_graceful_shutdown(async {
                             let _ = tokio::signal::ctrl_c().await;
                         })

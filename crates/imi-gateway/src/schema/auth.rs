@@ -1,11 +1,13 @@
 //! Signing in, and who the signed-in user is.
 
 use super::directory::{read_entry, Authority};
-use super::{request, services};
+use super::{data, request, services};
 use crate::auth::issue;
 use crate::errors::{reason, ApiError, Code};
+use crate::metrics::Metrics;
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use imi_store::throttle;
 
 /// Longest login name accepted, in characters.
 const MAX_LOGIN_CHARS: usize = 254;
@@ -88,16 +90,56 @@ impl AuthMutation {
             return Err(ApiError::bad_input("login or password too long").into());
         }
         let services = services(ctx)?;
-        let principal = imi_store::credentials::verify(&services.pool, login.trim(), &password)
+        let metrics = data::<Metrics>(ctx)?;
+        let address = request(ctx)?.client_address.as_str();
+        // Counted by the name as it is looked up, whether or not it exists.
+        let name = login.trim().to_lowercase();
+        let limits = throttle::Limits::default();
+        let database = |e: sqlx::Error| ApiError::internal("throttling sign-ins", &e);
+        let admission = throttle::admit(
+            &services.pool,
+            &limits,
+            &name,
+            address,
+            services.clock.now(),
+        )
+        .await
+        .map_err(database)?;
+        let attempt = match admission {
+            throttle::Admission::Admitted(attempt) => attempt,
+            throttle::Admission::Refused {
+                scope,
+                until,
+                lockout,
+            } => {
+                if let Some(lockout) = lockout {
+                    record_lockout(metrics, &name, address, lockout);
+                }
+                metrics.login_throttled(scope.as_str());
+                return Err(locked_out(until).into());
+            }
+        };
+        let principal = imi_store::credentials::verify(&services.pool, &name, &password)
             .await
             .map_err(|e| ApiError::internal("checking credentials", &e))?;
         let Some(principal) = principal else {
+            metrics.login_failure();
+            let lockouts =
+                throttle::failed(&services.pool, &limits, &attempt, services.clock.now())
+                    .await
+                    .map_err(database)?;
+            for lockout in lockouts {
+                record_lockout(metrics, &name, address, lockout);
+            }
             return Err(
                 ApiError::new(Code::Unauthenticated, "wrong login or password")
                     .with_reason(reason::WRONG_CREDENTIALS)
                     .into(),
             );
         };
+        throttle::succeeded(&services.pool, &attempt, services.clock.now())
+            .await
+            .map_err(database)?;
         let (token, expires_at) = issue(
             &services.token_secret,
             &principal.user_id,
@@ -113,4 +155,27 @@ impl AuthMutation {
             expires_at,
         })
     }
+}
+
+/// The answer while sign-ins are refused: when to try again, nothing about the login.
+fn locked_out(until: DateTime<Utc>) -> ApiError {
+    ApiError::new(
+        Code::TooManyRequests,
+        format!(
+            "too many failed sign-ins: try again after {}",
+            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+    )
+    .with_reason(reason::LOGIN_LOCKED)
+}
+
+fn record_lockout(metrics: &Metrics, login: &str, address: &str, lockout: throttle::Lockout) {
+    tracing::warn!(
+        scope = lockout.scope.as_str(),
+        login,
+        address,
+        until = %lockout.until,
+        "sign-ins locked out after repeated failures"
+    );
+    metrics.login_lockout(lockout.scope.as_str());
 }

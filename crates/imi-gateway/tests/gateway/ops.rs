@@ -88,6 +88,7 @@ async fn ready_is_503_until_the_database_is_migrated() {
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["status"], "unavailable");
     assert_eq!(body["reason"], "migrations not applied");
+    assert_eq!(code(&body), "UNAVAILABLE", "{body}");
 
     // Metrics still answer, and say the projections could not be read.
     let text = gw

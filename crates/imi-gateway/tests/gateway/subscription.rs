@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(gw: &Gateway) -> Ws {
+pub(crate) async fn connect(gw: &Gateway) -> Ws {
     let url = gw.url("/graphql/ws").replace("http://", "ws://");
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
@@ -30,14 +30,14 @@ async fn connect(gw: &Gateway) -> Ws {
     ws
 }
 
-async fn send(ws: &mut Ws, message: Value) {
+pub(crate) async fn send(ws: &mut Ws, message: Value) {
     ws.send(Message::text(message.to_string()))
         .await
         .expect("send");
 }
 
 /// The next protocol message, or `None` when the server closed the connection.
-async fn receive(ws: &mut Ws) -> Option<Value> {
+pub(crate) async fn receive(ws: &mut Ws) -> Option<Value> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await

@@ -41,6 +41,11 @@ pub struct Seeded {
 }
 
 pub fn services(pool: PgPool) -> Services {
+    services_with_clock(pool, Arc::new(imi_domain::authority::SystemClock))
+}
+
+/// [`services`] deciding by `clock`.
+pub fn services_with_clock(pool: PgPool, clock: Arc<dyn imi_domain::authority::Clock>) -> Services {
     let wake = Wake::local_only();
     Services {
         app: imi_app::App::new(
@@ -62,7 +67,7 @@ pub fn services(pool: PgPool) -> Services {
             )),
             Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
             wake,
-            Arc::new(imi_domain::authority::SystemClock),
+            clock,
         ),
         token_secret: Arc::new(SECRET.to_vec()),
     }
@@ -71,13 +76,18 @@ pub fn services(pool: PgPool) -> Services {
 /// A migrated database, the directory's and users' projectors, and the gateway serving on a
 /// free port.
 pub async fn start() -> Gateway {
+    start_with_clock(Arc::new(imi_domain::authority::SystemClock)).await
+}
+
+/// [`start`], the service deciding by `clock`.
+pub async fn start_with_clock(clock: Arc<dyn imi_domain::authority::Clock>) -> Gateway {
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
     let reference = imi_store::reference::ReferenceData::bundled().expect("reference data");
     imi_store::reference::load(&db.pool, &reference)
         .await
         .expect("load the reference data");
-    let services = services(db.pool.clone());
+    let services = services_with_clock(db.pool.clone(), clock);
     // The directory, and the users (and contact persons) the authority views read.
     let projections: [Arc<dyn imi_projections::Projection>; 2] = [
         Arc::new(AuthorityDirectory),
@@ -101,7 +111,8 @@ pub async fn serve(services: Services) -> Gateway {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let router = imi_gateway::router(services.clone());
+    let router = imi_gateway::router(services.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, router).await });
     Gateway {
         base: format!("http://{addr}"),
