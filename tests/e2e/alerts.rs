@@ -709,3 +709,153 @@ async fn a_pq_alerts_incoming_postbox_sees_profession_and_scope_until_it_takes_t
         "Approbationsbehörde Berlin"
     );
 }
+
+/// What one Member State writes on an alert stays there until a coordinator broadcasts it:
+/// the coordinator's send-back and its reason, information not yet broadcast, a closure
+/// proposal in its comment period (not even its status) and the comments on it.
+#[tokio::test]
+async fn alert_content_not_broadcast_stays_in_its_member_state() {
+    let service = start().await;
+    let de = country(&service, "DE", "Bundesministerium für Wirtschaft").await;
+    let fr = country(&service, "FR", "Ministère de l'Économie").await;
+    const SENT_BACK: &str = "SENT-BACK: name the provider's branch";
+    const DE_PENDING: &str = "DE-PENDING: a second site in Passau";
+    const FR_PENDING: &str = "FR-PENDING: a customer complaint in Lyon";
+    const PROPOSAL: &str = "PROPOSAL: the licence was withdrawn";
+    const COMMENT: &str = "COMMENT: confirmed by the chamber of crafts";
+
+    // Germany is responsible for closure (no Member State of Establishment is known).
+    let drafted = de
+        .authority
+        .ok(
+            "draftSdAlert",
+            "DraftSdAlertInput",
+            "position waited alertId",
+            json!({ "alert": sd_alert(None) }),
+        )
+        .await;
+    let a = drafted["alertId"].as_str().unwrap().to_string();
+    let submit = input(&a, json!({ "coordinatorId": de.postbox_id }));
+    de.authority
+        .ok(
+            "submitAlert",
+            "SubmitAlertInput",
+            "position waited",
+            submit.clone(),
+        )
+        .await;
+    de.postbox
+        .ok(
+            "sendBackAlert",
+            "AlertTextInput",
+            "position waited",
+            input(&a, json!({ "text": SENT_BACK })),
+        )
+        .await;
+    de.authority
+        .ok("submitAlert", "SubmitAlertInput", "position waited", submit)
+        .await;
+    de.postbox
+        .ok(
+            "broadcastAlert",
+            "AlertMemberStatesInput",
+            "position waited",
+            input(&a, json!({ "memberStates": ["FR"] })),
+        )
+        .await;
+    fr.postbox
+        .ok(
+            "acknowledgeAlert",
+            "AlertInput",
+            "position waited",
+            input(&a, json!({})),
+        )
+        .await;
+    fr.postbox
+        .ok(
+            "addAlertRecipients",
+            "AddAlertRecipientsInput",
+            "position waited",
+            input(&a, json!({ "authorityIds": [fr.authority_id] })),
+        )
+        .await;
+
+    // Each side submits information to its own coordinator; neither broadcasts it yet.
+    for (c, text) in [(&de, DE_PENDING), (&fr, FR_PENDING)] {
+        c.authority
+            .ok(
+                "submitAlertInformation",
+                "SubmitAlertInformationInput",
+                "position waited informationId",
+                input(
+                    &a,
+                    json!({ "kind": "INFORMATION", "coordinatorId": c.postbox_id, "text": text }),
+                ),
+            )
+            .await;
+    }
+    // Germany proposes closure and comments on it: the comment period runs.
+    de.authority
+        .ok(
+            "proposeAlertClosure",
+            "ProposeAlertClosureInput",
+            "position waited",
+            input(
+                &a,
+                json!({ "closingCoordinatorId": de.postbox_id, "reason": PROPOSAL }),
+            ),
+        )
+        .await;
+    de.postbox
+        .ok(
+            "commentOnAlertClosure",
+            "AlertTextInput",
+            "position waited",
+            input(&a, json!({ "text": COMMENT })),
+        )
+        .await;
+
+    // Inside Germany everything German shows; France's pending information does not.
+    let inside = de.authority.alert(&a).await.unwrap();
+    let text = inside.to_string();
+    for shown in [SENT_BACK, DE_PENDING, PROPOSAL, COMMENT] {
+        assert!(text.contains(shown), "Germany misses {shown:?}: {inside}");
+    }
+    assert!(!text.contains(FR_PENDING), "{inside}");
+    assert_eq!(inside["status"], "CLOSURE_PROPOSED");
+
+    // In France only what is French or was broadcast shows; the proposal is not known yet.
+    for client in [&fr.postbox, &fr.authority] {
+        let outside = client.alert(&a).await.unwrap();
+        let text = outside.to_string();
+        for hidden in [SENT_BACK, DE_PENDING, PROPOSAL, COMMENT] {
+            assert!(!text.contains(hidden), "France reads {hidden:?}: {outside}");
+        }
+        assert!(text.contains(FR_PENDING), "{outside}");
+        assert_eq!(outside["status"], "BROADCAST", "{outside}");
+        assert!(outside["closure"].is_null(), "{outside}");
+        let entries: Vec<&str> = outside["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["entry"].as_str().unwrap())
+            .collect();
+        assert_eq!(entries, ["Information"], "{outside}");
+        let listed = client.query(ALERTS, json!({})).await.to_string();
+        assert!(!listed.contains("CLOSURE_PROPOSED"), "{listed}");
+    }
+    assert!(fr
+        .postbox
+        .queue()
+        .await
+        .iter()
+        .all(|(queue, _)| queue != "TO_OBJECT"));
+    let filtered = fr
+        .basic
+        .query(
+            "{ alerts(first: 20, status: CLOSURE_PROPOSED) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(filtered["data"]["alerts"]["edges"], json!([]), "{filtered}");
+}

@@ -795,3 +795,198 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
         .await;
     assert_eq!(inbox["data"]["requestInbox"], json!([]));
 }
+
+const NOTIFICATIONS: &str = "{ notifications(first: 50) { edges { node { kind aggregateId } } } }";
+
+/// The error code and message a query or mutation answers.
+fn error_of(answer: &Value) -> (Value, Value) {
+    (
+        answer["errors"][0]["extensions"]["code"].clone(),
+        answer["errors"][0]["message"].clone(),
+    )
+}
+
+/// A request drafted and withdrawn without ever being sent never reaches the responding
+/// side: no view, no list row, no inbox entry, no notification, no mail; a mutation on it
+/// from there answers exactly as for an unknown id. And a draft only lists attachments
+/// stored for that request, with the stored size and type.
+#[tokio::test]
+async fn a_request_never_sent_exists_for_the_requesting_side_only() {
+    let service = start().await;
+    service.start_sender();
+    let t = scene(&service).await;
+
+    // A draft may not list what was never uploaded, nor misstate what was.
+    let never_uploaded = "ab".repeat(32);
+    let draft = |attachments: Value| {
+        json!({
+            "requestId": "r-2",
+            "area": "PQ",
+            "content": {
+                "questionSet": "PQ-GEN",
+                "questions": ["PQ-GEN-01"],
+                "subject": { "name": SUBJECT },
+                "attachments": attachments,
+                "proposedAnswerDate": "2030-06-01",
+                "respondingAuthority": "fr-ca"
+            }
+        })
+    };
+    refused(
+        &service,
+        &t.de_handler,
+        "draftRequest",
+        "DraftRequestInput",
+        draft(json!([{ "sha256": never_uploaded, "name": "cv.pdf" }])),
+        "BAD_USER_INPUT",
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let stored: Value = http
+        .put(format!("{}/requests/r-2/attachments", service.base))
+        .bearer_auth(&t.de_handler)
+        .header("content-type", "application/pdf")
+        .body(b"%PDF-1.7 a certificate".to_vec())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sha256 = stored["sha256"].as_str().unwrap().to_string();
+    refused(
+        &service,
+        &t.de_handler,
+        "draftRequest",
+        "DraftRequestInput",
+        draft(json!([{ "sha256": sha256, "size": 1, "name": "certificate.pdf" }])),
+        "BAD_USER_INPUT",
+    )
+    .await;
+    // Nothing was written by the refusals.
+    let none = service
+        .graphql(Some(&t.de_handler), None, VIEW, json!({ "id": "r-2" }))
+        .await;
+    assert_eq!(
+        none["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{none}"
+    );
+    step(
+        &service,
+        &t.de_handler,
+        "draftRequest",
+        "DraftRequestInput",
+        draft(json!([{ "sha256": sha256, "name": "certificate.pdf" }])),
+    )
+    .await;
+    let own = service
+        .graphql(Some(&t.de_handler), None, VIEW, json!({ "id": "r-2" }))
+        .await;
+    let attachment = &own["data"]["informationRequest"]["content"]["attachments"][0];
+    assert_eq!(attachment["sha256"], sha256.as_str(), "{own}");
+    let sized = service
+        .graphql(
+            Some(&t.de_handler),
+            None,
+            "query($id: ID!) { informationRequest(id: $id) { content { attachments { size mediaType } } } }",
+            json!({ "id": "r-2" }),
+        )
+        .await;
+    assert_eq!(
+        sized["data"]["informationRequest"]["content"]["attachments"][0],
+        json!({ "size": 22, "mediaType": "application/pdf" }),
+        "{sized}"
+    );
+
+    step(
+        &service,
+        &t.de_handler,
+        "withdrawRequest",
+        "RequestReasonInput",
+        json!({ "requestId": "r-2", "reason": "drafted by mistake", "waitFor": [
+            "request_monitoring", "request_full", "request_inbox", "notifications"
+        ] }),
+    )
+    .await;
+
+    // The requesting side still reads it.
+    let own = service
+        .graphql(Some(&t.de_basic), None, VIEW, json!({ "id": "r-2" }))
+        .await;
+    assert_eq!(
+        own["data"]["informationRequest"]["status"], "WITHDRAWN",
+        "{own}"
+    );
+    for token in [&t.fr_allocator, &t.fr_handler, &t.fr_coordinator] {
+        let hidden = service
+            .graphql(Some(token), None, VIEW, json!({ "id": "r-2" }))
+            .await;
+        let unknown = service
+            .graphql(Some(token), None, VIEW, json!({ "id": "r-unknown" }))
+            .await;
+        assert_eq!(error_of(&hidden), error_of(&unknown), "{hidden}");
+        assert_eq!(error_of(&hidden).0, "NOT_FOUND");
+        let list = service.graphql(Some(token), None, LIST, json!({})).await;
+        assert_eq!(
+            list["data"]["informationRequests"]["edges"],
+            json!([]),
+            "{list}"
+        );
+        let inbox = service
+            .graphql(
+                Some(token),
+                None,
+                "{ requestInbox { requestId } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(inbox["data"]["requestInbox"], json!([]), "{inbox}");
+        let told = service
+            .graphql(Some(token), None, NOTIFICATIONS, json!({}))
+            .await;
+        assert!(
+            !told.to_string().contains("r-2"),
+            "the responding side was told: {told}"
+        );
+        // A step on it answers exactly as a step on an unknown request.
+        let on_hidden = service
+            .graphql(
+                Some(token),
+                None,
+                "mutation { acceptRequest(input: { requestId: \"r-2\" }) { requestId } }",
+                json!({}),
+            )
+            .await;
+        let on_unknown = service
+            .graphql(
+                Some(token),
+                None,
+                "mutation { acceptRequest(input: { requestId: \"r-unknown\" }) { requestId } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_of(&on_hidden), error_of(&on_unknown), "{on_hidden}");
+        // Its attachment is as unknown as any.
+        let download = http
+            .get(format!(
+                "{}/requests/r-2/attachments/{sha256}",
+                service.base
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(download.status(), 404);
+    }
+    // The requester's own side was told nothing it should not be either; no mail left for
+    // the responding side.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for mail in service.smtp.received() {
+        assert!(
+            !mail.data.contains("r-2"),
+            "a mail about r-2: {}",
+            mail.data
+        );
+    }
+    service.stop_sender().await;
+}
