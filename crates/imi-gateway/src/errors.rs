@@ -34,35 +34,34 @@ pub mod reason {
     pub const PAGE_TOO_LARGE: &str = "PAGE_TOO_LARGE";
 }
 
-/// An error on its way to the client. Deliberately not `Display`, so it converts into an
-/// [`async_graphql::Error`] only through [`From`] below, code included.
+/// An error on its way to the client: the application layer's [`AppError`], which this
+/// crate may turn into an [`async_graphql::Error`] (code included). Deliberately not
+/// `Display`, so it converts only through [`From`] below.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiError {
-    pub code: Code,
-    pub message: String,
-    pub reason: Option<&'static str>,
+pub struct ApiError(pub AppError);
+
+impl std::ops::Deref for ApiError {
+    type Target = AppError;
+    fn deref(&self) -> &AppError {
+        &self.0
+    }
 }
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            reason: None,
-        }
+        Self(AppError::new(code, message))
     }
 
-    pub fn with_reason(mut self, reason: &'static str) -> Self {
-        self.reason = Some(reason);
-        self
+    pub fn with_reason(self, reason: &'static str) -> Self {
+        Self(self.0.with_reason(reason))
     }
 
     pub fn bad_input(message: impl Into<String>) -> Self {
-        Self::new(Code::BadUserInput, message)
+        Self(AppError::bad_input(message))
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(Code::NotFound, message)
+        Self(AppError::not_found(message))
     }
 
     pub fn unauthenticated(message: impl Into<String>, reason: &'static str) -> Self {
@@ -106,7 +105,7 @@ impl From<ApiError> for async_graphql::Error {
     fn from(e: ApiError) -> Self {
         let extensions = Some(e.extensions());
         async_graphql::Error {
-            message: e.message,
+            message: e.0.message,
             source: None,
             extensions,
         }
@@ -116,11 +115,7 @@ impl From<ApiError> for async_graphql::Error {
 /// The application layer's errors, as they are.
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
-        Self {
-            code: e.code,
-            message: e.message,
-            reason: e.reason,
-        }
+        Self(e)
     }
 }
 
@@ -144,12 +139,7 @@ pub fn command_error(error: CommandError<DomainError>) -> ApiError {
 
 /// The label a command outcome is counted under in the metrics.
 pub fn outcome_label(result: &Result<(), &ApiError>) -> &'static str {
-    let app = result.map(|_| ()).map_err(|e| AppError {
-        code: e.code,
-        message: String::new(),
-        reason: e.reason,
-    });
-    imi_app::error::outcome_label(&app.as_ref().map(|_| ()))
+    imi_app::error::outcome_label(&result.map_err(|e| &e.0))
 }
 
 /// Gives every error of a response a code. Errors our resolvers raise carry one already; the
