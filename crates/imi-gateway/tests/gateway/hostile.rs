@@ -503,3 +503,45 @@ async fn a_connection_ended_by_the_database_answers_unavailable() {
     }
     assert!(answered, "the pool did not reconnect");
 }
+
+/// A NUL character in a subscription's argument or variables is refused over the websocket
+/// too, and the connection goes on serving.
+#[tokio::test]
+async fn nul_characters_are_refused_over_the_websocket() {
+    let gw = start().await;
+    let mut ws = connect(&gw).await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": {} })).await;
+    assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
+    let inline = "subscription { authorityUpdated(authorityId: \"a\\u0000b\") { initial } }";
+    let with_variables =
+        "subscription($id: ID!) { authorityUpdated(authorityId: $id) { initial } }";
+    for (id, payload) in [
+        ("inline", json!({ "query": inline })),
+        (
+            "variables",
+            json!({ "query": with_variables, "variables": { "id": "a\u{0}b" } }),
+        ),
+    ] {
+        send(
+            &mut ws,
+            json!({ "id": id, "type": "subscribe", "payload": payload }),
+        )
+        .await;
+        let answer = receive(&mut ws)
+            .await
+            .expect("an answer, not a closed socket");
+        assert_eq!(answer["id"], id, "{answer}");
+        assert_eq!(code(&answer["payload"]), "BAD_USER_INPUT", "{answer}");
+        assert_eq!(reason(&answer["payload"]), "NUL_IN_TEXT", "{answer}");
+        let done = receive(&mut ws).await.unwrap();
+        assert_eq!(done["type"], "complete", "{done}");
+    }
+    send(
+        &mut ws,
+        json!({ "id": "ok", "type": "subscribe", "payload": { "query": "{ __typename }" } }),
+    )
+    .await;
+    let answer = receive(&mut ws).await.unwrap();
+    assert_eq!(answer["payload"]["data"]["__typename"], "Query", "{answer}");
+    let _ = ws.close(None).await;
+}
