@@ -744,6 +744,13 @@ async fn alert_content_not_broadcast_stays_in_its_member_state() {
             submit.clone(),
         )
         .await;
+    // The queue tells the truth: the postbox's disseminator has it to broadcast; a basic user
+    // of the same postbox, who may not broadcast, has nothing to do.
+    assert_eq!(
+        de.postbox.queue().await,
+        [("TO_BROADCAST".into(), a.clone())]
+    );
+    assert!(de.basic.queue().await.is_empty());
     de.postbox
         .ok(
             "sendBackAlert",
