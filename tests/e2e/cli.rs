@@ -88,6 +88,14 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
         "{}",
         stdout(&o)
     );
+    assert!(
+        stdout(&o).contains("processing log: 0 entries"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["audit", "reads", "--exchange", "InformationRequest/none"]).await;
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(stdout(&o), "");
 
     // A change made around the append-only trigger is named.
     sqlx::raw_sql(

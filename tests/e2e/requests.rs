@@ -978,6 +978,62 @@ async fn a_request_never_sent_exists_for_the_requesting_side_only() {
             .unwrap();
         assert_eq!(download.status(), 404);
     }
+    // Every opening of personal data is in the processing log, once per reading; a reader
+    // without personal data leaves nothing there.
+    let readings = |user: &str| {
+        let pool = service.services.pool.clone();
+        let user = format!("user:{user}");
+        async move {
+            imi_store::processing_log::entries(
+                &pool,
+                &imi_store::processing_log::Filter {
+                    exchange: Some("InformationRequest/r-2".into()),
+                    acting_user: Some(user),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let before = readings("de-handler").await.len();
+    service
+        .graphql(Some(&t.de_handler), None, VIEW, json!({ "id": "r-2" }))
+        .await;
+    let after = readings("de-handler").await;
+    assert_eq!(after.len(), before + 1, "{after:?}");
+    let last = after.last().unwrap();
+    assert_eq!(last.operation, "request.content");
+    assert_eq!(last.kind, "read");
+    assert_eq!(last.level.as_deref(), Some("FullWithPersonalData"));
+    assert!(last.fields.contains(&"subject".to_string()), "{last:?}");
+    assert_eq!(last.acting_authority.as_deref(), Some("de-ca"));
+    let download = http
+        .get(format!(
+            "{}/requests/r-2/attachments/{sha256}",
+            service.base
+        ))
+        .bearer_auth(&t.de_handler)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    let after = readings("de-handler").await;
+    assert_eq!(after.last().unwrap().operation, "attachment.download");
+    assert_eq!(
+        after.last().unwrap().fields,
+        [format!("attachment:{sha256}")]
+    );
+    service
+        .graphql(Some(&t.de_basic), None, VIEW, json!({ "id": "r-2" }))
+        .await;
+    assert!(readings("de-basic").await.is_empty());
+    let chains = imi_store::processing_log::verify(&service.services.pool)
+        .await
+        .unwrap();
+    assert_eq!(chains.first_broken, None);
+
     // The requester's own side was told nothing it should not be either; no mail left for
     // the responding side.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;

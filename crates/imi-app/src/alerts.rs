@@ -8,7 +8,7 @@ use crate::caller::Caller;
 use crate::dispatch::{Outcome, Wait};
 use crate::error::{AppError, AppResult};
 use crate::input;
-use crate::opening::Opener;
+use crate::opening::{Opener, Reading};
 use crate::App;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_domain::access::ActorContext;
@@ -398,7 +398,7 @@ impl App {
         };
         drop(conn);
         let full = AlertField::PersonalData.shown_at(level);
-        let mut opener = Opener::new(self, full);
+        let mut opener = Opener::new(self, full, Reading::by(reader, "alert", level));
         let mut content = AlertContentView::default();
         match &details.content {
             AlertContent::Services(s) => {
@@ -408,11 +408,14 @@ impl App {
                     .as_ref()
                     .map(|m| m.code().to_string());
                 if full {
-                    content.dangerous_activity = opener.text(&s.dangerous_activity).await?;
-                    content.service_provider = opener.text(&s.service_provider).await?;
+                    content.dangerous_activity = opener
+                        .text(&s.dangerous_activity, "dangerousActivity")
+                        .await?;
+                    content.service_provider =
+                        opener.text(&s.service_provider, "serviceProvider").await?;
                     content.attachment_names = Some(
                         opener
-                            .texts(&s.attachments)
+                            .texts(&s.attachments, "attachmentNames")
                             .await?
                             .into_iter()
                             .flatten()
@@ -430,13 +433,13 @@ impl App {
                     .as_ref()
                     .map(|m| m.code().to_string());
                 if full {
-                    content.professional = opener.text(&p.professional).await?;
+                    content.professional = opener.text(&p.professional, "professional").await?;
                     if let Some(details) = &p.details {
-                        content.details = opener.text(details).await?;
+                        content.details = opener.text(details, "details").await?;
                     }
                     content.attachment_names = Some(
                         opener
-                            .texts(&p.attachments)
+                            .texts(&p.attachments, "attachmentNames")
                             .await?
                             .into_iter()
                             .flatten()
@@ -453,9 +456,9 @@ impl App {
                 continue;
             }
             let (text, names) = if full {
-                let text = opener.text(&e.text).await?;
+                let text = opener.text(&e.text, "history.text").await?;
                 let names = opener
-                    .texts(&e.attachments)
+                    .texts(&e.attachments, "history.attachmentNames")
                     .await?
                     .into_iter()
                     .flatten()
@@ -475,6 +478,7 @@ impl App {
             });
         }
         content.erased = opener.erased;
+        opener.finish().await?;
         view.content = Some(content);
         view.history = Some(history);
         Ok(view)

@@ -5,12 +5,14 @@
 use crate::caller::Caller;
 use crate::error::{reason, AppError, AppResult, Code};
 use crate::input;
+use crate::opening::Reading;
 use crate::App;
 use imi_domain::authority::UserRole;
 use imi_domain::request::visibility::RequestField;
 use imi_domain::request::{request_key_id, view_level};
 use imi_projections::request_monitoring;
 use imi_store::attachments::{self, AttachmentError, StoredAttachment};
+use imi_store::processing_log::{self, Kind, Processing};
 use imi_store::sealing::Opened;
 
 fn unknown_attachment() -> AppError {
@@ -106,7 +108,23 @@ impl App {
                 .map_err(attachment_error)?
                 .ok_or_else(unknown_attachment)?;
         match content {
-            Opened::Value(bytes) => Ok((media_type, bytes)),
+            Opened::Value(bytes) => {
+                // The bytes are answered only once their reading is recorded.
+                let reading = Reading::by(&reader, "attachment.download", level);
+                let entry = Processing {
+                    exchange: request_key_id(&id),
+                    kind: Kind::Read,
+                    operation: reading.operation.to_string(),
+                    fields: vec![format!("attachment:{sha256}")],
+                    level: Some(reading.level),
+                    acting_user: reading.acting_user,
+                    acting_authority: reading.acting_authority,
+                };
+                processing_log::record(&self.pool, &entry)
+                    .await
+                    .map_err(|e| AppError::database("recording a reading", &e))?;
+                Ok((media_type, bytes))
+            }
             Opened::Erased => Err(AppError::new(
                 Code::NotFound,
                 "the request's personal data were erased",

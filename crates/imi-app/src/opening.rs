@@ -5,8 +5,10 @@
 use crate::error::{AppError, AppResult};
 use crate::App;
 use imi_domain::sealed::Sealed;
+use imi_store::processing_log::{self, Kind, Processing};
 use imi_store::sealing::Opened;
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl App {
     /// Seals `value` under the data key `key_id` (an exchange's, a user's).
@@ -24,20 +26,56 @@ impl App {
     }
 }
 
-/// Opens the sealed values of one view, for a reader allowed to see them.
+/// Who opens personal data, for what: what the processing log records of a reading.
+#[derive(Clone, Debug)]
+pub struct Reading {
+    /// The use case (its purpose), e.g. `request.content`.
+    pub operation: &'static str,
+    /// The reader's view level.
+    pub level: String,
+    /// `user:<id>`.
+    pub acting_user: String,
+    pub acting_authority: Option<String>,
+}
+
+impl Reading {
+    pub fn by(
+        reader: &imi_domain::access::ActorContext,
+        operation: &'static str,
+        level: impl std::fmt::Debug,
+    ) -> Self {
+        Self {
+            operation,
+            level: format!("{level:?}"),
+            acting_user: format!("user:{}", reader.user_id),
+            acting_authority: Some(reader.authority_id().to_string()),
+        }
+    }
+}
+
+/// Opens the sealed values of one view, for a reader allowed to see them, and records in the
+/// processing log which fields of which exchange it opened ([`Opener::finish`], one entry per
+/// exchange and view). Nothing else opens personal data.
 pub struct Opener<'a> {
     app: &'a App,
     /// Whether the rules show personal data to this reader at all.
     allowed: bool,
+    reading: Reading,
+    /// What was opened: data key -> fields.
+    opened: BTreeMap<String, BTreeSet<String>>,
+    finished: bool,
     /// Set once a value turned out erased.
     pub erased: bool,
 }
 
 impl<'a> Opener<'a> {
-    pub fn new(app: &'a App, allowed: bool) -> Self {
+    pub fn new(app: &'a App, allowed: bool, reading: Reading) -> Self {
         Self {
             app,
             allowed,
+            reading,
+            opened: BTreeMap::new(),
+            finished: false,
             erased: false,
         }
     }
@@ -46,13 +84,27 @@ impl<'a> Opener<'a> {
         self.allowed
     }
 
-    /// The value, as JSON; `None` when not allowed or erased.
-    pub async fn value(&mut self, sealed: &Sealed) -> AppResult<Option<serde_json::Value>> {
+    fn note(&mut self, sealed: &Sealed, field: &str) {
+        self.opened
+            .entry(sealed.key_id.clone())
+            .or_default()
+            .insert(field.to_string());
+    }
+
+    /// The value of `field`, as JSON; `None` when not allowed or erased.
+    pub async fn value(
+        &mut self,
+        sealed: &Sealed,
+        field: &str,
+    ) -> AppResult<Option<serde_json::Value>> {
         if !self.allowed {
             return Ok(None);
         }
         match self.app.keyring.open::<serde_json::Value>(sealed).await {
-            Ok(Opened::Value(v)) => Ok(Some(v)),
+            Ok(Opened::Value(v)) => {
+                self.note(sealed, field);
+                Ok(Some(v))
+            }
             Ok(Opened::Erased) => {
                 self.erased = true;
                 Ok(None)
@@ -61,13 +113,17 @@ impl<'a> Opener<'a> {
         }
     }
 
-    /// The value as a text (a string as it is, anything else as JSON).
-    pub async fn text(&mut self, sealed: &Sealed) -> AppResult<Option<String>> {
-        Ok(self.value(sealed).await?.map(as_text))
+    /// The value of `field` as a text (a string as it is, anything else as JSON).
+    pub async fn text(&mut self, sealed: &Sealed, field: &str) -> AppResult<Option<String>> {
+        Ok(self.value(sealed, field).await?.map(as_text))
     }
 
-    /// Many values at once (one key lookup per key), as texts.
-    pub async fn texts(&mut self, sealed: &[Sealed]) -> AppResult<Vec<Option<String>>> {
+    /// Many values of `field` at once (one key lookup per key), as texts.
+    pub async fn texts(
+        &mut self,
+        sealed: &[Sealed],
+        field: &str,
+    ) -> AppResult<Vec<Option<String>>> {
         if !self.allowed {
             return Ok(vec![None; sealed.len()]);
         }
@@ -78,9 +134,12 @@ impl<'a> Opener<'a> {
             .await
             .map_err(|e| AppError::sealing("opening personal data", &e))?;
         let mut out = Vec::with_capacity(opened.len());
-        for o in opened {
+        for (o, s) in opened.into_iter().zip(sealed) {
             match o {
-                Ok(Opened::Value(v)) => out.push(Some(as_text(v))),
+                Ok(Opened::Value(v)) => {
+                    self.note(s, field);
+                    out.push(Some(as_text(v)));
+                }
                 Ok(Opened::Erased) => {
                     self.erased = true;
                     out.push(None);
@@ -89,6 +148,40 @@ impl<'a> Opener<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// Records what was opened in the processing log: one entry per exchange. A view that
+    /// opened personal data is not answered before its reading is recorded.
+    pub async fn finish(mut self) -> AppResult<()> {
+        self.finished = true;
+        for (exchange, fields) in std::mem::take(&mut self.opened) {
+            let entry = Processing {
+                exchange,
+                kind: Kind::Read,
+                operation: self.reading.operation.to_string(),
+                fields: fields.into_iter().collect(),
+                level: Some(self.reading.level.clone()),
+                acting_user: self.reading.acting_user.clone(),
+                acting_authority: self.reading.acting_authority.clone(),
+            };
+            processing_log::record(&self.app.pool, &entry)
+                .await
+                .map_err(|e| AppError::database("recording a reading", &e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Opener<'_> {
+    fn drop(&mut self) {
+        // A reading that opened data and was not recorded is a defect of its use case.
+        if !self.finished && !self.opened.is_empty() && !std::thread::panicking() {
+            tracing::error!(
+                operation = self.reading.operation,
+                "personal data opened without recording the reading"
+            );
+            debug_assert!(false, "{}: opened without finish()", self.reading.operation);
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::caller::Caller;
 use crate::dispatch::{Outcome, Wait};
 use crate::error::{AppError, AppResult};
 use crate::input;
-use crate::opening::Opener;
+use crate::opening::{Opener, Reading};
 use crate::App;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_domain::access::ActorContext;
@@ -536,7 +536,11 @@ impl App {
             .ok_or_else(unknown_request)?;
         let personal =
             RequestField::Subject.shown_at(level) && !full.summary.personal_data_blocked();
-        let mut opener = Opener::new(self, personal);
+        let mut opener = Opener::new(
+            self,
+            personal,
+            Reading::by(&view.reader, "request.content", level),
+        );
         let d = &full.details;
         let ids: Vec<String> = d.draft.questions.iter().cloned().collect();
         let texts = imi_store::question_sets::question_texts(&self.pool, &ids)
@@ -545,7 +549,7 @@ impl App {
         let mut questions = Vec::new();
         for q in &d.draft.questions {
             let answer = match d.answers.get(q) {
-                Some(sealed) => opener.text(sealed).await?,
+                Some(sealed) => opener.text(sealed, "answers").await?,
                 None => None,
             };
             questions.push(QuestionView {
@@ -578,7 +582,7 @@ impl App {
                         .get(field)
                         .and_then(|v| serde_json::from_value::<Sealed>(v.clone()).ok())
                     {
-                        text = opener.text(&sealed).await?;
+                        text = opener.text(&sealed, "steps.text").await?;
                     }
                 }
             }
@@ -592,13 +596,15 @@ impl App {
                 text,
             });
         }
-        let subject = opener.value(&d.draft.subject).await?;
+        let subject = opener.value(&d.draft.subject, "subject").await?;
         let free_text = match &d.draft.free_text {
-            Some(t) => opener.text(t).await?,
+            Some(t) => opener.text(t, "freeText").await?,
             None => None,
         };
         let attachments = attachment_views(&mut opener, &d.draft.attachments).await?;
         let reply_attachments = attachment_views(&mut opener, &d.reply_attachments).await?;
+        let erased = opener.erased;
+        opener.finish().await?;
         let s = &full.summary;
         Ok(Some(RequestContentView {
             questions,
@@ -630,7 +636,7 @@ impl App {
             steps: step_views,
             subject,
             free_text,
-            personal_data_erased: opener.erased,
+            personal_data_erased: erased,
         }))
     }
 
@@ -736,7 +742,7 @@ async fn attachment_views(
             sha256: a.sha256.clone(),
             size: a.size,
             media_type: a.media_type.clone(),
-            name: opener.text(&a.name).await?,
+            name: opener.text(&a.name, "attachments.name").await?,
         });
     }
     Ok(out)

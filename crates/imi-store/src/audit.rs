@@ -26,15 +26,20 @@ pub struct AuditReport {
 /// The hash the database's `event_hash` computes, recomputed here:
 /// sha256(prev_hash || type US id US sequence US event_type US version US payload US metadata).
 pub fn event_hash(prev: Option<&[u8]>, fields: [&str; 7]) -> [u8; 32] {
+    event_hash_parts(prev, &fields)
+}
+
+/// sha256(prev || parts joined by the unit separator), as the database's chain triggers hash.
+pub fn event_hash_parts(prev: Option<&[u8]>, parts: &[impl AsRef<str>]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     if let Some(prev) = prev {
         hasher.update(prev);
     }
-    for (i, field) in fields.iter().enumerate() {
+    for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             hasher.update([0x1f]);
         }
-        hasher.update(field.as_bytes());
+        hasher.update(part.as_ref().as_bytes());
     }
     hasher.finalize().into()
 }

@@ -31,6 +31,7 @@ pub mod credentials;
 pub mod feed;
 pub mod guard;
 pub mod metadata;
+pub mod processing_log;
 pub mod question_sets;
 pub mod reference;
 pub mod repository;

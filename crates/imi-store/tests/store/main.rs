@@ -7,6 +7,7 @@ mod feed;
 mod guard;
 mod log;
 mod lookup;
+mod processing_log;
 mod reference;
 mod requests;
 mod scene;
