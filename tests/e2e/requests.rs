@@ -997,6 +997,18 @@ async fn a_request_never_sent_exists_for_the_requesting_side_only() {
             .unwrap()
         }
     };
+    // The draft's personal data were written once, by the drafting handler.
+    let writes: Vec<_> = readings("de-handler")
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "write")
+        .collect();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].operation, "InformationRequest.Draft");
+    assert_eq!(
+        writes[0].fields,
+        ["content.attachments.name", "content.subject"]
+    );
     let before = readings("de-handler").await.len();
     service
         .graphql(Some(&t.de_handler), None, VIEW, json!({ "id": "r-2" }))

@@ -11,6 +11,9 @@ use imi_domain::command::Issued;
 use imi_domain::request::RequestCommand;
 use imi_store::feed::FeedPosition;
 use imi_store::metadata::CommandMetadata;
+use imi_store::processing_log::{self, Kind, Processing};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Longest a command waits for its projections before it answers anyway.
@@ -40,6 +43,45 @@ impl Command {
             Command::Alert(c) => c.name(),
         }
     }
+}
+
+/// The personal data a command carries: the fields holding a sealed value, by data key
+/// (paths of the command's serialized form, without its variant and list positions).
+pub fn sealed_fields(command: &Command) -> BTreeMap<String, BTreeSet<String>> {
+    fn walk(value: &Value, path: &mut Vec<String>, out: &mut BTreeMap<String, BTreeSet<String>>) {
+        match value {
+            Value::Object(map) => {
+                let sealed = ["key", "alg", "nonce", "ct"]
+                    .iter()
+                    .all(|k| map.get(*k).is_some_and(Value::is_string))
+                    && map.len() == 4;
+                if sealed {
+                    if let Some(Value::String(key)) = map.get("key") {
+                        out.entry(key.clone())
+                            .or_default()
+                            .insert(path.iter().skip(1).cloned().collect::<Vec<_>>().join("."));
+                    }
+                    return;
+                }
+                for (k, v) in map {
+                    path.push(k.clone());
+                    walk(v, path, out);
+                    path.pop();
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, path, out)),
+            _ => {}
+        }
+    }
+    let value = match command {
+        Command::Authority(c) => serde_json::to_value(c),
+        Command::Request(c) => serde_json::to_value(c),
+        Command::Alert(c) => serde_json::to_value(c),
+    }
+    .unwrap_or(Value::Null);
+    let mut out = BTreeMap::new();
+    walk(&value, &mut Vec::new(), &mut out);
+    out
 }
 
 impl From<AuthorityCommand> for Command {
@@ -136,6 +178,11 @@ impl App {
         command: Command,
     ) -> AppResult<Option<FeedPosition>> {
         let (aggregate, name) = (command.aggregate(), command.name());
+        let written = sealed_fields(&command);
+        let (by_user, by_authority) = (
+            metadata.acting_user.clone(),
+            metadata.acting_authority.clone(),
+        );
         let result = match command {
             Command::Authority(c) => self
                 .authorities
@@ -156,7 +203,38 @@ impl App {
         if let Some(count) = &self.counter {
             count(aggregate, name, outcome_label(&result.as_ref().map(|_| ())));
         }
+        if result.is_ok() && !written.is_empty() {
+            self.record_writes(&by_user, by_authority, aggregate, name, written)
+                .await?;
+        }
         result
+    }
+
+    /// Records in the processing log the personal data a command wrote: one entry per
+    /// exchange, naming the fields.
+    async fn record_writes(
+        &self,
+        acting_user: &str,
+        acting_authority: Option<String>,
+        aggregate: &str,
+        name: &str,
+        written: BTreeMap<String, BTreeSet<String>>,
+    ) -> AppResult<()> {
+        for (exchange, fields) in written {
+            let entry = Processing {
+                exchange,
+                kind: Kind::Write,
+                operation: format!("{aggregate}.{name}"),
+                fields: fields.into_iter().collect(),
+                level: None,
+                acting_user: acting_user.to_string(),
+                acting_authority: acting_authority.clone(),
+            };
+            processing_log::record(&self.pool, &entry)
+                .await
+                .map_err(|e| AppError::database("recording a write of personal data", &e))?;
+        }
+        Ok(())
     }
 
     /// Waits (at most [`MAX_WAIT`]) until the projections of `wait` applied `position`.
@@ -175,5 +253,49 @@ impl App {
             _ => true,
         };
         Ok(Outcome { position, waited })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imi_domain::sealed::{Sealed, A256GCM};
+
+    fn sealed(key: &str) -> Sealed {
+        Sealed {
+            key_id: key.to_string(),
+            alg: A256GCM.to_string(),
+            nonce: "bm9uY2U=".to_string(),
+            ciphertext: "Y3Q=".to_string(),
+        }
+    }
+
+    #[test]
+    fn a_commands_personal_data_are_found_by_field() {
+        let command = Command::Request(RequestCommand::RequestAdditionalInformation {
+            justification: sealed("InformationRequest/r1"),
+            questions: Default::default(),
+        });
+        let found = sealed_fields(&command);
+        assert_eq!(
+            found,
+            BTreeMap::from([(
+                "InformationRequest/r1".to_string(),
+                BTreeSet::from(["justification".to_string()])
+            )])
+        );
+        let none = Command::Request(RequestCommand::Send);
+        assert!(sealed_fields(&none).is_empty());
+        let names = Command::Alert(AlertCommand::SubmitAdditionalInformation {
+            information_id: "i".into(),
+            kind: imi_domain::alert::InformationKind::Information,
+            coordinator_id: "c".into(),
+            text: sealed("Alert/a1"),
+            attachments: vec![sealed("Alert/a1"), sealed("Alert/a1")],
+        });
+        assert_eq!(
+            sealed_fields(&names)["Alert/a1"],
+            BTreeSet::from(["attachments".to_string(), "text".to_string()])
+        );
     }
 }
