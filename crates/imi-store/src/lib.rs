@@ -33,6 +33,7 @@ pub mod guard;
 pub mod metadata;
 pub mod question_sets;
 pub mod reference;
+pub mod registration_codes;
 pub mod repository;
 pub mod request_bus;
 pub mod sealing;
