@@ -13,12 +13,17 @@
 
 pub mod alerts;
 pub mod attachments;
+pub mod authorities;
 pub mod caller;
+pub mod credentials;
 pub mod dispatch;
 pub mod error;
 pub mod input;
 pub mod opening;
+pub mod reference;
+pub mod registration;
 pub mod requests;
+pub mod users;
 
 pub use caller::Caller;
 pub use dispatch::{Outcome, Wait};

@@ -378,6 +378,22 @@ pub async fn data_administrators<'e>(
     of_authority(db, coordinator_id, &q).await
 }
 
+/// Whether `user_id` is a data administrator (in any area) of `authority_id`.
+pub async fn is_data_administrator<'e>(
+    db: impl PgExecutor<'e>,
+    authority_id: &str,
+    user_id: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {NAME}.user_roles
+                         WHERE authority_id = $1 AND user_id = $2 AND role = 'DataAdministrator')"
+    ))
+    .bind(authority_id)
+    .bind(user_id)
+    .fetch_one(db)
+    .await
+}
+
 /// A user role's name as stored (its serde name).
 pub fn role_name(role: UserRole) -> String {
     match serde_json::to_value(role) {

@@ -114,3 +114,103 @@ pub async fn verify(
         authority_id: row.try_get("authority_id").unwrap_or_default(),
     }))
 }
+
+/// Whether a login name is taken (compared as stored, in lower case).
+pub async fn login_taken<'e>(db: impl PgExecutor<'e>, login: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM credentials WHERE login = lower($1))")
+        .bind(login)
+        .fetch_one(db)
+        .await
+}
+
+/// Whether a user has credentials.
+pub async fn exists<'e>(db: impl PgExecutor<'e>, user_id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)")
+        .bind(user_id)
+        .fetch_one(db)
+        .await
+}
+
+/// Drops a user's credentials (those set for a registration that was then refused).
+pub async fn remove<'e>(db: impl PgExecutor<'e>, user_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM credentials WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A password replaced by [`replace_password`]: both hashes, so that a refused change can be
+/// undone without undoing a later one.
+#[derive(Clone, Debug)]
+pub struct Replaced {
+    pub previous: String,
+    pub current: String,
+}
+
+/// Replaces the password of a user who has credentials; `None` when they have none.
+pub async fn replace_password(
+    pool: &PgPool,
+    user_id: &str,
+    authority_id: &str,
+    password: &str,
+) -> Result<Option<Replaced>, CredentialError> {
+    let hash = hash_password(password)?;
+    let previous: Option<String> = sqlx::query_scalar(
+        "UPDATE credentials c
+            SET password_hash = $3, failed_logins = 0, updated_at = now()
+           FROM (SELECT user_id, password_hash FROM credentials
+                  WHERE user_id = $1 AND authority_id = $2 FOR UPDATE) p
+          WHERE c.user_id = p.user_id
+      RETURNING p.password_hash",
+    )
+    .bind(user_id)
+    .bind(authority_id)
+    .bind(&hash)
+    .fetch_optional(pool)
+    .await?;
+    Ok(previous.map(|previous| Replaced {
+        previous,
+        current: hash,
+    }))
+}
+
+/// Puts the previous password back, unless it was changed again since.
+pub async fn undo_replace(
+    pool: &PgPool,
+    user_id: &str,
+    replaced: &Replaced,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET password_hash = $3, updated_at = now()
+          WHERE user_id = $1 AND password_hash = $2",
+    )
+    .bind(user_id)
+    .bind(&replaced.current)
+    .bind(&replaced.previous)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Lets a user sign in, or no longer; returns whether they were active before (`None`: no
+/// credentials).
+pub async fn set_active<'e>(
+    db: impl PgExecutor<'e>,
+    user_id: &str,
+    authority_id: &str,
+    active: bool,
+) -> Result<Option<bool>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE credentials c SET active = $3, updated_at = now()
+           FROM (SELECT user_id, active FROM credentials
+                  WHERE user_id = $1 AND authority_id = $2 FOR UPDATE) p
+          WHERE c.user_id = p.user_id
+      RETURNING p.active",
+    )
+    .bind(user_id)
+    .bind(authority_id)
+    .bind(active)
+    .fetch_optional(db)
+    .await
+}

@@ -34,6 +34,7 @@ pub mod metadata;
 pub mod processing_log;
 pub mod question_sets;
 pub mod reference;
+pub mod registration_codes;
 pub mod repository;
 pub mod request_bus;
 pub mod sealing;

@@ -855,6 +855,74 @@ pub async fn table_counts(pool: &PgPool) -> Result<BTreeMap<&'static str, i64>, 
     Ok(counts)
 }
 
+/// A reference list read page by page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReferenceList {
+    Areas,
+    Keywords,
+    Professions,
+    ServiceActivities,
+}
+
+/// One entry of a reference list: `group` is the keyword list or the area ("" for areas).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ListEntry {
+    pub grp: String,
+    pub code: String,
+    pub names: serde_json::Value,
+    pub workflows: Option<Vec<String>>,
+    pub act: Option<String>,
+}
+
+impl ReferenceList {
+    /// `(grp, code, names, workflows, act)`, filtered by `$1` (the group, or null for all)
+    /// and `$2` (the key to start after, `grp/code`), ordered by key, `$3` rows.
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Areas => {
+                "SELECT '' AS grp, code, names, workflows, act FROM reference.legislative_areas
+                  WHERE ($1::text IS NULL OR true) AND ($2::text IS NULL OR '/' || code > $2)
+                  ORDER BY code LIMIT $3"
+            }
+            Self::Keywords => {
+                "SELECT list AS grp, code, names, NULL::text[] AS workflows, NULL::text AS act
+                   FROM reference.keywords
+                  WHERE ($1::text IS NULL OR list = $1) AND ($2::text IS NULL OR (list, code) > (split_part($2, '/', 1), substr($2, strpos($2, '/') + 1)))
+                  ORDER BY list, code LIMIT $3"
+            }
+            Self::Professions => {
+                "SELECT area AS grp, code, names, NULL::text[] AS workflows, NULL::text AS act
+                   FROM reference.professions
+                  WHERE ($1::text IS NULL OR area = $1) AND ($2::text IS NULL OR (area, code) > (split_part($2, '/', 1), substr($2, strpos($2, '/') + 1)))
+                  ORDER BY area, code LIMIT $3"
+            }
+            Self::ServiceActivities => {
+                "SELECT area AS grp, code, names, NULL::text[] AS workflows, NULL::text AS act
+                   FROM reference.service_activities
+                  WHERE ($1::text IS NULL OR area = $1) AND ($2::text IS NULL OR (area, code) > (split_part($2, '/', 1), substr($2, strpos($2, '/') + 1)))
+                  ORDER BY area, code LIMIT $3"
+            }
+        }
+    }
+}
+
+/// Up to `limit` entries of `list` in `group` (all groups when `None`) after the key `after`
+/// (`group/code`), ordered by key.
+pub async fn list_page(
+    pool: &PgPool,
+    list: ReferenceList,
+    group: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ListEntry>, sqlx::Error> {
+    sqlx::query_as(list.sql())
+        .bind(group)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -195,14 +195,7 @@ async fn run() -> Result<()> {
                         Some(dir) => imi_store::reference::ReferenceData::from_dir(dir)?,
                         None => imi_store::reference::ReferenceData::bundled()?,
                     };
-                    let report = seed::seed_with(
-                        &pool,
-                        &services.authorities,
-                        &services.keyring,
-                        demo,
-                        &data,
-                    )
-                    .await?;
+                    let report = seed::seed_with(&services.app, demo, &data).await?;
                     print_seed(&report);
                     let counts = imi_store::reference::table_counts(&pool).await?;
                     println!(
@@ -278,9 +271,7 @@ async fn run() -> Result<()> {
                 Command::Serve { bind, seed_demo } => {
                     let services = services(&cli.master_key, &cli.token_secret, pool.clone())?;
                     if seed_demo.unwrap_or(embedded) {
-                        let report =
-                            seed::seed(&pool, &services.authorities, &services.keyring, true)
-                                .await?;
+                        let report = seed::seed(&services.app, true).await?;
                         print_seed(&report);
                     }
                     let _runners = app::spawn_runners(&pool, &services.wake);

@@ -3,17 +3,14 @@
 //! State's National IMI Coordinator and its first local data administrator; with `demo`, known
 //! passwords and extra informal titles. Idempotent: a second run changes nothing.
 
-use anyhow::{Context, Result};
-use imi_domain::actor::Actor;
-use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
-use imi_domain::command::Issued;
+use anyhow::{anyhow, Context, Result};
+use imi_app::registration::NationalCoordinator;
+use imi_app::users::NewAccount;
+use imi_app::{App, AppError, Caller, Wait};
+use imi_domain::authority::AuthorityCommand;
 use imi_domain::reference::{Language, MemberState};
-use imi_store::authority_bus::AuthorityBus;
-use imi_store::metadata::CommandMetadata;
 use imi_store::reference::{self, LoadReport, ReferenceData};
-use imi_store::sealing::KeyRing;
 use serde::Deserialize;
-use sqlx::PgPool;
 use std::collections::BTreeMap;
 
 const COORDINATORS: &str = include_str!("../../../fixtures/reference/national_coordinators.json");
@@ -68,27 +65,21 @@ pub struct SeedReport {
 }
 
 /// Seeds with the reference data bundled into this build.
-pub async fn seed(
-    pool: &PgPool,
-    authorities: &AuthorityBus,
-    keyring: &KeyRing,
-    demo: bool,
-) -> Result<SeedReport> {
+pub async fn seed(app: &App, demo: bool) -> Result<SeedReport> {
     let data = ReferenceData::bundled().context("the bundled reference data")?;
-    seed_with(pool, authorities, keyring, demo, &data).await
+    seed_with(app, demo, &data).await
+}
+
+fn failed(e: AppError) -> anyhow::Error {
+    anyhow!("{} ({})", e.message, e.code.as_str())
 }
 
 /// Seeds with the reference data set `data` (e.g. read from a folder).
-pub async fn seed_with(
-    pool: &PgPool,
-    authorities: &AuthorityBus,
-    keyring: &KeyRing,
-    demo: bool,
-    data: &ReferenceData,
-) -> Result<SeedReport> {
+pub async fn seed_with(app: &App, demo: bool, data: &ReferenceData) -> Result<SeedReport> {
+    let pool = &app.pool;
     let coordinators: Vec<Coordinator> = serde_json::from_str(COORDINATORS)?;
     let demo_data: Demo = serde_json::from_str(DEMO)?;
-    let system = Actor::system("seed");
+    let system = Caller::system("seed", Language::parse("en")?);
     let mut report = SeedReport {
         reference: reference::load(pool, data)
             .await
@@ -103,64 +94,49 @@ pub async fn seed_with(
         .bind(&c.authority_id)
         .fetch_one(pool)
         .await?;
+        let user = &c.first_user;
+        let password = if demo {
+            demo_data.password.clone()
+        } else {
+            one_time_password()
+        };
+        let account = NewAccount {
+            login: user.login.clone(),
+            password,
+            name: user.name.clone(),
+            email: user.email.clone(),
+        };
         if !exists {
-            let user = &c.first_user;
-            let identity = keyring
-                .seal(
-                    &user_key_id(&user.user_id),
-                    &serde_json::json!({"name": user.name, "email": user.email, "login": user.login}),
-                )
-                .await?;
             let mut titles = BTreeMap::new();
             for (language, title) in &c.informal_titles {
                 titles.insert(Language::parse(language)?, title.clone());
             }
-            let command = AuthorityCommand::RegisterNationalCoordinator {
+            let coordinator = NationalCoordinator {
+                authority_id: c.authority_id.clone(),
                 member_state: MemberState::parse(&c.member_state)?,
                 official_name: c.official_name.clone(),
                 informal_titles: titles,
-                first_user: NewUser {
-                    user_id: user.user_id.clone(),
-                    identity,
-                },
+                first_user_id: user.user_id.clone(),
             };
-            authorities
-                .execute(
-                    &c.authority_id,
-                    Issued::new(system.clone(), command),
-                    CommandMetadata::for_actor(&system),
-                )
+            app.register_national_coordinator(&system, coordinator, &account)
                 .await
+                .map_err(failed)
                 .with_context(|| format!("registering {}", c.authority_id))?;
             report.authorities_registered += 1;
         }
-        let has_password: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM credentials WHERE user_id = $1)")
-                .bind(&c.first_user.user_id)
-                .fetch_one(pool)
-                .await?;
-        let password = if has_password {
-            None
-        } else {
-            let password = if demo {
-                demo_data.password.clone()
-            } else {
-                one_time_password()
-            };
-            imi_store::credentials::set(
-                pool,
-                &c.first_user.user_id,
+        let set = app
+            .ensure_credentials(
+                &user.user_id,
                 &c.authority_id,
-                &c.first_user.login,
-                &password,
+                &user.login,
+                &account.password,
             )
-            .await?;
-            Some(password)
-        };
+            .await
+            .map_err(failed)?;
         report.logins.push(SeededLogin {
-            login: c.first_user.login.clone(),
+            login: user.login.clone(),
             authority_id: c.authority_id.clone(),
-            password,
+            password: set.then_some(account.password),
         });
     }
     if demo {
@@ -171,23 +147,18 @@ pub async fn seed_with(
             else {
                 continue;
             };
-            let lda = Actor::User {
-                user_id: c.first_user.user_id.clone(),
-                authority_id: c.authority_id.clone(),
+            let lda = Caller::user(
+                &c.first_user.user_id,
+                &c.authority_id,
+                Language::parse("en")?,
+            );
+            let command = AuthorityCommand::SetInformalTitle {
+                language: Language::parse(&t.language)?,
+                title: Some(t.title.clone()),
             };
-            authorities
-                .execute(
-                    &t.authority_id,
-                    Issued::new(
-                        lda.clone(),
-                        AuthorityCommand::SetInformalTitle {
-                            language: Language::parse(&t.language)?,
-                            title: Some(t.title.clone()),
-                        },
-                    ),
-                    CommandMetadata::for_actor(&lda),
-                )
-                .await?;
+            app.execute(&lda, &t.authority_id, command, &Wait::none())
+                .await
+                .map_err(failed)?;
         }
     }
     Ok(report)

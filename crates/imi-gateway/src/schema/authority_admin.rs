@@ -6,29 +6,17 @@
 use super::directory::{parse_id, wait_list, KeywordInput};
 use super::i18n::parse_language;
 use super::model::{parse_area, parse_region, AuthorityKind, Flag, Workflow, WorkflowRole};
-use super::users::{check_new_login, set_credentials, NewUserInput};
-use super::{app, request, services};
+use super::users::NewUserInput;
+use super::{app, caller, request};
 use crate::errors::ApiError;
-use crate::state::Services;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use imi_app::Wait;
-use imi_domain::actor::Actor;
+use imi_app::registration::Placement;
+use imi_app::{App, Outcome};
 use imi_domain::authority::{
-    self as d, authority_key_id, AreaGrants, AuthorityCommand, AuthorityData, ContactDetails,
-    WorkflowSetup,
+    self as d, AreaGrants, AuthorityCommand, AuthorityData, ContactDetails, WorkflowSetup,
 };
-use imi_domain::sealed::Sealed;
-use imi_store::feed::FeedPosition;
-use imi_store::metadata::CommandMetadata;
-use rand::rngs::OsRng;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Random bytes in a registration code (256 bits).
-const CODE_BYTES: usize = 32;
 /// Longest free text (names, descriptions, contact fields) accepted, in characters.
 const MAX_TEXT_CHARS: usize = 2_000;
 
@@ -45,11 +33,29 @@ pub struct CommandPayload {
     pub waited: bool,
 }
 
+impl From<Outcome> for CommandPayload {
+    fn from(outcome: Outcome) -> Self {
+        Self {
+            position: outcome.position.map(|at| at.to_string()),
+            waited: outcome.waited,
+        }
+    }
+}
+
 /// What `inviteAuthority` and `renewInvitation` did.
 #[derive(SimpleObject)]
 pub struct InvitationPayload {
     pub position: Option<String>,
     pub waited: bool,
+}
+
+impl From<Outcome> for InvitationPayload {
+    fn from(outcome: Outcome) -> Self {
+        Self {
+            position: outcome.position.map(|at| at.to_string()),
+            waited: outcome.waited,
+        }
+    }
 }
 
 /// What a registration did.
@@ -61,30 +67,14 @@ pub struct RegistrationPayload {
     pub user_id: ID,
 }
 
-/// Sends `command` to authority `authority_id` as `by`, counts it, and maps its refusal.
-pub(crate) async fn execute(
-    ctx: &Context<'_>,
-    authority_id: &str,
-    by: Actor,
-    metadata: CommandMetadata,
-    command: AuthorityCommand,
-) -> Result<Option<FeedPosition>, ApiError> {
-    Ok(app(ctx)?
-        .run_as(by, metadata, authority_id, command.into())
-        .await?)
-}
-
-/// Waits for the projections in `wait_for` to apply `position`.
-pub(crate) async fn settle(
-    services: &Services,
-    position: Option<FeedPosition>,
-    wait_for: &Wait,
-) -> Result<CommandPayload, ApiError> {
-    let outcome = services.app.settle(position, wait_for).await?;
-    Ok(CommandPayload {
-        position: outcome.position.map(|at| at.to_string()),
-        waited: outcome.waited,
-    })
+impl RegistrationPayload {
+    fn of((outcome, user_id): (Outcome, String)) -> Self {
+        Self {
+            position: outcome.position.map(|at| at.to_string()),
+            waited: outcome.waited,
+            user_id: ID(user_id),
+        }
+    }
 }
 
 /// The signed-in caller sends the command `build` makes to `authority_id`.
@@ -93,41 +83,19 @@ pub(crate) async fn issue(
     authority_id: &ID,
     wait_for: Option<Vec<String>>,
     build: impl FnOnce() -> Result<AuthorityCommand, ApiError>,
-) -> async_graphql::Result<CommandPayload> {
-    let request = request(ctx)?;
-    let principal = request.principal()?;
+) -> Result<CommandPayload, ApiError> {
+    let caller = caller(ctx)?;
     let authority_id = parse_id(authority_id)?;
     let wait_for = wait_list(wait_for)?;
     let command = build()?;
-    let position = execute(
-        ctx,
-        &authority_id,
-        principal.actor(),
-        request.metadata(principal),
-        command,
-    )
-    .await?;
-    Ok(settle(services(ctx)?, position, &wait_for).await?)
-}
-
-/// A fresh registration code and the lower-case hex SHA-256 the command carries.
-pub fn registration_code() -> (String, String) {
-    let mut bytes = [0u8; CODE_BYTES];
-    OsRng.fill_bytes(&mut bytes);
-    let code = URL_SAFE_NO_PAD.encode(bytes);
-    let digest = code_digest(&code);
-    (code, digest)
-}
-
-/// Lower-case hex SHA-256 of a registration code.
-pub fn code_digest(code: &str) -> String {
-    Sha256::digest(code.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let outcome = app(ctx)?
+        .authority_command(&caller, &authority_id, command, &wait_for)
+        .await?;
+    Ok(outcome.into())
 }
 
 fn text(what: &str, value: String) -> Result<String, ApiError> {
+    imi_app::input::no_nul(what, &value)?;
     let value = value.trim().to_string();
     if value.is_empty() || value.chars().count() > MAX_TEXT_CHARS {
         return Err(ApiError::bad_input(format!(
@@ -143,62 +111,6 @@ fn optional_text(what: &str, value: Option<String>) -> Result<Option<String>, Ap
         .filter(|v| !v.is_empty())
         .map(|v| text(what, v))
         .transpose()
-}
-
-/// Seals `value` under the authority's own data key.
-async fn seal_for_authority(
-    services: &Services,
-    authority_id: &str,
-    value: &str,
-) -> Result<Sealed, ApiError> {
-    services
-        .keyring
-        .seal(&authority_key_id(authority_id), &value)
-        .await
-        .map_err(|e| ApiError::internal("sealing authority data", &e))
-}
-
-/// Keeps a fresh registration code, sealed under the invited authority's key, for the mail
-/// sender (which deletes it once sent). Written before the command, so the sender never sees
-/// an invitation whose code is not there yet.
-async fn keep_registration_code(
-    services: &Services,
-    authority_id: &str,
-    code: &str,
-    digest: &str,
-) -> Result<(), ApiError> {
-    let sealed = seal_for_authority(services, authority_id, code).await?;
-    let sealed = serde_json::to_value(sealed)
-        .map_err(|e| ApiError::internal("encoding a sealed code", &e))?;
-    sqlx::query(
-        "INSERT INTO registration_codes (code_digest, authority_id, code) VALUES ($1, $2, $3)
-         ON CONFLICT (code_digest) DO NOTHING",
-    )
-    .bind(digest)
-    .bind(authority_id)
-    .bind(sealed)
-    .execute(&services.pool)
-    .await
-    .map_err(|e| ApiError::database("keeping a registration code", &e))?;
-    Ok(())
-}
-
-/// Drops the kept code when its command did not go through (no event names its digest).
-async fn forget_code_unless<T, E>(
-    services: &Services,
-    digest: &str,
-    outcome: Result<T, E>,
-) -> Result<T, E> {
-    if outcome.is_err() {
-        if let Err(e) = sqlx::query("DELETE FROM registration_codes WHERE code_digest = $1")
-            .bind(digest)
-            .execute(&services.pool)
-            .await
-        {
-            tracing::warn!(error = %e, "could not drop an unused registration code");
-        }
-    }
-    outcome
 }
 
 /// A text in one language.
@@ -246,11 +158,7 @@ pub struct AuthorityDataInput {
 }
 
 impl AuthorityDataInput {
-    async fn into_domain(
-        self,
-        services: &Services,
-        authority_id: &str,
-    ) -> Result<AuthorityData, ApiError> {
+    async fn into_domain(self, app: &App, authority_id: &str) -> Result<AuthorityData, ApiError> {
         let mut informal_titles = BTreeMap::new();
         for t in self.informal_titles {
             informal_titles.insert(
@@ -259,7 +167,7 @@ impl AuthorityDataInput {
             );
         }
         let contact_person = match optional_text("the contact person", self.contact_person)? {
-            Some(person) => Some(seal_for_authority(services, authority_id, &person).await?),
+            Some(person) => Some(app.seal_for_authority(authority_id, &person).await?),
             None => None,
         };
         Ok(AuthorityData {
@@ -339,6 +247,20 @@ fn area_grants(grants: Vec<AreaGrantInput>) -> Result<AreaGrants, ApiError> {
 
 fn areas(codes: Vec<String>) -> Result<BTreeSet<d::LegislativeArea>, ApiError> {
     codes.iter().map(|c| parse_area(c)).collect()
+}
+
+fn placement(
+    kind: AuthorityKind,
+    region: Option<String>,
+    coordinated_areas: Vec<String>,
+    access: Vec<AreaGrantInput>,
+) -> Result<Placement, ApiError> {
+    Ok(Placement {
+        kind: kind.into(),
+        region: region.as_deref().map(parse_region).transpose()?,
+        coordinated_areas: areas(coordinated_areas)?,
+        access: area_grants(access)?,
+    })
 }
 
 /// Input of `inviteAuthority`.
@@ -526,42 +448,21 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: InviteAuthorityInput,
-    ) -> async_graphql::Result<InvitationPayload> {
-        let request = request(ctx)?;
-        let principal = request.principal()?;
-        let services = services(ctx)?;
+    ) -> Result<InvitationPayload, ApiError> {
+        let caller = caller(ctx)?;
         let authority_id = parse_id(&input.authority_id)?;
         let wait_for = wait_list(input.wait_for)?;
-        let region = input.region.as_deref().map(parse_region).transpose()?;
-        let coordinated_areas = areas(input.coordinated_areas)?;
-        let access = area_grants(input.access)?;
+        let placement = placement(
+            input.kind,
+            input.region,
+            input.coordinated_areas,
+            input.access,
+        )?;
         let email = text("the contact e-mail address", input.contact_email)?;
-        let (code, code_digest) = registration_code();
-        let contact_email = seal_for_authority(services, &authority_id, &email).await?;
-        keep_registration_code(services, &authority_id, &code, &code_digest).await?;
-        let command = AuthorityCommand::InviteAuthority {
-            authority_id: authority_id.clone(),
-            kind: input.kind.into(),
-            region,
-            coordinated_areas,
-            access,
-            code_digest: code_digest.clone(),
-            contact_email,
-        };
-        let position = execute(
-            ctx,
-            &authority_id,
-            principal.actor(),
-            request.metadata(principal),
-            command,
-        )
-        .await;
-        let position = forget_code_unless(services, &code_digest, position).await?;
-        let done = settle(services, position, &wait_for).await?;
-        Ok(InvitationPayload {
-            position: done.position,
-            waited: done.waited,
-        })
+        let outcome = app(ctx)?
+            .invite_authority(&caller, &authority_id, placement, &email, &wait_for)
+            .await?;
+        Ok(outcome.into())
     }
 
     /// The inviting coordinator replaces the registration code (the old one stops working);
@@ -570,22 +471,14 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: AuthorityInput,
-    ) -> async_graphql::Result<InvitationPayload> {
-        let (code, code_digest) = registration_code();
+    ) -> Result<InvitationPayload, ApiError> {
+        let caller = caller(ctx)?;
         let authority_id = parse_id(&input.authority_id)?;
-        keep_registration_code(services(ctx)?, &authority_id, &code, &code_digest).await?;
-        let digest = code_digest.clone();
-        let done = issue(ctx, &input.authority_id, input.wait_for, || {
-            Ok(AuthorityCommand::RenewInvitation {
-                code_digest: digest,
-            })
-        })
-        .await;
-        let done = forget_code_unless(services(ctx)?, &code_digest, done).await?;
-        Ok(InvitationPayload {
-            position: done.position,
-            waited: done.waited,
-        })
+        let wait_for = wait_list(input.wait_for)?;
+        let outcome = app(ctx)?
+            .renew_invitation(&caller, &authority_id, &wait_for)
+            .await?;
+        Ok(outcome.into())
     }
 
     /// The invited authority registers itself with its code: its data and its first user
@@ -595,48 +488,28 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: RegisterWithInvitationInput,
-    ) -> async_graphql::Result<RegistrationPayload> {
+    ) -> Result<RegistrationPayload, ApiError> {
         let request = request(ctx)?;
-        let services = services(ctx)?;
+        let app = app(ctx)?;
         let authority_id = parse_id(&input.authority_id)?;
         let wait_for = wait_list(input.wait_for)?;
-        let code = input.registration_code.trim().to_string();
-        if code.is_empty() || code.len() > 200 {
-            return Err(ApiError::bad_input("the registration code is malformed").into());
-        }
-        let first = input.first_user;
-        check_new_login(services, &first.login, &first.password).await?;
-        let data = input.data.into_domain(services, &authority_id).await?;
-        let (first_user, user_id) = first.new_user(services).await?;
-        let by = Actor::User {
-            user_id: user_id.clone(),
-            authority_id: authority_id.clone(),
-        };
-        let mut metadata =
-            CommandMetadata::for_actor(&by).with_idempotency_key(request.idempotency_key.clone());
-        if let Some(correlation_id) = &request.correlation_id {
-            metadata.correlation_id = correlation_id.clone();
-        }
-        let command = AuthorityCommand::RegisterWithInvitation {
-            code_digest: code_digest(&code),
-            data,
-            first_user,
-        };
-        let position = execute(ctx, &authority_id, by, metadata, command).await?;
-        set_credentials(
-            services,
-            &user_id,
-            &authority_id,
-            &first.login,
-            &first.password,
-        )
-        .await?;
-        let done = settle(services, position, &wait_for).await?;
-        Ok(RegistrationPayload {
-            position: done.position,
-            waited: done.waited,
-            user_id: ID(user_id),
-        })
+        // Nobody is signed in: the first user acts, with the client's keys.
+        let origin = imi_app::Caller::system("registration", request.language.clone())
+            .with_idempotency_key(request.idempotency_key.clone())
+            .with_correlation_id(request.correlation_id.clone());
+        let first = input.first_user.into_account();
+        let data = input.data.into_domain(app, &authority_id).await?;
+        let registered = app
+            .register_with_invitation(
+                &origin,
+                &authority_id,
+                &input.registration_code,
+                data,
+                &first,
+                &wait_for,
+            )
+            .await?;
+        Ok(RegistrationPayload::of(registered))
     }
 
     /// A data administrator of a coordinator registers an authority directly (and is its
@@ -645,50 +518,23 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: RegisterAuthorityInput,
-    ) -> async_graphql::Result<RegistrationPayload> {
-        let request = request(ctx)?;
-        let principal = request.principal()?;
-        let services = services(ctx)?;
+    ) -> Result<RegistrationPayload, ApiError> {
+        let caller = caller(ctx)?;
+        let app = app(ctx)?;
         let authority_id = parse_id(&input.authority_id)?;
         let wait_for = wait_list(input.wait_for)?;
-        let region = input.region.as_deref().map(parse_region).transpose()?;
-        let coordinated_areas = areas(input.coordinated_areas)?;
-        let access = area_grants(input.access)?;
-        let first = input.first_user;
-        check_new_login(services, &first.login, &first.password).await?;
-        let data = input.data.into_domain(services, &authority_id).await?;
-        let (first_user, user_id) = first.new_user(services).await?;
-        let command = AuthorityCommand::RegisterAuthority {
-            authority_id: authority_id.clone(),
-            kind: input.kind.into(),
-            region,
-            coordinated_areas,
-            access,
-            data,
-            first_user,
-        };
-        let position = execute(
-            ctx,
-            &authority_id,
-            principal.actor(),
-            request.metadata(principal),
-            command,
-        )
-        .await?;
-        set_credentials(
-            services,
-            &user_id,
-            &authority_id,
-            &first.login,
-            &first.password,
-        )
-        .await?;
-        let done = settle(services, position, &wait_for).await?;
-        Ok(RegistrationPayload {
-            position: done.position,
-            waited: done.waited,
-            user_id: ID(user_id),
-        })
+        let placement = placement(
+            input.kind,
+            input.region,
+            input.coordinated_areas,
+            input.access,
+        )?;
+        let first = input.first_user.into_account();
+        let data = input.data.into_domain(app, &authority_id).await?;
+        let registered = app
+            .register_authority(&caller, &authority_id, placement, data, &first, &wait_for)
+            .await?;
+        Ok(RegistrationPayload::of(registered))
     }
 
     /// The inviting coordinator validates a self-registered authority: only then it works.
@@ -696,7 +542,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: AuthorityInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::ValidateAuthority)
         })
@@ -707,7 +553,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: SetOfficialNameInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::SetOfficialName {
                 official_name: text("the official name", input.official_name)?,
@@ -720,7 +566,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: SetDescriptionInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::SetDescription {
                 description: optional_text("the description", input.description)?,
@@ -733,7 +579,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: SetContactDetailsInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::SetContactDetails {
                 contact: input.contact.into_domain()?,
@@ -748,18 +594,15 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: SetContactPersonInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let request = request(ctx)?;
-        request.principal()?;
+    ) -> Result<CommandPayload, ApiError> {
+        let caller = caller(ctx)?;
         let authority_id = parse_id(&input.authority_id)?;
-        let contact_person = match optional_text("the contact person", input.contact_person)? {
-            Some(person) => Some(seal_for_authority(services(ctx)?, &authority_id, &person).await?),
-            None => None,
-        };
-        issue(ctx, &input.authority_id, input.wait_for, || {
-            Ok(AuthorityCommand::SetContactPerson { contact_person })
-        })
-        .await
+        let wait_for = wait_list(input.wait_for)?;
+        let contact_person = optional_text("the contact person", input.contact_person)?;
+        let outcome = app(ctx)?
+            .set_contact_person(&caller, &authority_id, contact_person.as_deref(), &wait_for)
+            .await?;
+        Ok(outcome.into())
     }
 
     /// Areas of competence in one legislative area.
@@ -767,7 +610,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: SetCompetencesInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::SetCompetences {
                 area: parse_area(&input.area)?,
@@ -788,7 +631,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: SetAreaCodesInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::SetProfessions {
                 area: parse_area(&input.area)?,
@@ -806,7 +649,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: SetAreaCodesInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::SetServiceActivities {
                 area: parse_area(&input.area)?,
@@ -826,7 +669,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: GrantAreaAccessInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::GrantAreaAccess {
                 area: parse_area(&input.area)?,
@@ -840,7 +683,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: AreaInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::RevokeAreaAccess {
                 area: parse_area(&input.area)?,
@@ -853,7 +696,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: GrantWorkflowAccessInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             let (workflow, setup) = input.grant.into_domain()?;
             Ok(AuthorityCommand::GrantWorkflowAccess {
@@ -869,7 +712,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: WorkflowInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::RevokeWorkflowAccess {
                 area: parse_area(&input.area)?,
@@ -883,7 +726,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: ChangeWorkflowRoleInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::ChangeWorkflowRole {
                 area: parse_area(&input.area)?,
@@ -899,7 +742,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: HandOverInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::HandOverAccessCoordination {
                 area: parse_area(&input.area)?,
@@ -913,7 +756,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: SetFlagInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::SetFlag {
                 area: parse_area(&input.area)?,
@@ -929,7 +772,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: CoordinatorLinkInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::LinkCoordinator {
                 area: parse_area(&input.area)?,
@@ -944,7 +787,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: CoordinatorLinkInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::UnlinkCoordinator {
                 area: parse_area(&input.area)?,
@@ -960,7 +803,7 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: AuthorityLinkInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::LinkAuthority {
                 authority_id: parse_id(&input.linked_authority_id)?,
@@ -973,35 +816,12 @@ impl AuthorityAdminMutation {
         &self,
         ctx: &Context<'_>,
         input: AuthorityLinkInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::UnlinkAuthority {
                 authority_id: parse_id(&input.linked_authority_id)?,
             })
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registration_codes_are_random_and_only_their_digest_is_sent() {
-        let (a, da) = registration_code();
-        let (b, db) = registration_code();
-        assert_ne!(a, b);
-        assert!(URL_SAFE_NO_PAD.decode(&a).unwrap().len() * 8 >= 128);
-        assert_eq!(da, code_digest(&a));
-        assert_ne!(da, db);
-        assert_eq!(da.len(), 64);
-        assert!(da
-            .bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
-        assert_eq!(
-            code_digest("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

@@ -102,12 +102,10 @@ impl InvitationsQuery {
             }
             None => None,
         };
-        if !super::notifications::is_data_administrator(
-            services,
-            &principal.authority_id,
-            &principal.user_id,
-        )
-        .await?
+        if !super::app(ctx)?
+            .is_data_administrator(&super::caller(ctx)?)
+            .await
+            .map_err(ApiError::from)?
         {
             return Err(ApiError::new(
                 Code::Forbidden,

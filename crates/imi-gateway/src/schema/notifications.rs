@@ -207,9 +207,12 @@ impl NotificationsQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<NotificationStatus> {
-        let principal = request(ctx)?.principal()?;
         let services = services(ctx)?;
-        if !is_data_administrator(services, &principal.authority_id, &principal.user_id).await? {
+        if !super::app(ctx)?
+            .is_data_administrator(&super::caller(ctx)?)
+            .await
+            .map_err(ApiError::from)?
+        {
             return Err(ApiError::new(
                 Code::Forbidden,
                 "only data administrators of IMI coordinators see the notification status",
@@ -245,24 +248,6 @@ impl NotificationsQuery {
             next_deadline_at: deadlines.next_due_at,
         })
     }
-}
-
-/// Whether `user_id` is a data administrator (in any area) of `authority_id`.
-pub(crate) async fn is_data_administrator(
-    services: &crate::state::Services,
-    authority_id: &str,
-    user_id: &str,
-) -> Result<bool, ApiError> {
-    sqlx::query_scalar(&format!(
-        "SELECT EXISTS (SELECT 1 FROM {}.user_roles
-                         WHERE authority_id = $1 AND user_id = $2 AND role = 'DataAdministrator')",
-        imi_projections::users::NAME
-    ))
-    .bind(authority_id)
-    .bind(user_id)
-    .fetch_one(&services.pool)
-    .await
-    .map_err(|e| ApiError::database("reading roles", &e))
 }
 
 #[Object]

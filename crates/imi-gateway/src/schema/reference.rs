@@ -152,63 +152,16 @@ fn page_info<T>(
     }
 }
 
-/// Which reference list.
-#[derive(Clone, Copy)]
-enum List {
-    Areas,
-    Keywords,
-    Professions,
-    ServiceActivities,
-}
+use imi_app::reference::ReferenceList as List;
 
-impl List {
-    fn cursor_kind(self) -> &'static str {
-        match self {
-            List::Areas => "LegislativeArea",
-            List::Keywords => "Keyword",
-            List::Professions => "Profession",
-            List::ServiceActivities => "ServiceActivity",
-        }
-    }
-
-    /// The query: `(grp, code, names, workflows, act)`, filtered by `$1` (the group, or null
-    /// for all) and `$2` (the key to start after, `grp/code`), ordered by key, `$3` rows.
-    fn sql(self) -> &'static str {
-        match self {
-            List::Areas => {
-                "SELECT '' AS grp, code, names, workflows, act FROM reference.legislative_areas
-                  WHERE ($1::text IS NULL OR true) AND ($2::text IS NULL OR '/' || code > $2)
-                  ORDER BY code LIMIT $3"
-            }
-            List::Keywords => {
-                "SELECT list AS grp, code, names, NULL::text[] AS workflows, NULL::text AS act
-                   FROM reference.keywords
-                  WHERE ($1::text IS NULL OR list = $1) AND ($2::text IS NULL OR (list, code) > (split_part($2, '/', 1), substr($2, strpos($2, '/') + 1)))
-                  ORDER BY list, code LIMIT $3"
-            }
-            List::Professions => {
-                "SELECT area AS grp, code, names, NULL::text[] AS workflows, NULL::text AS act
-                   FROM reference.professions
-                  WHERE ($1::text IS NULL OR area = $1) AND ($2::text IS NULL OR (area, code) > (split_part($2, '/', 1), substr($2, strpos($2, '/') + 1)))
-                  ORDER BY area, code LIMIT $3"
-            }
-            List::ServiceActivities => {
-                "SELECT area AS grp, code, names, NULL::text[] AS workflows, NULL::text AS act
-                   FROM reference.service_activities
-                  WHERE ($1::text IS NULL OR area = $1) AND ($2::text IS NULL OR (area, code) > (split_part($2, '/', 1), substr($2, strpos($2, '/') + 1)))
-                  ORDER BY area, code LIMIT $3"
-            }
-        }
+fn cursor_kind(list: List) -> &'static str {
+    match list {
+        List::Areas => "LegislativeArea",
+        List::Keywords => "Keyword",
+        List::Professions => "Profession",
+        List::ServiceActivities => "ServiceActivity",
     }
 }
-
-type ListRow = (
-    String,
-    String,
-    serde_json::Value,
-    Option<Vec<String>>,
-    Option<String>,
-);
 
 async fn reference_page(
     ctx: &Context<'_>,
@@ -223,25 +176,24 @@ async fn reference_page(
     let language = language_of(request, language)?;
     let limit = page_size(first.unwrap_or(DEFAULT_PAGE_SIZE))?;
     let after = after
-        .map(|c| decode_cursor(list.cursor_kind(), &c))
+        .map(|c| decode_cursor(cursor_kind(list), &c))
         .transpose()?;
     let has_previous_page = after.is_some();
-    let mut rows: Vec<ListRow> = if limit == 0 {
+    let mut rows = if limit == 0 {
         Vec::new()
     } else {
-        sqlx::query_as(list.sql())
-            .bind(group)
-            .bind(after)
-            .bind(limit + 1)
-            .fetch_all(&services(ctx)?.pool)
+        super::app(ctx)?
+            .reference_list(list, group.as_deref(), after.as_deref(), limit + 1)
             .await
-            .map_err(|e| ApiError::database("reading reference data", &e))?
+            .map_err(ApiError::from)?
     };
     let has_next_page = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let edges: Vec<ReferenceEdge> = rows
         .into_iter()
-        .map(|(grp, code, names, workflows, act)| {
+        .map(|row| {
+            let (grp, code, names, workflows, act) =
+                (row.grp, row.code, row.names, row.workflows, row.act);
             let names: BTreeMap<String, String> = names
                 .as_object()
                 .map(|o| {
@@ -251,7 +203,7 @@ async fn reference_page(
                 })
                 .unwrap_or_default();
             ReferenceEdge {
-                cursor: encode_cursor(list.cursor_kind(), &format!("{grp}/{code}")),
+                cursor: encode_cursor(cursor_kind(list), &format!("{grp}/{code}")),
                 node: ReferenceEntry {
                     name: pick(&names, &language),
                     names: all_wanted_first(&names, &language),

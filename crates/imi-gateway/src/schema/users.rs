@@ -1,24 +1,15 @@
 //! The users of an authority: register them (credentials and a sealed identity), their roles
 //! per area, local data administrators, password resets, deactivation.
 
-use super::authority_admin::{execute, issue, settle, CommandPayload};
+use super::authority_admin::{issue, CommandPayload};
 use super::directory::{parse_id, wait_list};
 use super::model::{parse_area, UserRole};
-use super::{request, services};
+use super::{app, caller};
 use crate::errors::ApiError;
-use crate::state::Services;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
-use imi_store::credentials::{self, CredentialError, MIN_PASSWORD_CHARS};
-use serde_json::json;
+use imi_app::users::NewAccount;
+use imi_domain::authority::AuthorityCommand;
 use std::collections::BTreeSet;
-
-/// Longest login name accepted, in characters.
-const MAX_LOGIN_CHARS: usize = 100;
-/// Longest password accepted, in characters.
-const MAX_PASSWORD_CHARS: usize = 200;
-/// Longest name or e-mail address accepted, in characters.
-const MAX_IDENTITY_CHARS: usize = 300;
 
 #[derive(Default)]
 pub struct UsersMutation;
@@ -35,100 +26,14 @@ pub struct NewUserInput {
 }
 
 impl NewUserInput {
-    /// The command's user (a fresh id, the identity sealed) and its id.
-    pub(crate) async fn new_user(
-        &self,
-        services: &Services,
-    ) -> Result<(NewUser, String), ApiError> {
-        let name = self.name.trim();
-        let email = self.email.trim();
-        for (what, value) in [("the name", name), ("the e-mail address", email)] {
-            if value.is_empty() || value.chars().count() > MAX_IDENTITY_CHARS {
-                return Err(ApiError::bad_input(format!(
-                    "{what} must have 1 to {MAX_IDENTITY_CHARS} characters"
-                )));
-            }
+    pub(crate) fn into_account(self) -> NewAccount {
+        NewAccount {
+            login: self.login,
+            password: self.password,
+            name: self.name,
+            email: self.email,
         }
-        let user_id = uuid::Uuid::now_v7().to_string();
-        let identity = services
-            .keyring
-            .seal(
-                &user_key_id(&user_id),
-                &json!({ "name": name, "email": email, "login": self.login.trim().to_lowercase() }),
-            )
-            .await
-            .map_err(|e| ApiError::internal("sealing a user's identity", &e))?;
-        Ok((
-            NewUser {
-                user_id: user_id.clone(),
-                identity,
-            },
-            user_id,
-        ))
     }
-}
-
-fn check_password(password: &str) -> Result<(), ApiError> {
-    let n = password.chars().count();
-    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
-        return Err(ApiError::bad_input(format!(
-            "the password must have {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
-        )));
-    }
-    Ok(())
-}
-
-/// Refuses a malformed or taken login and a weak password before anything is written.
-pub(crate) async fn check_new_login(
-    services: &Services,
-    login: &str,
-    password: &str,
-) -> Result<(), ApiError> {
-    let login = login.trim();
-    if login.is_empty()
-        || login.chars().count() > MAX_LOGIN_CHARS
-        || login.chars().any(char::is_whitespace)
-    {
-        return Err(ApiError::bad_input(format!(
-            "the login must have 1 to {MAX_LOGIN_CHARS} characters and no spaces"
-        )));
-    }
-    check_password(password)?;
-    let taken: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM credentials WHERE login = lower($1))")
-            .bind(login)
-            .fetch_one(&services.pool)
-            .await
-            .map_err(|e| ApiError::database("checking a login", &e))?;
-    if taken {
-        return Err(ApiError::bad_input("this login name is already taken"));
-    }
-    Ok(())
-}
-
-/// Sets a user's credentials (after the command that registered them succeeded).
-pub(crate) async fn set_credentials(
-    services: &Services,
-    user_id: &str,
-    authority_id: &str,
-    login: &str,
-    password: &str,
-) -> Result<(), ApiError> {
-    credentials::set(
-        &services.pool,
-        user_id,
-        authority_id,
-        login.trim(),
-        password,
-    )
-    .await
-    .map_err(|e| match e {
-        CredentialError::WeakPassword | CredentialError::LoginTaken => {
-            ApiError::bad_input(e.to_string())
-        }
-        CredentialError::Database(e) => ApiError::database("setting credentials", &e),
-        CredentialError::Hashing => ApiError::internal("setting credentials", &e),
-    })
 }
 
 /// Input of `registerUser`.
@@ -178,73 +83,6 @@ pub struct ResetPasswordInput {
     pub wait_for: Option<Vec<String>>,
 }
 
-/// Why a password cannot be reset for a user without credentials: FORBIDDEN when the policy
-/// refuses the caller, else NOT_FOUND.
-async fn no_login(
-    services: &Services,
-    request: &crate::context::RequestContext,
-    authority_id: &str,
-    user_id: &str,
-) -> ApiError {
-    use imi_domain::access::{authorize, AuthorityMutation};
-    let principal = match request.principal() {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
-    let lookup = imi_store::authority_lookup::StoreLookup::new(services.pool.clone());
-    let target = match lookup.load(authority_id).await {
-        Ok(Some(target)) => target,
-        Ok(None) => return ApiError::not_found("no such authority"),
-        Err(e) => {
-            tracing::error!(error = %e.0, "loading an authority");
-            return ApiError::new(crate::errors::Code::Internal, "internal error");
-        }
-    };
-    let viewer =
-        match super::profile::viewer(&services.pool, &principal.user_id, &principal.authority_id)
-            .await
-        {
-            Ok(Some(viewer)) => viewer,
-            Ok(None) => {
-                return ApiError::new(
-                    crate::errors::Code::Forbidden,
-                    "your authority is not registered",
-                )
-            }
-            Err(e) => return e,
-        };
-    let Some(user) = target.users.get(user_id) else {
-        return ApiError::not_found("no such user in this authority");
-    };
-    let mutation = AuthorityMutation::ResetPassword {
-        of_local_data_administrator: user.local_data_administrator,
-    };
-    match authorize(&viewer, &target, &mutation) {
-        Err(denied) => ApiError::new(crate::errors::Code::Forbidden, denied.0),
-        Ok(()) => ApiError::not_found("this user has no login to reset"),
-    }
-}
-
-/// Lets a user sign in again, or no longer (after the command that (de)activated them).
-async fn set_active(
-    services: &Services,
-    authority_id: &str,
-    user_id: &str,
-    active: bool,
-) -> Result<(), ApiError> {
-    sqlx::query(
-        "UPDATE credentials SET active = $3, updated_at = now()
-          WHERE user_id = $1 AND authority_id = $2",
-    )
-    .bind(user_id)
-    .bind(authority_id)
-    .bind(active)
-    .execute(&services.pool)
-    .await
-    .map_err(|e| ApiError::database("updating credentials", &e))?;
-    Ok(())
-}
-
 fn roles(input: &[UserRole]) -> BTreeSet<imi_domain::authority::UserRole> {
     input.iter().map(|r| (*r).into()).collect()
 }
@@ -256,38 +94,23 @@ impl UsersMutation {
         &self,
         ctx: &Context<'_>,
         input: RegisterUserInput,
-    ) -> async_graphql::Result<RegisterUserPayload> {
-        let request = request(ctx)?;
-        let principal = request.principal()?;
-        let services = services(ctx)?;
+    ) -> Result<RegisterUserPayload, ApiError> {
+        let caller = caller(ctx)?;
         let authority_id = parse_id(&input.authority_id)?;
         let wait_for = wait_list(input.wait_for)?;
-        check_new_login(services, &input.user.login, &input.user.password).await?;
-        let (user, user_id) = input.user.new_user(services).await?;
-        let command = AuthorityCommand::RegisterUser {
-            user,
-            local_data_administrator: input.local_data_administrator,
-        };
-        let position = execute(
-            ctx,
-            &authority_id,
-            principal.actor(),
-            request.metadata(principal),
-            command,
-        )
-        .await?;
-        set_credentials(
-            services,
-            &user_id,
-            &authority_id,
-            &input.user.login,
-            &input.user.password,
-        )
-        .await?;
-        let done = settle(services, position, &wait_for).await?;
+        let account = input.user.into_account();
+        let (outcome, user_id) = app(ctx)?
+            .register_user(
+                &caller,
+                &authority_id,
+                &account,
+                input.local_data_administrator,
+                &wait_for,
+            )
+            .await?;
         Ok(RegisterUserPayload {
-            position: done.position,
-            waited: done.waited,
+            position: outcome.position.map(|at| at.to_string()),
+            waited: outcome.waited,
             user_id: ID(user_id),
         })
     }
@@ -296,7 +119,7 @@ impl UsersMutation {
         &self,
         ctx: &Context<'_>,
         input: UserRolesInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::GrantUserRoles {
                 user_id: parse_id(&input.user_id)?,
@@ -311,7 +134,7 @@ impl UsersMutation {
         &self,
         ctx: &Context<'_>,
         input: UserRolesInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::RevokeUserRoles {
                 user_id: parse_id(&input.user_id)?,
@@ -326,7 +149,7 @@ impl UsersMutation {
         &self,
         ctx: &Context<'_>,
         input: UserInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::AppointLocalDataAdministrator {
                 user_id: parse_id(&input.user_id)?,
@@ -339,7 +162,7 @@ impl UsersMutation {
         &self,
         ctx: &Context<'_>,
         input: UserInput,
-    ) -> async_graphql::Result<CommandPayload> {
+    ) -> Result<CommandPayload, ApiError> {
         issue(ctx, &input.authority_id, input.wait_for, || {
             Ok(AuthorityCommand::DismissLocalDataAdministrator {
                 user_id: parse_id(&input.user_id)?,
@@ -349,49 +172,26 @@ impl UsersMutation {
     }
 
     /// Resets a user's password: the policy decides (its LDAs: any user; data administrators
-    /// of the validating coordinator: its LDAs), the event records it, then the credentials
-    /// change.
+    /// of the validating coordinator: its LDAs), the credentials change, the event records it.
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
         input: ResetPasswordInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let request = request(ctx)?;
-        request.principal()?;
-        let services = services(ctx)?;
+    ) -> Result<CommandPayload, ApiError> {
+        let caller = caller(ctx)?;
         let authority_id = parse_id(&input.authority_id)?;
         let user_id = parse_id(&input.user_id)?;
-        check_password(&input.new_password)?;
-        let login: Option<String> = sqlx::query_scalar(
-            "SELECT login FROM credentials WHERE user_id = $1 AND authority_id = $2",
-        )
-        .bind(&user_id)
-        .bind(&authority_id)
-        .fetch_optional(&services.pool)
-        .await
-        .map_err(|e| ApiError::database("reading credentials", &e))?;
-        let Some(login) = login else {
-            // Nothing to reset: answer as the command would have (refused before not found),
-            // and record nothing.
-            return Err(no_login(services, request, &authority_id, &user_id)
-                .await
-                .into());
-        };
-        let payload = issue(ctx, &input.authority_id, input.wait_for, || {
-            Ok(AuthorityCommand::ResetPassword {
-                user_id: user_id.clone(),
-            })
-        })
-        .await?;
-        set_credentials(
-            services,
-            &user_id,
-            &authority_id,
-            &login,
-            &input.new_password,
-        )
-        .await?;
-        Ok(payload)
+        let wait_for = wait_list(input.wait_for)?;
+        let outcome = app(ctx)?
+            .reset_password(
+                &caller,
+                &authority_id,
+                &user_id,
+                &input.new_password,
+                &wait_for,
+            )
+            .await?;
+        Ok(outcome.into())
     }
 
     /// Deactivates a user: they can no longer sign in, and tokens they hold no longer act.
@@ -399,15 +199,8 @@ impl UsersMutation {
         &self,
         ctx: &Context<'_>,
         input: UserInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let payload = issue(ctx, &input.authority_id, input.wait_for, || {
-            Ok(AuthorityCommand::DeactivateUser {
-                user_id: parse_id(&input.user_id)?,
-            })
-        })
-        .await?;
-        set_active(services(ctx)?, &input.authority_id, &input.user_id, false).await?;
-        Ok(payload)
+    ) -> Result<CommandPayload, ApiError> {
+        set_active(ctx, input, false).await
     }
 
     /// Reactivates a user: they can sign in again.
@@ -415,16 +208,24 @@ impl UsersMutation {
         &self,
         ctx: &Context<'_>,
         input: UserInput,
-    ) -> async_graphql::Result<CommandPayload> {
-        let payload = issue(ctx, &input.authority_id, input.wait_for, || {
-            Ok(AuthorityCommand::ReactivateUser {
-                user_id: parse_id(&input.user_id)?,
-            })
-        })
-        .await?;
-        set_active(services(ctx)?, &input.authority_id, &input.user_id, true).await?;
-        Ok(payload)
+    ) -> Result<CommandPayload, ApiError> {
+        set_active(ctx, input, true).await
     }
+}
+
+async fn set_active(
+    ctx: &Context<'_>,
+    input: UserInput,
+    active: bool,
+) -> Result<CommandPayload, ApiError> {
+    let caller = caller(ctx)?;
+    let authority_id = parse_id(&input.authority_id)?;
+    let user_id = parse_id(&input.user_id)?;
+    let wait_for = wait_list(input.wait_for)?;
+    let outcome = app(ctx)?
+        .set_user_active(&caller, &authority_id, &user_id, active, &wait_for)
+        .await?;
+    Ok(outcome.into())
 }
 
 /// The cursor kind of user connections.
@@ -475,13 +276,6 @@ pub struct UserConnection {
     pub page_info: super::relay::PageInfo,
 }
 
-fn identity_field(identity: &serde_json::Value, key: &str) -> Option<String> {
-    identity
-        .get(key)
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
-}
-
 #[Object]
 impl UsersQuery {
     /// The users of an authority, ordered by id: for its local data administrators and the
@@ -504,41 +298,15 @@ impl UsersQuery {
             UserRole,
         >,
         #[graphql(default)] local_data_administrators_only: bool,
-    ) -> async_graphql::Result<UserConnection> {
+    ) -> Result<UserConnection, ApiError> {
         use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo};
-        use imi_domain::access::{may_view, AuthorityView};
-        use imi_projections::directory::{self, ReadOptions, Visibility};
-        use imi_store::sealing::Opened;
 
-        let request = request(ctx)?;
-        let principal = request.principal()?;
-        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let authority_id = parse_id(&authority_id)?;
         let limit = page_size(first.unwrap_or(super::relay::DEFAULT_PAGE_SIZE))?;
         let after = after
             .map(|c| decode_cursor(USER_CURSOR_KIND, &c))
             .transpose()?;
-        let options = ReadOptions {
-            visibility: Visibility::IncludingAwaitingValidation,
-            language: None,
-        };
-        let entry = directory::get_with(&services.pool, &authority_id, &options)
-            .await
-            .map_err(|e| ApiError::database("reading an authority", &e))?
-            .ok_or_else(|| ApiError::not_found("no such authority in the directory"))?;
-        let viewer =
-            super::profile::viewer(&services.pool, &principal.user_id, &principal.authority_id)
-                .await?;
-        let allowed = super::profile::summary_of(&entry)
-            .is_some_and(|target| may_view(viewer.as_deref(), &target, AuthorityView::Users));
-        if !allowed {
-            return Err(ApiError::new(
-                crate::errors::Code::Forbidden,
-                "only the authority's local data administrators and its validating \
-                 coordinator's data administrators see its users",
-            )
-            .into());
-        }
         let has_previous_page = after.is_some();
         let query = imi_projections::users::UserQuery {
             area: area
@@ -550,56 +318,44 @@ impl UsersQuery {
             local_data_administrators_only,
             active_only,
             after,
-            limit: limit + 1,
+            limit,
         };
-        let mut users = if limit == 0 {
-            Vec::new()
-        } else {
-            imi_projections::users::of_authority(&services.pool, &authority_id, &query)
-                .await
-                .map_err(|e| ApiError::database("reading users", &e))?
-        };
-        let has_next_page = users.len() as i64 > limit;
-        users.truncate(limit as usize);
-        let sealed: Vec<_> = users.iter().map(|u| u.identity.clone()).collect();
-        let opened = services
-            .keyring
-            .open_many::<serde_json::Value>(&sealed)
-            .await
-            .map_err(|e| ApiError::internal("opening identities", &e))?;
-        let mut edges = Vec::with_capacity(users.len());
-        for (user, identity) in users.into_iter().zip(opened) {
-            let identity = match identity {
-                Ok(Opened::Value(v)) => Some(v),
-                Ok(Opened::Erased) => None,
-                Err(e) => return Err(ApiError::internal("opening an identity", &e).into()),
-            };
-            edges.push(UserEdge {
-                cursor: encode_cursor(USER_CURSOR_KIND, &user.user_id),
-                node: User {
-                    id: ID(user.user_id.clone()),
-                    authority_id: ID(user.authority_id.clone()),
-                    erased: identity.is_none(),
-                    name: identity.as_ref().and_then(|i| identity_field(i, "name")),
-                    email: identity.as_ref().and_then(|i| identity_field(i, "email")),
-                    login: identity.as_ref().and_then(|i| identity_field(i, "login")),
-                    local_data_administrator: user.local_data_administrator,
-                    active: user.active,
-                    roles: user
-                        .roles
-                        .iter()
-                        .map(|(area, roles)| AreaRoles {
-                            area: area.clone(),
-                            roles: roles.iter().map(|r| (*r).into()).collect(),
-                        })
-                        .collect(),
-                    registered_at: user.registered_at,
-                    updated_at: user.updated_at,
-                    password_resets: user.password_resets,
-                    last_password_reset_at: user.last_password_reset_at,
-                },
-            });
-        }
+        let page = app(ctx)?
+            .authority_users(&caller, &authority_id, query)
+            .await?;
+        let has_next_page = page.has_next_page;
+        let edges: Vec<UserEdge> = page
+            .users
+            .into_iter()
+            .map(|view| {
+                let user = view.entry;
+                UserEdge {
+                    cursor: encode_cursor(USER_CURSOR_KIND, &user.user_id),
+                    node: User {
+                        id: ID(user.user_id.clone()),
+                        authority_id: ID(user.authority_id.clone()),
+                        erased: view.erased,
+                        name: view.name,
+                        email: view.email,
+                        login: view.login,
+                        local_data_administrator: user.local_data_administrator,
+                        active: user.active,
+                        roles: user
+                            .roles
+                            .iter()
+                            .map(|(area, roles)| AreaRoles {
+                                area: area.clone(),
+                                roles: roles.iter().map(|r| (*r).into()).collect(),
+                            })
+                            .collect(),
+                        registered_at: user.registered_at,
+                        updated_at: user.updated_at,
+                        password_resets: user.password_resets,
+                        last_password_reset_at: user.last_password_reset_at,
+                    },
+                }
+            })
+            .collect();
         Ok(UserConnection {
             page_info: PageInfo {
                 has_next_page,

@@ -13,3 +13,4 @@ mod schema;
 mod subscription;
 mod support;
 mod throttle;
+mod visibility;
