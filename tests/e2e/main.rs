@@ -7,5 +7,6 @@ mod authorities;
 mod cli;
 mod first_slice;
 mod harness;
+mod need_to_know;
 mod notifications;
 mod requests;

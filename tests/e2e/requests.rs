@@ -56,18 +56,18 @@ const LIST: &str = "query {
   }
 }";
 
-fn pq() -> LegislativeArea {
+pub(crate) fn pq() -> LegislativeArea {
     LegislativeArea::parse("PQ").unwrap()
 }
 
-fn user(user_id: &str, authority_id: &str) -> Actor {
+pub(crate) fn user(user_id: &str, authority_id: &str) -> Actor {
     Actor::User {
         user_id: user_id.into(),
         authority_id: authority_id.into(),
     }
 }
 
-async fn exec(service: &Service, id: &str, by: &Actor, command: AuthorityCommand) {
+pub(crate) async fn exec(service: &Service, id: &str, by: &Actor, command: AuthorityCommand) {
     let name = command.name();
     service
         .services
@@ -81,7 +81,7 @@ async fn exec(service: &Service, id: &str, by: &Actor, command: AuthorityCommand
         .unwrap_or_else(|e| panic!("{name} on {id}: {e:?}"));
 }
 
-async fn new_user(service: &Service, user_id: &str) -> NewUser {
+pub(crate) async fn new_user(service: &Service, user_id: &str) -> NewUser {
     NewUser {
         user_id: user_id.into(),
         identity: service
@@ -94,7 +94,7 @@ async fn new_user(service: &Service, user_id: &str) -> NewUser {
 }
 
 /// Gives `user_id` of `authority_id` the login `user_id` and a password, and signs in.
-async fn sign_in(service: &Service, user_id: &str, authority_id: &str) -> String {
+pub(crate) async fn sign_in(service: &Service, user_id: &str, authority_id: &str) -> String {
     let password = format!("{user_id}-password");
     imi_store::credentials::set(
         &service.services.pool,
@@ -108,7 +108,7 @@ async fn sign_in(service: &Service, user_id: &str, authority_id: &str) -> String
     log_in(service, user_id, &password).await
 }
 
-async fn log_in(service: &Service, login: &str, password: &str) -> String {
+pub(crate) async fn log_in(service: &Service, login: &str, password: &str) -> String {
     let (user_id, password) = (login, password.to_string());
     let answer = service
         .graphql(
@@ -142,7 +142,7 @@ fn requests_of(
 
 /// A national coordinator that is PQ request coordinator; its LDA is also data
 /// administrator, request handler and referral handler there.
-async fn coordinator(service: &Service, ms: &str, name: &str) -> Account {
+pub(crate) async fn coordinator(service: &Service, ms: &str, name: &str) -> Account {
     let account = service.seed_national_coordinator(ms, name).await;
     let lda = user(&account.user_id, &account.authority_id);
     let roles = |roles: &[UserRole]| AuthorityCommand::GrantUserRoles {
@@ -182,7 +182,7 @@ async fn coordinator(service: &Service, ms: &str, name: &str) -> Account {
 /// A competent authority registered by `by` (a coordinator's data administrator), PQ
 /// requests linked to that coordinator, with its LDA `<id>-lda` and `users` with one role
 /// each in PQ (`None`: a basic user).
-async fn competent_authority(
+pub(crate) async fn competent_authority(
     service: &Service,
     by: &Actor,
     coordinator: &str,
