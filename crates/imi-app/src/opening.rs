@@ -26,6 +26,34 @@ impl App {
     }
 }
 
+impl App {
+    /// Opens `sealed` values of one `field` for `caller` (a signed-in user, or the platform),
+    /// for `operation`, recording the reading; `None` for each erased value. For views whose
+    /// level the caller of this function already decided.
+    pub async fn open_texts(
+        &self,
+        caller: &crate::Caller,
+        operation: &'static str,
+        field: &str,
+        sealed: &[Sealed],
+    ) -> AppResult<Vec<Option<String>>> {
+        let (acting_user, acting_authority) = match caller.user_ids() {
+            Some((user, authority)) => (format!("user:{user}"), Some(authority.to_string())),
+            None => ("system:anonymous".to_string(), None),
+        };
+        let reading = Reading {
+            operation,
+            level: "Directory".to_string(),
+            acting_user,
+            acting_authority,
+        };
+        let mut opener = Opener::new(self, true, reading);
+        let opened = opener.texts(sealed, field).await?;
+        opener.finish().await?;
+        Ok(opened)
+    }
+}
+
 /// Who opens personal data, for what: what the processing log records of a reading.
 #[derive(Clone, Debug)]
 pub struct Reading {
@@ -189,5 +217,77 @@ fn as_text(v: serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The places that open sealed values, each recording what it opened in the processing
+    /// log. A new place fails this test until it records its readings and is listed here.
+    const READ_PATHS: [&str; 5] = [
+        // The definitions of opening.
+        "crates/imi-store/src/sealing.rs",
+        // Attachments' bytes, opened only for `App::download_attachment`, which records.
+        "crates/imi-store/src/attachments.rs",
+        // The application layer's Opener, which records on `finish`.
+        "crates/imi-app/src/opening.rs",
+        // The attachment download, which records before answering.
+        "crates/imi-app/src/attachments.rs",
+        // Mail delivery, which records each address it opens.
+        "crates/imi-notify/src/sender.rs",
+    ];
+
+    fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if !path.ends_with("tests") {
+                    sources(&path, out);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_recorded_read_paths_open_personal_data() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = vec![];
+        for krate in std::fs::read_dir(root.join("crates")).unwrap().flatten() {
+            let src = krate.path().join("src");
+            if src.is_dir() {
+                sources(&src, &mut files);
+            }
+        }
+        let mut found = vec![];
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let opens = text.lines().any(|line| {
+                let code = line.split("//").next().unwrap_or("");
+                code.contains(".open::<")
+                    || code.contains(".open_many")
+                    || code.contains("attachments::get(")
+            });
+            if opens {
+                let relative = file
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                found.push(relative);
+            }
+        }
+        found.sort();
+        let unlisted: Vec<&String> = found
+            .iter()
+            .filter(|f| !READ_PATHS.contains(&f.as_str()))
+            .collect();
+        assert!(
+            unlisted.is_empty(),
+            "opening personal data outside the recorded read paths: {unlisted:?}"
+        );
     }
 }

@@ -12,7 +12,6 @@ use imi_domain::access::{authorize, may_view, AuthorityMutation, AuthorityView};
 use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
 use imi_domain::sealed::Sealed;
 use imi_projections::users::{UserEntry, UserQuery};
-use imi_store::sealing::Opened;
 use serde_json::json;
 
 /// Longest name or e-mail address accepted, in characters.
@@ -243,19 +242,14 @@ impl App {
             .map_err(|e| AppError::database("reading users", &e))?;
         let has_next_page = entries.len() as i64 > limit;
         entries.truncate(limit as usize);
-        let sealed: Vec<_> = entries.iter().map(|u| u.identity.clone()).collect();
-        let opened = self
-            .keyring
-            .open_many::<serde_json::Value>(&sealed)
-            .await
-            .map_err(|e| AppError::sealing("opening identities", &e))?;
+        let mut opener = crate::opening::Opener::new(
+            self,
+            true,
+            crate::opening::Reading::by(&actor, "users.list", "Users"),
+        );
         let mut users = Vec::with_capacity(entries.len());
-        for (entry, identity) in entries.into_iter().zip(opened) {
-            let identity = match identity {
-                Ok(Opened::Value(v)) => Some(v),
-                Ok(Opened::Erased) => None,
-                Err(e) => return Err(AppError::sealing("opening an identity", &e)),
-            };
+        for entry in entries {
+            let identity = opener.value(&entry.identity, "identity").await?;
             users.push(UserView {
                 entry,
                 erased: identity.is_none(),
@@ -264,6 +258,7 @@ impl App {
                 login: identity_field(identity.as_ref(), "login"),
             });
         }
+        opener.finish().await?;
         Ok(UserPage {
             users,
             has_next_page,

@@ -23,6 +23,7 @@ use imi_domain::authority::INVITATION_VALIDITY_DAYS;
 use imi_domain::sealed::Sealed;
 use imi_projections::notifications::{kinds, EmailTo, Row};
 use imi_projections::{directory, users};
+use imi_store::processing_log::{self, Kind, Processing};
 use imi_store::sealing::{KeyRing, Opened};
 use lettre::message::header::ContentType;
 use lettre::Message;
@@ -380,10 +381,23 @@ impl Sender {
         }))
     }
 
-    /// Opens a sealed value; an erased key or an unreadable value is "nothing".
+    /// Opens a sealed value; an erased key or an unreadable value is "nothing". The opening is
+    /// recorded in the processing log (the purpose: delivering a notification by mail).
     async fn open_json(&self, sealed: &Sealed) -> Result<Option<Value>, sqlx::Error> {
         match self.keyring.open::<Value>(sealed).await {
-            Ok(Opened::Value(v)) => Ok(Some(v)),
+            Ok(Opened::Value(v)) => {
+                let entry = Processing {
+                    exchange: sealed.key_id.clone(),
+                    kind: Kind::Read,
+                    operation: "mail.delivery".to_string(),
+                    fields: vec!["mail address".to_string()],
+                    level: None,
+                    acting_user: "system:mail-sender".to_string(),
+                    acting_authority: None,
+                };
+                processing_log::record(&self.pool, &entry).await?;
+                Ok(Some(v))
+            }
             Ok(Opened::Erased) => Ok(None),
             Err(error) => {
                 tracing::warn!(%error, key = %sealed.key_id, "could not open a sealed address");

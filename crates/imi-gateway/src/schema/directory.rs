@@ -174,7 +174,11 @@ impl Authority {
         if !self.may(AuthorityView::ContactPerson) {
             return Ok(None);
         }
-        Ok(super::profile::contact_person(services(ctx)?, &self.entry.authority_id).await?)
+        let caller = super::caller(ctx)?;
+        Ok(
+            super::profile::contact_person(services(ctx)?, &caller, &self.entry.authority_id)
+                .await?,
+        )
     }
 
     /// The areas a legislative area or delegated coordinator coordinates (coordination tree).

@@ -128,15 +128,12 @@ impl InvitationsQuery {
         rows.truncate(limit as usize);
         let sealed: Vec<_> = rows.iter().map(|r| r.contact_email.clone()).collect();
         let opened = services
-            .keyring
-            .open_many::<String>(&sealed)
+            .app
+            .open_texts(&super::caller(ctx)?, "invitations", "contactEmail", &sealed)
             .await
-            .map_err(|e| ApiError::internal("opening invitation addresses", &e))?;
+            .map_err(ApiError::from)?;
         let mut edges = Vec::with_capacity(rows.len());
         for (row, email) in rows.into_iter().zip(opened) {
-            let email = email
-                .map_err(|e| ApiError::internal("opening an invitation address", &e))?
-                .into_option();
             let cursor = encode_cursor(
                 CURSOR_KIND,
                 &format!("{}|{}", row.invited_at.to_rfc3339(), row.authority_id),

@@ -199,6 +199,7 @@ pub struct ContactPerson {
 /// with the key ring; `None` when it has none.
 pub(crate) async fn contact_person(
     services: &crate::state::Services,
+    caller: &imi_app::Caller,
     authority_id: &str,
 ) -> Result<Option<ContactPerson>, ApiError> {
     let sealed = imi_projections::users::contact_person(&services.pool, authority_id)
@@ -207,19 +208,19 @@ pub(crate) async fn contact_person(
     let Some(sealed) = sealed else {
         return Ok(None);
     };
-    let opened = services
-        .keyring
-        .open::<String>(&sealed)
-        .await
-        .map_err(|e| ApiError::internal("opening the contact person", &e))?;
-    Ok(Some(match opened {
-        imi_store::sealing::Opened::Value(name) => ContactPerson {
-            erased: false,
-            name: Some(name),
-        },
-        imi_store::sealing::Opened::Erased => ContactPerson {
-            erased: true,
-            name: None,
-        },
+    let name = services
+        .app
+        .open_texts(
+            caller,
+            "directory.contactPerson",
+            "contactPerson",
+            &[sealed],
+        )
+        .await?
+        .pop()
+        .flatten();
+    Ok(Some(ContactPerson {
+        erased: name.is_none(),
+        name,
     }))
 }
