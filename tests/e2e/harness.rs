@@ -41,7 +41,14 @@ pub struct Service {
     /// The clock the aggregates and the scheduler decide by.
     pub clock: Arc<AdjustableClock>,
     http: reqwest::Client,
+    /// One service at a time in this process: each holds a connection per projector, and the
+    /// machine's PostgreSQL (max_connections 100) is shared with every other test.
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
+
+/// Whose turn it is to run a service.
+static TURN: std::sync::LazyLock<Arc<tokio::sync::Mutex<()>>> =
+    std::sync::LazyLock::new(|| Arc::new(tokio::sync::Mutex::new(())));
 
 /// A user of a seeded authority, with the password set for it.
 pub struct Account {
@@ -53,6 +60,7 @@ pub struct Account {
 
 /// Starts the service on a fresh database.
 pub async fn start() -> Service {
+    let turn = TURN.clone().lock_owned().await;
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
     let reference = imi_store::reference::ReferenceData::bundled().expect("reference data");
@@ -141,6 +149,7 @@ pub async fn start() -> Service {
         smtp,
         clock,
         http: reqwest::Client::new(),
+        _turn: turn,
     };
     service.start_sender();
     service
