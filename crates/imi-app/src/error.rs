@@ -120,7 +120,7 @@ impl AppError {
 
     /// A database error while reading: unavailable, read model missing, or internal.
     pub fn database(context: &str, error: &sqlx::Error) -> Self {
-        if connection_lost(error) {
+        if imi_store::commands::is_unavailable(error) {
             return Self::unavailable(context, error);
         }
         match error {
@@ -153,12 +153,6 @@ impl AppError {
     }
 }
 
-/// Whether the database could not be reached or ended the connection (rather than refused a
-/// statement): retrying later may help. One rule for the store and every interface.
-pub fn connection_lost(error: &sqlx::Error) -> bool {
-    imi_store::commands::is_unavailable(error)
-}
-
 /// The message a domain refusal shows: the domain writes them for clients.
 impl From<DomainError> for AppError {
     fn from(e: DomainError) -> Self {
@@ -186,10 +180,8 @@ pub fn command_error(error: CommandError<DomainError>) -> AppError {
             "another change to the same data was saved first: reload and try again",
         ),
         CommandError::Unavailable(source) => AppError::unavailable("event store", source.as_ref()),
-        CommandError::Internal(source) => match source.downcast_ref::<sqlx::Error>() {
-            Some(e) if connection_lost(e) => AppError::unavailable("command failed", e),
-            _ => AppError::internal("command failed", source.as_ref()),
-        },
+        // `internal` turns a lost connection anywhere in the chain into UNAVAILABLE.
+        CommandError::Internal(source) => AppError::internal("command failed", source.as_ref()),
     }
 }
 

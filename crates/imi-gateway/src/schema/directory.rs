@@ -575,18 +575,7 @@ impl Follow {
 
 /// An id from the client: 1 to 128 of `A-Z a-z 0-9 . _ : / -`.
 pub fn parse_id(id: &ID) -> Result<String, ApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_ID_BYTES
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'-'));
-    if ok {
-        Ok(id.to_string())
-    } else {
-        Err(ApiError::bad_input(format!(
-            "invalid id: 1 to {MAX_ID_BYTES} of the characters A-Z a-z 0-9 . _ : / -"
-        )))
-    }
+    Ok(imi_app::input::id(id)?)
 }
 
 /// The projections a mutation waits for: known names only; the directory by default.
