@@ -978,6 +978,27 @@ async fn a_request_never_sent_exists_for_the_requesting_side_only() {
             .unwrap();
         assert_eq!(download.status(), 404);
     }
+    // Uploading to its id answers as drafting with that id does: the id is taken, no more.
+    let upload = http
+        .put(format!("{}/requests/r-2/attachments", service.base))
+        .bearer_auth(&t.fr_handler)
+        .header("content-type", "application/pdf")
+        .body(b"%PDF-1.7 probing".to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = upload.status();
+    let upload: Value = upload.json().await.unwrap();
+    assert_eq!(status, 400, "{upload}");
+    let draft_taken = service
+        .graphql(
+            Some(&t.fr_handler),
+            None,
+            "mutation($input: DraftRequestInput!) { draftRequest(input: $input) { requestId } }",
+            json!({ "input": draft(json!([])) }),
+        )
+        .await;
+    assert_eq!(error_of(&upload), error_of(&draft_taken), "{upload}");
     // Every opening of personal data is in the processing log, once per reading; a reader
     // without personal data leaves nothing there.
     let readings = |user: &str| {

@@ -573,15 +573,17 @@ impl App {
             .await
             .map_err(|e| AppError::database("reading alert queues", &e))?;
             let exhausted = found.len() as i64 <= limit;
+            let ids: Vec<String> = found.iter().map(|q| q.alert_id.clone()).collect();
+            let alerts = alert_overview::get_many(&self.pool, &ids)
+                .await
+                .map_err(|e| AppError::database("reading alerts", &e))?;
             for q in found {
                 cursor = Some((q.queue.clone(), q.alert_id.clone()));
                 let Some(kind) = queue_of(&q.queue) else {
                     continue;
                 };
-                let Some(entry) = alert_overview::get(&self.pool, &q.alert_id)
-                    .await
-                    .map_err(|e| AppError::database("reading an alert", &e))?
-                else {
+                // An alert in two queues is shown in each.
+                let Some(entry) = alerts.get(&q.alert_id) else {
                     continue;
                 };
                 let Some(level) = d::view_level(Some(&reader), &entry.summary) else {

@@ -55,8 +55,13 @@ impl App {
             .map_err(|e| AppError::database("reading a request", &e))?;
         let allowed = match &row {
             Some(row) => {
-                let level = view_level(&reader, &row.summary)
-                    .ok_or_else(|| AppError::from(imi_domain::request::unknown_request()))?;
+                // An id in use by a request the caller may not see answers as drafting with it
+                // would: the id is taken. That says no more than a draft's refusal does.
+                let level = view_level(&reader, &row.summary).ok_or_else(|| {
+                    AppError::from(imi_domain::error::DomainError::refused(
+                        imi_domain::request::ID_TAKEN,
+                    ))
+                })?;
                 RequestField::AttachmentNamesAndContent.shown_at(level)
                     && !row.summary.personal_data_blocked()
                     && handler_in(Some(&row.area))

@@ -649,16 +649,15 @@ impl App {
             request_inbox::of_authority(&self.pool, reader.authority_id(), Some(&reader.user_id))
                 .await
                 .map_err(|e| AppError::database("reading the inbox", &e))?;
-        let ids: BTreeSet<&str> = items.iter().map(|i| i.request_id.as_str()).collect();
-        let mut summaries = BTreeMap::new();
-        for id in ids {
-            if let Some(row) = request_monitoring::get(&self.pool, id)
+        let ids: BTreeSet<String> = items.iter().map(|i| i.request_id.clone()).collect();
+        let ids: Vec<String> = ids.into_iter().collect();
+        let summaries: BTreeMap<String, RequestSummary> =
+            request_monitoring::get_many(&self.pool, &ids)
                 .await
-                .map_err(|e| AppError::database("reading a request", &e))?
-            {
-                summaries.insert(id.to_string(), row.summary);
-            }
-        }
+                .map_err(|e| AppError::database("reading requests", &e))?
+                .into_iter()
+                .map(|row| (row.summary.request_id.clone(), row.summary))
+                .collect();
         let mut out = Vec::new();
         for i in &items {
             let Some(summary) = summaries.get(&i.request_id) else {

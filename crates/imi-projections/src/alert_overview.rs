@@ -149,6 +149,31 @@ pub async fn get<'e>(
     .transpose()
 }
 
+/// The alerts of `alert_ids` (those that exist) by id, in one query.
+pub async fn get_many<'e>(
+    db: impl PgExecutor<'e>,
+    alert_ids: &[String],
+) -> Result<std::collections::HashMap<String, AlertEntry>, sqlx::Error> {
+    let rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT jsonb_build_object('summary', summary, 'updated_at', updated_at)
+           FROM {NAME}.alerts WHERE alert_id = ANY($1)"
+    ))
+    .bind(alert_ids)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|v| {
+            fold::decode::<Read>(v).map(|r| {
+                let entry = AlertEntry {
+                    summary: r.summary,
+                    updated_at: r.updated_at,
+                };
+                (entry.summary.alert_id.clone(), entry)
+            })
+        })
+        .collect()
+}
+
 /// Which alerts of an authority to list.
 #[derive(Clone, Debug, Default)]
 pub struct AlertFilter {

@@ -180,6 +180,20 @@ pub async fn get<'e>(
     row.map(fold::decode).transpose()
 }
 
+/// The rows of `request_ids` (those that exist), in one query.
+pub async fn get_many<'e>(
+    db: impl PgExecutor<'e>,
+    request_ids: &[String],
+) -> Result<Vec<MonitoringRow>, sqlx::Error> {
+    let rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(r) FROM {NAME}.requests r WHERE request_id = ANY($1)"
+    ))
+    .bind(request_ids)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(fold::decode).collect()
+}
+
 pub async fn list<'e>(
     db: impl PgExecutor<'e>,
     filter: &RequestFilter,

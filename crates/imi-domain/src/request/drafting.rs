@@ -3,6 +3,11 @@
 use super::*;
 use crate::authority::Flag;
 
+/// The refusal of a request id already in use, whoever's request it is: request ids are
+/// global, so a taken id says only that it is taken (clients that want no such signal let the
+/// service generate ids).
+pub const ID_TAKEN: &str = "the request already exists";
+
 impl RequestState {
     pub(super) async fn draft(
         &self,
@@ -14,7 +19,7 @@ impl RequestState {
     ) -> Result<Vec<RequestEvent>, DomainError> {
         let actor = actor_context(by, s).await?;
         if self.request.is_some() {
-            return Err(DomainError::refused("the request already exists"));
+            return Err(DomainError::refused(ID_TAKEN));
         }
         let request_id = request_id.trim().to_string();
         if request_id.is_empty() {

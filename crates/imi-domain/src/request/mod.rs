@@ -26,6 +26,7 @@ mod timing;
 pub mod visibility;
 
 pub use command::{Answers, RequestCommand, RequestContent};
+pub use drafting::ID_TAKEN;
 pub use event::{DraftContent, RequestEvent};
 pub use model::{
     request_key_id, Attachment, Party, QuestionSetSummary, ReferralSummary, RequestDates,

@@ -87,7 +87,7 @@ async fn a_request_is_drafted_once() {
     given(drafted())
         .when_async(issued(de_handler(), draft_command()))
         .await
-        .then_expect_error(DomainError::refused("the request already exists"));
+        .then_expect_error(DomainError::refused(crate::request::ID_TAKEN));
 }
 
 #[tokio::test]
