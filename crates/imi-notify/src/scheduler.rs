@@ -95,12 +95,17 @@ pub enum Acted {
     Later(String),
 }
 
+/// Seals against the removal of whole tails are taken daily (`imi audit seal` takes one at once).
+pub const SEAL_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
 pub struct Scheduler {
     pool: PgPool,
     clock: Arc<dyn Clock>,
     dispatch: HashMap<String, Arc<dyn Dispatch>>,
     /// How often the active scheduler looks for due deadlines.
     pub tick: Duration,
+    /// How often the active scheduler seals the event log's chain heads (None: never).
+    pub seal_every: Option<Duration>,
 }
 
 impl Scheduler {
@@ -110,6 +115,7 @@ impl Scheduler {
             clock,
             dispatch: HashMap::new(),
             tick: Duration::from_secs(5),
+            seal_every: Some(SEAL_EVERY),
         }
     }
 
@@ -214,6 +220,18 @@ impl Scheduler {
             }
             if let Err(error) = self.run_due().await {
                 tracing::warn!(%error, "scheduler: database error");
+            }
+            if let Some(every) = self.seal_every {
+                match imi_store::seals::seal_if_due(&self.pool, every).await {
+                    Ok(Some(seal)) => tracing::info!(
+                        seal = seal.seal,
+                        heads = seal.heads_changed,
+                        hash = %seal.hash,
+                        "the event log was sealed"
+                    ),
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, "scheduler: sealing the event log"),
+                }
             }
             // Still holding the lock? (The connection may have been lost.)
             if sqlx::query("SELECT 1").execute(&mut *conn).await.is_err() {

@@ -38,6 +38,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         clustered: i64,
     },
+    /// The auditors' tools over synthetic events: export rate against a plain COPY of the same
+    /// rows, verification of the export alone, a seal over every chain head and its check.
+    Audit {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: i64,
+    },
 }
 
 pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
@@ -50,6 +56,7 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
         BenchCommand::Rebuild { events, clustered } => {
             rebuild_bench(&pool, events.max(100), clustered).await
         }
+        BenchCommand::Audit { events } => audit_bench(&pool, events.max(100)).await,
     }
 }
 
@@ -260,6 +267,20 @@ fn raw_with(
 }
 
 async fn rebuild_bench(pool: &PgPool, events: i64, clustered: i64) -> Result<()> {
+    write_history(pool, events, clustered).await?;
+    let report = imi_projections::rebuild::rebuild(pool, &AuthorityDirectory, |_| {}).await?;
+    println!(
+        "rebuild of authority_directory: {} events in {:.1} s = {:.0} events/s",
+        report.events_applied,
+        report.seconds,
+        report.events_applied as f64 / report.seconds
+    );
+    println!("peak memory of this process (VmHWM): {}", peak_memory());
+    Ok(())
+}
+
+/// Writes `events` synthetic Authority events through the hash-chain trigger.
+async fn write_history(pool: &PgPool, events: i64, clustered: i64) -> Result<()> {
     // Authorities of 100 events each: a registration, then informal title changes.
     let per_authority: i64 = 100;
     let authorities = (events / per_authority).max(1);
@@ -310,14 +331,91 @@ async fn rebuild_bench(pool: &PgPool, events: i64, clustered: i64) -> Result<()>
         written as f64 / load_seconds
     );
     sqlx::query("VACUUM ANALYZE events").execute(pool).await?;
-    let report = imi_projections::rebuild::rebuild(pool, &AuthorityDirectory, |_| {}).await?;
+    Ok(())
+}
+
+async fn audit_bench(pool: &PgPool, events: i64) -> Result<()> {
+    use futures::TryStreamExt;
+    use std::io::Write;
+    write_history(pool, events, 0).await?;
+    let dir = std::env::temp_dir().join(format!("imi-bench-audit-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir)?;
+    let rate = |n: u64, seconds: f64| n as f64 / seconds;
+
+    // Baseline: the same rows and columns, as text, by COPY, to a file.
+    let started = Instant::now();
+    let mut conn = pool.acquire().await?;
+    let mut copy = conn
+        .copy_out_raw(
+            "COPY (SELECT position, aggregate_type, aggregate_id, sequence, event_type,
+                          event_version, payload::text, metadata::text, recorded_at,
+                          encode(prev_hash, 'hex'), encode(hash, 'hex')
+                     FROM events ORDER BY position) TO STDOUT",
+        )
+        .await?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("copy.tsv"))?);
+    while let Some(chunk) = copy.try_next().await? {
+        out.write_all(&chunk)?;
+    }
+    out.flush()?;
+    drop(copy);
+    drop(conn);
+    let copy_seconds = started.elapsed().as_secs_f64();
+    let copy_bytes = std::fs::metadata(dir.join("copy.tsv"))?.len();
+
+    let started = Instant::now();
+    let file = dir.join("export.ndjson");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    let summary = imi_store::export::export(pool, &Default::default(), &mut out).await?;
+    drop(out);
+    let export_seconds = started.elapsed().as_secs_f64();
+    let export_bytes = std::fs::metadata(&file)?.len();
     println!(
-        "rebuild of authority_directory: {} events in {:.1} s = {:.0} events/s",
-        report.events_applied,
-        report.seconds,
-        report.events_applied as f64 / report.seconds
+        "COPY of the same rows: {events} events in {copy_seconds:.1} s = {:.0} events/s ({} MB)",
+        rate(events as u64, copy_seconds),
+        copy_bytes / 1_000_000
     );
+    println!(
+        "imi audit export: {} events in {export_seconds:.1} s = {:.0} events/s ({} MB) = {:.2}x COPY",
+        summary.events,
+        rate(summary.events, export_seconds),
+        export_bytes / 1_000_000,
+        copy_seconds / export_seconds
+    );
+
+    let started = Instant::now();
+    let check = imi_store::export::verify_export(std::io::BufReader::new(std::fs::File::open(
+        &file,
+    )?))?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "imi audit verify --file: {} events in {seconds:.1} s = {:.0} events/s (no database)",
+        check.events,
+        rate(check.events, seconds)
+    );
+
+    let started = Instant::now();
+    let chains = imi_store::audit::verify(pool).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "hash chains in the database: {} events in {seconds:.1} s = {:.0} events/s",
+        chains.events_checked,
+        rate(chains.events_checked, seconds)
+    );
+
+    let started = Instant::now();
+    let seal = imi_store::seals::seal(pool).await?;
+    let seal_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let report = imi_store::seals::verify(pool).await?;
+    println!(
+        "first seal over {} chain heads: {seal_seconds:.2} s; its check: {:.2} s",
+        seal.heads_changed,
+        started.elapsed().as_secs_f64()
+    );
+    anyhow::ensure!(report.first_broken.is_none(), "the seal does not hold");
     println!("peak memory of this process (VmHWM): {}", peak_memory());
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
 

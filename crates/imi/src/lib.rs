@@ -1,6 +1,7 @@
 //! The `imi` service: configuration, wiring, seeding and benchmarks behind the CLI.
 
 pub mod app;
+pub mod audit;
 pub mod bench;
 pub mod config;
 pub mod seed;

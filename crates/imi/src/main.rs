@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use imi::{app, bench, config, seed};
+use imi::{app, audit, bench, config, seed};
 use imi_store::sealing::MasterKey;
 use imi_store::wake::Wake;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -65,7 +65,7 @@ enum Command {
     /// Audit the event log.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
+        command: audit::AuditCommand,
     },
     /// Print the GraphQL schema (SDL, sorted).
     Schema,
@@ -90,24 +90,6 @@ enum ProjectionsCommand {
 enum NotificationsCommand {
     /// Pending, sent, failed and skipped mails; scheduled, due and acted-on deadlines.
     Status,
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Walk every hash chain (the events' and the processing log's) and name the first broken
-    /// link.
-    Verify,
-    /// The processing log: who opened which personal data, when, for what (oldest first).
-    Reads {
-        /// Only this exchange's data key (`InformationRequest/<id>`, `Alert/<id>`, `User/<id>`).
-        #[arg(long)]
-        exchange: Option<String>,
-        /// Only this acting user (`user:<id>`).
-        #[arg(long)]
-        user: Option<String>,
-        #[arg(long, default_value_t = 100)]
-        limit: i64,
-    },
 }
 
 /// Stack of each runtime thread: GraphQL resolution nests deep futures.
@@ -138,6 +120,9 @@ async fn run() -> Result<()> {
             Ok(())
         }
         Command::Bench { command } => bench::run(&database.url().await?, command).await,
+        Command::Audit {
+            command: audit::AuditCommand::Verify { file: Some(file) },
+        } => audit::verify_file(&file),
         Command::Projections {
             command: ProjectionsCommand::List,
         } => {
@@ -209,65 +194,7 @@ async fn run() -> Result<()> {
                     Ok(())
                 }
                 Command::Projections { command } => projections(&pool, command).await,
-                Command::Audit {
-                    command: AuditCommand::Verify,
-                } => {
-                    let report = imi_store::audit::verify(&pool).await?;
-                    if let Some(b) = report.first_broken {
-                        bail!(
-                            "chain broken at {}/{} sequence {} (position {}): {}",
-                            b.aggregate_type,
-                            b.aggregate_id,
-                            b.sequence,
-                            b.position,
-                            b.problem
-                        );
-                    }
-                    let log = imi_store::processing_log::verify(&pool).await?;
-                    if let Some((exchange, sequence, problem)) = log.first_broken {
-                        bail!("processing log broken at {exchange} entry {sequence}: {problem}");
-                    }
-                    println!(
-                        "ok: {} events in {} chains verified; processing log: {} entries in {} \
-                         chains verified",
-                        report.events_checked,
-                        report.aggregates_checked,
-                        log.entries_checked,
-                        log.exchanges_checked
-                    );
-                    Ok(())
-                }
-                Command::Audit {
-                    command:
-                        AuditCommand::Reads {
-                            exchange,
-                            user,
-                            limit,
-                        },
-                } => {
-                    let filter = imi_store::processing_log::Filter {
-                        exchange,
-                        acting_user: user,
-                        from: None,
-                        to: None,
-                        limit: limit.clamp(1, 10_000),
-                    };
-                    for e in imi_store::processing_log::entries(&pool, &filter).await? {
-                        println!(
-                            "{} {} #{} {} {} [{}] level={} by {} of {}",
-                            e.at.to_rfc3339(),
-                            e.exchange,
-                            e.sequence,
-                            e.kind,
-                            e.operation,
-                            e.fields.join(","),
-                            e.level.as_deref().unwrap_or("-"),
-                            e.acting_user,
-                            e.acting_authority.as_deref().unwrap_or("-")
-                        );
-                    }
-                    Ok(())
-                }
+                Command::Audit { command } => audit::run(&pool, command).await,
                 Command::Serve { bind, seed_demo } => {
                     let services = services(&cli.master_key, &cli.token_secret, pool.clone())?;
                     if seed_demo.unwrap_or(embedded) {

@@ -175,3 +175,33 @@ async fn a_refused_rule_is_recorded_and_not_retried() {
     let status = deadlines::status(scene.pool(), Utc::now()).await.unwrap();
     assert_eq!((status.refused, status.due), (1, 0));
 }
+
+#[tokio::test]
+async fn the_active_scheduler_seals_the_log_when_a_seal_is_due() {
+    let scene = Scene::new().await;
+    invited(&scene, "ca-sealed", &"a".repeat(64), Utc::now() + Days::days(30)).await;
+    let mut scheduler = scheduler(&scene);
+    scheduler.tick = Duration::from_millis(50);
+    let (_wake_tx, wake) = tokio::sync::watch::channel(0u64);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(async move { scheduler.run(wake, stop).await });
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    let seal = loop {
+        if let Some(seal) = imi_store::seals::latest(scene.pool()).await.unwrap() {
+            break seal;
+        }
+        assert!(std::time::Instant::now() < until, "no seal was taken");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    stop_tx.send(true).unwrap();
+    running.await.unwrap();
+    assert_eq!((seal.seal, seal.heads_changed), (1, 1));
+    // Daily: the ticks after the first took no second seal.
+    let seals: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_seals")
+        .fetch_one(scene.pool())
+        .await
+        .unwrap();
+    assert_eq!(seals, 1);
+    let report = imi_store::seals::verify(scene.pool()).await.unwrap();
+    assert_eq!((report.seals_checked, report.first_broken), (1, None));
+}

@@ -3,6 +3,7 @@
 mod alert_flow;
 mod authority_flow;
 mod commands;
+mod export;
 mod feed;
 mod guard;
 mod log;
