@@ -250,3 +250,34 @@ async fn sign_in_checks_the_password_and_throttles_failures() {
         .expect_err("refused");
     assert_eq!(error.code, Code::BadUserInput);
 }
+
+#[tokio::test]
+async fn invitations_and_the_outbox_status_are_for_data_administrators_only() {
+    let scene = start().await;
+    let de = scene.nimic("DE").await;
+    let plain = scene.user(&de, "de.plain").await;
+    let error = scene
+        .app
+        .invitations(&plain, None, None, 10)
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        (error.code, error.message.as_str()),
+        (
+            Code::Forbidden,
+            imi_app::invitations::FOR_DATA_ADMINISTRATORS
+        )
+    );
+    let error = scene
+        .app
+        .notification_status(&plain)
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        (error.code, error.message.as_str()),
+        (
+            Code::Forbidden,
+            imi_app::notifications::STATUS_FOR_DATA_ADMINISTRATORS
+        )
+    );
+}
