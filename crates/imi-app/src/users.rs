@@ -11,7 +11,7 @@ use crate::App;
 use imi_domain::access::{authorize, may_view, AuthorityMutation, AuthorityView};
 use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
 use imi_domain::sealed::Sealed;
-use imi_projections::users::{UserEntry, UserQuery};
+pub use imi_projections::users::{UserEntry, UserQuery};
 use serde_json::json;
 
 /// Longest name or e-mail address accepted, in characters.

@@ -8,6 +8,8 @@
 //! nothing is missed when a notification is.
 
 use imi_store::feed::FeedPosition;
+/// A projection's checkpoint, as a watch carries it.
+pub type Position = FeedPosition;
 use imi_store::wake::{Wake, CHANNEL};
 use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Row};

@@ -64,7 +64,14 @@ pub fn router(mut services: Services) -> Router {
         services.pool.clone(),
         services.wake.clone(),
     ));
-    let schema = schema::build(services.clone(), metrics.clone(), watch);
+    let notification_watch = Arc::new(schema::notifications::NotificationWatch(
+        ProjectionWatch::new(
+            imi_projections::notifications::NAME,
+            services.pool.clone(),
+            services.wake.clone(),
+        ),
+    ));
+    let schema = schema::build(services.clone(), metrics.clone(), watch, notification_watch);
     let state = AppState {
         services,
         schema,

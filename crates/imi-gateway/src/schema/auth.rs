@@ -1,18 +1,13 @@
 //! Signing in, and who the signed-in user is.
 
-use super::directory::{read_entry, Authority};
-use super::{data, request, services};
+use super::directory::Authority;
+use super::{app, data, request, services};
 use crate::auth::issue;
 use crate::errors::{reason, ApiError, Code};
 use crate::metrics::Metrics;
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use imi_store::throttle;
-
-/// Longest login name accepted, in characters.
-const MAX_LOGIN_CHARS: usize = 254;
-/// Longest password accepted, in characters (hashing has a cost).
-const MAX_PASSWORD_CHARS: usize = 1_024;
+use imi_app::sign_in::{Lockout, SignIn};
 
 #[derive(Default)]
 pub struct AuthQuery;
@@ -54,12 +49,13 @@ impl Me {
 
     /// The user's authority, as the directory shows it.
     async fn authority(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Authority>> {
-        let services = services(ctx)?;
         let language = request(ctx)?.language.clone();
-        let entry = read_entry(&services.pool, &self.authority_id)
+        let caller = imi_app::Caller::user(&self.user_id, &self.authority_id, language.clone());
+        let read = app(ctx)?
+            .own_authority(&caller)
             .await
-            .map_err(|e| ApiError::database("reading the user's authority", &e))?;
-        Ok(entry.map(|entry| Authority::new(entry, language)))
+            .map_err(ApiError::from)?;
+        Ok(read.map(|read| Authority::new(read, language)))
     }
 }
 
@@ -85,29 +81,19 @@ impl AuthMutation {
         login: String,
         password: String,
     ) -> async_graphql::Result<LoginPayload> {
-        if login.chars().count() > MAX_LOGIN_CHARS || password.chars().count() > MAX_PASSWORD_CHARS
-        {
-            return Err(ApiError::bad_input("login or password too long").into());
-        }
         let services = services(ctx)?;
         let metrics = data::<Metrics>(ctx)?;
         let address = request(ctx)?.client_address.as_str();
-        // Counted by the name as it is looked up, whether or not it exists.
+        // As the application layer counts it: the name as it is looked up.
         let name = login.trim().to_lowercase();
-        let limits = throttle::Limits::default();
-        let database = |e: sqlx::Error| ApiError::internal("throttling sign-ins", &e);
-        let admission = throttle::admit(
-            &services.pool,
-            &limits,
-            &name,
-            address,
-            services.clock.now(),
-        )
-        .await
-        .map_err(database)?;
-        let attempt = match admission {
-            throttle::Admission::Admitted(attempt) => attempt,
-            throttle::Admission::Refused {
+        let principal = match services
+            .app
+            .sign_in(&login, &password, address)
+            .await
+            .map_err(ApiError::from)?
+        {
+            SignIn::Accepted(principal) => principal,
+            SignIn::Throttled {
                 scope,
                 until,
                 lockout,
@@ -118,28 +104,18 @@ impl AuthMutation {
                 metrics.login_throttled(scope.as_str());
                 return Err(locked_out(until).into());
             }
-        };
-        let principal = imi_store::credentials::verify(&services.pool, &name, &password)
-            .await
-            .map_err(|e| ApiError::internal("checking credentials", &e))?;
-        let Some(principal) = principal else {
-            metrics.login_failure();
-            let lockouts =
-                throttle::failed(&services.pool, &limits, &attempt, services.clock.now())
-                    .await
-                    .map_err(database)?;
-            for lockout in lockouts {
-                record_lockout(metrics, &name, address, lockout);
+            SignIn::WrongCredentials { lockouts } => {
+                metrics.login_failure();
+                for lockout in lockouts {
+                    record_lockout(metrics, &name, address, lockout);
+                }
+                return Err(
+                    ApiError::new(Code::Unauthenticated, "wrong login or password")
+                        .with_reason(reason::WRONG_CREDENTIALS)
+                        .into(),
+                );
             }
-            return Err(
-                ApiError::new(Code::Unauthenticated, "wrong login or password")
-                    .with_reason(reason::WRONG_CREDENTIALS)
-                    .into(),
-            );
         };
-        throttle::succeeded(&services.pool, &attempt, services.clock.now())
-            .await
-            .map_err(database)?;
         let (token, expires_at) = issue(
             &services.token_secret,
             &principal.user_id,
@@ -169,7 +145,7 @@ fn locked_out(until: DateTime<Utc>) -> ApiError {
     .with_reason(reason::LOGIN_LOCKED)
 }
 
-fn record_lockout(metrics: &Metrics, login: &str, address: &str, lockout: throttle::Lockout) {
+fn record_lockout(metrics: &Metrics, login: &str, address: &str, lockout: Lockout) {
     tracing::warn!(
         scope = lockout.scope.as_str(),
         login,

@@ -6,18 +6,15 @@
 use super::directory::{parse_id, Authority};
 use super::i18n::parse_language;
 use super::model::{parse_area, Workflow, WorkflowRole};
-use super::profile::{summary_of, viewer};
 use super::relay::{
     decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
-use super::{request, services};
-use crate::errors::{ApiError, Code};
+use super::{app, caller, request};
+use crate::errors::ApiError;
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
-use imi_domain::access::{may_view, ActorContext, AuthorityView};
+use imi_app::coordination::{self as tree, LinkFilter};
+use imi_domain::access::ActorContext;
 use imi_domain::reference::{Language, MemberState};
-use imi_projections::coordination::{self as tree, ChildrenQuery, LinkFilter};
-use imi_projections::directory::{self, DirectoryEntry, ReadOptions, Visibility};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const CURSOR_KIND: &str = "CoordinationChild";
@@ -126,7 +123,8 @@ pub struct CoordinationTree {
     root: Authority,
     root_id: String,
     language: Language,
-    viewer: Option<Arc<ActorContext>>,
+    /// Who reads the tree, as the application layer loaded them.
+    reader: Option<Arc<ActorContext>>,
 }
 
 #[Object]
@@ -157,7 +155,7 @@ impl CoordinationTree {
             first,
             after,
             &self.language,
-            self.viewer.as_deref(),
+            self.reader.as_deref(),
         )
         .await
     }
@@ -179,29 +177,7 @@ fn link_filter(
     })
 }
 
-/// The directory entries of `ids` the caller may see the coordination tree of, by id.
-async fn visible(
-    pool: &sqlx::PgPool,
-    ids: &[String],
-    language: &Language,
-    viewer: Option<&ActorContext>,
-) -> Result<BTreeMap<String, DirectoryEntry>, ApiError> {
-    let options = ReadOptions {
-        visibility: Visibility::IncludingAwaitingValidation,
-        language: Some(language.code().to_string()),
-    };
-    let entries = directory::get_many(pool, ids, &options)
-        .await
-        .map_err(|e| ApiError::database("reading authorities", &e))?;
-    Ok(entries
-        .into_iter()
-        .filter(|e| {
-            summary_of(e).is_some_and(|s| may_view(viewer, &s, AuthorityView::CoordinationTree))
-        })
-        .map(|e| (e.authority_id.clone(), e))
-        .collect())
-}
-
+/// A page of `coordinator_id`'s children, as `reader` may see them.
 async fn children_page(
     ctx: &Context<'_>,
     coordinator_id: &str,
@@ -209,52 +185,29 @@ async fn children_page(
     first: Option<i32>,
     after: Option<String>,
     language: &Language,
-    viewer: Option<&ActorContext>,
+    reader: Option<&ActorContext>,
 ) -> async_graphql::Result<CoordinationChildConnection> {
     let limit = page_size(first.unwrap_or(DEFAULT_PAGE_SIZE))?;
     let after = after.map(|c| decode_cursor(CURSOR_KIND, &c)).transpose()?;
     let has_previous_page = after.is_some();
-    let pool = &services(ctx)?.pool;
-    let mut children = if limit == 0 {
-        Vec::new()
-    } else {
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|e| ApiError::database("reading the coordination tree", &e))?;
-        let query = ChildrenQuery {
-            filter,
-            statuses: Vec::new(),
-            after,
-            limit: limit + 1,
-        };
-        tree::children(&mut conn, coordinator_id, &query)
-            .await
-            .map_err(|e| ApiError::database("reading the coordination tree", &e))?
-    };
-    let has_next_page = children.len() as i64 > limit;
-    children.truncate(limit as usize);
-    let ids: Vec<String> = children
-        .iter()
-        .map(|c| c.node.authority_id.clone())
-        .collect();
-    let mut entries = visible(pool, &ids, language, viewer).await?;
-    let edges: Vec<CoordinationChildEdge> = children
+    let page = app(ctx)?
+        .coordination_children(reader, coordinator_id, filter, after, limit, language)
+        .await
+        .map_err(ApiError::from)?;
+    let edges: Vec<CoordinationChildEdge> = page
+        .children
         .into_iter()
-        .filter_map(|child| {
-            let entry = entries.remove(&child.node.authority_id)?;
-            Some(CoordinationChildEdge {
-                cursor: encode_cursor(CURSOR_KIND, &child.node.authority_id),
-                node: CoordinationChild {
-                    authority: Authority::for_viewer(entry, language.clone(), viewer),
-                    links: child.links.into_iter().map(Into::into).collect(),
-                },
-            })
+        .map(|child| CoordinationChildEdge {
+            cursor: encode_cursor(CURSOR_KIND, &child.authority.entry.authority_id),
+            node: CoordinationChild {
+                authority: Authority::new(child.authority, language.clone()),
+                links: child.links.into_iter().map(Into::into).collect(),
+            },
         })
         .collect();
     Ok(CoordinationChildConnection {
         page_info: PageInfo {
-            has_next_page,
+            has_next_page: page.has_next_page,
             has_previous_page,
             start_cursor: edges.first().map(|e| e.cursor.clone()),
             end_cursor: edges.last().map(|e| e.cursor.clone()),
@@ -284,35 +237,18 @@ impl CoordinationQuery {
         language: Option<String>,
     ) -> async_graphql::Result<Option<CoordinationTree>> {
         let request = request(ctx)?;
-        let principal = request.principal()?;
+        let caller = caller(ctx)?;
         let language = language_of(request, language)?;
         let ms = MemberState::parse(&member_state).map_err(ApiError::from)?;
-        let pool = &services(ctx)?.pool;
-        let query = directory::DirectoryQuery {
-            member_state: Some(ms.code().to_string()),
-            kind: Some(imi_domain::authority::AuthorityKind::NationalCoordinator),
-            language: Some(language.code().to_string()),
-            limit: 1,
-            ..Default::default()
-        };
-        let root = directory::find(pool, &query)
+        let tree = app(ctx)?
+            .coordination_tree(&caller, &ms, &language)
             .await
-            .map_err(|e| ApiError::database("reading the directory", &e))?
-            .pop();
-        let viewer = viewer(pool, &principal.user_id, &principal.authority_id).await?;
-        let Some(root) = root else {
-            return Ok(None);
-        };
-        let allowed = summary_of(&root)
-            .is_some_and(|s| may_view(viewer.as_deref(), &s, AuthorityView::CoordinationTree));
-        if !allowed {
-            return Ok(None);
-        }
-        Ok(Some(CoordinationTree {
-            root_id: root.authority_id.clone(),
-            root: Authority::for_viewer(root, language.clone(), viewer.as_deref()),
+            .map_err(ApiError::from)?;
+        Ok(tree.map(|tree| CoordinationTree {
+            root_id: tree.root.entry.authority_id.clone(),
+            root: Authority::new(tree.root, language.clone()),
             language,
-            viewer,
+            reader: tree.reader,
         }))
     }
 
@@ -334,12 +270,14 @@ impl CoordinationQuery {
         language: Option<String>,
     ) -> async_graphql::Result<CoordinationChildConnection> {
         let request = request(ctx)?;
-        let principal = request.principal()?;
+        let caller = caller(ctx)?;
         let language = language_of(request, language)?;
         let coordinator_id = parse_id(&coordinator_id)?;
         let filter = link_filter(relation, area, workflow)?;
-        let pool = &services(ctx)?.pool;
-        let viewer = viewer(pool, &principal.user_id, &principal.authority_id).await?;
+        let reader = app(ctx)?
+            .actor_context(&caller)
+            .await
+            .map_err(ApiError::from)?;
         children_page(
             ctx,
             &coordinator_id,
@@ -347,7 +285,7 @@ impl CoordinationQuery {
             first,
             after,
             &language,
-            viewer.as_deref(),
+            reader.as_deref(),
         )
         .await
     }
@@ -365,62 +303,24 @@ impl CoordinationQuery {
         language: Option<String>,
     ) -> async_graphql::Result<CoordinationAncestry> {
         let request = request(ctx)?;
-        let principal = request.principal()?;
+        let caller = caller(ctx)?;
         let language = language_of(request, language)?;
         let authority_id = parse_id(&authority_id)?;
         let filter = link_filter(relation, area, workflow)?;
-        let pool = &services(ctx)?.pool;
-        let viewer = viewer(pool, &principal.user_id, &principal.authority_id).await?;
-        let options = ReadOptions {
-            visibility: Visibility::IncludingAwaitingValidation,
-            language: None,
-        };
-        let target = directory::get_with(pool, &authority_id, &options)
+        let ancestry = app(ctx)?
+            .coordination_ancestors(&caller, &authority_id, &filter, &language)
             .await
-            .map_err(|e| ApiError::database("reading an authority", &e))?
-            .ok_or_else(|| ApiError::not_found("no such authority in the directory"))?;
-        let allowed = summary_of(&target)
-            .is_some_and(|s| may_view(viewer.as_deref(), &s, AuthorityView::CoordinationTree));
-        if !allowed {
-            return Err(ApiError::new(
-                Code::Forbidden,
-                "you may not see this authority's coordination tree",
-            )
-            .into());
-        }
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|e| ApiError::database("reading the coordination tree", &e))?;
-        let ancestry = tree::ancestors(&mut conn, &authority_id, &filter)
-            .await
-            .map_err(|e| ApiError::database("reading the coordination tree", &e))?;
-        drop(conn);
-        let ids: Vec<String> = ancestry
-            .ancestors
-            .iter()
-            .map(|a| a.node.authority_id.clone())
-            .collect();
-        let entries = visible(pool, &ids, &language, viewer.as_deref()).await?;
-        let shown = |id: &str| id == authority_id || entries.contains_key(id);
-        let links = ancestry
-            .links
-            .into_iter()
-            .filter(|l| shown(&l.authority_id) && shown(&l.coordinator_id))
-            .map(Into::into)
-            .collect();
-        let mut entries = entries;
-        let ancestors = ancestry
-            .ancestors
-            .into_iter()
-            .filter_map(|a| {
-                let entry = entries.remove(&a.node.authority_id)?;
-                Some(CoordinationAncestor {
-                    authority: Authority::for_viewer(entry, language.clone(), viewer.as_deref()),
+            .map_err(ApiError::from)?;
+        Ok(CoordinationAncestry {
+            ancestors: ancestry
+                .ancestors
+                .into_iter()
+                .map(|a| CoordinationAncestor {
+                    authority: Authority::new(a.authority, language.clone()),
                     depth: a.depth,
                 })
-            })
-            .collect();
-        Ok(CoordinationAncestry { ancestors, links })
+                .collect(),
+            links: ancestry.links.into_iter().map(Into::into).collect(),
+        })
     }
 }

@@ -3,25 +3,21 @@
 
 use super::i18n::{all_wanted_first, parse_language, pick, LocalizedText};
 use super::model::{parse_area, parse_region, AuthorityKind, Workflow, WorkflowRole};
-use super::profile::{
-    areas, summary_of, viewer, AuthorityArea, AuthorityStatus, ContactDetails, Views,
-};
+use super::profile::{areas, AuthorityArea, AuthorityStatus, ContactDetails};
 use super::relay::{
     decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
-use super::{data, request, services};
+use super::{data, request};
 use crate::errors::ApiError;
 use crate::live::ProjectionWatch;
 use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream};
+use imi_app::directory::{self as directory, AuthorityRead, Following, Visibility};
 use imi_app::Wait;
-use imi_domain::access::{ActorContext, AuthorityView};
+use imi_domain::access::AuthorityView;
 use imi_domain::authority::AuthorityCommand;
 use imi_domain::reference::{Language, MemberState};
-use imi_projections::directory::{self, DirectoryEntry, ReadOptions, Visibility};
-use imi_store::feed::FeedPosition;
-use sqlx::PgExecutor;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -46,35 +42,24 @@ pub struct DirectorySubscription;
 
 /// An authority registered in IMI, as the directory shows it.
 pub struct Authority {
-    entry: DirectoryEntry,
+    /// The entry, and what the caller may read beyond the directory fields.
+    read: AuthorityRead,
     /// The caller's language, for the informal titles.
     language: Language,
-    /// What the caller may read beyond the directory fields.
-    views: Views,
 }
 
 impl Authority {
-    /// The directory fields only (every v2 field null).
-    pub fn new(entry: DirectoryEntry, language: Language) -> Self {
-        Self::for_viewer(entry, language, None)
-    }
-
-    /// As `viewer` may read it.
-    pub fn for_viewer(
-        entry: DirectoryEntry,
-        language: Language,
-        viewer: Option<&ActorContext>,
-    ) -> Self {
-        let views = Views::of(viewer, summary_of(&entry).as_ref());
-        Self {
-            entry,
-            language,
-            views,
-        }
+    /// As the application layer lets the caller read it.
+    pub fn new(read: AuthorityRead, language: Language) -> Self {
+        Self { read, language }
     }
 
     fn may(&self, view: AuthorityView) -> bool {
-        self.views.may(view)
+        self.read.may(view)
+    }
+
+    fn entry(&self) -> &imi_app::directory::DirectoryEntry {
+        &self.read.entry
     }
 }
 
@@ -82,24 +67,24 @@ impl Authority {
 #[Object]
 impl Authority {
     async fn id(&self) -> ID {
-        ID(self.entry.authority_id.clone())
+        ID(self.entry().authority_id.clone())
     }
 
     /// ISO 3166-1 alpha-2 code of its Member State (EL for Greece).
     async fn member_state(&self) -> &str {
-        &self.entry.member_state
+        &self.entry().member_state
     }
 
     async fn kind(&self) -> async_graphql::Result<AuthorityKind> {
-        AuthorityKind::from_name(&self.entry.kind).ok_or_else(|| {
-            tracing::error!(kind = %self.entry.kind, "the directory holds an authority kind this gateway does not know");
+        AuthorityKind::from_name(&self.entry().kind).ok_or_else(|| {
+            tracing::error!(kind = %self.entry().kind, "the directory holds an authority kind this gateway does not know");
             ApiError::new(crate::errors::Code::Internal, "internal error").into()
         })
     }
 
     /// Its official name, in its own language.
     async fn official_name(&self) -> &str {
-        &self.entry.official_name
+        &self.entry().official_name
     }
 
     /// Its informal title in `language` (default: the caller's language); when there is none in
@@ -113,55 +98,54 @@ impl Authority {
             Some(code) => parse_language(&code)?,
             None => self.language.clone(),
         };
-        Ok(pick(&self.entry.informal_titles, &language))
+        Ok(pick(&self.entry().informal_titles, &language))
     }
 
     /// All its informal titles, the one in the caller's language first.
     async fn informal_titles(&self) -> Vec<LocalizedText> {
-        all_wanted_first(&self.entry.informal_titles, &self.language)
+        all_wanted_first(&self.entry().informal_titles, &self.language)
     }
 
     /// When its directory entry last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.entry.updated_at
+        self.entry().updated_at
     }
 
     async fn status(&self) -> AuthorityStatus {
-        self.entry.status.into()
+        self.entry().status.into()
     }
 
     /// Its region (e.g. a federal state, `DE-BY`), if any.
     async fn region(&self) -> Option<&str> {
-        self.entry.region.as_deref()
+        self.entry().region.as_deref()
     }
 
     async fn registered_at(&self) -> Option<DateTime<Utc>> {
-        self.entry.registered_at
+        self.entry().registered_at
     }
 
     async fn validated_at(&self) -> Option<DateTime<Utc>> {
-        self.entry.validated_at
+        self.entry().validated_at
     }
 
     /// The short description of its tasks (profile: null unless the caller may read it).
     async fn description(&self) -> Option<&str> {
         self.may(AuthorityView::Profile)
-            .then_some(self.entry.description.as_deref())
+            .then_some(self.entry().description.as_deref())
             .flatten()
     }
 
     /// Its official contact details (profile).
     async fn contact(&self) -> Option<ContactDetails> {
         self.may(AuthorityView::Profile)
-            .then(|| ContactDetails::from(&self.entry.contact))
+            .then(|| ContactDetails::from(&self.entry().contact))
     }
 
     /// Its areas with workflow roles, competences, professions and service activities
     /// (profile); flags and linked coordinators need the workflow settings view, access
     /// coordinators the coordination tree view.
     async fn areas(&self) -> Option<Vec<AuthorityArea>> {
-        self.may(AuthorityView::Profile)
-            .then(|| areas(&self.entry, &self.views))
+        self.may(AuthorityView::Profile).then(|| areas(&self.read))
     }
 
     /// Its named contact person (personal data): null unless the caller may see it (the
@@ -171,40 +155,37 @@ impl Authority {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<super::profile::ContactPerson>> {
-        if !self.may(AuthorityView::ContactPerson) {
-            return Ok(None);
-        }
-        let caller = super::caller(ctx)?;
-        Ok(
-            super::profile::contact_person(services(ctx)?, &caller, &self.entry.authority_id)
-                .await?,
-        )
+        let person = super::app(ctx)?
+            .contact_person(&super::caller(ctx)?, &self.read)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(person.map(Into::into))
     }
 
     /// The areas a legislative area or delegated coordinator coordinates (coordination tree).
     async fn coordinated_areas(&self) -> Option<Vec<String>> {
         self.may(AuthorityView::CoordinationTree)
-            .then(|| self.entry.coordinated_areas.iter().cloned().collect())
+            .then(|| self.entry().coordinated_areas.iter().cloned().collect())
     }
 
     /// The coordinator that invited or registered it (coordination tree).
     async fn invited_by(&self) -> Option<ID> {
         self.may(AuthorityView::CoordinationTree)
-            .then(|| self.entry.invited_by.clone().map(ID))
+            .then(|| self.entry().invited_by.clone().map(ID))
             .flatten()
     }
 
     /// The coordinator that validated it and manages its data (coordination tree).
     async fn validating_coordinator(&self) -> Option<ID> {
         self.may(AuthorityView::CoordinationTree)
-            .then(|| self.entry.validating_coordinator.clone().map(ID))
+            .then(|| self.entry().validating_coordinator.clone().map(ID))
             .flatten()
     }
 
     /// Authorities of its Member State linked to it (workflow settings).
     async fn linked_authorities(&self) -> Option<Vec<ID>> {
         self.may(AuthorityView::WorkflowSettings).then(|| {
-            self.entry
+            self.entry()
                 .linked_authorities
                 .iter()
                 .cloned()
@@ -258,7 +239,7 @@ impl DirectoryQuery {
         language: Option<String>,
     ) -> async_graphql::Result<AuthorityConnection> {
         let request = request(ctx)?;
-        let principal = request.principal()?;
+        let caller = super::caller(ctx)?;
         let limit = page_size(first.unwrap_or(DEFAULT_PAGE_SIZE))?;
         let language = match language {
             Some(code) => parse_language(&code)?,
@@ -315,33 +296,20 @@ impl DirectoryQuery {
             visibility: Visibility::ValidatedOnly,
             language: Some(language.code().to_string()),
             after,
-            limit: limit + 1,
+            limit,
         };
-        let services = services(ctx)?;
-        let mut entries = if limit == 0 {
-            Vec::new()
-        } else {
-            directory::find(&services.pool, &query)
-                .await
-                .map_err(|e| ApiError::database("searching the directory", &e))?
-        };
-        let viewer = viewer(&services.pool, &principal.user_id, &principal.authority_id).await?;
-        if let Some(why) = viewer.as_deref().map_or_else(
-            || Some("your authority is not registered".to_string()),
-            |v| v.unable().map(|d| d.0),
-        ) {
-            return Err(ApiError::new(crate::errors::Code::Forbidden, why).into());
-        }
-        let has_next_page = entries.len() as i64 > limit;
-        entries.truncate(limit as usize);
-        // Every validated entry passes for an able caller; the check stays for the rule's sake.
-        let edges: Vec<AuthorityEdge> = entries
+        let page = super::app(ctx)?
+            .search_directory(&caller, query)
+            .await
+            .map_err(ApiError::from)?;
+        let has_next_page = page.has_next_page;
+        let edges: Vec<AuthorityEdge> = page
+            .authorities
             .into_iter()
-            .map(|entry| AuthorityEdge {
-                cursor: encode_cursor(CURSOR_KIND, &entry.authority_id),
-                node: Authority::for_viewer(entry, language.clone(), viewer.as_deref()),
+            .map(|read| AuthorityEdge {
+                cursor: encode_cursor(CURSOR_KIND, &read.entry.authority_id),
+                node: Authority::new(read, language.clone()),
             })
-            .filter(|edge| edge.node.may(AuthorityView::Directory))
             .collect();
         Ok(AuthorityConnection {
             page_info: PageInfo {
@@ -363,26 +331,17 @@ impl DirectoryQuery {
         language: Option<String>,
     ) -> async_graphql::Result<Option<Authority>> {
         let request = request(ctx)?;
-        let principal = request.principal()?;
+        let caller = super::caller(ctx)?;
         let id = parse_id(&id)?;
         let language = match language {
             Some(code) => parse_language(&code)?,
             None => request.language.clone(),
         };
-        let services = services(ctx)?;
-        let options = ReadOptions {
-            visibility: Visibility::IncludingAwaitingValidation,
-            language: Some(language.code().to_string()),
-        };
-        let entry = directory::get_with(&services.pool, &id, &options)
+        let read = super::app(ctx)?
+            .authority(&caller, &id, &language)
             .await
-            .map_err(|e| ApiError::database("reading an authority", &e))?;
-        let Some(entry) = entry else {
-            return Ok(None);
-        };
-        let viewer = viewer(&services.pool, &principal.user_id, &principal.authority_id).await?;
-        let authority = Authority::for_viewer(entry, language, viewer.as_deref());
-        Ok(authority.may(AuthorityView::Directory).then_some(authority))
+            .map_err(ApiError::from)?;
+        Ok(read.map(|read| Authority::new(read, language)))
     }
 }
 
@@ -475,33 +434,27 @@ impl DirectorySubscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AuthorityUpdate>>> {
         let request = request(ctx)?;
         let principal = request.principal()?;
+        let caller = super::caller(ctx)?;
         let authority_id = parse_id(&authority_id)?;
         let language = match language {
             Some(code) => parse_language(&code)?,
             None => request.language.clone(),
         };
-        let pool = services(ctx)?.pool.clone();
+        let app = super::app(ctx)?.clone();
         let mut checkpoint = data::<Arc<ProjectionWatch>>(ctx)?.subscribe();
         // Changes from here on wake us; the entry read next already includes earlier ones.
         checkpoint.borrow_and_update();
-        let entry = read_entry(&pool, &authority_id)
+        let following = app
+            .follow_authority(&caller, &authority_id)
             .await
-            .map_err(|e| ApiError::database("reading an authority", &e))?
-            .ok_or_else(|| ApiError::not_found("no such authority in the directory"))?;
-        let viewer = viewer(&pool, &principal.user_id, &principal.authority_id).await?;
-        if !Authority::for_viewer(entry.clone(), language.clone(), viewer.as_deref())
-            .may(AuthorityView::Directory)
-        {
-            return Err(ApiError::not_found("no such authority in the directory").into());
-        }
+            .map_err(ApiError::from)?;
         let follow = Follow {
-            pool,
-            authority_id,
+            app,
+            initial: Some(following.initial.clone()),
+            following,
             language,
-            viewer,
             checkpoint,
             expires_at: principal.expires_at,
-            initial: Some(entry),
             last: None,
             done: false,
         };
@@ -511,15 +464,14 @@ impl DirectorySubscription {
 
 /// The state of one `authorityUpdated` subscription.
 struct Follow {
-    pool: sqlx::PgPool,
-    authority_id: String,
+    app: imi_app::App,
+    /// Who follows what, for the fields the access policy gates.
+    following: Following,
     language: Language,
-    /// Who follows, for the fields the access policy gates.
-    viewer: Option<Arc<ActorContext>>,
-    checkpoint: watch::Receiver<FeedPosition>,
+    checkpoint: watch::Receiver<crate::live::Position>,
     expires_at: DateTime<Utc>,
-    initial: Option<DirectoryEntry>,
-    last: Option<DirectoryEntry>,
+    initial: Option<AuthorityRead>,
+    last: Option<imi_app::directory::DirectoryEntry>,
     done: bool,
 }
 
@@ -528,8 +480,8 @@ impl Follow {
         if self.done {
             return None;
         }
-        if let Some(entry) = self.initial.take() {
-            return Some((Ok(self.update(entry, true)), self));
+        if let Some(read) = self.initial.take() {
+            return Some((Ok(self.update(read, true)), self));
         }
         loop {
             let until_expiry = (self.expires_at - Utc::now())
@@ -550,24 +502,23 @@ impl Follow {
                     return Some((Err(error.into()), self));
                 }
             }
-            match read_entry(&self.pool, &self.authority_id).await {
-                Ok(Some(entry)) if self.last.as_ref() != Some(&entry) => {
-                    return Some((Ok(self.update(entry, false)), self));
+            match self.app.reread(&self.following).await {
+                Ok(Some(read)) if self.last.as_ref() != Some(&read.entry) => {
+                    return Some((Ok(self.update(read, false)), self));
                 }
                 Ok(_) => continue,
                 Err(e) => {
                     self.done = true;
-                    let error = ApiError::database("following an authority", &e);
-                    return Some((Err(error.into()), self));
+                    return Some((Err(ApiError::from(e).into()), self));
                 }
             }
         }
     }
 
-    fn update(&mut self, entry: DirectoryEntry, initial: bool) -> AuthorityUpdate {
-        self.last = Some(entry.clone());
+    fn update(&mut self, read: AuthorityRead, initial: bool) -> AuthorityUpdate {
+        self.last = Some(read.entry.clone());
         AuthorityUpdate {
-            authority: Authority::for_viewer(entry, self.language.clone(), self.viewer.as_deref()),
+            authority: Authority::new(read, self.language.clone()),
             initial,
         }
     }
@@ -581,15 +532,6 @@ pub fn parse_id(id: &ID) -> Result<String, ApiError> {
 /// The projections a mutation waits for: known names only; the directory by default.
 pub(crate) fn wait_list(requested: Option<Vec<String>>) -> Result<Wait, ApiError> {
     Ok(Wait::of(requested, &[directory::NAME])?)
-}
-
-/// One directory entry by id.
-// TODO: move to imi_projections::directory (a `get` beside `search`) when its owner adds one.
-pub async fn read_entry<'e>(
-    db: impl PgExecutor<'e>,
-    authority_id: &str,
-) -> Result<Option<DirectoryEntry>, sqlx::Error> {
-    directory::get(db, authority_id).await
 }
 
 #[cfg(test)]

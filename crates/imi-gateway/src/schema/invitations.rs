@@ -3,11 +3,11 @@
 
 use super::model::AuthorityKind;
 use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE};
-use super::{request, services};
-use crate::errors::{ApiError, Code};
+use super::{app, caller};
+use crate::errors::ApiError;
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use imi_projections::invitations::{self, InvitationState as State};
+use imi_app::invitations::InvitationState as State;
 
 const CURSOR_KIND: &str = "Invitation";
 
@@ -88,8 +88,7 @@ impl InvitationsQuery {
         #[graphql(default_with = "DEFAULT_PAGE_SIZE")] first: i32,
         after: Option<String>,
     ) -> async_graphql::Result<InvitationConnection> {
-        let principal = request(ctx)?.principal()?;
-        let services = services(ctx)?;
+        let caller = caller(ctx)?;
         let limit = page_size(first)?;
         let after = match &after {
             Some(cursor) => {
@@ -102,60 +101,35 @@ impl InvitationsQuery {
             }
             None => None,
         };
-        if !super::app(ctx)?
-            .is_data_administrator(&super::caller(ctx)?)
-            .await
-            .map_err(ApiError::from)?
-        {
-            return Err(ApiError::new(
-                Code::Forbidden,
-                "only the data administrators of the inviting coordinator see its invitations",
-            )
-            .into());
-        }
-        let now = services.clock.now();
-        let mut rows = invitations::sent_by(
-            &services.pool,
-            &principal.authority_id,
-            state.map(State::from),
-            now,
-            after.clone(),
-            limit,
-        )
-        .await
-        .map_err(|e| ApiError::database("reading invitations", &e))?;
-        let has_next_page = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let sealed: Vec<_> = rows.iter().map(|r| r.contact_email.clone()).collect();
-        let opened = services
-            .app
-            .open_texts(&super::caller(ctx)?, "invitations", "contactEmail", &sealed)
+        let page = app(ctx)?
+            .invitations(&caller, state.map(State::from), after.clone(), limit)
             .await
             .map_err(ApiError::from)?;
-        let mut edges = Vec::with_capacity(rows.len());
-        for (row, email) in rows.into_iter().zip(opened) {
-            let cursor = encode_cursor(
-                CURSOR_KIND,
-                &format!("{}|{}", row.invited_at.to_rfc3339(), row.authority_id),
-            );
-            edges.push(InvitationEdge {
-                cursor,
+        let has_next_page = page.has_next_page;
+        let edges: Vec<InvitationEdge> = page
+            .invitations
+            .into_iter()
+            .map(|view| InvitationEdge {
+                cursor: encode_cursor(
+                    CURSOR_KIND,
+                    &format!("{}|{}", view.invited_at.to_rfc3339(), view.authority_id),
+                ),
                 node: Invitation {
-                    state: row.state_at(now).into(),
-                    authority_id: ID(row.authority_id),
-                    kind: row.kind.into(),
-                    member_state: row.member_state,
-                    region: row.region,
-                    areas: row.areas,
-                    contact_email: email,
-                    invited_at: row.invited_at,
-                    renewals: row.renewals,
-                    renewed_at: row.renewed_at,
-                    expires_at: row.expires_at,
-                    registered_at: row.registered_at,
+                    state: view.state.into(),
+                    authority_id: ID(view.authority_id),
+                    kind: view.kind.into(),
+                    member_state: view.member_state,
+                    region: view.region,
+                    areas: view.areas,
+                    contact_email: view.contact_email,
+                    invited_at: view.invited_at,
+                    renewals: view.renewals,
+                    renewed_at: view.renewed_at,
+                    expires_at: view.expires_at,
+                    registered_at: view.registered_at,
                 },
-            });
-        }
+            })
+            .collect();
         Ok(InvitationConnection {
             page_info: PageInfo {
                 has_next_page,

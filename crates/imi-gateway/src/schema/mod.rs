@@ -80,17 +80,14 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     .extension(Guard)
 }
 
-/// The schema with what its resolvers reach.
+/// The schema with what its resolvers reach: the directory's and the notifications'
+/// checkpoints feed the subscriptions.
 pub fn build(
     services: Services,
     metrics: Metrics,
     directory_watch: Arc<ProjectionWatch>,
+    notification_watch: Arc<notifications::NotificationWatch>,
 ) -> ImiSchema {
-    let notification_watch = Arc::new(notifications::NotificationWatch(ProjectionWatch::new(
-        imi_projections::notifications::NAME,
-        services.pool.clone(),
-        services.wake.clone(),
-    )));
     builder()
         .data(services)
         .data(metrics)

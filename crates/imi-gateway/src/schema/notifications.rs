@@ -8,15 +8,14 @@
 //! process wrote the event.
 
 use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE};
-use super::{data, request, services};
-use crate::errors::{ApiError, Code};
+use super::{app, caller, data, request};
+use crate::errors::ApiError;
 use crate::live::ProjectionWatch;
 use async_graphql::{Context, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream};
+use imi_app::notifications::{Cursor, NotificationView};
 use imi_domain::reference::Language;
-use imi_notify::texts;
-use imi_projections::notifications::{self as inbox, Cursor};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,22 +58,19 @@ pub struct Notification {
     pub cursor: String,
 }
 
-impl Notification {
-    fn of(n: inbox::Notification, language: &Language) -> Self {
-        // The code is for the invited authority's mail only; in the app it is never shown.
-        let text = texts::render(&n.kind, &n.params, language.code(), None);
-        let cursor = encode_cursor(CURSOR_KIND, &n.cursor().encode());
+impl From<NotificationView> for Notification {
+    fn from(n: NotificationView) -> Self {
         Self {
+            cursor: encode_cursor(CURSOR_KIND, &n.cursor.encode()),
             id: ID(n.id),
             kind: n.kind,
             aggregate_type: n.aggregate_type,
             aggregate_id: ID(n.aggregate_id),
-            subject: text.subject,
-            body: text.body,
-            language: text.language.to_string(),
+            subject: n.subject,
+            body: n.body,
+            language: n.language,
             created_at: n.created_at,
             read: n.read,
-            cursor,
         }
     }
 }
@@ -142,7 +138,7 @@ impl NotificationsQuery {
         unread_only: Option<bool>,
         language: Option<String>,
     ) -> async_graphql::Result<NotificationConnection> {
-        let principal = request(ctx)?.principal()?;
+        let caller = caller(ctx)?;
         let limit = page_size(first)? as usize;
         let language = language_arg(ctx, language)?;
         let before = match &after {
@@ -152,25 +148,22 @@ impl NotificationsQuery {
             ),
             None => None,
         };
-        let pool = &services(ctx)?.pool;
-        let page = inbox::user_notifications(
-            pool,
-            &principal.user_id,
-            &principal.authority_id,
-            before.as_ref(),
-            limit,
-            unread_only.unwrap_or(false),
-        )
-        .await
-        .map_err(|e| ApiError::database("reading notifications", &e))?;
-        let unread_count = inbox::unread_count(pool, &principal.user_id, &principal.authority_id)
+        let page = app(ctx)?
+            .notifications(
+                &caller,
+                before.as_ref(),
+                limit,
+                unread_only.unwrap_or(false),
+                &language,
+            )
             .await
-            .map_err(|e| ApiError::database("counting notifications", &e))?;
+            .map_err(ApiError::from)?;
+        let unread_count = page.unread_count;
         let edges: Vec<NotificationEdge> = page
-            .items
+            .notifications
             .into_iter()
             .map(|n| {
-                let node = Notification::of(n, &language);
+                let node = Notification::from(n);
                 NotificationEdge {
                     cursor: node.cursor.clone(),
                     node,
@@ -179,7 +172,7 @@ impl NotificationsQuery {
             .collect();
         Ok(NotificationConnection {
             page_info: PageInfo {
-                has_next_page: page.has_more,
+                has_next_page: page.has_next_page,
                 has_previous_page: after.is_some(),
                 start_cursor: edges.first().map(|e| e.cursor.clone()),
                 end_cursor: edges.last().map(|e| e.cursor.clone()),
@@ -191,14 +184,10 @@ impl NotificationsQuery {
 
     /// How many of the caller's notifications are unread.
     async fn unread_notification_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let principal = request(ctx)?.principal()?;
-        Ok(inbox::unread_count(
-            &services(ctx)?.pool,
-            &principal.user_id,
-            &principal.authority_id,
-        )
-        .await
-        .map_err(|e| ApiError::database("counting notifications", &e))?)
+        Ok(app(ctx)?
+            .unread_notification_count(&caller(ctx)?)
+            .await
+            .map_err(ApiError::from)?)
     }
 
     /// The mail outbox and the scheduled deadlines. For data administrators (of IMI
@@ -207,24 +196,11 @@ impl NotificationsQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<NotificationStatus> {
-        let services = services(ctx)?;
-        if !super::app(ctx)?
-            .is_data_administrator(&super::caller(ctx)?)
+        let status = app(ctx)?
+            .notification_status(&caller(ctx)?)
             .await
-            .map_err(ApiError::from)?
-        {
-            return Err(ApiError::new(
-                Code::Forbidden,
-                "only data administrators of IMI coordinators see the notification status",
-            )
-            .into());
-        }
-        let outbox = imi_notify::status::outbox(&services.pool)
-            .await
-            .map_err(|e| ApiError::database("reading the outbox status", &e))?;
-        let deadlines = imi_projections::deadlines::status(&services.pool, services.clock.now())
-            .await
-            .map_err(|e| ApiError::database("reading the deadlines", &e))?;
+            .map_err(ApiError::from)?;
+        let (outbox, deadlines) = (status.outbox, status.deadlines);
         Ok(NotificationStatus {
             pending: outbox.pending,
             sending: outbox.sending,
@@ -259,21 +235,17 @@ impl NotificationsMutation {
         ctx: &Context<'_>,
         ids: Vec<ID>,
     ) -> async_graphql::Result<i32> {
-        let principal = request(ctx)?.principal()?;
+        let caller = caller(ctx)?;
         if ids.len() > MAX_MARK {
             return Err(
                 ApiError::bad_input(format!("at most {MAX_MARK} notifications at once")).into(),
             );
         }
         let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
-        let marked = inbox::mark_read(
-            &services(ctx)?.pool,
-            &principal.user_id,
-            &principal.authority_id,
-            &ids,
-        )
-        .await
-        .map_err(|e| ApiError::database("marking notifications read", &e))?;
+        let marked = app(ctx)?
+            .mark_notifications_read(&caller, &ids)
+            .await
+            .map_err(ApiError::from)?;
         Ok(marked as i32)
     }
 }
@@ -288,17 +260,18 @@ impl NotificationsSubscription {
         language: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Notification>> {
         let principal = request(ctx)?.principal()?;
+        let caller = caller(ctx)?;
         let language = language_arg(ctx, language)?;
-        let pool = services(ctx)?.pool.clone();
+        let app = app(ctx)?.clone();
         let mut checkpoint = data::<Arc<NotificationWatch>>(ctx)?.0.subscribe();
         checkpoint.borrow_and_update();
-        let after = inbox::latest_cursor(&pool, &principal.user_id, &principal.authority_id)
+        let after = app
+            .latest_notification(&caller)
             .await
-            .map_err(|e| ApiError::database("reading notifications", &e))?;
+            .map_err(ApiError::from)?;
         let live = Live {
-            pool,
-            user_id: principal.user_id.clone(),
-            authority_id: principal.authority_id.clone(),
+            app,
+            caller,
             language,
             checkpoint,
             after,
@@ -311,41 +284,35 @@ impl NotificationsSubscription {
 
 /// The state of one `notifications` subscription.
 struct Live {
-    pool: sqlx::PgPool,
-    user_id: String,
-    authority_id: String,
+    app: imi_app::App,
+    caller: imi_app::Caller,
     language: Language,
-    checkpoint: watch::Receiver<imi_store::feed::FeedPosition>,
+    checkpoint: watch::Receiver<crate::live::Position>,
     after: Option<Cursor>,
     expires_at: DateTime<Utc>,
-    queue: VecDeque<inbox::Notification>,
+    queue: VecDeque<NotificationView>,
 }
 
 impl Live {
     async fn next(mut self) -> Option<(Notification, Self)> {
         loop {
             if let Some(n) = self.queue.pop_front() {
-                self.after = Some(n.cursor());
-                let node = Notification::of(n, &self.language);
-                return Some((node, self));
+                self.after = Some(n.cursor.clone());
+                return Some((Notification::from(n), self));
             }
             let until_expiry = (self.expires_at - Utc::now()).to_std().ok()?;
             tokio::select! {
                 moved = self.checkpoint.changed() => moved.ok()?,
                 _ = tokio::time::sleep(until_expiry) => return None,
             }
-            match inbox::stream_after(
-                &self.pool,
-                &self.user_id,
-                &self.authority_id,
-                self.after.as_ref(),
-                100,
-            )
-            .await
+            match self
+                .app
+                .notifications_after(&self.caller, self.after.as_ref(), 100, &self.language)
+                .await
             {
                 Ok(batch) => self.queue.extend(batch),
                 Err(error) => {
-                    tracing::warn!(%error, "notifications subscription: cannot read");
+                    tracing::warn!(?error, "notifications subscription: cannot read");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }

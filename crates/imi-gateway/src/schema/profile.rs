@@ -1,84 +1,12 @@
-//! Who reads, and what they may read of an authority: the caller's [`ActorContext`] (loaded
-//! once per request from the event store) and the directory v2 fields of `Authority`, each
-//! checked with [`may_view`]. A field the caller may not read is null.
+//! The directory v2 fields of `Authority`: what the application layer lets the caller read
+//! of an authority (`imi_app::directory::AuthorityRead`), as GraphQL types. A field the
+//! caller may not read is null.
 
 use super::model::{Flag, KeywordList, Workflow, WorkflowRole};
-use crate::errors::ApiError;
 use async_graphql::{Enum, SimpleObject, ID};
-use imi_domain::access::{may_view, ActorContext, AuthorityView};
-use imi_domain::authority::{self as d, AuthorityStatus as DomainStatus, AuthoritySummary};
-use imi_domain::reference::MemberState;
-use imi_projections::directory::DirectoryEntry;
-use imi_store::authority_lookup::StoreLookup;
-use std::sync::Arc;
-
-/// The signed-in caller as the access policy sees them; `None` when their authority cannot
-/// be loaded (then only the always-public directory fields show).
-pub(crate) async fn viewer(
-    pool: &sqlx::PgPool,
-    user_id: &str,
-    authority_id: &str,
-) -> Result<Option<Arc<ActorContext>>, ApiError> {
-    let summary = StoreLookup::new(pool.clone())
-        .load(authority_id)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e.0, "loading the caller's authority");
-            ApiError::new(crate::errors::Code::Internal, "internal error")
-        })?;
-    Ok(summary.map(|s| Arc::new(ActorContext::new(user_id, s))))
-}
-
-/// The policy's view of a directory entry (its users are not needed to decide views).
-pub(crate) fn summary_of(entry: &DirectoryEntry) -> Option<AuthoritySummary> {
-    let kind = d::AuthorityKind::ALL
-        .into_iter()
-        .find(|k| k.as_str() == entry.kind)?;
-    let area = |code: &String| d::LegislativeArea::parse(code).ok();
-    Some(AuthoritySummary {
-        authority_id: entry.authority_id.clone(),
-        member_state: MemberState::parse(&entry.member_state).ok()?,
-        kind,
-        region: entry
-            .region
-            .as_deref()
-            .and_then(|r| d::Region::parse(r).ok()),
-        coordinated_areas: entry.coordinated_areas.iter().filter_map(area).collect(),
-        status: entry.status,
-        invited_by: entry.invited_by.clone(),
-        validating_coordinator: entry.validating_coordinator.clone(),
-        areas: entry
-            .areas
-            .iter()
-            .filter_map(|(code, access)| Some((area(code)?, access.clone())))
-            .collect(),
-        linked_authorities: entry.linked_authorities.clone(),
-        users: Default::default(),
-    })
-}
-
-/// What the caller may read of one authority.
-#[derive(Clone, Default)]
-pub(crate) struct Views {
-    allowed: Vec<AuthorityView>,
-}
-
-impl Views {
-    pub fn of(viewer: Option<&ActorContext>, summary: Option<&AuthoritySummary>) -> Self {
-        let allowed = match summary {
-            Some(target) => AuthorityView::ALL
-                .into_iter()
-                .filter(|view| may_view(viewer, target, *view))
-                .collect(),
-            None => Vec::new(),
-        };
-        Self { allowed }
-    }
-
-    pub fn may(&self, view: AuthorityView) -> bool {
-        self.allowed.contains(&view)
-    }
-}
+use imi_app::directory::AuthorityRead;
+use imi_domain::access::AuthorityView;
+use imi_domain::authority::{self as d, AuthorityStatus as DomainStatus};
 
 /// Where an authority stands in its registration.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,10 +81,11 @@ pub struct AuthorityArea {
     pub service_activities: Vec<String>,
 }
 
-pub(crate) fn areas(entry: &DirectoryEntry, views: &Views) -> Vec<AuthorityArea> {
-    let tree = views.may(AuthorityView::CoordinationTree);
-    let settings = views.may(AuthorityView::WorkflowSettings);
-    entry
+pub(crate) fn areas(authority: &AuthorityRead) -> Vec<AuthorityArea> {
+    let tree = authority.may(AuthorityView::CoordinationTree);
+    let settings = authority.may(AuthorityView::WorkflowSettings);
+    authority
+        .entry
         .areas
         .iter()
         .map(|(area, access)| AuthorityArea {
@@ -195,32 +124,11 @@ pub struct ContactPerson {
     pub name: Option<String>,
 }
 
-/// The authority's current contact person (from the `authority_users` read model), opened
-/// with the key ring; `None` when it has none.
-pub(crate) async fn contact_person(
-    services: &crate::state::Services,
-    caller: &imi_app::Caller,
-    authority_id: &str,
-) -> Result<Option<ContactPerson>, ApiError> {
-    let sealed = imi_projections::users::contact_person(&services.pool, authority_id)
-        .await
-        .map_err(|e| ApiError::database("reading the contact person", &e))?;
-    let Some(sealed) = sealed else {
-        return Ok(None);
-    };
-    let name = services
-        .app
-        .open_texts(
-            caller,
-            "directory.contactPerson",
-            "contactPerson",
-            &[sealed],
-        )
-        .await?
-        .pop()
-        .flatten();
-    Ok(Some(ContactPerson {
-        erased: name.is_none(),
-        name,
-    }))
+impl From<imi_app::directory::ContactPersonView> for ContactPerson {
+    fn from(c: imi_app::directory::ContactPersonView) -> Self {
+        Self {
+            erased: c.erased,
+            name: c.name,
+        }
+    }
 }

@@ -7,14 +7,15 @@ use super::model::{parse_area, KeywordList, Workflow};
 use super::relay::{
     decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
-use super::{request, services};
+use super::{app, request};
 use crate::errors::ApiError;
 use async_graphql::{Context, Object, SimpleObject, ID};
+use imi_app::reference::{
+    keyword_list, keyword_list_code, workflow, HelpdeskQuery, Localized, Multilingual, Owner,
+    RegisterSearch,
+};
 use imi_domain::authority as d;
 use imi_domain::reference::{Language, MemberState};
-use imi_projections::helpdesks::{self, HelpdeskQuery, Owner};
-use imi_projections::i18n::Localized;
-use imi_projections::registers::{self, Multilingual, RegisterSearch};
 use std::collections::BTreeMap;
 
 /// Longest search text accepted, in characters.
@@ -182,7 +183,7 @@ async fn reference_page(
     let mut rows = if limit == 0 {
         Vec::new()
     } else {
-        super::app(ctx)?
+        app(ctx)?
             .reference_list(list, group.as_deref(), after.as_deref(), limit + 1)
             .await
             .map_err(ApiError::from)?
@@ -210,12 +211,12 @@ async fn reference_page(
                     area: matches!(list, List::Professions | List::ServiceActivities)
                         .then(|| grp.clone()),
                     list: match list {
-                        List::Keywords => imi_store::reference::keyword_list(&grp).map(Into::into),
+                        List::Keywords => keyword_list(&grp).map(Into::into),
                         _ => None,
                     },
                     workflows: workflows.map(|w| {
                         w.iter()
-                            .filter_map(|name| imi_store::reference::workflow(name))
+                            .filter_map(|name| workflow(name))
                             .map(Into::into)
                             .collect()
                     }),
@@ -272,8 +273,7 @@ impl ReferenceQuery {
         after: Option<String>,
         language: Option<String>,
     ) -> async_graphql::Result<ReferenceConnection> {
-        let group = list
-            .map(|l| imi_store::reference::keyword_list_code(d::KeywordList::from(l)).to_string());
+        let group = list.map(|l| keyword_list_code(d::KeywordList::from(l)).to_string());
         reference_page(ctx, List::Keywords, group, first, after, language).await
     }
 
@@ -355,9 +355,7 @@ impl ReferenceQuery {
         let mut found = if limit == 0 {
             Vec::new()
         } else {
-            registers::search(&services(ctx)?.pool, &query)
-                .await
-                .map_err(|e| ApiError::database("searching the registers", &e))?
+            app(ctx)?.registers(&query).await.map_err(ApiError::from)?
         };
         let has_next_page = found.len() as i64 > limit;
         found.truncate(limit as usize);
@@ -426,9 +424,7 @@ impl ReferenceQuery {
         let mut found = if limit == 0 {
             Vec::new()
         } else {
-            helpdesks::list(&services(ctx)?.pool, &query)
-                .await
-                .map_err(|e| ApiError::database("listing helpdesks", &e))?
+            app(ctx)?.helpdesks(&query).await.map_err(ApiError::from)?
         };
         let has_next_page = found.len() as i64 > limit;
         found.truncate(limit as usize);

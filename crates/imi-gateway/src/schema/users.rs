@@ -308,7 +308,7 @@ impl UsersQuery {
             .map(|c| decode_cursor(USER_CURSOR_KIND, &c))
             .transpose()?;
         let has_previous_page = after.is_some();
-        let query = imi_projections::users::UserQuery {
+        let query = imi_app::users::UserQuery {
             area: area
                 .as_deref()
                 .map(parse_area)

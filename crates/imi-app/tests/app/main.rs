@@ -1,0 +1,5 @@
+//! The application layer's use cases against a real PostgreSQL (a fresh database per test),
+//! its projectors running: what each caller may read.
+
+mod reads;
+mod support;
