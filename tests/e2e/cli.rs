@@ -106,11 +106,17 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
         "{}",
         stdout(&o)
     );
-    let o = imi("postgres://nobody@127.0.0.1:1/none", &["audit", "verify", "--file", path]);
+    let o = imi(
+        "postgres://nobody@127.0.0.1:1/none",
+        &["audit", "verify", "--file", path],
+    );
     assert!(o.status.success(), "{o:?}");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replacen("nimic-fr", "nimic-FR", 1)).unwrap();
-    let o = imi("postgres://nobody@127.0.0.1:1/none", &["audit", "verify", "--file", path]);
+    let o = imi(
+        "postgres://nobody@127.0.0.1:1/none",
+        &["audit", "verify", "--file", path],
+    );
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("line "), "{err}");
@@ -118,9 +124,17 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
     // A seal, printed for publication; then verify checks it.
     let o = run(&["audit", "seal"]).await;
     assert!(o.status.success(), "{o:?}");
-    assert!(stdout(&o).starts_with("seal 1: 30 chain heads"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("seal 1: 30 chain heads"),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&["audit", "verify"]).await;
-    assert!(stdout(&o).contains("1 seals over 30 chain heads hold"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("1 seals over 30 chain heads hold"),
+        "{}",
+        stdout(&o)
+    );
     // Removing an authority's last event leaves its chain valid: the seal names it.
     sqlx::raw_sql(
         "BEGIN;
@@ -136,7 +150,10 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
     let o = run(&["audit", "verify"]).await;
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("seal 1 no longer holds: Authority/nimic-at"), "{err}");
+    assert!(
+        err.contains("seal 1 no longer holds: Authority/nimic-at"),
+        "{err}"
+    );
     let o = run(&["audit", "reads", "--exchange", "InformationRequest/none"]).await;
     assert!(o.status.success(), "{o:?}");
     assert_eq!(stdout(&o), "");

@@ -117,18 +117,11 @@ pub async fn start() -> Service {
     }
     // The mail sender and the scheduler, polling quickly so the tests need not wait.
     let smtp = SmtpServer::start();
-    let mut scheduler = Scheduler::new(pool.clone(), clock.clone())
-        .route(
-            "Authority",
-            services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
-        )
-        .route(
-            "InformationRequest",
-            services.requests.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
-        )
-        .route(
-            "Alert",
-            services.alerts.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+    let mut scheduler = imi_app::scheduled::Scheduled::routes(&services.app)
+        .into_iter()
+        .fold(
+            Scheduler::new(pool.clone(), clock.clone()),
+            |s, (aggregate, dispatch)| s.route(aggregate, dispatch),
         );
     scheduler.tick = Duration::from_millis(50);
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -27,6 +27,7 @@ pub mod opening;
 pub mod reference;
 pub mod registration;
 pub mod requests;
+pub mod scheduled;
 pub mod sign_in;
 pub mod users;
 

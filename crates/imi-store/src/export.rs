@@ -251,19 +251,19 @@ pub fn verify_export(input: impl BufRead) -> Result<ExportCheck, ExportBreak> {
                         }
                     }
                     // A chain's first event in an export of the whole history is its first.
-                    None if whole_history || e.sequence == 1 => {
-                        if e.sequence != 1 || e.prev_hash.is_some() {
-                            return Err(broken(
-                                n,
-                                format!(
-                                    "{chain} starts at sequence {}: its earlier events are missing",
-                                    e.sequence
-                                ),
-                            ));
-                        }
+                    None if (whole_history || e.sequence == 1)
+                        && (e.sequence != 1 || e.prev_hash.is_some()) =>
+                    {
+                        return Err(broken(
+                            n,
+                            format!(
+                                "{chain} starts at sequence {}: its earlier events are missing",
+                                e.sequence
+                            ),
+                        ));
                     }
-                    // An export since a position starts mid-chain: its first link is taken
-                    // as stated and checked from there on.
+                    // A chain's first event (an export since a position may start mid-chain:
+                    // its first link is taken as stated and checked from there on).
                     None => {}
                 }
                 let prev = match e.prev_hash.as_deref().map(hex::decode).transpose() {

@@ -77,9 +77,10 @@ pub async fn seal(pool: &PgPool) -> Result<Seal, sqlx::Error> {
     sqlx::query("LOCK TABLE audit_seals IN EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
-    let prev = sqlx::query("SELECT seal, snapshot, hash FROM audit_seals ORDER BY seal DESC LIMIT 1")
-        .fetch_optional(&mut *tx)
-        .await?;
+    let prev =
+        sqlx::query("SELECT seal, snapshot, hash FROM audit_seals ORDER BY seal DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
     let (number, prev_snapshot, prev_hash): (i64, Option<String>, Option<Vec<u8>>) = match prev {
         Some(r) => (
             r.try_get::<i64, _>("seal")? + 1,

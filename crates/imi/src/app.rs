@@ -167,18 +167,11 @@ pub fn spawn_notifiers(services: &Services, mailer: Mailer, clock: Arc<dyn Clock
         mailer,
         &name,
     );
-    let scheduler = Scheduler::new(services.pool.clone(), clock)
-        .route(
-            "Authority",
-            services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
-        )
-        .route(
-            "InformationRequest",
-            services.requests.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
-        )
-        .route(
-            "Alert",
-            services.alerts.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
+    let scheduler = imi_app::scheduled::Scheduled::routes(&services.app)
+        .into_iter()
+        .fold(
+            Scheduler::new(services.pool.clone(), clock),
+            |s, (aggregate, dispatch)| s.route(aggregate, dispatch),
         );
     let (wake, stop_sender) = (services.wake.subscribe(), stopped.clone());
     let sending = tokio::spawn(async move { sender.run(wake, stop_sender).await });

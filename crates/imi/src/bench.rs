@@ -384,9 +384,8 @@ async fn audit_bench(pool: &PgPool, events: i64) -> Result<()> {
     );
 
     let started = Instant::now();
-    let check = imi_store::export::verify_export(std::io::BufReader::new(std::fs::File::open(
-        &file,
-    )?))?;
+    let check =
+        imi_store::export::verify_export(std::io::BufReader::new(std::fs::File::open(&file)?))?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "imi audit verify --file: {} events in {seconds:.1} s = {:.0} events/s (no database)",

@@ -179,7 +179,13 @@ async fn a_refused_rule_is_recorded_and_not_retried() {
 #[tokio::test]
 async fn the_active_scheduler_seals_the_log_when_a_seal_is_due() {
     let scene = Scene::new().await;
-    invited(&scene, "ca-sealed", &"a".repeat(64), Utc::now() + Days::days(30)).await;
+    invited(
+        &scene,
+        "ca-sealed",
+        &"a".repeat(64),
+        Utc::now() + Days::days(30),
+    )
+    .await;
     let mut scheduler = scheduler(&scene);
     scheduler.tick = Duration::from_millis(50);
     let (_wake_tx, wake) = tokio::sync::watch::channel(0u64);

@@ -14,7 +14,9 @@ async fn history(pool: &sqlx::PgPool) {
         insert(pool, "a", s, json!({"n": s, "text": "é ü \u{1f}"}))
             .await
             .unwrap();
-        insert(pool, "b", s, json!({"amount": s * 10})).await.unwrap();
+        insert(pool, "b", s, json!({"amount": s * 10}))
+            .await
+            .unwrap();
     }
     insert(pool, "c", 1, json!({})).await.unwrap();
 }
@@ -124,7 +126,8 @@ async fn the_independent_verifier_agrees() {
     let lines = exported(&pool, &ExportFilter::default()).await;
     let dir = std::env::temp_dir().join(format!("imi-export-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/audit/verify_export.py");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/audit/verify_export.py");
     let run = |lines: &[String]| {
         let file = dir.join("export.ndjson");
         std::fs::write(&file, lines.join("\n") + "\n").unwrap();
@@ -194,7 +197,10 @@ async fn seals_chain_and_hold_while_the_log_only_grows() {
         .unwrap()
         .is_some());
     // Seals are append-only.
-    for sql in ["DELETE FROM audit_seals", "UPDATE audit_seal_heads SET sequence = 1"] {
+    for sql in [
+        "DELETE FROM audit_seals",
+        "UPDATE audit_seal_heads SET sequence = 1",
+    ] {
         let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
         let code = err.as_database_error().and_then(|d| d.code()).unwrap();
         assert_eq!(code, "IM002", "{sql}");
@@ -218,12 +224,18 @@ async fn a_seal_names_the_removal_of_a_chains_last_event_or_of_a_whole_aggregate
     );
     let (seal, problem) = seals::verify(&pool).await.unwrap().first_broken.unwrap();
     assert_eq!(seal, 1);
-    assert!(problem.contains("Test/b sequence 3 is missing"), "{problem}");
+    assert!(
+        problem.contains("Test/b sequence 3 is missing"),
+        "{problem}"
+    );
 
     let pool = migrated().await;
     history(&pool).await;
     seals::seal(&pool).await.unwrap();
     tamper(&pool, "DELETE FROM events WHERE aggregate_id = 'c'").await;
     let (_, problem) = seals::verify(&pool).await.unwrap().first_broken.unwrap();
-    assert!(problem.contains("Test/c sequence 1 is missing"), "{problem}");
+    assert!(
+        problem.contains("Test/c sequence 1 is missing"),
+        "{problem}"
+    );
 }
