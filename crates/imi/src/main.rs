@@ -24,6 +24,10 @@ struct Cli {
     /// Secret signing bearer tokens.
     #[arg(long, env = "IMI_TOKEN_SECRET", global = true, hide_env_values = true)]
     token_secret: Option<String>,
+    /// Database connections this process opens at most (a server holds two more: its
+    /// projectors' locks and its LISTEN).
+    #[arg(long, env = "IMI_DB_POOL", global = true, default_value_t = app::DEFAULT_POOL_SIZE)]
+    db_pool: u32,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,6 +41,12 @@ enum Command {
         /// Load the demo data at start (the default on the embedded database).
         #[arg(long, env = "IMI_SEED_DEMO")]
         seed_demo: Option<bool>,
+        /// What this process does (comma-separated); several processes may share a database.
+        #[arg(long, env = "IMI_ROLES", value_enum, value_delimiter = ',', default_values_t = app::Role::ALL)]
+        roles: Vec<app::Role>,
+        /// Longest wait, after SIGTERM or SIGINT, for requests in flight to finish.
+        #[arg(long, env = "IMI_SHUTDOWN_GRACE", value_parser = parse_seconds, default_value = "20")]
+        shutdown_grace: std::time::Duration,
     },
     /// Apply the database migrations.
     Migrate,
@@ -148,7 +158,7 @@ async fn run() -> Result<()> {
         }
         command => {
             let url = database.url().await?;
-            let pool = app::connect(&url).await?;
+            let pool = app::connect(&url, cli.db_pool).await?;
             imi_store::migrate(&pool).await?;
             match command {
                 Command::Migrate => {
@@ -268,29 +278,58 @@ async fn run() -> Result<()> {
                     }
                     Ok(())
                 }
-                Command::Serve { bind, seed_demo } => {
+                Command::Serve {
+                    bind,
+                    seed_demo,
+                    roles,
+                    shutdown_grace,
+                } => {
                     let services = services(&cli.master_key, &cli.token_secret, pool.clone())?;
                     if seed_demo.unwrap_or(embedded) {
                         let report = seed::seed(&services.app, true).await?;
                         print_seed(&report);
                     }
-                    let _runners = app::spawn_runners(&pool, &services.wake);
-                    let mailer =
-                        imi_notify::mail::Mailer::from_env(config::data_root().join("mail"))?;
-                    println!("mail: {}", mailer.describe());
-                    let notifiers = app::spawn_notifiers(&services, mailer, services.clock.clone());
-                    let listener = tokio::net::TcpListener::bind(bind).await?;
-                    println!("IMI is serving GraphQL at http://{bind}/graphql");
-                    println!("GraphiQL: http://{bind}/graphiql");
-                    // With the peer's address: failed sign-ins are throttled by it.
-                    let app = imi_gateway::router(services)
-                        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = tokio::signal::ctrl_c().await;
-                        })
-                        .await?;
-                    notifiers.shutdown().await;
+                    let mailer = if roles.contains(&app::Role::Sender) {
+                        let mailer =
+                            imi_notify::mail::Mailer::from_env(config::data_root().join("mail"))?;
+                        println!("mail: {}", mailer.describe());
+                        Some(mailer)
+                    } else {
+                        None
+                    };
+                    let background = app::start(&services, app::Options::new(&roles, mailer))?;
+                    tracing::info!(roles = ?roles, "started");
+                    if roles.contains(&app::Role::Gateway) {
+                        let listener = tokio::net::TcpListener::bind(bind).await?;
+                        let bound = listener.local_addr()?;
+                        println!("IMI is serving GraphQL at http://{bound}/graphql");
+                        println!("GraphiQL: http://{bound}/graphiql");
+                        // With the peer's address: failed sign-ins are throttled by it.
+                        let router = imi_gateway::router(services)
+                            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+                        let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+                        let server =
+                            axum::serve(listener, router).with_graceful_shutdown(async move {
+                                let _ = stopping.wait_for(|s| *s).await;
+                            });
+                        let mut server =
+                            std::pin::pin!(std::future::IntoFuture::into_future(server));
+                        tokio::select! {
+                            served = &mut server => served?,
+                            signal = stop_signal() => {
+                                tracing::info!(%signal, "stopping: no new connections, finishing requests in flight");
+                                let _ = stopping_tx.send(true);
+                                if tokio::time::timeout(shutdown_grace, &mut server).await.is_err() {
+                                    tracing::warn!(grace = ?shutdown_grace, "requests still in flight after the grace period: dropped");
+                                }
+                            }
+                        }
+                    } else {
+                        let signal = stop_signal().await;
+                        tracing::info!(%signal, "stopping");
+                    }
+                    background.shutdown().await;
+                    tracing::info!("stopped");
                     Ok(())
                 }
                 Command::Schema | Command::Bench { .. } => unreachable!("handled above"),
@@ -312,6 +351,26 @@ fn services(
     let token = config::secret(token_secret.clone(), "token.secret", "IMI_TOKEN_SECRET")?;
     let wake = Wake::with_notify(pool.clone());
     Ok(app::services(pool, master, &token, wake))
+}
+
+/// SIGTERM (what service managers send) or SIGINT (Ctrl-C), by name.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("a SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
+fn parse_seconds(value: &str) -> Result<std::time::Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("{value:?} is not a number of seconds"))
 }
 
 fn print_seed(report: &seed::SeedReport) {
