@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -26,6 +27,17 @@ pub struct AppState {
     pub services: Services,
     pub schema: ImiSchema,
     pub metrics: Metrics,
+    pub options: Arc<Options>,
+    /// Latched once the projections caught up after start (see [`ready`]).
+    caught_up: Arc<AtomicBool>,
+}
+
+/// How the gateway is deployed.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The live projections `/ready` waits for after start (by name); empty: those the
+    /// database knows.
+    pub projections: Vec<String>,
 }
 
 /// The gateway's routes:
@@ -36,13 +48,18 @@ pub struct AppState {
 /// | `GET /graphql/ws` | subscriptions, `graphql-transport-ws` |
 /// | `GET /graphiql` | the GraphiQL IDE |
 /// | `GET /health` | liveness: 200 `ok`, no database |
-/// | `GET /ready` | readiness: 200 when the database answers and is migrated, else 503 |
+/// | `GET /ready` | readiness: 200 when the database answers and is migrated and the projections have caught up since start, else 503 |
 /// | `GET /metrics` | Prometheus text |
 /// | `PUT /requests/{id}/attachments`, `GET /requests/{id}/attachments/{sha256}` | attachments' bytes ([`crate::attachments`]) |
 ///
 /// Must be called inside a Tokio runtime only when subscriptions are served (their change
 /// watcher starts on the first one).
-pub fn router(mut services: Services) -> Router {
+pub fn router(services: Services) -> Router {
+    router_with(services, Options::default())
+}
+
+/// [`router`], deployed as `options` say.
+pub fn router_with(mut services: Services, options: Options) -> Router {
     if services.token_secret.is_empty() {
         // An empty HMAC key would let anyone sign tokens: refuse to serve at all.
         panic!("the token secret is empty: configure one (32 random bytes or more)");
@@ -69,6 +86,8 @@ pub fn router(mut services: Services) -> Router {
         services,
         schema,
         metrics,
+        options: Arc::new(options),
+        caught_up: Arc::default(),
     };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -139,7 +158,34 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// 200 when the database answers and every migration this build knows is applied.
+/// Whether every awaited live projection has applied the whole feed; once it has, it stays
+/// so (later lag is the projectors' business, not a reason to take the gateway out).
+async fn caught_up(app: &AppState) -> Result<(), &'static str> {
+    if app.caught_up.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let statuses = imi_projections::status::all(&app.services.pool)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "readiness: projections not readable");
+            "projections not readable"
+        })?;
+    let live: Vec<_> = statuses.iter().filter(|s| s.slot == "live").collect();
+    let present = app
+        .options
+        .projections
+        .iter()
+        .all(|name| live.iter().any(|s| &s.name == name));
+    if !present || live.iter().any(|s| s.lag_events > 0) {
+        return Err("projections catching up");
+    }
+    app.caught_up.store(true, Ordering::Relaxed);
+    tracing::info!("projections caught up: ready");
+    Ok(())
+}
+
+/// 200 when the database answers, every migration this build knows is applied, and the
+/// projections have caught up since start.
 async fn ready(State(app): State<AppState>) -> Response {
     let pool = &app.services.pool;
     let check = async {
@@ -148,7 +194,7 @@ async fn ready(State(app): State<AppState>) -> Response {
             return Err("database unavailable");
         }
         match imi_store::migrations_applied(pool).await {
-            Ok(true) => Ok(()),
+            Ok(true) => caught_up(&app).await,
             Ok(false) => Err("migrations pending"),
             Err(error) => {
                 tracing::warn!(%error, "readiness: migrations not readable");

@@ -135,6 +135,19 @@ pub fn services_with_clock(
     }
 }
 
+/// The gateway as the binary deploys it: `/ready` waits for every projection this build has.
+pub fn router(services: Services) -> axum::Router {
+    imi_gateway::router_with(
+        services,
+        imi_gateway::server::Options {
+            projections: imi_projections::all()
+                .iter()
+                .map(|p| p.name().to_string())
+                .collect(),
+        },
+    )
+}
+
 /// What a process does; `imi serve --roles` picks some, by default all. Each is safe to run in
 /// several processes on one database: gateways share nothing, projectors and the scheduler
 /// stand by behind advisory locks, senders claim mails one at a time.

@@ -305,7 +305,7 @@ async fn run() -> Result<()> {
                         println!("IMI is serving GraphQL at http://{bound}/graphql");
                         println!("GraphiQL: http://{bound}/graphiql");
                         // With the peer's address: failed sign-ins are throttled by it.
-                        let router = imi_gateway::router(services)
+                        let router = app::router(services)
                             .into_make_service_with_connect_info::<std::net::SocketAddr>();
                         let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
                         let server =
