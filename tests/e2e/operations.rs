@@ -297,3 +297,35 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[tokio::test]
+async fn a_command_names_the_databases_own_refusal() {
+    use sqlx::Connection;
+    let db = imi_testkit::fresh_database().await;
+    // A role the database lets in zero times: it refuses with "too many connections".
+    let role = format!("imi_refused_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query(&format!("CREATE ROLE {role} LOGIN CONNECTION LIMIT 0"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (scheme, rest) = db.url.split_once("://").unwrap();
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    let url = format!("{scheme}://{role}@{host}");
+    let data = tempdir();
+    let mut command = imi(&url, &data);
+    command.args(["projections", "status"]);
+    let started = std::time::Instant::now();
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP ROLE {role}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("too many connections"), "{stderr}");
+    assert!(!stderr.contains("pool timed out"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(8), "it fails at once");
+}

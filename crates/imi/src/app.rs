@@ -136,16 +136,12 @@ pub fn services_with_clock(
 }
 
 /// The gateway as the binary deploys it: `/ready` waits for every projection this build has.
-pub fn router(services: Services) -> axum::Router {
-    imi_gateway::router_with(
-        services,
-        imi_gateway::server::Options {
-            projections: imi_projections::all()
-                .iter()
-                .map(|p| p.name().to_string())
-                .collect(),
-        },
-    )
+pub fn router(services: Services, mut options: imi_gateway::server::Options) -> axum::Router {
+    options.projections = imi_projections::all()
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
+    imi_gateway::router_with(services, options)
 }
 
 /// What a process does; `imi serve --roles` picks some, by default all. Each is safe to run in

@@ -3,4 +3,5 @@
 pub mod app;
 pub mod bench;
 pub mod config;
+pub mod logging;
 pub mod seed;

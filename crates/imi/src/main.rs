@@ -44,6 +44,13 @@ enum Command {
         /// What this process does (comma-separated); several processes may share a database.
         #[arg(long, env = "IMI_ROLES", value_enum, value_delimiter = ',', default_values_t = app::Role::ALL)]
         roles: Vec<app::Role>,
+        /// Origins whose browser pages may call the API (comma-separated; `*`: any).
+        #[arg(long, env = "IMI_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
+        /// Who may introspect the schema over HTTP: on, authenticated or off.
+        #[arg(long, env = "IMI_INTROSPECTION", default_value = "on",
+              value_parser = str::parse::<imi_gateway::server::Introspection>)]
+        introspection: imi_gateway::server::Introspection,
         /// Longest wait, after SIGTERM or SIGINT, for requests in flight to finish.
         #[arg(long, env = "IMI_SHUTDOWN_GRACE", value_parser = parse_seconds, default_value = "20")]
         shutdown_grace: std::time::Duration,
@@ -132,13 +139,7 @@ fn main() -> Result<()> {
 }
 
 async fn run() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    imi::logging::init()?;
     let cli = Cli::parse();
     let database = config::Database::from_option(cli.database_url.clone());
     let embedded = matches!(database, config::Database::Embedded);
@@ -283,6 +284,8 @@ async fn run() -> Result<()> {
                     seed_demo,
                     roles,
                     shutdown_grace,
+                    cors_origins,
+                    introspection,
                 } => {
                     let services = services(&cli.master_key, &cli.token_secret, pool.clone())?;
                     if seed_demo.unwrap_or(embedded) {
@@ -305,7 +308,12 @@ async fn run() -> Result<()> {
                         println!("IMI is serving GraphQL at http://{bound}/graphql");
                         println!("GraphiQL: http://{bound}/graphiql");
                         // With the peer's address: failed sign-ins are throttled by it.
-                        let router = app::router(services)
+                        let gateway = imi_gateway::server::Options {
+                            cors_origins,
+                            introspection,
+                            ..Default::default()
+                        };
+                        let router = app::router(services, gateway)
                             .into_make_service_with_connect_info::<std::net::SocketAddr>();
                         let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
                         let server =

@@ -48,6 +48,7 @@ async fn deeply_nested_literals_are_refused_over_post_and_get() {
         let response = gw
             .http
             .get(gw.url("/graphql"))
+            .header("accept", "application/graphql-response+json")
             .query(&[("query", document.as_str())])
             .send()
             .await
