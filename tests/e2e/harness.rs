@@ -77,8 +77,8 @@ pub async fn start() -> Service {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let router =
-        app::router(services.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let router = app::router(services.clone(), Default::default())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let service = Service {
         base: format!("http://{addr}"),

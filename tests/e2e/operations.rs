@@ -242,6 +242,10 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_0() {
     let (status, log) = server.exit().await;
     assert!(status.success(), "{status:?}\n{}", log.join("\n"));
     let log = log.join("\n");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes off a terminal: {log}"
+    );
     assert!(log.contains("SIGTERM"), "{log}");
     assert!(log.contains("stopped"), "{log}");
 }
@@ -327,5 +331,48 @@ async fn a_command_names_the_databases_own_refusal() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("too many connections"), "{stderr}");
     assert!(!stderr.contains("pool timed out"), "{stderr}");
-    assert!(started.elapsed() < Duration::from_secs(8), "it fails at once");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "it fails at once"
+    );
+}
+
+#[tokio::test]
+async fn json_logs_parse_and_the_access_log_names_each_request() {
+    let db = imi_testkit::fresh_database().await;
+    db.pool.close().await;
+    let data = tempdir();
+    run(&db.url, &data, &["migrate"]).await;
+    let server = serve(&db.url, &data, &[], &[("IMI_LOG_FORMAT", "json")]).await;
+    let http = reqwest::Client::new();
+    server.wait_ready(&http).await;
+    let answer = http
+        .post(server.url("/graphql"))
+        .header("x-correlation-id", "probe-42")
+        .json(&json!({ "query": "query Probe { __typename }", "operationName": "Probe" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+    server.signal("INT");
+    let (status, log) = server.exit().await;
+    assert!(status.success(), "{status:?}");
+    let lines: Vec<Value> = log
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .all(|l| l["level"].is_string() && l["timestamp"].is_string()));
+    let access = lines
+        .iter()
+        .find(|l| l["target"] == "imi::access" && l["correlation_id"] == "probe-42")
+        .unwrap_or_else(|| panic!("no access log line: {log:?}"));
+    assert_eq!(access["level"], "INFO");
+    assert_eq!(access["method"], "POST");
+    assert_eq!(access["route"], "/graphql");
+    assert_eq!(access["status"], 200);
+    assert_eq!(access["operation"], "Probe");
+    assert!(access["duration_ms"].as_f64().is_some(), "{access}");
+    assert!(lines.iter().any(|l| l["signal"] == "SIGINT"), "{log:?}");
 }

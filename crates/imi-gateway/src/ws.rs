@@ -13,12 +13,12 @@ use crate::server::AppState;
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
-use futures::{SinkExt, StreamExt};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{ACCEPT_LANGUAGE, SEC_WEBSOCKET_PROTOCOL};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use futures::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 
 /// The only subprotocol served.

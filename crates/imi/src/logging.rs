@@ -13,9 +13,7 @@ pub fn init() -> Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format.trim().to_ascii_lowercase().as_str() {
-        "" | "text" => builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .init(),
+        "" | "text" => builder.with_ansi(std::io::stderr().is_terminal()).init(),
         // One object a line: time, level, target, and the event's fields (`message` included).
         "json" => builder
             .json()
