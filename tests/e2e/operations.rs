@@ -376,3 +376,54 @@ async fn json_logs_parse_and_the_access_log_names_each_request() {
     assert!(access["duration_ms"].as_f64().is_some(), "{access}");
     assert!(lines.iter().any(|l| l["signal"] == "SIGINT"), "{log:?}");
 }
+
+#[tokio::test]
+async fn help_lists_every_variable_and_db_status_reports_a_stopped_cluster() {
+    let help = Command::new(env!("CARGO_BIN_EXE_imi"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for variable in [
+        "DATABASE_URL",
+        "IMI_DB_POOL",
+        "IMI_DATA_DIR",
+        "IMI_MASTER_KEY",
+        "IMI_TOKEN_SECRET",
+        "IMI_BIND",
+        "IMI_ROLES",
+        "IMI_SEED_DEMO",
+        "IMI_SHUTDOWN_GRACE",
+        "IMI_CORS_ORIGINS",
+        "IMI_INTROSPECTION",
+        "IMI_SMTP_URL",
+        "IMI_MAIL_FROM",
+        "IMI_SNAPSHOT_AUTHORITY",
+        "IMI_SNAPSHOT_REQUEST",
+        "IMI_SNAPSHOT_ALERT",
+        "IMI_LOG_FORMAT",
+        "RUST_LOG",
+    ] {
+        assert!(help.contains(variable), "{variable} missing from\n{help}");
+    }
+    // The master key and the token secret only where they act.
+    let schema_help = Command::new(env!("CARGO_BIN_EXE_imi"))
+        .args(["schema", "--help"])
+        .output()
+        .unwrap();
+    let schema_help = String::from_utf8_lossy(&schema_help.stdout);
+    assert!(!schema_help.contains("--master-key"), "{schema_help}");
+    assert!(!schema_help.contains("--token-secret"), "{schema_help}");
+
+    let data = std::env::temp_dir().join(format!("imi-ops-{}", uuid::Uuid::new_v4()));
+    let status = Command::new(env!("CARGO_BIN_EXE_imi"))
+        .args(["db", "status"])
+        .env("IMI_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    assert!(
+        String::from_utf8_lossy(&status.stdout).starts_with("not running"),
+        "{status:?}"
+    );
+}

@@ -8,22 +8,40 @@ use imi_store::wake::Wake;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::net::SocketAddr;
 
+/// Every variable the service reads, including those without a flag.
+const ENVIRONMENT: &str = "\
+Environment (flags, where a command has one, take precedence):
+  DATABASE_URL            PostgreSQL to use; unset: the private cluster in the data folder
+  IMI_DB_POOL             database connections a process opens at most [default: 10]
+  IMI_DATA_DIR            the data folder [default: .imi-data at the workspace root]
+  IMI_MASTER_KEY          master key sealing personal data (serve, seed)
+  IMI_TOKEN_SECRET        secret signing bearer tokens (serve)
+  IMI_BIND                address `serve` listens on [default: 127.0.0.1:8080]
+  IMI_ROLES               roles of a `serve` process [default: gateway,projectors,sender,scheduler]
+  IMI_SEED_DEMO           load demo data when `serve` starts [default: on for the private cluster]
+  IMI_SHUTDOWN_GRACE      seconds `serve` waits for requests in flight on SIGTERM [default: 20]
+  IMI_CORS_ORIGINS        origins whose browser pages may call the API (comma-separated, or *)
+  IMI_INTROSPECTION       who may introspect the schema: on, authenticated, off [default: on]
+  IMI_SMTP_URL            SMTP server for mails; unset: .eml files in <data folder>/mail
+  IMI_MAIL_FROM           sender of notification mails [default: IMI <no-reply@imi.localhost>]
+  IMI_SNAPSHOT_AUTHORITY  snapshot an Authority every N events, 0: never [default: 10]
+  IMI_SNAPSHOT_REQUEST    snapshot an InformationRequest every N events [default: 20]
+  IMI_SNAPSHOT_ALERT      snapshot an Alert every N events [default: 10]
+  IMI_LOG_FORMAT          log lines as text or json [default: text]
+  RUST_LOG                log filter [default: info,sqlx=warn]
+  HOSTNAME                names this process in the mail outbox's claims";
+
 #[derive(Parser)]
 #[command(
     name = "imi",
     version,
-    about = "Internal Market Information System service"
+    about = "Internal Market Information System service",
+    after_help = ENVIRONMENT
 )]
 struct Cli {
     /// PostgreSQL URL. Without it, a private cluster in the data folder (.imi-data) is used.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
-    /// Master key wrapping the per-exchange data keys (64 hex chars or base64 of 32 bytes).
-    #[arg(long, env = "IMI_MASTER_KEY", global = true, hide_env_values = true)]
-    master_key: Option<String>,
-    /// Secret signing bearer tokens.
-    #[arg(long, env = "IMI_TOKEN_SECRET", global = true, hide_env_values = true)]
-    token_secret: Option<String>,
     /// Database connections this process opens at most (a server holds two more: its
     /// projectors' locks and its LISTEN).
     #[arg(long, env = "IMI_DB_POOL", global = true, default_value_t = app::DEFAULT_POOL_SIZE)]
@@ -32,10 +50,24 @@ struct Cli {
     command: Command,
 }
 
+/// The key sealing personal data: for the commands that seal or open it.
+#[derive(clap::Args)]
+struct MasterKeyArg {
+    /// Master key wrapping the per-exchange data keys (64 hex chars or base64 of 32 bytes).
+    /// Without it, one generated once into the data folder.
+    #[arg(long, env = "IMI_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve GraphQL (/graphql, /graphql/ws, /graphiql), /health, /ready and /metrics.
     Serve {
+        #[command(flatten)]
+        master_key: MasterKeyArg,
+        /// Secret signing bearer tokens. Without it, one generated once into the data folder.
+        #[arg(long, env = "IMI_TOKEN_SECRET", hide_env_values = true)]
+        token_secret: Option<String>,
         #[arg(long, env = "IMI_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
         /// Load the demo data at start (the default on the embedded database).
@@ -61,6 +93,8 @@ enum Command {
     /// professions, service activities, registers, helpdesks), then each Member State's
     /// coordinator and first administrator. Idempotent.
     Seed {
+        #[command(flatten)]
+        master_key: MasterKeyArg,
         /// Also demo data, with a known password for the demo users.
         #[arg(long)]
         demo: bool,
@@ -86,6 +120,14 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL, sorted).
     Schema,
+    /// The private PostgreSQL cluster of the data folder: status, stop.
+    ///
+    /// Used when DATABASE_URL is not set: it starts with the first command that needs it and
+    /// keeps running after `imi` exits, for the next command, until `imi db stop`.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Benchmarks (figures for docs/BENCHMARKS.md), each in a fresh database.
     Bench {
         #[command(subcommand)]
@@ -101,6 +143,14 @@ enum ProjectionsCommand {
     Status,
     /// Rebuild one projection blue/green from the start of the log.
     Rebuild { name: String },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Whether the private cluster runs, where, and its URL.
+    Status,
+    /// Stop the private cluster (its sessions are ended).
+    Stop,
 }
 
 #[derive(Subcommand)]
@@ -149,6 +199,7 @@ async fn run() -> Result<()> {
             Ok(())
         }
         Command::Bench { command } => bench::run(&database.url().await?, command).await,
+        Command::Db { command } => db(command).await,
         Command::Projections {
             command: ProjectionsCommand::List,
         } => {
@@ -200,8 +251,14 @@ async fn run() -> Result<()> {
                     );
                     Ok(())
                 }
-                Command::Seed { demo, reference } => {
-                    let services = services(&cli.master_key, &cli.token_secret, pool.clone())?;
+                Command::Seed {
+                    master_key,
+                    demo,
+                    reference,
+                } => {
+                    // Seeding signs no token: a throwaway secret.
+                    let token = Some(MasterKey::generate().export_hex());
+                    let services = services(&master_key.master_key, &token, pool.clone())?;
                     let data = match &reference {
                         Some(dir) => imi_store::reference::ReferenceData::from_dir(dir)?,
                         None => imi_store::reference::ReferenceData::bundled()?,
@@ -280,6 +337,8 @@ async fn run() -> Result<()> {
                     Ok(())
                 }
                 Command::Serve {
+                    master_key,
+                    token_secret,
                     bind,
                     seed_demo,
                     roles,
@@ -287,7 +346,7 @@ async fn run() -> Result<()> {
                     cors_origins,
                     introspection,
                 } => {
-                    let services = services(&cli.master_key, &cli.token_secret, pool.clone())?;
+                    let services = services(&master_key.master_key, &token_secret, pool.clone())?;
                     if seed_demo.unwrap_or(embedded) {
                         let report = seed::seed(&services.app, true).await?;
                         print_seed(&report);
@@ -340,7 +399,9 @@ async fn run() -> Result<()> {
                     tracing::info!("stopped");
                     Ok(())
                 }
-                Command::Schema | Command::Bench { .. } => unreachable!("handled above"),
+                Command::Schema | Command::Bench { .. } | Command::Db { .. } => {
+                    unreachable!("handled above")
+                }
             }
         }
     }
@@ -359,6 +420,28 @@ fn services(
     let token = config::secret(token_secret.clone(), "token.secret", "IMI_TOKEN_SECRET")?;
     let wake = Wake::with_notify(pool.clone());
     Ok(app::services(pool, master, &token, wake))
+}
+
+/// `imi db status|stop`: the private cluster of the data folder.
+async fn db(command: DbCommand) -> Result<()> {
+    let root = config::data_root();
+    let (status, root_shown) = (matches!(command, DbCommand::Status), root.clone());
+    let cluster = tokio::task::spawn_blocking(move || match command {
+        DbCommand::Status => imi_localpg::running(&root),
+        DbCommand::Stop => imi_localpg::stop_running(&root),
+    })
+    .await??;
+    match (cluster, status) {
+        (Some(c), true) => println!(
+            "running: {} on 127.0.0.1:{} ({})",
+            c.data_dir.display(),
+            c.port,
+            c.url("imi")
+        ),
+        (Some(c), false) => println!("stopped: {}", c.data_dir.display()),
+        (None, _) => println!("not running (data folder {})", root_shown.display()),
+    }
+    Ok(())
 }
 
 /// SIGTERM (what service managers send) or SIGINT (Ctrl-C), by name.
