@@ -220,8 +220,11 @@ impl Runner {
         self
     }
 
+    /// Stop asked, or its sender gone (nobody can ask any more: as good as asked).
     fn stopping(&self) -> bool {
-        self.stop.as_ref().is_some_and(|s| *s.borrow())
+        self.stop
+            .as_ref()
+            .is_some_and(|s| *s.borrow() || s.has_changed().is_err())
     }
 
     /// Runs until stopped (`Ok`), the task is dropped, or an error occurs. Waits while another

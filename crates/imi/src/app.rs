@@ -280,6 +280,17 @@ impl Background {
     }
 }
 
+/// Dropped without [`Background::shutdown`] (a test's end): the roles are still told to stop,
+/// so none keeps polling a closed stop signal.
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some((stop, _)) = &self.sender {
+            let _ = stop.send(true);
+        }
+    }
+}
+
 /// Starts a mail sender: its stop signal and its task.
 pub fn spawn_sender(
     services: &Services,
