@@ -1,25 +1,19 @@
-//! The service as a client sees it: a migrated fresh database, the projectors, the gateway on a
-//! free port. Services are wired here the way the binary wires them (not through `imi::app`, so
-//! these tests stand on the gateway's public API alone).
+//! The service as a client sees it: a migrated fresh database, and the binary's own wiring
+//! (`imi::app`: every role, a pool of the binary's default size) serving the gateway on a free
+//! port.
 
 use futures::{SinkExt, StreamExt};
+use imi::app::{self, Role};
 use imi_domain::actor::Actor;
 use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
 use imi_domain::command::Issued;
 use imi_domain::reference::{Language, MemberState};
 use imi_gateway::Services;
 use imi_notify::mail::Mailer;
-use imi_notify::scheduler::Scheduler;
-use imi_notify::sender::{Sender, SenderOptions};
-use imi_projections::runner::Runner;
-use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
-use imi_store::authority_bus::{authority_bus_with, SharedServices};
-use imi_store::authority_lookup::StoreLookup;
+use imi_notify::sender::SenderOptions;
 use imi_store::clock::AdjustableClock;
-use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
-use imi_store::request_bus::{request_bus_with, SharedRequestServices};
-use imi_store::sealing::{KeyRing, MasterKey};
+use imi_store::sealing::MasterKey;
 use imi_store::wake::Wake;
 use imi_testkit::smtp::SmtpServer;
 use serde_json::{json, Value};
@@ -29,7 +23,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-const TOKEN_SECRET: &[u8] = b"e2e-token-secret-of-at-least-32-bytes";
+const TOKEN_SECRET: &str = "e2e-token-secret-of-at-least-32-bytes";
 
 pub struct Service {
     pub base: String,
@@ -41,14 +35,9 @@ pub struct Service {
     /// The clock the aggregates and the scheduler decide by.
     pub clock: Arc<AdjustableClock>,
     http: reqwest::Client,
-    /// One service at a time in this process: each holds a connection per projector, and the
-    /// machine's PostgreSQL (max_connections 100) is shared with every other test.
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    /// The projectors and the scheduler, stopped with the service.
+    _background: app::Background,
 }
-
-/// Whose turn it is to run a service.
-static TURN: std::sync::LazyLock<Arc<tokio::sync::Mutex<()>>> =
-    std::sync::LazyLock::new(|| Arc::new(tokio::sync::Mutex::new(())));
 
 /// A user of a seeded authority, with the password set for it.
 pub struct Account {
@@ -60,80 +49,36 @@ pub struct Account {
 
 /// Starts the service on a fresh database.
 pub async fn start() -> Service {
-    let turn = TURN.clone().lock_owned().await;
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
     let reference = imi_store::reference::ReferenceData::bundled().expect("reference data");
     imi_store::reference::load(&db.pool, &reference)
         .await
         .expect("load the reference data");
-    // Each projector and the scheduler hold a connection for their advisory lock: a pool as
-    // large as the binary's.
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(40)
-        .connect(&db.url)
+    db.pool.close().await;
+    let pool = app::connect(&db.url, app::DEFAULT_POOL_SIZE)
         .await
         .expect("a pool on the test database");
-    db.pool.close().await;
-    let wake = Wake::local_only();
     let clock = Arc::new(AdjustableClock::new());
-    let lookup = StoreLookup::new(pool.clone()).with_clock(clock.clone());
-    let services = Services {
-        app: imi_app::App::new(
-            pool.clone(),
-            Arc::new(authority_bus_with(
-                pool.clone(),
-                AggregateConfig::default(),
-                SharedServices::new(lookup),
-                wake.clone(),
-            )),
-            Arc::new(request_bus_with(
-                pool.clone(),
-                AggregateConfig::default(),
-                SharedRequestServices::new(
-                    StoreLookup::new(pool.clone()).with_clock(clock.clone()),
-                ),
-                wake.clone(),
-            )),
-            Arc::new(alert_bus_with(
-                pool.clone(),
-                AggregateConfig::default(),
-                SharedAlertServices::new(StoreLookup::new(pool.clone()).with_clock(clock.clone())),
-                wake.clone(),
-            )),
-            Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
-            wake.clone(),
-            clock.clone(),
-        ),
-        token_secret: Arc::new(TOKEN_SECRET.to_vec()),
-    };
-    for projection in imi_projections::all() {
-        let runner = Runner::new(pool.clone(), projection).with_local_wake(wake.subscribe());
-        tokio::spawn(async move {
-            if let Err(error) = runner.run().await {
-                panic!("a projector stopped: {error}");
-            }
-        });
-    }
-    // The mail sender and the scheduler, polling quickly so the tests need not wait.
+    let services = app::services_with_clock(
+        pool.clone(),
+        MasterKey::generate(),
+        TOKEN_SECRET,
+        Wake::with_notify(pool),
+        clock.clone(),
+    );
+    // Every role but the sender, which the tests stop and start; polling quickly so the tests
+    // need not wait.
+    let mut options = app::Options::new(&[Role::Gateway, Role::Projectors, Role::Scheduler], None);
+    options.scheduler_tick = Some(Duration::from_millis(50));
+    let background = app::start(&services, options).expect("the background roles");
     let smtp = SmtpServer::start();
-    let mut scheduler = imi_app::scheduled::Scheduled::routes(&services.app)
-        .into_iter()
-        .fold(
-            Scheduler::new(pool.clone(), clock.clone()),
-            |s, (aggregate, dispatch)| s.route(aggregate, dispatch),
-        );
-    scheduler.tick = Duration::from_millis(50);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let wake_scheduler = wake.subscribe();
-    tokio::spawn(async move { scheduler.run(wake_scheduler, stopped).await });
-    // Runs as long as the test's runtime: never stopped.
-    std::mem::forget(stop);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let router = imi_gateway::router(services.clone());
+    let router = app::router(services.clone(), Default::default())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let service = Service {
         base: format!("http://{addr}"),
@@ -142,7 +87,7 @@ pub async fn start() -> Service {
         smtp,
         clock,
         http: reqwest::Client::new(),
-        _turn: turn,
+        _background: background,
     };
     service.start_sender();
     service
@@ -158,20 +103,15 @@ impl Service {
     /// Starts a mail sender (as a new process would), polling quickly.
     pub fn start_sender(&self) {
         let mailer = Mailer::smtp(&self.smtp.url(), "IMI <no-reply@imi.test>").expect("mailer");
-        let sender = Sender::new(
-            self.services.pool.clone(),
-            self.services.keyring.clone(),
+        let running = app::spawn_sender(
+            &self.services,
             mailer,
-            &format!("e2e-{}", uuid::Uuid::new_v4()),
-        )
-        .with_options(SenderOptions {
-            idle_poll: Duration::from_millis(50),
-            ..SenderOptions::default()
-        });
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let wake = self.services.wake.subscribe();
-        let task = tokio::spawn(async move { sender.run(wake, stopped).await });
-        *self.sender.lock().expect("sender") = Some((stop, task));
+            SenderOptions {
+                idle_poll: Duration::from_millis(50),
+                ..SenderOptions::default()
+            },
+        );
+        *self.sender.lock().expect("sender") = Some(running);
     }
 
     /// Stops the mail sender as a shutting-down process does: between two mails.

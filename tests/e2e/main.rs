@@ -9,4 +9,5 @@ mod first_slice;
 mod harness;
 mod need_to_know;
 mod notifications;
+mod operations;
 mod requests;

@@ -183,6 +183,7 @@ impl App {
             metadata.acting_user.clone(),
             metadata.acting_authority.clone(),
         );
+        let started = std::time::Instant::now();
         let result = match command {
             Command::Authority(c) => self
                 .authorities
@@ -201,7 +202,12 @@ impl App {
                 .map_err(command_error),
         };
         if let Some(count) = &self.counter {
-            count(aggregate, name, outcome_label(&result.as_ref().map(|_| ())));
+            count(
+                aggregate,
+                name,
+                outcome_label(&result.as_ref().map(|_| ())),
+                started.elapsed(),
+            );
         }
         if result.is_ok() && !written.is_empty() {
             self.record_writes(&by_user, by_authority, aggregate, name, written)

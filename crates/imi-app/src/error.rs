@@ -108,12 +108,15 @@ impl AppError {
         Self::new(Code::Internal, "internal error")
     }
 
-    /// The database could not serve: `source` is logged.
+    /// The database could not serve: `source` is logged; the client is told the cause (a full
+    /// connection pool, the database's own refusal, a lost connection), never database text
+    /// beyond the server's refusal message.
     pub fn unavailable(context: &str, source: &(dyn std::error::Error + 'static)) -> Self {
-        tracing::error!(error = %error_chain(source), "{context}: database unavailable");
+        let cause = imi_store::commands::unavailable_cause(source);
+        tracing::error!(error = %error_chain(source), %cause, "{context}: database unavailable");
         Self::new(
             Code::Unavailable,
-            "the database is unavailable, try again later",
+            format!("the database is unavailable ({cause}), try again later"),
         )
         .with_reason(reason::UNAVAILABLE)
     }

@@ -44,8 +44,10 @@ use imi_store::wake::Wake;
 use sqlx::PgPool;
 use std::sync::Arc;
 
-/// Counts each command by aggregate, command and outcome (the interface's metrics).
-pub type CommandCounter = Arc<dyn Fn(&'static str, &'static str, &'static str) + Send + Sync>;
+/// Counts each command by aggregate, command and outcome, with how long it took (the
+/// interface's metrics).
+pub type CommandCounter =
+    Arc<dyn Fn(&'static str, &'static str, &'static str, std::time::Duration) + Send + Sync>;
 
 /// What the use cases run on; cheap to clone.
 #[derive(Clone)]

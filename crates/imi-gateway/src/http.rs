@@ -220,12 +220,60 @@ async fn execute(
         Err(error) => return http_error(StatusCode::BAD_REQUEST, media, error),
     };
     let correlation_id = context.correlation_id.clone();
+    let user_id = context.auth.require().ok().map(|p| p.user_id.clone());
+    let operation = operation_label(request.operation_name.as_deref());
+    let introspect = match app.options.introspection {
+        crate::server::Introspection::On => true,
+        crate::server::Introspection::Authenticated => user_id.is_some(),
+        crate::server::Introspection::Off => false,
+    };
+    let request = if introspect {
+        request
+    } else {
+        request.disable_introspection()
+    };
+    let started = std::time::Instant::now();
     let response = app.schema.execute(request.data(context)).await;
+    app.metrics
+        .graphql_operation(&operation, started.elapsed().as_secs_f64());
     let mut answer = graphql_response(response, media);
-    if let Some(id) = correlation_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+    if let Some(id) = correlation_id
+        .as_deref()
+        .and_then(|id| HeaderValue::from_str(id).ok())
+    {
         answer.headers_mut().insert(CORRELATION_ID, id);
     }
+    // For the access log (see crate::server).
+    answer.extensions_mut().insert(RequestFacts {
+        correlation_id,
+        user_id,
+        operation: Some(operation),
+    });
     answer
+}
+
+/// What a GraphQL request was, for the access log.
+#[derive(Clone, Debug, Default)]
+pub struct RequestFacts {
+    pub correlation_id: Option<String>,
+    pub user_id: Option<String>,
+    pub operation: Option<String>,
+}
+
+/// The operation's name as a metric label: a GraphQL name of at most 64 characters, else
+/// `anonymous` (a label must not take any value a client sends).
+fn operation_label(name: Option<&str>) -> String {
+    match name {
+        Some(name)
+            if !name.is_empty()
+                && name.len() <= 64
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            name.to_string()
+        }
+        _ => "anonymous".to_string(),
+    }
 }
 
 /// Who sends the request, their language, and the ids their writes carry.
@@ -306,7 +354,9 @@ fn graphql_response(response: async_graphql::Response, media: Media) -> Response
             object.remove("data");
         }
     }
-    let status = if request_error {
+    // GraphQL over HTTP: a request error is 400 for `application/graphql-response+json`
+    // clients, and 200 for legacy `application/json` ones (which may not read a 400's body).
+    let status = if request_error && media == Media::GraphQlResponseJson {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK

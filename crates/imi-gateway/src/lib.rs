@@ -20,5 +20,5 @@ pub mod state;
 pub mod ws;
 
 pub use schema::schema_sdl;
-pub use server::router;
+pub use server::{router, router_with};
 pub use state::Services;

@@ -49,6 +49,7 @@ impl ProjectionWatch {
                     self.projection,
                     self.pool.clone(),
                     self.wake.subscribe(),
+                    !self.wake.listens(),
                     tx,
                 ));
                 rx
@@ -61,14 +62,19 @@ async fn follow(
     projection: &'static str,
     pool: PgPool,
     mut local: watch::Receiver<u64>,
+    own_listener: bool,
     tx: watch::Sender<FeedPosition>,
 ) {
-    let mut listener = match listen(&pool).await {
-        Ok(listener) => Some(listener),
-        Err(error) => {
-            tracing::warn!(%error, "subscriptions cannot LISTEN for other processes' commits: polling");
-            None
-        }
+    // Without the process's shared LISTEN (Wake::listen), one of its own.
+    let mut listener = match own_listener {
+        false => None,
+        true => match listen(&pool).await {
+            Ok(listener) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%error, "subscriptions cannot LISTEN for other processes' commits: polling");
+                None
+            }
+        },
     };
     let mut local_open = true;
     let mut poll = MIN_POLL;

@@ -25,10 +25,43 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let metrics = Self {
-            recorder: Arc::new(PrometheusBuilder::new().build_recorder()),
+            recorder: Arc::new(
+                PrometheusBuilder::new()
+                    .set_buckets(&LATENCY_BUCKETS)
+                    .expect("latency buckets are not empty")
+                    .build_recorder(),
+            ),
         };
         // Described and shown from the start (at 0), so an alert on them needs no first event.
         metrics::with_local_recorder(metrics.recorder.as_ref(), || {
+            metrics::describe_counter!(
+                "imi_http_requests_total",
+                "HTTP requests answered, by route template, method and status."
+            );
+            metrics::describe_histogram!(
+                "imi_http_request_duration_seconds",
+                metrics::Unit::Seconds,
+                "Time to answer an HTTP request, by route template and method."
+            );
+            metrics::describe_histogram!(
+                "imi_graphql_operation_duration_seconds",
+                metrics::Unit::Seconds,
+                "Time to execute a GraphQL operation over HTTP, by operation name."
+            );
+            metrics::describe_counter!(
+                "imi_commands_total",
+                "Commands sent to aggregates, by aggregate, command and result."
+            );
+            metrics::describe_histogram!(
+                "imi_command_duration_seconds",
+                metrics::Unit::Seconds,
+                "Time to run a command (load, decide, append), by aggregate."
+            );
+            metrics::describe_gauge!(
+                "imi_websocket_connections_open",
+                "Subscription (graphql-transport-ws) connections open."
+            );
+            metrics::gauge!("imi_websocket_connections_open").set(0.0);
             metrics::describe_counter!(
                 "imi_login_failures_total",
                 "Sign-ins refused for a wrong login name or password."
@@ -68,20 +101,40 @@ impl Metrics {
         });
     }
 
-    pub fn http_request(&self, route: &str, method: &str, status: u16) {
+    pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let (route, method) = (route.to_string(), method.to_string());
         metrics::with_local_recorder(self.recorder.as_ref(), || {
             metrics::counter!(
                 "imi_http_requests_total",
-                "route" => route,
-                "method" => method,
+                "route" => route.clone(),
+                "method" => method.clone(),
                 "status" => status.to_string()
             )
             .increment(1);
+            metrics::histogram!(
+                "imi_http_request_duration_seconds",
+                "route" => route,
+                "method" => method
+            )
+            .record(seconds);
         });
     }
 
-    pub fn command(&self, aggregate: &'static str, command: &'static str, result: &'static str) {
+    pub fn graphql_operation(&self, operation: &str, seconds: f64) {
+        let operation = operation.to_string();
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::histogram!("imi_graphql_operation_duration_seconds", "operation" => operation)
+                .record(seconds);
+        });
+    }
+
+    pub fn command(
+        &self,
+        aggregate: &'static str,
+        command: &'static str,
+        result: &'static str,
+        seconds: f64,
+    ) {
         metrics::with_local_recorder(self.recorder.as_ref(), || {
             metrics::counter!(
                 "imi_commands_total",
@@ -90,6 +143,15 @@ impl Metrics {
                 "result" => result
             )
             .increment(1);
+            metrics::histogram!("imi_command_duration_seconds", "aggregate" => aggregate)
+                .record(seconds);
+        });
+    }
+
+    /// A subscription connection opened (`1.0`) or closed (`-1.0`).
+    pub fn websocket_connections(&self, delta: f64) {
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::gauge!("imi_websocket_connections_open").increment(delta);
         });
     }
 
@@ -100,6 +162,41 @@ impl Metrics {
         render_projections(&mut text, projections);
         text
     }
+}
+
+/// Latency buckets, in seconds: from a cached read to a slow write.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// The deadlines due now and not acted on yet (`None`: not readable).
+pub fn render_deadlines(out: &mut String, due: Option<i64>) {
+    let Some(due) = due else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "# HELP imi_deadlines_due Scheduled deadlines due and not acted on yet.\n\
+         # TYPE imi_deadlines_due gauge\n\
+         imi_deadlines_due {due}"
+    );
+}
+
+/// This process's database pool: its connections by state and its limit.
+pub fn render_pool(out: &mut String, pool: &sqlx::PgPool) {
+    let (size, idle) = (pool.size(), pool.num_idle() as u32);
+    let _ = writeln!(
+        out,
+        "# HELP imi_db_pool_connections Connections of this process's pool, by state.\n\
+         # TYPE imi_db_pool_connections gauge\n\
+         imi_db_pool_connections{{state=\"idle\"}} {idle}\n\
+         imi_db_pool_connections{{state=\"in_use\"}} {}\n\
+         # HELP imi_db_pool_max_connections The most connections this process's pool opens.\n\
+         # TYPE imi_db_pool_max_connections gauge\n\
+         imi_db_pool_max_connections {}",
+        size.saturating_sub(idle),
+        pool.options().get_max_connections()
+    );
 }
 
 /// The mail outbox's counts by delivery state (read from the database, so every process shows
@@ -205,8 +302,8 @@ mod tests {
     #[test]
     fn renders_counters_and_projection_gauges() {
         let metrics = Metrics::new();
-        metrics.http_request("/graphql", "POST", 200);
-        metrics.command("Authority", "SetInformalTitle", "ok");
+        metrics.http_request("/graphql", "POST", 200, 0.003);
+        metrics.command("Authority", "SetInformalTitle", "ok", 0.02);
         let status = ProjectionStatus {
             name: "authority_directory".into(),
             slot: "live".into(),

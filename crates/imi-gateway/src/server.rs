@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -26,6 +27,79 @@ pub struct AppState {
     pub services: Services,
     pub schema: ImiSchema,
     pub metrics: Metrics,
+    pub options: Arc<Options>,
+    /// Latched once the projections caught up after start (see [`ready`]).
+    caught_up: Arc<AtomicBool>,
+}
+
+/// How the gateway is deployed.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The live projections `/ready` waits for after start (by name); empty: those the
+    /// database knows.
+    pub projections: Vec<String>,
+    /// Origins whose browser pages may call the API (`*`: any); empty: same origin only.
+    pub cors_origins: Vec<String>,
+    /// Who may introspect the schema over HTTP.
+    pub introspection: Introspection,
+}
+
+/// Who may ask the schema about itself (`__schema`, `__type`) over HTTP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Introspection {
+    /// Anyone (GraphiQL's documentation explorer works signed out).
+    #[default]
+    On,
+    /// Callers with a valid token.
+    Authenticated,
+    /// Nobody.
+    Off,
+}
+
+impl std::str::FromStr for Introspection {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "on" => Ok(Self::On),
+            "authenticated" => Ok(Self::Authenticated),
+            "off" => Ok(Self::Off),
+            other => Err(format!("{other:?}: expected on, authenticated or off")),
+        }
+    }
+}
+
+/// The CORS policy for `origins`: preflights answered, the API's headers allowed, the
+/// correlation id readable. No origin configured: no CORS headers (same origin only).
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::header::{ACCEPT, ACCEPT_LANGUAGE, AUTHORIZATION};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::PUT])
+            .allow_headers([
+                AUTHORIZATION,
+                CONTENT_TYPE,
+                ACCEPT,
+                ACCEPT_LANGUAGE,
+                crate::http::IDEMPOTENCY_KEY,
+                crate::http::CORRELATION_ID,
+            ])
+            .expose_headers([crate::http::CORRELATION_ID])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// The gateway's routes:
@@ -36,13 +110,18 @@ pub struct AppState {
 /// | `GET /graphql/ws` | subscriptions, `graphql-transport-ws` |
 /// | `GET /graphiql` | the GraphiQL IDE |
 /// | `GET /health` | liveness: 200 `ok`, no database |
-/// | `GET /ready` | readiness: 200 when the database answers and is migrated, else 503 |
+/// | `GET /ready` | readiness: 200 when the database answers and is migrated and the projections have caught up since start, else 503 |
 /// | `GET /metrics` | Prometheus text |
 /// | `PUT /requests/{id}/attachments`, `GET /requests/{id}/attachments/{sha256}` | attachments' bytes ([`crate::attachments`]) |
 ///
 /// Must be called inside a Tokio runtime only when subscriptions are served (their change
 /// watcher starts on the first one).
-pub fn router(mut services: Services) -> Router {
+pub fn router(services: Services) -> Router {
+    router_with(services, Options::default())
+}
+
+/// [`router`], deployed as `options` say.
+pub fn router_with(mut services: Services, options: Options) -> Router {
     if services.token_secret.is_empty() {
         // An empty HMAC key would let anyone sign tokens: refuse to serve at all.
         panic!("the token secret is empty: configure one (32 random bytes or more)");
@@ -56,8 +135,8 @@ pub fn router(mut services: Services) -> Router {
         services
             .app
             .clone()
-            .with_counter(Arc::new(move |aggregate, command, outcome| {
-                counted.command(aggregate, command, outcome)
+            .with_counter(Arc::new(move |aggregate, command, outcome, took| {
+                counted.command(aggregate, command, outcome, took.as_secs_f64())
             }));
     let watch = Arc::new(ProjectionWatch::new(
         imi_projections::directory::NAME,
@@ -72,10 +151,13 @@ pub fn router(mut services: Services) -> Router {
         ),
     ));
     let schema = schema::build(services.clone(), metrics.clone(), watch, notification_watch);
+    let cors = cors(&options.cors_origins);
     let state = AppState {
         services,
         schema,
         metrics,
+        options: Arc::new(options),
+        caught_up: Arc::default(),
     };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -103,6 +185,8 @@ pub fn router(mut services: Services) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(state, track))
         .layer(TraceLayer::new_for_http())
+        // Outermost: a preflight is answered before any route or method check.
+        .layer(tower::util::option_layer(cors))
 }
 
 /// A panic in a handler (a bug) answers 500 with a GraphQL error body, and is logged.
@@ -136,9 +220,29 @@ async fn track(State(app): State<AppState>, req: Request, next: Next) -> Respons
         Method::PATCH => "PATCH",
         _ => "OTHER",
     };
+    let started = std::time::Instant::now();
     let response = next.run(req).await;
+    let took = started.elapsed();
+    let status = response.status().as_u16();
     app.metrics
-        .http_request(&route, method, response.status().as_u16());
+        .http_request(&route, method, status, took.as_secs_f64());
+    // The access log: one line per request, at info.
+    let facts = response
+        .extensions()
+        .get::<crate::http::RequestFacts>()
+        .cloned()
+        .unwrap_or_default();
+    tracing::info!(
+        target: "imi::access",
+        method,
+        route,
+        status,
+        duration_ms = took.as_secs_f64() * 1e3,
+        operation = facts.operation.as_deref(),
+        correlation_id = facts.correlation_id.as_deref(),
+        user_id = facts.user_id.as_deref(),
+        "request"
+    );
     response
 }
 
@@ -146,7 +250,34 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// 200 when the database answers and every migration this build knows is applied.
+/// Whether every awaited live projection has applied the whole feed; once it has, it stays
+/// so (later lag is the projectors' business, not a reason to take the gateway out).
+async fn caught_up(app: &AppState) -> Result<(), &'static str> {
+    if app.caught_up.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let statuses = imi_projections::status::all(&app.services.pool)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "readiness: projections not readable");
+            "projections not readable"
+        })?;
+    let live: Vec<_> = statuses.iter().filter(|s| s.slot == "live").collect();
+    let present = app
+        .options
+        .projections
+        .iter()
+        .all(|name| live.iter().any(|s| &s.name == name));
+    if !present || live.iter().any(|s| s.lag_events > 0) {
+        return Err("projections catching up");
+    }
+    app.caught_up.store(true, Ordering::Relaxed);
+    tracing::info!("projections caught up: ready");
+    Ok(())
+}
+
+/// 200 when the database answers, every migration this build knows is applied, and the
+/// projections have caught up since start.
 async fn ready(State(app): State<AppState>) -> Response {
     let pool = &app.services.pool;
     let check = async {
@@ -155,7 +286,7 @@ async fn ready(State(app): State<AppState>) -> Response {
             return Err("database unavailable");
         }
         match imi_store::migrations_applied(pool).await {
-            Ok(true) => Ok(()),
+            Ok(true) => caught_up(&app).await,
             Ok(false) => Err("migrations pending"),
             Err(error) => {
                 tracing::warn!(%error, "readiness: migrations not readable");
@@ -222,8 +353,23 @@ async fn metrics_text(State(app): State<AppState>) -> Response {
         }
         Err(_) => None,
     };
+    let deadlines = match tokio::time::timeout(
+        PROBE_TIMEOUT,
+        imi_projections::deadlines::status(&app.services.pool, chrono::Utc::now()),
+    )
+    .await
+    {
+        Ok(Ok(deadlines)) => Some(deadlines.due),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "metrics: cannot read the deadlines");
+            None
+        }
+        Err(_) => None,
+    };
     let mut text = app.metrics.render(statuses.as_deref());
     crate::metrics::render_outbox(&mut text, outbox.as_ref());
+    crate::metrics::render_deadlines(&mut text, deadlines);
+    crate::metrics::render_pool(&mut text, &app.services.pool);
     let mut response = text.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,

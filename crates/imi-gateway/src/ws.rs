@@ -4,7 +4,7 @@
 //! Browsers cannot set headers on a websocket, so the token travels in the `connection_init`
 //! payload: `{"Authorization": "Bearer <token>"}` (also accepted under `headers`). No token:
 //! the connection is accepted and protected subscriptions answer UNAUTHENTICATED. A forged or
-//! expired token: the connection is closed at once.
+//! expired token: the connection is closed at once with 4403 Forbidden, as the protocol says.
 
 use crate::auth::{Authentication, TokenRejected};
 use crate::context::{client_address, default_language, negotiate_language, RequestContext};
@@ -12,12 +12,13 @@ use crate::http::rejection;
 use crate::server::AppState;
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
-use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{ACCEPT_LANGUAGE, SEC_WEBSOCKET_PROTOCOL};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use futures::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 
 /// The only subprotocol served.
@@ -54,10 +55,13 @@ pub async fn upgrade(
     let client_address = client_address(peer.map(|Extension(ConnectInfo(addr))| addr));
     let secret = app.services.token_secret.clone();
     let schema = app.schema.clone();
+    let metrics = app.metrics.clone();
     upgrade
         .protocols([PROTOCOL])
         .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
+            let (sink, stream) = socket.split();
+            let sink = sink.with(|message| async move { Ok::<_, axum::Error>(forbidden(message)) });
+            let serve = GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let auth = Authentication::from_authorization(
                         &secret,
@@ -86,9 +90,30 @@ pub async fn upgrade(
                     });
                     Ok(data)
                 })
-                .serve()
+                .serve();
+            async move {
+                metrics.websocket_connections(1.0);
+                serve.await;
+                metrics.websocket_connections(-1.0);
+            }
         })
         .into_response()
+}
+
+/// The close of a refused `connection_init` (async-graphql closes with 1002): 4403 Forbidden,
+/// as `graphql-transport-ws` asks.
+fn forbidden(message: Message) -> Message {
+    match message {
+        Message::Close(Some(frame))
+            if frame.code == 1002 && frame.reason.starts_with("UNAUTHENTICATED") =>
+        {
+            Message::Close(Some(CloseFrame {
+                code: 4403,
+                reason: "Forbidden".into(),
+            }))
+        }
+        other => other,
+    }
 }
 
 /// The `graphql-transport-ws` protocol value (async-graphql only builds it from a request).

@@ -94,7 +94,8 @@ impl LocalCluster {
         format!("postgres://{SUPERUSER}@127.0.0.1:{}/{database}", self.port)
     }
 
-    /// Stops the cluster (fast shutdown). Mostly for tests: normally it keeps running for reuse.
+    /// Stops the cluster (fast shutdown: open sessions are ended). It otherwise keeps running
+    /// after `imi` exits, for the next command to reuse.
     pub fn stop(&self) -> Result<(), LocalPgError> {
         let bins = find_server_binaries(&BinarySearch::from_env())?;
         let run_as = RunAs::detect()?;
@@ -167,6 +168,33 @@ pub fn ensure_running_with(
         port,
         socket_dir: layout.socket_dir,
     })
+}
+
+/// The cluster in `data_root` if it runs (nothing is created or started).
+pub fn running(data_root: &Path) -> Result<Option<LocalCluster>, LocalPgError> {
+    let bins = find_server_binaries(&BinarySearch::from_env())?;
+    let run_as = RunAs::detect()?;
+    if !data_root.exists() {
+        return Ok(None);
+    }
+    let root = usable_data_root(data_root, &bins, &run_as)?;
+    let layout = Layout::new(&root);
+    Ok(
+        running_port(&layout, &bins, &run_as)?.map(|port| LocalCluster {
+            data_dir: layout.pgdata,
+            port,
+            socket_dir: layout.socket_dir,
+        }),
+    )
+}
+
+/// Stops the cluster in `data_root` if it runs; returns the one it stopped.
+pub fn stop_running(data_root: &Path) -> Result<Option<LocalCluster>, LocalPgError> {
+    let Some(cluster) = running(data_root)? else {
+        return Ok(None);
+    };
+    cluster.stop()?;
+    Ok(Some(cluster))
 }
 
 struct Layout {

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::thread;
 
 use imi_localpg::{
-    default_data_root, ensure_running, ensure_running_with, find_server_binaries, BinarySearch,
-    LocalCluster, LocalPgError,
+    default_data_root, ensure_running, ensure_running_with, find_server_binaries, running,
+    stop_running, BinarySearch, LocalCluster, LocalPgError,
 };
 
 fn scratch(name: &str) -> PathBuf {
@@ -59,6 +59,13 @@ fn ensure_running_twice_reuses_one_cluster() {
     let restarted = ensure_running(&root).unwrap();
     assert_eq!(restarted, a);
     TcpStream::connect(("127.0.0.1", restarted.port)).expect("restarted cluster accepts TCP");
+
+    // `imi db status` and `imi db stop`: seen running, stopped, then seen stopped.
+    assert_eq!(running(&root).unwrap(), Some(a.clone()));
+    assert_eq!(stop_running(&root).unwrap(), Some(a.clone()));
+    assert_eq!(running(&root).unwrap(), None);
+    assert_eq!(stop_running(&root).unwrap(), None, "stopping twice is fine");
+    assert!(TcpStream::connect(("127.0.0.1", a.port)).is_err());
 }
 
 #[test]

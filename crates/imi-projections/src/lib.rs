@@ -13,6 +13,7 @@
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
+pub mod active;
 mod alert_fold;
 pub mod alert_full;
 pub mod alert_overview;

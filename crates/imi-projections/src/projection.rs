@@ -14,6 +14,10 @@ pub enum ProjectionError {
         event_type: String,
         reason: String,
     },
+    /// The connection holding the runner's active lock was lost: another runner may be active
+    /// now, so this one stops (and is restarted as a standby).
+    #[error("lost the active lock of projection {0}")]
+    LostActiveLock(String),
 }
 
 impl ProjectionError {

@@ -6,6 +6,7 @@
 //! transaction advisory lock and re-reads the checkpoint under it, so even two runners that both
 //! believe they are active never apply the same events.
 
+use crate::active::{ActiveLocks, Lease};
 use crate::projection::{schema_of, Projection, ProjectionError, Slot};
 use imi_store::feed::{self, FeedPosition};
 use imi_store::wake::CHANNEL;
@@ -174,14 +175,22 @@ pub struct Runner {
     pool: PgPool,
     projection: Arc<dyn Projection>,
     local_wake: Option<watch::Receiver<u64>>,
+    /// Whether the wake receiver also ticks on other processes' commits (then no LISTEN here).
+    shared_wake: bool,
+    locks: Arc<ActiveLocks>,
+    stop: Option<watch::Receiver<bool>>,
 }
 
 impl Runner {
+    /// A runner with its own lock connection and its own LISTEN (standalone use).
     pub fn new(pool: PgPool, projection: Arc<dyn Projection>) -> Self {
         Self {
+            locks: Arc::new(ActiveLocks::new(pool.clone())),
             pool,
             projection,
             local_wake: None,
+            shared_wake: false,
+            stop: None,
         }
     }
 
@@ -191,22 +200,67 @@ impl Runner {
         self
     }
 
-    /// Runs until the task is dropped or an error occurs. Waits while another process holds
-    /// the projection; rebuilds blue/green first when the code's version is new.
+    /// Wake on `wake`, which ticks on commits of this process and of others (one LISTEN for
+    /// the whole process, see [`imi_store::wake::Wake::listen`]): the runner opens none.
+    pub fn with_shared_wake(mut self, wake: watch::Receiver<u64>) -> Self {
+        self.local_wake = Some(wake);
+        self.shared_wake = true;
+        self
+    }
+
+    /// Hold the active lock on `locks`, shared with the process's other runners.
+    pub fn with_locks(mut self, locks: Arc<ActiveLocks>) -> Self {
+        self.locks = locks;
+        self
+    }
+
+    /// Return (after the batch in progress) once `stop` turns true.
+    pub fn with_stop(mut self, stop: watch::Receiver<bool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Stop asked, or its sender gone (nobody can ask any more: as good as asked).
+    fn stopping(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| *s.borrow() || s.has_changed().is_err())
+    }
+
+    /// Runs until stopped (`Ok`), the task is dropped, or an error occurs. Waits while another
+    /// runner holds the projection; rebuilds blue/green first when the code's version is new.
     pub async fn run(mut self) -> Result<(), ProjectionError> {
         let name = self.projection.name();
-        let mut holder = self.pool.acquire().await?.detach();
-        loop {
-            let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
-                .bind(active_lock(name))
-                .fetch_one(&mut holder)
-                .await?;
-            if held {
-                break;
+        let key = active_lock(name);
+        let lease = loop {
+            if self.stopping() {
+                return Ok(());
             }
-            tokio::time::sleep(MAX_POLL).await;
-        }
+            if let Some(lease) = self.locks.try_take(&key).await? {
+                break lease;
+            }
+            self.pause(MAX_POLL).await;
+        };
         tracing::info!(projection = name, "runner active");
+        let outcome = self.active(&lease).await;
+        self.locks.release(&lease).await;
+        outcome
+    }
+
+    async fn pause(&mut self, how_long: Duration) {
+        match self.stop.as_mut() {
+            Some(stop) => {
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    _ = tokio::time::sleep(how_long) => {}
+                }
+            }
+            None => tokio::time::sleep(how_long).await,
+        }
+    }
+
+    async fn active(&mut self, lease: &Lease) -> Result<(), ProjectionError> {
+        let name = self.projection.name();
         let live_version = ensure_slot(&self.pool, self.projection.as_ref(), Slot::Live).await?;
         if live_version != self.projection.version() {
             tracing::info!(
@@ -217,10 +271,19 @@ impl Runner {
             );
             crate::rebuild::rebuild(&self.pool, self.projection.as_ref(), |_| {}).await?;
         }
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(CHANNEL).await?;
+        let mut listener = if self.shared_wake {
+            None
+        } else {
+            let mut listener = PgListener::connect_with(&self.pool).await?;
+            listener.listen(CHANNEL).await?;
+            Some(listener)
+        };
         let mut poll = MIN_POLL;
         loop {
+            if self.stopping() {
+                tracing::info!(projection = name, "runner stopped");
+                return Ok(());
+            }
             let applied =
                 apply_batch(&self.pool, self.projection.as_ref(), Slot::Live, LIVE_BATCH).await?;
             if applied as i64 == LIVE_BATCH {
@@ -231,19 +294,37 @@ impl Runner {
             }
             // Events may sit above the horizon behind an open transaction: poll adaptively,
             // and wake at once on a commit signal from this or another process.
+            let (local_wake, stop_rx) = (&mut self.local_wake, &mut self.stop);
             let local = async {
-                match self.local_wake.as_mut() {
+                match local_wake.as_mut() {
                     Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            let remote = async {
+                match listener.as_mut() {
+                    Some(l) => l.recv().await.map(|_| ()),
+                    None => std::future::pending().await,
+                }
+            };
+            let stop = async {
+                match stop_rx.as_mut() {
+                    Some(s) => {
+                        let _ = s.changed().await;
+                    }
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
                 _ = local => { poll = MIN_POLL; }
-                notice = listener.recv() => { notice?; poll = MIN_POLL; }
+                notice = remote => { notice?; poll = MIN_POLL; }
+                _ = stop => {}
                 _ = tokio::time::sleep(poll) => { poll = (poll * 2).min(MAX_POLL); }
             }
-            // Keep the session lock's connection alive and ours.
-            sqlx::query("SELECT 1").execute(&mut holder).await?;
+            // Keep the lock's connection alive, and stop if it was lost.
+            if !self.locks.holds(lease).await {
+                return Err(ProjectionError::LostActiveLock(name.to_string()));
+            }
         }
     }
 }

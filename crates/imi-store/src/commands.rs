@@ -160,11 +160,13 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-            c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "53300")
-        }),
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| unavailable_code(&c)),
         _ => false,
     }
+}
+
+fn unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 /// Whether `error` or one of its sources is a database error that [`is_unavailable`].
@@ -177,6 +179,31 @@ pub fn unavailable_in(error: &(dyn std::error::Error + 'static)) -> bool {
         current = e.source();
     }
     false
+}
+
+/// Why the database could not serve, in words an operator or a client can act on: the first
+/// database error in `error`'s chain that [`is_unavailable`] (a full pool is told apart from a
+/// database refusing connections, whose own message is kept: "too many clients already").
+pub fn unavailable_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        match e.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::PoolTimedOut) => {
+                return "no connection became free in time: the connection pool is exhausted"
+                    .to_string()
+            }
+            Some(sqlx::Error::PoolClosed) => return "the connection pool is closed".to_string(),
+            Some(sqlx::Error::Database(db)) if db.code().is_some_and(|c| unavailable_code(&c)) => {
+                return format!("the database says: {}", db.message())
+            }
+            Some(error) if is_unavailable(error) => {
+                return "the connection to the database was lost".to_string()
+            }
+            _ => {}
+        }
+        current = e.source();
+    }
+    "the database could not be reached".to_string()
 }
 
 /// A database error outside cqrs-es: unavailable or internal.

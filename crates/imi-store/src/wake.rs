@@ -5,7 +5,9 @@
 //! a watch channel tick at once; other processes get one `NOTIFY imi_events` per burst (signals
 //! within `NOTIFY_DEBOUNCE`, or while a NOTIFY is in flight, are coalesced into one).
 
+use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{watch, Notify};
 
@@ -19,6 +21,8 @@ pub const NOTIFY_DEBOUNCE: std::time::Duration = std::time::Duration::from_milli
 pub struct Wake {
     local: Arc<watch::Sender<u64>>,
     remote: Option<Arc<Notify>>,
+    /// Whether the local channel also ticks on other processes' commits ([`Wake::listen`]).
+    listening: Arc<AtomicBool>,
 }
 
 impl Wake {
@@ -27,6 +31,7 @@ impl Wake {
         Self {
             local: Arc::new(watch::channel(0).0),
             remote: None,
+            listening: Arc::default(),
         }
     }
 
@@ -53,6 +58,7 @@ impl Wake {
         Self {
             local: Arc::new(watch::channel(0).0),
             remote: Some(remote),
+            listening: Arc::default(),
         }
     }
 
@@ -62,6 +68,51 @@ impl Wake {
         if let Some(remote) = &self.remote {
             remote.notify_one();
         }
+    }
+
+    /// Makes [`Wake::subscribe`]'s receivers tick on other processes' commits too, through one
+    /// `LISTEN` connection for the whole process (reconnected when lost) instead of one per
+    /// waiting task.
+    pub fn listen(&self, pool: PgPool) {
+        if self.listening.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let local = self.local.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut listener = match PgListener::connect_with(&pool).await {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot LISTEN for other processes' commits");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if let Err(error) = listener.listen(CHANNEL).await {
+                    tracing::warn!(%error, "cannot LISTEN for other processes' commits");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+                // Commits may have been missed while not listening.
+                local.send_modify(|n| *n = n.wrapping_add(1));
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(_)) => local.send_modify(|n| *n = n.wrapping_add(1)),
+                        // The connection was lost: reconnect.
+                        Ok(None) => break,
+                        Err(error) => {
+                            tracing::warn!(%error, "lost the LISTEN connection");
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Whether receivers also tick on other processes' commits.
+    pub fn listens(&self) -> bool {
+        self.listening.load(Ordering::SeqCst)
     }
 
     /// A receiver that ticks after every commit in this process.

@@ -1,4 +1,5 @@
-//! Wiring: the pool, the command buses, the key ring and the projector runners.
+//! Wiring: the pool, the command buses, the key ring, and the roles a process runs (the
+//! gateway, the projector runners, the mail sender, the scheduler).
 
 use anyhow::Result;
 use imi_app::App;
@@ -6,7 +7,9 @@ use imi_domain::authority::Clock;
 use imi_gateway::Services;
 use imi_notify::mail::Mailer;
 use imi_notify::scheduler::Scheduler;
-use imi_notify::sender::Sender;
+use imi_notify::sender::{Sender, SenderOptions};
+use imi_projections::active::ActiveLocks;
+use imi_projections::runner::Runner;
 use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
 use imi_store::authority_bus::{authority_bus_with, SharedServices};
 use imi_store::authority_lookup::StoreLookup;
@@ -20,16 +23,31 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-/// Connections per process: each projector and the scheduler hold one for their advisory
-/// lock; requests, the mail sender and the projectors' batches share the rest.
-pub const POOL_SIZE: u32 = 40;
+/// Connections the pool opens at most (`IMI_DB_POOL`, `--db-pool`). Requests, the mail sender,
+/// the scheduler and the projectors' batches share them; besides the pool a server holds one
+/// connection for its projectors' active locks and one LISTEN connection: an idle server with
+/// every role holds at most this plus two.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
 
-pub async fn connect(url: &str) -> Result<PgPool> {
+/// How long a caller waits for a free connection before the request answers UNAVAILABLE.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A pool of at most `size` connections. One connection is opened first, alone, so that a
+/// database refusing connections is named by its own error ("too many clients already"), not
+/// hidden behind the pool's time-out.
+pub async fn connect(url: &str, size: u32) -> Result<PgPool> {
+    use anyhow::Context;
+    use sqlx::Connection;
+    let first = sqlx::PgConnection::connect(url)
+        .await
+        .context("cannot connect to the database")?;
+    first.close().await?;
     Ok(PgPoolOptions::new()
-        .max_connections(POOL_SIZE)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect(url)
-        .await?)
+        .max_connections(size.max(2))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // Idle connections go back to the database after a while: a quiet server holds few.
+        .idle_timeout(Duration::from_secs(60))
+        .connect_lazy(url)?)
 }
 
 /// Snapshots of the Authority aggregate every this many events (`IMI_SNAPSHOT_AUTHORITY`;
@@ -117,70 +135,214 @@ pub fn services_with_clock(
     }
 }
 
-/// One runner per projection, restarted after an error.
-pub fn spawn_runners(pool: &PgPool, wake: &Wake) -> Vec<JoinHandle<()>> {
-    imi_projections::all()
-        .into_iter()
-        .map(|projection| {
-            let (pool, wake) = (pool.clone(), wake.clone());
-            tokio::spawn(async move {
-                loop {
-                    let runner = imi_projections::runner::Runner::new(
-                        pool.clone(),
-                        projection.clone(),
-                    )
-                    .with_local_wake(wake.subscribe());
-                    if let Err(error) = runner.run().await {
-                        tracing::error!(projection = projection.name(), %error, "runner failed; restarting");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            })
+/// The gateway as the binary deploys it: `/ready` waits for every projection this build has.
+pub fn router(services: Services, mut options: imi_gateway::server::Options) -> axum::Router {
+    options.projections = imi_projections::all()
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
+    imi_gateway::router_with(services, options)
+}
+
+/// What a process does; `imi serve --roles` picks some, by default all. Each is safe to run in
+/// several processes on one database: gateways share nothing, projectors and the scheduler
+/// stand by behind advisory locks, senders claim mails one at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Role {
+    /// GraphQL over HTTP and websockets, /health, /ready, /metrics.
+    Gateway,
+    /// The projector runners building the read models.
+    Projectors,
+    /// The mail sender.
+    Sender,
+    /// The scheduler acting on time rules.
+    Scheduler,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::Gateway,
+        Role::Projectors,
+        Role::Sender,
+        Role::Scheduler,
+    ];
+}
+
+/// How the background roles run.
+pub struct Options {
+    pub roles: Vec<Role>,
+    pub mailer: Option<Mailer>,
+    pub sender: SenderOptions,
+    /// The scheduler's tick; `None`: its default.
+    pub scheduler_tick: Option<Duration>,
+}
+
+impl Options {
+    pub fn new(roles: &[Role], mailer: Option<Mailer>) -> Self {
+        Self {
+            roles: roles.to_vec(),
+            mailer,
+            sender: SenderOptions::default(),
+            scheduler_tick: None,
+        }
+    }
+
+    fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// The background roles of a process (projectors, sender, scheduler), running until
+/// [`Background::shutdown`].
+pub struct Background {
+    stop: tokio::sync::watch::Sender<bool>,
+    runners: Vec<JoinHandle<()>>,
+    sender: Option<(tokio::sync::watch::Sender<bool>, JoinHandle<()>)>,
+    scheduler: Option<JoinHandle<()>>,
+}
+
+/// Starts the background roles of `options` on `services`. The projector runners share one
+/// lock connection and the process's one LISTEN (see [`Wake::listen`]).
+pub fn start(services: &Services, options: Options) -> Result<Background> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if options.roles.iter().any(|r| *r != Role::Gateway) {
+        services.wake.listen(services.pool.clone());
+    }
+    let runners = if options.has(Role::Projectors) {
+        spawn_runners(&services.pool, &services.wake, &stopped)
+    } else {
+        Vec::new()
+    };
+    let sender = if options.has(Role::Sender) {
+        let Some(mailer) = options.mailer else {
+            anyhow::bail!("the sender role needs a mailer");
+        };
+        Some(spawn_sender(services, mailer, options.sender))
+    } else {
+        None
+    };
+    let scheduler = options.roles.contains(&Role::Scheduler).then(|| {
+        let mut scheduler = imi_app::scheduled::Scheduled::routes(&services.app)
+            .into_iter()
+            .fold(
+                Scheduler::new(services.pool.clone(), services.clock.clone()),
+                |s, (aggregate, dispatch)| s.route(aggregate, dispatch),
+            );
+        if let Some(tick) = options.scheduler_tick {
+            scheduler.tick = tick;
+        }
+        let (wake, stopped) = (services.wake.subscribe(), stopped.clone());
+        tokio::spawn(async move {
+            scheduler.run(wake, stopped).await;
+            tracing::info!("scheduler stopped");
         })
-        .collect()
+    });
+    Ok(Background {
+        stop,
+        runners,
+        sender,
+        scheduler,
+    })
 }
 
-/// The mail sender and the scheduler, running until `stop` turns true.
-pub struct Notifiers {
-    pub stop: tokio::sync::watch::Sender<bool>,
-    pub tasks: Vec<JoinHandle<()>>,
-}
+impl Background {
+    /// Stops the mail sender (as a stopping process does: between two mails), leaving the rest
+    /// running.
+    pub async fn stop_sender(&mut self) {
+        if let Some((stop, task)) = self.sender.take() {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
+    }
 
-impl Notifiers {
-    /// Stops both between two actions and waits for them.
-    pub async fn shutdown(self) {
+    /// Starts a mail sender (again), as a new process would.
+    pub fn start_sender(&mut self, services: &Services, mailer: Mailer, options: SenderOptions) {
+        if self.sender.is_none() {
+            self.sender = Some(spawn_sender(services, mailer, options));
+        }
+    }
+
+    /// Stops every role and waits: runners after their batch, the sender between two mails,
+    /// the scheduler between two deadlines.
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        for task in self.tasks {
+        self.stop_sender().await;
+        for task in self.runners.drain(..).chain(self.scheduler.take()) {
             let _ = task.await;
         }
     }
 }
 
-/// Starts the mail sender (mailing the outbox through `mailer`) and the scheduler (acting on
-/// time rules by `clock`, one active process at a time).
-pub fn spawn_notifiers(services: &Services, mailer: Mailer, clock: Arc<dyn Clock>) -> Notifiers {
+/// Dropped without [`Background::shutdown`] (a test's end): the roles are still told to stop,
+/// so none keeps polling a closed stop signal.
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some((stop, _)) = &self.sender {
+            let _ = stop.send(true);
+        }
+    }
+}
+
+/// Starts a mail sender: its stop signal and its task.
+pub fn spawn_sender(
+    services: &Services,
+    mailer: Mailer,
+    options: SenderOptions,
+) -> (tokio::sync::watch::Sender<bool>, JoinHandle<()>) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let name = format!("{}:{}", hostname(), std::process::id());
+    let name = format!(
+        "{}:{}:{}",
+        hostname(),
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    );
     let sender = Sender::new(
         services.pool.clone(),
         services.keyring.clone(),
         mailer,
         &name,
-    );
-    let scheduler = imi_app::scheduled::Scheduled::routes(&services.app)
-        .into_iter()
-        .fold(
-            Scheduler::new(services.pool.clone(), clock),
-            |s, (aggregate, dispatch)| s.route(aggregate, dispatch),
-        );
-    let (wake, stop_sender) = (services.wake.subscribe(), stopped.clone());
-    let sending = tokio::spawn(async move { sender.run(wake, stop_sender).await });
+    )
+    .with_options(options);
     let wake = services.wake.subscribe();
-    let scheduling = tokio::spawn(async move { scheduler.run(wake, stopped).await });
-    Notifiers {
-        stop,
-        tasks: vec![sending, scheduling],
-    }
+    let task = tokio::spawn(async move {
+        sender.run(wake, stopped).await;
+        tracing::info!("mail sender stopped");
+    });
+    (stop, task)
+}
+
+/// One runner per projection, restarted after an error, all holding their active locks on one
+/// connection and woken by the process's one LISTEN; each returns after its batch once `stop`
+/// turns true.
+fn spawn_runners(
+    pool: &PgPool,
+    wake: &Wake,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let locks = Arc::new(ActiveLocks::new(pool.clone()));
+    imi_projections::all()
+        .into_iter()
+        .map(|projection| {
+            let (pool, wake, locks, stop) =
+                (pool.clone(), wake.clone(), locks.clone(), stop.clone());
+            tokio::spawn(async move {
+                loop {
+                    let runner = Runner::new(pool.clone(), projection.clone())
+                        .with_shared_wake(wake.subscribe())
+                        .with_locks(locks.clone())
+                        .with_stop(stop.clone());
+                    match runner.run().await {
+                        Ok(()) => return,
+                        Err(error) => {
+                            tracing::error!(projection = projection.name(), %error, "runner failed; restarting");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
 }
 
 fn hostname() -> String {

@@ -4,4 +4,5 @@ pub mod app;
 pub mod audit;
 pub mod bench;
 pub mod config;
+pub mod logging;
 pub mod seed;

@@ -8,35 +8,84 @@ use imi_store::wake::Wake;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::net::SocketAddr;
 
+/// Every variable the service reads, including those without a flag.
+const ENVIRONMENT: &str = "\
+Environment (flags, where a command has one, take precedence):
+  DATABASE_URL            PostgreSQL to use; unset: the private cluster in the data folder
+  IMI_DB_POOL             database connections a process opens at most [default: 10]
+  IMI_DATA_DIR            the data folder [default: .imi-data at the workspace root]
+  IMI_MASTER_KEY          master key sealing personal data (serve, seed)
+  IMI_TOKEN_SECRET        secret signing bearer tokens (serve)
+  IMI_BIND                address `serve` listens on [default: 127.0.0.1:8080]
+  IMI_ROLES               roles of a `serve` process [default: gateway,projectors,sender,scheduler]
+  IMI_SEED_DEMO           load demo data when `serve` starts [default: on for the private cluster]
+  IMI_SHUTDOWN_GRACE      seconds `serve` waits for requests in flight on SIGTERM [default: 20]
+  IMI_CORS_ORIGINS        origins whose browser pages may call the API (comma-separated, or *)
+  IMI_INTROSPECTION       who may introspect the schema: on, authenticated, off [default: on]
+  IMI_SMTP_URL            SMTP server for mails; unset: .eml files in <data folder>/mail
+  IMI_MAIL_FROM           sender of notification mails [default: IMI <no-reply@imi.localhost>]
+  IMI_SNAPSHOT_AUTHORITY  snapshot an Authority every N events, 0: never [default: 10]
+  IMI_SNAPSHOT_REQUEST    snapshot an InformationRequest every N events [default: 20]
+  IMI_SNAPSHOT_ALERT      snapshot an Alert every N events [default: 10]
+  IMI_LOG_FORMAT          log lines as text or json [default: text]
+  RUST_LOG                log filter [default: info,sqlx=warn]
+  HOSTNAME                names this process in the mail outbox's claims";
+
 #[derive(Parser)]
 #[command(
     name = "imi",
     version,
-    about = "Internal Market Information System service"
+    about = "Internal Market Information System service",
+    after_help = ENVIRONMENT
 )]
 struct Cli {
     /// PostgreSQL URL. Without it, a private cluster in the data folder (.imi-data) is used.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
-    /// Master key wrapping the per-exchange data keys (64 hex chars or base64 of 32 bytes).
-    #[arg(long, env = "IMI_MASTER_KEY", global = true, hide_env_values = true)]
-    master_key: Option<String>,
-    /// Secret signing bearer tokens.
-    #[arg(long, env = "IMI_TOKEN_SECRET", global = true, hide_env_values = true)]
-    token_secret: Option<String>,
+    /// Database connections this process opens at most (a server holds two more: its
+    /// projectors' locks and its LISTEN).
+    #[arg(long, env = "IMI_DB_POOL", global = true, default_value_t = app::DEFAULT_POOL_SIZE)]
+    db_pool: u32,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The key sealing personal data: for the commands that seal or open it.
+#[derive(clap::Args)]
+struct MasterKeyArg {
+    /// Master key wrapping the per-exchange data keys (64 hex chars or base64 of 32 bytes).
+    /// Without it, one generated once into the data folder.
+    #[arg(long, env = "IMI_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Serve GraphQL (/graphql, /graphql/ws, /graphiql), /health, /ready and /metrics.
     Serve {
+        #[command(flatten)]
+        master_key: MasterKeyArg,
+        /// Secret signing bearer tokens. Without it, one generated once into the data folder.
+        #[arg(long, env = "IMI_TOKEN_SECRET", hide_env_values = true)]
+        token_secret: Option<String>,
         #[arg(long, env = "IMI_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
         /// Load the demo data at start (the default on the embedded database).
         #[arg(long, env = "IMI_SEED_DEMO")]
         seed_demo: Option<bool>,
+        /// What this process does (comma-separated); several processes may share a database.
+        #[arg(long, env = "IMI_ROLES", value_enum, value_delimiter = ',', default_values_t = app::Role::ALL)]
+        roles: Vec<app::Role>,
+        /// Origins whose browser pages may call the API (comma-separated; `*`: any).
+        #[arg(long, env = "IMI_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
+        /// Who may introspect the schema over HTTP: on, authenticated or off.
+        #[arg(long, env = "IMI_INTROSPECTION", default_value = "on",
+              value_parser = str::parse::<imi_gateway::server::Introspection>)]
+        introspection: imi_gateway::server::Introspection,
+        /// Longest wait, after SIGTERM or SIGINT, for requests in flight to finish.
+        #[arg(long, env = "IMI_SHUTDOWN_GRACE", value_parser = parse_seconds, default_value = "20")]
+        shutdown_grace: std::time::Duration,
     },
     /// Apply the database migrations.
     Migrate,
@@ -44,6 +93,8 @@ enum Command {
     /// professions, service activities, registers, helpdesks), then each Member State's
     /// coordinator and first administrator. Idempotent.
     Seed {
+        #[command(flatten)]
+        master_key: MasterKeyArg,
         /// Also demo data, with a known password for the demo users.
         #[arg(long)]
         demo: bool,
@@ -69,6 +120,14 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL, sorted).
     Schema,
+    /// The private PostgreSQL cluster of the data folder: status, stop.
+    ///
+    /// Used when DATABASE_URL is not set: it starts with the first command that needs it and
+    /// keeps running after `imi` exits, for the next command, until `imi db stop`.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Benchmarks (figures for docs/BENCHMARKS.md), each in a fresh database.
     Bench {
         #[command(subcommand)]
@@ -84,6 +143,14 @@ enum ProjectionsCommand {
     Status,
     /// Rebuild one projection blue/green from the start of the log.
     Rebuild { name: String },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Whether the private cluster runs, where, and its URL.
+    Status,
+    /// Stop the private cluster (its sessions are ended).
+    Stop,
 }
 
 #[derive(Subcommand)]
@@ -104,13 +171,7 @@ fn main() -> Result<()> {
 }
 
 async fn run() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    imi::logging::init()?;
     let cli = Cli::parse();
     let database = config::Database::from_option(cli.database_url.clone());
     let embedded = matches!(database, config::Database::Embedded);
@@ -123,6 +184,7 @@ async fn run() -> Result<()> {
         Command::Audit {
             command: audit::AuditCommand::Verify { file: Some(file) },
         } => audit::verify_file(&file),
+        Command::Db { command } => db(command).await,
         Command::Projections {
             command: ProjectionsCommand::List,
         } => {
@@ -133,7 +195,7 @@ async fn run() -> Result<()> {
         }
         command => {
             let url = database.url().await?;
-            let pool = app::connect(&url).await?;
+            let pool = app::connect(&url, cli.db_pool).await?;
             imi_store::migrate(&pool).await?;
             match command {
                 Command::Migrate => {
@@ -174,8 +236,14 @@ async fn run() -> Result<()> {
                     );
                     Ok(())
                 }
-                Command::Seed { demo, reference } => {
-                    let services = services(&cli.master_key, &cli.token_secret, pool.clone())?;
+                Command::Seed {
+                    master_key,
+                    demo,
+                    reference,
+                } => {
+                    // Seeding signs no token: a throwaway secret.
+                    let token = Some(MasterKey::generate().export_hex());
+                    let services = services(&master_key.master_key, &token, pool.clone())?;
                     let data = match &reference {
                         Some(dir) => imi_store::reference::ReferenceData::from_dir(dir)?,
                         None => imi_store::reference::ReferenceData::bundled()?,
@@ -195,32 +263,72 @@ async fn run() -> Result<()> {
                 }
                 Command::Projections { command } => projections(&pool, command).await,
                 Command::Audit { command } => audit::run(&pool, command).await,
-                Command::Serve { bind, seed_demo } => {
-                    let services = services(&cli.master_key, &cli.token_secret, pool.clone())?;
+                Command::Serve {
+                    master_key,
+                    token_secret,
+                    bind,
+                    seed_demo,
+                    roles,
+                    shutdown_grace,
+                    cors_origins,
+                    introspection,
+                } => {
+                    let services = services(&master_key.master_key, &token_secret, pool.clone())?;
                     if seed_demo.unwrap_or(embedded) {
                         let report = seed::seed(&services.app, true).await?;
                         print_seed(&report);
                     }
-                    let _runners = app::spawn_runners(&pool, &services.wake);
-                    let mailer =
-                        imi_notify::mail::Mailer::from_env(config::data_root().join("mail"))?;
-                    println!("mail: {}", mailer.describe());
-                    let notifiers = app::spawn_notifiers(&services, mailer, services.clock.clone());
-                    let listener = tokio::net::TcpListener::bind(bind).await?;
-                    println!("IMI is serving GraphQL at http://{bind}/graphql");
-                    println!("GraphiQL: http://{bind}/graphiql");
-                    // With the peer's address: failed sign-ins are throttled by it.
-                    let app = imi_gateway::router(services)
-                        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = tokio::signal::ctrl_c().await;
-                        })
-                        .await?;
-                    notifiers.shutdown().await;
+                    let mailer = if roles.contains(&app::Role::Sender) {
+                        let mailer =
+                            imi_notify::mail::Mailer::from_env(config::data_root().join("mail"))?;
+                        println!("mail: {}", mailer.describe());
+                        Some(mailer)
+                    } else {
+                        None
+                    };
+                    let background = app::start(&services, app::Options::new(&roles, mailer))?;
+                    tracing::info!(roles = ?roles, "started");
+                    if roles.contains(&app::Role::Gateway) {
+                        let listener = tokio::net::TcpListener::bind(bind).await?;
+                        let bound = listener.local_addr()?;
+                        println!("IMI is serving GraphQL at http://{bound}/graphql");
+                        println!("GraphiQL: http://{bound}/graphiql");
+                        // With the peer's address: failed sign-ins are throttled by it.
+                        let gateway = imi_gateway::server::Options {
+                            cors_origins,
+                            introspection,
+                            ..Default::default()
+                        };
+                        let router = app::router(services, gateway)
+                            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+                        let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+                        let server =
+                            axum::serve(listener, router).with_graceful_shutdown(async move {
+                                let _ = stopping.wait_for(|s| *s).await;
+                            });
+                        let mut server =
+                            std::pin::pin!(std::future::IntoFuture::into_future(server));
+                        tokio::select! {
+                            served = &mut server => served?,
+                            signal = stop_signal() => {
+                                tracing::info!(%signal, "stopping: no new connections, finishing requests in flight");
+                                let _ = stopping_tx.send(true);
+                                if tokio::time::timeout(shutdown_grace, &mut server).await.is_err() {
+                                    tracing::warn!(grace = ?shutdown_grace, "requests still in flight after the grace period: dropped");
+                                }
+                            }
+                        }
+                    } else {
+                        let signal = stop_signal().await;
+                        tracing::info!(%signal, "stopping");
+                    }
+                    background.shutdown().await;
+                    tracing::info!("stopped");
                     Ok(())
                 }
-                Command::Schema | Command::Bench { .. } => unreachable!("handled above"),
+                Command::Schema | Command::Bench { .. } | Command::Db { .. } => {
+                    unreachable!("handled above")
+                }
             }
         }
     }
@@ -239,6 +347,48 @@ fn services(
     let token = config::secret(token_secret.clone(), "token.secret", "IMI_TOKEN_SECRET")?;
     let wake = Wake::with_notify(pool.clone());
     Ok(app::services(pool, master, &token, wake))
+}
+
+/// `imi db status|stop`: the private cluster of the data folder.
+async fn db(command: DbCommand) -> Result<()> {
+    let root = config::data_root();
+    let (status, root_shown) = (matches!(command, DbCommand::Status), root.clone());
+    let cluster = tokio::task::spawn_blocking(move || match command {
+        DbCommand::Status => imi_localpg::running(&root),
+        DbCommand::Stop => imi_localpg::stop_running(&root),
+    })
+    .await??;
+    match (cluster, status) {
+        (Some(c), true) => println!(
+            "running: {} on 127.0.0.1:{} ({})",
+            c.data_dir.display(),
+            c.port,
+            c.url("imi")
+        ),
+        (Some(c), false) => println!("stopped: {}", c.data_dir.display()),
+        (None, _) => println!("not running (data folder {})", root_shown.display()),
+    }
+    Ok(())
+}
+
+/// SIGTERM (what service managers send) or SIGINT (Ctrl-C), by name.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("a SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
+fn parse_seconds(value: &str) -> Result<std::time::Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("{value:?} is not a number of seconds"))
 }
 
 fn print_seed(report: &seed::SeedReport) {

@@ -48,6 +48,7 @@ async fn deeply_nested_literals_are_refused_over_post_and_get() {
         let response = gw
             .http
             .get(gw.url("/graphql"))
+            .header("accept", "application/graphql-response+json")
             .query(&[("query", document.as_str())])
             .send()
             .await
@@ -464,9 +465,11 @@ async fn a_connection_ended_by_the_database_answers_unavailable() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(code(&body), "UNAVAILABLE", "{body}");
     assert_eq!(reason(&body), "UNAVAILABLE", "{body}");
+    // The database's own words for why, nothing else of its text.
     assert_eq!(
         body["errors"][0]["message"],
-        "the database is unavailable, try again later"
+        "the database is unavailable (the database says: terminating connection due to \
+         administrator command), try again later"
     );
 
     // A write, with a valid token, on a dead connection again.
@@ -544,4 +547,36 @@ async fn nul_characters_are_refused_over_the_websocket() {
     let answer = receive(&mut ws).await.unwrap();
     assert_eq!(answer["payload"]["data"]["__typename"], "Query", "{answer}");
     let _ = ws.close(None).await;
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_answers_unavailable_with_its_cause() {
+    let db = imi_testkit::fresh_database().await;
+    imi_store::migrate(&db.pool).await.unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_millis(300))
+        .connect(&db.url)
+        .await
+        .unwrap();
+    let gw = serve(services(pool.clone())).await;
+    // The pool's only connection, held elsewhere.
+    let held = pool.acquire().await.unwrap();
+    let (status, body) = gw
+        .gql(
+            None,
+            "mutation { login(login: \"nobody\", password: \"not the password\") { token } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(code(&body), "UNAVAILABLE", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the connection pool is exhausted"),
+        "{body}"
+    );
+    drop(held);
 }

@@ -4,6 +4,7 @@ mod alerts;
 mod auth;
 mod authority_admin;
 mod authority_lifecycle;
+mod conventions;
 mod directory;
 mod hostile;
 mod ops;

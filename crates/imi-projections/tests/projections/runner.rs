@@ -1,6 +1,7 @@
 //! Crash safety and mutual exclusion of projector runners.
 
 use crate::ledger::{append, assert_complete, below_horizon, drain, migrated, Ledger, NAME};
+use imi_projections::active::ActiveLocks;
 use imi_projections::runner::{apply_batch, ensure_slot, Runner};
 use imi_projections::Slot;
 use std::sync::Arc;
@@ -207,4 +208,53 @@ async fn status_reports_checkpoint_horizon_and_lag() {
     assert_eq!(s.head_position, 10);
     assert!(s.lag_seconds >= 0.0);
     assert!(s.horizon_xid > s.checkpoint.xid);
+}
+
+#[tokio::test]
+async fn runners_sharing_one_lock_connection_keep_one_active_and_hand_over_on_stop() {
+    // A process's runners hold their locks on one connection: a second runner of the same
+    // projection in that process still stands by, and a stopped runner releases its lock.
+    let pool = migrated().await;
+    append(&pool, "a", 50).await;
+    let locks = Arc::new(ActiveLocks::new(pool.clone()));
+    let (stop_one, stopped_one) = tokio::sync::watch::channel(false);
+    let ledger = |runner| {
+        Arc::new(Ledger {
+            runner,
+            pause: Duration::ZERO,
+        })
+    };
+    let one = tokio::spawn(
+        Runner::new(pool.clone(), ledger("one"))
+            .with_locks(locks.clone())
+            .with_stop(stopped_one)
+            .run(),
+    );
+    caught_up(&pool).await;
+    let two = tokio::spawn(
+        Runner::new(pool.clone(), ledger("two"))
+            .with_locks(locks.clone())
+            .run(),
+    );
+    append(&pool, "b", 20).await;
+    caught_up(&pool).await;
+    let runners: Vec<String> =
+        sqlx::query_scalar(&format!("SELECT DISTINCT runner FROM {NAME}.applied"))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(runners, vec!["one".to_string()], "the second stands by");
+    stop_one.send(true).unwrap();
+    one.await.unwrap().expect("a stopped runner returns Ok");
+    append(&pool, "c", 20).await;
+    caught_up(&pool).await;
+    two.abort();
+    let runners: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(DISTINCT runner) FROM {NAME}.applied"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(runners, 2, "the standby took over");
+    assert_complete(&pool).await;
 }
