@@ -94,18 +94,29 @@ pub async fn seal(pool: &PgPool) -> Result<Seal, sqlx::Error> {
         .await?;
     // What this snapshot sees and the previous seal's did not (a transaction still running
     // then is sealed now, whatever its id).
-    let heads = sqlx::query(
+    // (Two statements rather than one with `$1 IS NULL OR ...`, so that the later seals'
+    // always reads the (xid, position) index, not the whole log.)
+    const HEADS: &str =
         "SELECT DISTINCT ON (aggregate_type COLLATE \"C\", aggregate_id COLLATE \"C\")
-                aggregate_type, aggregate_id, sequence, hash
-           FROM events
-          WHERE $1::text IS NULL
-             OR (xid >= pg_snapshot_xmin($1::text::pg_snapshot)
-                 AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot))
-          ORDER BY aggregate_type COLLATE \"C\", aggregate_id COLLATE \"C\", sequence DESC",
-    )
-    .bind(&prev_snapshot)
-    .fetch_all(&mut *tx)
-    .await?;
+                aggregate_type, aggregate_id, sequence, hash FROM events";
+    const ORDER: &str =
+        "ORDER BY aggregate_type COLLATE \"C\", aggregate_id COLLATE \"C\", sequence DESC";
+    let heads = match &prev_snapshot {
+        None => {
+            sqlx::query(&format!("{HEADS} {ORDER}"))
+                .fetch_all(&mut *tx)
+                .await?
+        }
+        Some(prev) => {
+            sqlx::query(&format!(
+                "{HEADS} WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot)
+                   AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot) {ORDER}"
+            ))
+            .bind(prev)
+            .fetch_all(&mut *tx)
+            .await?
+        }
+    };
     let mut types = Vec::with_capacity(heads.len());
     let mut ids = Vec::with_capacity(heads.len());
     let mut sequences = Vec::with_capacity(heads.len());
