@@ -2,7 +2,7 @@
 //! independent verifier in docs/audit), and names the first line that breaks; a seal finds
 //! the removal of an aggregate's last events or of a whole aggregate.
 
-use crate::support::{insert, migrated};
+use crate::support::{insert, migrated, tamper};
 use imi_store::export::{export, verify_export, ExportFilter};
 use imi_store::seals;
 use serde_json::json;
@@ -152,20 +152,6 @@ async fn the_independent_verifier_agrees() {
     let (ok, said) = run(&lines[..5]);
     assert!(!ok && said.contains("trailer is missing"), "{said}");
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-async fn tamper(pool: &sqlx::PgPool, sql: &str) {
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("ALTER TABLE events DISABLE TRIGGER USER")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap();
-    sqlx::query("ALTER TABLE events ENABLE TRIGGER USER")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The event log is append-only and hash-chained; `audit::verify` finds any change made
 //! around the triggers.
 
-use crate::support::{insert, migrated};
+use crate::support::{insert, migrated, tamper};
 use imi_store::audit;
 use serde_json::json;
 use sqlx::Row;
@@ -55,21 +55,6 @@ async fn events_are_chained_and_the_chain_verifies_outside_the_database() {
     assert_eq!(report.events_checked, 4);
     assert_eq!(report.aggregates_checked, 2);
     assert_eq!(report.first_broken, None);
-}
-
-/// Tampering done around the append-only trigger (as a superuser could) is found.
-async fn tamper(pool: &sqlx::PgPool, sql: &str) {
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("ALTER TABLE events DISABLE TRIGGER USER")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap();
-    sqlx::query("ALTER TABLE events ENABLE TRIGGER USER")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
 }
 
 #[tokio::test]

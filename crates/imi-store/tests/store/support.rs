@@ -29,3 +29,18 @@ pub async fn insert<'e>(
     .await
     .map(|_| ())
 }
+
+/// Changes the log around its append-only triggers, as a superuser could: what audits must find.
+pub async fn tamper(pool: &PgPool, sql: &str) {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("ALTER TABLE events DISABLE TRIGGER USER")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap();
+    sqlx::query("ALTER TABLE events ENABLE TRIGGER USER")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
