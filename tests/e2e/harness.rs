@@ -118,6 +118,7 @@ pub async fn start() -> Service {
     // The mail sender and the scheduler, polling quickly so the tests need not wait.
     let smtp = SmtpServer::start();
     let mut scheduler = Scheduler::new(pool.clone(), clock.clone())
+        .erasing(services.keyring.as_ref().clone())
         .route(
             "Authority",
             services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,

@@ -168,6 +168,7 @@ pub fn spawn_notifiers(services: &Services, mailer: Mailer, clock: Arc<dyn Clock
         &name,
     );
     let scheduler = Scheduler::new(services.pool.clone(), clock)
+        .erasing(services.keyring.as_ref().clone())
         .route(
             "Authority",
             services.authorities.clone() as Arc<dyn imi_notify::scheduler::Dispatch>,
