@@ -10,3 +10,4 @@ mod harness;
 mod need_to_know;
 mod notifications;
 mod requests;
+mod retention;
