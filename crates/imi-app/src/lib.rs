@@ -16,6 +16,7 @@ pub mod attachments;
 pub mod authorities;
 pub mod caller;
 pub mod credentials;
+pub mod data_protection;
 pub mod dispatch;
 pub mod error;
 pub mod input;

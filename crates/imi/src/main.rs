@@ -251,6 +251,7 @@ async fn run() -> Result<()> {
                         from: None,
                         to: None,
                         limit: limit.clamp(1, 10_000),
+                        ..Default::default()
                     };
                     for e in imi_store::processing_log::entries(&pool, &filter).await? {
                         println!(

@@ -7,6 +7,7 @@ mod authority_lifecycle;
 mod directory;
 mod hostile;
 mod ops;
+mod processing_log;
 mod protocol;
 mod reference;
 mod schema;
