@@ -64,30 +64,9 @@ async fn a_data_protection_officer_reads_the_entries_of_their_member_state_only(
     let body = grant(&gw, &de_token, &de, "DATA_PROTECTION_OFFICER").await;
     assert!(body["errors"].is_null(), "{body}");
 
-    read(
-        &gw,
-        &de_token,
-        "InformationRequest/r-1",
-        &de.user_id,
-        &de.authority_id,
-    )
-    .await;
-    read(
-        &gw,
-        &de_token,
-        "InformationRequest/r-2",
-        &de.user_id,
-        &de.authority_id,
-    )
-    .await;
-    read(
-        &gw,
-        &fr_token,
-        "InformationRequest/r-1",
-        &fr.user_id,
-        &fr.authority_id,
-    )
-    .await;
+    read(&gw, "InformationRequest/r-1", &de.user_id, &de.authority_id).await;
+    read(&gw, "InformationRequest/r-2", &de.user_id, &de.authority_id).await;
+    read(&gw, "InformationRequest/r-1", &fr.user_id, &fr.authority_id).await;
 
     let (_, body) = gw.gql(Some(&de_token), LOG, json!({})).await;
     assert!(body["errors"].is_null(), "{body}");
