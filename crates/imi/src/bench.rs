@@ -38,6 +38,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         clustered: i64,
     },
+    /// The scheduler's deletion rate of exchanges past their deletion delay vs raw UPDATEs
+    /// erasing the same number of key rows.
+    Deletion {
+        #[arg(long, default_value_t = 100_000)]
+        exchanges: i64,
+    },
 }
 
 pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
@@ -49,6 +55,9 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
         } => commands_bench(&pool, commands, concurrency.max(1)).await,
         BenchCommand::Rebuild { events, clustered } => {
             rebuild_bench(&pool, events.max(100), clustered).await
+        }
+        BenchCommand::Deletion { exchanges } => {
+            crate::bench_deletion::deletion_bench(&pool, exchanges.max(1)).await
         }
     }
 }

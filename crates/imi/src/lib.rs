@@ -2,5 +2,6 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_deletion;
 pub mod config;
 pub mod seed;
