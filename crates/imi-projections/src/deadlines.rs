@@ -512,3 +512,96 @@ pub async fn status(
         next_due_at,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imi_store::feed::FeedPosition;
+
+    fn feed(aggregate_type: &str, payload: serde_json::Value) -> FeedEvent {
+        FeedEvent {
+            at: FeedPosition {
+                xid: 1,
+                position: 1,
+            },
+            aggregate_type: aggregate_type.into(),
+            aggregate_id: "x-1".into(),
+            sequence: 1,
+            event_type: String::new(),
+            event_version: "1".into(),
+            payload,
+            metadata: json!({}),
+            recorded_at: Utc::now(),
+        }
+    }
+
+    fn retention_rules(changes: Vec<Change>) -> Vec<(&'static str, Option<&'static str>)> {
+        changes
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Set {
+                    rule,
+                    delay: Some(d),
+                    ..
+                } => Some((rule, Some(d))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn formal_closure_sets_blocking_and_deletion_on_the_areas_delays() {
+        let at = Utc::now();
+        let alert = feed(
+            "Alert",
+            serde_json::to_value(AlertEvent::AlertClosed {
+                closing_coordinator: "c".into(),
+                at,
+            })
+            .unwrap(),
+        );
+        assert_eq!(
+            retention_rules(rules_of(&alert).unwrap()),
+            [
+                (rules::BLOCKING, Some("alerts.blocking_months")),
+                (rules::DELETION, Some("alerts.deletion_months"))
+            ]
+        );
+        let request = feed(
+            "InformationRequest",
+            serde_json::to_value(RequestEvent::RequestClosed { at }).unwrap(),
+        );
+        assert_eq!(
+            retention_rules(rules_of(&request).unwrap()),
+            [
+                (rules::BLOCKING, Some("requests.blocking_months")),
+                (rules::DELETION, Some("requests.deletion_months"))
+            ]
+        );
+        // Blocking ends the blocking rule; the deletion rule stays until the key is erased.
+        let blocked = feed(
+            "Alert",
+            serde_json::to_value(AlertEvent::PersonalDataBlocked { at }).unwrap(),
+        );
+        assert_eq!(rules_of(&blocked).unwrap(), [Change::End(rules::BLOCKING)]);
+        let deleted = feed(
+            "InformationRequest",
+            serde_json::to_value(RequestEvent::PersonalDataDeleted { at }).unwrap(),
+        );
+        assert_eq!(rules_of(&deleted).unwrap(), []);
+    }
+
+    #[test]
+    fn the_area_comes_from_the_drafting_event() {
+        let drafted = feed(
+            "Alert",
+            json!({ "AlertDrafted": { "alert_id": "x-1", "area": "SD" } }),
+        );
+        assert_eq!(drafted_area(&drafted).as_deref(), Some("SD"));
+        let other = feed(
+            "Alert",
+            json!({ "AlertClosed": { "at": "2026-01-01T00:00:00Z" } }),
+        );
+        assert_eq!(drafted_area(&other), None);
+    }
+}
