@@ -1,4 +1,4 @@
--- Deadlines (version 1): every time rule pending in the log, with the system command the
+-- Deadlines (version 2): every time rule pending in the log, with the system command the
 -- scheduler issues when it falls due. A rule that no longer applies (the code was used, the
 -- request answered) is removed by the event that ended it. What the scheduler did is kept
 -- beside it in public.deadline_actions, under the same deterministic id.
@@ -9,9 +9,13 @@ CREATE TABLE deadlines
     aggregate_type text        NOT NULL,
     aggregate_id   text        NOT NULL,
     rule           text        NOT NULL,
+    -- when it falls due; for a retention rule (delay set), the formal closure it counts from
     due_at         timestamptz NOT NULL,
     -- the command, as the aggregate's command type serializes it
-    command        jsonb       NOT NULL
+    command        jsonb       NOT NULL,
+    -- a retention rule's delay in the area's reference data, e.g. 'requests.blocking_months':
+    -- added when the rule is read, so a change of the area's delays applies at once
+    delay          text
 );
 CREATE INDEX deadlines_by_due ON deadlines (due_at);
 CREATE INDEX deadlines_by_aggregate ON deadlines (aggregate_type, aggregate_id);
@@ -21,5 +25,14 @@ CREATE TABLE sequences
     aggregate_type text   NOT NULL,
     aggregate_id   text   NOT NULL,
     sequence       bigint NOT NULL,
+    PRIMARY KEY (aggregate_type, aggregate_id)
+);
+
+-- The legislative area of each exchange (from its drafting), whose retention delays apply.
+CREATE TABLE areas
+(
+    aggregate_type text NOT NULL,
+    aggregate_id   text NOT NULL,
+    area           text NOT NULL,
     PRIMARY KEY (aggregate_type, aggregate_id)
 );

@@ -11,3 +11,4 @@ mod need_to_know;
 mod notifications;
 mod operations;
 mod requests;
+mod retention;

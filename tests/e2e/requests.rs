@@ -241,17 +241,17 @@ pub(crate) async fn competent_authority(
     lda
 }
 
-struct Tokens {
-    de_handler: String,
-    de_basic: String,
+pub(crate) struct Tokens {
+    pub(crate) de_handler: String,
+    pub(crate) de_basic: String,
     de_linked: String,
-    de_coordinator: String,
-    fr_handler: String,
-    fr_allocator: String,
+    pub(crate) de_coordinator: String,
+    pub(crate) fr_handler: String,
+    pub(crate) fr_allocator: String,
     fr_coordinator: String,
 }
 
-async fn scene(service: &Service) -> Tokens {
+pub(crate) async fn scene(service: &Service) -> Tokens {
     let de = coordinator(service, "DE", "Bundesverwaltungsamt").await;
     let fr = coordinator(
         service,
@@ -329,7 +329,13 @@ async fn scene(service: &Service) -> Tokens {
 }
 
 /// Runs a request mutation as `token`; panics on any error.
-async fn step(service: &Service, token: &str, field: &str, input_type: &str, input: Value) {
+pub(crate) async fn step(
+    service: &Service,
+    token: &str,
+    field: &str,
+    input_type: &str,
+    input: Value,
+) {
     let query = format!(
         "mutation($input: {input_type}!) {{ {field}(input: $input) {{ requestId waited }} }}"
     );
@@ -380,7 +386,7 @@ fn no_personal_data(what: &str, value: &Value) {
     }
 }
 
-fn by_id(id: &str) -> Value {
+pub(crate) fn by_id(id: &str) -> Value {
     json!({ "requestId": id })
 }
 

@@ -398,6 +398,7 @@ impl App {
         };
         drop(conn);
         let full = AlertField::PersonalData.shown_at(level);
+        let summary_deleted = view.summary.personal_data_deleted_at.is_some();
         let mut opener = Opener::new(self, full, Reading::by(reader, "alert", level));
         let mut content = AlertContentView::default();
         match &details.content {
@@ -477,7 +478,7 @@ impl App {
                 at: e.at,
             });
         }
-        content.erased = opener.erased;
+        content.erased = opener.erased || summary_deleted;
         opener.finish().await?;
         view.content = Some(content);
         view.history = Some(history);

@@ -17,6 +17,7 @@ pub mod authorities;
 pub mod caller;
 pub mod coordination;
 pub mod credentials;
+pub mod data_protection;
 pub mod directory;
 pub mod dispatch;
 pub mod error;

@@ -334,6 +334,8 @@ pub struct RequestView {
     pub withdrawn_at: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
     pub personal_data_blocked: bool,
+    /// The deletion delay passed: the data key is erased.
+    pub personal_data_erased: bool,
     /// Who reads it (the content is decided for them again).
     reader: Arc<ActorContext>,
 }
@@ -367,6 +369,7 @@ impl RequestView {
             withdrawn_at: row.withdrawn_at,
             last_activity_at: row.last_activity_at,
             personal_data_blocked: row.personal_data_blocked,
+            personal_data_erased: s.personal_data_deleted(),
             reader,
         }
     }
@@ -603,7 +606,7 @@ impl App {
         };
         let attachments = attachment_views(&mut opener, &d.draft.attachments).await?;
         let reply_attachments = attachment_views(&mut opener, &d.reply_attachments).await?;
-        let erased = opener.erased;
+        let erased = opener.erased || full.summary.personal_data_deleted();
         opener.finish().await?;
         let s = &full.summary;
         Ok(Some(RequestContentView {

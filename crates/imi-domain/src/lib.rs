@@ -9,4 +9,5 @@ pub mod command;
 pub mod error;
 pub mod reference;
 pub mod request;
+pub mod retention;
 pub mod sealed;

@@ -11,6 +11,11 @@
 //! same fact twice, and what was done is kept in `deadline_actions`. One process at a time:
 //! the scheduler holds a session advisory lock; others wait as standbys and take over when it
 //! goes.
+//!
+//! Retention: blocking is a command like the others; deletion is a command that records the
+//! fact, then the erasure of the exchange's data key (with its attachments' bytes). The
+//! deletion rule is done only once the key is erased; a retried command answers as the first
+//! (same idempotency key), so an erasure interrupted after the event is completed later.
 
 use crate::undefined_table;
 use imi_domain::actor::Actor;
@@ -102,6 +107,8 @@ pub struct Scheduler {
     pool: PgPool,
     clock: Arc<dyn Clock>,
     dispatch: HashMap<String, Arc<dyn Dispatch>>,
+    /// Erases the data keys of exchanges whose deletion delay passed.
+    keys: Option<imi_store::sealing::KeyRing>,
     /// How often the active scheduler looks for due deadlines.
     pub tick: Duration,
     /// How often the active scheduler seals the event log's chain heads (None: never).
@@ -114,6 +121,7 @@ impl Scheduler {
             pool,
             clock,
             dispatch: HashMap::new(),
+            keys: None,
             tick: Duration::from_secs(5),
             seal_every: Some(SEAL_EVERY),
         }
@@ -122,6 +130,13 @@ impl Scheduler {
     /// Routes the deadlines of `aggregate_type` to `dispatch`.
     pub fn route(mut self, aggregate_type: &str, dispatch: Arc<dyn Dispatch>) -> Self {
         self.dispatch.insert(aggregate_type.to_string(), dispatch);
+        self
+    }
+
+    /// Deletes personal data with `keys` when their deletion delay passes (without it,
+    /// deletion rules wait).
+    pub fn erasing(mut self, keys: imi_store::sealing::KeyRing) -> Self {
+        self.keys = Some(keys);
         self
     }
 
@@ -153,6 +168,10 @@ impl Scheduler {
                 deadline.aggregate_type
             )));
         };
+        let deletion = deadline.rule == deadlines::rules::DELETION;
+        if deletion && self.keys.is_none() {
+            return Ok(Acted::Later("no key ring to erase data keys with".into()));
+        }
         let mut metadata = CommandMetadata::for_actor(&Actor::system(PROCESS))
             .with_idempotency_key(Some(deadline.id.clone()));
         metadata.causation_id = Some(deadline.id.clone());
@@ -160,6 +179,20 @@ impl Scheduler {
             .issue(&deadline.aggregate_id, &deadline.command, metadata)
             .await
         {
+            Ok(()) if deletion => {
+                let key_id = format!("{}/{}", deadline.aggregate_type, deadline.aggregate_id);
+                let keys = self.keys.as_ref().expect("checked above");
+                match imi_store::retention::delete_personal_data(&self.pool, keys, &key_id, PROCESS)
+                    .await
+                {
+                    Ok(_) => Acted::Done,
+                    Err(e) => {
+                        let why = format!("erasing {key_id}: {e}");
+                        tracing::warn!(deadline = %deadline.id, %why, "retrying later");
+                        return Ok(Acted::Later(why));
+                    }
+                }
+            }
             Ok(()) => Acted::Done,
             Err(DispatchError::Refused(why)) => Acted::Refused(why),
             Err(DispatchError::Later(why)) => {

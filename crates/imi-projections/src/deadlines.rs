@@ -12,8 +12,9 @@ use chrono::{Duration, Months, NaiveDate};
 use imi_domain::alert::{AlertContent, AlertEvent, PQ_ALERT_DAYS};
 use imi_domain::authority::AuthorityEvent;
 use imi_domain::request::{
-    RequestEvent, ACCEPTANCE_DAYS, BLOCKING_MONTHS, INACTIVITY_MONTHS, REMINDER_DAYS_BEFORE_DUE,
+    RequestEvent, ACCEPTANCE_DAYS, INACTIVITY_MONTHS, REMINDER_DAYS_BEFORE_DUE,
 };
+use imi_domain::retention::{DEFAULT_BLOCKING_MONTHS, DEFAULT_DELETION_MONTHS};
 use imi_store::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -34,8 +35,11 @@ pub mod rules {
     pub const ANSWER_OVERDUE: &str = "answer_overdue";
     /// 2 months without activity on an open request.
     pub const INACTIVITY: &str = "inactivity";
-    /// Personal data blocked 6 months after formal closure (or withdrawal).
+    /// Personal data blocked the area's blocking delay after formal closure (or withdrawal).
     pub const BLOCKING: &str = "blocking";
+    /// Personal data deleted (the data key erased) the area's deletion delay after formal
+    /// closure (or withdrawal).
+    pub const DELETION: &str = "deletion";
     /// An alert's closure comment period ends.
     pub const COMMENT_PERIOD: &str = "comment_period";
     /// An alert's closure objection period ends.
@@ -56,8 +60,14 @@ pub struct Deadline {
     pub aggregate_type: String,
     pub aggregate_id: String,
     pub rule: String,
+    /// When it falls due. For a retention rule stored: the formal closure, to which the
+    /// area's current `delay` is added when the rule is read (see [`due`]).
     pub due_at: DateTime<Utc>,
     pub command: serde_json::Value,
+    /// For a retention rule, the area's delay that counts from `due_at`:
+    /// `requests.blocking_months`, `alerts.deletion_months`, ...
+    #[serde(default)]
+    pub delay: Option<String>,
 }
 
 /// What an event does to its aggregate's rules.
@@ -69,6 +79,7 @@ pub enum Change {
         discriminator: String,
         due_at: DateTime<Utc>,
         command: serde_json::Value,
+        delay: Option<&'static str>,
     },
     /// Ends every pending instance of a rule.
     End(&'static str),
@@ -103,7 +114,34 @@ fn set(rule: &'static str, due_at: DateTime<Utc>, command: &str) -> Change {
         discriminator: due_at.to_rfc3339(),
         due_at,
         command: json!(command),
+        delay: None,
     }
+}
+
+/// The retention rules of an exchange that ended at `ended`: blocking, then deletion, each
+/// the area's delay of `workflow` (`requests` or `alerts`) later. The delays are read when
+/// the rules are (they are reference data that may change), not stored.
+fn retention(workflow: &'static str, ended: DateTime<Utc>) -> Vec<Change> {
+    let (blocking, deletion) = match workflow {
+        "alerts" => ("alerts.blocking_months", "alerts.deletion_months"),
+        _ => ("requests.blocking_months", "requests.deletion_months"),
+    };
+    vec![
+        Change::Set {
+            rule: rules::BLOCKING,
+            discriminator: ended.to_rfc3339(),
+            due_at: ended,
+            command: json!("BlockPersonalData"),
+            delay: Some(blocking),
+        },
+        Change::Set {
+            rule: rules::DELETION,
+            discriminator: ended.to_rfc3339(),
+            due_at: ended,
+            command: json!("RecordPersonalDataDeleted"),
+            delay: Some(deletion),
+        },
+    ]
 }
 
 /// The start of a day (UTC): the aggregate compares dates by the UTC day.
@@ -166,11 +204,11 @@ fn request(event: RequestEvent) -> Vec<Change> {
             for rule in [ACCEPTANCE, DUE_SOON, ANSWER_OVERDUE, INACTIVITY] {
                 changes.push(Change::End(rule));
             }
-            if let Some(due) = at.checked_add_months(Months::new(BLOCKING_MONTHS)) {
-                changes.push(set(BLOCKING, due, "BlockPersonalData"));
-            }
+            changes.extend(retention("requests", at));
         }
         E::PersonalDataBlocked { .. } => changes.push(Change::End(BLOCKING)),
+        // The deletion rule stays: the scheduler's record of acting on it (after erasing the
+        // key) is what ends it, so an erasure interrupted after the event is retried.
         _ => {}
     }
     changes
@@ -211,11 +249,16 @@ fn alert(event: AlertEvent) -> Vec<Change> {
         E::ClosureProposalRejected { .. } => {
             vec![Change::End(COMMENT_PERIOD), Change::End(OBJECTION_PERIOD)]
         }
-        E::AlertClosed { .. } | E::AlertWithdrawn { .. } => vec![
-            Change::End(COMMENT_PERIOD),
-            Change::End(OBJECTION_PERIOD),
-            Change::End(THREE_DAYS),
-        ],
+        E::AlertClosed { at, .. } | E::AlertWithdrawn { at, .. } => {
+            let mut changes = vec![
+                Change::End(COMMENT_PERIOD),
+                Change::End(OBJECTION_PERIOD),
+                Change::End(THREE_DAYS),
+            ];
+            changes.extend(retention("alerts", at));
+            changes
+        }
+        E::PersonalDataBlocked { .. } => vec![Change::End(BLOCKING)],
         _ => vec![],
     }
 }
@@ -237,6 +280,7 @@ fn authority(event: AuthorityEvent) -> Vec<Change> {
             discriminator: code_digest.clone(),
             due_at: expires_at,
             command: json!({ "ExpireInvitation": { "code_digest": code_digest } }),
+            delay: None,
         }],
         E::AuthoritySelfRegistered { .. } | E::InvitationExpired { .. } => {
             vec![Change::End(rules::INVITATION_EXPIRY)]
@@ -253,7 +297,7 @@ impl Projection for Deadlines {
         NAME
     }
     fn version(&self) -> i32 {
-        1
+        2
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/deadlines.sql")
@@ -275,8 +319,12 @@ impl Projection for Deadlines {
         }
         let mut sequences = TypedSequences::load(db, &events).await?;
         let mut changes: Vec<(Key, Change)> = Vec::new();
+        let mut areas: Vec<(String, String, String)> = Vec::new();
         for e in &events {
             sequences.check(e)?;
+            if let Some(area) = drafted_area(e) {
+                areas.push((e.aggregate_type.clone(), e.aggregate_id.clone(), area));
+            }
             for change in rules_of(e)? {
                 changes.push(((e.aggregate_type.clone(), e.aggregate_id.clone()), change));
             }
@@ -310,6 +358,7 @@ impl Projection for Deadlines {
                         discriminator,
                         due_at,
                         command,
+                        delay,
                     } => {
                         rows.retain(|d| d.rule != rule);
                         rows.push(Deadline {
@@ -319,6 +368,7 @@ impl Projection for Deadlines {
                             rule: rule.to_string(),
                             due_at,
                             command,
+                            delay: delay.map(str::to_string),
                         });
                     }
                 }
@@ -334,9 +384,61 @@ impl Projection for Deadlines {
             let rows: Vec<&Deadline> = pending.values().flatten().collect();
             crate::fold::insert_rows(db, "deadlines", &rows).await?;
         }
+        if !areas.is_empty() {
+            let (types, (ids, codes)): (Vec<String>, (Vec<String>, Vec<String>)) =
+                areas.into_iter().map(|(t, i, a)| (t, (i, a))).unzip();
+            sqlx::query(
+                "INSERT INTO areas (aggregate_type, aggregate_id, area)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                 ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET area = EXCLUDED.area",
+            )
+            .bind(&types)
+            .bind(&ids)
+            .bind(&codes)
+            .execute(&mut *db)
+            .await?;
+        }
         sequences.store(db).await?;
         Ok(())
     }
+}
+
+/// The legislative area an exchange was drafted in (its retention delays are the area's).
+fn drafted_area(e: &FeedEvent) -> Option<String> {
+    let drafted = match e.aggregate_type.as_str() {
+        "InformationRequest" => "RequestDrafted",
+        "Alert" => "AlertDrafted",
+        _ => return None,
+    };
+    e.payload
+        .get(drafted)?
+        .get("area")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// The deadlines with their effective due time: a retention rule's stored time plus the
+/// area's current delay (the Regulation's default where the area has none), computed in UTC
+/// calendar months as [`imi_domain::retention::add_months`] does. A delay is at least a month,
+/// so the stored time bounds the effective one from below (`$1` filters on the index).
+fn effective(before: &str) -> String {
+    format!(
+        "SELECT d.id, d.aggregate_type, d.aggregate_id, d.rule, d.command, d.delay,
+                CASE WHEN d.delay IS NULL THEN d.due_at
+                     ELSE (d.due_at AT TIME ZONE 'UTC' + make_interval(months =>
+                            coalesce((r.retention #>> string_to_array(d.delay, '.'))::int,
+                                     CASE WHEN d.delay LIKE '%blocking%'
+                                          THEN {DEFAULT_BLOCKING_MONTHS}
+                                          ELSE {DEFAULT_DELETION_MONTHS} END)))
+                          AT TIME ZONE 'UTC'
+                END AS due_at
+           FROM {NAME}.deadlines d
+           LEFT JOIN {NAME}.areas a
+                  ON (a.aggregate_type, a.aggregate_id) = (d.aggregate_type, d.aggregate_id)
+           LEFT JOIN reference.legislative_areas r ON r.code = a.area
+          WHERE {before}
+            AND NOT EXISTS (SELECT 1 FROM deadline_actions x WHERE x.deadline_id = d.id)"
+    )
 }
 
 /// The deadlines due at `now` that the scheduler has not acted on, earliest first.
@@ -346,10 +448,8 @@ pub async fn due(
     limit: i64,
 ) -> Result<Vec<Deadline>, sqlx::Error> {
     let values: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
-        "SELECT to_jsonb(d) FROM {NAME}.deadlines d
-          WHERE d.due_at <= $1
-            AND NOT EXISTS (SELECT 1 FROM deadline_actions a WHERE a.deadline_id = d.id)
-          ORDER BY d.due_at, d.id LIMIT $2"
+        "SELECT to_jsonb(e) FROM ({}) e WHERE e.due_at <= $1 ORDER BY e.due_at, e.id LIMIT $2",
+        effective("d.due_at <= $1")
     ))
     .bind(now)
     .bind(limit)
@@ -398,8 +498,8 @@ pub async fn status(
             "SELECT count(*) FILTER (WHERE d.due_at > $1),
                 count(*) FILTER (WHERE d.due_at <= $1),
                 min(d.due_at) FILTER (WHERE d.due_at > $1)
-           FROM {NAME}.deadlines d
-          WHERE NOT EXISTS (SELECT 1 FROM deadline_actions a WHERE a.deadline_id = d.id)"
+           FROM ({}) d",
+            effective("true")
         ))
         .bind(now)
         .fetch_one(db)
@@ -411,4 +511,97 @@ pub async fn status(
         refused,
         next_due_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imi_store::feed::FeedPosition;
+
+    fn feed(aggregate_type: &str, payload: serde_json::Value) -> FeedEvent {
+        FeedEvent {
+            at: FeedPosition {
+                xid: 1,
+                position: 1,
+            },
+            aggregate_type: aggregate_type.into(),
+            aggregate_id: "x-1".into(),
+            sequence: 1,
+            event_type: String::new(),
+            event_version: "1".into(),
+            payload,
+            metadata: json!({}),
+            recorded_at: Utc::now(),
+        }
+    }
+
+    fn retention_rules(changes: Vec<Change>) -> Vec<(&'static str, Option<&'static str>)> {
+        changes
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Set {
+                    rule,
+                    delay: Some(d),
+                    ..
+                } => Some((rule, Some(d))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn formal_closure_sets_blocking_and_deletion_on_the_areas_delays() {
+        let at = Utc::now();
+        let alert = feed(
+            "Alert",
+            serde_json::to_value(AlertEvent::AlertClosed {
+                closing_coordinator: "c".into(),
+                at,
+            })
+            .unwrap(),
+        );
+        assert_eq!(
+            retention_rules(rules_of(&alert).unwrap()),
+            [
+                (rules::BLOCKING, Some("alerts.blocking_months")),
+                (rules::DELETION, Some("alerts.deletion_months"))
+            ]
+        );
+        let request = feed(
+            "InformationRequest",
+            serde_json::to_value(RequestEvent::RequestClosed { at }).unwrap(),
+        );
+        assert_eq!(
+            retention_rules(rules_of(&request).unwrap()),
+            [
+                (rules::BLOCKING, Some("requests.blocking_months")),
+                (rules::DELETION, Some("requests.deletion_months"))
+            ]
+        );
+        // Blocking ends the blocking rule; the deletion rule stays until the key is erased.
+        let blocked = feed(
+            "Alert",
+            serde_json::to_value(AlertEvent::PersonalDataBlocked { at }).unwrap(),
+        );
+        assert_eq!(rules_of(&blocked).unwrap(), [Change::End(rules::BLOCKING)]);
+        let deleted = feed(
+            "InformationRequest",
+            serde_json::to_value(RequestEvent::PersonalDataDeleted { at }).unwrap(),
+        );
+        assert_eq!(rules_of(&deleted).unwrap(), []);
+    }
+
+    #[test]
+    fn the_area_comes_from_the_drafting_event() {
+        let drafted = feed(
+            "Alert",
+            json!({ "AlertDrafted": { "alert_id": "x-1", "area": "SD" } }),
+        );
+        assert_eq!(drafted_area(&drafted).as_deref(), Some("SD"));
+        let other = feed(
+            "Alert",
+            json!({ "AlertClosed": { "at": "2026-01-01T00:00:00Z" } }),
+        );
+        assert_eq!(drafted_area(&other), None);
+    }
 }

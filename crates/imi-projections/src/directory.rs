@@ -822,3 +822,17 @@ pub fn role_name(role: WorkflowRole) -> String {
         _ => format!("{role:?}"),
     }
 }
+
+/// The ids of every authority of `member_state`, whatever its status (a data protection
+/// officer supervises what they did, registered or not any more).
+pub async fn ids_in_member_state<'e>(
+    db: impl PgExecutor<'e>,
+    member_state: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT authority_id FROM {NAME}.authorities WHERE member_state = $1"
+    ))
+    .bind(member_state)
+    .fetch_all(db)
+    .await
+}

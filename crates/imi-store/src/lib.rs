@@ -38,6 +38,7 @@ pub mod reference;
 pub mod registration_codes;
 pub mod repository;
 pub mod request_bus;
+pub mod retention;
 pub mod sealing;
 pub mod seals;
 pub mod throttle;

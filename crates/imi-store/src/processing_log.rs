@@ -81,6 +81,11 @@ pub struct Filter {
     pub acting_user: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Only entries by users of these authorities (a Member State's, for its data protection
+    /// officers).
+    pub acting_authorities: Option<Vec<String>>,
+    /// Only entries after this id (paging).
+    pub after: Option<i64>,
     pub limit: i64,
 }
 
@@ -94,6 +99,8 @@ pub async fn entries(pool: &PgPool, filter: &Filter) -> Result<Vec<Entry>, sqlx:
             AND ($2::text IS NULL OR acting_user = $2)
             AND ($3::timestamptz IS NULL OR at >= $3)
             AND ($4::timestamptz IS NULL OR at < $4)
+            AND ($6::text[] IS NULL OR acting_authority = ANY($6))
+            AND ($7::bigint IS NULL OR id > $7)
           ORDER BY id
           LIMIT $5",
     )
@@ -102,6 +109,8 @@ pub async fn entries(pool: &PgPool, filter: &Filter) -> Result<Vec<Entry>, sqlx:
     .bind(filter.from)
     .bind(filter.to)
     .bind(filter.limit)
+    .bind(&filter.acting_authorities)
+    .bind(filter.after)
     .fetch_all(pool)
     .await?;
     rows.into_iter()

@@ -35,8 +35,25 @@ pub enum ReferenceError {
     },
     #[error("{file}: {problem}")]
     Invalid { file: String, problem: String },
+    /// Retention delays the Regulation does not allow; `code()` says which rule.
+    #[error("{file}: {area}: {}: {source}", source.code())]
+    Retention {
+        file: String,
+        area: String,
+        source: imi_domain::retention::RetentionError,
+    },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl ReferenceError {
+    /// The machine code of a refusal that has one (retention delays).
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Self::Retention { source, .. } => Some(source.code()),
+            _ => None,
+        }
+    }
 }
 
 /// The files of a reference data set, by name.
@@ -118,6 +135,10 @@ pub struct AreaEntry {
     /// For an area with alerts: the closure periods (required there, absent elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_periods: Option<AlertPeriodsEntry>,
+    /// The retention delays of personal data after formal closure, for requests and alerts
+    /// (the Regulation's defaults where absent; stored resolved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<imi_domain::retention::Retention>,
 }
 
 /// An area's alert closure periods, in days (both at least 1).
@@ -364,6 +385,15 @@ impl ReferenceData {
                 _ => {}
             }
             a.act = c.text(&a.code, "act", &a.act)?;
+            let retention = a.retention.unwrap_or_default();
+            retention
+                .check()
+                .map_err(|source| ReferenceError::Retention {
+                    file: c.file.into(),
+                    area: a.code.clone(),
+                    source,
+                })?;
+            a.retention = Some(retention);
         }
         let areas: BTreeSet<String> = self
             .legislative_areas
@@ -715,6 +745,7 @@ const TABLES: [Table; 10] = [
             ("workflows", "text[]"),
             ("act", "text"),
             ("alert_periods", "jsonb"),
+            ("retention", "jsonb"),
         ],
     },
     Table {
@@ -1045,6 +1076,41 @@ mod tests {
             problem(bad),
             "PQ: alert_periods without the alerts workflow"
         );
+    }
+
+    #[test]
+    fn retention_is_resolved_and_a_blocking_delay_over_18_months_is_refused() {
+        use imi_domain::retention::{Retention, RetentionDelays};
+        let data = ReferenceData::bundled().unwrap();
+        let mut partial = data.clone();
+        partial.legislative_areas[0].retention = None;
+        let checked = partial.checked().unwrap();
+        assert_eq!(
+            checked.legislative_areas[0].retention,
+            Some(Retention::default())
+        );
+        let mut long = data.clone();
+        long.legislative_areas[1].retention = Some(Retention {
+            alerts: RetentionDelays {
+                blocking_months: 18,
+                deletion_months: 36,
+            },
+            ..Retention::default()
+        });
+        assert!(long.checked().is_ok());
+        let mut bad = data;
+        bad.legislative_areas[1].retention = Some(Retention {
+            requests: RetentionDelays {
+                blocking_months: 19,
+                deletion_months: 36,
+            },
+            ..Retention::default()
+        });
+        let err = bad.checked().unwrap_err();
+        assert_eq!(err.code(), Some("RETENTION_BLOCKING_TOO_LONG"));
+        assert!(err.to_string().starts_with(
+            "legislative_areas.json: SD: RETENTION_BLOCKING_TOO_LONG: the blocking delay is 19"
+        ));
     }
 
     #[test]

@@ -225,7 +225,8 @@ pub fn start(services: &Services, options: Options) -> Result<Background> {
         let mut scheduler = imi_app::scheduled::Scheduled::routes(&services.app)
             .into_iter()
             .fold(
-                Scheduler::new(services.pool.clone(), services.clock.clone()),
+                Scheduler::new(services.pool.clone(), services.clock.clone())
+                    .erasing(services.keyring.as_ref().clone()),
                 |s, (aggregate, dispatch)| s.route(aggregate, dispatch),
             );
         if let Some(tick) = options.scheduler_tick {

@@ -113,6 +113,7 @@ pub async fn run(pool: &PgPool, command: AuditCommand) -> Result<()> {
                 from: None,
                 to: None,
                 limit: limit.clamp(1, 10_000),
+                ..Default::default()
             };
             for e in imi_store::processing_log::entries(pool, &filter).await? {
                 println!(

@@ -44,6 +44,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         events: i64,
     },
+    /// The scheduler's deletion rate of exchanges past their deletion delay vs raw UPDATEs
+    /// erasing the same number of key rows.
+    Deletion {
+        #[arg(long, default_value_t = 100_000)]
+        exchanges: i64,
+    },
 }
 
 pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
@@ -57,6 +63,9 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
             rebuild_bench(&pool, events.max(100), clustered).await
         }
         BenchCommand::Audit { events } => audit_bench(&pool, events.max(100)).await,
+        BenchCommand::Deletion { exchanges } => {
+            crate::bench_deletion::deletion_bench(&pool, exchanges.max(1)).await
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod audit;
 pub mod bench;
+pub mod bench_deletion;
 pub mod config;
 pub mod logging;
 pub mod seed;

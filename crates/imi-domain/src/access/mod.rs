@@ -82,6 +82,18 @@ impl ActorContext {
         }
     }
 
+    /// The Member State whose processing log this actor supervises: a data protection officer
+    /// of its national coordinator, able to act.
+    pub fn data_protection_officer_of(&self) -> Option<&crate::reference::MemberState> {
+        let officer = self.authority.kind == crate::authority::AuthorityKind::NationalCoordinator
+            && self.user().is_some_and(|u| {
+                u.roles
+                    .values()
+                    .any(|r| r.contains(&UserRole::DataProtectionOfficer))
+            });
+        (officer && self.unable().is_none()).then_some(&self.authority.member_state)
+    }
+
     pub fn is_local_data_administrator(&self) -> bool {
         self.user().is_some_and(|u| u.local_data_administrator)
     }

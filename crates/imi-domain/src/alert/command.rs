@@ -91,6 +91,12 @@ pub enum AlertCommand {
     EndObjectionPeriod,
     /// A PQ alert's 3 days from the decision have passed.
     PassThreeDayDeadline,
+    /// The area's blocking delay for alerts passed since closure (or withdrawal): the
+    /// personal data are blocked.
+    BlockPersonalData,
+    /// The area's deletion delay for alerts passed since closure (or withdrawal): the
+    /// personal data are deleted (the scheduler then erases the alert's data key).
+    RecordPersonalDataDeleted,
 }
 
 impl AlertCommand {
@@ -117,6 +123,8 @@ impl AlertCommand {
             Self::EndCommentPeriod => "EndCommentPeriod",
             Self::EndObjectionPeriod => "EndObjectionPeriod",
             Self::PassThreeDayDeadline => "PassThreeDayDeadline",
+            Self::BlockPersonalData => "BlockPersonalData",
+            Self::RecordPersonalDataDeleted => "RecordPersonalDataDeleted",
         }
     }
 
@@ -124,7 +132,11 @@ impl AlertCommand {
     pub fn is_time_fact(&self) -> bool {
         matches!(
             self,
-            Self::EndCommentPeriod | Self::EndObjectionPeriod | Self::PassThreeDayDeadline
+            Self::EndCommentPeriod
+                | Self::EndObjectionPeriod
+                | Self::PassThreeDayDeadline
+                | Self::BlockPersonalData
+                | Self::RecordPersonalDataDeleted
         )
     }
 }

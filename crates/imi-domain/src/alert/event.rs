@@ -110,6 +110,15 @@ pub enum AlertEvent {
         deadline: DateTime<Utc>,
         broadcast_in_time: bool,
     },
+    /// The blocking delay passed: the personal data only prove that the alert took place.
+    PersonalDataBlocked {
+        at: DateTime<Utc>,
+    },
+    /// The deletion delay passed: the personal data are deleted (the data key erased); the
+    /// facts of the alert remain.
+    PersonalDataDeleted {
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for AlertEvent {
@@ -135,6 +144,8 @@ impl DomainEvent for AlertEvent {
             Self::AlertClosed { .. } => "AlertClosed",
             Self::AlertWithdrawn { .. } => "AlertWithdrawn",
             Self::ThreeDayDeadlinePassed { .. } => "ThreeDayDeadlinePassed",
+            Self::PersonalDataBlocked { .. } => "PersonalDataBlocked",
+            Self::PersonalDataDeleted { .. } => "PersonalDataDeleted",
         }
         .to_string()
     }

@@ -24,6 +24,7 @@ mod initiation;
 mod model;
 pub mod policy;
 mod reception;
+mod retention;
 pub mod services;
 pub mod testing;
 #[cfg(test)]
@@ -273,6 +274,10 @@ impl AlertState {
                     "only the system records that a period has passed",
                 ));
             }
+            if matches!(command, C::BlockPersonalData | C::RecordPersonalDataDeleted) {
+                let retention = s.retention(&alert.area).await.map_err(unavailable)?;
+                return Self::retention_fact(alert, s.now(), retention.alerts, command);
+            }
             return self.record_time_fact(alert, s, command);
         }
         if let C::DraftAlert {
@@ -358,7 +363,11 @@ impl AlertState {
             C::ObjectToClosure { objection } => self.object(alert, s, &actor, objection),
             C::CloseAlert => self.close(alert, s),
             C::WithdrawAlert { reason } => self.withdraw(alert, s, &actor, reason),
-            C::EndCommentPeriod | C::EndObjectionPeriod | C::PassThreeDayDeadline => {
+            C::EndCommentPeriod
+            | C::EndObjectionPeriod
+            | C::PassThreeDayDeadline
+            | C::BlockPersonalData
+            | C::RecordPersonalDataDeleted => {
                 unreachable!("handled above")
             }
         }
@@ -406,6 +415,8 @@ impl AlertState {
                 ended_at: None,
                 three_day_deadline: deadline,
                 broadcast_in_time: None,
+                personal_data_blocked_at: None,
+                personal_data_deleted_at: None,
             });
             self.content = Some(content);
             return;
@@ -550,6 +561,8 @@ impl AlertState {
             E::ThreeDayDeadlinePassed {
                 broadcast_in_time, ..
             } => s.broadcast_in_time = Some(broadcast_in_time),
+            E::PersonalDataBlocked { at } => s.personal_data_blocked_at = Some(at),
+            E::PersonalDataDeleted { at } => s.personal_data_deleted_at = Some(at),
         }
     }
 }

@@ -276,6 +276,12 @@ pub struct AlertSummary {
     /// For PQ alerts, once the deadline passed (recorded by the system): whether it was
     /// broadcast in time.
     pub broadcast_in_time: Option<bool>,
+    /// When the personal data were blocked (the area's blocking delay after the end).
+    #[serde(default)]
+    pub personal_data_blocked_at: Option<DateTime<Utc>>,
+    /// When the personal data were deleted (the data key erased).
+    #[serde(default)]
+    pub personal_data_deleted_at: Option<DateTime<Utc>>,
 }
 
 impl AlertSummary {

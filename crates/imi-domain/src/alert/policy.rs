@@ -126,7 +126,11 @@ impl<'a> AlertStep<'a> {
             }
             C::ObjectToClosure { .. } => Self::Object,
             C::WithdrawAlert { .. } => Self::Withdraw,
-            C::EndCommentPeriod | C::EndObjectionPeriod | C::PassThreeDayDeadline => Self::TimeFact,
+            C::EndCommentPeriod
+            | C::EndObjectionPeriod
+            | C::PassThreeDayDeadline
+            | C::BlockPersonalData
+            | C::RecordPersonalDataDeleted => Self::TimeFact,
         }
     }
 
@@ -342,6 +346,10 @@ pub fn view_level(actor: Option<&ActorContext>, alert: &AlertSummary) -> Option<
     .into_iter()
     .any(|r| c.has(r));
     if !detail {
+        return Some(AlertViewLevel::HighLevel);
+    }
+    // Blocked personal data only prove that the alert took place: the overview, for everyone.
+    if alert.personal_data_blocked_at.is_some() {
         return Some(AlertViewLevel::HighLevel);
     }
     if alert.status.is_ended() {

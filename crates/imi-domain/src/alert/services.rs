@@ -7,6 +7,7 @@
 
 use super::model::ClosurePeriods;
 use crate::authority::{AuthorityDirectoryLookup, Clock, LegislativeArea, Lookup};
+use crate::retention::RetentionPeriods;
 use std::sync::Arc;
 
 /// The comment and objection periods of closure, per legislative area.
@@ -18,8 +19,14 @@ pub trait AlertPeriods: Send + Sync {
 }
 
 /// Everything the Alert aggregate's `Services` must provide.
-pub trait AlertServices: AuthorityDirectoryLookup + Clock + AlertPeriods {}
-impl<T: AuthorityDirectoryLookup + Clock + AlertPeriods + ?Sized> AlertServices for T {}
+pub trait AlertServices:
+    AuthorityDirectoryLookup + Clock + AlertPeriods + RetentionPeriods
+{
+}
+impl<T: AuthorityDirectoryLookup + Clock + AlertPeriods + RetentionPeriods + ?Sized> AlertServices
+    for T
+{
+}
 
 #[async_trait::async_trait]
 impl AlertPeriods for () {

@@ -19,14 +19,25 @@ pub struct InMemoryAlertServices {
     pub directory: InMemoryDirectory,
     periods: BTreeMap<LegislativeArea, ClosurePeriods>,
     periods_unavailable: bool,
+    retention: BTreeMap<LegislativeArea, crate::retention::Retention>,
 }
 
 impl InMemoryAlertServices {
+    /// The retention delays of `area` (the Regulation's defaults elsewhere).
+    pub fn with_retention(mut self, area: &str, retention: crate::retention::Retention) -> Self {
+        self.retention.insert(
+            LegislativeArea::parse(area).expect("a well-formed area code"),
+            retention,
+        );
+        self
+    }
+
     pub fn new(directory: InMemoryDirectory) -> Self {
         Self {
             directory,
             periods: BTreeMap::new(),
             periods_unavailable: false,
+            retention: BTreeMap::new(),
         }
     }
 
@@ -51,6 +62,13 @@ impl InMemoryAlertServices {
     pub fn periods_unavailable(mut self) -> Self {
         self.periods_unavailable = true;
         self
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::retention::RetentionPeriods for InMemoryAlertServices {
+    async fn retention(&self, area: &LegislativeArea) -> Lookup<crate::retention::Retention> {
+        Ok(self.retention.get(area).copied().unwrap_or_default())
     }
 }
 

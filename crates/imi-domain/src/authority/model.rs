@@ -236,10 +236,15 @@ pub enum UserRole {
     AlertViewer,
     /// Only in IMI coordinators, in the areas they coordinate.
     DataAdministrator,
+    /// Only in a national coordinator: reads the processing log of its Member State's
+    /// authorities (Regulation 1024/2012, Art. 17(3)). Held in any area, it applies to the
+    /// whole Member State; granted and revoked by the national coordinator's data
+    /// administrators.
+    DataProtectionOfficer,
 }
 
 impl UserRole {
-    pub const ALL: [UserRole; 9] = [
+    pub const ALL: [UserRole; 10] = [
         Self::BasicUser,
         Self::RequestHandler,
         Self::RequestViewer,
@@ -249,6 +254,7 @@ impl UserRole {
         Self::AlertDisseminator,
         Self::AlertViewer,
         Self::DataAdministrator,
+        Self::DataProtectionOfficer,
     ];
 
     /// The workflow a role works in, if it is tied to one.
@@ -261,7 +267,7 @@ impl UserRole {
             Self::AlertHandler | Self::AlertDisseminator | Self::AlertViewer => {
                 Some(Workflow::Alerts)
             }
-            Self::BasicUser | Self::DataAdministrator => None,
+            Self::BasicUser | Self::DataAdministrator | Self::DataProtectionOfficer => None,
         }
     }
 
@@ -276,6 +282,7 @@ impl UserRole {
             Self::AlertDisseminator => "alert disseminator",
             Self::AlertViewer => "alert viewer",
             Self::DataAdministrator => "data administrator",
+            Self::DataProtectionOfficer => "data protection officer",
         }
     }
 }

@@ -56,6 +56,19 @@ impl AuthorityState {
                 }
                 Ok(())
             }
+            DataProtectionOfficer => {
+                if target.kind != AuthorityKind::NationalCoordinator {
+                    return Err(DomainError::refused(
+                        "data protection officer is only available in the national coordinator",
+                    ));
+                }
+                if !services.is_known_area(area).await.map_err(unavailable)? {
+                    return Err(DomainError::invalid(format!(
+                        "unknown legislative area {area}"
+                    )));
+                }
+                Ok(())
+            }
             _ => {
                 let access = self.area(area)?;
                 let Some(workflow) = role.workflow() else {
@@ -118,13 +131,14 @@ impl AuthorityState {
         area: LegislativeArea,
         roles: BTreeSet<UserRole>,
     ) -> Result<Vec<AuthorityEvent>, DomainError> {
-        let (_, target) = self
+        let (actor, target) = self
             .prelude(by, services, AuthorityMutation::ChangeUserRoles)
             .await?;
         let user = self.user(&user_id)?;
         if roles.is_empty() {
             return Err(DomainError::invalid("no roles given"));
         }
+        data_protection_officers_by_data_administrators(&actor, &roles)?;
         for role in &roles {
             self.check_role_available(services, &target, &area, *role)
                 .await?;
@@ -151,12 +165,14 @@ impl AuthorityState {
         area: LegislativeArea,
         roles: BTreeSet<UserRole>,
     ) -> Result<Vec<AuthorityEvent>, DomainError> {
-        self.prelude(by, services, AuthorityMutation::ChangeUserRoles)
+        let (actor, _) = self
+            .prelude(by, services, AuthorityMutation::ChangeUserRoles)
             .await?;
         let user = self.user(&user_id)?;
         if roles.is_empty() {
             return Err(DomainError::invalid("no roles given"));
         }
+        data_protection_officers_by_data_administrators(&actor, &roles)?;
         if roles.contains(&UserRole::BasicUser) {
             return Err(DomainError::invalid(
                 "every user is a basic user: that role is never granted or revoked",
@@ -284,4 +300,20 @@ impl AuthorityState {
         }
         Ok(vec![AuthorityEvent::UserReactivated { user_id }])
     }
+}
+
+/// The data protection officers of a Member State are appointed by the data administrators of
+/// its national coordinator (who are also its local data administrators when they change
+/// roles): a local data administrator alone does not.
+fn data_protection_officers_by_data_administrators(
+    actor: &crate::access::ActorContext,
+    roles: &BTreeSet<UserRole>,
+) -> Result<(), DomainError> {
+    if roles.contains(&UserRole::DataProtectionOfficer) && !actor.is_data_administrator_anywhere() {
+        return Err(DomainError::forbidden(
+            "only a data administrator of the national coordinator grants or revokes the data \
+             protection officer role",
+        ));
+    }
+    Ok(())
 }

@@ -119,8 +119,12 @@ pub enum RequestCommand {
     RecordAnswerOverdue,
     /// Nothing happened for 2 months: raised to the request coordinators.
     RaiseInactivity,
-    /// 6 months after formal closure (or withdrawal): personal data are blocked.
+    /// The area's blocking delay (6 months by default) after formal closure (or withdrawal):
+    /// personal data are blocked.
     BlockPersonalData,
+    /// The area's deletion delay (3 years by default) after formal closure: the personal data
+    /// are deleted (the scheduler then erases the exchange's data key).
+    RecordPersonalDataDeleted,
 }
 
 impl RequestCommand {
@@ -154,6 +158,7 @@ impl RequestCommand {
             Self::RecordAnswerOverdue => "RecordAnswerOverdue",
             Self::RaiseInactivity => "RaiseInactivity",
             Self::BlockPersonalData => "BlockPersonalData",
+            Self::RecordPersonalDataDeleted => "RecordPersonalDataDeleted",
         }
     }
 
@@ -166,6 +171,7 @@ impl RequestCommand {
                 | Self::RecordAnswerOverdue
                 | Self::RaiseInactivity
                 | Self::BlockPersonalData
+                | Self::RecordPersonalDataDeleted
         )
     }
 }

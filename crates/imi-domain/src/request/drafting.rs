@@ -97,6 +97,7 @@ fn provisional_summary(
             closed_at: None,
             withdrawn_at: None,
             personal_data_blocked_at: None,
+            personal_data_deleted_at: None,
         },
         rating: None,
     }

@@ -169,6 +169,11 @@ pub enum RequestEvent {
     PersonalDataBlocked {
         at: DateTime<Utc>,
     },
+    /// The deletion delay passed: the request's personal data are deleted (its data key is
+    /// erased). The facts of the exchange remain.
+    PersonalDataDeleted {
+        at: DateTime<Utc>,
+    },
 }
 
 impl RequestEvent {
@@ -205,7 +210,8 @@ impl RequestEvent {
             | DueDateApproaching { at, .. }
             | AnswerOverdue { at, .. }
             | InactivityRaised { at, .. }
-            | PersonalDataBlocked { at } => *at,
+            | PersonalDataBlocked { at }
+            | PersonalDataDeleted { at } => *at,
         }
     }
 
@@ -218,6 +224,7 @@ impl RequestEvent {
                 | Self::AnswerOverdue { .. }
                 | Self::InactivityRaised { .. }
                 | Self::PersonalDataBlocked { .. }
+                | Self::PersonalDataDeleted { .. }
         )
     }
 }
@@ -256,6 +263,7 @@ impl DomainEvent for RequestEvent {
             AnswerOverdue { .. } => "AnswerOverdue",
             InactivityRaised { .. } => "InactivityRaised",
             PersonalDataBlocked { .. } => "PersonalDataBlocked",
+            PersonalDataDeleted { .. } => "PersonalDataDeleted",
         }
         .to_string()
     }

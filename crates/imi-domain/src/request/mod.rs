@@ -30,8 +30,8 @@ pub use drafting::ID_TAKEN;
 pub use event::{DraftContent, RequestEvent};
 pub use model::{
     request_key_id, Attachment, Party, QuestionSetSummary, ReferralSummary, RequestDates,
-    RequestStatus, RequestSummary, ACCEPTANCE_DAYS, ALLOWED_MEDIA_TYPES, BLOCKING_MONTHS,
-    INACTIVITY_MONTHS, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_REASON_CHARS, RATING_RANGE,
+    RequestStatus, RequestSummary, ACCEPTANCE_DAYS, ALLOWED_MEDIA_TYPES, INACTIVITY_MONTHS,
+    MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_REASON_CHARS, RATING_RANGE,
     REMINDER_DAYS_BEFORE_DUE,
 };
 pub use policy::{authorize, view_level, RequestAction, RequestViewLevel};
@@ -444,7 +444,17 @@ impl RequestState {
                     "only the scheduler records the time facts of a request",
                 ));
             }
-            return self.existing()?.time_fact(command, now);
+            let request = self.existing()?;
+            let retention = match command {
+                C::BlockPersonalData | C::RecordPersonalDataDeleted => {
+                    s.retention(&request.area)
+                        .await
+                        .map_err(unavailable)?
+                        .requests
+                }
+                _ => Default::default(),
+            };
+            return request.time_fact(command, now, retention);
         }
         let Some(action) = RequestAction::of(&command) else {
             return Err(DomainError::forbidden("this command is issued by a user"));
@@ -501,7 +511,8 @@ impl RequestState {
             | C::RecordDueDateApproaching
             | C::RecordAnswerOverdue
             | C::RaiseInactivity
-            | C::BlockPersonalData => unreachable!("time facts are handled above"),
+            | C::BlockPersonalData
+            | C::RecordPersonalDataDeleted => unreachable!("time facts are handled above"),
         }
     }
 
@@ -533,6 +544,7 @@ impl RequestState {
                     closed_at: None,
                     withdrawn_at: None,
                     personal_data_blocked_at: None,
+                    personal_data_deleted_at: None,
                 },
                 draft,
                 status: RequestStatus::Draft,
@@ -713,6 +725,7 @@ impl Request {
                 self.inactivity_raised_for = Some(inactive_since)
             }
             E::PersonalDataBlocked { at } => self.dates.personal_data_blocked_at = Some(at),
+            E::PersonalDataDeleted { at } => self.dates.personal_data_deleted_at = Some(at),
         }
     }
 }

@@ -36,9 +36,6 @@ pub const ACCEPTANCE_DAYS: i64 = 7;
 pub const REMINDER_DAYS_BEFORE_DUE: i64 = 3;
 /// Months without any action after which an open request is raised to the coordinators.
 pub const INACTIVITY_MONTHS: u32 = 2;
-/// Months after formal closure (or withdrawal) when personal data are blocked
-/// (Regulation (EU) No 1024/2012, Art. 14).
-pub const BLOCKING_MONTHS: u32 = 6;
 /// The scale of a reply's rating: 1 (poor) to 5 (excellent).
 pub const RATING_RANGE: std::ops::RangeInclusive<u8> = 1..=5;
 
@@ -200,6 +197,9 @@ pub struct RequestDates {
     pub closed_at: Option<DateTime<Utc>>,
     pub withdrawn_at: Option<DateTime<Utc>>,
     pub personal_data_blocked_at: Option<DateTime<Utc>>,
+    /// When the personal data were deleted (the data key erased); the facts remain.
+    #[serde(default)]
+    pub personal_data_deleted_at: Option<DateTime<Utc>>,
 }
 
 /// What the access policy, the projections and the gateway know of a request: who is
@@ -238,6 +238,10 @@ pub struct RequestSummary {
 impl RequestSummary {
     pub fn personal_data_blocked(&self) -> bool {
         self.dates.personal_data_blocked_at.is_some()
+    }
+
+    pub fn personal_data_deleted(&self) -> bool {
+        self.dates.personal_data_deleted_at.is_some()
     }
 
     /// Whether the request ever reached the responding authority. Until then (a draft, awaiting

@@ -26,7 +26,8 @@
 //!   handlers of the coordinators in a referral: the full view without personal data;
 //! - linked coordinators and linked authorities of either party, and authorities that
 //!   forwarded the request on: the monitoring view;
-//! - once personal data are blocked (6 months after closure) nobody sees them.
+//! - once personal data are blocked (the area's blocking delay after closure) everyone sees
+//!   the monitoring view at most: the facts that prove the exchange took place.
 //!
 //! Only an active user of a validated authority acts or reads at all.
 
@@ -127,7 +128,8 @@ impl RequestAction {
             | C::RecordDueDateApproaching
             | C::RecordAnswerOverdue
             | C::RaiseInactivity
-            | C::BlockPersonalData => return None,
+            | C::BlockPersonalData
+            | C::RecordPersonalDataDeleted => return None,
         })
     }
 
@@ -375,7 +377,7 @@ pub fn view_level(actor: &ActorContext, summary: &RequestSummary) -> Option<Requ
         raise(Full);
     }
     if summary.personal_data_blocked() {
-        level = level.map(|l| l.min(Full));
+        level = level.map(|l| l.min(RequestViewLevel::Monitoring));
     }
     level
 }

@@ -7,6 +7,7 @@
 
 use super::model::QuestionSetSummary;
 use crate::authority::{AuthorityDirectoryLookup, Clock, Lookup};
+use crate::retention::RetentionPeriods;
 use std::sync::Arc;
 
 /// The question sets of the legislative areas (reference data).
@@ -17,8 +18,14 @@ pub trait QuestionSets: Send + Sync {
 }
 
 /// Everything the InformationRequest aggregate's `Services` must provide.
-pub trait RequestServices: AuthorityDirectoryLookup + Clock + QuestionSets {}
-impl<T: AuthorityDirectoryLookup + Clock + QuestionSets + ?Sized> RequestServices for T {}
+pub trait RequestServices:
+    AuthorityDirectoryLookup + Clock + QuestionSets + RetentionPeriods
+{
+}
+impl<T: AuthorityDirectoryLookup + Clock + QuestionSets + RetentionPeriods + ?Sized> RequestServices
+    for T
+{
+}
 
 /// Knows no question set.
 #[async_trait::async_trait]

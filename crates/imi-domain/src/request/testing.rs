@@ -19,14 +19,25 @@ pub struct InMemoryRequestServices {
     pub directory: InMemoryDirectory,
     question_sets: BTreeMap<String, QuestionSetSummary>,
     question_sets_unavailable: bool,
+    retention: BTreeMap<LegislativeArea, crate::retention::Retention>,
 }
 
 impl InMemoryRequestServices {
+    /// The retention delays of `area` (the Regulation's defaults elsewhere).
+    pub fn with_retention(mut self, area: &str, retention: crate::retention::Retention) -> Self {
+        self.retention.insert(
+            LegislativeArea::parse(area).expect("a well-formed area code"),
+            retention,
+        );
+        self
+    }
+
     pub fn new(directory: InMemoryDirectory) -> Self {
         Self {
             directory,
             question_sets: BTreeMap::new(),
             question_sets_unavailable: false,
+            retention: BTreeMap::new(),
         }
     }
 
@@ -58,6 +69,13 @@ impl InMemoryRequestServices {
     pub fn question_sets_unavailable(mut self) -> Self {
         self.question_sets_unavailable = true;
         self
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::retention::RetentionPeriods for InMemoryRequestServices {
+    async fn retention(&self, area: &LegislativeArea) -> Lookup<crate::retention::Retention> {
+        Ok(self.retention.get(area).copied().unwrap_or_default())
     }
 }
 

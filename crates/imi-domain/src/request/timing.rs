@@ -4,6 +4,7 @@
 //! the scheduler may issue them as often as it likes.
 
 use super::*;
+use crate::retention::RetentionDelays;
 use chrono::{Duration, Months};
 
 impl Request {
@@ -11,6 +12,7 @@ impl Request {
         &self,
         command: RequestCommand,
         now: DateTime<Utc>,
+        retention: RetentionDelays,
     ) -> Result<Vec<RequestEvent>, DomainError> {
         use RequestCommand as C;
         use RequestStatus as S;
@@ -126,12 +128,38 @@ impl Request {
                         "the personal data are already blocked",
                     ));
                 }
-                if now < ended + Months::new(BLOCKING_MONTHS) {
+                let months = retention.blocking_months;
+                if now < retention.blocking_due(ended) {
                     return Err(DomainError::refused(format!(
-                        "{BLOCKING_MONTHS} months have not passed since the request ended"
+                        "{months} months have not passed since the request ended"
                     )));
                 }
                 RequestEvent::PersonalDataBlocked { at: now }
+            }
+            C::RecordPersonalDataDeleted => {
+                let Some(ended) = self.dates.closed_at.or(self.dates.withdrawn_at) else {
+                    return Err(DomainError::refused(
+                        "personal data are deleted only after the request is closed or \
+                         withdrawn",
+                    ));
+                };
+                if self.dates.personal_data_deleted_at.is_some() {
+                    return Err(DomainError::refused(
+                        "the personal data are already deleted",
+                    ));
+                }
+                if self.dates.personal_data_blocked_at.is_none() {
+                    return Err(DomainError::refused(
+                        "personal data are deleted only once they are blocked",
+                    ));
+                }
+                let months = retention.deletion_months;
+                if now < retention.deletion_due(ended) {
+                    return Err(DomainError::refused(format!(
+                        "{months} months have not passed since the request ended"
+                    )));
+                }
+                RequestEvent::PersonalDataDeleted { at: now }
             }
             _ => return Err(DomainError::forbidden("this command is issued by a user")),
         };

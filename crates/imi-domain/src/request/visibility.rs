@@ -102,7 +102,7 @@ pub enum Audience {
 
 /// The audience of each kind of step (by event type). A step of a kind not listed here is
 /// shown to the acting side only.
-pub const STEP_RULES: [(&str, Audience); 30] = {
+pub const STEP_RULES: [(&str, Audience); 31] = {
     use Audience::*;
     [
         ("RequestDrafted", ActingSide),
@@ -135,6 +135,7 @@ pub const STEP_RULES: [(&str, Audience); 30] = {
         ("AnswerOverdue", Everyone),
         ("InactivityRaised", Everyone),
         ("PersonalDataBlocked", Everyone),
+        ("PersonalDataDeleted", Everyone),
     ]
 };
 

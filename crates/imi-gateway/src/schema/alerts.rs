@@ -665,6 +665,10 @@ pub struct Alert {
     pub three_day_deadline: Option<DateTime<Utc>>,
     /// PQ, once the deadline passed: whether it was broadcast in time.
     pub broadcast_in_time: Option<bool>,
+    /// The blocking delay after the end passed: the alert only proves that it took place.
+    pub personal_data_blocked: bool,
+    /// The deletion delay passed: the alert's personal data are erased; its facts remain.
+    pub personal_data_erased: bool,
     /// PQ: shown from the profession-and-scope level up.
     pub profession: Option<String>,
     pub scope: Option<RestrictionScope>,
@@ -725,6 +729,8 @@ impl From<uc::AlertView> for Alert {
             ended_at: summary.ended_at,
             three_day_deadline: summary.three_day_deadline,
             broadcast_in_time: summary.broadcast_in_time,
+            personal_data_blocked: summary.personal_data_blocked_at.is_some(),
+            personal_data_erased: summary.personal_data_deleted_at.is_some(),
             profession: v.profession.clone(),
             scope: v.scope.map(Into::into),
             content: v.content.map(|c| AlertContentView {

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod auth;
 pub mod authority_admin;
 pub mod coordination;
+pub mod data_protection;
 pub mod directory;
 pub mod i18n;
 pub mod invitations;
@@ -39,6 +40,7 @@ pub struct Query(
     invitations::InvitationsQuery,
     requests::RequestsQuery,
     alerts::AlertsQuery,
+    data_protection::DataProtectionQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -70,6 +70,7 @@ mirror!(
         AlertDisseminator,
         AlertViewer,
         DataAdministrator,
+        DataProtectionOfficer,
     }
 );
 

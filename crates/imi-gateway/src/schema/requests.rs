@@ -770,6 +770,10 @@ impl InformationRequest {
     async fn personal_data_blocked(&self) -> bool {
         self.view.personal_data_blocked
     }
+    /// The deletion delay passed: the personal data are erased; the facts remain.
+    async fn personal_data_erased(&self) -> bool {
+        self.view.personal_data_erased
+    }
     /// The content: null in the monitoring view.
     async fn content(&self, ctx: &Context<'_>) -> Result<Option<RequestContentView>> {
         let content = app(ctx)?.request_content(&self.view).await?;

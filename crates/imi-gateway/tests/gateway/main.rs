@@ -8,6 +8,7 @@ mod conventions;
 mod directory;
 mod hostile;
 mod ops;
+mod processing_log;
 mod protocol;
 mod reference;
 mod schema;

@@ -5,6 +5,7 @@ mod closure;
 mod initiation;
 mod policy;
 mod reception;
+mod retention;
 mod serialization;
 mod summary;
 mod support;

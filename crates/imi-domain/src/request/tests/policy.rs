@@ -297,25 +297,25 @@ fn the_responding_side_acts_only_once_the_request_is_dispatched() {
 const EXPECTED_VIEWS: &str = "
                                                 Dr Aw Wu Se Rf Cl Bl
 requesting  basic user                          M  M  M  M  M  M  M
-requesting  request handler                     P  P  P  P  P  P  F
-requesting  request viewer                      P  P  P  P  P  P  F
-requesting  allocator                           F  F  F  F  F  F  F
+requesting  request handler                     P  P  P  P  P  P  M
+requesting  request viewer                      P  P  P  P  P  P  M
+requesting  allocator                           F  F  F  F  F  F  M
 requesting  referral handler                    M  M  M  M  M  M  M
 responding  basic user                          -  -  -  M  M  M  M
-responding  request handler                     -  -  -  P  P  P  F
-responding  request viewer                      -  -  -  P  P  P  F
-responding  allocator                           -  -  -  F  F  F  F
+responding  request handler                     -  -  -  P  P  P  M
+responding  request viewer                      -  -  -  P  P  P  M
+responding  allocator                           -  -  -  F  F  F  M
 responding  referral handler                    -  -  -  M  M  M  M
 req coord   basic user                          M  M  M  M  M  M  M
-req coord   request handler                     F  F  F  F  F  F  F
+req coord   request handler                     F  F  F  F  F  F  M
 req coord   request viewer                      M  M  M  M  M  M  M
 req coord   allocator                           M  M  M  M  M  M  M
-req coord   referral handler                    F  F  F  F  F  F  F
+req coord   referral handler                    F  F  F  F  F  F  M
 resp coord  basic user                          -  -  -  M  M  M  M
-resp coord  request handler                     -  -  -  F  F  F  F
+resp coord  request handler                     -  -  -  F  F  F  M
 resp coord  request viewer                      -  -  -  M  M  M  M
 resp coord  allocator                           -  -  -  M  M  M  M
-resp coord  referral handler                    -  -  -  F  F  F  F
+resp coord  referral handler                    -  -  -  F  F  F  M
 other coord basic user                          M  M  M  M  M  M  M
 other coord request handler                     M  M  M  M  M  M  M
 other coord request viewer                      M  M  M  M  M  M  M
@@ -341,12 +341,12 @@ foreign     request handler                     -  -  -  -  -  -  -
 foreign     request viewer                      -  -  -  -  -  -  -
 foreign     allocator                           -  -  -  -  -  -  -
 foreign     referral handler                    -  -  -  -  -  -  -
-requesting  handler, allocation, assigned       P  P  P  P  P  P  F
+requesting  handler, allocation, assigned       P  P  P  P  P  P  M
 requesting  handler, allocation, not assigned   M  M  M  M  M  M  M
-requesting  allocator, allocation               F  F  F  F  F  F  F
-responding  handler, allocation, assigned       -  -  -  P  P  P  F
+requesting  allocator, allocation               F  F  F  F  F  F  M
+responding  handler, allocation, assigned       -  -  -  P  P  P  M
 responding  handler, allocation, not assigned   -  -  -  M  M  M  M
-responding  allocator, allocation               -  -  -  F  F  F  F
+responding  allocator, allocation               -  -  -  F  F  F  M
 requesting  handler, deactivated                -  -  -  -  -  -  -
 responding  handler, not validated              -  -  -  -  -  -  -
 requesting  not its user                        -  -  -  -  -  -  -

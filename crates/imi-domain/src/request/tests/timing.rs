@@ -466,3 +466,133 @@ fn time_facts_are_not_activity() {
     let summary = Subject::from_events(events).summary().unwrap();
     assert_eq!(summary.dates.last_activity_at, now());
 }
+
+// --- The area's delays and deletion -------------------------------------------------------
+
+fn area_blocking(months: u32) -> crate::request::testing::InMemoryRequestServices {
+    use crate::retention::{Retention, RetentionDelays};
+    let retention = Retention {
+        requests: RetentionDelays {
+            blocking_months: months,
+            ..RetentionDelays::default()
+        },
+        ..Retention::default()
+    };
+    let area = closed()
+        .iter()
+        .find_map(|e| match e {
+            RequestEvent::RequestDrafted { area, .. } => Some(area.code().to_string()),
+            _ => None,
+        })
+        .unwrap();
+    services().with_retention(&area, retention)
+}
+
+#[tokio::test]
+async fn an_area_with_18_months_blocks_later() {
+    let in_18_months = crate::retention::add_months(now(), 18);
+    fact(
+        area_blocking(18).at(now() + Duration::days(181)),
+        closed(),
+        RequestCommand::BlockPersonalData,
+        Err(DomainError::refused(
+            "18 months have not passed since the request ended",
+        )),
+    )
+    .await;
+    fact(
+        area_blocking(18).at(in_18_months),
+        closed(),
+        RequestCommand::BlockPersonalData,
+        Ok(RequestEvent::PersonalDataBlocked { at: in_18_months }),
+    )
+    .await;
+}
+
+fn blocked() -> Vec<RequestEvent> {
+    with(
+        closed(),
+        RequestEvent::PersonalDataBlocked {
+            at: now() + Duration::days(181),
+        },
+    )
+}
+
+#[tokio::test]
+async fn three_years_after_closure_personal_data_are_deleted() {
+    let in_3_years = crate::retention::add_months(now(), 36);
+    fact(
+        services().at(in_3_years),
+        blocked(),
+        RequestCommand::RecordPersonalDataDeleted,
+        Ok(RequestEvent::PersonalDataDeleted { at: in_3_years }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn within_three_years_nothing_is_deleted() {
+    fact(
+        later(3 * 365),
+        blocked(),
+        RequestCommand::RecordPersonalDataDeleted,
+        Err(DomainError::refused(
+            "36 months have not passed since the request ended",
+        )),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn only_blocked_personal_data_are_deleted() {
+    fact(
+        later(4 * 365),
+        closed(),
+        RequestCommand::RecordPersonalDataDeleted,
+        Err(DomainError::refused(
+            "personal data are deleted only once they are blocked",
+        )),
+    )
+    .await;
+    fact(
+        later(4 * 365),
+        answered(),
+        RequestCommand::RecordPersonalDataDeleted,
+        Err(DomainError::refused(
+            "personal data are deleted only after the request is closed or withdrawn",
+        )),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn personal_data_are_deleted_once() {
+    let events = with(
+        blocked(),
+        RequestEvent::PersonalDataDeleted {
+            at: now() + Duration::days(3 * 366),
+        },
+    );
+    fact(
+        later(4 * 365),
+        events,
+        RequestCommand::RecordPersonalDataDeleted,
+        Err(DomainError::refused(
+            "the personal data are already deleted",
+        )),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_user_does_not_delete_personal_data() {
+    given_in(later(4 * 365), blocked())
+        .when_async(issued(
+            fr_handler(),
+            RequestCommand::RecordPersonalDataDeleted,
+        ))
+        .await
+        .then_expect_error(DomainError::forbidden(
+            "only the scheduler records the time facts of a request",
+        ));
+}

@@ -1,0 +1,71 @@
+//! The retention delays of each legislative area (`reference.legislative_areas.retention`,
+//! migration 0015), read by the aggregates whenever a delay is checked and by the scheduler
+//! when it computes what is due: both see the same delays, and a change applies to every
+//! exchange not yet past it.
+
+use crate::alert_bus::SharedAlertServices;
+use crate::authority_lookup::StoreLookup;
+use crate::request_bus::SharedRequestServices;
+use imi_domain::authority::{LegislativeArea, Lookup, LookupError};
+use imi_domain::retention::{Retention, RetentionPeriods};
+use sqlx::PgPool;
+
+/// The delays of `area`; the Regulation's defaults for an unknown area or one without them.
+pub async fn retention(pool: &PgPool, area: &str) -> Result<Retention, sqlx::Error> {
+    let stored: Option<Option<serde_json::Value>> =
+        sqlx::query_scalar("SELECT retention FROM reference.legislative_areas WHERE code = $1")
+            .bind(area)
+            .fetch_optional(pool)
+            .await?;
+    Ok(stored
+        .flatten()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
+}
+
+#[async_trait::async_trait]
+impl RetentionPeriods for StoreLookup {
+    async fn retention(&self, area: &LegislativeArea) -> Lookup<Retention> {
+        retention(self.pool(), area.code())
+            .await
+            .map_err(|e| LookupError(format!("database: {e}")))
+    }
+}
+
+#[async_trait::async_trait]
+impl RetentionPeriods for SharedRequestServices {
+    async fn retention(&self, area: &LegislativeArea) -> Lookup<Retention> {
+        self.0.retention(area).await
+    }
+}
+
+#[async_trait::async_trait]
+impl RetentionPeriods for SharedAlertServices {
+    async fn retention(&self, area: &LegislativeArea) -> Lookup<Retention> {
+        self.0.retention(area).await
+    }
+}
+
+/// Deletes the personal data of the exchange whose data key is `key_id`: the key is erased
+/// (every value sealed under it, in every event, reads as erased from then on; the events and
+/// their hash chain stay as they are) and its attachments' bytes, sealed under that key and
+/// unreadable from then on, are removed. Idempotent: true if the key was erased now.
+pub async fn delete_personal_data(
+    pool: &PgPool,
+    keys: &crate::sealing::KeyRing,
+    key_id: &str,
+    by: &str,
+) -> Result<bool, crate::sealing::SealError> {
+    let erased = keys
+        .erase(
+            key_id,
+            by,
+            "retention: the deletion delay after formal closure passed",
+        )
+        .await?;
+    sqlx::query("DELETE FROM attachments WHERE key_id = $1")
+        .bind(key_id)
+        .execute(pool)
+        .await?;
+    Ok(erased)
+}
