@@ -212,26 +212,32 @@ impl Service {
 
     /// Opens a `graphql-transport-ws` connection and completes its handshake with `token`.
     pub async fn subscriptions(&self, token: &str) -> Subscriptions {
-        let url = format!("{}/graphql/ws", self.base.replace("http://", "ws://"));
-        let mut request = url.into_client_request().expect("ws request");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            "graphql-transport-ws".parse().expect("header"),
-        );
-        let (ws, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("open the websocket");
-        let mut subscriptions = Subscriptions { ws };
-        subscriptions
-            .send(json!({
-                "type": "connection_init",
-                "payload": { "Authorization": format!("Bearer {token}") },
-            }))
-            .await;
-        let ack = subscriptions.receive().await;
-        assert_eq!(ack["type"], "connection_ack", "{ack}");
-        subscriptions
+        subscriptions_at(&self.base, token).await
     }
+}
+
+/// A graphql-transport-ws connection to the gateway at `base` (`http://host:port`), signed in
+/// with `token`.
+pub async fn subscriptions_at(base: &str, token: &str) -> Subscriptions {
+    let url = format!("{}/graphql/ws", base.replace("http://", "ws://"));
+    let mut request = url.into_client_request().expect("ws request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("open the websocket");
+    let mut subscriptions = Subscriptions { ws };
+    subscriptions
+        .send(json!({
+            "type": "connection_init",
+            "payload": { "Authorization": format!("Bearer {token}") },
+        }))
+        .await;
+    let ack = subscriptions.receive().await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    subscriptions
 }
 
 pub struct Subscriptions {

@@ -427,3 +427,88 @@ async fn help_lists_every_variable_and_db_status_reports_a_stopped_cluster() {
         "{status:?}"
     );
 }
+
+/// Several machines' worth of processes on one database: two gateways and a process with the
+/// projectors, the sender and the scheduler. A token from one gateway works on the other; a
+/// write through either is read back at once through the other (read-your-writes across
+/// processes); a subscriber on one gateway is told of a change written through the other.
+#[tokio::test]
+async fn two_gateways_and_a_projector_process_share_one_database() {
+    const LOGIN: &str = "mutation($login: String!, $password: String!) {
+      login(login: $login, password: $password) { token } }";
+    const SET_TITLE: &str = "mutation($input: SetInformalTitleInput!) {
+      setInformalTitle(input: $input) { waited } }";
+    const READ: &str = "query { authority(id: \"nimic-de\") {
+      informalTitle(language: \"fr\") { text } } }";
+    const FOLLOW: &str = "subscription { authorityUpdated(authorityId: \"nimic-de\",
+      language: \"fr\") { initial authority { informalTitle { text } } } }";
+    let db = imi_testkit::fresh_database().await;
+    let data = tempdir();
+    run(&db.url, &data, &["migrate"]).await;
+    run(&db.url, &data, &["seed", "--demo"]).await;
+    let background = serve(
+        &db.url,
+        &data,
+        &["--roles", "projectors,sender,scheduler"],
+        &[],
+    )
+    .await;
+    let a = serve(&db.url, &data, &["--roles", "gateway"], &[]).await;
+    let b = serve(&db.url, &data, &["--roles", "gateway"], &[]).await;
+    let http = reqwest::Client::new();
+    a.wait_ready(&http).await;
+    b.wait_ready(&http).await;
+    let graphql = |gateway: &Served, token: Option<&str>, query: &str, variables: Value| {
+        let mut request = http
+            .post(gateway.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let answer: Value = request.send().await.unwrap().json().await.unwrap();
+            assert!(answer["errors"].is_null(), "{answer}");
+            answer["data"].clone()
+        }
+    };
+    let login = json!({ "login": "de.nimic", "password": "imi-demo-2026" });
+    let token = graphql(&a, None, LOGIN, login).await["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A subscriber on gateway b.
+    let mut following = crate::harness::subscriptions_at(b.base.as_deref().unwrap(), &token).await;
+    following.subscribe("1", FOLLOW, json!({})).await;
+    let initial = following.receive().await;
+    assert_eq!(
+        initial["payload"]["data"]["authorityUpdated"]["initial"], true,
+        "{initial}"
+    );
+
+    for (n, (writer, reader)) in [(&a, &b), (&b, &a)].into_iter().enumerate() {
+        let title = format!("Coordinateur national, version {n}");
+        let input = json!({ "input": {
+            "authorityId": "nimic-de", "language": "fr", "title": title } });
+        let written = graphql(writer, Some(&token), SET_TITLE, input).await;
+        assert_eq!(written["setInformalTitle"]["waited"], true, "{written}");
+        // Read at once through the other gateway: the projector process applied it.
+        let read = graphql(reader, Some(&token), READ, json!({})).await;
+        assert_eq!(
+            read["authority"]["informalTitle"]["text"],
+            title.as_str(),
+            "{read}"
+        );
+        let update = following.receive().await;
+        assert_eq!(
+            update["payload"]["data"]["authorityUpdated"]["authority"]["informalTitle"]["text"],
+            title.as_str(),
+            "{update}"
+        );
+    }
+    for process in [a, b, background] {
+        process.signal("TERM");
+        let (status, log) = process.exit().await;
+        assert!(status.success(), "{status:?}\n{}", log.join("\n"));
+    }
+}
