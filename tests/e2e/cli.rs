@@ -94,6 +94,27 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
         "{}",
         stdout(&o)
     );
+    // An exchange's history, oldest first, with who acted; an unknown one is refused.
+    let o = run(&["audit", "history", "Authority/nimic-de"]).await;
+    assert!(o.status.success(), "{o:?}");
+    let first = stdout(&o).lines().next().unwrap_or_default().to_string();
+    assert!(first.contains("Authority/nimic-de #1 "), "{first}");
+    let o = run(&[
+        "audit",
+        "history",
+        "Authority/nimic-de",
+        "--json",
+        "--limit",
+        "1",
+    ])
+    .await;
+    let line: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(
+        (line["sequence"].as_i64(), line["prev_hash"].is_null()),
+        (Some(1), true)
+    );
+    let o = run(&["audit", "history", "Authority/none"]).await;
+    assert!(!o.status.success());
     // An auditor's export verifies alone, without the database; a changed line is named.
     let dir = std::env::temp_dir().join(format!("imi-cli-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -31,6 +31,7 @@ pub mod credentials;
 pub mod export;
 pub mod feed;
 pub mod guard;
+pub mod history;
 pub mod metadata;
 pub mod processing_log;
 pub mod question_sets;

@@ -30,6 +30,20 @@ pub enum AuditCommand {
     },
     /// Seal the chain heads now and print the seal's hash (for publication elsewhere).
     Seal,
+    /// The history of one exchange: its events and those other aggregates recorded for the
+    /// same commands, oldest first, with who acted and the hash chain; personal data sealed.
+    History {
+        /// `Type/id`, e.g. `InformationRequest/r-1`, `Alert/<uuid>`, `Authority/nimic-de`.
+        exchange: String,
+        /// Only events after this position (the last one of the previous page).
+        #[arg(long)]
+        after: Option<i64>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        /// One JSON object a line (every field, the payload in full) instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// The processing log: who opened which personal data, when, for what (oldest first).
     Reads {
         /// Only this exchange's data key (`InformationRequest/<id>`, `Alert/<id>`, `User/<id>`).
@@ -64,19 +78,54 @@ pub async fn run(pool: &PgPool, command: AuditCommand) -> Result<()> {
     match command {
         AuditCommand::Verify { file: Some(file) } => verify_file(&file),
         AuditCommand::Verify { file: None } => verify(pool).await,
+        AuditCommand::History {
+            exchange,
+            after,
+            limit,
+            json,
+        } => {
+            let (aggregate_type, id) = type_and_id(&exchange)?;
+            let entries = imi_store::history::of_exchange(
+                pool,
+                &aggregate_type,
+                &id,
+                after,
+                limit.clamp(1, 100_000),
+            )
+            .await?;
+            if entries.is_empty() && after.is_none() {
+                bail!("{exchange} has no events");
+            }
+            for e in entries {
+                if json {
+                    println!("{}", serde_json::to_string(&e)?);
+                } else {
+                    println!(
+                        "{} {} {}/{} #{} {} v{} by {}{} correlation {} hash {}",
+                        e.position,
+                        e.recorded_at.to_rfc3339(),
+                        e.aggregate_type,
+                        e.aggregate_id,
+                        e.sequence,
+                        e.event_type,
+                        e.event_version,
+                        e.acting_user.as_deref().unwrap_or("-"),
+                        e.acting_authority
+                            .map(|a| format!(" of {a}"))
+                            .unwrap_or_default(),
+                        e.correlation_id.as_deref().unwrap_or("-"),
+                        &e.hash[..16],
+                    );
+                }
+            }
+            Ok(())
+        }
         AuditCommand::Export {
             since,
             aggregate,
             output,
         } => {
-            let aggregate = aggregate
-                .map(|a| match a.split_once('/') {
-                    Some((t, id)) if !t.is_empty() && !id.is_empty() => {
-                        Ok((t.to_string(), id.to_string()))
-                    }
-                    _ => bail!("--aggregate takes Type/id, e.g. InformationRequest/r-1"),
-                })
-                .transpose()?;
+            let aggregate = aggregate.as_deref().map(type_and_id).transpose()?;
             let filter = imi_store::export::ExportFilter { since, aggregate };
             let file = std::fs::File::create(&output)
                 .with_context(|| format!("creating {}", output.display()))?;
@@ -131,6 +180,14 @@ pub async fn run(pool: &PgPool, command: AuditCommand) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// `Type/id` split in two.
+fn type_and_id(text: &str) -> Result<(String, String)> {
+    match text.split_once('/') {
+        Some((t, id)) if !t.is_empty() && !id.is_empty() => Ok((t.to_string(), id.to_string())),
+        _ => bail!("{text}: expected Type/id, e.g. InformationRequest/r-1"),
     }
 }
 

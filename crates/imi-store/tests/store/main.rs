@@ -6,6 +6,7 @@ mod commands;
 mod export;
 mod feed;
 mod guard;
+mod history;
 mod log;
 mod lookup;
 mod processing_log;
