@@ -21,6 +21,7 @@ pub mod data_protection;
 pub mod directory;
 pub mod dispatch;
 pub mod error;
+pub mod history;
 pub mod input;
 pub mod invitations;
 pub mod notifications;

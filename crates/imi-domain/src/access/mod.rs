@@ -94,6 +94,18 @@ impl ActorContext {
         (officer && self.unable().is_none()).then_some(&self.authority.member_state)
     }
 
+    /// The Member State whose exchanges' histories this actor may audit: an auditor of its
+    /// national coordinator, able to act.
+    pub fn auditor_of(&self) -> Option<&crate::reference::MemberState> {
+        let auditor = self.authority.kind == crate::authority::AuthorityKind::NationalCoordinator
+            && self.user().is_some_and(|u| {
+                u.roles
+                    .values()
+                    .any(|r| r.contains(&UserRole::Auditor))
+            });
+        (auditor && self.unable().is_none()).then_some(&self.authority.member_state)
+    }
+
     pub fn is_local_data_administrator(&self) -> bool {
         self.user().is_some_and(|u| u.local_data_administrator)
     }

@@ -241,10 +241,18 @@ pub enum UserRole {
     /// whole Member State; granted and revoked by the national coordinator's data
     /// administrators.
     DataProtectionOfficer,
+    /// Only in a national coordinator: reads, read-only, the histories of the exchanges in
+    /// which an authority of its Member State took part (facts and who, never personal data).
+    /// Held in any area, it applies to the whole Member State; granted and revoked by the
+    /// national coordinator's data administrators.
+    Auditor,
 }
 
 impl UserRole {
-    pub const ALL: [UserRole; 10] = [
+    /// Roles of a national coordinator that supervise the whole Member State.
+    pub const SUPERVISORY: [UserRole; 2] = [Self::DataProtectionOfficer, Self::Auditor];
+
+    pub const ALL: [UserRole; 11] = [
         Self::BasicUser,
         Self::RequestHandler,
         Self::RequestViewer,
@@ -255,6 +263,7 @@ impl UserRole {
         Self::AlertViewer,
         Self::DataAdministrator,
         Self::DataProtectionOfficer,
+        Self::Auditor,
     ];
 
     /// The workflow a role works in, if it is tied to one.
@@ -267,7 +276,10 @@ impl UserRole {
             Self::AlertHandler | Self::AlertDisseminator | Self::AlertViewer => {
                 Some(Workflow::Alerts)
             }
-            Self::BasicUser | Self::DataAdministrator | Self::DataProtectionOfficer => None,
+            Self::BasicUser
+            | Self::DataAdministrator
+            | Self::DataProtectionOfficer
+            | Self::Auditor => None,
         }
     }
 
@@ -283,6 +295,7 @@ impl UserRole {
             Self::AlertViewer => "alert viewer",
             Self::DataAdministrator => "data administrator",
             Self::DataProtectionOfficer => "data protection officer",
+            Self::Auditor => "auditor",
         }
     }
 }

@@ -56,11 +56,12 @@ impl AuthorityState {
                 }
                 Ok(())
             }
-            DataProtectionOfficer => {
+            DataProtectionOfficer | Auditor => {
                 if target.kind != AuthorityKind::NationalCoordinator {
-                    return Err(DomainError::refused(
-                        "data protection officer is only available in the national coordinator",
-                    ));
+                    return Err(DomainError::refused(format!(
+                        "{} is only available in the national coordinator",
+                        role.label()
+                    )));
                 }
                 if !services.is_known_area(area).await.map_err(unavailable)? {
                     return Err(DomainError::invalid(format!(
@@ -138,7 +139,7 @@ impl AuthorityState {
         if roles.is_empty() {
             return Err(DomainError::invalid("no roles given"));
         }
-        data_protection_officers_by_data_administrators(&actor, &roles)?;
+        supervisory_roles_by_data_administrators(&actor, &roles)?;
         for role in &roles {
             self.check_role_available(services, &target, &area, *role)
                 .await?;
@@ -172,7 +173,7 @@ impl AuthorityState {
         if roles.is_empty() {
             return Err(DomainError::invalid("no roles given"));
         }
-        data_protection_officers_by_data_administrators(&actor, &roles)?;
+        supervisory_roles_by_data_administrators(&actor, &roles)?;
         if roles.contains(&UserRole::BasicUser) {
             return Err(DomainError::invalid(
                 "every user is a basic user: that role is never granted or revoked",
@@ -302,18 +303,21 @@ impl AuthorityState {
     }
 }
 
-/// The data protection officers of a Member State are appointed by the data administrators of
-/// its national coordinator (who are also its local data administrators when they change
-/// roles): a local data administrator alone does not.
-fn data_protection_officers_by_data_administrators(
+/// The supervisory roles of a Member State (data protection officers, auditors) are given by
+/// the data administrators of its national coordinator (who are also its local data
+/// administrators when they change roles): a local data administrator alone does not.
+fn supervisory_roles_by_data_administrators(
     actor: &crate::access::ActorContext,
     roles: &BTreeSet<UserRole>,
 ) -> Result<(), DomainError> {
-    if roles.contains(&UserRole::DataProtectionOfficer) && !actor.is_data_administrator_anywhere() {
-        return Err(DomainError::forbidden(
-            "only a data administrator of the national coordinator grants or revokes the data \
-             protection officer role",
-        ));
+    if let Some(role) = UserRole::SUPERVISORY.into_iter().find(|r| roles.contains(r)) {
+        if !actor.is_data_administrator_anywhere() {
+            return Err(DomainError::forbidden(format!(
+                "only a data administrator of the national coordinator grants or revokes the {} \
+                 role",
+                role.label()
+            )));
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod authority_admin;
 pub mod coordination;
 pub mod data_protection;
+pub mod history;
 pub mod directory;
 pub mod i18n;
 pub mod invitations;
@@ -41,6 +42,7 @@ pub struct Query(
     requests::RequestsQuery,
     alerts::AlertsQuery,
     data_protection::DataProtectionQuery,
+    history::HistoryQuery,
 );
 
 #[derive(MergedObject, Default)]

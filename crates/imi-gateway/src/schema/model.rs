@@ -71,6 +71,7 @@ mirror!(
         AlertViewer,
         DataAdministrator,
         DataProtectionOfficer,
+        Auditor,
     }
 );
 

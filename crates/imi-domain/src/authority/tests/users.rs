@@ -618,45 +618,39 @@ async fn a_reset_needs_an_active_user_of_the_authority() {
 }
 
 #[tokio::test]
-async fn data_protection_officers_are_appointed_in_the_national_coordinator_by_its_data_administrators(
+async fn data_protection_officers_and_auditors_are_appointed_in_the_national_coordinator_by_its_data_administrators(
 ) {
-    let mut nimic = nimic_history();
-    nimic.push(user_registered("nimic-dpo", false));
-    nimic.push(user_registered("nimic-lda-only", true));
-    given(nimic.clone())
-        .when_async(issued(
-            nimic_da(),
-            grant("nimic-dpo", "PQ", &[UserRole::DataProtectionOfficer]),
-        ))
-        .await
-        .then_expect_events(vec![granted(
-            "nimic-dpo",
-            "PQ",
-            &[UserRole::DataProtectionOfficer],
-        )]);
-    // A local data administrator who is no data administrator does not.
-    for command in [
-        grant("nimic-dpo", "PQ", &[UserRole::DataProtectionOfficer]),
-        revoke("nimic-dpo", "PQ", &[UserRole::DataProtectionOfficer]),
-    ] {
+    for role in UserRole::SUPERVISORY {
+        let mut nimic = nimic_history();
+        nimic.push(user_registered("nimic-dpo", false));
+        nimic.push(user_registered("nimic-lda-only", true));
         given(nimic.clone())
-            .when_async(issued(user("nimic-lda-only", "nimic"), command))
+            .when_async(issued(nimic_da(), grant("nimic-dpo", "PQ", &[role])))
             .await
-            .then_expect_error(DomainError::forbidden(
-                "only a data administrator of the national coordinator grants or revokes the \
-                 data protection officer role",
-            ));
+            .then_expect_events(vec![granted("nimic-dpo", "PQ", &[role])]);
+        // A local data administrator who is no data administrator does not.
+        for command in [
+            grant("nimic-dpo", "PQ", &[role]),
+            revoke("nimic-dpo", "PQ", &[role]),
+        ] {
+            given(nimic.clone())
+                .when_async(issued(user("nimic-lda-only", "nimic"), command))
+                .await
+                .then_expect_error(DomainError::forbidden(format!(
+                    "only a data administrator of the national coordinator grants or revokes \
+                     the {} role",
+                    role.label()
+                )));
+        }
+        // Nowhere else.
+        let mut dimic = dimic_history();
+        dimic.push(user_registered("dimic-user", false));
+        given(dimic)
+            .when_async(issued(dimic_da(), grant("dimic-user", "PQ", &[role])))
+            .await
+            .then_expect_error(DomainError::refused(format!(
+                "{} is only available in the national coordinator",
+                role.label()
+            )));
     }
-    // Nowhere else.
-    let mut dimic = dimic_history();
-    dimic.push(user_registered("dimic-user", false));
-    given(dimic)
-        .when_async(issued(
-            dimic_da(),
-            grant("dimic-user", "PQ", &[UserRole::DataProtectionOfficer]),
-        ))
-        .await
-        .then_expect_error(DomainError::refused(
-            "data protection officer is only available in the national coordinator",
-        ));
 }
