@@ -142,7 +142,7 @@ pub async fn graphql_post(State(app): State<AppState>, req: Request) -> Response
         "the body has no \"query\" string",
     ) {
         Ok(resolved) => resolved,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let variables = match body.variables {
         None | Some(serde_json::Value::Null) => Variables::default(),
@@ -165,14 +165,14 @@ fn query_to_run(
     extensions: Option<&serde_json::Value>,
     media: Media,
     missing: &str,
-) -> Result<(String, Option<crate::apq::Hash>), Response> {
+) -> Result<(String, Option<crate::apq::Hash>), Box<Response>> {
     use crate::apq::Resolved;
     match app.persisted.resolve(query, extensions) {
         Ok(Resolved::Plain(Some(query))) => Ok((query, None)),
-        Ok(Resolved::Plain(None)) => Err(malformed(media, missing)),
+        Ok(Resolved::Plain(None)) => Err(Box::new(malformed(media, missing))),
         Ok(Resolved::Persisted { query, store }) => Ok((query, store)),
         // 200 whatever the media type: Apollo clients read the code and resend the query.
-        Ok(Resolved::NotFound) => Err(json_response(
+        Ok(Resolved::NotFound) => Err(Box::new(json_response(
             StatusCode::OK,
             media,
             &serde_json::json!({
@@ -181,8 +181,8 @@ fn query_to_run(
                     "extensions": { "code": crate::apq::NOT_FOUND_CODE },
                 }]
             }),
-        )),
-        Err(error) => Err(http_error(StatusCode::BAD_REQUEST, media, error)),
+        ))),
+        Err(error) => Err(Box::new(http_error(StatusCode::BAD_REQUEST, media, error))),
     }
 }
 
@@ -216,7 +216,7 @@ pub async fn graphql_get(State(app): State<AppState>, req: Request) -> Response 
         "pass the document in the `query` parameter",
     ) {
         Ok(resolved) => resolved,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let variables = match params.variables.as_deref().map(serde_json::from_str) {
         None => Variables::default(),
