@@ -16,7 +16,8 @@
 use crate::errors::{ensure_codes, reason, ApiError};
 use crate::nesting::{nesting, MAX_NESTING};
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    NextSubscribe,
 };
 use async_graphql::parser::types::{Directive, ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::parser::Positioned;
@@ -31,6 +32,10 @@ pub const MAX_DEPTH: usize = 10;
 pub const MAX_FRAGMENTS: usize = 100;
 
 pub struct Guard;
+
+/// In a connection's data (websockets): its operations may not introspect the schema. HTTP
+/// requests apply the switch themselves (see [`crate::http`]).
+pub struct NoIntrospection;
 
 impl ExtensionFactory for Guard {
     fn create(&self) -> Arc<dyn Extension> {
@@ -60,6 +65,20 @@ impl Extension for GuardExtension {
                 response
             })
             .boxed()
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        let request = if ctx.data_opt::<NoIntrospection>().is_some() {
+            request.disable_introspection()
+        } else {
+            request
+        };
+        next.run(ctx, request).await
     }
 
     async fn parse_query(

@@ -85,7 +85,6 @@ struct PostBody {
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<serde_json::Value>,
-    #[allow(dead_code)]
     extensions: Option<serde_json::Value>,
 }
 
@@ -96,6 +95,8 @@ struct GetParams {
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<String>,
+    /// JSON, as Apollo clients send persisted queries over GET.
+    extensions: Option<String>,
 }
 
 pub async fn graphql_post(State(app): State<AppState>, req: Request) -> Response {
@@ -133,8 +134,15 @@ pub async fn graphql_post(State(app): State<AppState>, req: Request) -> Response
             )
         }
     };
-    let Some(query) = body.query else {
-        return malformed(media, "the body has no \"query\" string");
+    let (query, store) = match query_to_run(
+        &app,
+        body.query,
+        body.extensions.as_ref(),
+        media,
+        "the body has no \"query\" string",
+    ) {
+        Ok(resolved) => resolved,
+        Err(response) => return *response,
     };
     let variables = match body.variables {
         None | Some(serde_json::Value::Null) => Variables::default(),
@@ -145,7 +153,37 @@ pub async fn graphql_post(State(app): State<AppState>, req: Request) -> Response
     if let Some(name) = body.operation_name {
         request = request.operation_name(name);
     }
-    execute(app, request, &headers, peer, media).await
+    execute(app, request, &headers, peer, media, store).await
+}
+
+/// The query text a request runs: the one sent, or the one its persisted-query hash names
+/// (see [`crate::apq`]), with the hash to store it under once it has run. Either way it runs
+/// through the same guards.
+fn query_to_run(
+    app: &AppState,
+    query: Option<String>,
+    extensions: Option<&serde_json::Value>,
+    media: Media,
+    missing: &str,
+) -> Result<(String, Option<crate::apq::Hash>), Box<Response>> {
+    use crate::apq::Resolved;
+    match app.persisted.resolve(query, extensions) {
+        Ok(Resolved::Plain(Some(query))) => Ok((query, None)),
+        Ok(Resolved::Plain(None)) => Err(Box::new(malformed(media, missing))),
+        Ok(Resolved::Persisted { query, store }) => Ok((query, store)),
+        // 200 whatever the media type: Apollo clients read the code and resend the query.
+        Ok(Resolved::NotFound) => Err(Box::new(json_response(
+            StatusCode::OK,
+            media,
+            &serde_json::json!({
+                "errors": [{
+                    "message": crate::apq::NOT_FOUND_MESSAGE,
+                    "extensions": { "code": crate::apq::NOT_FOUND_CODE },
+                }]
+            }),
+        ))),
+        Err(error) => Err(Box::new(http_error(StatusCode::BAD_REQUEST, media, error))),
+    }
 }
 
 /// The connection's peer, when the server was started with connect info.
@@ -165,8 +203,20 @@ pub async fn graphql_get(State(app): State<AppState>, req: Request) -> Response 
         Ok(axum::extract::Query(params)) => params,
         Err(_) => return malformed(media, "the query string could not be read"),
     };
-    let Some(query) = params.query else {
-        return malformed(media, "pass the document in the `query` parameter");
+    let extensions = match params.extensions.as_deref().map(serde_json::from_str) {
+        None => None,
+        Some(Ok(extensions)) => Some(extensions),
+        Some(Err(_)) => return malformed(media, "`extensions` must be JSON"),
+    };
+    let (query, store) = match query_to_run(
+        &app,
+        params.query,
+        extensions.as_ref(),
+        media,
+        "pass the document in the `query` parameter",
+    ) {
+        Ok(resolved) => resolved,
+        Err(response) => return *response,
     };
     let variables = match params.variables.as_deref().map(serde_json::from_str) {
         None => Variables::default(),
@@ -205,7 +255,7 @@ pub async fn graphql_get(State(app): State<AppState>, req: Request) -> Response 
             return response;
         }
     }
-    execute(app, request, &headers, peer, media).await
+    execute(app, request, &headers, peer, media, store).await
 }
 
 async fn execute(
@@ -214,6 +264,7 @@ async fn execute(
     headers: &HeaderMap,
     peer: Option<std::net::SocketAddr>,
     media: Media,
+    store: Option<crate::apq::Hash>,
 ) -> Response {
     let context = match request_context(&app, headers, peer) {
         Ok(context) => context,
@@ -222,11 +273,9 @@ async fn execute(
     let correlation_id = context.correlation_id.clone();
     let user_id = context.auth.require().ok().map(|p| p.user_id.clone());
     let operation = operation_label(request.operation_name.as_deref());
-    let introspect = match app.options.introspection {
-        crate::server::Introspection::On => true,
-        crate::server::Introspection::Authenticated => user_id.is_some(),
-        crate::server::Introspection::Off => false,
-    };
+    let introspect = app.options.introspection.allows(user_id.is_some());
+    // Kept to store once it has run: only a document that passed every guard is stored.
+    let persist = store.map(|hash| (hash, request.query.clone()));
     let request = if introspect {
         request
     } else {
@@ -234,6 +283,11 @@ async fn execute(
     };
     let started = std::time::Instant::now();
     let response = app.schema.execute(request.data(context)).await;
+    if let Some((hash, query)) = persist {
+        if !is_request_error(&response) {
+            app.persisted.store(hash, query);
+        }
+    }
     app.metrics
         .graphql_operation(&operation, started.elapsed().as_secs_f64());
     let mut answer = graphql_response(response, media);

@@ -4,6 +4,7 @@
 //! at `/graphql/ws`, GraphiQL at `/graphiql`, and `/health`, `/ready` and `/metrics`.
 //! [`schema_sdl`] exports the schema (`schema.graphql` at the workspace root, checked by a test).
 
+pub mod apq;
 pub mod attachments;
 pub mod auth;
 pub mod context;

@@ -30,6 +30,8 @@ pub struct AppState {
     pub options: Arc<Options>,
     /// Latched once the projections caught up after start (see [`ready`]).
     caught_up: Arc<AtomicBool>,
+    /// This process's automatic persisted queries.
+    pub persisted: Arc<crate::apq::PersistedQueries>,
 }
 
 /// How the gateway is deployed.
@@ -40,11 +42,11 @@ pub struct Options {
     pub projections: Vec<String>,
     /// Origins whose browser pages may call the API (`*`: any); empty: same origin only.
     pub cors_origins: Vec<String>,
-    /// Who may introspect the schema over HTTP.
+    /// Who may introspect the schema, over HTTP and websockets.
     pub introspection: Introspection,
 }
 
-/// Who may ask the schema about itself (`__schema`, `__type`) over HTTP.
+/// Who may ask the schema about itself (`__schema`, `__type`), over HTTP and websockets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Introspection {
     /// Anyone (GraphiQL's documentation explorer works signed out).
@@ -54,6 +56,17 @@ pub enum Introspection {
     Authenticated,
     /// Nobody.
     Off,
+}
+
+impl Introspection {
+    /// Whether a caller, signed in or not, may introspect.
+    pub fn allows(self, authenticated: bool) -> bool {
+        match self {
+            Self::On => true,
+            Self::Authenticated => authenticated,
+            Self::Off => false,
+        }
+    }
 }
 
 impl std::str::FromStr for Introspection {
@@ -158,6 +171,7 @@ pub fn router_with(mut services: Services, options: Options) -> Router {
         metrics,
         options: Arc::new(options),
         caught_up: Arc::default(),
+        persisted: Arc::default(),
     };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))

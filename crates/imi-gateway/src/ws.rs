@@ -5,6 +5,7 @@
 //! payload: `{"Authorization": "Bearer <token>"}` (also accepted under `headers`). No token:
 //! the connection is accepted and protected subscriptions answer UNAUTHENTICATED. A forged or
 //! expired token: the connection is closed at once with 4403 Forbidden, as the protocol says.
+//! The introspection switch applies to the connection's operations as to HTTP requests.
 
 use crate::auth::{Authentication, TokenRejected};
 use crate::context::{client_address, default_language, negotiate_language, RequestContext};
@@ -56,6 +57,7 @@ pub async fn upgrade(
     let secret = app.services.token_secret.clone();
     let schema = app.schema.clone();
     let metrics = app.metrics.clone();
+    let introspection = app.options.introspection;
     upgrade
         .protocols([PROTOCOL])
         .on_upgrade(move |socket| {
@@ -81,6 +83,10 @@ pub async fn upgrade(
                         _ => {}
                     }
                     let mut data = Data::default();
+                    // The introspection switch, as over HTTP (applied by crate::guard).
+                    if !introspection.allows(auth.require().is_ok()) {
+                        data.insert(crate::guard::NoIntrospection);
+                    }
                     data.insert(RequestContext {
                         auth,
                         language,

@@ -79,7 +79,7 @@ enum Command {
         /// Origins whose browser pages may call the API (comma-separated; `*`: any).
         #[arg(long, env = "IMI_CORS_ORIGINS", value_delimiter = ',')]
         cors_origins: Vec<String>,
-        /// Who may introspect the schema over HTTP: on, authenticated or off.
+        /// Who may introspect the schema (HTTP and websocket): on, authenticated or off.
         #[arg(long, env = "IMI_INTROSPECTION", default_value = "on",
               value_parser = str::parse::<imi_gateway::server::Introspection>)]
         introspection: imi_gateway::server::Introspection,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 /// A gateway on a migrated database deployed with `options` (no projector).
-async fn deployed(options: Options) -> Gateway {
+pub(crate) async fn deployed(options: Options) -> Gateway {
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
     let services = services(db.pool.clone());

@@ -1,6 +1,7 @@
 //! The gateway over HTTP and websockets, against a real PostgreSQL (a fresh database per test).
 
 mod alerts;
+mod apq;
 mod auth;
 mod authority_admin;
 mod authority_lifecycle;
