@@ -984,6 +984,61 @@ async fn a_request_never_sent_exists_for_the_requesting_side_only() {
             .unwrap();
         assert_eq!(download.status(), 404);
     }
+    // Each Member State's auditor: the requesting side's reads the draft's history, the
+    // other's finds it as unknown as a missing one.
+    const HISTORY: &str = "query($e: String!) { exchangeHistory(exchange: $e) {
+        edges { node { aggregateId sequence eventType payload actingUser } } } }";
+    for ms in ["de", "fr"] {
+        let (authority, lda) = (format!("nimic-{ms}"), format!("user-nimic-{ms}-lda"));
+        exec(
+            &service,
+            &authority,
+            &user(&lda, &authority),
+            AuthorityCommand::GrantUserRoles {
+                user_id: lda.clone(),
+                area: pq(),
+                roles: [UserRole::Auditor].into_iter().collect(),
+            },
+        )
+        .await;
+    }
+    let (de_auditor, fr_auditor) = (&t.de_coordinator, &t.fr_coordinator);
+    let history = service
+        .graphql(
+            Some(de_auditor),
+            None,
+            HISTORY,
+            json!({ "e": "InformationRequest/r-2" }),
+        )
+        .await;
+    let events = history["data"]["exchangeHistory"]["edges"]
+        .as_array()
+        .unwrap();
+    assert_eq!(events[0]["node"]["eventType"], "RequestDrafted", "{history}");
+    assert_eq!(
+        events.last().unwrap()["node"]["eventType"],
+        "RequestWithdrawn",
+        "{history}"
+    );
+    assert!(!history.to_string().contains(SUBJECT), "{history}");
+    let hidden = service
+        .graphql(
+            Some(fr_auditor),
+            None,
+            HISTORY,
+            json!({ "e": "InformationRequest/r-2" }),
+        )
+        .await;
+    let unknown = service
+        .graphql(
+            Some(fr_auditor),
+            None,
+            HISTORY,
+            json!({ "e": "InformationRequest/r-9" }),
+        )
+        .await;
+    assert_eq!(error_of(&hidden), error_of(&unknown), "{hidden}");
+    assert_eq!(error_of(&hidden).0, "NOT_FOUND");
     // Uploading to its id answers as drafting with that id does: the id is taken, no more.
     let upload = http
         .put(format!("{}/requests/r-2/attachments", service.base))

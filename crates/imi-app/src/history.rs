@@ -50,10 +50,7 @@ impl App {
             .split_once('/')
             .ok_or_else(|| AppError::bad_input("an exchange is `Type/id`"))?;
         let id = crate::input::id(id)?;
-        if !self
-            .took_part(aggregate_type, &id, &member_state)
-            .await?
-        {
+        if !self.took_part(aggregate_type, &id, &member_state).await? {
             return Err(unknown_exchange());
         }
         let mut entries = history::of_exchange(&self.pool, aggregate_type, &id, after, first + 1)

@@ -98,11 +98,9 @@ impl ActorContext {
     /// national coordinator, able to act.
     pub fn auditor_of(&self) -> Option<&crate::reference::MemberState> {
         let auditor = self.authority.kind == crate::authority::AuthorityKind::NationalCoordinator
-            && self.user().is_some_and(|u| {
-                u.roles
-                    .values()
-                    .any(|r| r.contains(&UserRole::Auditor))
-            });
+            && self
+                .user()
+                .is_some_and(|u| u.roles.values().any(|r| r.contains(&UserRole::Auditor)));
         (auditor && self.unable().is_none()).then_some(&self.authority.member_state)
     }
 

@@ -310,7 +310,10 @@ fn supervisory_roles_by_data_administrators(
     actor: &crate::access::ActorContext,
     roles: &BTreeSet<UserRole>,
 ) -> Result<(), DomainError> {
-    if let Some(role) = UserRole::SUPERVISORY.into_iter().find(|r| roles.contains(r)) {
+    if let Some(role) = UserRole::SUPERVISORY
+        .into_iter()
+        .find(|r| roles.contains(r))
+    {
         if !actor.is_data_administrator_anywhere() {
             return Err(DomainError::forbidden(format!(
                 "only a data administrator of the national coordinator grants or revokes the {} \

@@ -7,6 +7,7 @@ mod authority_admin;
 mod authority_lifecycle;
 mod conventions;
 mod directory;
+mod history;
 mod hostile;
 mod ops;
 mod processing_log;
