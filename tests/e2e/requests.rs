@@ -1014,7 +1014,10 @@ async fn a_request_never_sent_exists_for_the_requesting_side_only() {
     let events = history["data"]["exchangeHistory"]["edges"]
         .as_array()
         .unwrap();
-    assert_eq!(events[0]["node"]["eventType"], "RequestDrafted", "{history}");
+    assert_eq!(
+        events[0]["node"]["eventType"], "RequestDrafted",
+        "{history}"
+    );
     assert_eq!(
         events.last().unwrap()["node"]["eventType"],
         "RequestWithdrawn",
