@@ -2,7 +2,7 @@
 //! to:)`, a Relay page of the entries by users of the officer's Member State. The use case
 //! decides who may (`imi_app::data_protection`); FORBIDDEN for everyone else.
 
-use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo};
+use super::relay::{decode_number_cursor, encode_cursor, page_size, PageInfo};
 use super::{app, caller};
 use crate::errors::ApiError;
 use async_graphql::{Context, Object, SimpleObject, ID};
@@ -64,14 +64,7 @@ impl DataProtectionQuery {
         after: Option<String>,
     ) -> Result<ProcessingLogConnection> {
         let first = page_size(first)?;
-        let after = after
-            .as_deref()
-            .map(|c| {
-                decode_cursor(CURSOR, c)?.parse::<i64>().map_err(|_| {
-                    ApiError::bad_input("invalid cursor: pass a cursor this connection returned")
-                })
-            })
-            .transpose()?;
+        let after = decode_number_cursor(CURSOR, after.as_deref())?;
         let page = app(ctx)?
             .processing_log(
                 &caller(ctx)?,

@@ -3,7 +3,7 @@
 //! acted and the hash chain, personal data sealed. The use case decides who may
 //! (`imi_app::history`).
 
-use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo};
+use super::relay::{decode_number_cursor, encode_cursor, page_size, PageInfo};
 use super::{app, caller};
 use crate::errors::ApiError;
 use async_graphql::{Context, Json, Object, SimpleObject, ID};
@@ -67,14 +67,7 @@ impl HistoryQuery {
         after: Option<String>,
     ) -> Result<HistoryConnection> {
         let first = page_size(first)?;
-        let after = after
-            .as_deref()
-            .map(|c| {
-                decode_cursor(CURSOR, c)?.parse::<i64>().map_err(|_| {
-                    ApiError::bad_input("invalid cursor: pass a cursor this connection returned")
-                })
-            })
-            .transpose()?;
+        let after = decode_number_cursor(CURSOR, after.as_deref())?;
         let page = app(ctx)?
             .exchange_history(&caller(ctx)?, &exchange, after, first)
             .await?;

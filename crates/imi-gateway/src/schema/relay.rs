@@ -37,6 +37,17 @@ pub fn encode_cursor(kind: &str, key: &str) -> String {
 }
 
 /// The key a cursor of `kind` stands for.
+/// The number (a position, an entry id) an `after` cursor of connection `kind` holds.
+pub fn decode_number_cursor(kind: &str, cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .map(|c| {
+            decode_cursor(kind, c)?.parse::<i64>().map_err(|_| {
+                ApiError::bad_input("invalid cursor: pass a cursor this connection returned")
+            })
+        })
+        .transpose()
+}
+
 pub fn decode_cursor(kind: &str, cursor: &str) -> Result<String, ApiError> {
     let invalid = || ApiError::bad_input("invalid cursor: pass a cursor this connection returned");
     if cursor.len() > 1_024 {

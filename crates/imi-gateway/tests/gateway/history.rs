@@ -6,9 +6,6 @@
 use crate::support::*;
 use serde_json::{json, Value};
 
-const GRANT_ROLES: &str = "mutation($input: UserRolesInput!) {
-  grantUserRoles(input: $input) { position waited }
-}";
 const HISTORY: &str = "query($exchange: String!, $first: Int = 20, $after: String) {
   exchangeHistory(exchange: $exchange, first: $first, after: $after) {
     edges { cursor node { position aggregateType aggregateId sequence eventType eventVersion
@@ -16,18 +13,6 @@ const HISTORY: &str = "query($exchange: String!, $first: Int = 20, $after: Strin
     pageInfo { hasNextPage endCursor }
   }
 }";
-
-async fn grant(gw: &Gateway, token: &str, seeded: &Seeded, role: &str) -> Value {
-    let (_, body) = gw
-        .gql(
-            Some(token),
-            GRANT_ROLES,
-            json!({ "input": { "authorityId": seeded.authority_id, "userId": seeded.user_id,
-                "area": "PQ", "roles": [role], "waitFor": ["authority_users"] } }),
-        )
-        .await;
-    body
-}
 
 fn error(body: &Value) -> (Value, Value) {
     (
@@ -48,11 +33,11 @@ async fn an_auditor_reads_the_histories_of_their_member_state_only_without_perso
     // Not an auditor: refused; the role is given by a data administrator.
     let (_, body) = gw.gql(Some(&de_token), HISTORY, own.clone()).await;
     assert_eq!(code(&body), "FORBIDDEN", "{body}");
-    let body = grant(&gw, &de_token, &de, "AUDITOR").await;
+    let body = grant_role(&gw, &de_token, &de, "AUDITOR").await;
     assert_eq!(code(&body), "FORBIDDEN", "{body}");
-    let body = grant(&gw, &de_token, &de, "DATA_ADMINISTRATOR").await;
+    let body = grant_role(&gw, &de_token, &de, "DATA_ADMINISTRATOR").await;
     assert!(body["errors"].is_null(), "{body}");
-    let body = grant(&gw, &de_token, &de, "AUDITOR").await;
+    let body = grant_role(&gw, &de_token, &de, "AUDITOR").await;
     assert!(body["errors"].is_null(), "{body}");
 
     let (_, body) = gw.gql(Some(&de_token), HISTORY, own.clone()).await;

@@ -4,29 +4,14 @@
 
 use crate::support::*;
 use imi_store::processing_log::{record, Kind, Processing};
-use serde_json::{json, Value};
+use serde_json::json;
 
-const GRANT_ROLES: &str = "mutation($input: UserRolesInput!) {
-  grantUserRoles(input: $input) { position waited }
-}";
 const LOG: &str = "query($exchange: String, $user: ID, $first: Int = 20, $after: String) {
   processingLog(exchange: $exchange, user: $user, first: $first, after: $after) {
     edges { cursor node { exchange kind operation fields level actingUser actingAuthority } }
     pageInfo { hasNextPage endCursor }
   }
 }";
-
-async fn grant(gw: &Gateway, token: &str, seeded: &Seeded, role: &str) -> Value {
-    let (_, body) = gw
-        .gql(
-            Some(token),
-            GRANT_ROLES,
-            json!({ "input": { "authorityId": seeded.authority_id, "userId": seeded.user_id,
-                "area": "PQ", "roles": [role], "waitFor": ["authority_users"] } }),
-        )
-        .await;
-    body
-}
 
 async fn read(gw: &Gateway, exchange: &str, user: &str, authority: &str) {
     record(
@@ -56,12 +41,12 @@ async fn a_data_protection_officer_reads_the_entries_of_their_member_state_only(
     // Not yet an officer: refused, as is a local data administrator granting it alone.
     let (_, refused) = gw.gql(Some(&de_token), LOG, json!({})).await;
     assert_eq!(code(&refused), "FORBIDDEN", "{refused}");
-    let body = grant(&gw, &de_token, &de, "DATA_PROTECTION_OFFICER").await;
+    let body = grant_role(&gw, &de_token, &de, "DATA_PROTECTION_OFFICER").await;
     assert_eq!(code(&body), "FORBIDDEN", "{body}");
     // The national coordinator's data administrator appoints the officer.
-    let body = grant(&gw, &de_token, &de, "DATA_ADMINISTRATOR").await;
+    let body = grant_role(&gw, &de_token, &de, "DATA_ADMINISTRATOR").await;
     assert!(body["errors"].is_null(), "{body}");
-    let body = grant(&gw, &de_token, &de, "DATA_PROTECTION_OFFICER").await;
+    let body = grant_role(&gw, &de_token, &de, "DATA_PROTECTION_OFFICER").await;
     assert!(body["errors"].is_null(), "{body}");
 
     read(&gw, "InformationRequest/r-1", &de.user_id, &de.authority_id).await;

@@ -279,3 +279,16 @@ impl Gateway {
             .expect("not erased")
     }
 }
+
+/// Grants `role` in PQ to the seeded user, as `token`; the answer.
+pub async fn grant_role(gw: &Gateway, token: &str, seeded: &Seeded, role: &str) -> Value {
+    let (_, body) = gw
+        .gql(
+            Some(token),
+            "mutation($input: UserRolesInput!) { grantUserRoles(input: $input) { waited } }",
+            json!({ "input": { "authorityId": seeded.authority_id, "userId": seeded.user_id,
+                "area": "PQ", "roles": [role], "waitFor": ["authority_users"] } }),
+        )
+        .await;
+    body
+}
