@@ -256,12 +256,24 @@ impl Scheduler {
             }
             if let Some(every) = self.seal_every {
                 match imi_store::seals::seal_if_due(&self.pool, every).await {
-                    Ok(Some(seal)) => tracing::info!(
-                        seal = seal.seal,
-                        heads = seal.heads_changed,
-                        hash = %seal.hash,
-                        "the event log was sealed"
-                    ),
+                    Ok(Some(seal)) => {
+                        tracing::info!(
+                            seal = seal.seal,
+                            heads = seal.heads_changed,
+                            hash = %seal.hash,
+                            "the event log was sealed"
+                        );
+                        // Daily too: the processing log's entries past its retention.
+                        match imi_store::processing_log::prune_expired(&self.pool, self.clock.now())
+                            .await
+                        {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(entries = n, "the processing log was pruned"),
+                            Err(error) => {
+                                tracing::warn!(%error, "scheduler: pruning the processing log")
+                            }
+                        }
+                    }
                     Ok(None) => {}
                     Err(error) => tracing::warn!(%error, "scheduler: sealing the event log"),
                 }

@@ -142,6 +142,16 @@ pub struct LogReport {
 
 /// Recomputes every entry's hash outside the database, chain by chain.
 pub async fn verify(pool: &PgPool) -> Result<LogReport, sqlx::Error> {
+    // Pruned chains continue from their anchor.
+    let anchors: std::collections::HashMap<String, (i64, Vec<u8>)> =
+        sqlx::query_as::<_, (String, i64, Vec<u8>)>(
+            "SELECT exchange, sequence, hash FROM processing_log_anchors",
+        )
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|(exchange, sequence, hash)| (exchange, (sequence, hash)))
+        .collect();
     let mut rows = sqlx::query(
         "SELECT exchange, sequence, kind, operation, array_to_string(fields, chr(30)) AS fields,
                 coalesce(level, '') AS level, acting_user,
@@ -166,8 +176,9 @@ pub async fn verify(pool: &PgPool) -> Result<LogReport, sqlx::Error> {
         if report.first_broken.is_some() {
             continue;
         }
-        let (expected_sequence, expected_prev) = match &chain {
-            Some((_, last, hash)) if same => (last + 1, Some(hash.clone())),
+        let (expected_sequence, expected_prev) = match (&chain, anchors.get(&exchange)) {
+            (Some((_, last, hash)), _) if same => (last + 1, Some(hash.clone())),
+            (_, Some((anchored, hash))) => (anchored + 1, Some(hash.clone())),
             _ => (1, None),
         };
         let broken = |problem: &str| Some((exchange.clone(), sequence, problem.to_string()));
@@ -195,4 +206,63 @@ pub async fn verify(pool: &PgPool) -> Result<LogReport, sqlx::Error> {
         chain = Some((exchange, sequence, hash));
     }
     Ok(report)
+}
+
+/// Prunes the entries written before `before`, oldest first per exchange (a chain loses only
+/// a prefix: an entry stays while an earlier one must), keeping each exchange's last pruned
+/// entry as its anchor. Returns how many entries were pruned.
+pub async fn prune(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('imi.pruning', 'on', true)")
+        .execute(&mut *tx)
+        .await?;
+    // Writers of an exchange take its advisory lock; pruning takes the table's, so no entry
+    // is chained to one being pruned.
+    sqlx::query("LOCK TABLE processing_log IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "WITH upto AS (
+             SELECT exchange,
+                    coalesce(min(sequence) FILTER (WHERE at >= $1) - 1, max(sequence)) AS sequence
+               FROM processing_log GROUP BY exchange
+         )
+         INSERT INTO processing_log_anchors (exchange, sequence, hash)
+         SELECT p.exchange, p.sequence, p.hash
+           FROM processing_log p JOIN upto u USING (exchange, sequence)
+         ON CONFLICT (exchange) DO UPDATE
+            SET sequence = EXCLUDED.sequence, hash = EXCLUDED.hash, pruned_at = now()",
+    )
+    .bind(before)
+    .execute(&mut *tx)
+    .await?;
+    let pruned = sqlx::query(
+        "DELETE FROM processing_log p USING processing_log_anchors a
+          WHERE p.exchange = a.exchange AND p.sequence <= a.sequence",
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(pruned)
+}
+
+/// Months an entry is kept after it was written: 3 years plus the longest deletion delay of any
+/// legislative area (so at least as long as the data it traces may be processed, and asked
+/// about, in every area).
+pub const RETENTION_BEYOND_DELETION_MONTHS: i32 = 36;
+
+/// Prunes the entries past the log's retention at `now`; returns how many.
+pub async fn prune_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let before: DateTime<Utc> = sqlx::query_scalar(
+        "SELECT $1::timestamptz - make_interval(months => $2 + greatest(
+                    coalesce(max((retention #>> '{requests,deletion_months}')::int), 36),
+                    coalesce(max((retention #>> '{alerts,deletion_months}')::int), 36)))
+           FROM reference.legislative_areas",
+    )
+    .bind(now)
+    .bind(RETENTION_BEYOND_DELETION_MONTHS)
+    .fetch_one(pool)
+    .await?;
+    prune(pool, before).await
 }

@@ -119,3 +119,124 @@ async fn the_log_refuses_changes_and_its_chain_finds_those_made_around_it() {
         Some(("InformationRequest/r1".to_string(), 3))
     );
 }
+
+#[tokio::test]
+async fn pruning_keeps_an_anchor_from_which_the_chain_continues_and_verifies() {
+    let pool = migrated().await;
+    processing_log::record(&pool, &reading("InformationRequest/r1", "u1", &["subject"]))
+        .await
+        .unwrap();
+    processing_log::record(&pool, &reading("InformationRequest/r1", "u2", &["subject"]))
+        .await
+        .unwrap();
+    processing_log::record(&pool, &reading("Alert/a1", "u1", &["serviceProvider"]))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let cutoff = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    processing_log::record(&pool, &reading("InformationRequest/r1", "u3", &["answers"]))
+        .await
+        .unwrap();
+
+    // The older entries go; each exchange's chain keeps its last pruned entry as anchor.
+    assert_eq!(processing_log::prune(&pool, cutoff).await.unwrap(), 3);
+    let left = processing_log::entries(
+        &pool,
+        &Filter {
+            limit: 10,
+            ..Filter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        (left[0].exchange.as_str(), left[0].sequence),
+        ("InformationRequest/r1", 3)
+    );
+    // Nothing more to prune before the same time.
+    assert_eq!(processing_log::prune(&pool, cutoff).await.unwrap(), 0);
+    // New entries continue both chains: after the remaining entry, and after the anchor.
+    processing_log::record(&pool, &reading("Alert/a1", "u2", &["serviceProvider"]))
+        .await
+        .unwrap();
+    let a1 = processing_log::entries(
+        &pool,
+        &Filter {
+            exchange: Some("Alert/a1".into()),
+            limit: 10,
+            ..Filter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(a1[0].sequence, 2);
+    let report = processing_log::verify(&pool).await.unwrap();
+    assert_eq!(report.first_broken, None);
+    assert_eq!(report.entries_checked, 2);
+
+    // Outside pruning, nothing is deleted; while pruning, only up to an anchor.
+    let err = sqlx::query("DELETE FROM processing_log")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().and_then(|d| d.code()).as_deref(),
+        Some("IM002")
+    );
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT set_config('imi.pruning', 'on', true)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let err = sqlx::query("DELETE FROM processing_log WHERE exchange = 'Alert/a1'")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().and_then(|d| d.code()).as_deref(),
+        Some("IM002")
+    );
+    drop(tx);
+    // A changed anchor breaks the chain that continues from it.
+    sqlx::query(
+        "UPDATE processing_log_anchors SET hash = sha256(hash) WHERE exchange = 'Alert/a1'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let broken = processing_log::verify(&pool)
+        .await
+        .unwrap()
+        .first_broken
+        .unwrap();
+    assert_eq!((broken.0.as_str(), broken.1), ("Alert/a1", 2));
+}
+
+#[tokio::test]
+async fn entries_are_pruned_three_years_after_the_longest_deletion_delay() {
+    let pool = migrated().await;
+    processing_log::record(&pool, &reading("InformationRequest/r1", "u1", &["subject"]))
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let months = |n: u32| now.checked_add_months(chrono::Months::new(n)).unwrap();
+    // No area sets a delay here: 36 months of deletion delay, then 36 more.
+    assert_eq!(
+        processing_log::prune_expired(&pool, months(71))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        processing_log::prune_expired(&pool, months(73))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        processing_log::verify(&pool).await.unwrap().first_broken,
+        None
+    );
+}
