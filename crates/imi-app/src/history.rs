@@ -7,7 +7,7 @@
 use crate::{App, AppError, AppResult, Caller};
 use imi_domain::reference::MemberState;
 use imi_projections::{alert_overview, directory, request_monitoring};
-use imi_store::history::{self, HistoryEntry};
+use imi_store::history::{self, HistoryEntry, Related};
 
 /// The largest page.
 pub const MAX_PAGE: i64 = 100;
@@ -53,18 +53,21 @@ impl App {
         if !self.took_part(aggregate_type, &id, &member_state).await? {
             return Err(unknown_exchange());
         }
-        let mut entries = history::of_exchange(&self.pool, aggregate_type, &id, after, first + 1)
-            .await
-            .map_err(|e| AppError::database("reading an exchange's history", &e))?;
         // What the same commands recorded elsewhere shows only where it concerns an authority
         // of the auditor's Member State.
         let own = directory::ids_in_member_state(&self.pool, member_state.code())
             .await
             .map_err(|e| AppError::database("reading the directory", &e))?;
-        entries.retain(|e| {
-            (e.aggregate_type == aggregate_type && e.aggregate_id == id)
-                || (e.aggregate_type == "Authority" && own.contains(&e.aggregate_id))
-        });
+        let mut entries = history::of_exchange(
+            &self.pool,
+            aggregate_type,
+            &id,
+            Related::Authorities(&own),
+            after,
+            first + 1,
+        )
+        .await
+        .map_err(|e| AppError::database("reading an exchange's history", &e))?;
         let has_next_page = entries.len() as i64 > first;
         entries.truncate(first as usize);
         Ok(HistoryPage {

@@ -90,6 +90,34 @@ impl App {
         }
     }
 
+    /// An application on `pool` whose buses have the default configuration (no snapshots) and
+    /// look authorities up in the store: for tests and tools that need no tuning.
+    pub fn on_pool(pool: PgPool, keyring: KeyRing, wake: Wake, clock: Arc<dyn Clock>) -> Self {
+        use imi_store::commands::AggregateConfig;
+        let config = AggregateConfig::default;
+        Self::new(
+            pool.clone(),
+            Arc::new(imi_store::authority_bus::authority_bus(
+                pool.clone(),
+                config(),
+                wake.clone(),
+            )),
+            Arc::new(imi_store::request_bus::request_bus(
+                pool.clone(),
+                config(),
+                wake.clone(),
+            )),
+            Arc::new(imi_store::alert_bus::alert_bus(
+                pool.clone(),
+                config(),
+                wake.clone(),
+            )),
+            Arc::new(keyring),
+            wake,
+            clock,
+        )
+    }
+
     /// Counts every command through `counter`.
     pub fn with_counter(mut self, counter: CommandCounter) -> Self {
         self.counter = Some(counter);

@@ -50,15 +50,29 @@ pub fn mask_sealed(value: Value) -> Value {
     }
 }
 
+/// Which events of other aggregates, recorded by the exchange's commands, a history shows.
+#[derive(Clone, Debug)]
+pub enum Related<'a> {
+    /// All of them (the operator's view).
+    All,
+    /// Only those of these authorities (an auditor's Member State's).
+    Authorities(&'a [String]),
+}
+
 /// A page of the history of `aggregate_type`/`aggregate_id`: events after `after` (a
 /// position), at most `limit`, oldest first. Empty when the exchange has no events.
 pub async fn of_exchange(
     pool: &PgPool,
     aggregate_type: &str,
     aggregate_id: &str,
+    related: Related<'_>,
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+    let authorities = match related {
+        Related::All => None,
+        Related::Authorities(ids) => Some(ids),
+    };
     let rows = sqlx::query(
         "WITH own AS (
              SELECT DISTINCT metadata->>'correlation_id' AS correlation_id FROM events
@@ -70,7 +84,9 @@ pub async fn of_exchange(
            FROM events
           WHERE position > $3
             AND ((aggregate_type = $1 AND aggregate_id = $2)
-                 OR metadata->>'correlation_id' IN (SELECT correlation_id FROM own))
+                 OR (metadata->>'correlation_id' IN (SELECT correlation_id FROM own)
+                     AND ($5::text[] IS NULL
+                          OR (aggregate_type = 'Authority' AND aggregate_id = ANY($5)))))
           ORDER BY position
           LIMIT $4",
     )
@@ -78,6 +94,7 @@ pub async fn of_exchange(
     .bind(aggregate_id)
     .bind(after.unwrap_or(0))
     .bind(limit)
+    .bind(authorities)
     .fetch_all(pool)
     .await?;
     rows.into_iter()

@@ -89,6 +89,7 @@ pub async fn run(pool: &PgPool, command: AuditCommand) -> Result<()> {
                 pool,
                 &aggregate_type,
                 &id,
+                imi_store::history::Related::All,
                 after,
                 limit.clamp(1, 100_000),
             )

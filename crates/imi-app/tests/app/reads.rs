@@ -1,12 +1,30 @@
 //! Who reads what: the directory's contact person, the directory search's refusal of an
 //! unregistered caller, the notifications inbox, sign-in.
 
-use crate::support::{english, read_models, start, PASSWORD};
+use crate::support::{english, read_models, start, Scene, PASSWORD};
 use imi_app::caller::Caller;
 use imi_app::directory::{DirectoryQuery, Visibility, NOT_REGISTERED};
 use imi_app::error::Code;
 use imi_app::sign_in::SignIn;
 use imi_domain::access::AuthorityView;
+
+/// The first page of validated authorities, as `caller` searches them.
+async fn search(
+    scene: &Scene,
+    caller: &Caller,
+) -> imi_app::AppResult<imi_app::directory::DirectoryPage> {
+    scene
+        .app
+        .search_directory(
+            caller,
+            DirectoryQuery {
+                visibility: Visibility::ValidatedOnly,
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+}
 
 #[tokio::test]
 async fn a_caller_of_another_member_state_does_not_get_the_contact_person() {
@@ -49,18 +67,7 @@ async fn a_caller_of_another_member_state_does_not_get_the_contact_person() {
         None
     );
     // Nor through the directory search.
-    let page = scene
-        .app
-        .search_directory(
-            &fr,
-            DirectoryQuery {
-                visibility: Visibility::ValidatedOnly,
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("search");
+    let page = search(&scene, &fr).await.expect("search");
     let found = page
         .authorities
         .iter()
@@ -77,34 +84,12 @@ async fn an_unregistered_caller_is_refused_the_directory_as_before() {
     let scene = start().await;
     scene.nimic("DE").await;
     let ghost = Caller::user("user-ghost", "no-such-authority", english());
-    let error = scene
-        .app
-        .search_directory(
-            &ghost,
-            DirectoryQuery {
-                visibility: Visibility::ValidatedOnly,
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect_err("refused");
+    let error = search(&scene, &ghost).await.expect_err("refused");
     assert_eq!(error.code, Code::Forbidden);
     assert_eq!(error.message, NOT_REGISTERED);
     // A user unknown to a registered authority is refused too (the domain's words).
     let stranger = Caller::user("user-stranger", "nimic-de", english());
-    let error = scene
-        .app
-        .search_directory(
-            &stranger,
-            DirectoryQuery {
-                visibility: Visibility::ValidatedOnly,
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect_err("refused");
+    let error = search(&scene, &stranger).await.expect_err("refused");
     assert_eq!(error.code, Code::Forbidden);
 }
 

@@ -7,10 +7,6 @@ use imi_app::users::NewAccount;
 use imi_app::App;
 use imi_domain::reference::{Language, MemberState};
 use imi_projections::runner::Runner;
-use imi_store::alert_bus::alert_bus;
-use imi_store::authority_bus::authority_bus;
-use imi_store::commands::AggregateConfig;
-use imi_store::request_bus::request_bus;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use std::collections::BTreeMap;
@@ -46,24 +42,9 @@ pub async fn start() -> Scene {
     imi_store::migrate(&db.pool).await.expect("migrate");
     let pool = db.pool.clone();
     let wake = Wake::local_only();
-    let app = App::new(
+    let app = App::on_pool(
         pool.clone(),
-        Arc::new(authority_bus(
-            pool.clone(),
-            AggregateConfig::default(),
-            wake.clone(),
-        )),
-        Arc::new(request_bus(
-            pool.clone(),
-            AggregateConfig::default(),
-            wake.clone(),
-        )),
-        Arc::new(alert_bus(
-            pool.clone(),
-            AggregateConfig::default(),
-            wake.clone(),
-        )),
-        Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
+        KeyRing::new(pool.clone(), MasterKey::generate()),
         wake.clone(),
         Arc::new(imi_domain::authority::SystemClock),
     );

@@ -8,11 +8,7 @@ use imi_domain::reference::{Language, MemberState};
 use imi_gateway::Services;
 use imi_projections::directory::AuthorityDirectory;
 use imi_projections::runner::Runner;
-use imi_store::alert_bus::alert_bus;
-use imi_store::authority_bus::authority_bus;
-use imi_store::commands::AggregateConfig;
 use imi_store::metadata::CommandMetadata;
-use imi_store::request_bus::request_bus;
 use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use imi_store::PgPool;
@@ -48,24 +44,9 @@ pub fn services(pool: PgPool) -> Services {
 pub fn services_with_clock(pool: PgPool, clock: Arc<dyn imi_domain::authority::Clock>) -> Services {
     let wake = Wake::local_only();
     Services {
-        app: imi_app::App::new(
+        app: imi_app::App::on_pool(
             pool.clone(),
-            Arc::new(authority_bus(
-                pool.clone(),
-                AggregateConfig::default(),
-                wake.clone(),
-            )),
-            Arc::new(request_bus(
-                pool.clone(),
-                AggregateConfig::default(),
-                wake.clone(),
-            )),
-            Arc::new(alert_bus(
-                pool.clone(),
-                AggregateConfig::default(),
-                wake.clone(),
-            )),
-            Arc::new(KeyRing::new(pool.clone(), MasterKey::generate())),
+            KeyRing::new(pool.clone(), MasterKey::generate()),
             wake,
             clock,
         ),

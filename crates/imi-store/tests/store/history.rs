@@ -2,7 +2,7 @@
 //! commands, in position order, personal data still sealed, paged.
 
 use crate::support::migrated;
-use imi_store::history::{mask_sealed, of_exchange};
+use imi_store::history::{mask_sealed, of_exchange, Related};
 use serde_json::json;
 
 async fn event(
@@ -74,7 +74,7 @@ async fn a_history_follows_the_exchange_and_what_its_commands_touched() {
     )
     .await;
 
-    let history = of_exchange(&pool, "InformationRequest", "r1", None, 10)
+    let history = of_exchange(&pool, "InformationRequest", "r1", Related::All, None, 10)
         .await
         .unwrap();
     let seen: Vec<(String, i64)> = history
@@ -107,7 +107,7 @@ async fn a_history_follows_the_exchange_and_what_its_commands_touched() {
     assert_eq!(history[2].prev_hash.as_deref(), Some(first.hash.as_str()));
 
     // Paged by position.
-    let page = of_exchange(&pool, "InformationRequest", "r1", None, 2)
+    let page = of_exchange(&pool, "InformationRequest", "r1", Related::All, None, 2)
         .await
         .unwrap();
     assert_eq!(page.len(), 2);
@@ -115,17 +115,46 @@ async fn a_history_follows_the_exchange_and_what_its_commands_touched() {
         &pool,
         "InformationRequest",
         "r1",
+        Related::All,
         Some(page[1].position),
         10,
     )
     .await
     .unwrap();
     assert_eq!(rest, history[2..].to_vec());
+    // Only the named authorities' related events.
+    let none: Vec<String> = vec![];
+    let own = of_exchange(
+        &pool,
+        "InformationRequest",
+        "r1",
+        Related::Authorities(&none),
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(own.len(), 2);
+    assert!(own.iter().all(|e| e.aggregate_id == "r1"));
+    let de = vec!["de-ca".to_string()];
+    let with_de = of_exchange(
+        &pool,
+        "InformationRequest",
+        "r1",
+        Related::Authorities(&de),
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(with_de, history);
     // An unknown exchange has no history.
-    assert!(of_exchange(&pool, "InformationRequest", "none", None, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        of_exchange(&pool, "InformationRequest", "none", Related::All, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
