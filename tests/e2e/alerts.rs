@@ -32,9 +32,9 @@ const ALERTS: &str = "query($involvement: AlertInvolvement) {
   alerts(first: 20, involvement: $involvement) { edges { node { id status viewLevel } } }
 }";
 
-struct Client<'a> {
+pub(crate) struct Client<'a> {
     service: &'a Service,
-    token: String,
+    pub(crate) token: String,
 }
 
 impl Client<'_> {
@@ -48,7 +48,7 @@ impl Client<'_> {
     }
 
     /// Waits (up to 60 s) until the caller has a notification of `kind` about `alert`.
-    async fn wait_for_notification(&self, kind: &str, alert: &str) {
+    pub(crate) async fn wait_for_notification(&self, kind: &str, alert: &str) {
         let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let list = self
@@ -79,7 +79,13 @@ impl Client<'_> {
     }
 
     /// Runs a mutation that must succeed; returns its payload.
-    async fn ok(&self, field: &str, input_type: &str, selection: &str, input: Value) -> Value {
+    pub(crate) async fn ok(
+        &self,
+        field: &str,
+        input_type: &str,
+        selection: &str,
+        input: Value,
+    ) -> Value {
         let answer = self.run(field, input_type, selection, input).await;
         assert!(answer["errors"].is_null(), "{field}: {answer}");
         assert_eq!(answer["data"][field]["waited"], true, "{field}: {answer}");
@@ -87,7 +93,12 @@ impl Client<'_> {
     }
 
     /// Runs a mutation that must be refused; returns the error's code and message.
-    async fn refused(&self, field: &str, input_type: &str, input: Value) -> (String, String) {
+    pub(crate) async fn refused(
+        &self,
+        field: &str,
+        input_type: &str,
+        input: Value,
+    ) -> (String, String) {
         let answer = self.run(field, input_type, "position", input).await;
         let error = &answer["errors"][0];
         assert!(!error.is_null(), "{field} should be refused: {answer}");
@@ -100,14 +111,14 @@ impl Client<'_> {
         )
     }
 
-    async fn query(&self, query: &str, variables: Value) -> Value {
+    pub(crate) async fn query(&self, query: &str, variables: Value) -> Value {
         self.service
             .graphql(Some(&self.token), None, query, variables)
             .await
     }
 
     /// The alert as this client sees it; `Err(code)` when refused.
-    async fn alert(&self, id: &str) -> Result<Value, String> {
+    pub(crate) async fn alert(&self, id: &str) -> Result<Value, String> {
         let answer = self.query(ALERT, json!({ "id": id })).await;
         if answer["errors"].is_null() {
             Ok(answer["data"]["alert"].clone())
@@ -143,7 +154,7 @@ impl Client<'_> {
     }
 }
 
-async fn sign_in<'a>(service: &'a Service, login: &str, password: &str) -> Client<'a> {
+pub(crate) async fn sign_in<'a>(service: &'a Service, login: &str, password: &str) -> Client<'a> {
     let answer = service
         .graphql(
             None,
@@ -166,15 +177,15 @@ fn alerts_workflow(role: &str, linked: &str) -> Value {
 /// A Member State: its national coordinator as incoming alert postbox in SD (its LDA a data
 /// administrator, alert handler and disseminator there), an alert authority linked to it
 /// whose LDA is an alert handler, and a basic user of the coordinator.
-struct Country<'a> {
-    postbox: Client<'a>,
-    postbox_id: String,
-    authority: Client<'a>,
-    authority_id: String,
-    basic: Client<'a>,
+pub(crate) struct Country<'a> {
+    pub(crate) postbox: Client<'a>,
+    pub(crate) postbox_id: String,
+    pub(crate) authority: Client<'a>,
+    pub(crate) authority_id: String,
+    pub(crate) basic: Client<'a>,
 }
 
-async fn country<'a>(service: &'a Service, code: &str, name: &str) -> Country<'a> {
+pub(crate) async fn country<'a>(service: &'a Service, code: &str, name: &str) -> Country<'a> {
     country_in(service, code, name, "SD").await
 }
 
@@ -267,7 +278,7 @@ async fn country_in<'a>(service: &'a Service, code: &str, name: &str, area: &str
     }
 }
 
-fn sd_alert(mse: Option<&str>) -> Value {
+pub(crate) fn sd_alert(mse: Option<&str>) -> Value {
     json!({
         "memberStateOfEstablishment": mse,
         "dangerousActivity": "Unlicensed gas installations in residential buildings",
@@ -276,7 +287,7 @@ fn sd_alert(mse: Option<&str>) -> Value {
     })
 }
 
-fn input(alert_id: &str, more: Value) -> Value {
+pub(crate) fn input(alert_id: &str, more: Value) -> Value {
     let mut input = json!({ "alertId": alert_id });
     input
         .as_object_mut()

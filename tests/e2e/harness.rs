@@ -14,6 +14,7 @@ use imi_notify::sender::SenderOptions;
 use imi_store::clock::AdjustableClock;
 use imi_store::metadata::CommandMetadata;
 use imi_store::sealing::MasterKey;
+use imi_store::training::Mode;
 use imi_store::wake::Wake;
 use imi_testkit::smtp::SmtpServer;
 use serde_json::{json, Value};
@@ -49,6 +50,12 @@ pub struct Account {
 
 /// Starts the service on a fresh database.
 pub async fn start() -> Service {
+    start_in(Mode::Production).await
+}
+
+/// Starts the service on a fresh database in `mode` (training: the database is marked so and
+/// the clock follows its offset).
+pub async fn start_in(mode: Mode) -> Service {
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
     let reference = imi_store::reference::ReferenceData::bundled().expect("reference data");
@@ -59,14 +66,27 @@ pub async fn start() -> Service {
     let pool = app::connect(&db.url, app::DEFAULT_POOL_SIZE)
         .await
         .expect("a pool on the test database");
-    let clock = Arc::new(AdjustableClock::new());
+    let wake = Wake::with_notify(pool.clone());
+    let training = app::mode_clock(&pool, mode, &wake)
+        .await
+        .expect("the mode's clock");
+    let clock = training
+        .clone()
+        .unwrap_or_else(|| Arc::new(AdjustableClock::new()));
     let services = app::services_with_clock(
         pool.clone(),
         MasterKey::generate(),
         TOKEN_SECRET,
-        Wake::with_notify(pool),
+        wake,
         clock.clone(),
     );
+    let services = match training {
+        Some(clock) => Services {
+            app: services.app.with_training(clock),
+            ..services
+        },
+        None => services,
+    };
     // Every role but the sender, which the tests stop and start; polling quickly so the tests
     // need not wait.
     let mut options = app::Options::new(&[Role::Gateway, Role::Projectors, Role::Scheduler], None);

@@ -59,6 +59,10 @@ pub mod reason {
     pub const READ_MODEL_NOT_READY: &str = "READ_MODEL_NOT_READY";
     /// A text input holds the NUL character, which no text may hold.
     pub const NUL_IN_TEXT: &str = "NUL_IN_TEXT";
+    /// The service runs in production mode, whose clock is the system clock.
+    pub const TRAINING_MODE_ONLY: &str = "TRAINING_MODE_ONLY";
+    /// The training clock never moves backward.
+    pub const CLOCK_BACKWARD: &str = "CLOCK_BACKWARD";
 }
 
 /// A use case's failure. Deliberately not `Display`: an interface turns it into its own error

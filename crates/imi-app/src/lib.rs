@@ -31,6 +31,7 @@ pub mod registration;
 pub mod requests;
 pub mod scheduled;
 pub mod sign_in;
+pub mod training;
 pub mod users;
 
 pub use caller::Caller;
@@ -65,6 +66,8 @@ pub struct App {
     pub wake: Wake,
     /// The time the aggregates decide by (the system clock; tests move their own).
     pub clock: Arc<dyn Clock>,
+    /// In training mode, the clock a trainer moves (the same as `clock`); `None` in production.
+    pub training: Option<Arc<imi_store::clock::AdjustableClock>>,
     counter: Option<CommandCounter>,
 }
 
@@ -86,6 +89,7 @@ impl App {
             keyring,
             wake,
             clock,
+            training: None,
             counter: None,
         }
     }
@@ -116,6 +120,13 @@ impl App {
             wake,
             clock,
         )
+    }
+
+    /// Runs in training mode on `clock`, which a trainer moves forward.
+    pub fn with_training(mut self, clock: Arc<imi_store::clock::AdjustableClock>) -> Self {
+        self.clock = clock.clone();
+        self.training = Some(clock);
+        self
     }
 
     /// Counts every command through `counter`.

@@ -120,9 +120,40 @@ const START_JS: &str = r#"(function () {
     return fetcherFor(headers)(params, Object.assign({}, options, { headers: headers }));
   }
 
+  // The page opens with operations that work for any signed-in user: sign in (a demo login,
+  // see the README), paste the token into the Authorization header, then run MyWork.
+  var DEFAULT_QUERY = [
+    '# 1. Run SignIn (demo logins: README.md), copy the token into the',
+    '#    Authorization header below ("Bearer <token>"), then run MyWork.',
+    'mutation SignIn {',
+    '  login(login: "de.nimic", password: "imi-demo-2026") { token }',
+    '}',
+    '',
+    'query MyWork {',
+    '  me { userId authorityId authority { officialName } }',
+    '  serviceClock { mode offset now }',
+    '  requestInbox { requestId area action dueDate }',
+    '  alertQueue(first: 10) { edges { node { queue alert { id status viewLevel } } } }',
+    '  notifications(first: 5) { edges { node { kind subject createdAt } } }',
+    '}',
+    ''
+  ].join('\n');
+
+  // The page title shows the service's mode and, in training mode, how far its clock was moved.
+  var healthUrl = new URL('/health', window.location.href).href;
+  function showClock() {
+    fetch(healthUrl).then(function (r) { return r.text(); }).then(function (text) {
+      var clock = /clock: (\S+)/.exec(text);
+      document.title = clock ? 'IMI GraphiQL · training, clock ' + clock[1] : 'IMI GraphiQL';
+    }).catch(function () {});
+  }
+  showClock();
+  window.setInterval(showClock, 30000);
+
   ReactDOM.createRoot(root).render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
+      defaultQuery: DEFAULT_QUERY,
       defaultHeaders: DEFAULT_HEADERS,
       defaultEditorToolsVisibility: 'headers',
       isHeadersEditorEnabled: true,

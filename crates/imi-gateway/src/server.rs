@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use imi_domain::authority::Clock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,7 +123,7 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 /// | `POST /graphql`, `GET /graphql` | GraphQL over HTTP (queries only over GET) |
 /// | `GET /graphql/ws` | subscriptions, `graphql-transport-ws` |
 /// | `GET /graphiql` | the GraphiQL IDE |
-/// | `GET /health` | liveness: 200 `ok`, no database |
+/// | `GET /health` | liveness: 200 `ok` and the mode (training: the clock's offset), no database |
 /// | `GET /ready` | readiness: 200 when the database answers and is migrated and the projections have caught up since start, else 503 |
 /// | `GET /metrics` | Prometheus text |
 /// | `PUT /requests/{id}/attachments`, `GET /requests/{id}/attachments/{sha256}` | attachments' bytes ([`crate::attachments`]) |
@@ -260,8 +261,18 @@ async fn track(State(app): State<AppState>, req: Request, next: Next) -> Respons
     response
 }
 
-async fn health() -> &'static str {
-    "ok"
+/// `ok`, the mode and, in training mode, how far the clock was moved and the service time.
+async fn health(State(app): State<AppState>) -> String {
+    let clock = app.services.clock_state();
+    if clock.training {
+        format!(
+            "ok\nmode: training\nclock: {} (service time {})\n",
+            clock.offset_text(),
+            clock.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    } else {
+        "ok\nmode: production\n".to_string()
+    }
 }
 
 /// Whether every awaited live projection has applied the whole feed; once it has, it stays
@@ -369,7 +380,7 @@ async fn metrics_text(State(app): State<AppState>) -> Response {
     };
     let deadlines = match tokio::time::timeout(
         PROBE_TIMEOUT,
-        imi_projections::deadlines::status(&app.services.pool, chrono::Utc::now()),
+        imi_projections::deadlines::status(&app.services.pool, app.services.clock.now()),
     )
     .await
     {

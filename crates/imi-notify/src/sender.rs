@@ -19,6 +19,7 @@ use crate::mail::{MailError, Mailer};
 use crate::texts::{self, Text};
 use crate::undefined_table;
 use chrono::Utc;
+use imi_domain::authority::Clock;
 use imi_domain::authority::INVITATION_VALIDITY_DAYS;
 use imi_domain::sealed::Sealed;
 use imi_projections::notifications::{kinds, EmailTo, Row};
@@ -83,6 +84,8 @@ pub struct Sender {
     /// Who holds a claim (process and task), for the status.
     name: String,
     options: SenderOptions,
+    /// In training mode, the moved clock: every mail says so in its footer.
+    training: Option<Arc<imi_store::clock::AdjustableClock>>,
 }
 
 /// A notification claimed for sending.
@@ -131,11 +134,18 @@ impl Sender {
             mailer,
             name: name.to_string(),
             options: SenderOptions::default(),
+            training: None,
         }
     }
 
     pub fn with_options(mut self, options: SenderOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Sends the mails of a service in training mode, running on `clock`.
+    pub fn in_training(mut self, clock: Arc<imi_store::clock::AdjustableClock>) -> Self {
+        self.training = Some(clock);
         self
     }
 
@@ -253,7 +263,11 @@ impl Sender {
         } else {
             None
         };
-        let text = texts::render(&row.kind, &row.params, &recipient.language, code.as_deref());
+        let mut text = texts::render(&row.kind, &row.params, &recipient.language, code.as_deref());
+        if let Some(clock) = &self.training {
+            text.body
+                .push_str(&texts::training_footer(clock.offset(), clock.now()));
+        }
         let message = match self.compose(&row, &recipient.address, &text) {
             Ok(message) => message,
             Err(why) => return Ok(Outcome::Failed(why)),

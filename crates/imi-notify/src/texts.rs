@@ -180,6 +180,17 @@ pub fn render(kind: &str, params: &Value, language: &str, code: Option<&str>) ->
 }
 
 /// The subjects of the information request and alert notifications, in en, fr, de.
+/// The footer of every mail of a training environment: nothing in it is real, and its clock
+/// runs ahead of the calendar.
+pub fn training_footer(offset: chrono::Duration, now: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "\n\n-- \nIMI training environment: nothing in this mail is real. The training clock \
+         runs {} ahead of the calendar (training time {}).\n",
+        imi_store::training::describe(offset),
+        now.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
 fn exchange_subject(kind: &str, lang: &str) -> Option<&'static str> {
     let [en, fr, de] = match kind {
         kinds::REQUEST_AWAITING_APPROVAL => [

@@ -1,6 +1,7 @@
 //! A clock that can be moved forward: the system time plus an offset. Tests of time rules
 //! (30-day codes, comment and objection periods) run the whole service on one and advance
-//! it; the service itself runs on the system clock.
+//! it; a service in training mode runs on one that follows the database's offset (see
+//! [`crate::training`]).
 
 use chrono::{DateTime, Duration, Utc};
 use imi_domain::authority::Clock;
@@ -20,6 +21,15 @@ impl AdjustableClock {
     pub fn advance(&self, by: Duration) {
         let mut offset = self.offset.lock().unwrap_or_else(|e| e.into_inner());
         *offset += by;
+    }
+
+    /// Moves the clock to `offset` ahead of the system clock, unless it is already further
+    /// ahead: a late or repeated notice never moves it back.
+    pub fn catch_up(&self, offset: Duration) {
+        let mut current = self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        if offset > *current {
+            *current = offset;
+        }
     }
 
     pub fn offset(&self) -> Duration {
@@ -45,5 +55,15 @@ mod tests {
         let after = clock.now();
         assert!(after - before >= Duration::days(31));
         assert!(after - before < Duration::days(31) + Duration::seconds(5));
+    }
+
+    #[test]
+    fn catching_up_never_moves_back() {
+        let clock = AdjustableClock::new();
+        clock.catch_up(Duration::days(7));
+        clock.catch_up(Duration::days(2));
+        assert_eq!(clock.offset(), Duration::days(7));
+        clock.catch_up(Duration::days(21));
+        assert_eq!(clock.offset(), Duration::days(21));
     }
 }

@@ -70,6 +70,12 @@ impl Wake {
         }
     }
 
+    /// Ticks this process's receivers without new events (the training clock moved: what
+    /// became due is acted on at once).
+    pub fn nudge(&self) {
+        self.local.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     /// Makes [`Wake::subscribe`]'s receivers tick on other processes' commits too, through one
     /// `LISTEN` connection for the whole process (reconnected when lost) instead of one per
     /// waiting task.

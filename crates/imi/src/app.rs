@@ -13,9 +13,11 @@ use imi_projections::runner::Runner;
 use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
 use imi_store::authority_bus::{authority_bus_with, SharedServices};
 use imi_store::authority_lookup::StoreLookup;
+use imi_store::clock::AdjustableClock;
 use imi_store::commands::AggregateConfig;
 use imi_store::request_bus::{request_bus_with, SharedRequestServices};
 use imi_store::sealing::{KeyRing, MasterKey};
+use imi_store::training::{self, Mode};
 use imi_store::wake::Wake;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -104,8 +106,22 @@ pub fn services_with_clock(
     wake: Wake,
     clock: Arc<dyn Clock>,
 ) -> Services {
+    let keyring = Arc::new(KeyRing::new(pool.clone(), master));
+    Services {
+        app: app_with_clock(pool, keyring, wake, clock),
+        token_secret: Arc::new(token_secret.as_bytes().to_vec()),
+    }
+}
+
+/// The application layer on `pool`, its aggregates deciding on `clock`.
+pub fn app_with_clock(
+    pool: PgPool,
+    keyring: Arc<KeyRing>,
+    wake: Wake,
+    clock: Arc<dyn Clock>,
+) -> App {
     let lookup = || StoreLookup::new(pool.clone()).with_clock(clock.clone());
-    let app = App::new(
+    App::new(
         pool.clone(),
         Arc::new(authority_bus_with(
             pool.clone(),
@@ -125,14 +141,63 @@ pub fn services_with_clock(
             SharedAlertServices::new(lookup()),
             wake.clone(),
         )),
-        Arc::new(KeyRing::new(pool.clone(), master)),
+        keyring,
         wake,
         clock,
-    );
-    Services {
-        app,
-        token_secret: Arc::new(token_secret.as_bytes().to_vec()),
+    )
+}
+
+/// Prepares the database for `mode`. Production refuses a database that ever ran in training
+/// mode (training data never become production data). Training marks the database so, forever,
+/// and returns the clock to run on: it follows the database's offset (moved by any process or
+/// by `imi clock advance`) and wakes this process's scheduler when it moves.
+pub async fn mode_clock(
+    pool: &PgPool,
+    mode: Mode,
+    wake: &Wake,
+) -> Result<Option<Arc<AdjustableClock>>> {
+    match mode {
+        Mode::Production => {
+            if let Some(state) = training::state(pool).await? {
+                anyhow::bail!(
+                    "this database ran in training mode (since {}, clock {}): production mode \
+                     refuses to start on it, so that training data never become production \
+                     data; use a fresh database for production",
+                    state.since,
+                    training::describe(state.offset)
+                );
+            }
+            Ok(None)
+        }
+        Mode::Training => {
+            let state = training::enter(pool).await?;
+            let clock = Arc::new(AdjustableClock::new());
+            clock.catch_up(state.offset);
+            let wake = wake.clone();
+            training::follow(pool.clone(), clock.clone(), move || wake.nudge());
+            Ok(Some(clock))
+        }
     }
+}
+
+/// [`services`] in `mode` (see [`mode_clock`]).
+pub async fn services_in(
+    pool: PgPool,
+    master: MasterKey,
+    token_secret: &str,
+    wake: Wake,
+    mode: Mode,
+) -> Result<Services> {
+    Ok(match mode_clock(&pool, mode, &wake).await? {
+        Some(clock) => {
+            let services = services_with_clock(pool, master, token_secret, wake, clock.clone());
+            Services {
+                app: services.app.with_training(clock),
+                ..services
+            }
+        }
+        None => services(pool, master, token_secret, wake),
+    })
 }
 
 /// The gateway as the binary deploys it: `/ready` waits for every projection this build has.
@@ -305,6 +370,10 @@ pub fn spawn_sender(
         &name,
     )
     .with_options(options);
+    let sender = match &services.training {
+        Some(clock) => sender.in_training(clock.clone()),
+        None => sender,
+    };
     let wake = services.wake.subscribe();
     let task = tokio::spawn(async move {
         sender.run(wake, stopped).await;

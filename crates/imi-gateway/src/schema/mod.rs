@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod authority_admin;
+pub mod clock;
 pub mod coordination;
 pub mod data_protection;
 pub mod directory;
@@ -43,6 +44,7 @@ pub struct Query(
     alerts::AlertsQuery,
     data_protection::DataProtectionQuery,
     history::HistoryQuery,
+    clock::ClockQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -54,6 +56,7 @@ pub struct Mutation(
     notifications::NotificationsMutation,
     requests::RequestsMutation,
     alerts::AlertsMutation,
+    clock::ClockMutation,
 );
 
 #[derive(MergedSubscription, Default)]

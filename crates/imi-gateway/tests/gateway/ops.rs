@@ -12,7 +12,7 @@ async fn health_ready_and_metrics() {
 
     let health = gw.http.get(gw.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
-    assert_eq!(health.text().await.unwrap(), "ok");
+    assert_eq!(health.text().await.unwrap(), "ok\nmode: production\n");
 
     let ready = gw.http.get(gw.url("/ready")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
