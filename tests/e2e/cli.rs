@@ -72,7 +72,10 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    assert_eq!(listed, 30);
+    assert_eq!(
+        listed, 40,
+        "30 national coordinators and the demo's 10 authorities"
+    );
 
     let o = run(&["projections", "status"]).await;
     assert!(o.status.success());
@@ -195,4 +198,42 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("Authority/nimic-fr sequence 1"), "{err}");
+}
+
+#[tokio::test]
+async fn an_operator_moves_a_training_clock_and_production_refuses_a_training_database() {
+    let db = imi_testkit::fresh_database().await;
+    let url = db.url.clone();
+    let run = move |args: &'static [&'static str]| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || imi(&url, args))
+                .await
+                .unwrap()
+        }
+    };
+    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    let o = run(&["clock", "show"]).await;
+    assert!(stdout(&o).contains("production database"), "{o:?}");
+    let o = run(&["clock", "advance", "7d"]).await;
+    assert!(!o.status.success(), "{o:?}");
+    assert!(stderr(&o).contains("never ran in training mode"), "{o:?}");
+
+    imi_store::training::enter(&db.pool).await.unwrap();
+    let o = run(&["clock", "advance", "7d"]).await;
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("clock +7d"), "{}", stdout(&o));
+    for o in [
+        run(&["clock", "advance", "-1d"]).await,
+        run(&["clock", "advance", "0s"]).await,
+    ] {
+        assert!(stderr(&o).contains("never moves backward"), "{o:?}");
+    }
+    let o = run(&["clock", "show"]).await;
+    assert!(stdout(&o).contains("clock +7d"), "{}", stdout(&o));
+
+    let o = run(&["serve", "--mode", "production", "--bind", "127.0.0.1:0"]).await;
+    assert!(!o.status.success(), "{o:?}");
+    assert!(stderr(&o).contains("ran in training mode"), "{o:?}");
 }

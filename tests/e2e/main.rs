@@ -5,6 +5,7 @@
 mod alerts;
 mod authorities;
 mod cli;
+mod demo;
 mod first_slice;
 mod harness;
 mod need_to_know;
@@ -12,3 +13,4 @@ mod notifications;
 mod operations;
 mod requests;
 mod retention;
+mod training;

@@ -5,5 +5,6 @@ pub mod audit;
 pub mod bench;
 pub mod bench_deletion;
 pub mod config;
+pub mod demo;
 pub mod logging;
 pub mod seed;

@@ -4,6 +4,7 @@ use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use imi::{app, audit, bench, config, seed};
 use imi_store::sealing::MasterKey;
+use imi_store::training::Mode;
 use imi_store::wake::Wake;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ Environment (flags, where a command has one, take precedence):
   IMI_DATA_DIR            the data folder [default: .imi-data at the workspace root]
   IMI_MASTER_KEY          master key sealing personal data (serve, seed)
   IMI_TOKEN_SECRET        secret signing bearer tokens (serve)
+  IMI_MODE                production, or training (a clock moved forward) [default: production]
   IMI_BIND                address `serve` listens on [default: 127.0.0.1:8080]
   IMI_ROLES               roles of a `serve` process [default: gateway,projectors,sender,scheduler]
   IMI_SEED_DEMO           load demo data when `serve` starts [default: on for the private cluster]
@@ -70,6 +72,10 @@ enum Command {
         token_secret: Option<String>,
         #[arg(long, env = "IMI_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// `training`: a data administrator of a national coordinator (or `imi clock advance`)
+        /// moves the clock forward; the database stays marked so and production refuses it.
+        #[arg(long, env = "IMI_MODE", default_value = "production", value_parser = str::parse::<Mode>)]
+        mode: Mode,
         /// Load the demo data at start (the default on the embedded database).
         #[arg(long, env = "IMI_SEED_DEMO")]
         seed_demo: Option<bool>,
@@ -113,6 +119,11 @@ enum Command {
         #[command(subcommand)]
         command: NotificationsCommand,
     },
+    /// The training clock: show it, or move it forward (training databases only).
+    Clock {
+        #[command(subcommand)]
+        command: ClockCommand,
+    },
     /// Audit the event log.
     Audit {
         #[command(subcommand)]
@@ -143,6 +154,18 @@ enum ProjectionsCommand {
     Status,
     /// Rebuild one projection blue/green from the start of the log.
     Rebuild { name: String },
+}
+
+#[derive(Subcommand)]
+enum ClockCommand {
+    /// The mode the database ran in and, for a training database, its clock.
+    Show,
+    /// Moves a training database's clock forward (`7d`, `12h`, `1d12h`); every running process
+    /// follows at once and its scheduler acts on what became due.
+    Advance {
+        #[arg(allow_hyphen_values = true)]
+        by: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -221,7 +244,11 @@ async fn run() -> Result<()> {
                     for (id, error) in &outbox.recent_failures {
                         println!("  failed {id}: {error}");
                     }
-                    let now = chrono::Utc::now();
+                    // A training database's deadlines fall due on its clock.
+                    let offset = imi_store::training::state(&pool)
+                        .await?
+                        .map_or_else(chrono::Duration::zero, |s| s.offset);
+                    let now = chrono::Utc::now() + offset;
                     let deadlines = imi_projections::deadlines::status(&pool, now).await?;
                     println!(
                         "deadlines: {} scheduled, {} due, {} done, {} refused{}",
@@ -243,7 +270,13 @@ async fn run() -> Result<()> {
                 } => {
                     // Seeding signs no token: a throwaway secret.
                     let token = Some(MasterKey::generate().export_hex());
-                    let services = services(&master_key.master_key, &token, pool.clone())?;
+                    // On a training database, on its clock.
+                    let mode = match imi_store::training::state(&pool).await? {
+                        Some(_) => Mode::Training,
+                        None => Mode::Production,
+                    };
+                    let services =
+                        services(&master_key.master_key, &token, pool.clone(), mode).await?;
                     let data = match &reference {
                         Some(dir) => imi_store::reference::ReferenceData::from_dir(dir)?,
                         None => imi_store::reference::ReferenceData::bundled()?,
@@ -262,18 +295,29 @@ async fn run() -> Result<()> {
                     Ok(())
                 }
                 Command::Projections { command } => projections(&pool, command).await,
+                Command::Clock { command } => clock(&pool, command).await,
                 Command::Audit { command } => audit::run(&pool, command).await,
                 Command::Serve {
                     master_key,
                     token_secret,
                     bind,
+                    mode,
                     seed_demo,
                     roles,
                     shutdown_grace,
                     cors_origins,
                     introspection,
                 } => {
-                    let services = services(&master_key.master_key, &token_secret, pool.clone())?;
+                    let services =
+                        services(&master_key.master_key, &token_secret, pool.clone(), mode).await?;
+                    if services.training.is_some() {
+                        let clock = services.clock_state();
+                        println!(
+                            "training mode: clock {} (service time {})",
+                            clock.offset_text(),
+                            clock.now
+                        );
+                    }
                     if seed_demo.unwrap_or(embedded) {
                         let report = seed::seed(&services.app, true).await?;
                         print_seed(&report);
@@ -334,10 +378,11 @@ async fn run() -> Result<()> {
     }
 }
 
-fn services(
+async fn services(
     master_key: &Option<String>,
     token_secret: &Option<String>,
     pool: sqlx::PgPool,
+    mode: Mode,
 ) -> Result<imi_gateway::Services> {
     let master = MasterKey::parse(&config::secret(
         master_key.clone(),
@@ -346,7 +391,43 @@ fn services(
     )?)?;
     let token = config::secret(token_secret.clone(), "token.secret", "IMI_TOKEN_SECRET")?;
     let wake = Wake::with_notify(pool.clone());
-    Ok(app::services(pool, master, &token, wake))
+    app::services_in(pool, master, &token, wake, mode).await
+}
+
+/// `imi clock show|advance`.
+async fn clock(pool: &sqlx::PgPool, command: ClockCommand) -> Result<()> {
+    use imi_store::training::{self, AdvanceError};
+    match command {
+        ClockCommand::Show => match training::state(pool).await? {
+            None => println!("production database: the system clock"),
+            Some(state) => println!(
+                "training database (since {}): clock {}, service time {}",
+                state.since,
+                training::describe(state.offset),
+                chrono::Utc::now() + state.offset
+            ),
+        },
+        ClockCommand::Advance { by } => {
+            let by = match by.trim() {
+                negative if negative.starts_with('-') => chrono::Duration::zero(),
+                by => training::parse_duration(by).map_err(anyhow::Error::msg)?,
+            };
+            let offset = match training::advance(pool, by).await {
+                Ok(offset) => offset,
+                Err(AdvanceError::NotTraining) => bail!(
+                    "the database never ran in training mode: its clock is the system clock and \
+                     never moves (start `imi serve --mode training` on a database of its own)"
+                ),
+                Err(e) => return Err(e.into()),
+            };
+            println!(
+                "clock {} (service time {}); running processes follow at once",
+                training::describe(offset),
+                chrono::Utc::now() + offset
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `imi db status|stop`: the private cluster of the data folder.
@@ -398,8 +479,15 @@ fn print_seed(report: &seed::SeedReport) {
         report.authorities_registered,
         report.logins.len()
     );
+    if let Some(demo) = &report.demo {
+        println!(
+            "demo: {} authorities, {} users, {} exchanges added",
+            demo.authorities, demo.users, demo.exchanges
+        );
+    }
     if let Some(password) = &report.demo_password {
         println!("demo users (password {password:?}): de.nimic, fr.nimic, pl.nimic, ... (<member state>.nimic)");
+        println!("demo network (DE, FR, AT, NL, PL): <ms>.requests, <ms>.referral, <ms>.alerts, <ms>.pq.handler, <ms>.pq.allocator, <ms>.pq.alerts, <ms>.pq.basic, <ms>.sd.alerts, <ms>.pq.admin, <ms>.sd.admin (README: logins by role)");
     } else {
         for login in report.logins.iter().filter(|l| l.password.is_some()) {
             println!(

@@ -1,17 +1,21 @@
 //! Loading reference data: the reference tables (Member States, languages, legislative areas,
 //! keyword lists, professions, service activities, registers, helpdesks), then every Member
 //! State's National IMI Coordinator and its first local data administrator; with `demo`, known
-//! passwords and extra informal titles. Idempotent: a second run changes nothing.
+//! passwords, extra informal titles and the demo network with its exchanges ([`crate::demo`]).
+//! Idempotent: a second run changes nothing.
 
 use anyhow::{anyhow, Context, Result};
 use imi_app::registration::NationalCoordinator;
 use imi_app::users::NewAccount;
 use imi_app::{App, AppError, Caller, Wait};
 use imi_domain::authority::AuthorityCommand;
+use imi_domain::authority::Clock;
 use imi_domain::reference::{Language, MemberState};
+use imi_store::clock::AdjustableClock;
 use imi_store::reference::{self, LoadReport, ReferenceData};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const COORDINATORS: &str = include_str!("../../../fixtures/reference/national_coordinators.json");
 const DEMO: &str = include_str!("../../../fixtures/demo/demo.json");
@@ -37,6 +41,7 @@ struct FirstUser {
 struct Demo {
     password: String,
     informal_titles: Vec<DemoTitle>,
+    network: Vec<crate::demo::DemoCountry>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +67,8 @@ pub struct SeedReport {
     pub authorities_registered: usize,
     pub logins: Vec<SeededLogin>,
     pub demo_password: Option<String>,
+    /// What the demo network and exchanges added.
+    pub demo: Option<crate::demo::DemoReport>,
 }
 
 /// Seeds with the reference data bundled into this build.
@@ -160,6 +167,21 @@ pub async fn seed_with(app: &App, demo: bool, data: &ReferenceData) -> Result<Se
                 .await
                 .map_err(failed)?;
         }
+        // The demo's story runs on a clock of its own that starts in the past.
+        let clock = Arc::new(AdjustableClock::new());
+        clock.advance(
+            (app.clock.now() - chrono::Utc::now())
+                - chrono::Duration::days(crate::demo::STORY_DAYS + 1),
+        );
+        let story = crate::app::app_with_clock(
+            pool.clone(),
+            app.keyring.clone(),
+            app.wake.clone(),
+            clock.clone(),
+        );
+        report.demo = Some(
+            crate::demo::build(app, story, clock, &demo_data.network, &demo_data.password).await?,
+        );
     }
     Ok(report)
 }
