@@ -200,8 +200,7 @@ async fn a_trainer_runs_an_sd_alert_through_its_periods_to_closure_by_moving_the
     assert!(back.is_err(), "the clock moved backward");
     let refusal = imi::app::mode_clock(pool, Mode::Production, &service.services.wake)
         .await
-        .err()
-        .expect("production refuses a training database")
+        .expect_err("production refuses a training database")
         .to_string();
     assert!(refusal.contains("ran in training mode"), "{refusal}");
 }

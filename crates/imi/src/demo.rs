@@ -80,10 +80,13 @@ fn en() -> Language {
     Language::parse("en").expect("en")
 }
 
+/// Roles by legislative area.
+pub type Roles = Vec<(&'static str, UserRole)>;
+
 /// The users of the demo by login (`<ms>.…`): their authority and their roles in PQ and SD.
 /// The first of each authority is its local data administrator (the national coordinator's
 /// also a data administrator in PQ and SD).
-pub fn logins(ms: &str) -> Vec<(String, String, Vec<(&'static str, UserRole)>)> {
+pub fn logins(ms: &str) -> Vec<(String, String, Roles)> {
     use UserRole::*;
     let (nimic, pq, sd) = (
         format!("nimic-{ms}"),
