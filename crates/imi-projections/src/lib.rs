@@ -14,6 +14,7 @@
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
 pub mod active;
+pub mod as_of;
 mod alert_fold;
 pub mod alert_full;
 pub mod alert_overview;
