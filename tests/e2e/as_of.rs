@@ -259,16 +259,21 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
     // The diff between sending and the partial reply: the fields that changed, at each
     // reader's level, and the events between.
     let (sent, answered) = (played[1].1, played[5].1);
-    let diff = |token: &str| {
-        service.graphql(
-            Some(token),
-            None,
-            DIFF,
-            json!({ "e": "InformationRequest/r-1",
-                    "from": { "position": sent }, "to": { "position": answered } }),
-        )
+    let diff = |token: String| {
+        let service = &service;
+        async move {
+            service
+                .graphql(
+                    Some(&token),
+                    None,
+                    DIFF,
+                    json!({ "e": "InformationRequest/r-1",
+                            "from": { "position": sent }, "to": { "position": answered } }),
+                )
+                .await
+        }
     };
-    let handler = diff(&t.de_handler).await;
+    let handler = diff(t.de_handler.clone()).await;
     assert!(handler["errors"].is_null(), "{handler}");
     let d = &handler["data"]["exchangeDiff"];
     let field = |d: &Value, path: &str| -> Value {
@@ -301,7 +306,7 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
         );
     }
     // The auditor: the same facts, every event, no personal data.
-    let audited = diff(&de_auditor).await;
+    let audited = diff(de_auditor.clone()).await;
     assert!(audited["errors"].is_null(), "{audited}");
     no_personal_data("the auditor's diff", &audited);
     let a = &audited["data"]["exchangeDiff"];
@@ -309,7 +314,7 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
     assert_eq!(field(a, "content.questions[0].answered")["after"], true);
     assert!(a["events"].as_array().unwrap().len() >= events.len(), "{audited}");
     // The other Member State's auditor: unknown.
-    assert_eq!(code(&diff(&it_auditor).await).0, "NOT_FOUND");
+    assert_eq!(code(&diff(it_auditor.clone()).await).0, "NOT_FOUND");
 
     // Bad points: beyond the feed, a malformed time, both or neither, backwards.
     let beyond = read(&service, &t.de_handler, json!({ "position": answered + 1_000_000 })).await;

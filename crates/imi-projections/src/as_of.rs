@@ -2,7 +2,9 @@
 //! (`imi_store::as_of::events_until`) folded with the aggregate's own apply, then turned into
 //! exactly the rows the live projections derive from the same state, by the same functions.
 //! The application shapes them with the same code as the live views, so a view as of the
-//! latest position equals the live view.
+//! latest position equals the live view. Times in the rows' own columns are rounded to the
+//! microsecond as PostgreSQL stores them in the read models' tables (the events keep
+//! nanoseconds; the rows' `summary` documents keep the events' text).
 
 use crate::alert_fold::alert_events;
 use crate::alert_full::{self, AlertDetails};
@@ -14,7 +16,26 @@ use crate::request_monitoring::{self, MonitoringRow};
 use imi_domain::alert::Alert;
 use imi_domain::authority::Authority;
 use imi_domain::request::InformationRequest;
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use imi_store::feed::FeedEvent;
+
+/// `t` as a `timestamptz` column stores it: to the microsecond, half to even (PostgreSQL's
+/// `rint`).
+fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
+    let micro = TimeDelta::microseconds(1);
+    let down = t.duration_trunc(micro).unwrap_or(t);
+    let rest = (t - down).num_nanoseconds().unwrap_or(0);
+    let odd = down.timestamp_subsec_micros() % 2 == 1;
+    if rest > 500 || (rest == 500 && odd) {
+        down + micro
+    } else {
+        down
+    }
+}
+
+fn stored_opt(t: &mut Option<DateTime<Utc>>) {
+    *t = t.map(stored);
+}
 
 /// A request as the monitoring and full read models held it.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,15 +58,33 @@ pub fn request(events: &[FeedEvent]) -> Result<Option<RequestAt>, ProjectionErro
     }
     let steps = events
         .iter()
-        .map(|(e, event)| request_full::step_of(&id, e, event))
+        .map(|(e, event)| {
+            let mut step = request_full::step_of(&id, e, event);
+            step.at = stored(step.at);
+            step
+        })
         .collect();
     let touched = Touched { request, events };
-    let (Some(monitoring), Some(full)) = (
+    let (Some(mut monitoring), Some(mut full)) = (
         request_monitoring::monitoring_row(&touched),
         request_full::full_row(&id, &touched),
     ) else {
         return Ok(None);
     };
+    let m = &mut monitoring;
+    m.drafted_at = stored(m.drafted_at);
+    m.last_activity_at = stored(m.last_activity_at);
+    for t in [
+        &mut m.sent_at,
+        &mut m.acceptance_due_at,
+        &mut m.accepted_at,
+        &mut m.fully_answered_at,
+        &mut m.closed_at,
+        &mut m.withdrawn_at,
+    ] {
+        stored_opt(t);
+    }
+    full.updated_at = stored(full.updated_at);
     Ok(Some(RequestAt {
         monitoring,
         full,
@@ -75,11 +114,17 @@ pub fn alert(events: &[FeedEvent]) -> Result<Option<AlertAt>, ProjectionError> {
     Ok(Some(AlertAt {
         overview: AlertEntry {
             summary: summary.clone(),
-            updated_at: last.recorded_at,
+            updated_at: stored(last.recorded_at),
         },
         details: AlertDetails {
             content: content.clone(),
-            entries: alert_full::entries_of(&events),
+            entries: alert_full::entries_of(&events)
+                .into_iter()
+                .map(|mut entry| {
+                    entry.at = stored(entry.at);
+                    entry
+                })
+                .collect(),
         },
     }))
 }

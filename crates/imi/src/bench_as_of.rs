@@ -8,7 +8,6 @@ use chrono::NaiveDate;
 use imi_app::as_of::AsOf;
 use imi_app::requests::{ContentInput, SubjectInput};
 use imi_app::{App, AppError, Caller, Wait};
-use imi_domain::actor::Actor;
 use imi_domain::authority::{
     user_key_id, AuthorityCommand, AuthorityData, AuthorityKind, LegislativeArea, NewUser,
     SystemClock, UserRole, Workflow, WorkflowRole, WorkflowSetup,
