@@ -588,7 +588,13 @@ async fn an_sd_alert_from_draft_to_closure_and_a_withdrawn_one() {
         .fetch_one(&service.services.pool)
         .await
         .unwrap();
-    for client in [&de.authority, &de.postbox, &fr.postbox, &fr.basic, &at.postbox] {
+    for client in [
+        &de.authority,
+        &de.postbox,
+        &fr.postbox,
+        &fr.basic,
+        &at.postbox,
+    ] {
         let live = client.query(AS_OF, json!({ "id": a1, "asOf": null })).await;
         let past = client
             .query(AS_OF, json!({ "id": a1, "asOf": { "position": head } }))

@@ -119,9 +119,7 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
         ("fr-allocator", &t.fr_allocator),
     ];
     let by_id = json!({ "requestId": "r-1" });
-    let reply = |q: &str, text: &str| {
-        json!({ "requestId": "r-1", "answers": [{ "questionId": q, "text": text }] })
-    };
+    let reply = |q: &str, text: &str| json!({ "requestId": "r-1", "answers": [{ "questionId": q, "text": text }] });
     let steps: Vec<(&str, &String, &str, &str, Value)> = vec![
         (
             "draft",
@@ -134,8 +132,20 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
                 "subject": { "name": SUBJECT, "birthDate": "1981-09-12" },
                 "proposedAnswerDate": "2030-06-01", "respondingAuthority": "fr-ca" } }),
         ),
-        ("send", &t.de_handler, "sendRequest", "RequestStepInput", by_id.clone()),
-        ("approve", &t.de_coordinator, "approveRequest", "RequestStepInput", by_id.clone()),
+        (
+            "send",
+            &t.de_handler,
+            "sendRequest",
+            "RequestStepInput",
+            by_id.clone(),
+        ),
+        (
+            "approve",
+            &t.de_coordinator,
+            "approveRequest",
+            "RequestStepInput",
+            by_id.clone(),
+        ),
         (
             "assign",
             &t.fr_allocator,
@@ -143,7 +153,13 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
             "AssignRequestInput",
             json!({ "requestId": "r-1", "handlers": ["fr-handler"] }),
         ),
-        ("accept", &t.fr_handler, "acceptRequest", "AcceptRequestInput", by_id.clone()),
+        (
+            "accept",
+            &t.fr_handler,
+            "acceptRequest",
+            "AcceptRequestInput",
+            by_id.clone(),
+        ),
         (
             "partial reply",
             &t.fr_handler,
@@ -171,7 +187,12 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
     }
     // The request was hidden from the responding side before it was dispatched, and the
     // fixture shows personal data to the handlers: the comparison below covers both.
-    assert_eq!(code(&played[0].2[2].1).0, "NOT_FOUND", "{}", played[0].2[2].1);
+    assert_eq!(
+        code(&played[0].2[2].1).0,
+        "NOT_FOUND",
+        "{}",
+        played[0].2[2].1
+    );
     assert_eq!(
         played[6].2[0].1["data"]["informationRequest"]["content"]["subject"]["name"],
         SUBJECT
@@ -234,7 +255,10 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
             )
             .await;
         assert_eq!(code(&hidden).0, "NOT_FOUND", "{hidden}");
-        assert_eq!(hidden["errors"][0]["message"], missing["errors"][0]["message"]);
+        assert_eq!(
+            hidden["errors"][0]["message"],
+            missing["errors"][0]["message"]
+        );
     }
 
     // Every opening as of a point is logged as every opening is.
@@ -250,8 +274,9 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
     .await
     .unwrap();
     assert!(
-        log.iter().any(|e| e.operation == "request.content.asOf"
-            && e.fields.iter().any(|f| f == "subject")),
+        log.iter()
+            .any(|e| e.operation == "request.content.asOf"
+                && e.fields.iter().any(|f| f == "subject")),
         "{log:?}"
     );
     assert!(log.iter().all(|e| e.acting_user == "user:de-handler"));
@@ -285,14 +310,31 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
             .cloned()
             .unwrap_or(Value::Null)
     };
-    assert_eq!(field(d, "status")["before"], "AwaitingApproval", "{handler}");
-    assert_eq!(field(d, "status")["after"], "PartiallyAnswered", "{handler}");
+    assert_eq!(
+        field(d, "status")["before"],
+        "AwaitingApproval",
+        "{handler}"
+    );
+    assert_eq!(
+        field(d, "status")["after"],
+        "PartiallyAnswered",
+        "{handler}"
+    );
     assert_eq!(field(d, "content.questions[0].answer")["after"], ANSWER);
     assert!(field(d, "content.questions[0].answer")["before"].is_null());
-    assert!(field(d, "requestingAuthority").is_null(), "unchanged: {handler}");
+    assert!(
+        field(d, "requestingAuthority").is_null(),
+        "unchanged: {handler}"
+    );
     let events = d["events"].as_array().unwrap();
-    let positions: Vec<i64> = events.iter().map(|e| e["position"].as_i64().unwrap()).collect();
-    assert!(positions.iter().all(|p| *p > sent && *p <= answered), "{handler}");
+    let positions: Vec<i64> = events
+        .iter()
+        .map(|e| e["position"].as_i64().unwrap())
+        .collect();
+    assert!(
+        positions.iter().all(|p| *p > sent && *p <= answered),
+        "{handler}"
+    );
     for (kind, who) in [
         ("RequestApproved", "user:user-nimic-de-lda"),
         ("RequestAccepted", "user:fr-handler"),
@@ -312,19 +354,34 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
     let a = &audited["data"]["exchangeDiff"];
     assert_eq!(field(a, "status"), field(d, "status"));
     assert_eq!(field(a, "content.questions[0].answered")["after"], true);
-    assert!(a["events"].as_array().unwrap().len() >= events.len(), "{audited}");
+    assert!(
+        a["events"].as_array().unwrap().len() >= events.len(),
+        "{audited}"
+    );
     // The other Member State's auditor: unknown.
     assert_eq!(code(&diff(it_auditor.clone()).await).0, "NOT_FOUND");
 
     // Bad points: beyond the feed, a malformed time, both or neither, backwards.
-    let beyond = read(&service, &t.de_handler, json!({ "position": answered + 1_000_000 })).await;
-    assert_eq!(code(&beyond), (json!("BAD_USER_INPUT"), json!("BEYOND_FEED")));
+    let beyond = read(
+        &service,
+        &t.de_handler,
+        json!({ "position": answered + 1_000_000 }),
+    )
+    .await;
+    assert_eq!(
+        code(&beyond),
+        (json!("BAD_USER_INPUT"), json!("BEYOND_FEED"))
+    );
     let malformed = read(&service, &t.de_handler, json!({ "at": "yesterday noon" })).await;
     assert_eq!(
         code(&malformed),
         (json!("BAD_USER_INPUT"), json!("MALFORMED_TIME"))
     );
-    for bad in [json!({ "position": 1, "at": "2026-01-01T00:00:00Z" }), json!({}), json!({ "position": -1 })] {
+    for bad in [
+        json!({ "position": 1, "at": "2026-01-01T00:00:00Z" }),
+        json!({}),
+        json!({ "position": -1 }),
+    ] {
         let answer = read(&service, &t.de_handler, bad).await;
         assert_eq!(code(&answer).0, "BAD_USER_INPUT", "{answer}");
     }

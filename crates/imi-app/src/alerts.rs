@@ -393,7 +393,11 @@ impl App {
         if !AlertField::ContentFacts.shown_at(level) {
             return Ok(view);
         }
-        let operation = if past.is_some() { "alert.asOf" } else { "alert" };
+        let operation = if past.is_some() {
+            "alert.asOf"
+        } else {
+            "alert"
+        };
         let details = match past {
             Some(details) => details,
             None => {
@@ -634,7 +638,9 @@ impl App {
     ) -> AppResult<Vec<alert_statistics::MemberStateStatistics>> {
         let reader = self.statistics_reader(caller).await?;
         if !may_read(&reader, ReadKind::Statistics) {
-            return Err(AppError::forbidden("statistics are not readable by this caller"));
+            return Err(AppError::forbidden(
+                "statistics are not readable by this caller",
+            ));
         }
         let area = area.map(input::area).transpose()?;
         alert_statistics::by_member_state(&self.pool, area.as_ref().map(|a| a.code()))

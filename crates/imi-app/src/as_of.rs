@@ -142,7 +142,12 @@ impl App {
     }
 
     /// Alert `id` as it stood at `point`, at the caller's level (see the module).
-    pub async fn alert_as_of(&self, caller: &Caller, id: &str, point: AsOf) -> AppResult<AlertView> {
+    pub async fn alert_as_of(
+        &self,
+        caller: &Caller,
+        id: &str,
+        point: AsOf,
+    ) -> AppResult<AlertView> {
         let reader = self.reader(caller).await?;
         let id = input::id(id)?;
         let point = self.checked(point).await?;
@@ -206,12 +211,7 @@ impl App {
                 let (past, level) = alert_at(&reader, &events, to)?.ok_or_else(unknown_alert)?;
                 let auditing = a::view_level(Some(&reader), &past.overview.summary).is_none();
                 let view = self.alert_view_of(&reader, past, level).await?;
-                let shown = view
-                    .history
-                    .iter()
-                    .flatten()
-                    .map(|e| e.sequence)
-                    .collect();
+                let shown = view.history.iter().flatten().map(|e| e.sequence).collect();
                 let after = alert_fields(&view);
                 let before = match alert_at(&reader, &events, from)? {
                     Some((past, level)) => {
@@ -287,18 +287,15 @@ fn alert_at(
     events: &[FeedEvent],
     point: AsOf,
 ) -> AppResult<Option<(AlertAt, a::AlertViewLevel)>> {
-    let level =
-        |s: &a::AlertSummary| a::view_level(Some(reader), s).max(a::audit_level(reader, s));
+    let level = |s: &a::AlertSummary| a::view_level(Some(reader), s).max(a::audit_level(reader, s));
     let Some(now) = rows::alert(events).map_err(unreadable)? else {
         return Ok(None);
     };
     let Some(past) = rows::alert(point.prefix(events)).map_err(unreadable)? else {
         return Ok(None);
     };
-    let (Some(now), Some(then)) = (
-        level(&now.overview.summary),
-        level(&past.overview.summary),
-    ) else {
+    let (Some(now), Some(then)) = (level(&now.overview.summary), level(&past.overview.summary))
+    else {
         return Ok(None);
     };
     Ok(Some((past, now.min(then))))
@@ -320,7 +317,11 @@ pub fn flatten(value: Value) -> BTreeMap<String, Value> {
         match value {
             Value::Object(map) if !map.is_empty() => {
                 for (k, v) in map {
-                    let p = if path.is_empty() { k } else { format!("{path}.{k}") };
+                    let p = if path.is_empty() {
+                        k
+                    } else {
+                        format!("{path}.{k}")
+                    };
                     walk(p, v, out);
                 }
             }

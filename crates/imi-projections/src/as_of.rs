@@ -13,10 +13,10 @@ use crate::projection::ProjectionError;
 use crate::request_fold::{request_events, Touched};
 use crate::request_full::{self, FullRow, Step};
 use crate::request_monitoring::{self, MonitoringRow};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use imi_domain::alert::Alert;
 use imi_domain::authority::Authority;
 use imi_domain::request::InformationRequest;
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use imi_store::feed::FeedEvent;
 
 /// `t` as a `timestamptz` column stores it: to the microsecond, half to even (PostgreSQL's
@@ -140,9 +140,11 @@ pub fn state(
         return Ok(None);
     }
     let state = match aggregate_type {
-        crate::request_fold::REQUEST => serde_json::to_value(InformationRequest::<()>::from_events(
-            request_events(events)?.into_iter().map(|(_, e)| e),
-        )),
+        crate::request_fold::REQUEST => {
+            serde_json::to_value(InformationRequest::<()>::from_events(
+                request_events(events)?.into_iter().map(|(_, e)| e),
+            ))
+        }
         crate::alert_fold::ALERT => serde_json::to_value(Alert::<()>::from_events(
             alert_events(events)?.into_iter().map(|(_, e)| e),
         )),

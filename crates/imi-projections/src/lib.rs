@@ -14,13 +14,13 @@
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
 pub mod active;
-pub mod as_of;
 mod alert_fold;
 pub mod alert_full;
 pub mod alert_overview;
 pub mod alert_queue;
 pub mod alert_statistics;
 pub mod allocator_report;
+pub mod as_of;
 pub mod coordination;
 pub mod deadlines;
 pub mod directory;

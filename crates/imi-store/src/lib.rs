@@ -21,8 +21,8 @@ pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
 }
 
 pub mod alert_bus;
-pub mod attachments;
 pub mod as_of;
+pub mod attachments;
 pub mod audit;
 pub mod authority_bus;
 pub mod authority_lookup;

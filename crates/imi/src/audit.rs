@@ -156,7 +156,10 @@ pub async fn run(pool: &PgPool, command: AuditCommand) -> Result<()> {
         AuditCommand::Diff { exchange, from, to } => {
             let (aggregate_type, id) = type_and_id(&exchange)?;
             let events = folded_events(pool, &aggregate_type, &id).await?;
-            let (from, to) = (point_of(&from)?.prefix(&events), point_of(&to)?.prefix(&events));
+            let (from, to) = (
+                point_of(&from)?.prefix(&events),
+                point_of(&to)?.prefix(&events),
+            );
             if from.len() > to.len() {
                 bail!("--from comes after --to");
             }
@@ -166,9 +169,8 @@ pub async fn run(pool: &PgPool, command: AuditCommand) -> Result<()> {
                     .unwrap_or_default())
             };
             for change in imi_app::as_of::changes(fields(from)?, fields(to)?) {
-                let show = |v: Option<serde_json::Value>| {
-                    v.map_or("-".to_string(), |v| v.to_string())
-                };
+                let show =
+                    |v: Option<serde_json::Value>| v.map_or("-".to_string(), |v| v.to_string());
                 println!(
                     "{}: {} -> {}",
                     change.path,
@@ -280,8 +282,7 @@ fn state_of(
     aggregate_type: &str,
     events: &[imi_store::feed::FeedEvent],
 ) -> Result<Option<serde_json::Value>> {
-    Ok(imi_projections::as_of::state(aggregate_type, events)?
-        .map(imi_store::history::mask_sealed))
+    Ok(imi_projections::as_of::state(aggregate_type, events)?.map(imi_store::history::mask_sealed))
 }
 
 /// `Type/id` split in two.

@@ -60,7 +60,13 @@ async fn side(app: &App, ms: &str) -> Result<Caller> {
     let (nimic, lda) = (format!("nimic-{ms}"), format!("user-nimic-{ms}-lda"));
     let en = Language::parse("en")?;
     let da = Caller::user(&lda, &nimic, en.clone());
-    run(app, &nimic, &da, grant(&lda, &[UserRole::DataAdministrator])).await?;
+    run(
+        app,
+        &nimic,
+        &da,
+        grant(&lda, &[UserRole::DataAdministrator]),
+    )
+    .await?;
     run(
         app,
         &nimic,
@@ -111,7 +117,13 @@ async fn side(app: &App, ms: &str) -> Result<Caller> {
         },
     )
     .await?;
-    run(app, &ca, &ca_lda, grant(&handler, &[UserRole::RequestHandler])).await?;
+    run(
+        app,
+        &ca,
+        &ca_lda,
+        grant(&handler, &[UserRole::RequestHandler]),
+    )
+    .await?;
     Ok(Caller::user(&handler, &ca, en))
 }
 

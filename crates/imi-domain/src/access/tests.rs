@@ -663,8 +663,14 @@ fn every_reader_and_kind_of_data_cell_is_as_expected() {
         ("CA basic user", Reader::User(actor(target(), "basic user"))),
         ("CA deactivated", Reader::User(deactivated)),
         ("CA auditor", with_role(&target(), UserRole::Auditor)),
-        ("NIMIC data administrator", with_role(&nimic, UserRole::DataAdministrator)),
-        ("NIMIC data protection officer", with_role(&nimic, UserRole::DataProtectionOfficer)),
+        (
+            "NIMIC data administrator",
+            with_role(&nimic, UserRole::DataAdministrator),
+        ),
+        (
+            "NIMIC data protection officer",
+            with_role(&nimic, UserRole::DataProtectionOfficer),
+        ),
         ("NIMIC auditor", with_role(&nimic, UserRole::Auditor)),
         (
             "Commission statistics reader",

@@ -834,10 +834,7 @@ impl AlertsQuery {
     ) -> Result<Alert> {
         let app = app(ctx)?;
         let view = match as_of {
-            Some(point) => {
-                app.alert_as_of(&caller(ctx)?, &id, point.point()?)
-                    .await?
-            }
+            Some(point) => app.alert_as_of(&caller(ctx)?, &id, point.point()?).await?,
             None => app.alert(&caller(ctx)?, &id).await?,
         };
         Ok(view.into())
