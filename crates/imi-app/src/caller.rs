@@ -102,7 +102,7 @@ impl App {
             Some((user_id, COMMISSION)) => Ok(Reader::CommissionStatistics {
                 user_id: user_id.to_string(),
             }),
-            _ => Ok(Reader::User(self.reader(caller).await?.as_ref().clone())),
+            _ => Ok(Reader::User(self.reader(caller).await?)),
         }
     }
 

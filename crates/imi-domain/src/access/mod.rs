@@ -160,7 +160,7 @@ pub const STATISTICS_ONLY: &str = "the European Commission's reader reads statis
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reader {
     /// A signed-in user of an authority.
-    User(ActorContext),
+    User(std::sync::Arc<ActorContext>),
     /// The European Commission's statistics-only reader: figures of every Member State, no
     /// exchange, authority, user, history or processing log, never personal data (Art. 9
     /// of Regulation 1024/2012: the Commission sees statistics only). Its accounts are

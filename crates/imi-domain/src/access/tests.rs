@@ -655,13 +655,16 @@ fn every_reader_and_kind_of_data_cell_is_as_expected() {
                 roles: BTreeMap::from([(area("PQ"), BTreeSet::from([role]))]),
             },
         );
-        Reader::User(ActorContext::new("actor", a))
+        Reader::User(std::sync::Arc::new(ActorContext::new("actor", a)))
     };
     let mut deactivated = actor(target(), "basic user");
     deactivated.authority.users.get_mut("actor").unwrap().active = false;
     let rows = vec![
-        ("CA basic user", Reader::User(actor(target(), "basic user"))),
-        ("CA deactivated", Reader::User(deactivated)),
+        (
+            "CA basic user",
+            Reader::User(actor(target(), "basic user").into()),
+        ),
+        ("CA deactivated", Reader::User(deactivated.into())),
         ("CA auditor", with_role(&target(), UserRole::Auditor)),
         (
             "NIMIC data administrator",
