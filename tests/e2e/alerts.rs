@@ -583,6 +583,79 @@ async fn an_sd_alert_from_draft_to_closure_and_a_withdrawn_one() {
         ]),
         "{stats}"
     );
+    // As of the log's head, every participant's view is the live one: the fold of the
+    // events up to a point and the read models agree.
+    const AS_OF: &str = "query($id: ID!, $asOf: AsOf) {
+      alert(id: $id, asOf: $asOf) {
+        id viewLevel status kind
+        recipientMemberStates { memberState postboxId acknowledgedAt }
+        recipientAuthorityIds
+        closure { closingCoordinatorId commentPeriodEndsAt objectionPeriodEndsAt objectingMemberStates }
+        content { serviceProvider dangerousActivity memberStateOfEstablishment attachmentNames erased }
+        history { entry authorityId broadcast text }
+      }
+    }";
+    let head: i64 = sqlx::query_scalar("SELECT max(position) FROM events")
+        .fetch_one(&service.services.pool)
+        .await
+        .unwrap();
+    for client in [
+        &de.authority,
+        &de.postbox,
+        &fr.postbox,
+        &fr.basic,
+        &at.postbox,
+    ] {
+        let live = client.query(AS_OF, json!({ "id": a1, "asOf": null })).await;
+        let past = client
+            .query(AS_OF, json!({ "id": a1, "asOf": { "position": head } }))
+            .await;
+        assert!(live["errors"].is_null(), "{live}");
+        assert_eq!(past, live);
+    }
+
+    // The European Commission's statistics reader, registered by the platform's operator:
+    // the figures of every Member State, and no exchange at all.
+    imi_store::credentials::set(
+        &service.services.pool,
+        "ec-stats",
+        imi_domain::access::COMMISSION,
+        "ec-stats",
+        "ec-stats-password",
+    )
+    .await
+    .unwrap();
+    let commission = sign_in(&service, "ec-stats", "ec-stats-password").await;
+    let figures = commission
+        .query(
+            "query { alertStatistics(area: \"SD\") { memberState sent received closed objections } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(figures["data"], stats["data"], "{figures}");
+    for (query, variables) in [
+        (ALERT, json!({ "id": a1 })),
+        (AS_OF, json!({ "id": a1, "asOf": { "position": head } })),
+        (ALERTS, json!({})),
+        (QUEUE, json!({})),
+        ("query { informationRequest(id: \"r-1\") { id } }", json!({})),
+        (
+            "query($e: String!) { exchangeHistory(exchange: $e) { edges { cursor } } }",
+            json!({ "e": format!("Alert/{a1}") }),
+        ),
+        (
+            "query($e: String!) { exchangeDiff(exchange: $e, from: { position: 0 }, to: { position: 1 }) { fields { path } } }",
+            json!({ "e": format!("Alert/{a1}") }),
+        ),
+        ("query { processingLog(first: 5) { edges { cursor } } }", json!({})),
+    ] {
+        let answer = commission.query(query, variables).await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{query}: {answer}"
+        );
+        assert!(!answer.to_string().contains("Gasbau"), "{answer}");
+    }
 
     // A second alert, broadcast to France only, is withdrawn: it stops there.
     let drafted = de

@@ -3,6 +3,7 @@
 //! `graphql-transport-ws`, as an app would.
 
 mod alerts;
+mod as_of;
 mod authorities;
 mod cli;
 mod demo;

@@ -11,7 +11,7 @@ use crate::input;
 use crate::opening::{Opener, Reading};
 use crate::App;
 use chrono::{DateTime, NaiveDate, Utc};
-use imi_domain::access::ActorContext;
+use imi_domain::access::{may_read, ActorContext, ReadKind};
 use imi_domain::alert::policy::{authorize_step, AlertStep};
 use imi_domain::alert::visibility::{self, AlertField, EntryKind};
 use imi_domain::alert::{
@@ -274,7 +274,8 @@ impl App {
 // --- Views ---------------------------------------------------------------------------------
 
 /// An alert's content at the reader's level: personal data only at the full level.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlertContentView {
     pub service_activity: Option<String>,
     pub member_state_of_establishment: Option<String>,
@@ -292,8 +293,11 @@ pub struct AlertContentView {
 }
 
 /// One entry of an alert's history the reader may see; its text only at the full level.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlertEntryView {
+    /// The event's place in the alert's history.
+    pub sequence: i64,
     pub entry: String,
     pub authority_id: String,
     pub information_id: Option<String>,
@@ -304,8 +308,10 @@ pub struct AlertEntryView {
 }
 
 /// An alert at the reader's level.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlertView {
+    #[serde(skip)]
     pub level: AlertViewLevel,
     /// The alert as the reader may know it (no personal data).
     pub summary: AlertSummary,
@@ -318,7 +324,7 @@ pub struct AlertView {
 }
 
 impl AlertView {
-    fn overview(
+    pub(crate) fn overview(
         reader: &ActorContext,
         summary: &AlertSummary,
         level: AlertViewLevel,
@@ -356,7 +362,7 @@ pub struct AlertsFilter {
     pub involvement: Option<d::Involvement>,
 }
 
-fn unknown_alert() -> AppError {
+pub(crate) fn unknown_alert() -> AppError {
     AppError::from(d::unknown_alert())
 }
 
@@ -371,35 +377,47 @@ impl App {
             .ok_or_else(unknown_alert)?;
         let level = d::view_level(Some(&reader), &entry.summary).ok_or_else(unknown_alert)?;
         let view = AlertView::overview(&reader, &entry.summary, level, entry.updated_at);
-        self.with_details(&reader, &entry.summary, view).await
+        self.with_details(&reader, &entry.summary, view, None).await
     }
 
-    /// Adds the content and history `view.level` shows.
-    async fn with_details(
+    /// Adds the content and history `view.level` shows: from `past` (an alert as of a past
+    /// point, `crate::as_of`), else from the read model.
+    pub(crate) async fn with_details(
         &self,
         reader: &Arc<ActorContext>,
         summary: &AlertSummary,
         mut view: AlertView,
+        past: Option<alert_full::AlertDetails>,
     ) -> AppResult<AlertView> {
         let level = view.level;
         if !AlertField::ContentFacts.shown_at(level) {
             return Ok(view);
         }
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| AppError::database("reading an alert", &e))?;
-        let Some(details) = alert_full::get(&mut conn, &view.summary.alert_id)
-            .await
-            .map_err(|e| AppError::database("reading an alert", &e))?
-        else {
-            return Ok(view);
+        let operation = if past.is_some() {
+            "alert.asOf"
+        } else {
+            "alert"
         };
-        drop(conn);
+        let details = match past {
+            Some(details) => details,
+            None => {
+                let mut conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(|e| AppError::database("reading an alert", &e))?;
+                let Some(details) = alert_full::get(&mut conn, &view.summary.alert_id)
+                    .await
+                    .map_err(|e| AppError::database("reading an alert", &e))?
+                else {
+                    return Ok(view);
+                };
+                details
+            }
+        };
         let full = AlertField::PersonalData.shown_at(level);
         let summary_deleted = view.summary.personal_data_deleted_at.is_some();
-        let mut opener = Opener::new(self, full, Reading::by(reader, "alert", level));
+        let mut opener = Opener::new(self, full, Reading::by(reader, operation, level));
         let mut content = AlertContentView::default();
         match &details.content {
             AlertContent::Services(s) => {
@@ -469,6 +487,7 @@ impl App {
                 (None, None)
             };
             history.push(AlertEntryView {
+                sequence: e.sequence,
                 entry: e.entry.clone(),
                 authority_id: e.authority_id.clone(),
                 information_id: e.information_id.clone(),
@@ -611,13 +630,18 @@ impl App {
     }
 
     /// Alert figures by Member State (no personal data), in `area` if given: for any active
-    /// user of a validated authority.
+    /// user of a validated authority, and the European Commission's statistics reader.
     pub async fn alert_statistics(
         &self,
         caller: &Caller,
         area: Option<&str>,
     ) -> AppResult<Vec<alert_statistics::MemberStateStatistics>> {
-        self.reader(caller).await?;
+        let reader = self.statistics_reader(caller).await?;
+        if !may_read(&reader, ReadKind::Statistics) {
+            return Err(AppError::forbidden(
+                "statistics are not readable by this caller",
+            ));
+        }
         let area = area.map(input::area).transpose()?;
         alert_statistics::by_member_state(&self.pool, area.as_ref().map(|a| a.code()))
             .await

@@ -2,7 +2,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::App;
-use imi_domain::access::{ActorContext, NOT_REGISTERED};
+use imi_domain::access::{ActorContext, Reader, COMMISSION, NOT_REGISTERED, STATISTICS_ONLY};
 use imi_domain::actor::Actor;
 use imi_domain::reference::Language;
 use imi_store::authority_lookup::StoreLookup;
@@ -95,9 +95,24 @@ impl App {
         Ok(summary.map(|s| Arc::new(ActorContext::new(user_id, s))))
     }
 
+    /// The caller as a reader of figures: the European Commission's statistics reader, or a
+    /// user as [`App::reader`] takes them.
+    pub async fn statistics_reader(&self, caller: &Caller) -> AppResult<Reader> {
+        match caller.user_ids() {
+            Some((user_id, COMMISSION)) => Ok(Reader::CommissionStatistics {
+                user_id: user_id.to_string(),
+            }),
+            _ => Ok(Reader::User(self.reader(caller).await?)),
+        }
+    }
+
     /// The caller, able to act and read exchanges: an active user of a registered, validated
-    /// authority. The refusals are the domain's, worded once.
+    /// authority (the Commission's statistics reader is none). The refusals are the
+    /// domain's, worded once.
     pub async fn reader(&self, caller: &Caller) -> AppResult<Arc<ActorContext>> {
+        if caller.user_ids().is_some_and(|(_, a)| a == COMMISSION) {
+            return Err(AppError::forbidden(STATISTICS_ONLY));
+        }
         let actor = self
             .actor_context(caller)
             .await?

@@ -12,6 +12,7 @@
 //! user or attachment the caller may not see answers exactly as an unknown one.
 
 pub mod alerts;
+pub mod as_of;
 pub mod attachments;
 pub mod authorities;
 pub mod caller;

@@ -19,6 +19,7 @@ use imi_domain::request::{
     RequestViewLevel,
 };
 use imi_domain::sealed::Sealed;
+use imi_projections::as_of::RequestAt;
 use imi_projections::request_monitoring::{self, MonitoringRow, RequestFilter};
 use imi_projections::{allocator_report, request_full, request_inbox};
 use std::collections::{BTreeMap, BTreeSet};
@@ -307,7 +308,8 @@ impl App {
 
 /// A request as a reader may see it: the monitoring fields, and the level that decides what
 /// else [`App::request_content`] shows.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RequestView {
     pub level: RequestViewLevel,
     pub request_id: String,
@@ -337,7 +339,11 @@ pub struct RequestView {
     /// The deletion delay passed: the data key is erased.
     pub personal_data_erased: bool,
     /// Who reads it (the content is decided for them again).
+    #[serde(skip)]
     reader: Arc<ActorContext>,
+    /// The rows as of a past point, when the view is of one (`crate::as_of`).
+    #[serde(skip)]
+    past: Option<Arc<RequestAt>>,
 }
 
 impl RequestView {
@@ -371,12 +377,25 @@ impl RequestView {
             personal_data_blocked: row.personal_data_blocked,
             personal_data_erased: s.personal_data_deleted(),
             reader,
+            past: None,
         }
+    }
+
+    /// The view of the request as `past` holds it, at `level` (decided by the caller).
+    pub(crate) fn as_of(
+        reader: Arc<ActorContext>,
+        level: RequestViewLevel,
+        past: RequestAt,
+    ) -> Self {
+        let mut view = Self::of(reader, level, past.monitoring.clone());
+        view.past = Some(Arc::new(past));
+        view
     }
 }
 
 /// A question of the request, with its answer as far as the reader may read it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QuestionView {
     pub id: String,
     /// The question's texts per language (reference data).
@@ -385,7 +404,8 @@ pub struct QuestionView {
     pub answer: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttachmentView {
     pub sha256: String,
     pub size: u64,
@@ -394,7 +414,8 @@ pub struct AttachmentView {
 }
 
 /// One step of the request's history.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StepView {
     pub sequence: i64,
     pub event_type: String,
@@ -407,7 +428,8 @@ pub struct StepView {
     pub text: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReferralParticipationView {
     pub coordinator: String,
     pub participates: bool,
@@ -415,7 +437,8 @@ pub struct ReferralParticipationView {
 }
 
 /// The full view of a request, at the reader's level.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RequestContentView {
     pub questions: Vec<QuestionView>,
     pub attachments: Vec<AttachmentView>,
@@ -454,7 +477,7 @@ pub struct RequestsFilter {
 }
 
 /// The answer for a request that does not exist or that the reader may not see.
-fn unknown_request() -> AppError {
+pub(crate) fn unknown_request() -> AppError {
     AppError::from(r::unknown_request())
 }
 
@@ -523,27 +546,35 @@ impl App {
         if !RequestField::Questions.shown_at(level) {
             return Ok(None);
         }
-        let Some(full) = request_full::get(&self.pool, &view.request_id)
-            .await
-            .map_err(|e| AppError::database("reading a request", &e))?
-        else {
-            return Ok(None);
+        let (full, steps, level, operation) = match &view.past {
+            // As of a past point the level was decided on these very rows.
+            Some(past) => (
+                past.full.clone(),
+                past.steps.clone(),
+                level,
+                "request.content.asOf",
+            ),
+            None => {
+                let Some(full) = request_full::get(&self.pool, &view.request_id)
+                    .await
+                    .map_err(|e| AppError::database("reading a request", &e))?
+                else {
+                    return Ok(None);
+                };
+                let steps = request_full::steps(&self.pool, &view.request_id)
+                    .await
+                    .map_err(|e| AppError::database("reading a request's steps", &e))?;
+                // The level was decided on the monitoring row; the full row may be a little
+                // ahead. Decide again on it, never showing more than either allows.
+                let level = view_level(&view.reader, &full.summary)
+                    .map(|l| l.min(level))
+                    .ok_or_else(unknown_request)?;
+                (full, steps, level, "request.content")
+            }
         };
-        let steps = request_full::steps(&self.pool, &view.request_id)
-            .await
-            .map_err(|e| AppError::database("reading a request's steps", &e))?;
-        // The level was decided on the monitoring row; the full row may be a little ahead.
-        // Decide again on it, never showing more than either allows.
-        let level = view_level(&view.reader, &full.summary)
-            .map(|l| l.min(level))
-            .ok_or_else(unknown_request)?;
         let personal =
             RequestField::Subject.shown_at(level) && !full.summary.personal_data_blocked();
-        let mut opener = Opener::new(
-            self,
-            personal,
-            Reading::by(&view.reader, "request.content", level),
-        );
+        let mut opener = Opener::new(self, personal, Reading::by(&view.reader, operation, level));
         let d = &full.details;
         let ids: Vec<String> = d.draft.questions.iter().cloned().collect();
         let texts = imi_store::question_sets::question_texts(&self.pool, &ids)

@@ -110,6 +110,31 @@ pub struct Entry {
     pub at: DateTime<Utc>,
 }
 
+/// The entries of one alert's whole history `events`, as the tables hold them after
+/// applying them (the broadcasts below, in memory).
+pub(crate) fn entries_of(events: &[(&FeedEvent, AlertEvent)]) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = Vec::new();
+    for (e, event) in events {
+        match event {
+            AlertEvent::AdditionalInformationBroadcast { information_id, .. } => entries
+                .iter_mut()
+                .filter(|x| x.information_id.as_ref() == Some(information_id))
+                .for_each(|x| x.broadcast = true),
+            AlertEvent::ClosureProposalBroadcast { .. } => {
+                if let Some(latest) = entries
+                    .iter_mut()
+                    .filter(|x| x.entry == "ClosureProposal")
+                    .max_by_key(|x| x.sequence)
+                {
+                    latest.broadcast = true;
+                }
+            }
+            _ => entries.extend(entry_of(e, event)),
+        }
+    }
+    entries
+}
+
 fn entry_of(e: &FeedEvent, event: &AlertEvent) -> Option<Entry> {
     use AlertEvent as E;
     let entry = |kind: &str, by: &str, text: &Sealed| Entry {

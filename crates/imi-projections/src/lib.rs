@@ -20,6 +20,7 @@ pub mod alert_overview;
 pub mod alert_queue;
 pub mod alert_statistics;
 pub mod allocator_report;
+pub mod as_of;
 pub mod coordination;
 pub mod deadlines;
 pub mod directory;

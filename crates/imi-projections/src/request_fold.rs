@@ -29,13 +29,11 @@ impl Touched<'_> {
     }
 }
 
-/// Folds the batch's request events over the stored states, stores the new states and
-/// sequences, and answers the touched requests by id; empty when the batch holds none.
-pub async fn fold_requests<'a>(
-    db: &mut PgConnection,
-    events: &'a [FeedEvent],
-) -> Result<BTreeMap<String, Touched<'a>>, ProjectionError> {
-    let decoded: Vec<(&FeedEvent, RequestEvent)> = events
+/// The batch's InformationRequest events, decoded, in feed order.
+pub fn request_events(
+    events: &[FeedEvent],
+) -> Result<Vec<(&FeedEvent, RequestEvent)>, ProjectionError> {
+    events
         .iter()
         .filter(|e| e.aggregate_type == REQUEST)
         .map(|e| {
@@ -43,7 +41,16 @@ pub async fn fold_requests<'a>(
                 .map(|event| (e, event))
                 .map_err(|err| ProjectionError::unreadable(e, err))
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+/// Folds the batch's request events over the stored states, stores the new states and
+/// sequences, and answers the touched requests by id; empty when the batch holds none.
+pub async fn fold_requests<'a>(
+    db: &mut PgConnection,
+    events: &'a [FeedEvent],
+) -> Result<BTreeMap<String, Touched<'a>>, ProjectionError> {
+    let decoded = request_events(events)?;
     let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
     if decoded.is_empty() {
         return Ok(touched);

@@ -4,9 +4,9 @@
 
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
-use crate::request_fold::fold_requests;
+use crate::request_fold::{fold_requests, Touched};
 use chrono::{DateTime, Utc};
-use imi_domain::request::{RequestDetails, RequestSummary};
+use imi_domain::request::{RequestDetails, RequestEvent, RequestSummary};
 use imi_store::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgExecutor};
@@ -61,40 +61,47 @@ impl Projection for RequestFull {
         let mut rows = Vec::new();
         let mut steps = Vec::new();
         for (id, t) in &touched {
-            if let (Some(summary), Some(details)) = (t.summary(), t.details()) {
-                let updated_at = t
-                    .events
-                    .last()
-                    .map(|(e, _)| e.recorded_at)
-                    .unwrap_or(summary.dates.last_activity_at);
-                rows.push(FullRow {
-                    request_id: id.clone(),
-                    summary,
-                    details,
-                    updated_at,
-                });
-            }
-            for (e, event) in &t.events {
-                let text = |key: &str| {
-                    e.metadata
-                        .get(key)
-                        .and_then(|v| v.as_str())
-                        .map(String::from)
-                };
-                steps.push(Step {
-                    request_id: id.clone(),
-                    sequence: e.sequence,
-                    event_type: e.event_type.clone(),
-                    at: event.at(),
-                    by_user: text("acting_user"),
-                    by_authority: text("acting_authority"),
-                    payload: e.payload.clone(),
-                });
-            }
+            rows.extend(full_row(id, t));
+            steps.extend(t.events.iter().map(|(e, event)| step_of(id, e, event)));
         }
         fold::replace_rows(db, "requests", "request_id", &ids, &rows).await?;
         fold::insert_rows(db, "steps", &steps).await?;
         Ok(())
+    }
+}
+
+/// The full row of a request the fold left as `t` (`None` before its draft).
+pub(crate) fn full_row(id: &str, t: &Touched) -> Option<FullRow> {
+    let (summary, details) = (t.summary()?, t.details()?);
+    let updated_at = t
+        .events
+        .last()
+        .map(|(e, _)| e.recorded_at)
+        .unwrap_or(summary.dates.last_activity_at);
+    Some(FullRow {
+        request_id: id.to_string(),
+        summary,
+        details,
+        updated_at,
+    })
+}
+
+/// The step an event of the request is in the full view.
+pub(crate) fn step_of(id: &str, e: &FeedEvent, event: &RequestEvent) -> Step {
+    let text = |key: &str| {
+        e.metadata
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(String::from)
+    };
+    Step {
+        request_id: id.to_string(),
+        sequence: e.sequence,
+        event_type: e.event_type.clone(),
+        at: event.at(),
+        by_user: text("acting_user"),
+        by_authority: text("acting_authority"),
+        payload: e.payload.clone(),
     }
 }
 

@@ -117,19 +117,21 @@ impl Projection for RequestMonitoring {
             return Ok(());
         }
         let ids: Vec<String> = touched.keys().cloned().collect();
-        let mut rows = Vec::new();
-        for t in touched.values() {
-            let Some(summary) = t.summary() else { continue };
-            let acceptance_from = if summary.status == imi_domain::request::RequestStatus::Sent {
-                latest_dispatch(t, &summary)
-            } else {
-                None
-            };
-            rows.push(MonitoringRow::of(summary, acceptance_from));
-        }
+        let rows: Vec<MonitoringRow> = touched.values().filter_map(monitoring_row).collect();
         fold::replace_rows(db, "requests", "request_id", &ids, &rows).await?;
         Ok(())
     }
+}
+
+/// The monitoring row of a request the fold left as `t` (`None` before its draft).
+pub(crate) fn monitoring_row(t: &crate::request_fold::Touched) -> Option<MonitoringRow> {
+    let summary = t.summary()?;
+    let acceptance_from = if summary.status == imi_domain::request::RequestStatus::Sent {
+        latest_dispatch(t, &summary)
+    } else {
+        None
+    };
+    Some(MonitoringRow::of(summary, acceptance_from))
 }
 
 /// When the current responding authority received the request: the last dispatch or

@@ -21,6 +21,7 @@ pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
 }
 
 pub mod alert_bus;
+pub mod as_of;
 pub mod attachments;
 pub mod audit;
 pub mod authority_bus;

@@ -44,6 +44,26 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// An exchange's (or authority's) state as of a point: its events up to it folded with
+    /// the aggregate's own apply, as JSON in the aggregate's snapshot form; personal data
+    /// sealed.
+    State {
+        /// `Type/id`, e.g. `InformationRequest/r-1`, `Alert/<uuid>`, `Authority/nimic-de`.
+        exchange: String,
+        /// A feed position (digits) or an RFC 3339 time; the latest state without it.
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// What changed in an exchange's state after `--from` up to `--to` (positions or RFC 3339
+    /// times): a line per changed field (path, before, after), then the events between with
+    /// who recorded them; personal data sealed.
+    Diff {
+        exchange: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
     /// The processing log: who opened which personal data, when, for what (oldest first).
     Reads {
         /// Only this exchange's data key (`InformationRequest/<id>`, `Alert/<id>`, `User/<id>`).
@@ -121,6 +141,59 @@ pub async fn run(pool: &PgPool, command: AuditCommand) -> Result<()> {
             }
             Ok(())
         }
+        AuditCommand::State { exchange, as_of } => {
+            let (aggregate_type, id) = type_and_id(&exchange)?;
+            let events = folded_events(pool, &aggregate_type, &id).await?;
+            let events = match as_of {
+                Some(point) => point_of(&point)?.prefix(&events),
+                None => &events[..],
+            };
+            let state = state_of(&aggregate_type, events)?
+                .with_context(|| format!("{exchange} has no events up to that point"))?;
+            println!("{}", serde_json::to_string_pretty(&state)?);
+            Ok(())
+        }
+        AuditCommand::Diff { exchange, from, to } => {
+            let (aggregate_type, id) = type_and_id(&exchange)?;
+            let events = folded_events(pool, &aggregate_type, &id).await?;
+            let (from, to) = (
+                point_of(&from)?.prefix(&events),
+                point_of(&to)?.prefix(&events),
+            );
+            if from.len() > to.len() {
+                bail!("--from comes after --to");
+            }
+            let fields = |events| -> Result<_> {
+                Ok(state_of(&aggregate_type, events)?
+                    .map(imi_app::as_of::flatten)
+                    .unwrap_or_default())
+            };
+            for change in imi_app::as_of::changes(fields(from)?, fields(to)?) {
+                let show =
+                    |v: Option<serde_json::Value>| v.map_or("-".to_string(), |v| v.to_string());
+                println!(
+                    "{}: {} -> {}",
+                    change.path,
+                    show(change.before),
+                    show(change.after)
+                );
+            }
+            for e in to[from.len()..].iter().map(imi_app::as_of::change_event) {
+                println!(
+                    "event {} {} #{} {} v{} by {}{}",
+                    e.position,
+                    e.recorded_at.to_rfc3339(),
+                    e.sequence,
+                    e.event_type,
+                    e.event_version,
+                    e.acting_user.as_deref().unwrap_or("-"),
+                    e.acting_authority
+                        .map(|a| format!(" of {a}"))
+                        .unwrap_or_default(),
+                );
+            }
+            Ok(())
+        }
         AuditCommand::Export {
             since,
             aggregate,
@@ -182,6 +255,34 @@ pub async fn run(pool: &PgPool, command: AuditCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Every event of an aggregate, through its upcasters, oldest first.
+async fn folded_events(
+    pool: &PgPool,
+    aggregate_type: &str,
+    id: &str,
+) -> Result<Vec<imi_store::feed::FeedEvent>> {
+    let upcasters = match aggregate_type {
+        "InformationRequest" => imi_store::request_bus::request_upcasters(),
+        "Alert" => imi_store::alert_bus::alert_upcasters(),
+        "Authority" => imi_store::authority_lookup::authority_upcasters(),
+        other => bail!("{other}: expected InformationRequest, Alert or Authority"),
+    };
+    Ok(imi_store::as_of::events_of(pool, aggregate_type, id, &upcasters).await?)
+}
+
+/// A point as `--as-of`, `--from` and `--to` take it.
+fn point_of(text: &str) -> Result<imi_store::as_of::AsOf> {
+    imi_app::as_of::parse(text).map_err(|e| anyhow::anyhow!("{text}: {}", e.message))
+}
+
+/// The aggregate's state after `events`, sealed values masked.
+fn state_of(
+    aggregate_type: &str,
+    events: &[imi_store::feed::FeedEvent],
+) -> Result<Option<serde_json::Value>> {
+    Ok(imi_projections::as_of::state(aggregate_type, events)?.map(imi_store::history::mask_sealed))
 }
 
 /// `Type/id` split in two.

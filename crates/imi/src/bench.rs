@@ -44,6 +44,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         events: i64,
     },
+    /// The latency of one request's view as of a point (p50/p99) among synthetic events,
+    /// against its live view in the same run.
+    AsOf {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: i64,
+        #[arg(long, default_value_t = 1_000)]
+        samples: usize,
+    },
     /// The scheduler's deletion rate of exchanges past their deletion delay vs raw UPDATEs
     /// erasing the same number of key rows.
     Deletion {
@@ -63,6 +71,9 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
             rebuild_bench(&pool, events.max(100), clustered).await
         }
         BenchCommand::Audit { events } => audit_bench(&pool, events.max(100)).await,
+        BenchCommand::AsOf { events, samples } => {
+            crate::bench_as_of::as_of_bench(&pool, events.max(100), samples.max(1)).await
+        }
         BenchCommand::Deletion { exchanges } => {
             crate::bench_deletion::deletion_bench(&pool, exchanges.max(1)).await
         }
@@ -289,7 +300,7 @@ async fn rebuild_bench(pool: &PgPool, events: i64, clustered: i64) -> Result<()>
 }
 
 /// Writes `events` synthetic Authority events through the hash-chain trigger.
-async fn write_history(pool: &PgPool, events: i64, clustered: i64) -> Result<()> {
+pub(crate) async fn write_history(pool: &PgPool, events: i64, clustered: i64) -> Result<()> {
     // Authorities of 100 events each: a registration, then informal title changes.
     let per_authority: i64 = 100;
     let authorities = (events / per_authority).max(1);

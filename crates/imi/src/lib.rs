@@ -3,7 +3,9 @@
 pub mod app;
 pub mod audit;
 pub mod bench;
+pub mod bench_as_of;
 pub mod bench_deletion;
+pub mod commission;
 pub mod config;
 pub mod demo;
 pub mod logging;

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use imi::{app, audit, bench, config, seed};
+use imi::{app, audit, bench, commission, config, seed};
 use imi_store::sealing::MasterKey;
 use imi_store::training::Mode;
 use imi_store::wake::Wake;
@@ -128,6 +128,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// The European Commission's statistics readers.
+    Commission {
+        #[command(subcommand)]
+        command: commission::CommissionCommand,
     },
     /// Print the GraphQL schema (SDL, sorted).
     Schema,
@@ -297,6 +302,7 @@ async fn run() -> Result<()> {
                 Command::Projections { command } => projections(&pool, command).await,
                 Command::Clock { command } => clock(&pool, command).await,
                 Command::Audit { command } => audit::run(&pool, command).await,
+                Command::Commission { command } => commission::run(&pool, command).await,
                 Command::Serve {
                     master_key,
                     token_secret,

@@ -148,6 +148,69 @@ impl ActorContext {
     }
 }
 
+/// The authority id the sign-ins of the European Commission's statistics readers carry. The
+/// Commission is no Member State and has no authority in IMI: no authority is registered
+/// under this id (ids from clients never hold `@`).
+pub const COMMISSION: &str = "@european-commission";
+
+/// The refusal for the Commission's statistics reader anywhere but the statistics.
+pub const STATISTICS_ONLY: &str = "the European Commission's reader reads statistics only";
+
+/// Who reads through IMI's interfaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// A signed-in user of an authority.
+    User(std::sync::Arc<ActorContext>),
+    /// The European Commission's statistics-only reader: figures of every Member State, no
+    /// exchange, authority, user, history or processing log, never personal data (Art. 9
+    /// of Regulation 1024/2012: the Commission sees statistics only). Its accounts are
+    /// registered by the platform's operator (`imi commission add-reader`), as the Commission
+    /// runs the system: no Member State's coordinator may grant it.
+    CommissionStatistics { user_id: String },
+}
+
+/// What a reader reads, by kind; each view then decides how much of it (`view_level`,
+/// [`may_view`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ReadKind {
+    /// Figures without personal data (alert statistics, and every statistics query).
+    Statistics,
+    /// Requests and alerts (their views, lists, queues, inboxes).
+    Exchanges,
+    /// The directory, authorities' profiles and users.
+    Authorities,
+    /// The processing log of a Member State.
+    ProcessingLog,
+    /// Exchanges' histories, as of a point or between two.
+    Histories,
+}
+
+impl ReadKind {
+    pub const ALL: [ReadKind; 5] = [
+        Self::Statistics,
+        Self::Exchanges,
+        Self::Authorities,
+        Self::ProcessingLog,
+        Self::Histories,
+    ];
+}
+
+/// Whether `reader` may read `what` at all.
+pub fn may_read(reader: &Reader, what: ReadKind) -> bool {
+    use ReadKind::*;
+    match reader {
+        Reader::CommissionStatistics { .. } => what == Statistics,
+        Reader::User(actor) => {
+            actor.unable().is_none()
+                && match what {
+                    Statistics | Exchanges | Authorities => true,
+                    ProcessingLog => actor.data_protection_officer_of().is_some(),
+                    Histories => actor.auditor_of().is_some(),
+                }
+        }
+    }
+}
+
 /// A refusal, with the reason shown to the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Denied(pub String);

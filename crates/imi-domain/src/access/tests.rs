@@ -638,3 +638,72 @@ fn a_data_administrator_role_outside_the_coordinated_areas_counts_for_nothing() 
     assert!(!actor.is_data_administrator(&area("SD")));
     assert!(!actor.is_data_administrator_anywhere());
 }
+
+/// Who reads which kind of data at all: users by their roles, and the European Commission's
+/// statistics-only reader, which reads the statistics of every Member State and nothing else.
+#[test]
+fn every_reader_and_kind_of_data_cell_is_as_expected() {
+    use AuthorityKind::*;
+    let nimic = summary("nimic", "DE", NationalCoordinator, None, &[]);
+    let with_role = |authority: &AuthoritySummary, role: UserRole| {
+        let mut a = authority.clone();
+        a.users.insert(
+            "actor".into(),
+            UserSummary {
+                local_data_administrator: false,
+                active: true,
+                roles: BTreeMap::from([(area("PQ"), BTreeSet::from([role]))]),
+            },
+        );
+        Reader::User(std::sync::Arc::new(ActorContext::new("actor", a)))
+    };
+    let mut deactivated = actor(target(), "basic user");
+    deactivated.authority.users.get_mut("actor").unwrap().active = false;
+    let rows = vec![
+        (
+            "CA basic user",
+            Reader::User(actor(target(), "basic user").into()),
+        ),
+        ("CA deactivated", Reader::User(deactivated.into())),
+        ("CA auditor", with_role(&target(), UserRole::Auditor)),
+        (
+            "NIMIC data administrator",
+            with_role(&nimic, UserRole::DataAdministrator),
+        ),
+        (
+            "NIMIC data protection officer",
+            with_role(&nimic, UserRole::DataProtectionOfficer),
+        ),
+        ("NIMIC auditor", with_role(&nimic, UserRole::Auditor)),
+        (
+            "Commission statistics reader",
+            Reader::CommissionStatistics {
+                user_id: "ec-reader".into(),
+            },
+        ),
+    ];
+    let actual = render(
+        rows.into_iter()
+            .map(|(label, reader)| {
+                (
+                    label.to_string(),
+                    ReadKind::ALL
+                        .into_iter()
+                        .map(|kind| may_read(&reader, kind))
+                        .collect(),
+                )
+            })
+            .collect(),
+    );
+    // Columns: statistics, exchanges, authorities, processing log, histories.
+    let expected = "
+CA basic user                   Y  Y  Y  .  .
+CA deactivated                  .  .  .  .  .
+CA auditor                      Y  Y  Y  .  .
+NIMIC data administrator        Y  Y  Y  .  .
+NIMIC data protection officer   Y  Y  Y  Y  .
+NIMIC auditor                   Y  Y  Y  .  Y
+Commission statistics reader    Y  .  .  .  .
+";
+    assert_eq!(actual, trimmed(expected), "\n{actual}");
+}

@@ -38,7 +38,7 @@ pub use model::{
     InformationKind, Involvement, ProfessionalAlert, RecipientState, RestrictionScope,
     ServicesAlert,
 };
-pub use policy::{authorize, view_level, AlertViewLevel};
+pub use policy::{audit_level, authorize, view_level, AlertViewLevel};
 pub use services::{AlertPeriods, AlertServices};
 
 use crate::access::ActorContext;

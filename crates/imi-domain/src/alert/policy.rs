@@ -319,6 +319,16 @@ impl AlertViewLevel {
     }
 }
 
+/// What an auditor ([`ActorContext::auditor_of`]) reads of an alert when looking back at it:
+/// the high-level overview (no content, no personal data) when their Member State initiated
+/// it or received it; else nothing.
+pub fn audit_level(actor: &ActorContext, alert: &AlertSummary) -> Option<AlertViewLevel> {
+    let ms = actor.auditor_of()?;
+    let took_part =
+        alert.initiating_member_state == *ms || alert.recipient_member_states.contains_key(ms);
+    took_part.then_some(AlertViewLevel::HighLevel)
+}
+
 /// At which level `actor` may read `alert`; `None`: not at all.
 ///
 /// Only users of involved authorities with the alerts workflow in the area read an alert

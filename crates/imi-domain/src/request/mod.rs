@@ -34,7 +34,7 @@ pub use model::{
     MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_REASON_CHARS, RATING_RANGE,
     REMINDER_DAYS_BEFORE_DUE,
 };
-pub use policy::{authorize, view_level, RequestAction, RequestViewLevel};
+pub use policy::{audit_level, authorize, view_level, RequestAction, RequestViewLevel};
 pub use services::{QuestionSets, RequestServices};
 
 use crate::access::ActorContext;

@@ -316,6 +316,17 @@ pub fn authorize(
     }
 }
 
+/// What an auditor ([`ActorContext::auditor_of`]) reads of a request when looking back at it
+/// (as of a point, or the changes between two): the full view without personal data, when
+/// an authority of their Member State took part (the requesting side; the responding side
+/// once it was dispatched); else nothing.
+pub fn audit_level(actor: &ActorContext, summary: &RequestSummary) -> Option<RequestViewLevel> {
+    let ms = actor.auditor_of()?;
+    let took_part = summary.requesting.member_state == *ms
+        || (summary.dispatched() && summary.responding.member_state == *ms);
+    took_part.then_some(RequestViewLevel::Full)
+}
+
 /// The view of the request `summary` describes that `actor` may read; `None`: none at all.
 pub fn view_level(actor: &ActorContext, summary: &RequestSummary) -> Option<RequestViewLevel> {
     use RequestViewLevel::*;

@@ -823,9 +823,21 @@ pub struct AlertsQuery;
 #[Object]
 impl AlertsQuery {
     /// One alert at the caller's view level; NOT_FOUND when it does not exist or the caller's
-    /// authority has no access to it.
-    async fn alert(&self, ctx: &Context<'_>, id: ID) -> Result<Alert> {
-        Ok(app(ctx)?.alert(&caller(ctx)?, &id).await?.into())
+    /// authority has no access to it. With `asOf`, as it stood at that point of the log
+    /// (docs/AUDIT.md): for a caller who may see it now and could then, at the lower of the
+    /// two levels; for an auditor of a Member State that took part, the high level.
+    async fn alert(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: Option<super::history::AsOf>,
+    ) -> Result<Alert> {
+        let app = app(ctx)?;
+        let view = match as_of {
+            Some(point) => app.alert_as_of(&caller(ctx)?, &id, point.point()?).await?,
+            None => app.alert(&caller(ctx)?, &id).await?,
+        };
+        Ok(view.into())
     }
 
     /// The alerts the caller's authority has access to, by id, at the caller's level

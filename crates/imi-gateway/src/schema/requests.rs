@@ -966,9 +966,23 @@ pub struct QuestionSetView {
 #[Object]
 impl RequestsQuery {
     /// One request, at the view level the policy allows; NOT_FOUND when the caller may not
-    /// see it at all.
-    async fn information_request(&self, ctx: &Context<'_>, id: ID) -> Result<InformationRequest> {
-        let view = app(ctx)?.request(&caller(ctx)?, &id).await?;
+    /// see it at all. With `asOf`, as it stood at that point of the log (docs/AUDIT.md): for
+    /// a caller who may see it now and could then, at the lower of the two levels; for an
+    /// auditor of a Member State that took part, without personal data.
+    async fn information_request(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: Option<super::history::AsOf>,
+    ) -> Result<InformationRequest> {
+        let app = app(ctx)?;
+        let view = match as_of {
+            Some(point) => {
+                app.request_as_of(&caller(ctx)?, &id, point.point()?)
+                    .await?
+            }
+            None => app.request(&caller(ctx)?, &id).await?,
+        };
         Ok(InformationRequest {
             view,
             language: request(ctx)?.language.clone(),

@@ -487,3 +487,42 @@ fn every_kind_of_entry_has_one_rule() {
         assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
     }
 }
+
+/// Auditors looking back at an alert: the high level where their Member State initiated or
+/// received it, nothing elsewhere; the auditor role outside a national coordinator counts for
+/// nothing.
+#[test]
+fn auditors_read_the_alerts_of_their_member_state_at_the_high_level() {
+    let auditor = |id: &str, national: bool| {
+        let mut authority = template(id);
+        if national {
+            authority.kind = crate::authority::AuthorityKind::NationalCoordinator;
+        }
+        actor(authority, Some(UserRole::Auditor))
+    };
+    let alert = scene_alert(sd_content());
+    let cells: Vec<(&str, Option<AlertViewLevel>)> = vec![
+        (
+            "initiating DE",
+            audit_level(&auditor("de-iap", true), &alert),
+        ),
+        (
+            "recipient FR",
+            audit_level(&auditor("fr-iap", true), &alert),
+        ),
+        ("foreign PL", audit_level(&auditor("pl-ca", true), &alert)),
+        (
+            "DE, no national coordinator",
+            audit_level(&auditor("de-ca2", false), &alert),
+        ),
+    ];
+    assert_eq!(
+        cells,
+        vec![
+            ("initiating DE", Some(AlertViewLevel::HighLevel)),
+            ("recipient FR", Some(AlertViewLevel::HighLevel)),
+            ("foreign PL", None),
+            ("DE, no national coordinator", None),
+        ]
+    );
+}

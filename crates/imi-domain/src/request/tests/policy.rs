@@ -527,3 +527,60 @@ fn every_kind_of_step_has_a_rule() {
         );
     }
 }
+
+/// Auditors looking back at a request: the full view without personal data where their
+/// Member State took part (the responding one once the request was dispatched), nothing
+/// elsewhere; the auditor role outside a national coordinator counts for nothing.
+#[test]
+fn auditors_read_the_requests_their_member_state_took_part_in_without_personal_data() {
+    use AuthorityKind::*;
+    let auditor = |id: &str, ms: &str, kind: AuthorityKind| {
+        actor(
+            bare(id, ms, kind, false),
+            "auditor",
+            Some(UserRole::Auditor),
+        )
+    };
+    let rows = [
+        ("DE auditor", auditor("nimic-de", "DE", NationalCoordinator)),
+        ("FR auditor", auditor("nimic-fr", "FR", NationalCoordinator)),
+        ("IT auditor", auditor("nimic-it", "IT", NationalCoordinator)),
+        (
+            "DE auditor in a CA",
+            auditor("de-other", "DE", CompetentAuthority),
+        ),
+        (
+            "DE coordinator, no auditor",
+            actor(
+                bare("nimic-de", "DE", NationalCoordinator, false),
+                "x",
+                None,
+            ),
+        ),
+    ];
+    let actual: Vec<String> = rows
+        .iter()
+        .map(|(label, a)| {
+            let cells: Vec<String> = [
+                request(RequestStatus::Draft),
+                request(RequestStatus::AwaitingApproval),
+                request(RequestStatus::Accepted),
+                withdrawn_unsent(),
+            ]
+            .iter()
+            .map(|s| format!("{:?}", audit_level(a, s)))
+            .collect();
+            format!("{label}: {}", cells.join(" "))
+        })
+        .collect();
+    assert_eq!(
+        actual,
+        [
+            "DE auditor: Some(Full) Some(Full) Some(Full) Some(Full)",
+            "FR auditor: None None Some(Full) None",
+            "IT auditor: None None None None",
+            "DE auditor in a CA: None None None None",
+            "DE coordinator, no auditor: None None None None",
+        ]
+    );
+}
