@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use imi::{app, audit, bench, config, seed};
+use imi::{app, audit, bench, config, seed, subject_requests};
 use imi_store::sealing::MasterKey;
 use imi_store::wake::Wake;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -117,6 +117,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// Data subjects' requests: an authority's queue with deadlines.
+    SubjectRequests {
+        #[command(subcommand)]
+        command: subject_requests::SubjectRequestsCommand,
     },
     /// Print the GraphQL schema (SDL, sorted).
     Schema,
@@ -263,6 +268,9 @@ async fn run() -> Result<()> {
                 }
                 Command::Projections { command } => projections(&pool, command).await,
                 Command::Audit { command } => audit::run(&pool, command).await,
+                Command::SubjectRequests { command } => {
+                    subject_requests::run(&pool, command).await
+                }
                 Command::Serve {
                     master_key,
                     token_secret,

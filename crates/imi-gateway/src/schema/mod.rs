@@ -17,6 +17,7 @@ pub mod profile;
 pub mod reference;
 pub mod relay;
 pub mod requests;
+pub mod subject_requests;
 pub mod users;
 
 use crate::context::RequestContext;
@@ -43,6 +44,7 @@ pub struct Query(
     alerts::AlertsQuery,
     data_protection::DataProtectionQuery,
     history::HistoryQuery,
+    subject_requests::SubjectRequestsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -54,6 +56,7 @@ pub struct Mutation(
     notifications::NotificationsMutation,
     requests::RequestsMutation,
     alerts::AlertsMutation,
+    subject_requests::SubjectRequestsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
