@@ -12,3 +12,4 @@ mod notifications;
 mod operations;
 mod requests;
 mod retention;
+mod subject_requests;

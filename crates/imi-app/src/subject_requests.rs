@@ -19,6 +19,7 @@ use crate::App;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_domain::access::ActorContext;
 use imi_domain::actor::Actor;
+use imi_domain::authority::Clock;
 use imi_domain::request::visibility::{shows_step, RequestField};
 use imi_domain::request::{request_key_id, RequestCommand, RequestViewLevel};
 use imi_domain::sealed::Sealed;

@@ -38,6 +38,25 @@ pub fn read_models() -> Wait {
 }
 
 pub async fn start() -> Scene {
+    let projections: Vec<Arc<dyn imi_projections::Projection>> = vec![
+        Arc::new(imi_projections::directory::AuthorityDirectory),
+        Arc::new(imi_projections::users::AuthorityUsers),
+        Arc::new(imi_projections::notifications::Notifications),
+    ];
+    start_with(projections).await
+}
+
+/// As [`start`], with every projection running and the bundled reference data loaded.
+pub async fn start_with_everything() -> Scene {
+    let scene = start_with(imi_projections::all()).await;
+    let reference = imi_store::reference::ReferenceData::bundled().expect("reference data");
+    imi_store::reference::load(&scene.app.pool, &reference)
+        .await
+        .expect("load the reference data");
+    scene
+}
+
+async fn start_with(projections: Vec<Arc<dyn imi_projections::Projection>>) -> Scene {
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
     let pool = db.pool.clone();
@@ -48,11 +67,6 @@ pub async fn start() -> Scene {
         wake.clone(),
         Arc::new(imi_domain::authority::SystemClock),
     );
-    let projections: [Arc<dyn imi_projections::Projection>; 3] = [
-        Arc::new(imi_projections::directory::AuthorityDirectory),
-        Arc::new(imi_projections::users::AuthorityUsers),
-        Arc::new(imi_projections::notifications::Notifications),
-    ];
     for projection in projections {
         let runner = Runner::new(pool.clone(), projection).with_local_wake(wake.subscribe());
         tokio::spawn(async move {
