@@ -4,7 +4,7 @@
 //! administrator `de-ca-lda` is also its request handler; `de-ca-basic` has no role), `fr-ca`
 //! answers (`fr-ca-lda` likewise); `it-ca` took no part.
 
-use crate::support::{english, read_models, start_with_everything, Scene};
+use crate::support::{english, exchange_read_models, start_with_exchanges, Scene};
 use imi_app::caller::Caller;
 use imi_app::dispatch::Wait;
 use imi_app::requests::{ContentInput, SubjectInput};
@@ -27,23 +27,18 @@ fn pq() -> LegislativeArea {
 }
 
 fn everything() -> Wait {
-    Wait::of(
-        Some(
-            imi_projections::all()
-                .iter()
-                .map(|p| p.name().to_string())
-                .collect(),
-        ),
-        &[],
-    )
-    .unwrap()
+    let names = exchange_read_models()
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
+    Wait::of(Some(names), &[]).unwrap()
 }
 
 async fn authority_step(scene: &Scene, by: &Caller, id: &str, command: AuthorityCommand) {
     let name = command.name();
     scene
         .app
-        .execute(by, id, command, &read_models())
+        .execute(by, id, command, &everything())
         .await
         .unwrap_or_else(|e| panic!("{name} on {id}: {e:?}"));
 }
@@ -135,7 +130,7 @@ struct People {
 /// The scene with request `r-1` (about [`SUBJECT`]) dispatched to `fr-ca`, accepted and
 /// answered.
 async fn dispatched() -> People {
-    let scene = start_with_everything().await;
+    let scene = start_with_exchanges().await;
     let nimic_de = coordinator(&scene, "DE").await;
     let nimic_fr = coordinator(&scene, "FR").await;
     let nimic_it = coordinator(&scene, "IT").await;
