@@ -29,7 +29,8 @@ const CLOSE: &str = "mutation($input: CloseSubjectRequestInput!) {
 const QUEUE: &str = "query {
   subjectRequestQueue { id kind requestId status dueOn overdue subject answer }
 }";
-const ONE: &str = "query($id: ID!) { subjectRequest(id: $id) { id kind status subject answer closedAt } }";
+const ONE: &str =
+    "query($id: ID!) { subjectRequest(id: $id) { id kind status subject answer closedAt } }";
 const VIEW: &str = "query($id: ID!) {
   informationRequest(id: $id) {
     viewLevel personalDataBlocked personalDataErased content { subject personalDataErased }
@@ -136,15 +137,58 @@ async fn dispatched_request(service: &Service, t: &crate::requests::Tokens) {
         }
     });
     let r = by_id("r-ds");
-    step(service, &t.de_handler, "draftRequest", "DraftRequestInput", draft).await;
-    step(service, &t.de_handler, "sendRequest", "RequestStepInput", r.clone()).await;
+    step(
+        service,
+        &t.de_handler,
+        "draftRequest",
+        "DraftRequestInput",
+        draft,
+    )
+    .await;
+    step(
+        service,
+        &t.de_handler,
+        "sendRequest",
+        "RequestStepInput",
+        r.clone(),
+    )
+    .await;
     let approve = "approveRequest";
-    step(service, &t.de_coordinator, approve, "RequestStepInput", r.clone()).await;
+    step(
+        service,
+        &t.de_coordinator,
+        approve,
+        "RequestStepInput",
+        r.clone(),
+    )
+    .await;
     let assign = json!({ "requestId": "r-ds", "handlers": ["fr-handler"] });
-    step(service, &t.fr_allocator, "assignRequest", "AssignRequestInput", assign).await;
-    step(service, &t.fr_handler, "acceptRequest", "AcceptRequestInput", r).await;
-    let reply = json!({ "requestId": "r-ds", "answers": [{ "questionId": "PQ-GEN-01", "text": ANSWER }] });
-    step(service, &t.fr_handler, "replyToRequest", "ReplyInput", reply).await;
+    step(
+        service,
+        &t.fr_allocator,
+        "assignRequest",
+        "AssignRequestInput",
+        assign,
+    )
+    .await;
+    step(
+        service,
+        &t.fr_handler,
+        "acceptRequest",
+        "AcceptRequestInput",
+        r,
+    )
+    .await;
+    let reply =
+        json!({ "requestId": "r-ds", "answers": [{ "questionId": "PQ-GEN-01", "text": ANSWER }] });
+    step(
+        service,
+        &t.fr_handler,
+        "replyToRequest",
+        "ReplyInput",
+        reply,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -172,13 +216,16 @@ async fn each_kind_of_data_subjects_request_is_carried_out_and_answered_within_3
     assert_eq!(queued[0]["kind"], "ACCESS");
     assert_eq!(queued[0]["status"], "OPEN");
     assert_eq!(queued[0]["overdue"], false);
-    assert!(queued[0]["subject"].is_null(), "the queue opens no personal data");
-    let today = imi_domain::authority::Clock::now(service.clock.as_ref()).date_naive();
-    assert_eq!(
-        queued[0]["dueOn"],
-        (today + Duration::days(30)).to_string()
+    assert!(
+        queued[0]["subject"].is_null(),
+        "the queue opens no personal data"
     );
-    assert!(queue(&service, &fr_lda).await.is_empty(), "another authority's queue");
+    let today = imi_domain::authority::Clock::now(service.clock.as_ref()).date_naive();
+    assert_eq!(queued[0]["dueOn"], (today + Duration::days(30)).to_string());
+    assert!(
+        queue(&service, &fr_lda).await.is_empty(),
+        "another authority's queue"
+    );
     refused(
         &service,
         &lda,
@@ -231,7 +278,10 @@ async fn each_kind_of_data_subjects_request_is_carried_out_and_answered_within_3
     assert_eq!(one["data"]["subjectRequest"]["answer"], ANSWER, "{one}");
     assert_eq!(one["data"]["subjectRequest"]["subject"], IDENTIFICATION);
     let other = gql(&service, &fr_lda, ONE, json!({ "id": access })).await;
-    assert_eq!(other["errors"][0]["extensions"]["code"], "NOT_FOUND", "{other}");
+    assert_eq!(
+        other["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{other}"
+    );
     refused(
         &service,
         &lda,
@@ -240,7 +290,10 @@ async fn each_kind_of_data_subjects_request_is_carried_out_and_answered_within_3
         "BAD_USER_INPUT",
     )
     .await;
-    assert!(queue(&service, &lda).await.is_empty(), "a closed request leaves the queue");
+    assert!(
+        queue(&service, &lda).await.is_empty(),
+        "a closed request leaves the queue"
+    );
 
     // Rectification: the corrected subject is a new event; both sides read it.
     let rectification = record(&service, &lda, "RECTIFICATION").await;
@@ -296,7 +349,10 @@ async fn each_kind_of_data_subjects_request_is_carried_out_and_answered_within_3
     close(&service, &lda, &erasure).await;
     // The record of having answered outlives the exchange's data.
     let answered = gql(&service, &lda, ONE, json!({ "id": erasure })).await;
-    assert_eq!(answered["data"]["subjectRequest"]["answer"], ANSWER, "{answered}");
+    assert_eq!(
+        answered["data"]["subjectRequest"]["answer"], ANSWER,
+        "{answered}"
+    );
     let events = imi_store::audit::verify(&pool).await.unwrap();
     assert!(events.first_broken.is_none(), "{:?}", events.first_broken);
     let log = imi_store::processing_log::verify(&pool).await.unwrap();

@@ -107,7 +107,8 @@ impl App {
             .await
             .map_err(|e| AppError::database("reading a request", &e))?;
         // An exchange the reader may not see answers as a missing one.
-        let Some(row) = row.filter(|r| imi_domain::request::view_level(&reader, &r.summary).is_some())
+        let Some(row) =
+            row.filter(|r| imi_domain::request::view_level(&reader, &r.summary).is_some())
         else {
             return Err(AppError::from(imi_domain::request::unknown_request()));
         };
@@ -133,7 +134,11 @@ impl App {
 
     /// One data subject's request, its subject and answer opened, for a data administrator of
     /// its authority; any other caller is answered as for a missing one.
-    pub async fn subject_request(&self, caller: &Caller, id: &str) -> AppResult<SubjectRequestView> {
+    pub async fn subject_request(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> AppResult<SubjectRequestView> {
         let reader = self.reader(caller).await?;
         let summary = self.own_subject_request(&reader, id).await?;
         let reading = Reading {
@@ -224,7 +229,8 @@ impl App {
                 export = Some(self.subject_export(&reader, &request_id).await?);
             }
             SubjectRequestKind::Rectification => {
-                let subject = corrected.ok_or_else(|| AppError::bad_input("no corrected subject"))?;
+                let subject =
+                    corrected.ok_or_else(|| AppError::bad_input("no corrected subject"))?;
                 last = on_exchange(RequestCommand::RectifySubject {
                     subject_request,
                     subject,
@@ -294,7 +300,9 @@ impl App {
         subject_requests::get(&self.pool, &id)
             .await
             .map_err(|e| AppError::database("reading a data subject's request", &e))?
-            .filter(|s| reader.belongs_to(&s.authority_id) && handles_subject_requests(reader, &s.area))
+            .filter(|s| {
+                reader.belongs_to(&s.authority_id) && handles_subject_requests(reader, &s.area)
+            })
             .ok_or_else(|| AppError::from(unknown_subject_request()))
     }
 
@@ -369,7 +377,11 @@ impl App {
                 ) {
                     continue;
                 }
-                let body = step.payload.get(&step.event_type).cloned().unwrap_or_default();
+                let body = step
+                    .payload
+                    .get(&step.event_type)
+                    .cloned()
+                    .unwrap_or_default();
                 for field in ["justification", "opinion", "comment"] {
                     if let Some(sealed) = body
                         .get(field)
@@ -386,9 +398,7 @@ impl App {
             request_id: s.request_id.clone(),
             area: s.area.code().to_string(),
             requesting_authority: s.requesting.authority_id.clone(),
-            responding_authority: s
-                .dispatched()
-                .then(|| s.responding.authority_id.clone()),
+            responding_authority: s.dispatched().then(|| s.responding.authority_id.clone()),
             drafted_at: s.dates.drafted_at,
             closed_at: s.dates.closed_at,
             personal_data_blocked: s.personal_data_blocked(),

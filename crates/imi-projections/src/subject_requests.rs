@@ -60,7 +60,10 @@ impl Projection for SubjectRequests {
         if decoded.is_empty() {
             return Ok(());
         }
-        let mut ids: Vec<String> = decoded.iter().map(|(e, _)| e.aggregate_id.clone()).collect();
+        let mut ids: Vec<String> = decoded
+            .iter()
+            .map(|(e, _)| e.aggregate_id.clone())
+            .collect();
         ids.sort();
         ids.dedup();
         let mut sequences = Sequences::load(db, &ids).await?;

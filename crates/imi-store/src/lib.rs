@@ -41,7 +41,7 @@ pub mod repository;
 pub mod request_bus;
 pub mod retention;
 pub mod sealing;
-pub mod subject_request_bus;
 pub mod seals;
+pub mod subject_request_bus;
 pub mod throttle;
 pub mod wake;

@@ -268,9 +268,7 @@ async fn run() -> Result<()> {
                 }
                 Command::Projections { command } => projections(&pool, command).await,
                 Command::Audit { command } => audit::run(&pool, command).await,
-                Command::SubjectRequests { command } => {
-                    subject_requests::run(&pool, command).await
-                }
+                Command::SubjectRequests { command } => subject_requests::run(&pool, command).await,
                 Command::Serve {
                     master_key,
                     token_secret,

@@ -92,7 +92,10 @@ async fn competent_authority(scene: &Scene, by: &Caller, coordinator: &str, id: 
         kind: AuthorityKind::CompetentAuthority,
         region: None,
         coordinated_areas: BTreeSet::new(),
-        access: BTreeMap::from([(pq(), requests_of(WorkflowRole::RequestAuthority, coordinator))]),
+        access: BTreeMap::from([(
+            pq(),
+            requests_of(WorkflowRole::RequestAuthority, coordinator),
+        )]),
         data: AuthorityData {
             official_name: format!("Authority {id}"),
             contact: imi_domain::authority::ContactDetails {
@@ -199,8 +202,8 @@ impl People {
             .and_then(|c| c.subject.as_ref())
             .and_then(|s| s["name"].as_str())
             .map(String::from);
-        let erased = view.personal_data_erased
-            || content.as_ref().is_some_and(|c| c.personal_data_erased);
+        let erased =
+            view.personal_data_erased || content.as_ref().is_some_and(|c| c.personal_data_erased);
         (view.level, erased, name)
     }
 
@@ -230,7 +233,10 @@ async fn an_access_exports_the_subjects_data_logged_and_is_closed_with_the_answe
         queue[0].due_on,
         queue[0].recorded_at.date_naive() + chrono::Duration::days(30)
     );
-    assert!(queue[0].subject.is_none(), "the queue opens no personal data");
+    assert!(
+        queue[0].subject.is_none(),
+        "the queue opens no personal data"
+    );
     assert!(app.subject_request_queue(&p.fr).await.unwrap().is_empty());
 
     let done = app
@@ -239,7 +245,10 @@ async fn an_access_exports_the_subjects_data_logged_and_is_closed_with_the_answe
         .expect("carry out");
     let export = done.export.expect("an access exports");
     assert_eq!(export.subject.unwrap()["name"], SUBJECT);
-    assert_eq!(export.free_text.as_deref(), Some(&*format!("About {SUBJECT}")));
+    assert_eq!(
+        export.free_text.as_deref(),
+        Some(&*format!("About {SUBJECT}"))
+    );
     assert_eq!(
         export.answers,
         vec![("PQ-GEN-01".to_string(), Some(ANSWER.to_string()))]
@@ -248,7 +257,10 @@ async fn an_access_exports_the_subjects_data_logged_and_is_closed_with_the_answe
     let exchange = "InformationRequest/r-1";
     assert_eq!(p.readings(exchange, "subjectRequest.accessExport").await, 1);
 
-    let missing = app.close_subject_request(&p.de, &id, None).await.unwrap_err();
+    let missing = app
+        .close_subject_request(&p.de, &id, None)
+        .await
+        .unwrap_err();
     assert_eq!(missing.code, Code::BadUserInput);
     app.close_subject_request(&p.de, &id, Some(ANSWER))
         .await

@@ -174,9 +174,7 @@ impl RequestCommand {
             Self::RecordPersonalDataDeleted => "RecordPersonalDataDeleted",
             Self::RectifySubject { .. } => "RectifySubject",
             Self::BlockPersonalDataForSubject { .. } => "BlockPersonalDataForSubject",
-            Self::RecordPersonalDataErasedForSubject { .. } => {
-                "RecordPersonalDataErasedForSubject"
-            }
+            Self::RecordPersonalDataErasedForSubject { .. } => "RecordPersonalDataErasedForSubject",
         }
     }
 

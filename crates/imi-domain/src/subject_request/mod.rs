@@ -175,7 +175,9 @@ async fn decide<S: SubjectRequestServices>(
     } = command
     {
         if state.is_some() {
-            return Err(DomainError::refused("the data subject's request already exists"));
+            return Err(DomainError::refused(
+                "the data subject's request already exists",
+            ));
         }
         if !exchange.participants.contains(actor.authority_id()) {
             return Err(DomainError::forbidden(

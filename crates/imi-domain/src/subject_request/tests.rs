@@ -293,7 +293,10 @@ async fn a_closed_request_takes_nothing_more() {
 #[tokio::test]
 async fn another_authority_does_not_see_the_request() {
     given(recorded())
-        .when_async(issued(by("it-lda", "it-ca"), SubjectRequestCommand::CarryOut))
+        .when_async(issued(
+            by("it-lda", "it-ca"),
+            SubjectRequestCommand::CarryOut,
+        ))
         .await
         .then_expect_error(unknown_subject_request());
     given(vec![])

@@ -94,12 +94,15 @@ async fn an_open_request_is_blocked_at_once_and_only_once() {
         },
     ));
     assert!(r.summary().unwrap().personal_data_blocked());
-    given(with(sent(), RequestEvent::PersonalDataBlocked { at: now() }))
-        .when_async(issued(system(), block()))
-        .await
-        .then_expect_error(DomainError::refused(
-            "the personal data are already blocked",
-        ));
+    given(with(
+        sent(),
+        RequestEvent::PersonalDataBlocked { at: now() },
+    ))
+    .when_async(issued(system(), block()))
+    .await
+    .then_expect_error(DomainError::refused(
+        "the personal data are already blocked",
+    ));
 }
 
 #[tokio::test]
