@@ -15,3 +15,4 @@ mod operations;
 mod requests;
 mod retention;
 mod training;
+mod subject_requests;

@@ -9,6 +9,7 @@ use imi_domain::alert::AlertCommand;
 use imi_domain::authority::AuthorityCommand;
 use imi_domain::command::Issued;
 use imi_domain::request::RequestCommand;
+use imi_domain::subject_request::SubjectRequestCommand;
 use imi_store::feed::FeedPosition;
 use imi_store::metadata::CommandMetadata;
 use imi_store::processing_log::{self, Kind, Processing};
@@ -25,6 +26,7 @@ pub enum Command {
     Authority(AuthorityCommand),
     Request(RequestCommand),
     Alert(AlertCommand),
+    SubjectRequest(SubjectRequestCommand),
 }
 
 impl Command {
@@ -33,6 +35,7 @@ impl Command {
             Command::Authority(_) => "Authority",
             Command::Request(_) => "InformationRequest",
             Command::Alert(_) => "Alert",
+            Command::SubjectRequest(_) => "SubjectRequest",
         }
     }
 
@@ -41,6 +44,7 @@ impl Command {
             Command::Authority(c) => c.name(),
             Command::Request(c) => c.name(),
             Command::Alert(c) => c.name(),
+            Command::SubjectRequest(c) => c.name(),
         }
     }
 }
@@ -77,6 +81,7 @@ pub fn sealed_fields(command: &Command) -> BTreeMap<String, BTreeSet<String>> {
         Command::Authority(c) => serde_json::to_value(c),
         Command::Request(c) => serde_json::to_value(c),
         Command::Alert(c) => serde_json::to_value(c),
+        Command::SubjectRequest(c) => serde_json::to_value(c),
     }
     .unwrap_or(Value::Null);
     let mut out = BTreeMap::new();
@@ -99,6 +104,12 @@ impl From<RequestCommand> for Command {
 impl From<AlertCommand> for Command {
     fn from(c: AlertCommand) -> Self {
         Command::Alert(c)
+    }
+}
+
+impl From<SubjectRequestCommand> for Command {
+    fn from(c: SubjectRequestCommand) -> Self {
+        Command::SubjectRequest(c)
     }
 }
 
@@ -197,6 +208,11 @@ impl App {
                 .map_err(command_error),
             Command::Alert(c) => self
                 .alerts
+                .execute(id, Issued::new(by, c), metadata)
+                .await
+                .map_err(command_error),
+            Command::SubjectRequest(c) => self
+                .subjects
                 .execute(id, Issued::new(by, c), metadata)
                 .await
                 .map_err(command_error),

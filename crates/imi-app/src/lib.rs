@@ -33,6 +33,7 @@ pub mod requests;
 pub mod scheduled;
 pub mod sign_in;
 pub mod training;
+pub mod subject_requests;
 pub mod users;
 
 pub use caller::Caller;
@@ -44,6 +45,7 @@ use imi_store::alert_bus::AlertBus;
 use imi_store::authority_bus::AuthorityBus;
 use imi_store::request_bus::RequestBus;
 use imi_store::sealing::KeyRing;
+use imi_store::subject_request_bus::SubjectRequestBus;
 use imi_store::wake::Wake;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -63,6 +65,8 @@ pub struct App {
     pub requests: Arc<RequestBus>,
     /// Commands to alerts.
     pub alerts: Arc<AlertBus>,
+    /// Commands to data subjects' requests (deciding on the same clock).
+    pub subjects: Arc<SubjectRequestBus>,
     pub keyring: Arc<KeyRing>,
     pub wake: Wake,
     /// The time the aggregates decide by (the system clock; tests move their own).
@@ -82,11 +86,17 @@ impl App {
         wake: Wake,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let subjects = Arc::new(imi_store::subject_request_bus::subject_request_bus(
+            pool.clone(),
+            imi_store::authority_lookup::StoreLookup::new(pool.clone()).with_clock(clock.clone()),
+            wake.clone(),
+        ));
         Self {
             pool,
             authorities,
             requests,
             alerts,
+            subjects,
             keyring,
             wake,
             clock,

@@ -45,6 +45,24 @@ pub struct SubjectInput {
     pub professional_details: Option<String>,
 }
 
+impl SubjectInput {
+    /// The subject as it is sealed: checked texts.
+    pub fn checked(&self) -> AppResult<serde_json::Value> {
+        let s = self;
+        Ok(serde_json::json!({
+            "name": input::text("the subject's name", &s.name)?,
+            "birth_date": input::optional_text("the birth date", s.birth_date.as_deref())?,
+            "birth_place": input::optional_text("the birth place", s.birth_place.as_deref())?,
+            "identifiers": input::optional_text("the identifiers", s.identifiers.as_deref())?,
+            "address": input::optional_text("the address", s.address.as_deref())?,
+            "professional_details": input::optional_text(
+                "the professional details",
+                s.professional_details.as_deref()
+            )?,
+        }))
+    }
+}
+
 /// An attachment stored beforehand for this request, by its SHA-256, with its file name.
 /// Its size and media type are the stored bytes', never the client's: a client that states
 /// them is refused when they differ.
@@ -121,18 +139,7 @@ impl App {
     }
 
     async fn content_of(&self, id: &str, c: ContentInput) -> AppResult<RequestContent> {
-        let s = &c.subject;
-        let subject = serde_json::json!({
-            "name": input::text("the subject's name", &s.name)?,
-            "birth_date": input::optional_text("the birth date", s.birth_date.as_deref())?,
-            "birth_place": input::optional_text("the birth place", s.birth_place.as_deref())?,
-            "identifiers": input::optional_text("the identifiers", s.identifiers.as_deref())?,
-            "address": input::optional_text("the address", s.address.as_deref())?,
-            "professional_details": input::optional_text(
-                "the professional details",
-                s.professional_details.as_deref()
-            )?,
-        });
+        let subject = c.subject.checked()?;
         let free_text = match input::optional_text("the free text", c.free_text.as_deref())? {
             Some(t) => Some(self.seal_for_request(id, &t).await?),
             None => None,

@@ -18,7 +18,7 @@ pub struct Scheduled {
 impl Scheduled {
     /// The dispatch for each aggregate type that has time rules, by type name.
     pub fn routes(app: &App) -> Vec<(&'static str, Arc<dyn Dispatch>)> {
-        ["Authority", "InformationRequest", "Alert"]
+        ["Authority", "InformationRequest", "Alert", "SubjectRequest"]
             .into_iter()
             .map(|aggregate| {
                 let dispatch: Arc<dyn Dispatch> = Arc::new(Self {
@@ -35,6 +35,7 @@ impl Scheduled {
         Ok(match self.aggregate {
             "Authority" => Command::Authority(serde_json::from_value(command)?),
             "InformationRequest" => Command::Request(serde_json::from_value(command)?),
+            "SubjectRequest" => Command::SubjectRequest(serde_json::from_value(command)?),
             _ => Command::Alert(serde_json::from_value(command)?),
         })
     }

@@ -11,3 +11,4 @@ pub mod reference;
 pub mod request;
 pub mod retention;
 pub mod sealed;
+pub mod subject_request;

@@ -368,6 +368,16 @@ fn exchange_subject(kind: &str, lang: &str) -> Option<&'static str> {
             "l'alerte n'a pas été envoyée dans les 3 jours suivant la décision",
             "die Warnmeldung wurde nicht innerhalb von 3 Tagen nach der Entscheidung versandt",
         ],
+        kinds::SUBJECT_REQUEST_DUE_SOON => [
+            "a data subject's request is due soon",
+            "une demande d'une personne concernée arrive à échéance",
+            "die Frist eines Antrags einer betroffenen Person läuft bald ab",
+        ],
+        kinds::SUBJECT_REQUEST_OVERDUE => [
+            "a data subject's request is overdue",
+            "une demande d'une personne concernée est en retard",
+            "die Frist eines Antrags einer betroffenen Person ist überschritten",
+        ],
         _ => return None,
     };
     Some(match lang {
@@ -395,6 +405,14 @@ fn exchange_body(subject: &str, params: &Value, lang: &str) -> String {
     }
     if let Some(id) = params.get("alert_id").and_then(Value::as_str) {
         let label = labels("Alert", "Alerte", "Warnmeldung");
+        body.push_str(&format!("{label}: {id}\n"));
+    }
+    if let Some(id) = params.get("subject_request_id").and_then(Value::as_str) {
+        let label = labels(
+            "Data subject's request",
+            "Demande d'une personne concernée",
+            "Antrag einer betroffenen Person",
+        );
         body.push_str(&format!("{label}: {id}\n"));
     }
     if params.get("answer_date").is_some() {

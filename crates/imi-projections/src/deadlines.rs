@@ -15,6 +15,9 @@ use imi_domain::request::{
     RequestEvent, ACCEPTANCE_DAYS, INACTIVITY_MONTHS, REMINDER_DAYS_BEFORE_DUE,
 };
 use imi_domain::retention::{DEFAULT_BLOCKING_MONTHS, DEFAULT_DELETION_MONTHS};
+use imi_domain::subject_request::{
+    SubjectRequestEvent, REMINDER_DAYS_BEFORE_DUE as SUBJECT_REMINDER_DAYS,
+};
 use imi_store::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -46,10 +49,14 @@ pub mod rules {
     pub const OBJECTION_PERIOD: &str = "objection_period";
     /// A PQ alert's 3 days from the decision.
     pub const THREE_DAYS: &str = "three_days";
+    /// A data subject's request: the reminder some days before its deadline.
+    pub const SUBJECT_REQUEST_REMINDER: &str = "subject_request_reminder";
+    /// A data subject's request: its deadline passed without an answer.
+    pub const SUBJECT_REQUEST_OVERDUE: &str = "subject_request_overdue";
 }
 
 /// The aggregate types whose events may set or end a rule.
-pub const TIMED: [&str; 3] = ["Authority", "InformationRequest", "Alert"];
+pub const TIMED: [&str; 4] = ["Authority", "InformationRequest", "Alert", "SubjectRequest"];
 
 pub struct Deadlines;
 
@@ -102,6 +109,11 @@ pub fn rules_of(e: &FeedEvent) -> Result<Vec<Change>, ProjectionError> {
             let event = AlertEvent::deserialize(&e.payload)
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(alert(event))
+        }
+        "SubjectRequest" => {
+            let event = SubjectRequestEvent::deserialize(&e.payload)
+                .map_err(|err| ProjectionError::unreadable(e, err))?;
+            Ok(subject_request(event))
         }
         _ => Ok(vec![]),
     }
@@ -206,12 +218,48 @@ fn request(event: RequestEvent) -> Vec<Change> {
             }
             changes.extend(retention("requests", at));
         }
-        E::PersonalDataBlocked { .. } => changes.push(Change::End(BLOCKING)),
+        E::PersonalDataBlocked { .. } | E::PersonalDataBlockedForSubject { .. } => {
+            changes.push(Change::End(BLOCKING))
+        }
+        // Erased for its data subject (the key is erased before the event): nothing is left
+        // to block or delete.
+        E::PersonalDataErasedForSubject { .. } => {
+            changes.push(Change::End(BLOCKING));
+            changes.push(Change::End(DELETION));
+        }
         // The deletion rule stays: the scheduler's record of acting on it (after erasing the
         // key) is what ends it, so an erasure interrupted after the event is retried.
         _ => {}
     }
     changes
+}
+
+/// The rules of a data subject's request: the reminder before its deadline and the overdue
+/// the day after, both ended by its closure.
+fn subject_request(event: SubjectRequestEvent) -> Vec<Change> {
+    use rules::*;
+    use SubjectRequestEvent as E;
+    match event {
+        E::SubjectRequestRecorded { due_on, .. } => vec![
+            set(
+                SUBJECT_REQUEST_REMINDER,
+                day(due_on - Duration::days(SUBJECT_REMINDER_DAYS)),
+                "RecordDeadlineApproaching",
+            ),
+            set(
+                SUBJECT_REQUEST_OVERDUE,
+                day(due_on + Duration::days(1)),
+                "RecordOverdue",
+            ),
+        ],
+        E::SubjectRequestDeadlineNeared { .. } => vec![Change::End(SUBJECT_REQUEST_REMINDER)],
+        E::SubjectRequestDeadlineMissed { .. } => vec![Change::End(SUBJECT_REQUEST_OVERDUE)],
+        E::SubjectRequestClosed { .. } => vec![
+            Change::End(SUBJECT_REQUEST_REMINDER),
+            Change::End(SUBJECT_REQUEST_OVERDUE),
+        ],
+        E::SubjectRequestCarriedOut { .. } => vec![],
+    }
 }
 
 /// The rules of an alert: its closure periods and a PQ alert's 3 days.

@@ -38,6 +38,7 @@ pub mod request_inbox;
 pub mod request_monitoring;
 pub mod runner;
 pub mod status;
+pub mod subject_requests;
 pub mod text;
 pub mod users;
 
@@ -62,6 +63,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(alert_full::AlertFullProjection),
         Arc::new(alert_queue::AlertQueueProjection),
         Arc::new(alert_statistics::AlertStatisticsProjection),
+        Arc::new(subject_requests::SubjectRequests),
     ]
 }
 

@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const NAME: &str = "notifications";
 
 /// The aggregate types whose events may announce something; each one's sequence is checked.
-pub const ANNOUNCING: [&str; 3] = ["Authority", "InformationRequest", "Alert"];
+pub const ANNOUNCING: [&str; 4] = ["Authority", "InformationRequest", "Alert", "SubjectRequest"];
 
 pub struct Notifications;
 

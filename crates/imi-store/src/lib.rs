@@ -43,6 +43,7 @@ pub mod request_bus;
 pub mod retention;
 pub mod sealing;
 pub mod seals;
+pub mod subject_request_bus;
 pub mod throttle;
 pub mod training;
 pub mod wake;

@@ -56,13 +56,25 @@ pub async fn delete_personal_data(
     key_id: &str,
     by: &str,
 ) -> Result<bool, crate::sealing::SealError> {
-    let erased = keys
-        .erase(
-            key_id,
-            by,
-            "retention: the deletion delay after formal closure passed",
-        )
-        .await?;
+    erase_exchange(
+        pool,
+        keys,
+        key_id,
+        by,
+        "retention: the deletion delay after formal closure passed",
+    )
+    .await
+}
+
+/// As [`delete_personal_data`], for `reason` (a data subject's request).
+pub async fn erase_exchange(
+    pool: &PgPool,
+    keys: &crate::sealing::KeyRing,
+    key_id: &str,
+    by: &str,
+    reason: &str,
+) -> Result<bool, crate::sealing::SealError> {
+    let erased = keys.erase(key_id, by, reason).await?;
     sqlx::query("DELETE FROM attachments WHERE key_id = $1")
         .bind(key_id)
         .execute(pool)

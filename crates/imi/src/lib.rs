@@ -10,3 +10,4 @@ pub mod config;
 pub mod demo;
 pub mod logging;
 pub mod seed;
+pub mod subject_requests;

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use imi::{app, audit, bench, commission, config, seed};
+use imi::{app, audit, bench, commission, config, seed, subject_requests};
 use imi_store::sealing::MasterKey;
 use imi_store::training::Mode;
 use imi_store::wake::Wake;
@@ -133,6 +133,11 @@ enum Command {
     Commission {
         #[command(subcommand)]
         command: commission::CommissionCommand,
+    },
+    /// Data subjects' requests: an authority's queue with deadlines.
+    SubjectRequests {
+        #[command(subcommand)]
+        command: subject_requests::SubjectRequestsCommand,
     },
     /// Print the GraphQL schema (SDL, sorted).
     Schema,
@@ -303,6 +308,7 @@ async fn run() -> Result<()> {
                 Command::Clock { command } => clock(&pool, command).await,
                 Command::Audit { command } => audit::run(&pool, command).await,
                 Command::Commission { command } => commission::run(&pool, command).await,
+                Command::SubjectRequests { command } => subject_requests::run(&pool, command).await,
                 Command::Serve {
                     master_key,
                     token_secret,

@@ -2,4 +2,5 @@
 //! its projectors running: what each caller may read.
 
 mod reads;
+mod subject_requests;
 mod support;

@@ -38,6 +38,38 @@ pub fn read_models() -> Wait {
 }
 
 pub async fn start() -> Scene {
+    let projections: Vec<Arc<dyn imi_projections::Projection>> = vec![
+        Arc::new(imi_projections::directory::AuthorityDirectory),
+        Arc::new(imi_projections::users::AuthorityUsers),
+        Arc::new(imi_projections::notifications::Notifications),
+    ];
+    start_with(projections).await
+}
+
+/// The projections the data subjects' requests read: those of [`start`], the requests' and
+/// the subject requests' own.
+pub fn exchange_read_models() -> Vec<Arc<dyn imi_projections::Projection>> {
+    vec![
+        Arc::new(imi_projections::directory::AuthorityDirectory),
+        Arc::new(imi_projections::users::AuthorityUsers),
+        Arc::new(imi_projections::notifications::Notifications),
+        Arc::new(imi_projections::request_monitoring::RequestMonitoring),
+        Arc::new(imi_projections::request_full::RequestFull),
+        Arc::new(imi_projections::subject_requests::SubjectRequests),
+    ]
+}
+
+/// As [`start`], with [`exchange_read_models`] running and the bundled reference data loaded.
+pub async fn start_with_exchanges() -> Scene {
+    let scene = start_with(exchange_read_models()).await;
+    let reference = imi_store::reference::ReferenceData::bundled().expect("reference data");
+    imi_store::reference::load(&scene.app.pool, &reference)
+        .await
+        .expect("load the reference data");
+    scene
+}
+
+async fn start_with(projections: Vec<Arc<dyn imi_projections::Projection>>) -> Scene {
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
     let pool = db.pool.clone();
@@ -48,13 +80,12 @@ pub async fn start() -> Scene {
         wake.clone(),
         Arc::new(imi_domain::authority::SystemClock),
     );
-    let projections: [Arc<dyn imi_projections::Projection>; 3] = [
-        Arc::new(imi_projections::directory::AuthorityDirectory),
-        Arc::new(imi_projections::users::AuthorityUsers),
-        Arc::new(imi_projections::notifications::Notifications),
-    ];
+    // One lock connection for all the runners: the test database's pool is small.
+    let locks = Arc::new(imi_projections::active::ActiveLocks::new(pool.clone()));
     for projection in projections {
-        let runner = Runner::new(pool.clone(), projection).with_local_wake(wake.subscribe());
+        let runner = Runner::new(pool.clone(), projection)
+            .with_local_wake(wake.subscribe())
+            .with_locks(locks.clone());
         tokio::spawn(async move {
             if let Err(error) = runner.run().await {
                 panic!("a runner stopped: {error}");

@@ -125,6 +125,19 @@ pub enum RequestCommand {
     /// The area's deletion delay (3 years by default) after formal closure: the personal data
     /// are deleted (the scheduler then erases the exchange's data key).
     RecordPersonalDataDeleted,
+
+    // --- A data subject's request carried out (the application, for a data administrator
+    // whose request the SubjectRequest aggregate accepted) --------------------------------
+    /// Replaces the subject's identification with the corrected one, sealed under the
+    /// request's key.
+    RectifySubject {
+        subject_request: String,
+        subject: Sealed,
+    },
+    /// Blocks the personal data at once, whatever the retention delays.
+    BlockPersonalDataForSubject { subject_request: String },
+    /// Records that the personal data are erased (the application then erases the data key).
+    RecordPersonalDataErasedForSubject { subject_request: String },
 }
 
 impl RequestCommand {
@@ -159,10 +172,14 @@ impl RequestCommand {
             Self::RaiseInactivity => "RaiseInactivity",
             Self::BlockPersonalData => "BlockPersonalData",
             Self::RecordPersonalDataDeleted => "RecordPersonalDataDeleted",
+            Self::RectifySubject { .. } => "RectifySubject",
+            Self::BlockPersonalDataForSubject { .. } => "BlockPersonalDataForSubject",
+            Self::RecordPersonalDataErasedForSubject { .. } => "RecordPersonalDataErasedForSubject",
         }
     }
 
-    /// Time facts are the scheduler's; every other command is a user's.
+    /// Time facts are the scheduler's, a data subject's request is carried out by the
+    /// application; every other command is a user's.
     pub fn issued_by_system(&self) -> bool {
         matches!(
             self,
@@ -172,6 +189,16 @@ impl RequestCommand {
                 | Self::RaiseInactivity
                 | Self::BlockPersonalData
                 | Self::RecordPersonalDataDeleted
+        ) || self.for_data_subject()
+    }
+
+    /// Carries out a data subject's request.
+    pub fn for_data_subject(&self) -> bool {
+        matches!(
+            self,
+            Self::RectifySubject { .. }
+                | Self::BlockPersonalDataForSubject { .. }
+                | Self::RecordPersonalDataErasedForSubject { .. }
         )
     }
 }

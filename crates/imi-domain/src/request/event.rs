@@ -174,6 +174,23 @@ pub enum RequestEvent {
     PersonalDataDeleted {
         at: DateTime<Utc>,
     },
+    /// A data subject's request (its id) rectified the subject's identification.
+    SubjectRectified {
+        subject_request: String,
+        subject: Sealed,
+        at: DateTime<Utc>,
+    },
+    /// A data subject's request blocked the personal data before any retention delay.
+    PersonalDataBlockedForSubject {
+        subject_request: String,
+        at: DateTime<Utc>,
+    },
+    /// A data subject's request erased the personal data (the data key is erased). The facts
+    /// of the exchange remain.
+    PersonalDataErasedForSubject {
+        subject_request: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl RequestEvent {
@@ -211,11 +228,15 @@ impl RequestEvent {
             | AnswerOverdue { at, .. }
             | InactivityRaised { at, .. }
             | PersonalDataBlocked { at }
-            | PersonalDataDeleted { at } => *at,
+            | PersonalDataDeleted { at }
+            | SubjectRectified { at, .. }
+            | PersonalDataBlockedForSubject { at, .. }
+            | PersonalDataErasedForSubject { at, .. } => *at,
         }
     }
 
-    /// Facts the scheduler records; they are not activity on the request.
+    /// Facts the system records (the scheduler, a data subject's request carried out); they
+    /// are not activity on the request.
     pub fn is_time_fact(&self) -> bool {
         matches!(
             self,
@@ -225,6 +246,9 @@ impl RequestEvent {
                 | Self::InactivityRaised { .. }
                 | Self::PersonalDataBlocked { .. }
                 | Self::PersonalDataDeleted { .. }
+                | Self::SubjectRectified { .. }
+                | Self::PersonalDataBlockedForSubject { .. }
+                | Self::PersonalDataErasedForSubject { .. }
         )
     }
 }
@@ -264,6 +288,9 @@ impl DomainEvent for RequestEvent {
             InactivityRaised { .. } => "InactivityRaised",
             PersonalDataBlocked { .. } => "PersonalDataBlocked",
             PersonalDataDeleted { .. } => "PersonalDataDeleted",
+            SubjectRectified { .. } => "SubjectRectified",
+            PersonalDataBlockedForSubject { .. } => "PersonalDataBlockedForSubject",
+            PersonalDataErasedForSubject { .. } => "PersonalDataErasedForSubject",
         }
         .to_string()
     }

@@ -19,6 +19,7 @@ pub mod policy;
 mod replies;
 mod responding;
 pub mod services;
+mod subjects;
 pub mod testing;
 #[cfg(test)]
 mod tests;
@@ -440,11 +441,17 @@ impl RequestState {
         let now = s.now();
         if command.issued_by_system() {
             if !matches!(by, Actor::System { .. }) {
-                return Err(DomainError::forbidden(
-                    "only the scheduler records the time facts of a request",
-                ));
+                return Err(DomainError::forbidden(if command.for_data_subject() {
+                    "only the system carries out a data subject's request, for its data \
+                     administrator"
+                } else {
+                    "only the scheduler records the time facts of a request"
+                }));
             }
             let request = self.existing()?;
+            if command.for_data_subject() {
+                return request.for_data_subject(command, now);
+            }
             let retention = match command {
                 C::BlockPersonalData | C::RecordPersonalDataDeleted => {
                     s.retention(&request.area)
@@ -512,7 +519,12 @@ impl RequestState {
             | C::RecordAnswerOverdue
             | C::RaiseInactivity
             | C::BlockPersonalData
-            | C::RecordPersonalDataDeleted => unreachable!("time facts are handled above"),
+            | C::RecordPersonalDataDeleted
+            | C::RectifySubject { .. }
+            | C::BlockPersonalDataForSubject { .. }
+            | C::RecordPersonalDataErasedForSubject { .. } => {
+                unreachable!("system commands are handled above")
+            }
         }
     }
 
@@ -726,6 +738,13 @@ impl Request {
             }
             E::PersonalDataBlocked { at } => self.dates.personal_data_blocked_at = Some(at),
             E::PersonalDataDeleted { at } => self.dates.personal_data_deleted_at = Some(at),
+            E::SubjectRectified { subject, .. } => self.draft.subject = subject,
+            E::PersonalDataBlockedForSubject { at, .. } => {
+                self.dates.personal_data_blocked_at = Some(at)
+            }
+            E::PersonalDataErasedForSubject { at, .. } => {
+                self.dates.personal_data_deleted_at = Some(at)
+            }
         }
     }
 }

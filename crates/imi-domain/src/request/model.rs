@@ -257,6 +257,22 @@ impl RequestSummary {
             .unwrap_or(self.dates.proposed_answer_date)
     }
 
+    /// The authorities that hold the request's data: the requesting authority and its
+    /// coordinator, and once dispatched the responding authority, those that forwarded it and
+    /// the responding coordinator (watchers have a monitoring view only).
+    pub fn participants(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::from([
+            self.requesting.authority_id.clone(),
+            self.requesting_coordinator.clone(),
+        ]);
+        if self.dispatched() {
+            out.insert(self.responding.authority_id.clone());
+            out.extend(self.forwarded_from.iter().cloned());
+            out.extend(self.responding_coordinator.iter().cloned());
+        }
+        out
+    }
+
     /// The request coordinators a referral involves.
     pub fn referral_coordinators(&self) -> BTreeSet<&str> {
         std::iter::once(self.requesting_coordinator.as_str())

@@ -129,7 +129,10 @@ impl RequestAction {
             | C::RecordAnswerOverdue
             | C::RaiseInactivity
             | C::BlockPersonalData
-            | C::RecordPersonalDataDeleted => return None,
+            | C::RecordPersonalDataDeleted
+            | C::RectifySubject { .. }
+            | C::BlockPersonalDataForSubject { .. }
+            | C::RecordPersonalDataErasedForSubject { .. } => return None,
         })
     }
 

@@ -102,7 +102,7 @@ pub enum Audience {
 
 /// The audience of each kind of step (by event type). A step of a kind not listed here is
 /// shown to the acting side only.
-pub const STEP_RULES: [(&str, Audience); 31] = {
+pub const STEP_RULES: [(&str, Audience); 34] = {
     use Audience::*;
     [
         ("RequestDrafted", ActingSide),
@@ -136,6 +136,9 @@ pub const STEP_RULES: [(&str, Audience); 31] = {
         ("InactivityRaised", Everyone),
         ("PersonalDataBlocked", Everyone),
         ("PersonalDataDeleted", Everyone),
+        ("SubjectRectified", Everyone),
+        ("PersonalDataBlockedForSubject", Everyone),
+        ("PersonalDataErasedForSubject", Everyone),
     ]
 };
 

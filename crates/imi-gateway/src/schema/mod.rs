@@ -18,6 +18,7 @@ pub mod profile;
 pub mod reference;
 pub mod relay;
 pub mod requests;
+pub mod subject_requests;
 pub mod users;
 
 use crate::context::RequestContext;
@@ -45,6 +46,7 @@ pub struct Query(
     data_protection::DataProtectionQuery,
     history::HistoryQuery,
     clock::ClockQuery,
+    subject_requests::SubjectRequestsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -57,6 +59,7 @@ pub struct Mutation(
     requests::RequestsMutation,
     alerts::AlertsMutation,
     clock::ClockMutation,
+    subject_requests::SubjectRequestsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -6,6 +6,7 @@ use crate::projection::ProjectionError;
 use imi_domain::alert::AlertEvent;
 use imi_domain::authority::AuthorityEvent;
 use imi_domain::request::RequestEvent;
+use imi_domain::subject_request::SubjectRequestEvent;
 use imi_store::feed::FeedEvent;
 use serde::Deserialize;
 use serde_json::json;
@@ -80,7 +81,13 @@ pub mod kinds {
     pub const ALERT_WITHDRAWN: &str = "alert_withdrawn";
     pub const THREE_DAY_DEADLINE_MISSED: &str = "three_day_deadline_missed";
 
-    pub const ALL: [&str; 41] = [
+    // Data subjects' requests.
+    /// To the data administrator who recorded it: the deadline is near.
+    pub const SUBJECT_REQUEST_DUE_SOON: &str = "subject_request_due_soon";
+    /// To the data administrator who recorded it: the deadline passed without an answer.
+    pub const SUBJECT_REQUEST_OVERDUE: &str = "subject_request_overdue";
+
+    pub const ALL: [&str; 43] = [
         REGISTRATION_CODE,
         INVITATION_EXPIRED,
         AWAITING_VALIDATION,
@@ -122,6 +129,8 @@ pub mod kinds {
         ALERT_CLOSED,
         ALERT_WITHDRAWN,
         THREE_DAY_DEADLINE_MISSED,
+        SUBJECT_REQUEST_DUE_SOON,
+        SUBJECT_REQUEST_OVERDUE,
     ];
 }
 
@@ -142,6 +151,11 @@ pub fn announce(e: &FeedEvent, memory: &mut Memory) -> Result<Vec<Draft>, Projec
             let event = AlertEvent::deserialize(&e.payload)
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(alert(&e.aggregate_id, event, memory))
+        }
+        "SubjectRequest" => {
+            let event = SubjectRequestEvent::deserialize(&e.payload)
+                .map_err(|err| ProjectionError::unreadable(e, err))?;
+            Ok(subject_request(&e.aggregate_id, event))
         }
         _ => Ok(vec![]),
     }
@@ -334,6 +348,33 @@ fn request(id: &str, event: RequestEvent, memory: &mut Memory) -> Vec<Draft> {
     };
     memory.remember_request(r);
     drafts
+}
+
+/// A data subject's request's reminders go to the data administrator who recorded it.
+fn subject_request(id: &str, event: SubjectRequestEvent) -> Vec<Draft> {
+    use kinds::*;
+    use SubjectRequestEvent as E;
+    let (kind, authority, user, due_on) = match event {
+        E::SubjectRequestDeadlineNeared {
+            authority_id,
+            recorded_by,
+            due_on,
+            ..
+        } => (SUBJECT_REQUEST_DUE_SOON, authority_id, recorded_by, due_on),
+        E::SubjectRequestDeadlineMissed {
+            authority_id,
+            recorded_by,
+            due_on,
+            ..
+        } => (SUBJECT_REQUEST_OVERDUE, authority_id, recorded_by, due_on),
+        _ => return vec![],
+    };
+    vec![Draft::to_user(
+        kind,
+        &authority,
+        &user,
+        json!({ "subject_request_id": id, "authority_id": authority, "answer_date": due_on }),
+    )]
 }
 
 fn alert(id: &str, event: AlertEvent, memory: &mut Memory) -> Vec<Draft> {

@@ -8,5 +8,6 @@ mod referral;
 mod replies;
 mod responding;
 mod serialization;
+mod subjects;
 mod support;
 mod timing;

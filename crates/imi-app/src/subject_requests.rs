@@ -1,0 +1,413 @@
+//! Data subjects' requests (Art. 19 of Regulation 1024/2012 and Arts. 15 to 18 of Regulation
+//! (EU) 2016/679) about an information request: recorded, carried out and closed by a data
+//! administrator of an authority that took part in it (the SubjectRequest aggregate decides
+//! who may), and each authority's queue of open ones with their deadlines.
+//!
+//! Carrying one out acts on the information request as the system, for the data
+//! administrator (the processing log names them): rectification re-seals the corrected
+//! subject under the request's key in a new event; blocking blocks its personal data at once;
+//! erasure erases the request's data key (the request is about its subject: every value under
+//! that key is theirs) and its attachments' bytes, then records the fact; access exports the
+//! subject's data in the request, opened here and logged like every other opening.
+
+use crate::caller::Caller;
+use crate::dispatch::{Command, Outcome, Wait};
+use crate::error::{AppError, AppResult};
+use crate::opening::{Opener, Reading};
+use crate::requests::SubjectInput;
+use crate::App;
+use chrono::{DateTime, NaiveDate, Utc};
+use imi_domain::access::ActorContext;
+use imi_domain::actor::Actor;
+use imi_domain::authority::Clock;
+use imi_domain::request::visibility::{shows_step, RequestField};
+use imi_domain::request::{request_key_id, RequestCommand, RequestViewLevel};
+use imi_domain::sealed::Sealed;
+use imi_domain::subject_request::{
+    handles_subject_requests, subject_access_level, subject_request_key_id,
+    unknown_subject_request, ExchangeFacts, SubjectRequestCommand, SubjectRequestKind,
+    SubjectRequestStatus, SubjectRequestSummary,
+};
+use imi_projections::{request_full, request_monitoring, subject_requests};
+
+/// The read models a data subject's request's commands wait for.
+pub const DEFAULT_WAIT: [&str; 3] = [
+    subject_requests::NAME,
+    request_monitoring::NAME,
+    request_full::NAME,
+];
+
+/// The process that carries data subjects' requests out on the exchanges.
+pub const PROCESS: &str = "subject-requests";
+
+/// A data subject's request as its authority's data administrators read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubjectRequestView {
+    pub id: String,
+    pub kind: SubjectRequestKind,
+    pub authority_id: String,
+    /// The information request it is about.
+    pub request_id: String,
+    pub status: SubjectRequestStatus,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+    pub due_on: NaiveDate,
+    /// Open past its deadline.
+    pub overdue: bool,
+    pub carried_out_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The subject's identification (personal data: only in the single view).
+    pub subject: Option<String>,
+    /// The answer given to the subject (personal data: only in the single view).
+    pub answer: Option<String>,
+}
+
+/// What a data subject's access request exports of the information request it is about: its
+/// facts, and its personal data at the level [`subject_access_level`] allows (none once
+/// blocked; absent and marked erased once erased).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubjectExport {
+    pub request_id: String,
+    pub area: String,
+    pub requesting_authority: String,
+    pub responding_authority: Option<String>,
+    pub drafted_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub personal_data_blocked: bool,
+    pub personal_data_erased: bool,
+    pub subject: Option<serde_json::Value>,
+    pub free_text: Option<String>,
+    /// Answers by question id.
+    pub answers: Vec<(String, Option<String>)>,
+    pub attachment_names: Vec<Option<String>>,
+    /// Justifications, opinions and comments of the steps the authority's side reads.
+    pub step_texts: Vec<Option<String>>,
+}
+
+/// What carrying a request out did: the request as it stands, and the export of an access.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CarriedOut {
+    pub outcome: Outcome,
+    pub export: Option<SubjectExport>,
+}
+
+impl App {
+    /// Records a data subject's request of `kind` about information request `request_id`;
+    /// `subject` identifies them (sealed under the new request's own key). Returns its id.
+    pub async fn record_subject_request(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        kind: SubjectRequestKind,
+        subject: &str,
+    ) -> AppResult<(String, Outcome)> {
+        let reader = self.reader(caller).await?;
+        let request_id = crate::input::id(request_id)?;
+        let row = request_monitoring::get(&self.pool, &request_id)
+            .await
+            .map_err(|e| AppError::database("reading a request", &e))?;
+        // An exchange the reader may not see answers as a missing one.
+        let Some(row) =
+            row.filter(|r| imi_domain::request::view_level(&reader, &r.summary).is_some())
+        else {
+            return Err(AppError::from(imi_domain::request::unknown_request()));
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let subject = self
+            .seal_text(&subject_request_key_id(&id), "the subject", subject)
+            .await?;
+        let command = SubjectRequestCommand::Record {
+            id: id.clone(),
+            kind,
+            exchange: ExchangeFacts {
+                exchange: request_key_id(&request_id),
+                area: row.summary.area.clone(),
+                participants: row.summary.participants(),
+            },
+            subject,
+        };
+        let outcome = self
+            .execute(caller, &id, command, &Wait::of(None, &DEFAULT_WAIT)?)
+            .await?;
+        Ok((id, outcome))
+    }
+
+    /// One data subject's request, its subject and answer opened, for a data administrator of
+    /// its authority; any other caller is answered as for a missing one.
+    pub async fn subject_request(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> AppResult<SubjectRequestView> {
+        let reader = self.reader(caller).await?;
+        let summary = self.own_subject_request(&reader, id).await?;
+        let reading = Reading {
+            operation: "subjectRequest.view",
+            level: "DataAdministrator".to_string(),
+            acting_user: format!("user:{}", reader.user_id),
+            acting_authority: Some(reader.authority_id().to_string()),
+        };
+        let mut opener = Opener::new(self, true, reading);
+        let subject = opener.text(&summary.subject, "subject").await?;
+        let answer = match &summary.answer {
+            Some(a) => opener.text(a, "answer").await?,
+            None => None,
+        };
+        opener.finish().await?;
+        let mut view = self.view_of(&summary);
+        view.subject = subject;
+        view.answer = answer;
+        Ok(view)
+    }
+
+    /// The open data subjects' requests of the reader's authority in the areas the reader
+    /// handles them for, the nearest deadline first (no personal data opened).
+    pub async fn subject_request_queue(
+        &self,
+        caller: &Caller,
+    ) -> AppResult<Vec<SubjectRequestView>> {
+        let reader = self.reader(caller).await?;
+        let open = subject_requests::open_of(&self.pool, reader.authority_id())
+            .await
+            .map_err(|e| AppError::database("reading data subjects' requests", &e))?;
+        Ok(open
+            .iter()
+            .filter(|s| handles_subject_requests(&reader, &s.area))
+            .map(|s| self.view_of(s))
+            .collect())
+    }
+
+    /// Carries request `id` out on the information request it is about; a rectification
+    /// needs the `corrected` subject, no other kind takes one. An access answers the export.
+    pub async fn carry_out_subject_request(
+        &self,
+        caller: &Caller,
+        id: &str,
+        corrected: Option<&SubjectInput>,
+    ) -> AppResult<CarriedOut> {
+        let reader = self.reader(caller).await?;
+        let summary = self.own_subject_request(&reader, id).await?;
+        let request_id = summary
+            .exchange
+            .strip_prefix("InformationRequest/")
+            .ok_or_else(unknown_subject_request)?
+            .to_string();
+        let corrected = match (summary.kind, corrected) {
+            (SubjectRequestKind::Rectification, Some(c)) => {
+                Some(self.seal(&summary.exchange, &c.checked()?).await?)
+            }
+            (SubjectRequestKind::Rectification, None) => {
+                return Err(AppError::bad_input(
+                    "a rectification is carried out with the corrected subject",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(AppError::bad_input(
+                    "only a rectification is carried out with a corrected subject",
+                ))
+            }
+            (_, None) => None,
+        };
+        // The aggregate decides whether the caller may, before anything happens to the
+        // exchange.
+        let position = self
+            .run(caller, &summary.id, SubjectRequestCommand::CarryOut.into())
+            .await?;
+        let on_exchange = |command: RequestCommand| {
+            self.run_as(
+                Actor::system(PROCESS),
+                caller.metadata(),
+                &request_id,
+                Command::Request(command),
+            )
+        };
+        let subject_request = summary.id.clone();
+        let mut export = None;
+        let mut last = position;
+        match summary.kind {
+            SubjectRequestKind::Access => {
+                export = Some(self.subject_export(&reader, &request_id).await?);
+            }
+            SubjectRequestKind::Rectification => {
+                let subject =
+                    corrected.ok_or_else(|| AppError::bad_input("no corrected subject"))?;
+                last = on_exchange(RequestCommand::RectifySubject {
+                    subject_request,
+                    subject,
+                })
+                .await?;
+            }
+            SubjectRequestKind::Blocking => {
+                last = on_exchange(RequestCommand::BlockPersonalDataForSubject { subject_request })
+                    .await?;
+            }
+            SubjectRequestKind::Erasure => {
+                // The key first: the fact recorded after it is then never ahead of the erasure.
+                imi_store::retention::erase_exchange(
+                    &self.pool,
+                    &self.keyring,
+                    &summary.exchange,
+                    &format!("user:{}", reader.user_id),
+                    &format!("data subject's request {}", summary.id),
+                )
+                .await
+                .map_err(|e| AppError::sealing("erasing the exchange's data key", &e))?;
+                last = on_exchange(RequestCommand::RecordPersonalDataErasedForSubject {
+                    subject_request,
+                })
+                .await?;
+            }
+        }
+        let outcome = self
+            .settle(last.or(position), &Wait::of(None, &DEFAULT_WAIT)?)
+            .await?;
+        Ok(CarriedOut { outcome, export })
+    }
+
+    /// Closes request `id` with the `answer` given to the subject.
+    pub async fn close_subject_request(
+        &self,
+        caller: &Caller,
+        id: &str,
+        answer: Option<&str>,
+    ) -> AppResult<Outcome> {
+        let reader = self.reader(caller).await?;
+        let summary = self.own_subject_request(&reader, id).await?;
+        let answer = match answer {
+            Some(a) => Some(
+                self.seal_text(&subject_request_key_id(&summary.id), "the answer", a)
+                    .await?,
+            ),
+            None => None,
+        };
+        self.execute(
+            caller,
+            &summary.id,
+            SubjectRequestCommand::Close { answer },
+            &Wait::of(None, &DEFAULT_WAIT)?,
+        )
+        .await
+    }
+
+    /// The request `id` if the reader handles its authority's data subjects' requests in its
+    /// area; otherwise answered as a missing one.
+    async fn own_subject_request(
+        &self,
+        reader: &ActorContext,
+        id: &str,
+    ) -> AppResult<SubjectRequestSummary> {
+        let id = crate::input::id(id)?;
+        subject_requests::get(&self.pool, &id)
+            .await
+            .map_err(|e| AppError::database("reading a data subject's request", &e))?
+            .filter(|s| {
+                reader.belongs_to(&s.authority_id) && handles_subject_requests(reader, &s.area)
+            })
+            .ok_or_else(|| AppError::from(unknown_subject_request()))
+    }
+
+    fn view_of(&self, s: &SubjectRequestSummary) -> SubjectRequestView {
+        let today = self.clock.now().date_naive();
+        SubjectRequestView {
+            id: s.id.clone(),
+            kind: s.kind,
+            authority_id: s.authority_id.clone(),
+            request_id: s
+                .exchange
+                .strip_prefix("InformationRequest/")
+                .unwrap_or(&s.exchange)
+                .to_string(),
+            status: s.status,
+            recorded_by: s.recorded_by.clone(),
+            recorded_at: s.recorded_at,
+            due_on: s.due_on,
+            overdue: s.open() && today > s.due_on,
+            carried_out_at: s.carried_out_at,
+            closed_at: s.closed_at,
+            subject: None,
+            answer: None,
+        }
+    }
+
+    /// The export of the subject's data in request `request_id`, opened for `reader` at the
+    /// level the policy allows a data subject's access, and logged.
+    async fn subject_export(
+        &self,
+        reader: &ActorContext,
+        request_id: &str,
+    ) -> AppResult<SubjectExport> {
+        let full = request_full::get(&self.pool, request_id)
+            .await
+            .map_err(|e| AppError::database("reading a request", &e))?
+            .ok_or_else(|| AppError::from(imi_domain::request::unknown_request()))?;
+        let steps = request_full::steps(&self.pool, request_id)
+            .await
+            .map_err(|e| AppError::database("reading a request's steps", &e))?;
+        let s = &full.summary;
+        let level = subject_access_level(s);
+        let personal = RequestField::Subject.shown_at(level);
+        let mut opener = Opener::new(
+            self,
+            personal,
+            Reading::by(reader, "subjectRequest.accessExport", level),
+        );
+        let d = &full.details;
+        let subject = opener.value(&d.draft.subject, "subject").await?;
+        let free_text = match &d.draft.free_text {
+            Some(t) => opener.text(t, "freeText").await?,
+            None => None,
+        };
+        let mut answers = Vec::new();
+        for (question, sealed) in &d.answers {
+            answers.push((question.clone(), opener.text(sealed, "answers").await?));
+        }
+        let mut attachment_names = Vec::new();
+        for a in d.draft.attachments.iter().chain(&d.reply_attachments) {
+            attachment_names.push(opener.text(&a.name, "attachments.name").await?);
+        }
+        let mut step_texts = Vec::new();
+        if RequestField::StepTexts.shown_at(level) {
+            for step in &steps {
+                if !shows_step(
+                    reader,
+                    s,
+                    RequestViewLevel::FullWithPersonalData,
+                    &step.event_type,
+                    step.by_authority.as_deref(),
+                ) {
+                    continue;
+                }
+                let body = step
+                    .payload
+                    .get(&step.event_type)
+                    .cloned()
+                    .unwrap_or_default();
+                for field in ["justification", "opinion", "comment"] {
+                    if let Some(sealed) = body
+                        .get(field)
+                        .and_then(|v| serde_json::from_value::<Sealed>(v.clone()).ok())
+                    {
+                        step_texts.push(opener.text(&sealed, "steps.text").await?);
+                    }
+                }
+            }
+        }
+        let erased = opener.erased || s.personal_data_deleted();
+        opener.finish().await?;
+        Ok(SubjectExport {
+            request_id: s.request_id.clone(),
+            area: s.area.code().to_string(),
+            requesting_authority: s.requesting.authority_id.clone(),
+            responding_authority: s.dispatched().then(|| s.responding.authority_id.clone()),
+            drafted_at: s.dates.drafted_at,
+            closed_at: s.dates.closed_at,
+            personal_data_blocked: s.personal_data_blocked(),
+            personal_data_erased: erased,
+            subject,
+            free_text,
+            answers,
+            attachment_names,
+            step_texts,
+        })
+    }
+}

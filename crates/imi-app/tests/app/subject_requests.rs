@@ -1,0 +1,417 @@
+//! Data subjects' requests through the application layer, each kind carried out on a
+//! dispatched request, and what the views show after. The scene: national coordinators
+//! `nimic-de` and `nimic-fr` (PQ request coordinators); `de-ca` requests (its local data
+//! administrator `de-ca-lda` is also its request handler; `de-ca-basic` has no role), `fr-ca`
+//! answers (`fr-ca-lda` likewise); `it-ca` took no part.
+
+use crate::support::{english, exchange_read_models, start_with_exchanges, Scene};
+use imi_app::caller::Caller;
+use imi_app::dispatch::Wait;
+use imi_app::requests::{ContentInput, SubjectInput};
+use imi_app::Code;
+use imi_domain::authority::{
+    user_key_id, AuthorityCommand, AuthorityData, AuthorityKind, LegislativeArea, NewUser,
+    UserRole, Workflow, WorkflowRole, WorkflowSetup,
+};
+use imi_domain::request::{RequestCommand, RequestViewLevel};
+use imi_domain::subject_request::{SubjectRequestKind, SubjectRequestStatus};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+const SUBJECT: &str = "Dr. Jan Betroffener";
+const ANSWER: &str = "Licensed since 2015";
+const IDENTIFICATION: &str = "Jan B., passport shown";
+
+fn pq() -> LegislativeArea {
+    LegislativeArea::parse("PQ").unwrap()
+}
+
+fn everything() -> Wait {
+    let names = exchange_read_models()
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
+    Wait::of(Some(names), &[]).unwrap()
+}
+
+async fn authority_step(scene: &Scene, by: &Caller, id: &str, command: AuthorityCommand) {
+    let name = command.name();
+    scene
+        .app
+        .execute(by, id, command, &everything())
+        .await
+        .unwrap_or_else(|e| panic!("{name} on {id}: {e:?}"));
+}
+
+async fn new_user(scene: &Scene, user_id: &str) -> NewUser {
+    NewUser {
+        user_id: user_id.into(),
+        identity: scene
+            .app
+            .seal(&user_key_id(user_id), &json!({ "name": user_id }))
+            .await
+            .unwrap(),
+    }
+}
+
+fn requests_of(role: WorkflowRole, linked: &str) -> BTreeMap<Workflow, WorkflowSetup> {
+    BTreeMap::from([(
+        Workflow::Requests,
+        WorkflowSetup {
+            role,
+            linked_coordinators: BTreeSet::from([linked.to_string()]),
+        },
+    )])
+}
+
+/// The national coordinator of `ms`, PQ request coordinator; its first user is its data
+/// administrator in PQ.
+async fn coordinator(scene: &Scene, ms: &str) -> Caller {
+    let nimic = scene.nimic(ms).await;
+    let id = format!("nimic-{}", ms.to_ascii_lowercase());
+    let roles = |roles: &[UserRole]| AuthorityCommand::GrantUserRoles {
+        user_id: nimic.user_ids().unwrap().0.to_string(),
+        area: pq(),
+        roles: roles.iter().copied().collect(),
+    };
+    authority_step(scene, &nimic, &id, roles(&[UserRole::DataAdministrator])).await;
+    let access = AuthorityCommand::GrantAreaAccess {
+        area: pq(),
+        workflows: requests_of(WorkflowRole::RequestCoordinator, &id),
+    };
+    authority_step(scene, &nimic, &id, access).await;
+    nimic
+}
+
+/// A competent authority `id` linked to `coordinator` in PQ requests; its local data
+/// administrator `<id>-lda` is also its request handler; `<id>-basic` has no role.
+async fn competent_authority(scene: &Scene, by: &Caller, coordinator: &str, id: &str) -> Caller {
+    let lda_id = format!("{id}-lda");
+    let register = AuthorityCommand::RegisterAuthority {
+        authority_id: id.into(),
+        kind: AuthorityKind::CompetentAuthority,
+        region: None,
+        coordinated_areas: BTreeSet::new(),
+        access: BTreeMap::from([(
+            pq(),
+            requests_of(WorkflowRole::RequestAuthority, coordinator),
+        )]),
+        data: AuthorityData {
+            official_name: format!("Authority {id}"),
+            contact: imi_domain::authority::ContactDetails {
+                email: Some(format!("office@{id}.example.eu")),
+                ..Default::default()
+            },
+            ..AuthorityData::default()
+        },
+        first_user: new_user(scene, &lda_id).await,
+    };
+    authority_step(scene, by, id, register).await;
+    let lda = Caller::user(&lda_id, id, english());
+    let grant = AuthorityCommand::GrantUserRoles {
+        user_id: lda_id.clone(),
+        area: pq(),
+        roles: BTreeSet::from([UserRole::RequestHandler]),
+    };
+    authority_step(scene, &lda, id, grant).await;
+    let basic = AuthorityCommand::RegisterUser {
+        user: new_user(scene, &format!("{id}-basic")).await,
+        local_data_administrator: false,
+    };
+    authority_step(scene, &lda, id, basic).await;
+    lda
+}
+
+struct People {
+    scene: Scene,
+    de: Caller,
+    de_basic: Caller,
+    fr: Caller,
+    it: Caller,
+}
+
+/// The scene with request `r-1` (about [`SUBJECT`]) dispatched to `fr-ca`, accepted and
+/// answered.
+async fn dispatched() -> People {
+    let scene = start_with_exchanges().await;
+    let nimic_de = coordinator(&scene, "DE").await;
+    let nimic_fr = coordinator(&scene, "FR").await;
+    let nimic_it = coordinator(&scene, "IT").await;
+    let de = competent_authority(&scene, &nimic_de, "nimic-de", "de-ca").await;
+    let fr = competent_authority(&scene, &nimic_fr, "nimic-fr", "fr-ca").await;
+    let it = competent_authority(&scene, &nimic_it, "nimic-it", "it-ca").await;
+    let app = &scene.app;
+    let wait = everything();
+    let content = ContentInput {
+        question_set: "PQ-GEN".into(),
+        questions: vec!["PQ-GEN-01".into()],
+        free_text: Some(format!("About {SUBJECT}")),
+        subject: SubjectInput {
+            name: SUBJECT.into(),
+            ..SubjectInput::default()
+        },
+        attachments: vec![],
+        proposed_answer_date: chrono::NaiveDate::from_ymd_opt(2030, 6, 1).unwrap(),
+        responding_authority: "fr-ca".into(),
+        request_coordinator: None,
+    };
+    app.draft_request(&de, Some("r-1"), "PQ", content, &wait)
+        .await
+        .expect("draft");
+    app.request_step(&de, "r-1", RequestCommand::Send, &wait)
+        .await
+        .expect("send");
+    let accept = RequestCommand::Accept {
+        request_coordinator: None,
+    };
+    app.request_step(&fr, "r-1", accept, &wait)
+        .await
+        .expect("accept");
+    let answers = [("PQ-GEN-01".to_string(), ANSWER.to_string())];
+    app.reply_to_request(&fr, "r-1", true, &answers, &[], &wait)
+        .await
+        .expect("reply");
+    People {
+        de_basic: Caller::user("de-ca-basic", "de-ca", english()),
+        scene,
+        de,
+        fr,
+        it,
+    }
+}
+
+impl People {
+    async fn record(&self, kind: SubjectRequestKind) -> String {
+        let (id, outcome) = self
+            .scene
+            .app
+            .record_subject_request(&self.de, "r-1", kind, IDENTIFICATION)
+            .await
+            .expect("record");
+        assert!(outcome.waited);
+        id
+    }
+
+    /// The request as `caller` reads it: its level and its subject's name, if shown.
+    async fn view(&self, caller: &Caller) -> (RequestViewLevel, bool, Option<String>) {
+        let app = &self.scene.app;
+        let view = app.request(caller, "r-1").await.expect("the request");
+        let content = app.request_content(&view).await.expect("its content");
+        let name = content
+            .as_ref()
+            .and_then(|c| c.subject.as_ref())
+            .and_then(|s| s["name"].as_str())
+            .map(String::from);
+        let erased =
+            view.personal_data_erased || content.as_ref().is_some_and(|c| c.personal_data_erased);
+        (view.level, erased, name)
+    }
+
+    /// Entries of `operation` on the data of `exchange` by `de-ca-lda`.
+    async fn readings(&self, exchange: &str, operation: &str) -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM processing_log WHERE operation = $1
+                AND exchange = $2 AND acting_user = 'user:de-ca-lda'",
+        )
+        .bind(operation)
+        .bind(exchange)
+        .fetch_one(&self.scene.app.pool)
+        .await
+        .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn an_access_exports_the_subjects_data_logged_and_is_closed_with_the_answer() {
+    let p = dispatched().await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Access).await;
+    let queue = app.subject_request_queue(&p.de).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].status, SubjectRequestStatus::Open);
+    assert_eq!(
+        queue[0].due_on,
+        queue[0].recorded_at.date_naive() + chrono::Duration::days(30)
+    );
+    assert!(
+        queue[0].subject.is_none(),
+        "the queue opens no personal data"
+    );
+    assert!(app.subject_request_queue(&p.fr).await.unwrap().is_empty());
+
+    let done = app
+        .carry_out_subject_request(&p.de, &id, None)
+        .await
+        .expect("carry out");
+    let export = done.export.expect("an access exports");
+    assert_eq!(export.subject.unwrap()["name"], SUBJECT);
+    assert_eq!(
+        export.free_text.as_deref(),
+        Some(&*format!("About {SUBJECT}"))
+    );
+    assert_eq!(
+        export.answers,
+        vec![("PQ-GEN-01".to_string(), Some(ANSWER.to_string()))]
+    );
+    assert!(!export.personal_data_blocked && !export.personal_data_erased);
+    let exchange = "InformationRequest/r-1";
+    assert_eq!(p.readings(exchange, "subjectRequest.accessExport").await, 1);
+
+    let missing = app
+        .close_subject_request(&p.de, &id, None)
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code, Code::BadUserInput);
+    app.close_subject_request(&p.de, &id, Some(ANSWER))
+        .await
+        .expect("close");
+    let closed = app.subject_request(&p.de, &id).await.unwrap();
+    assert_eq!(closed.status, SubjectRequestStatus::Closed);
+    assert_eq!(closed.subject.as_deref(), Some(IDENTIFICATION));
+    assert_eq!(closed.answer.as_deref(), Some(ANSWER));
+    let own = format!("SubjectRequest/{id}");
+    assert_eq!(p.readings(&own, "subjectRequest.view").await, 1);
+    assert!(app.subject_request_queue(&p.de).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_rectification_reseals_the_corrected_subject_for_every_view() {
+    let p = dispatched().await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Rectification).await;
+    let without = app
+        .carry_out_subject_request(&p.de, &id, None)
+        .await
+        .unwrap_err();
+    assert_eq!(without.code, Code::BadUserInput);
+    let corrected = SubjectInput {
+        name: "Dr. Jan Berichtigt".into(),
+        ..SubjectInput::default()
+    };
+    app.carry_out_subject_request(&p.de, &id, Some(&corrected))
+        .await
+        .expect("rectify");
+    for caller in [&p.de, &p.fr] {
+        let (level, erased, name) = p.view(caller).await;
+        assert_eq!(level, RequestViewLevel::FullWithPersonalData);
+        assert!(!erased);
+        assert_eq!(name.as_deref(), Some("Dr. Jan Berichtigt"));
+    }
+    let again = app
+        .carry_out_subject_request(&p.de, &id, Some(&corrected))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code, Code::BadUserInput, "carried out once");
+}
+
+#[tokio::test]
+async fn blocking_drops_every_view_to_the_facts() {
+    let p = dispatched().await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Blocking).await;
+    app.carry_out_subject_request(&p.de, &id, None)
+        .await
+        .expect("block");
+    for caller in [&p.de, &p.fr] {
+        let (level, _, name) = p.view(caller).await;
+        assert_eq!(level, RequestViewLevel::Monitoring);
+        assert_eq!(name, None);
+    }
+    // An access after blocking exports the facts only.
+    let access = p.record(SubjectRequestKind::Access).await;
+    let export = app
+        .carry_out_subject_request(&p.de, &access, None)
+        .await
+        .unwrap()
+        .export
+        .unwrap();
+    assert!(export.personal_data_blocked);
+    assert_eq!(export.subject, None);
+    assert_eq!(export.answers, vec![("PQ-GEN-01".to_string(), None)]);
+}
+
+#[tokio::test]
+async fn erasure_erases_the_requests_key_and_the_views_say_so() {
+    let p = dispatched().await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Erasure).await;
+    app.carry_out_subject_request(&p.de, &id, None)
+        .await
+        .expect("erase");
+    let (_, erased, name) = p.view(&p.de).await;
+    assert!(erased);
+    assert_eq!(name, None);
+    let access = p.record(SubjectRequestKind::Access).await;
+    let export = app
+        .carry_out_subject_request(&p.de, &access, None)
+        .await
+        .unwrap()
+        .export
+        .unwrap();
+    assert!(export.personal_data_erased);
+    assert_eq!(export.subject, None);
+    // Nothing more is carried out on erased data.
+    let rectification = p.record(SubjectRequestKind::Rectification).await;
+    let corrected = SubjectInput {
+        name: "x".into(),
+        ..SubjectInput::default()
+    };
+    assert!(app
+        .carry_out_subject_request(&p.de, &rectification, Some(&corrected))
+        .await
+        .is_err());
+    let events = imi_store::audit::verify(&app.pool).await.unwrap();
+    assert!(events.first_broken.is_none(), "{:?}", events.first_broken);
+}
+
+#[tokio::test]
+async fn only_a_data_administrator_of_a_participant_handles_the_request() {
+    let p = dispatched().await;
+    let app = &p.scene.app;
+    let by_basic = app
+        .record_subject_request(&p.de_basic, "r-1", SubjectRequestKind::Access, "x")
+        .await
+        .unwrap_err();
+    assert_eq!(by_basic.code, Code::Forbidden);
+    let by_stranger = app
+        .record_subject_request(&p.it, "r-1", SubjectRequestKind::Access, "x")
+        .await
+        .unwrap_err();
+    assert_eq!(by_stranger.code, Code::NotFound, "a request it cannot see");
+    let unknown = app
+        .record_subject_request(&p.de, "r-none", SubjectRequestKind::Access, "x")
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code, Code::NotFound);
+    let empty = app
+        .record_subject_request(&p.de, "r-1", SubjectRequestKind::Access, " ")
+        .await
+        .unwrap_err();
+    assert_eq!(empty.code, Code::BadUserInput);
+
+    let id = p.record(SubjectRequestKind::Access).await;
+    for caller in [&p.fr, &p.it, &p.de_basic] {
+        let carried = app
+            .carry_out_subject_request(caller, &id, None)
+            .await
+            .unwrap_err();
+        assert_eq!(carried.code, Code::NotFound);
+        let read = app.subject_request(caller, &id).await.unwrap_err();
+        assert_eq!(read.code, Code::NotFound);
+        let closed = app
+            .close_subject_request(caller, &id, Some(ANSWER))
+            .await
+            .unwrap_err();
+        assert_eq!(closed.code, Code::NotFound);
+    }
+    // The responding side's data administrator records its own.
+    let (theirs, _) = app
+        .record_subject_request(&p.fr, "r-1", SubjectRequestKind::Access, IDENTIFICATION)
+        .await
+        .expect("a participant records");
+    assert_eq!(app.subject_request_queue(&p.fr).await.unwrap().len(), 1);
+    assert_eq!(
+        app.subject_request(&p.de, &theirs).await.unwrap_err().code,
+        Code::NotFound
+    );
+}
