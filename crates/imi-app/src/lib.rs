@@ -30,6 +30,7 @@ pub mod reference;
 pub mod registration;
 pub mod requests;
 pub mod scheduled;
+pub mod scoreboard;
 pub mod sign_in;
 pub mod users;
 

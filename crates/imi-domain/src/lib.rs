@@ -10,4 +10,5 @@ pub mod error;
 pub mod reference;
 pub mod request;
 pub mod retention;
+pub mod scoreboard;
 pub mod sealed;

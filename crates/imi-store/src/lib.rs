@@ -43,4 +43,5 @@ pub mod retention;
 pub mod sealing;
 pub mod seals;
 pub mod throttle;
+pub mod upcasting;
 pub mod wake;

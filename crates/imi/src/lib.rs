@@ -7,3 +7,4 @@ pub mod bench_deletion;
 pub mod config;
 pub mod logging;
 pub mod seed;
+pub mod stats;

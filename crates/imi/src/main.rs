@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use imi::{app, audit, bench, config, seed};
+use imi::{app, audit, bench, config, seed, stats};
 use imi_store::sealing::MasterKey;
 use imi_store::wake::Wake;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -117,6 +117,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// Statistics: the Single Market Scoreboard's indicators.
+    Stats {
+        #[command(subcommand)]
+        command: stats::StatsCommand,
     },
     /// Print the GraphQL schema (SDL, sorted).
     Schema,
@@ -263,6 +268,7 @@ async fn run() -> Result<()> {
                 }
                 Command::Projections { command } => projections(&pool, command).await,
                 Command::Audit { command } => audit::run(&pool, command).await,
+                Command::Stats { command } => stats::run(&pool, command).await,
                 Command::Serve {
                     master_key,
                     token_secret,

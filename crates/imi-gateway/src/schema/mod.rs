@@ -17,6 +17,7 @@ pub mod profile;
 pub mod reference;
 pub mod relay;
 pub mod requests;
+pub mod scoreboard;
 pub mod users;
 
 use crate::context::RequestContext;
@@ -43,6 +44,7 @@ pub struct Query(
     alerts::AlertsQuery,
     data_protection::DataProtectionQuery,
     history::HistoryQuery,
+    scoreboard::ScoreboardQuery,
 );
 
 #[derive(MergedObject, Default)]
