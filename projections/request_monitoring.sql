@@ -1,4 +1,4 @@
--- The monitoring view of information requests (version 2): authorities involved, area,
+-- The monitoring view of information requests (version 3: the rating's two answers): authorities involved, area,
 -- question set, status, dates and deadlines. No content, no personal data, no attachments.
 -- `watchers` are every authority that may see the request at all (the parties once involved,
 -- their linked coordinators and linked authorities, the coordinators intervening, authorities
@@ -29,7 +29,8 @@ CREATE TABLE requests
     withdrawn_at            timestamptz,
     last_activity_at        timestamptz NOT NULL,
     personal_data_blocked   boolean     NOT NULL,
-    rating                  integer,
+    rating_timeliness       smallint,
+    rating_effort           smallint,
     -- imi_domain::request::RequestSummary: what the access policy decides on.
     summary                 jsonb       NOT NULL
 );

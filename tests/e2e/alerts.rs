@@ -633,6 +633,14 @@ async fn an_sd_alert_from_draft_to_closure_and_a_withdrawn_one() {
         )
         .await;
     assert_eq!(figures["data"], stats["data"], "{figures}");
+    // The Scoreboard too (no request was sent here: no Member State has figures).
+    let scoreboard = commission
+        .query(
+            "query { scoreboard(from: \"2020-01-01\", to: \"2040-01-01\") { memberState } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(scoreboard["data"]["scoreboard"], json!([]), "{scoreboard}");
     for (query, variables) in [
         (ALERT, json!({ "id": a1 })),
         (AS_OF, json!({ "id": a1, "asOf": { "position": head } })),

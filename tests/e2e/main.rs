@@ -14,5 +14,5 @@ mod notifications;
 mod operations;
 mod requests;
 mod retention;
-mod training;
 mod subject_requests;
+mod training;

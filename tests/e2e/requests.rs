@@ -42,7 +42,7 @@ const VIEW: &str = "query($id: ID!) {
     content {
       questions { id answered answer text { text language fallback } }
       attachments { sha256 name }
-      subject freeText personalDataErased respondingHandlers rating
+      subject freeText personalDataErased respondingHandlers rating { timeliness effort }
       referralParticipation { coordinator participates opinionGiven }
       steps { eventType byAuthority reason text }
     }
@@ -366,6 +366,94 @@ async fn refused(
     );
 }
 
+/// The request was sent, accepted and fully answered within minutes, before its answer date,
+/// and rated 4 for timeliness and 2 (negative) for effort: France, which responded, is green
+/// on all but effort. Germany received nothing and has no row.
+async fn scoreboard_shows_the_responding_member_state(service: &Service, token: &str) {
+    let today = chrono::Utc::now().date_naive();
+    let answer = service
+        .graphql(
+            Some(token),
+            None,
+            "query($from: NaiveDate!, $to: NaiveDate!) { scoreboard(from: $from, to: $to) {
+               memberState overall figures { indicator value cases light } } }",
+            json!({ "from": today - chrono::Days::new(1), "to": today + chrono::Days::new(1) }),
+        )
+        .await;
+    let rows = &answer["data"]["scoreboard"];
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{answer}");
+    assert_eq!(rows[0]["memberState"], "FR");
+    let lights: Vec<(&str, &str)> = rows[0]["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["indicator"].as_str().unwrap(),
+                f["light"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lights,
+        [
+            ("ACCEPTED_IN_TIME", "GREEN"),
+            ("DAYS_TO_ANSWER", "GREEN"),
+            ("ANSWERED_BY_AGREED_DATE", "GREEN"),
+            ("NEGATIVE_TIMELINESS", "GREEN"),
+            ("NEGATIVE_EFFORT", "RED"),
+        ]
+    );
+    assert_eq!(rows[0]["figures"][4]["value"], 100.0);
+    assert_eq!(rows[0]["overall"], 3);
+    scoreboard_on_the_command_line(service, today).await;
+
+    let backwards = service
+        .graphql(
+            Some(token),
+            None,
+            "{ scoreboard(from: \"2026-02-01\", to: \"2026-01-01\") { memberState } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        backwards["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{backwards}"
+    );
+}
+
+/// `imi stats scoreboard` writes the same figures as CSV, and charts as SVG and PNG.
+async fn scoreboard_on_the_command_line(service: &Service, today: chrono::NaiveDate) {
+    use imi::stats::{run, Format, StatsCommand};
+    let dir = std::env::temp_dir().join(format!("imi-scoreboard-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (format, name) in [
+        (Format::Csv, "s.csv"),
+        (Format::Svg, "s.svg"),
+        (Format::Png, "s.png"),
+    ] {
+        let command = StatsCommand::Scoreboard {
+            from: Some(today - chrono::Days::new(1)),
+            to: Some(today + chrono::Days::new(1)),
+            area: None,
+            format,
+            output: Some(dir.join(name)),
+            font: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf".into(),
+        };
+        run(&service.services.app.pool, command).await.unwrap();
+    }
+    let csv = std::fs::read_to_string(dir.join("s.csv")).unwrap();
+    assert!(csv.contains("FR,NEGATIVE_EFFORT,100.00,1,RED,3"), "{csv}");
+    let svg = std::fs::read_to_string(dir.join("s.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("\nFR\n</text>"),
+        "{svg}"
+    );
+    let png = std::fs::read(dir.join("s.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 async fn view(service: &Service, token: &str, language: Option<&str>) -> Value {
     let answer = service
         .graphql(Some(token), language, VIEW, json!({ "id": "r-1" }))
@@ -680,9 +768,13 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
         &t.de_handler,
         "rateReply",
         "RateReplyInput",
-        json!({ "requestId": "r-1", "rating": 4 }),
+        json!({
+            "requestId": "r-1", "timeliness": 4, "effort": 2,
+            "waitFor": ["request_full", "request_scoreboard"]
+        }),
     )
     .await;
+    scoreboard_shows_the_responding_member_state(&service, &t.de_handler).await;
 
     // The handlers on both sides: everything, personal data included, in their language.
     for (token, language) in [(&t.de_handler, "de"), (&t.fr_handler, "fr")] {
@@ -700,7 +792,7 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
         assert_eq!(content["questions"][0]["text"]["language"], language);
         assert_eq!(content["questions"][0]["text"]["fallback"], false);
         assert_eq!(content["attachments"][0]["name"], "diploma-vollmer.pdf");
-        assert_eq!(content["rating"], 4);
+        assert_eq!(content["rating"], json!({ "timeliness": 4, "effort": 2 }));
         assert_eq!(content["respondingHandlers"], json!(["fr-handler"]));
         let texts: Vec<&Value> = content["steps"]
             .as_array()

@@ -31,9 +31,10 @@ pub mod reference;
 pub mod registration;
 pub mod requests;
 pub mod scheduled;
+pub mod scoreboard;
 pub mod sign_in;
-pub mod training;
 pub mod subject_requests;
+pub mod training;
 pub mod users;
 
 pub use caller::Caller;

@@ -15,8 +15,8 @@ use imi_domain::access::ActorContext;
 use imi_domain::authority::UserRole;
 use imi_domain::request::visibility::{shows_step, RequestField};
 use imi_domain::request::{
-    self as r, request_key_id, view_level, Answers, RequestCommand, RequestContent, RequestSummary,
-    RequestViewLevel,
+    self as r, request_key_id, view_level, Answers, ReplyRating, RequestCommand, RequestContent,
+    RequestSummary, RequestViewLevel,
 };
 use imi_domain::sealed::Sealed;
 use imi_projections::as_of::RequestAt;
@@ -453,7 +453,7 @@ pub struct RequestContentView {
     pub requesting_handlers: Vec<String>,
     pub responding_handlers: Vec<String>,
     pub reply_awaiting_approval: bool,
-    pub rating: Option<u8>,
+    pub rating: Option<ReplyRating>,
     pub referral_participation: Vec<ReferralParticipationView>,
     pub steps: Vec<StepView>,
     pub subject: Option<serde_json::Value>,

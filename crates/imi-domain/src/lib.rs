@@ -10,5 +10,6 @@ pub mod error;
 pub mod reference;
 pub mod request;
 pub mod retention;
+pub mod scoreboard;
 pub mod sealed;
 pub mod subject_request;

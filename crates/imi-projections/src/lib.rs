@@ -7,7 +7,7 @@
 //! pending, for the scheduler), [`invitations`] (invitations to register, per coordinator),
 //! and for information requests [`request_monitoring`],
 //! [`request_full`] (personal data kept sealed), [`request_inbox`] (what awaits whose action)
-//! and [`allocator_report`]; and for alerts [`alert_overview`] (high level, per authority),
+//! [`allocator_report`] and [`request_scoreboard`] (the Single Market Scoreboard's facts); and for alerts [`alert_overview`] (high level, per authority),
 //! [`alert_full`] (content and history, sealed), [`alert_queue`] (work queues),
 //! [`alert_statistics`] (by Member State).
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
@@ -36,6 +36,7 @@ pub mod request_fold;
 pub mod request_full;
 pub mod request_inbox;
 pub mod request_monitoring;
+pub mod request_scoreboard;
 pub mod runner;
 pub mod status;
 pub mod subject_requests;
@@ -59,6 +60,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(request_full::RequestFull),
         Arc::new(request_inbox::RequestInbox),
         Arc::new(allocator_report::AllocatorReport),
+        Arc::new(request_scoreboard::RequestScoreboard),
         Arc::new(alert_overview::AlertOverviewProjection),
         Arc::new(alert_full::AlertFullProjection),
         Arc::new(alert_queue::AlertQueueProjection),

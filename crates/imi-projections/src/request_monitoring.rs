@@ -42,7 +42,8 @@ pub struct MonitoringRow {
     pub withdrawn_at: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
     pub personal_data_blocked: bool,
-    pub rating: Option<i32>,
+    pub rating_timeliness: Option<i16>,
+    pub rating_effort: Option<i16>,
     pub summary: RequestSummary,
 }
 
@@ -89,7 +90,8 @@ impl MonitoringRow {
             withdrawn_at: d.withdrawn_at,
             last_activity_at: d.last_activity_at,
             personal_data_blocked: s.personal_data_blocked(),
-            rating: s.rating.map(i32::from),
+            rating_timeliness: s.rating.map(|r| r.timeliness.into()),
+            rating_effort: s.rating.map(|r| r.effort.into()),
             summary: s,
         }
     }
@@ -101,7 +103,7 @@ impl Projection for RequestMonitoring {
         NAME
     }
     fn version(&self) -> i32 {
-        2
+        3
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_monitoring.sql")

@@ -32,7 +32,7 @@ pub type AlertBus = CommandBus<StoreAlert>;
 
 /// The upcasters of the Alert aggregate's events.
 pub fn alert_upcasters() -> Vec<Box<dyn EventUpcaster>> {
-    vec![]
+    crate::upcasting::upcasters("Alert")
 }
 
 /// The bus with a [`StoreLookup`] on `pool` (system clock).

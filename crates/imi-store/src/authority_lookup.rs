@@ -31,7 +31,7 @@ use std::sync::Arc;
 /// The upcasters of the Authority aggregate's events: the bus and the lookup load with the
 /// same ones.
 pub fn authority_upcasters() -> Vec<Box<dyn EventUpcaster>> {
-    vec![]
+    crate::upcasting::upcasters("Authority")
 }
 
 /// The events the lookup index covers (the partial index's predicate, repeated so the planner

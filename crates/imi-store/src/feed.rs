@@ -74,7 +74,14 @@ pub async fn read(
     rows.iter().map(decode).collect()
 }
 
+/// A row as the current code reads it: upcast to the event's current version.
 fn decode(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error> {
+    let mut event = decode_recorded(row)?;
+    crate::upcasting::upcast(&mut event);
+    Ok(event)
+}
+
+fn decode_recorded(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error> {
     Ok(FeedEvent {
         at: FeedPosition {
             xid: row.try_get("txid")?,

@@ -46,4 +46,5 @@ pub mod seals;
 pub mod subject_request_bus;
 pub mod throttle;
 pub mod training;
+pub mod upcasting;
 pub mod wake;

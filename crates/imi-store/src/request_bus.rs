@@ -27,7 +27,7 @@ pub type RequestBus = CommandBus<StoreRequest>;
 
 /// The upcasters of the InformationRequest aggregate's events.
 pub fn request_upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
-    vec![]
+    crate::upcasting::upcasters("InformationRequest")
 }
 
 /// The bus with a [`StoreLookup`] on `pool` (system clock).

@@ -961,8 +961,15 @@ impl Demo<'_> {
         self.request_step(&responding, id, declines).await?;
         self.request_step(&handler, id, RequestCommand::Close)
             .await?;
-        self.request_step(&handler, id, RequestCommand::RateReply { rating: 4 })
-            .await
+        self.request_step(
+            &handler,
+            id,
+            RequestCommand::RateReply {
+                timeliness: 4,
+                effort: 3,
+            },
+        )
+        .await
     }
 
     async fn user_id(&self, login: &str) -> Result<String> {

@@ -10,4 +10,5 @@ pub mod config;
 pub mod demo;
 pub mod logging;
 pub mod seed;
+pub mod stats;
 pub mod subject_requests;

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use imi::{app, audit, bench, commission, config, seed, subject_requests};
+use imi::{app, audit, bench, commission, config, seed, stats, subject_requests};
 use imi_store::sealing::MasterKey;
 use imi_store::training::Mode;
 use imi_store::wake::Wake;
@@ -138,6 +138,11 @@ enum Command {
     SubjectRequests {
         #[command(subcommand)]
         command: subject_requests::SubjectRequestsCommand,
+    },
+    /// Statistics: the Single Market Scoreboard's indicators.
+    Stats {
+        #[command(subcommand)]
+        command: stats::StatsCommand,
     },
     /// Print the GraphQL schema (SDL, sorted).
     Schema,
@@ -309,6 +314,7 @@ async fn run() -> Result<()> {
                 Command::Audit { command } => audit::run(&pool, command).await,
                 Command::Commission { command } => commission::run(&pool, command).await,
                 Command::SubjectRequests { command } => subject_requests::run(&pool, command).await,
+                Command::Stats { command } => stats::run(&pool, command).await,
                 Command::Serve {
                     master_key,
                     token_secret,

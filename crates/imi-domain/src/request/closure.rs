@@ -31,15 +31,17 @@ impl Request {
 
     pub(super) fn rate(
         &self,
-        rating: u8,
+        rating: ReplyRating,
         now: DateTime<Utc>,
     ) -> Result<Vec<RequestEvent>, DomainError> {
-        if !RATING_RANGE.contains(&rating) {
-            return Err(DomainError::invalid(format!(
-                "a rating is from {} to {}",
-                RATING_RANGE.start(),
-                RATING_RANGE.end()
-            )));
+        for (what, answer) in [("timeliness", rating.timeliness), ("effort", rating.effort)] {
+            if !RATING_RANGE.contains(&answer) {
+                return Err(DomainError::invalid(format!(
+                    "a rating of {what} is from {} to {}",
+                    RATING_RANGE.start(),
+                    RATING_RANGE.end()
+                )));
+            }
         }
         if self.dates.fully_answered_at.is_none() {
             return Err(DomainError::refused("only a full reply is rated"));
@@ -47,6 +49,10 @@ impl Request {
         if self.rating.is_some() {
             return Err(DomainError::refused("the reply was already rated"));
         }
-        Ok(vec![RequestEvent::ReplyRated { rating, at: now }])
+        Ok(vec![RequestEvent::ReplyRated {
+            timeliness: rating.timeliness,
+            effort: rating.effort,
+            at: now,
+        }])
     }
 }

@@ -107,8 +107,8 @@ pub enum RequestCommand {
     Close,
     /// Withdraws the request at any point before closure.
     Withdraw { reason: String },
-    /// Rates the reply (1 to 5), once.
-    RateReply { rating: u8 },
+    /// Rates the reply, once: its timeliness and the effort made, each 1 to 5.
+    RateReply { timeliness: u8, effort: u8 },
 
     // --- Time facts, issued by the scheduler (Actor::System) --------------------------------
     /// The responding authority did not accept within 7 days of dispatch.

@@ -143,8 +143,10 @@ pub enum RequestEvent {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// Version 2: two answers; version 1 held one `rating` (see [`super::upcasting`]).
     ReplyRated {
-        rating: u8,
+        timeliness: u8,
+        effort: u8,
         at: DateTime<Utc>,
     },
     /// Not accepted within 7 days of `dispatched_at`.
@@ -296,6 +298,10 @@ impl DomainEvent for RequestEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_string()
+        match self {
+            Self::ReplyRated { .. } => "2",
+            _ => "1",
+        }
+        .to_string()
     }
 }

@@ -16,6 +16,7 @@ mod drafting;
 mod event;
 mod model;
 pub mod policy;
+mod rating;
 mod replies;
 mod responding;
 pub mod services;
@@ -24,6 +25,7 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 mod timing;
+pub mod upcasting;
 pub mod visibility;
 
 pub use command::{Answers, RequestCommand, RequestContent};
@@ -32,10 +34,10 @@ pub use event::{DraftContent, RequestEvent};
 pub use model::{
     request_key_id, Attachment, Party, QuestionSetSummary, ReferralSummary, RequestDates,
     RequestStatus, RequestSummary, ACCEPTANCE_DAYS, ALLOWED_MEDIA_TYPES, INACTIVITY_MONTHS,
-    MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_REASON_CHARS, RATING_RANGE,
-    REMINDER_DAYS_BEFORE_DUE,
+    MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_REASON_CHARS, REMINDER_DAYS_BEFORE_DUE,
 };
 pub use policy::{audit_level, authorize, view_level, RequestAction, RequestViewLevel};
+pub use rating::{ReplyRating, NEGATIVE_AT_MOST, RATING_RANGE};
 pub use services::{QuestionSets, RequestServices};
 
 use crate::access::ActorContext;
@@ -194,7 +196,7 @@ struct Request {
     dates: RequestDates,
     reply_maintained: bool,
     referral: Option<ReferralSummary>,
-    rating: Option<u8>,
+    rating: Option<ReplyRating>,
     /// When the current responding authority received the request.
     dispatched_at: Option<DateTime<Utc>>,
     acceptance_overdue_recorded: bool,
@@ -513,7 +515,7 @@ impl RequestState {
             } => r.give_referral_opinion(&actor, opinion, satisfactory, now),
             C::Close => r.close(now),
             C::Withdraw { reason } => r.withdraw(&reason, now),
-            C::RateReply { rating } => r.rate(rating, now),
+            C::RateReply { timeliness, effort } => r.rate(ReplyRating { timeliness, effort }, now),
             C::RecordAcceptanceOverdue
             | C::RecordDueDateApproaching
             | C::RecordAnswerOverdue
@@ -729,7 +731,9 @@ impl Request {
                 self.status = S::Withdrawn;
                 self.dates.withdrawn_at = Some(at);
             }
-            E::ReplyRated { rating, .. } => self.rating = Some(rating),
+            E::ReplyRated {
+                timeliness, effort, ..
+            } => self.rating = Some(ReplyRating { timeliness, effort }),
             E::AcceptanceOverdue { .. } => self.acceptance_overdue_recorded = true,
             E::DueDateApproaching { due_date, .. } => self.reminded_for = Some(due_date),
             E::AnswerOverdue { due_date, .. } => self.overdue_for = Some(due_date),

@@ -2,6 +2,7 @@
 //! links, attachments, question sets as the aggregate sees them, and the read-only
 //! [`RequestSummary`] the access policy, the projections and the gateway decide on.
 
+use super::rating::ReplyRating;
 use crate::authority::{AuthoritySummary, LegislativeArea, Workflow};
 use crate::reference::MemberState;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -36,8 +37,6 @@ pub const ACCEPTANCE_DAYS: i64 = 7;
 pub const REMINDER_DAYS_BEFORE_DUE: i64 = 3;
 /// Months without any action after which an open request is raised to the coordinators.
 pub const INACTIVITY_MONTHS: u32 = 2;
-/// The scale of a reply's rating: 1 (poor) to 5 (excellent).
-pub const RATING_RANGE: std::ops::RangeInclusive<u8> = 1..=5;
 
 /// The data key a request's personal data are sealed under.
 pub fn request_key_id(request_id: &str) -> String {
@@ -232,7 +231,7 @@ pub struct RequestSummary {
     pub reply_awaiting_approval: bool,
     pub referral: Option<ReferralSummary>,
     pub dates: RequestDates,
-    pub rating: Option<u8>,
+    pub rating: Option<ReplyRating>,
 }
 
 impl RequestSummary {

@@ -18,6 +18,7 @@ pub mod profile;
 pub mod reference;
 pub mod relay;
 pub mod requests;
+pub mod scoreboard;
 pub mod subject_requests;
 pub mod users;
 
@@ -47,6 +48,7 @@ pub struct Query(
     history::HistoryQuery,
     clock::ClockQuery,
     subject_requests::SubjectRequestsQuery,
+    scoreboard::ScoreboardQuery,
 );
 
 #[derive(MergedObject, Default)]

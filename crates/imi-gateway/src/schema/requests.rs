@@ -212,8 +212,10 @@ pub struct ReferralOpinionInput {
 #[derive(InputObject)]
 pub struct RateReplyInput {
     pub request_id: ID,
-    /// 1 (poor) to 5 (excellent).
-    pub rating: i32,
+    /// The reply's timeliness: 1 (poor) to 5 (excellent).
+    pub timeliness: i32,
+    /// The effort the responding authority made: 1 (poor) to 5 (excellent).
+    pub effort: i32,
     pub wait_for: Option<Vec<String>>,
 }
 
@@ -575,17 +577,17 @@ impl RequestsMutation {
         step(ctx, input.request_id, input.wait_for, command).await
     }
 
-    /// The requesting authority rates the reply.
+    /// The requesting authority rates the reply: its timeliness and the effort made.
     async fn rate_reply(&self, ctx: &Context<'_>, input: RateReplyInput) -> Result<RequestPayload> {
-        let rating = u8::try_from(input.rating)
-            .map_err(|_| ApiError::bad_input("a rating is from 1 to 5"))?;
-        step(
-            ctx,
-            input.request_id,
-            input.wait_for,
-            RequestCommand::RateReply { rating },
-        )
-        .await
+        let answer = |what: &str, value: i32| {
+            u8::try_from(value)
+                .map_err(|_| ApiError::bad_input(format!("a rating of {what} is from 1 to 5")))
+        };
+        let command = RequestCommand::RateReply {
+            timeliness: answer("timeliness", input.timeliness)?,
+            effort: answer("effort", input.effort)?,
+        };
+        step(ctx, input.request_id, input.wait_for, command).await
     }
 }
 
@@ -825,6 +827,13 @@ pub struct RequestStep {
     pub text: Option<String>,
 }
 
+/// The requesting authority's rating of the reply, each answer 1 (poor) to 5 (excellent).
+#[derive(SimpleObject)]
+pub struct ReplyRatingView {
+    pub timeliness: i32,
+    pub effort: i32,
+}
+
 /// The full view of a request.
 #[derive(SimpleObject)]
 pub struct RequestContentView {
@@ -834,7 +843,7 @@ pub struct RequestContentView {
     pub requesting_handlers: Vec<ID>,
     pub responding_handlers: Vec<ID>,
     pub reply_awaiting_approval: bool,
-    pub rating: Option<i32>,
+    pub rating: Option<ReplyRatingView>,
     /// Coordinators that decided on taking part in the referral, with their decision.
     pub referral_participation: Vec<ReferralParticipationView>,
     pub steps: Vec<RequestStep>,
@@ -863,7 +872,10 @@ impl RequestContentView {
             requesting_handlers: c.requesting_handlers.into_iter().map(ID).collect(),
             responding_handlers: c.responding_handlers.into_iter().map(ID).collect(),
             reply_awaiting_approval: c.reply_awaiting_approval,
-            rating: c.rating.map(i32::from),
+            rating: c.rating.map(|r| ReplyRatingView {
+                timeliness: r.timeliness.into(),
+                effort: r.effort.into(),
+            }),
             referral_participation: c
                 .referral_participation
                 .into_iter()

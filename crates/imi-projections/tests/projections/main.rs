@@ -9,4 +9,5 @@ mod reference;
 mod requests;
 mod runner;
 mod scene;
+mod scoreboard;
 mod users;

@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 const SUBJECT: &str = "Dr. Jeanne Martin-Secret";
 const ANSWER: &str = "registered under number 4711-secret";
 
-fn pq() -> LegislativeArea {
+pub(crate) fn pq() -> LegislativeArea {
     LegislativeArea::parse("PQ").unwrap()
 }
 
@@ -95,7 +95,7 @@ fn authority(
     }
 }
 
-fn services() -> InMemoryRequestServices {
+pub(crate) fn services() -> InMemoryRequestServices {
     use WorkflowRole::*;
     let mut de = authority(
         "de-ca",

@@ -15,3 +15,4 @@ mod requests;
 mod scene;
 mod sealing;
 mod support;
+mod upcasting;

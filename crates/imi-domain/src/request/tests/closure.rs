@@ -110,34 +110,40 @@ async fn withdrawing_needs_a_reason() {
 #[tokio::test]
 async fn the_requesting_authority_rates_the_reply() {
     given(closed())
-        .when_async(issued(
-            de_handler(),
-            RequestCommand::RateReply { rating: 4 },
-        ))
+        .when_async(issued(de_handler(), rate(4, 2)))
         .await
         .then_expect_events(vec![RequestEvent::ReplyRated {
-            rating: 4,
+            timeliness: 4,
+            effort: 2,
             at: now(),
         }]);
 }
 
+fn rate(timeliness: u8, effort: u8) -> RequestCommand {
+    RequestCommand::RateReply { timeliness, effort }
+}
+
 #[tokio::test]
-async fn a_rating_is_from_one_to_five() {
-    for rating in [0, 6] {
+async fn each_answer_of_a_rating_is_from_one_to_five() {
+    for (timeliness, effort, what) in [
+        (0, 3, "timeliness"),
+        (6, 3, "timeliness"),
+        (3, 0, "effort"),
+        (3, 6, "effort"),
+    ] {
         given(answered())
-            .when_async(issued(de_handler(), RequestCommand::RateReply { rating }))
+            .when_async(issued(de_handler(), rate(timeliness, effort)))
             .await
-            .then_expect_error(DomainError::invalid("a rating is from 1 to 5"));
+            .then_expect_error(DomainError::invalid(format!(
+                "a rating of {what} is from 1 to 5"
+            )));
     }
 }
 
 #[tokio::test]
 async fn only_a_full_reply_is_rated() {
     given(partially_answered())
-        .when_async(issued(
-            de_handler(),
-            RequestCommand::RateReply { rating: 3 },
-        ))
+        .when_async(issued(de_handler(), rate(3, 3)))
         .await
         .then_expect_error(DomainError::refused("only a full reply is rated"));
 }
@@ -147,15 +153,13 @@ async fn a_reply_is_rated_once() {
     let events = with(
         answered(),
         RequestEvent::ReplyRated {
-            rating: 5,
+            timeliness: 5,
+            effort: 5,
             at: now(),
         },
     );
     given(events)
-        .when_async(issued(
-            de_handler(),
-            RequestCommand::RateReply { rating: 3 },
-        ))
+        .when_async(issued(de_handler(), rate(3, 3)))
         .await
         .then_expect_error(DomainError::refused("the reply was already rated"));
 }

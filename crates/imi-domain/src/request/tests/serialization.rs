@@ -79,7 +79,11 @@ pub(super) fn one_of_each() -> Vec<RequestEvent> {
             reason: "r".into(),
             at,
         },
-        RequestEvent::ReplyRated { rating: 5, at },
+        RequestEvent::ReplyRated {
+            timeliness: 5,
+            effort: 4,
+            at,
+        },
         RequestEvent::AcceptanceOverdue {
             dispatched_at: at,
             at,
@@ -104,12 +108,18 @@ pub(super) fn one_of_each() -> Vec<RequestEvent> {
 }
 
 #[test]
-fn every_event_has_its_name_and_version_1() {
+fn every_event_has_its_name_and_version() {
     let names: std::collections::BTreeSet<String> =
         one_of_each().iter().map(|e| e.event_type()).collect();
     assert_eq!(names.len(), 30, "{names:?}");
     for e in one_of_each() {
-        assert_eq!(e.event_version(), "1");
+        // ReplyRated is at version 2 (two answers); the others are at their first.
+        let version = if e.event_type() == "ReplyRated" {
+            "2"
+        } else {
+            "1"
+        };
+        assert_eq!(e.event_version(), version, "{}", e.event_type());
         let json = serde_json::to_value(&e).unwrap();
         let tag = json.as_object().unwrap().keys().next().unwrap().clone();
         assert_eq!(tag, e.event_type(), "stored under its name");
