@@ -22,7 +22,8 @@ const VIEW: &str = "query($id: ID!, $asOf: AsOf) {
     content {
       questions { id answered answer }
       attachments { sha256 name }
-      subject freeText personalDataErased requestingHandlers respondingHandlers rating
+      subject freeText personalDataErased requestingHandlers respondingHandlers
+      rating { timeliness effort }
       replyAwaitingApproval referralParticipation { coordinator participates opinionGiven }
       steps { sequence eventType at byUser byAuthority reason text }
     }
