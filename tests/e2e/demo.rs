@@ -2,7 +2,7 @@
 //! in the state the README names, each role sees what the README says, and seeding again
 //! changes nothing.
 
-use crate::harness::{start, Service};
+use crate::harness::{start_with_demo, Service};
 use imi::demo::{logins, REQUESTS};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -70,10 +70,7 @@ fn statuses(data: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn the_demo_network_has_every_role_and_exchanges_in_every_state() {
-    let service = start().await;
-    let report = imi::seed::seed(&service.services.app, true)
-        .await
-        .expect("the demo seed");
+    let (service, report) = start_with_demo().await;
     let demo = report.demo.expect("the demo's report");
     assert_eq!((demo.authorities, demo.users, demo.exchanges), (10, 50, 18));
 

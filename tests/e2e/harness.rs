@@ -56,6 +56,18 @@ pub async fn start() -> Service {
 /// Starts the service on a fresh database in `mode` (training: the database is marked so and
 /// the clock follows its offset).
 pub async fn start_in(mode: Mode) -> Service {
+    launch(mode, false).await.0
+}
+
+/// Starts the service after seeding the demo, in the order `imi serve` does: before the
+/// scheduler runs. The demo's story lies in the past, so a scheduler already running would
+/// end its periods under it (an objection then comes too late).
+pub async fn start_with_demo() -> (Service, imi::seed::SeedReport) {
+    let (service, report) = launch(Mode::Production, true).await;
+    (service, report.expect("the demo seed"))
+}
+
+async fn launch(mode: Mode, demo: bool) -> (Service, Option<imi::seed::SeedReport>) {
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
     let reference = imi_store::reference::ReferenceData::bundled().expect("reference data");
@@ -87,6 +99,14 @@ pub async fn start_in(mode: Mode) -> Service {
         },
         None => services,
     };
+    let report = match demo {
+        true => Some(
+            imi::seed::seed(&services.app, true)
+                .await
+                .expect("the demo seed"),
+        ),
+        false => None,
+    };
     // Every role but the sender, which the tests stop and start; polling quickly so the tests
     // need not wait.
     let mut options = app::Options::new(&[Role::Gateway, Role::Projectors, Role::Scheduler], None);
@@ -110,7 +130,7 @@ pub async fn start_in(mode: Mode) -> Service {
         _background: background,
     };
     service.start_sender();
-    service
+    (service, report)
 }
 
 /// A running mail sender: its stop signal and its task.
