@@ -4,6 +4,7 @@ pub mod app;
 pub mod audit;
 pub mod bench;
 pub mod bench_deletion;
+pub mod bench_writes;
 pub mod config;
 pub mod logging;
 pub mod seed;
