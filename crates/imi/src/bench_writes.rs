@@ -166,14 +166,16 @@ pub async fn writes_bench(
     let lags = event_lags(pool, first_event, &samples).await?;
     let memory = memory();
 
+    for t in tallies.values_mut() {
+        t.latencies.sort();
+    }
     let rate = |p: Phase| {
         let t = &tallies[&(p as u8)];
         t.operations as f64 / t.seconds
     };
     let raw = rate(Phase::Raw);
     for phase in Phase::ALL {
-        let t = tallies.get_mut(&(phase as u8)).expect("every phase ran");
-        t.latencies.sort();
+        let t = &tallies[&(phase as u8)];
         let ratio = if phase == Phase::Raw {
             "(baseline)".to_string()
         } else {
