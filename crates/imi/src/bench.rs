@@ -58,6 +58,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         exchanges: i64,
     },
+    /// GraphQL mutations over HTTP with the whole service live in this process (every
+    /// projection, the sender, the scheduler): throughput and latency waiting and not waiting,
+    /// projection lag and memory, vs raw INSERTs of the same rows in a second fresh database.
+    Writes {
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Seconds per side, split into interleaved rounds.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+    },
 }
 
 pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
@@ -76,6 +86,10 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
         }
         BenchCommand::Deletion { exchanges } => {
             crate::bench_deletion::deletion_bench(&pool, exchanges.max(1)).await
+        }
+        BenchCommand::Writes { clients, seconds } => {
+            let baseline = fresh_database(server_url).await?;
+            crate::bench_writes::writes_bench(&pool, &baseline, clients, seconds.max(3)).await
         }
     }
 }
