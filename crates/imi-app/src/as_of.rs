@@ -116,11 +116,7 @@ impl App {
     }
 
     async fn events(&self, aggregate_type: &str, id: &str) -> AppResult<Vec<FeedEvent>> {
-        let upcasters = match aggregate_type {
-            "InformationRequest" => imi_store::request_bus::request_upcasters(),
-            "Alert" => imi_store::alert_bus::alert_upcasters(),
-            _ => imi_store::authority_lookup::authority_upcasters(),
-        };
+        let upcasters = imi_store::upcasting::upcasters(aggregate_type);
         imi_store::as_of::events_of(&self.pool, aggregate_type, id, &upcasters)
             .await
             .map_err(|e| AppError::database("reading an exchange's events", &e))

@@ -263,12 +263,10 @@ async fn folded_events(
     aggregate_type: &str,
     id: &str,
 ) -> Result<Vec<imi_store::feed::FeedEvent>> {
-    let upcasters = match aggregate_type {
-        "InformationRequest" => imi_store::request_bus::request_upcasters(),
-        "Alert" => imi_store::alert_bus::alert_upcasters(),
-        "Authority" => imi_store::authority_lookup::authority_upcasters(),
-        other => bail!("{other}: expected InformationRequest, Alert or Authority"),
-    };
+    if !["InformationRequest", "Alert", "Authority"].contains(&aggregate_type) {
+        bail!("{aggregate_type}: expected InformationRequest, Alert or Authority");
+    }
+    let upcasters = imi_store::upcasting::upcasters(aggregate_type);
     Ok(imi_store::as_of::events_of(pool, aggregate_type, id, &upcasters).await?)
 }
 
