@@ -99,13 +99,11 @@ async fn launch(mode: Mode, demo: bool) -> (Service, Option<imi::seed::SeedRepor
         },
         None => services,
     };
-    let report = match demo {
-        true => Some(
-            imi::seed::seed(&services.app, true)
-                .await
-                .expect("the demo seed"),
-        ),
-        false => None,
+    let report = if demo {
+        let seeded = imi::seed::seed(&services.app, true).await;
+        Some(seeded.expect("the demo seed"))
+    } else {
+        None
     };
     // Every role but the sender, which the tests stop and start; polling quickly so the tests
     // need not wait.

@@ -438,7 +438,7 @@ async fn scoreboard_on_the_command_line(service: &Service, today: chrono::NaiveD
             area: None,
             format,
             output: Some(dir.join(name)),
-            font: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf".into(),
+            font: imi::stats::DEFAULT_FONT.into(),
         };
         run(&service.services.app.pool, command).await.unwrap();
     }

@@ -2,7 +2,9 @@
 
 use crate::error::{AppError, AppResult};
 use crate::App;
-use imi_domain::access::{ActorContext, Reader, COMMISSION, NOT_REGISTERED, STATISTICS_ONLY};
+use imi_domain::access::{
+    may_read, ActorContext, ReadKind, Reader, COMMISSION, NOT_REGISTERED, STATISTICS_ONLY,
+};
 use imi_domain::actor::Actor;
 use imi_domain::reference::Language;
 use imi_store::authority_lookup::StoreLookup;
@@ -95,15 +97,21 @@ impl App {
         Ok(summary.map(|s| Arc::new(ActorContext::new(user_id, s))))
     }
 
-    /// The caller as a reader of figures: the European Commission's statistics reader, or a
-    /// user as [`App::reader`] takes them.
+    /// The caller as a reader of figures (the European Commission's statistics reader, or a
+    /// user as [`App::reader`] takes them), refused unless the policy lets it read statistics.
     pub async fn statistics_reader(&self, caller: &Caller) -> AppResult<Reader> {
-        match caller.user_ids() {
-            Some((user_id, COMMISSION)) => Ok(Reader::CommissionStatistics {
+        let reader = match caller.user_ids() {
+            Some((user_id, COMMISSION)) => Reader::CommissionStatistics {
                 user_id: user_id.to_string(),
-            }),
-            _ => Ok(Reader::User(self.reader(caller).await?)),
+            },
+            _ => Reader::User(self.reader(caller).await?),
+        };
+        if !may_read(&reader, ReadKind::Statistics) {
+            return Err(AppError::forbidden(
+                "statistics are not readable by this caller",
+            ));
         }
+        Ok(reader)
     }
 
     /// The caller, able to act and read exchanges: an active user of a registered, validated

@@ -46,7 +46,7 @@ pub enum Format {
 }
 
 /// Debian's fonts-dejavu-core.
-const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
 pub async fn run(pool: &PgPool, command: StatsCommand) -> Result<()> {
     let StatsCommand::Scoreboard {
