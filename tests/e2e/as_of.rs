@@ -397,3 +397,137 @@ async fn a_request_as_of_each_step_is_what_each_participant_saw_then() {
         .await;
     assert_eq!(code(&backwards).0, "BAD_USER_INPUT", "{backwards}");
 }
+
+const AUTHORITY: &str = "query($id: ID!, $asOf: AsOf) {
+  authority(id: $id, language: \"es\", asOf: $asOf) {
+    id officialName status updatedAt registeredAt validatedAt
+    informalTitle(language: \"es\") { text language fallback }
+    informalTitles { text language fallback }
+    description contact { city website } areas { area }
+    coordinatedAreas invitedBy validatingCoordinator linkedAuthorities
+    contactPerson { name erased }
+  }
+}";
+
+/// Runs a directory mutation on `de-pq` as `token`, waiting for the directory and the
+/// contact persons; returns the feed position of the authority's latest event.
+async fn authority_step(service: &Service, token: &str, field: &str, input: Value) -> i64 {
+    let input_type = format!("{}{}Input", field[..1].to_uppercase(), &field[1..]);
+    let mut input = input;
+    input["authorityId"] = json!("de-pq");
+    input["waitFor"] = json!(["authority_directory", "authority_users"]);
+    step(service, token, field, &input_type, input).await
+}
+
+#[tokio::test]
+async fn an_authority_as_of_a_point_is_what_the_directory_showed_then() {
+    let (service, _) = crate::harness::start_with_demo().await;
+    let sign_in = |login: &'static str| {
+        let service = &service;
+        async move { crate::authorities::sign_in(service, login, "imi-demo-2026").await }
+    };
+    let (admin, stranger) = (sign_in("de.pq.admin").await, sign_in("fr.pq.handler").await);
+    let read = |token: String, as_of: Value| {
+        let service = &service;
+        async move {
+            service
+                .graphql(
+                    Some(&token),
+                    None,
+                    AUTHORITY,
+                    json!({ "id": "de-pq", "asOf": as_of }),
+                )
+                .await
+        }
+    };
+
+    // Three changes; after each, the live view of each reader and the position.
+    let mut played = Vec::new();
+    for (field, input) in [
+        (
+            "setInformalTitle",
+            json!({ "language": "es", "title": "Autoridad alemana de cualificaciones" }),
+        ),
+        (
+            "setContactPerson",
+            json!({ "contactPerson": "Dr. Erika Mustermann" }),
+        ),
+        (
+            "setInformalTitle",
+            json!({ "language": "es", "title": "Autoridad PQ de Alemania" }),
+        ),
+    ] {
+        let position = authority_step(&service, &admin, field, input).await;
+        let (own, other) = (
+            read(admin.clone(), Value::Null).await,
+            read(stranger.clone(), Value::Null).await,
+        );
+        assert!(own["errors"].is_null(), "{own}");
+        played.push((position, own, other));
+    }
+    assert_eq!(
+        played[1].1["data"]["authority"]["contactPerson"]["name"], "Dr. Erika Mustermann",
+        "{}",
+        played[1].1
+    );
+    // Another authority's user reads the directory fields, never the contact person.
+    assert!(played[1].2["data"]["authority"]["contactPerson"].is_null());
+    assert!(played[1].2["data"]["authority"]["officialName"].is_string());
+
+    // As of each position, each reader gets exactly what it saw live then.
+    for (position, own, other) in &played {
+        let point = json!({ "position": position });
+        assert_eq!(&read(admin.clone(), point.clone()).await, own);
+        assert_eq!(&read(stranger.clone(), point).await, other);
+    }
+    // As of a time: just before the last change, what the second change left.
+    let last: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(played[2].1["data"]["authority"]["updatedAt"].clone()).unwrap();
+    let at = (last - chrono::TimeDelta::microseconds(1)).to_rfc3339();
+    let by_time = read(admin.clone(), json!({ "at": at })).await;
+    assert_eq!(by_time, played[1].1);
+    assert_eq!(
+        by_time["data"]["authority"]["informalTitle"]["text"],
+        "Autoridad alemana de cualificaciones"
+    );
+
+    // Before the authority existed: null, as for an unknown one.
+    let before = read(admin.clone(), json!({ "position": 0 })).await;
+    assert!(before["errors"].is_null(), "{before}");
+    assert!(before["data"]["authority"].is_null(), "{before}");
+
+    // Bad points are refused with a code.
+    let beyond = read(admin.clone(), json!({ "position": i64::MAX })).await;
+    assert_eq!(
+        code(&beyond),
+        (json!("BAD_USER_INPUT"), json!("BEYOND_FEED"))
+    );
+    let malformed = read(admin.clone(), json!({ "at": "yesterday" })).await;
+    assert_eq!(
+        code(&malformed),
+        (json!("BAD_USER_INPUT"), json!("MALFORMED_TIME"))
+    );
+    let both = read(
+        admin.clone(),
+        json!({ "position": 1, "at": "2026-01-01T00:00:00Z" }),
+    )
+    .await;
+    assert_eq!(code(&both).0, "BAD_USER_INPUT", "{both}");
+
+    // Opening the past contact person is logged as such.
+    let log = imi_store::processing_log::entries(
+        &service.services.pool,
+        &imi_store::processing_log::Filter {
+            acting_authorities: Some(vec!["de-pq".into()]),
+            limit: 1000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.operation == "directory.contactPerson.asOf"),
+        "{log:?}"
+    );
+}

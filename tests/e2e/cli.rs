@@ -81,6 +81,42 @@ async fn an_operator_migrates_seeds_rebuilds_and_verifies() {
     assert!(o.status.success());
     assert!(stdout(&o).contains("authority_directory"));
 
+    // A projection equals a rebuild of it; a row changed by hand is named, and a rebuild
+    // repairs it.
+    let o = run(&["projections", "diff", "authority_directory"]).await;
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("equal a rebuild"), "{}", stdout(&o));
+    sqlx::query(
+        "UPDATE authority_directory.authorities SET official_name = 'Tampered'
+          WHERE authority_id = 'nimic-fr'",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let o = run(&["projections", "diff", "authority_directory"]).await;
+    assert!(!o.status.success(), "{o:?}");
+    let shown = stdout(&o);
+    assert!(
+        shown.contains(
+            "authority_directory.authorities: 1 rows only in the live table, 1 only in a rebuild"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("- ") && l.contains("Tampered")),
+        "{shown}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("differs from a rebuild"),
+        "{o:?}"
+    );
+    let o = run(&["projections", "rebuild", "authority_directory"]).await;
+    assert!(o.status.success(), "{o:?}");
+    let o = run(&["projections", "diff", "authority_directory"]).await;
+    assert!(o.status.success(), "{o:?}");
+
     let o = run(&["projections", "rebuild", "no_such_view"]).await;
     assert!(!o.status.success());
 

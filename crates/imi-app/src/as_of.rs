@@ -1,4 +1,5 @@
-//! Exchanges as they stood at a point of the log, and what changed between two points.
+//! Exchanges and authorities as they stood at a point of the log, and what changed in an
+//! exchange between two points.
 //!
 //! The exchange's events up to the point are folded with the aggregate's own apply (through
 //! its upcasters, as the repository loads them) into the rows the live read models derive
@@ -13,13 +14,21 @@
 //! than the caller saw then, and one that shrank (blocking) never more than the caller may
 //! see now. An auditor of a Member State that took part reads it at the level without
 //! personal data ([`imi_domain::request::audit_level`], [`imi_domain::alert::audit_level`]).
+//!
+//! An authority's directory entry is folded the same way from its own events (with the
+//! directory projection's own fold); the caller sees it as of the point when it may see it
+//! now and it was listed then, each part beyond the directory fields as it may read it both
+//! now and then.
 
 use crate::alerts::{unknown_alert, AlertView};
+use crate::directory::AuthorityRead;
 use crate::error::{AppError, AppResult};
 use crate::requests::{unknown_request, RequestView};
 use crate::{input, App, Caller};
 use chrono::{DateTime, Utc};
-use imi_domain::access::ActorContext;
+use imi_domain::access::{ActorContext, AuthorityView};
+use imi_domain::authority::AuthorityStatus;
+use imi_domain::reference::Language;
 use imi_domain::{alert as a, request as r};
 use imi_projections::as_of::{self as rows, AlertAt, RequestAt};
 pub use imi_store::as_of::AsOf;
@@ -162,6 +171,39 @@ impl App {
         let view = AlertView::overview(reader, summary, level, past.overview.updated_at);
         self.with_details(reader, summary, view, Some(past.details))
             .await
+    }
+
+    /// Authority `id` as the directory showed it at `point`, with titles in `language`; `None`
+    /// when the caller may not see it now or it was not listed then (not yet created, or
+    /// invited but not registered). The parts beyond the directory fields show as the caller
+    /// may read them both now and then; its contact person is the one it had then (opening it
+    /// is logged as `directory.contactPerson.asOf`).
+    pub async fn authority_as_of(
+        &self,
+        caller: &Caller,
+        id: &str,
+        language: &Language,
+        point: AsOf,
+    ) -> AppResult<Option<AuthorityRead>> {
+        let id = input::id(id)?;
+        let point = self.checked(point).await?;
+        let Some(now) = self.authority(caller, &id, language).await? else {
+            return Ok(None);
+        };
+        let events = self.events("Authority", &id).await?;
+        let Some(past) =
+            rows::authority(point.prefix(&events), Some(language.code())).map_err(unreadable)?
+        else {
+            return Ok(None);
+        };
+        if past.entry.status == AuthorityStatus::Invited {
+            return Ok(None);
+        }
+        let reader = self.actor_context(caller).await?;
+        let then = AuthorityRead::for_reader(past.entry, reader.as_deref());
+        Ok(then
+            .may(AuthorityView::Directory)
+            .then(|| AuthorityRead::as_of(then, &now, past.contact_person)))
     }
 
     /// What changed in `exchange` (`InformationRequest/<id>` or `Alert/<id>`) after `from` up

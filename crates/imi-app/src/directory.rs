@@ -12,6 +12,7 @@ use crate::App;
 use imi_domain::access::{may_view, ActorContext, AuthorityView};
 use imi_domain::authority::{self as d, AuthoritySummary};
 use imi_domain::reference::{Language, MemberState};
+use imi_domain::sealed::Sealed;
 use std::sync::Arc;
 
 /// The directory's projection, the one a mutation waits for by default.
@@ -66,6 +67,9 @@ pub(crate) fn may(
 pub struct AuthorityRead {
     pub entry: DirectoryEntry,
     allowed: Vec<AuthorityView>,
+    /// Read as of a point: the contact person then (sealed; `Some(None)`: none). `None`
+    /// for the live entry, whose contact person is read from its read model.
+    past_contact_person: Option<Option<Sealed>>,
 }
 
 impl AuthorityRead {
@@ -78,7 +82,11 @@ impl AuthorityRead {
                 .collect(),
             None => Vec::new(),
         };
-        Self { entry, allowed }
+        Self {
+            entry,
+            allowed,
+            past_contact_person: None,
+        }
     }
 
     /// The directory fields only: every part the policy gates absent.
@@ -86,7 +94,20 @@ impl AuthorityRead {
         Self {
             entry,
             allowed: Vec::new(),
+            past_contact_person: None,
         }
+    }
+
+    /// `then`, read as of a point, narrowed to what the caller may read `now` as well (a
+    /// right gained since never reveals more of the past, one lost never more than now).
+    pub(crate) fn as_of(
+        mut then: AuthorityRead,
+        now: &AuthorityRead,
+        contact_person: Option<Sealed>,
+    ) -> Self {
+        then.allowed.retain(|view| now.may(*view));
+        then.past_contact_person = Some(contact_person);
+        then
     }
 
     /// Whether the caller may read `view` of this authority.
@@ -243,20 +264,20 @@ impl App {
         if !authority.may(AuthorityView::ContactPerson) {
             return Ok(None);
         }
-        let sealed =
-            imi_projections::users::contact_person(&self.pool, &authority.entry.authority_id)
-                .await
-                .map_err(directory_error("reading the contact person"))?;
+        let (sealed, operation) = match &authority.past_contact_person {
+            Some(then) => (then.clone(), "directory.contactPerson.asOf"),
+            None => (
+                imi_projections::users::contact_person(&self.pool, &authority.entry.authority_id)
+                    .await
+                    .map_err(directory_error("reading the contact person"))?,
+                "directory.contactPerson",
+            ),
+        };
         let Some(sealed) = sealed else {
             return Ok(None);
         };
         let name = self
-            .open_texts(
-                caller,
-                "directory.contactPerson",
-                "contactPerson",
-                &[sealed],
-            )
+            .open_texts(caller, operation, "contactPerson", &[sealed])
             .await?
             .pop()
             .flatten();

@@ -9,6 +9,7 @@
 use crate::alert_fold::alert_events;
 use crate::alert_full::{self, AlertDetails};
 use crate::alert_overview::AlertEntry;
+use crate::directory::DirectoryEntry;
 use crate::projection::ProjectionError;
 use crate::request_fold::{request_events, Touched};
 use crate::request_full::{self, FullRow, Step};
@@ -17,11 +18,12 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use imi_domain::alert::Alert;
 use imi_domain::authority::Authority;
 use imi_domain::request::InformationRequest;
+use imi_domain::sealed::Sealed;
 use imi_store::feed::FeedEvent;
 
 /// `t` as a `timestamptz` column stores it: to the microsecond, half to even (PostgreSQL's
 /// `rint`).
-fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
     let micro = TimeDelta::microseconds(1);
     let down = t.duration_trunc(micro).unwrap_or(t);
     let rest = (t - down).num_nanoseconds().unwrap_or(0);
@@ -126,6 +128,29 @@ pub fn alert(events: &[FeedEvent]) -> Result<Option<AlertAt>, ProjectionError> {
                 })
                 .collect(),
         },
+    }))
+}
+
+/// An authority as the directory and the contact persons' table held it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthorityAt {
+    pub entry: DirectoryEntry,
+    /// Sealed; `None` when it named none.
+    pub contact_person: Option<Sealed>,
+}
+
+/// The authority whose whole history up to a point is `events` (`None` before it was
+/// created), its titles ordered for `language`.
+pub fn authority(
+    events: &[FeedEvent],
+    language: Option<&str>,
+) -> Result<Option<AuthorityAt>, ProjectionError> {
+    let Some(entry) = crate::directory::entry_at(events, language)? else {
+        return Ok(None);
+    };
+    Ok(Some(AuthorityAt {
+        entry,
+        contact_person: crate::users::contact_person_at(events)?,
     }))
 }
 

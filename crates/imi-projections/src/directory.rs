@@ -693,6 +693,32 @@ fn decode_entries(
         .collect()
 }
 
+/// The entry of the authority whose events up to a point are `events`, as the directory held
+/// it then: an entry depends on its own authority's events alone, so folding them with the
+/// projection's own `apply` rebuilds it exactly (times rounded as the table stores them).
+/// `None` before the authority was created. Its status may be `Invited`, which no query lists.
+pub fn entry_at(
+    events: &[FeedEvent],
+    language: Option<&str>,
+) -> Result<Option<DirectoryEntry>, ProjectionError> {
+    let mut rows = BTreeMap::new();
+    for (e, event) in fold::authority_events(events)? {
+        apply(&mut rows, e, event);
+    }
+    Ok(rows.into_values().next().map(|mut row| {
+        let stored = crate::as_of::stored;
+        row.updated_at = stored(row.updated_at);
+        for t in [
+            &mut row.invited_at,
+            &mut row.registered_at,
+            &mut row.validated_at,
+        ] {
+            *t = t.map(stored);
+        }
+        DirectoryEntry::from_row(row, language)
+    }))
+}
+
 /// One validated authority of the live directory.
 pub async fn get<'e>(
     db: impl PgExecutor<'e>,

@@ -23,6 +23,7 @@ pub mod allocator_report;
 pub mod as_of;
 pub mod coordination;
 pub mod deadlines;
+pub mod diff;
 pub mod directory;
 mod fold;
 pub mod helpdesks;

@@ -193,6 +193,16 @@ fn contact_person_of(event: &AuthorityEvent) -> Option<Option<Sealed>> {
     }
 }
 
+/// The contact person (sealed) of the authority whose events up to a point are `events`, as
+/// the live table held it then; `None` when it named none.
+pub fn contact_person_at(events: &[FeedEvent]) -> Result<Option<Sealed>, ProjectionError> {
+    Ok(fold::authority_events(events)?
+        .iter()
+        .rev()
+        .find_map(|(_, event)| contact_person_of(event))
+        .flatten())
+}
+
 /// An authority's contact person as its event carries it (sealed); `None` when it names none.
 pub async fn contact_person(
     db: impl PgExecutor<'_>,

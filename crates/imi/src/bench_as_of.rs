@@ -1,6 +1,6 @@
-//! `imi bench as-of`: the latency of one request's view as of a point of the log, among
-//! `events` synthetic events, against the live view of the same request (read models) in the
-//! same run. Both are shaped at the requesting handler's level, personal data opened and the
+//! `imi bench as-of`: the latency of one request's view as of a point of the log, and of its
+//! history as an auditor reads it, among `events` synthetic events, against the live view of
+//! the same request (read models) in the same run. Both are shaped at the requesting handler's level, personal data opened and the
 //! reading logged, as the gateway serves them.
 
 use anyhow::{anyhow, Result};
@@ -127,6 +127,33 @@ async fn side(app: &App, ms: &str) -> Result<Caller> {
     Ok(Caller::user(&handler, &ca, en))
 }
 
+/// A user of the national coordinator of `ms` holding only the auditor role.
+async fn auditor(app: &App, ms: &str) -> Result<Caller> {
+    let (nimic, lda) = (format!("nimic-{ms}"), format!("user-nimic-{ms}-lda"));
+    let en = Language::parse("en")?;
+    let da = Caller::user(&lda, &nimic, en.clone());
+    let id = format!("{ms}-auditor");
+    let identity = app
+        .keyring
+        .seal(&user_key_id(&id), &serde_json::json!({ "name": id }))
+        .await?;
+    run(
+        app,
+        &nimic,
+        &da,
+        AuthorityCommand::RegisterUser {
+            user: NewUser {
+                user_id: id.clone(),
+                identity,
+            },
+            local_data_administrator: false,
+        },
+    )
+    .await?;
+    run(app, &nimic, &da, grant(&id, &[UserRole::Auditor])).await?;
+    Ok(Caller::user(&id, &nimic, en))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
@@ -225,6 +252,19 @@ pub async fn as_of_bench(pool: &PgPool, events: i64, samples: usize) -> Result<(
         }
     })
     .await?;
+    // An auditor's history of the exchange: every event of it and of what it touched.
+    let auditor = auditor(&app, "de").await?;
+    let (history50, history99) = latencies(samples, |_| async {
+        let page = app
+            .exchange_history(&auditor, "InformationRequest/r-1", None, 100)
+            .await
+            .map_err(failed)?;
+        if page.entries.is_empty() {
+            return Err(anyhow!("the history of r-1 is empty"));
+        }
+        Ok(())
+    })
+    .await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
         .await?;
@@ -237,6 +277,11 @@ pub async fn as_of_bench(pool: &PgPool, events: i64, samples: usize) -> Result<(
         "as of one of its positions: p50 {past50:.2} ms, p99 {past99:.2} ms = {:.2}x / {:.2}x the live view",
         past50 / live50,
         past99 / live99
+    );
+    println!(
+        "its history for an auditor (every event, decoded, no personal data): p50 {history50:.2} ms, p99 {history99:.2} ms = {:.2}x / {:.2}x the live view",
+        history50 / live50,
+        history99 / live99
     );
     Ok(())
 }

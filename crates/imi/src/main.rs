@@ -169,6 +169,14 @@ enum ProjectionsCommand {
     Status,
     /// Rebuild one projection blue/green from the start of the log.
     Rebuild { name: String },
+    /// Build one projection from the start of the log beside the live one and print the rows
+    /// that differ (exit status 1 when any does). Needs a running projector.
+    Diff {
+        name: String,
+        /// Rows printed per table and side.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -541,17 +549,44 @@ async fn projections(pool: &sqlx::PgPool, command: ProjectionsCommand) -> Result
             }
             Ok(())
         }
-        ProjectionsCommand::Rebuild { name } => {
-            let Some(projection) = imi_projections::by_name(&name) else {
-                bail!(
-                    "no projection named {name:?}; known: {}",
-                    imi_projections::all()
-                        .iter()
-                        .map(|p| p.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+        ProjectionsCommand::Diff { name, limit } => {
+            let projection = projection_named(&name)?;
+            let report = imi_projections::diff::diff(
+                pool,
+                projection.as_ref(),
+                std::time::Duration::from_secs(60),
+            )
+            .await?;
+            for table in &report.differences {
+                println!(
+                    "{name}.{}: {} rows only in the live table, {} only in a rebuild",
+                    table.table,
+                    table.live_only.len(),
+                    table.shadow_only.len()
                 );
-            };
+                for row in table.live_only.iter().take(limit) {
+                    println!("- {row}");
+                }
+                for row in table.shadow_only.iter().take(limit) {
+                    println!("+ {row}");
+                }
+            }
+            if !report.is_clean() {
+                bail!(
+                    "{name} differs from a rebuild in {} of its {} tables at {}",
+                    report.differences.len(),
+                    report.tables_compared,
+                    report.at
+                );
+            }
+            println!(
+                "{name}: its {} tables equal a rebuild from {} events, at {}",
+                report.tables_compared, report.events_applied, report.at
+            );
+            Ok(())
+        }
+        ProjectionsCommand::Rebuild { name } => {
+            let projection = projection_named(&name)?;
             let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
                 .fetch_one(pool)
                 .await?;
@@ -580,4 +615,19 @@ async fn projections(pool: &sqlx::PgPool, command: ProjectionsCommand) -> Result
             Ok(())
         }
     }
+}
+
+fn projection_named(
+    name: &str,
+) -> Result<std::sync::Arc<dyn imi_projections::projection::Projection>> {
+    imi_projections::by_name(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no projection named {name:?}; known: {}",
+            imi_projections::all()
+                .iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }

@@ -324,11 +324,14 @@ impl DirectoryQuery {
 
     /// One authority by id; null when the directory does not list it or the caller may not
     /// see it (an authority awaiting validation shows only to its inviting coordinator).
+    /// `asOf`: as the directory showed it at that point of the log (null when it was not
+    /// listed then), each part as the caller may read it both now and then.
     async fn authority(
         &self,
         ctx: &Context<'_>,
         id: ID,
         language: Option<String>,
+        as_of: Option<super::history::AsOf>,
     ) -> async_graphql::Result<Option<Authority>> {
         let request = request(ctx)?;
         let caller = super::caller(ctx)?;
@@ -337,10 +340,15 @@ impl DirectoryQuery {
             Some(code) => parse_language(&code)?,
             None => request.language.clone(),
         };
-        let read = super::app(ctx)?
-            .authority(&caller, &id, &language)
-            .await
-            .map_err(ApiError::from)?;
+        let app = super::app(ctx)?;
+        let read = match as_of {
+            Some(point) => {
+                app.authority_as_of(&caller, &id, &language, point.point()?)
+                    .await
+            }
+            None => app.authority(&caller, &id, &language).await,
+        }
+        .map_err(ApiError::from)?;
         Ok(read.map(|read| Authority::new(read, language)))
     }
 }

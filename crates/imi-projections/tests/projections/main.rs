@@ -3,6 +3,7 @@
 
 mod alerts;
 mod coordination;
+mod diff;
 mod directory;
 mod ledger;
 mod reference;
