@@ -44,8 +44,8 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         events: i64,
     },
-    /// The latency of one request's view as of a point (p50/p99) among synthetic events,
-    /// against its live view in the same run.
+    /// The latency (p50/p99) of one request's view as of a point and of its history as an
+    /// auditor reads it, among synthetic events, against its live view in the same run.
     AsOf {
         #[arg(long, default_value_t = 1_000_000)]
         events: i64,

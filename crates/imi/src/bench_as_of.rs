@@ -224,7 +224,10 @@ pub async fn as_of_bench(pool: &PgPool, events: i64, samples: usize) -> Result<(
     }
     for projection in imi_projections::all()
         .into_iter()
-        .filter(|p| p.name().starts_with("request_"))
+        .filter(|p| {
+            // The requests' read models, and the directory an auditor's history reads.
+            p.name().starts_with("request_") || p.name() == imi_app::directory::NAME
+        })
     {
         imi_projections::rebuild::rebuild(pool, projection.as_ref(), |_| {}).await?;
     }
