@@ -6,6 +6,7 @@ mod initiation;
 mod policy;
 mod reception;
 mod retention;
+mod subjects;
 mod serialization;
 mod summary;
 mod support;
