@@ -8,7 +8,7 @@ use crate::caller::Caller;
 use crate::dispatch::{Command, Outcome, Wait};
 use crate::error::{AppError, AppResult};
 use crate::opening::{Opener, Reading};
-use crate::subject_requests::{Rectification, DEFAULT_WAIT, PROCESS};
+use crate::subject_requests::{Rectification, PROCESS};
 use crate::App;
 use chrono::{DateTime, Utc};
 use imi_domain::access::ActorContext;

@@ -93,7 +93,7 @@ pub struct SubjectExport {
 /// of the subject, the free text and answers (question id, corrected answer). About an alert:
 /// the person (the service provider or the professional) and the free text (the dangerous
 /// activity or the details).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Rectification {
     pub subject: Option<SubjectInput>,
     pub person: Option<String>,

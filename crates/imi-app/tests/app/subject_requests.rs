@@ -480,8 +480,16 @@ async fn a_rectification_corrects_the_free_text_and_an_answer_for_every_view() {
     );
 }
 
-/// The scheduler of a process started `minutes` after now.
+/// The scheduler of a process started `minutes` after now, on the deadlines of the whole log
+/// (built here: the test database's pool has no connection to spare for one more runner).
 async fn scheduler_after(scene: &Scene, minutes: i64) -> imi_notify::scheduler::Scheduler {
+    imi_projections::rebuild::rebuild(
+        &scene.app.pool,
+        &imi_projections::deadlines::Deadlines,
+        |_| {},
+    )
+    .await
+    .expect("the deadlines");
     let clock = imi_store::clock::AdjustableClock::new();
     clock.advance(chrono::Duration::minutes(minutes));
     imi_app::scheduled::Scheduled::routes(&scene.app)

@@ -47,7 +47,7 @@ pub async fn start() -> Scene {
 }
 
 /// The projections the data subjects' requests read: those of [`start`], the requests' and
-/// the subject requests' own, and the deadlines the scheduler acts on.
+/// the subject requests' own.
 pub fn exchange_read_models() -> Vec<Arc<dyn imi_projections::Projection>> {
     vec![
         Arc::new(imi_projections::directory::AuthorityDirectory),
@@ -56,7 +56,6 @@ pub fn exchange_read_models() -> Vec<Arc<dyn imi_projections::Projection>> {
         Arc::new(imi_projections::request_monitoring::RequestMonitoring),
         Arc::new(imi_projections::request_full::RequestFull),
         Arc::new(imi_projections::subject_requests::SubjectRequests),
-        Arc::new(imi_projections::deadlines::Deadlines),
     ]
 }
 

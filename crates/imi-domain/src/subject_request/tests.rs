@@ -409,6 +409,11 @@ fn events_are_past_tense_and_versioned_and_carry_only_sealed_personal_data() {
         due_on: due(),
         at: now(),
     });
+    all.push(SubjectRequestEvent::SubjectRectificationCarriedOut {
+        corrections: corrections(),
+        by: "de-lda".into(),
+        at: now(),
+    });
     for event in all {
         let t = event.event_type();
         assert!(
