@@ -112,9 +112,15 @@ async fn each_kind_of_data_subjects_request_about_an_alert_and_what_the_views_sh
     assert_eq!(export["personalDataErased"], false);
     let queue = de
         .postbox
-        .query("query { subjectRequestQueue { id alertId requestId } }", json!({}))
+        .query(
+            "query { subjectRequestQueue { id alertId requestId } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(queue["data"]["subjectRequestQueue"][0]["alertId"], a.as_str());
+    assert_eq!(
+        queue["data"]["subjectRequestQueue"][0]["alertId"],
+        a.as_str()
+    );
     assert!(queue["data"]["subjectRequestQueue"][0]["requestId"].is_null());
 
     // Rectification: the person and the description, re-sealed as new events.
@@ -131,7 +137,11 @@ async fn each_kind_of_data_subjects_request_about_an_alert_and_what_the_views_sh
             .extend(wrong.as_object().unwrap().clone());
         let (code, _) = de
             .postbox
-            .refused("carryOutSubjectRequest", "CarryOutSubjectRequestInput", input)
+            .refused(
+                "carryOutSubjectRequest",
+                "CarryOutSubjectRequestInput",
+                input,
+            )
             .await;
         assert_eq!(code, "BAD_USER_INPUT", "{wrong}");
     }

@@ -54,9 +54,7 @@ pub struct AlertSubjectExport {
 
 /// The level at which a data subject's access exports an alert: everything the authority
 /// holds, personal data included, unless they are blocked (then the facts only).
-pub fn alert_subject_access_level(
-    summary: &imi_domain::alert::AlertSummary,
-) -> AlertViewLevel {
+pub fn alert_subject_access_level(summary: &imi_domain::alert::AlertSummary) -> AlertViewLevel {
     if summary.personal_data_blocked_at.is_some() {
         AlertViewLevel::HighLevel
     } else {
@@ -80,8 +78,8 @@ impl App {
             .await
             .map_err(|e| AppError::database("reading an alert", &e))?;
         // An alert the reader may not see answers as a missing one.
-        let Some(entry) = entry
-            .filter(|e| imi_domain::alert::view_level(Some(&reader), &e.summary).is_some())
+        let Some(entry) =
+            entry.filter(|e| imi_domain::alert::view_level(Some(&reader), &e.summary).is_some())
         else {
             return Err(AppError::from(imi_domain::alert::unknown_alert()));
         };
@@ -128,10 +126,11 @@ impl App {
         alert_id: &str,
         metadata: CommandMetadata,
     ) -> AppResult<Option<FeedPosition>> {
-        let recorded =
-            imi_store::retention::recorded_for_subject_request(&self.pool, "Alert", alert_id, &s.id)
-                .await
-                .map_err(|e| AppError::database("reading an alert's events", &e))?;
+        let recorded = imi_store::retention::recorded_for_subject_request(
+            &self.pool, "Alert", alert_id, &s.id,
+        )
+        .await
+        .map_err(|e| AppError::database("reading an alert's events", &e))?;
         if recorded {
             return Ok(None);
         }
@@ -213,7 +212,9 @@ impl App {
         let (person, description, attachments) = match &details.content {
             AlertContent::Services(c) => (
                 opener.text(&c.service_provider, "serviceProvider").await?,
-                opener.text(&c.dangerous_activity, "dangerousActivity").await?,
+                opener
+                    .text(&c.dangerous_activity, "dangerousActivity")
+                    .await?,
                 &c.attachments,
             ),
             AlertContent::ProfessionalQualifications(c) => (

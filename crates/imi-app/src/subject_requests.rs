@@ -26,12 +26,12 @@ use imi_domain::request::{request_key_id, RequestCommand, RequestViewLevel};
 use imi_domain::sealed::Sealed;
 use imi_domain::subject_request::{
     handles_subject_requests, subject_access_level, subject_request_key_id,
-    unknown_subject_request, CorrectedField, Correction, ExchangeFacts, SubjectRequestCommand, SubjectRequestKind,
-    SubjectRequestStatus, SubjectRequestSummary,
+    unknown_subject_request, CorrectedField, Correction, ExchangeFacts, SubjectRequestCommand,
+    SubjectRequestKind, SubjectRequestStatus, SubjectRequestSummary,
 };
+use imi_projections::{request_full, request_monitoring, subject_requests};
 use imi_store::feed::FeedPosition;
 use imi_store::metadata::CommandMetadata;
-use imi_projections::{request_full, request_monitoring, subject_requests};
 
 /// The read models a data subject's request's commands wait for.
 pub const DEFAULT_WAIT: [&str; 3] = [
@@ -284,7 +284,9 @@ impl App {
                 .map_err(|e| AppError::database("reading an alert", &e))?
                 .is_some_and(|a| a.summary.personal_data_deleted_at.is_some()));
         }
-        let request_id = exchange.strip_prefix("InformationRequest/").unwrap_or(exchange);
+        let request_id = exchange
+            .strip_prefix("InformationRequest/")
+            .unwrap_or(exchange);
         Ok(request_monitoring::get(&self.pool, request_id)
             .await
             .map_err(|e| AppError::database("reading a request", &e))?

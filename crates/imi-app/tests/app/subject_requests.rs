@@ -495,7 +495,10 @@ async fn scheduler_after(scene: &Scene, minutes: i64) -> imi_notify::scheduler::
     imi_app::scheduled::Scheduled::routes(&scene.app)
         .into_iter()
         .fold(
-            imi_notify::scheduler::Scheduler::new(scene.app.pool.clone(), std::sync::Arc::new(clock)),
+            imi_notify::scheduler::Scheduler::new(
+                scene.app.pool.clone(),
+                std::sync::Arc::new(clock),
+            ),
             |s, (aggregate, dispatch)| s.route(aggregate, dispatch),
         )
 }
@@ -538,9 +541,12 @@ async fn an_erasure_interrupted_between_the_two_writes_is_completed_by_the_sched
     assert_eq!(facts, 1);
     // Completing again (a retry, or the rule acted on twice) writes nothing more.
     let again = app
-        .complete_subject_request(&id, imi_store::metadata::CommandMetadata::for_actor(
-            &imi_domain::actor::Actor::system("test"),
-        ))
+        .complete_subject_request(
+            &id,
+            imi_store::metadata::CommandMetadata::for_actor(&imi_domain::actor::Actor::system(
+                "test",
+            )),
+        )
         .await
         .unwrap();
     assert_eq!(again, None);
@@ -582,8 +588,5 @@ async fn a_rectification_interrupted_between_the_two_writes_is_completed_from_th
         .unwrap();
     assert_eq!(done.len(), 1, "{done:?}");
     p.record(SubjectRequestKind::Access).await;
-    assert_eq!(
-        p.view(&p.fr).await.2.as_deref(),
-        Some("Dr. Jan Berichtigt")
-    );
+    assert_eq!(p.view(&p.fr).await.2.as_deref(), Some("Dr. Jan Berichtigt"));
 }

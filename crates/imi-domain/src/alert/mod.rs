@@ -25,8 +25,8 @@ mod model;
 pub mod policy;
 mod reception;
 mod retention;
-mod subjects;
 pub mod services;
+mod subjects;
 pub mod testing;
 #[cfg(test)]
 mod tests;

@@ -19,9 +19,9 @@ mod tests;
 pub use command::SubjectRequestCommand;
 pub use event::SubjectRequestEvent;
 pub use model::{
-    due_on, subject_request_key_id, CorrectedField, Correction, ExchangeFacts,
-    COMPLETE_ON_EXCHANGE, COMPLETION_GRACE_MINUTES, SubjectRequestKind, SubjectRequestStatus,
-    SubjectRequestSummary, ANSWER_DAYS, REMINDER_DAYS_BEFORE_DUE,
+    due_on, subject_request_key_id, CorrectedField, Correction, ExchangeFacts, SubjectRequestKind,
+    SubjectRequestStatus, SubjectRequestSummary, ANSWER_DAYS, COMPLETE_ON_EXCHANGE,
+    COMPLETION_GRACE_MINUTES, REMINDER_DAYS_BEFORE_DUE,
 };
 
 use crate::access::ActorContext;
@@ -217,9 +217,9 @@ async fn decide<S: SubjectRequestServices>(
         ));
     }
     match command {
-        C::CarryOut | C::Rectify { .. } if r.carried_out_at.is_some() => Err(
-            DomainError::refused("the data subject's request was already carried out"),
-        ),
+        C::CarryOut | C::Rectify { .. } if r.carried_out_at.is_some() => Err(DomainError::refused(
+            "the data subject's request was already carried out",
+        )),
         C::CarryOut => {
             if r.kind == SubjectRequestKind::Rectification {
                 return Err(DomainError::invalid(

@@ -503,7 +503,10 @@ async fn a_corrected_value_is_sealed_under_the_exchanges_key_and_given_once() {
     given(rectification())
         .when_async(issued(
             lda(),
-            rectify(vec![correction(CorrectedField::Subject, &subject_request_key_id(ID))]),
+            rectify(vec![correction(
+                CorrectedField::Subject,
+                &subject_request_key_id(ID),
+            )]),
         ))
         .await
         .then_expect_error(DomainError::invalid(
