@@ -14,5 +14,6 @@ mod notifications;
 mod operations;
 mod requests;
 mod retention;
+mod subject_alerts;
 mod subject_requests;
 mod training;

@@ -33,6 +33,7 @@ pub mod requests;
 pub mod scheduled;
 pub mod scoreboard;
 pub mod sign_in;
+pub mod subject_alerts;
 pub mod subject_requests;
 pub mod training;
 pub mod users;

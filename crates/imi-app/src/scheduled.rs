@@ -5,6 +5,7 @@ use crate::dispatch::Command;
 use crate::error::{AppError, Code};
 use crate::App;
 use imi_domain::actor::Actor;
+use imi_domain::subject_request::COMPLETE_ON_EXCHANGE;
 use imi_notify::scheduler::{Dispatch, DispatchError, PROCESS};
 use imi_store::metadata::CommandMetadata;
 use std::sync::Arc;
@@ -59,6 +60,16 @@ impl Dispatch for Scheduled {
         command: &serde_json::Value,
         metadata: CommandMetadata,
     ) -> Result<(), DispatchError> {
+        // A carried-out data subject's request whose exchange's side may be missing: the
+        // application completes it (a no-op when it was written).
+        if self.aggregate == "SubjectRequest" && command == COMPLETE_ON_EXCHANGE {
+            return self
+                .app
+                .complete_subject_request(aggregate_id, metadata)
+                .await
+                .map(|_| ())
+                .map_err(acted);
+        }
         let command = self
             .command(command)
             .map_err(|e| DispatchError::Later(format!("unreadable command: {e}")))?;

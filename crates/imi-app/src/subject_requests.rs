@@ -5,7 +5,7 @@
 //!
 //! Carrying one out acts on the information request as the system, for the data
 //! administrator (the processing log names them): rectification re-seals the corrected
-//! subject under the request's key in a new event; blocking blocks its personal data at once;
+//! values (subject, free text, answers) under the request's key, one new event per field; blocking blocks its personal data at once;
 //! erasure erases the request's data key (the request is about its subject: every value under
 //! that key is theirs) and its attachments' bytes, then records the fact; access exports the
 //! subject's data in the request, opened here and logged like every other opening.
@@ -15,6 +15,7 @@ use crate::dispatch::{Command, Outcome, Wait};
 use crate::error::{AppError, AppResult};
 use crate::opening::{Opener, Reading};
 use crate::requests::SubjectInput;
+use crate::subject_alerts::{AlertSubjectExport, ALERT_WAIT};
 use crate::App;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_domain::access::ActorContext;
@@ -25,10 +26,12 @@ use imi_domain::request::{request_key_id, RequestCommand, RequestViewLevel};
 use imi_domain::sealed::Sealed;
 use imi_domain::subject_request::{
     handles_subject_requests, subject_access_level, subject_request_key_id,
-    unknown_subject_request, ExchangeFacts, SubjectRequestCommand, SubjectRequestKind,
-    SubjectRequestStatus, SubjectRequestSummary,
+    unknown_subject_request, CorrectedField, Correction, ExchangeFacts, SubjectRequestCommand,
+    SubjectRequestKind, SubjectRequestStatus, SubjectRequestSummary,
 };
 use imi_projections::{request_full, request_monitoring, subject_requests};
+use imi_store::feed::FeedPosition;
+use imi_store::metadata::CommandMetadata;
 
 /// The read models a data subject's request's commands wait for.
 pub const DEFAULT_WAIT: [&str; 3] = [
@@ -46,8 +49,10 @@ pub struct SubjectRequestView {
     pub id: String,
     pub kind: SubjectRequestKind,
     pub authority_id: String,
-    /// The information request it is about.
-    pub request_id: String,
+    /// The information request it is about, if it is about one.
+    pub request_id: Option<String>,
+    /// The alert it is about, if it is about one.
+    pub alert_id: Option<String>,
     pub status: SubjectRequestStatus,
     pub recorded_by: String,
     pub recorded_at: DateTime<Utc>,
@@ -84,11 +89,26 @@ pub struct SubjectExport {
     pub step_texts: Vec<Option<String>>,
 }
 
+/// The corrected values of a rectification, at least one. About an information request: any
+/// of the subject, the free text and answers (question id, corrected answer). About an alert:
+/// the person (the service provider or the professional) and the free text (the dangerous
+/// activity or the details).
+#[derive(Clone, Debug, Default)]
+pub struct Rectification {
+    pub subject: Option<SubjectInput>,
+    pub person: Option<String>,
+    pub free_text: Option<String>,
+    pub answers: Vec<(String, String)>,
+}
+
 /// What carrying a request out did: the request as it stands, and the export of an access.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CarriedOut {
     pub outcome: Outcome,
+    /// The export of an access about an information request.
     pub export: Option<SubjectExport>,
+    /// The export of an access about an alert.
+    pub alert_export: Option<AlertSubjectExport>,
 }
 
 impl App {
@@ -178,90 +198,256 @@ impl App {
     }
 
     /// Carries request `id` out on the information request it is about; a rectification
-    /// needs the `corrected` subject, no other kind takes one. An access answers the export.
+    /// needs the `corrected` values, no other kind takes any. An access answers the export.
+    ///
+    /// Two writes without a transaction spanning them: the request's decision first (it
+    /// records everything the exchange's side needs, a rectification's values included), then
+    /// the exchange's event. If the process stops between them, the scheduler's completion
+    /// rule writes the missing one ([`App::complete_subject_request`]); so does a retry.
     pub async fn carry_out_subject_request(
         &self,
         caller: &Caller,
         id: &str,
-        corrected: Option<&SubjectInput>,
+        corrected: Option<&Rectification>,
     ) -> AppResult<CarriedOut> {
         let reader = self.reader(caller).await?;
-        let summary = self.own_subject_request(&reader, id).await?;
-        let request_id = summary
-            .exchange
-            .strip_prefix("InformationRequest/")
-            .ok_or_else(unknown_subject_request)?
-            .to_string();
-        let corrected = match (summary.kind, corrected) {
+        let mut summary = self.own_subject_request(&reader, id).await?;
+        let exchange = summary.exchange.clone();
+        let (request_id, alert_id) = (
+            exchange.strip_prefix("InformationRequest/"),
+            exchange.strip_prefix("Alert/"),
+        );
+        if request_id.is_none() && alert_id.is_none() {
+            return Err(AppError::from(unknown_subject_request()));
+        }
+        let command = match (summary.kind, corrected) {
             (SubjectRequestKind::Rectification, Some(c)) => {
-                Some(self.seal(&summary.exchange, &c.checked()?).await?)
+                match request_id {
+                    Some(r) => self.check_request_rectification(r, c).await?,
+                    None => App::alert_rectification(c)?,
+                }
+                SubjectRequestCommand::Rectify {
+                    corrections: self.corrections(&summary.exchange, c).await?,
+                }
             }
             (SubjectRequestKind::Rectification, None) => {
                 return Err(AppError::bad_input(
-                    "a rectification is carried out with the corrected subject",
+                    "a rectification is carried out with the corrected values",
                 ))
             }
             (_, Some(_)) => {
                 return Err(AppError::bad_input(
-                    "only a rectification is carried out with a corrected subject",
+                    "only a rectification is carried out with corrected values",
                 ))
             }
-            (_, None) => None,
+            (_, None) => SubjectRequestCommand::CarryOut,
         };
+        // Checked before anything is written, so the exchange never refuses what the data
+        // subject's request recorded.
+        if summary.kind == SubjectRequestKind::Blocking && self.erased(&exchange).await? {
+            return Err(AppError::from(imi_domain::error::DomainError::refused(
+                "the personal data of this exchange are already erased",
+            )));
+        }
+        if let SubjectRequestCommand::Rectify { corrections } = &command {
+            summary.corrections = corrections.clone();
+        }
         // The aggregate decides whether the caller may, before anything happens to the
         // exchange.
-        let position = self
-            .run(caller, &summary.id, SubjectRequestCommand::CarryOut.into())
-            .await?;
-        let on_exchange = |command: RequestCommand| {
-            self.run_as(
-                Actor::system(PROCESS),
-                caller.metadata(),
-                &request_id,
-                Command::Request(command),
-            )
+        let position = self.run(caller, &summary.id, command.into()).await?;
+        let (mut export, mut alert_export) = (None, None);
+        if summary.kind == SubjectRequestKind::Access {
+            match (request_id, alert_id) {
+                (Some(r), _) => export = Some(self.subject_export(&reader, r).await?),
+                (_, Some(a)) => alert_export = Some(self.alert_subject_export(&reader, a).await?),
+                _ => {}
+            }
+        }
+        let last = self.on_exchange(&summary, caller.metadata()).await?;
+        let wait = match alert_id {
+            Some(_) => Wait::of(None, &ALERT_WAIT)?,
+            None => Wait::of(None, &DEFAULT_WAIT)?,
         };
-        let subject_request = summary.id.clone();
-        let mut export = None;
-        let mut last = position;
-        match summary.kind {
-            SubjectRequestKind::Access => {
-                export = Some(self.subject_export(&reader, &request_id).await?);
+        let outcome = self.settle(last.or(position), &wait).await?;
+        Ok(CarriedOut {
+            outcome,
+            export,
+            alert_export,
+        })
+    }
+
+    /// Whether the personal data of `exchange` were erased (as the read models know it).
+    async fn erased(&self, exchange: &str) -> AppResult<bool> {
+        if let Some(alert_id) = exchange.strip_prefix("Alert/") {
+            return Ok(imi_projections::alert_overview::get(&self.pool, alert_id)
+                .await
+                .map_err(|e| AppError::database("reading an alert", &e))?
+                .is_some_and(|a| a.summary.personal_data_deleted_at.is_some()));
+        }
+        let request_id = exchange
+            .strip_prefix("InformationRequest/")
+            .unwrap_or(exchange);
+        Ok(request_monitoring::get(&self.pool, request_id)
+            .await
+            .map_err(|e| AppError::database("reading a request", &e))?
+            .is_some_and(|r| r.summary.personal_data_deleted()))
+    }
+
+    /// A request's answers are corrected only where one was given.
+    async fn check_request_rectification(
+        &self,
+        request_id: &str,
+        c: &Rectification,
+    ) -> AppResult<()> {
+        if c.person.is_some() {
+            return Err(AppError::bad_input(
+                "an information request's subject is corrected as a subject, not a person",
+            ));
+        }
+        if c.answers.is_empty() {
+            return Ok(());
+        }
+        let full = request_full::get(&self.pool, request_id)
+            .await
+            .map_err(|e| AppError::database("reading a request", &e))?
+            .ok_or_else(|| AppError::from(imi_domain::request::unknown_request()))?;
+        for (question, _) in &c.answers {
+            if !full.details.answers.contains_key(question) {
+                return Err(AppError::bad_input(format!(
+                    "question {question} has no answer to rectify"
+                )));
             }
-            SubjectRequestKind::Rectification => {
-                let subject =
-                    corrected.ok_or_else(|| AppError::bad_input("no corrected subject"))?;
-                last = on_exchange(RequestCommand::RectifySubject {
-                    subject_request,
-                    subject,
-                })
-                .await?;
+        }
+        Ok(())
+    }
+
+    /// Completes the exchange's side of data subject's request `id` if it was carried out and
+    /// the exchange does not record it yet (the process stopped between the two writes);
+    /// otherwise does nothing. The scheduler's completion rule calls it.
+    pub async fn complete_subject_request(
+        &self,
+        id: &str,
+        metadata: CommandMetadata,
+    ) -> AppResult<Option<FeedPosition>> {
+        let summary = subject_requests::get(&self.pool, id)
+            .await
+            .map_err(|e| AppError::database("reading a data subject's request", &e))?
+            .ok_or_else(unknown_subject_request)?;
+        if summary.carried_out_at.is_none() {
+            return Ok(None);
+        }
+        self.on_exchange(&summary, metadata).await
+    }
+
+    /// The exchange's side of a carried-out request, written once: nothing if the exchange
+    /// already records the request (or, for blocking, is blocked; for anything but erasure,
+    /// is erased). Acts as the system process, with the data administrator's metadata.
+    async fn on_exchange(
+        &self,
+        s: &SubjectRequestSummary,
+        metadata: CommandMetadata,
+    ) -> AppResult<Option<FeedPosition>> {
+        if let Some(alert_id) = s.exchange.strip_prefix("Alert/") {
+            return self.on_alert(s, alert_id, metadata).await;
+        }
+        let Some(request_id) = s.exchange.strip_prefix("InformationRequest/") else {
+            return Ok(None);
+        };
+        if s.kind == SubjectRequestKind::Access {
+            return Ok(None);
+        }
+        let recorded = imi_store::retention::recorded_for_subject_request(
+            &self.pool,
+            "InformationRequest",
+            request_id,
+            &s.id,
+        )
+        .await
+        .map_err(|e| AppError::database("reading a request's events", &e))?;
+        if recorded {
+            return Ok(None);
+        }
+        let state = request_monitoring::get(&self.pool, request_id)
+            .await
+            .map_err(|e| AppError::database("reading a request", &e))?
+            .ok_or_else(|| AppError::from(imi_domain::request::unknown_request()))?
+            .summary;
+        let subject_request = s.id.clone();
+        let command = match s.kind {
+            SubjectRequestKind::Access => return Ok(None),
+            _ if state.personal_data_deleted() && s.kind != SubjectRequestKind::Erasure => {
+                return Ok(None)
             }
+            SubjectRequestKind::Rectification => RequestCommand::Rectify {
+                subject_request,
+                corrections: s.corrections.clone(),
+            },
+            SubjectRequestKind::Blocking if state.personal_data_blocked() => return Ok(None),
             SubjectRequestKind::Blocking => {
-                last = on_exchange(RequestCommand::BlockPersonalDataForSubject { subject_request })
-                    .await?;
+                RequestCommand::BlockPersonalDataForSubject { subject_request }
             }
             SubjectRequestKind::Erasure => {
-                // The key first: the fact recorded after it is then never ahead of the erasure.
+                // The key first: the fact recorded after it is then never ahead of the
+                // erasure (erasing an erased key again is a no-op).
                 imi_store::retention::erase_exchange(
                     &self.pool,
                     &self.keyring,
-                    &summary.exchange,
-                    &format!("user:{}", reader.user_id),
-                    &format!("data subject's request {}", summary.id),
+                    &s.exchange,
+                    &metadata.acting_user,
+                    &format!("data subject's request {}", s.id),
                 )
                 .await
                 .map_err(|e| AppError::sealing("erasing the exchange's data key", &e))?;
-                last = on_exchange(RequestCommand::RecordPersonalDataErasedForSubject {
-                    subject_request,
-                })
-                .await?;
+                if state.personal_data_deleted() {
+                    return Ok(None);
+                }
+                RequestCommand::RecordPersonalDataErasedForSubject { subject_request }
             }
+        };
+        self.run_as(
+            Actor::system(PROCESS),
+            metadata,
+            request_id,
+            Command::Request(command),
+        )
+        .await
+    }
+
+    /// The corrected values sealed under the exchange's key, one per field given.
+    async fn corrections(&self, exchange: &str, c: &Rectification) -> AppResult<Vec<Correction>> {
+        let mut corrections = Vec::new();
+        if let Some(subject) = &c.subject {
+            corrections.push(Correction {
+                field: CorrectedField::Subject,
+                value: self.seal(exchange, &subject.checked()?).await?,
+            });
         }
-        let outcome = self
-            .settle(last.or(position), &Wait::of(None, &DEFAULT_WAIT)?)
-            .await?;
-        Ok(CarriedOut { outcome, export })
+        if let Some(person) = &c.person {
+            corrections.push(Correction {
+                field: CorrectedField::Subject,
+                value: self.seal_text(exchange, "the person", person).await?,
+            });
+        }
+        if let Some(text) = &c.free_text {
+            corrections.push(Correction {
+                field: CorrectedField::FreeText,
+                value: self.seal_text(exchange, "the free text", text).await?,
+            });
+        }
+        for (question, answer) in &c.answers {
+            corrections.push(Correction {
+                field: CorrectedField::Answer {
+                    question: crate::input::text("the question", question)?,
+                },
+                value: self.seal_text(exchange, "the answer", answer).await?,
+            });
+        }
+        if corrections.is_empty() {
+            return Err(AppError::bad_input(
+                "a rectification is carried out with the corrected values",
+            ));
+        }
+        Ok(corrections)
     }
 
     /// Closes request `id` with the `answer` given to the subject.
@@ -315,8 +501,8 @@ impl App {
             request_id: s
                 .exchange
                 .strip_prefix("InformationRequest/")
-                .unwrap_or(&s.exchange)
-                .to_string(),
+                .map(String::from),
+            alert_id: s.exchange.strip_prefix("Alert/").map(String::from),
             status: s.status,
             recorded_by: s.recorded_by.clone(),
             recorded_at: s.recorded_at,

@@ -16,7 +16,8 @@ use imi_domain::request::{
 };
 use imi_domain::retention::{DEFAULT_BLOCKING_MONTHS, DEFAULT_DELETION_MONTHS};
 use imi_domain::subject_request::{
-    SubjectRequestEvent, REMINDER_DAYS_BEFORE_DUE as SUBJECT_REMINDER_DAYS,
+    SubjectRequestEvent, COMPLETE_ON_EXCHANGE, COMPLETION_GRACE_MINUTES,
+    REMINDER_DAYS_BEFORE_DUE as SUBJECT_REMINDER_DAYS,
 };
 use imi_store::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,9 @@ pub mod rules {
     pub const SUBJECT_REQUEST_REMINDER: &str = "subject_request_reminder";
     /// A data subject's request: its deadline passed without an answer.
     pub const SUBJECT_REQUEST_OVERDUE: &str = "subject_request_overdue";
+    /// A carried-out data subject's request: the exchange's side completed if the
+    /// application was interrupted before writing it (acting on it is a no-op otherwise).
+    pub const SUBJECT_REQUEST_COMPLETION: &str = "subject_request_completion";
 }
 
 /// The aggregate types whose events may set or end a rule.
@@ -235,7 +239,9 @@ fn request(event: RequestEvent) -> Vec<Change> {
 }
 
 /// The rules of a data subject's request: the reminder before its deadline and the overdue
-/// the day after, both ended by its closure.
+/// the day after, both ended by its closure; once carried out, the completion of the
+/// exchange's side a grace period later (its closure does not end it: the subject may be
+/// answered at once).
 fn subject_request(event: SubjectRequestEvent) -> Vec<Change> {
     use rules::*;
     use SubjectRequestEvent as E;
@@ -258,7 +264,13 @@ fn subject_request(event: SubjectRequestEvent) -> Vec<Change> {
             Change::End(SUBJECT_REQUEST_REMINDER),
             Change::End(SUBJECT_REQUEST_OVERDUE),
         ],
-        E::SubjectRequestCarriedOut { .. } => vec![],
+        E::SubjectRequestCarriedOut { at, .. } | E::SubjectRectificationCarriedOut { at, .. } => {
+            vec![set(
+                SUBJECT_REQUEST_COMPLETION,
+                at + Duration::minutes(COMPLETION_GRACE_MINUTES),
+                COMPLETE_ON_EXCHANGE,
+            )]
+        }
     }
 }
 

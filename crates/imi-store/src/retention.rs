@@ -81,3 +81,23 @@ pub async fn erase_exchange(
         .await?;
     Ok(erased)
 }
+
+/// Whether aggregate `aggregate_type`/`aggregate_id` records an event of data subject's
+/// request `subject_request` (its payload names it): the exchange's side of carrying the
+/// request out was written.
+pub async fn recorded_for_subject_request(
+    pool: &PgPool,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    subject_request: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2
+            AND payload -> event_type ->> 'subject_request' = $3)",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(subject_request)
+    .fetch_one(pool)
+    .await
+}

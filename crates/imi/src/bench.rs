@@ -52,6 +52,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000)]
         samples: usize,
     },
+    /// The processing log's cost: p50/p99 of a full view with personal data, with and without
+    /// the log's append, in the same run.
+    ProcessingLog {
+        #[arg(long, default_value_t = 1_000)]
+        samples: usize,
+    },
     /// The scheduler's deletion rate of exchanges past their deletion delay vs raw UPDATEs
     /// erasing the same number of key rows.
     Deletion {
@@ -83,6 +89,9 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
         BenchCommand::Audit { events } => audit_bench(&pool, events.max(100)).await,
         BenchCommand::AsOf { events, samples } => {
             crate::bench_as_of::as_of_bench(&pool, events.max(100), samples.max(1)).await
+        }
+        BenchCommand::ProcessingLog { samples } => {
+            crate::bench_as_of::processing_log_bench(&pool, samples.max(2)).await
         }
         BenchCommand::Deletion { exchanges } => {
             crate::bench_deletion::deletion_bench(&pool, exchanges.max(1)).await

@@ -175,7 +175,10 @@ where
     Ok((percentile(&times, 0.5), percentile(&times, 0.99)))
 }
 
-pub async fn as_of_bench(pool: &PgPool, events: i64, samples: usize) -> Result<()> {
+/// One request (drafted, sent, accepted, answered in two replies) played through the
+/// application, its read models built: the application, its requesting handler, and the
+/// request's event positions.
+async fn one_request(pool: &PgPool) -> Result<(App, Caller, Vec<i64>)> {
     let app = App::on_pool(
         pool.clone(),
         KeyRing::new(pool.clone(), MasterKey::generate()),
@@ -236,6 +239,49 @@ pub async fn as_of_bench(pool: &PgPool, events: i64, samples: usize) -> Result<(
     )
     .fetch_all(pool)
     .await?;
+    Ok((app, de, positions))
+}
+
+/// `imi bench processing-log`: the full view of a request with personal data (opened and
+/// logged, as the gateway serves it), and the same reads without the log's append: per
+/// sample, the time spent in `processing_log::record` is subtracted from the view's.
+pub async fn processing_log_bench(pool: &PgPool, samples: usize) -> Result<()> {
+    let (app, de, _) = one_request(pool).await?;
+    let (mut with, mut without, mut writes) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..samples {
+        let writing = imi_store::processing_log::time_spent_writing();
+        let started = Instant::now();
+        let view = app.request(&de, "r-1").await.map_err(failed)?;
+        app.request_content(&view).await.map_err(failed)?;
+        let elapsed = started.elapsed();
+        let write = imi_store::processing_log::time_spent_writing() - writing;
+        with.push(elapsed);
+        without.push(elapsed.saturating_sub(write));
+        writes.push(write);
+    }
+    let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM processing_log")
+        .fetch_one(pool)
+        .await?;
+    for times in [&mut with, &mut without, &mut writes] {
+        times.sort();
+    }
+    let p = |t: &[Duration]| (percentile(t, 0.5), percentile(t, 0.99));
+    let ((w50, w99), (n50, n99), (a50, a99)) = (p(&with), p(&without), p(&writes));
+    println!(
+        "{samples} full views of one request at the requesting handler's level (personal data opened), {entries} log entries written:"
+    );
+    println!("  without the log's append: p50 {n50:.2} ms, p99 {n99:.2} ms (baseline)");
+    println!(
+        "  with it (as served):      p50 {w50:.2} ms, p99 {w99:.2} ms = {:.2}x / {:.2}x",
+        w50 / n50,
+        w99 / n99
+    );
+    println!("  the append alone:         p50 {a50:.2} ms, p99 {a99:.2} ms");
+    Ok(())
+}
+
+pub async fn as_of_bench(pool: &PgPool, events: i64, samples: usize) -> Result<()> {
+    let (app, de, positions) = one_request(pool).await?;
     crate::bench::write_history(pool, events, 0).await?;
 
     // Baseline: the live view of the same request, from the read models.

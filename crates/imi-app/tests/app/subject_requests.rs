@@ -8,6 +8,7 @@ use crate::support::{english, exchange_read_models, start_with_exchanges, Scene}
 use imi_app::caller::Caller;
 use imi_app::dispatch::Wait;
 use imi_app::requests::{ContentInput, SubjectInput};
+use imi_app::subject_requests::Rectification;
 use imi_app::Code;
 use imi_domain::authority::{
     user_key_id, AuthorityCommand, AuthorityData, AuthorityKind, LegislativeArea, NewUser,
@@ -284,10 +285,18 @@ async fn a_rectification_reseals_the_corrected_subject_for_every_view() {
         .await
         .unwrap_err();
     assert_eq!(without.code, Code::BadUserInput);
-    let corrected = SubjectInput {
-        name: "Dr. Jan Berichtigt".into(),
-        ..SubjectInput::default()
+    let corrected = Rectification {
+        subject: Some(SubjectInput {
+            name: "Dr. Jan Berichtigt".into(),
+            ..SubjectInput::default()
+        }),
+        ..Rectification::default()
     };
+    let empty = app
+        .carry_out_subject_request(&p.de, &id, Some(&Rectification::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(empty.code, Code::BadUserInput);
     app.carry_out_subject_request(&p.de, &id, Some(&corrected))
         .await
         .expect("rectify");
@@ -352,9 +361,12 @@ async fn erasure_erases_the_requests_key_and_the_views_say_so() {
     assert_eq!(export.subject, None);
     // Nothing more is carried out on erased data.
     let rectification = p.record(SubjectRequestKind::Rectification).await;
-    let corrected = SubjectInput {
-        name: "x".into(),
-        ..SubjectInput::default()
+    let corrected = Rectification {
+        subject: Some(SubjectInput {
+            name: "x".into(),
+            ..SubjectInput::default()
+        }),
+        ..Rectification::default()
     };
     assert!(app
         .carry_out_subject_request(&p.de, &rectification, Some(&corrected))
@@ -414,4 +426,167 @@ async fn only_a_data_administrator_of_a_participant_handles_the_request() {
         app.subject_request(&p.de, &theirs).await.unwrap_err().code,
         Code::NotFound
     );
+}
+
+#[tokio::test]
+async fn a_rectification_corrects_the_free_text_and_an_answer_for_every_view() {
+    let p = dispatched().await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Rectification).await;
+    let unanswered = Rectification {
+        answers: vec![("PQ-GEN-09".into(), "x".into())],
+        ..Rectification::default()
+    };
+    let refused = app
+        .carry_out_subject_request(&p.de, &id, Some(&unanswered))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, Code::BadUserInput, "no answer to rectify");
+    let corrected = Rectification {
+        free_text: Some("About Dr. Jan Berichtigt".into()),
+        answers: vec![("PQ-GEN-01".into(), "Licensed since 2016".into())],
+        ..Rectification::default()
+    };
+    app.carry_out_subject_request(&p.de, &id, Some(&corrected))
+        .await
+        .expect("rectify");
+    for caller in [&p.de, &p.fr] {
+        let view = app.request(caller, "r-1").await.unwrap();
+        let content = app.request_content(&view).await.unwrap().unwrap();
+        assert_eq!(
+            content.free_text.as_deref(),
+            Some("About Dr. Jan Berichtigt")
+        );
+        let name = p.view(caller).await.2;
+        assert_eq!(name.as_deref(), Some(SUBJECT), "the subject stays");
+    }
+    let access = p.record(SubjectRequestKind::Access).await;
+    let export = app
+        .carry_out_subject_request(&p.de, &access, None)
+        .await
+        .unwrap()
+        .export
+        .unwrap();
+    assert_eq!(
+        export.free_text.as_deref(),
+        Some("About Dr. Jan Berichtigt")
+    );
+    assert_eq!(
+        export.answers,
+        vec![(
+            "PQ-GEN-01".to_string(),
+            Some("Licensed since 2016".to_string())
+        )]
+    );
+}
+
+/// The scheduler of a process started `minutes` after now, on the deadlines of the whole log
+/// (built here: the test database's pool has no connection to spare for one more runner).
+async fn scheduler_after(scene: &Scene, minutes: i64) -> imi_notify::scheduler::Scheduler {
+    imi_projections::rebuild::rebuild(
+        &scene.app.pool,
+        &imi_projections::deadlines::Deadlines,
+        |_| {},
+    )
+    .await
+    .expect("the deadlines");
+    let clock = imi_store::clock::AdjustableClock::new();
+    clock.advance(chrono::Duration::minutes(minutes));
+    imi_app::scheduled::Scheduled::routes(&scene.app)
+        .into_iter()
+        .fold(
+            imi_notify::scheduler::Scheduler::new(
+                scene.app.pool.clone(),
+                std::sync::Arc::new(clock),
+            ),
+            |s, (aggregate, dispatch)| s.route(aggregate, dispatch),
+        )
+}
+
+/// A carrying out interrupted after the data subject's request's own event (the state a
+/// crash between the two writes leaves): the scheduler's completion rule writes the
+/// exchange's side once the grace period passed, and acting on it again changes nothing.
+#[tokio::test]
+async fn an_erasure_interrupted_between_the_two_writes_is_completed_by_the_scheduler() {
+    use imi_domain::subject_request::{SubjectRequestCommand, COMPLETION_GRACE_MINUTES};
+    let p = dispatched().await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Erasure).await;
+    app.execute(&p.de, &id, SubjectRequestCommand::CarryOut, &everything())
+        .await
+        .expect("the first write only");
+    let (_, erased, name) = p.view(&p.de).await;
+    assert!(!erased && name.is_some(), "the exchange is not erased yet");
+    let early = scheduler_after(&p.scene, 1).await.run_due().await.unwrap();
+    assert!(early.is_empty(), "not within the grace period: {early:?}");
+    let done = scheduler_after(&p.scene, COMPLETION_GRACE_MINUTES + 1)
+        .await
+        .run_due()
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].1, imi_notify::scheduler::Acted::Done);
+    // Recording waits for the read models: they then applied the scheduler's writes too.
+    p.record(SubjectRequestKind::Access).await;
+    let (_, erased, name) = p.view(&p.de).await;
+    assert!(erased, "completed: the key erased and the fact recorded");
+    assert_eq!(name, None);
+    let facts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = 'r-1'
+            AND event_type = 'PersonalDataErasedForSubject'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(facts, 1);
+    // Completing again (a retry, or the rule acted on twice) writes nothing more.
+    let again = app
+        .complete_subject_request(
+            &id,
+            imi_store::metadata::CommandMetadata::for_actor(&imi_domain::actor::Actor::system(
+                "test",
+            )),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, None);
+    let verified = imi_store::audit::verify(&app.pool).await.unwrap();
+    assert!(verified.first_broken.is_none());
+}
+
+/// The same for a rectification: its corrected values were recorded with the first write,
+/// so the completion re-seals nothing and needs no one to type them again.
+#[tokio::test]
+async fn a_rectification_interrupted_between_the_two_writes_is_completed_from_the_log() {
+    use imi_domain::subject_request::{
+        CorrectedField, Correction, SubjectRequestCommand, COMPLETION_GRACE_MINUTES,
+    };
+    let p = dispatched().await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Rectification).await;
+    let value = app
+        .seal(
+            "InformationRequest/r-1",
+            &json!({ "name": "Dr. Jan Berichtigt" }),
+        )
+        .await
+        .unwrap();
+    let rectify = SubjectRequestCommand::Rectify {
+        corrections: vec![Correction {
+            field: CorrectedField::Subject,
+            value,
+        }],
+    };
+    app.execute(&p.de, &id, rectify, &everything())
+        .await
+        .expect("the first write only");
+    assert_eq!(p.view(&p.de).await.2.as_deref(), Some(SUBJECT));
+    let done = scheduler_after(&p.scene, COMPLETION_GRACE_MINUTES + 1)
+        .await
+        .run_due()
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1, "{done:?}");
+    p.record(SubjectRequestKind::Access).await;
+    assert_eq!(p.view(&p.fr).await.2.as_deref(), Some("Dr. Jan Berichtigt"));
 }

@@ -97,6 +97,19 @@ pub enum AlertCommand {
     /// The area's deletion delay for alerts passed since closure (or withdrawal): the
     /// personal data are deleted (the scheduler then erases the alert's data key).
     RecordPersonalDataDeleted,
+
+    // --- A data subject's request carried out (the application, for a data administrator
+    // whose request the SubjectRequest aggregate accepted) --------------------------------
+    /// Replaces personal values (the provider's or professional's identity, the description)
+    /// with corrected ones sealed under the alert's key: one event per corrected field.
+    RectifyForSubject {
+        subject_request: String,
+        corrections: Vec<crate::subject_request::Correction>,
+    },
+    /// Blocks the personal data at once, whatever the retention delays.
+    BlockPersonalDataForSubject { subject_request: String },
+    /// Records that the personal data are erased (the application erases the data key first).
+    RecordPersonalDataErasedForSubject { subject_request: String },
 }
 
 impl AlertCommand {
@@ -125,6 +138,9 @@ impl AlertCommand {
             Self::PassThreeDayDeadline => "PassThreeDayDeadline",
             Self::BlockPersonalData => "BlockPersonalData",
             Self::RecordPersonalDataDeleted => "RecordPersonalDataDeleted",
+            Self::RectifyForSubject { .. } => "RectifyForSubject",
+            Self::BlockPersonalDataForSubject { .. } => "BlockPersonalDataForSubject",
+            Self::RecordPersonalDataErasedForSubject { .. } => "RecordPersonalDataErasedForSubject",
         }
     }
 
@@ -137,6 +153,16 @@ impl AlertCommand {
                 | Self::PassThreeDayDeadline
                 | Self::BlockPersonalData
                 | Self::RecordPersonalDataDeleted
+        )
+    }
+
+    /// Carries out a data subject's request (the system's, for its data administrator).
+    pub fn for_data_subject(&self) -> bool {
+        matches!(
+            self,
+            Self::RectifyForSubject { .. }
+                | Self::BlockPersonalDataForSubject { .. }
+                | Self::RecordPersonalDataErasedForSubject { .. }
         )
     }
 }

@@ -119,6 +119,31 @@ pub enum AlertEvent {
     PersonalDataDeleted {
         at: DateTime<Utc>,
     },
+    /// A data subject's request (its id) rectified the identity of the alert's person (the
+    /// service provider or the professional).
+    PersonRectified {
+        subject_request: String,
+        person: Sealed,
+        at: DateTime<Utc>,
+    },
+    /// A data subject's request rectified the alert's description (the dangerous activity,
+    /// or a PQ alert's details).
+    DescriptionRectified {
+        subject_request: String,
+        text: Sealed,
+        at: DateTime<Utc>,
+    },
+    /// A data subject's request blocked the personal data before any retention delay.
+    PersonalDataBlockedForSubject {
+        subject_request: String,
+        at: DateTime<Utc>,
+    },
+    /// A data subject's request erased the personal data (the data key is erased). The facts
+    /// of the alert remain.
+    PersonalDataErasedForSubject {
+        subject_request: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for AlertEvent {
@@ -146,6 +171,10 @@ impl DomainEvent for AlertEvent {
             Self::ThreeDayDeadlinePassed { .. } => "ThreeDayDeadlinePassed",
             Self::PersonalDataBlocked { .. } => "PersonalDataBlocked",
             Self::PersonalDataDeleted { .. } => "PersonalDataDeleted",
+            Self::PersonRectified { .. } => "PersonRectified",
+            Self::DescriptionRectified { .. } => "DescriptionRectified",
+            Self::PersonalDataBlockedForSubject { .. } => "PersonalDataBlockedForSubject",
+            Self::PersonalDataErasedForSubject { .. } => "PersonalDataErasedForSubject",
         }
         .to_string()
     }

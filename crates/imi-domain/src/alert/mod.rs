@@ -26,6 +26,7 @@ pub mod policy;
 mod reception;
 mod retention;
 pub mod services;
+mod subjects;
 pub mod testing;
 #[cfg(test)]
 mod tests;
@@ -280,6 +281,16 @@ impl AlertState {
             }
             return self.record_time_fact(alert, s, command);
         }
+        if command.for_data_subject() {
+            let alert = self.require()?;
+            if !matches!(by, Actor::System { .. }) {
+                return Err(DomainError::forbidden(
+                    "only the system carries out a data subject's request, for its data \
+                     administrator",
+                ));
+            }
+            return self.for_data_subject(alert, command, s.now());
+        }
         if let C::DraftAlert {
             alert_id,
             area,
@@ -367,7 +378,10 @@ impl AlertState {
             | C::EndObjectionPeriod
             | C::PassThreeDayDeadline
             | C::BlockPersonalData
-            | C::RecordPersonalDataDeleted => {
+            | C::RecordPersonalDataDeleted
+            | C::RectifyForSubject { .. }
+            | C::BlockPersonalDataForSubject { .. }
+            | C::RecordPersonalDataErasedForSubject { .. } => {
                 unreachable!("handled above")
             }
         }
@@ -563,6 +577,18 @@ impl AlertState {
             } => s.broadcast_in_time = Some(broadcast_in_time),
             E::PersonalDataBlocked { at } => s.personal_data_blocked_at = Some(at),
             E::PersonalDataDeleted { at } => s.personal_data_deleted_at = Some(at),
+            E::PersonRectified { person, .. } => match &mut self.content {
+                Some(AlertContent::Services(c)) => c.service_provider = person,
+                Some(AlertContent::ProfessionalQualifications(c)) => c.professional = person,
+                None => {}
+            },
+            E::DescriptionRectified { text, .. } => match &mut self.content {
+                Some(AlertContent::Services(c)) => c.dangerous_activity = text,
+                Some(AlertContent::ProfessionalQualifications(c)) => c.details = Some(text),
+                None => {}
+            },
+            E::PersonalDataBlockedForSubject { at, .. } => s.personal_data_blocked_at = Some(at),
+            E::PersonalDataErasedForSubject { at, .. } => s.personal_data_deleted_at = Some(at),
         }
     }
 }

@@ -130,7 +130,10 @@ impl<'a> AlertStep<'a> {
             | C::EndObjectionPeriod
             | C::PassThreeDayDeadline
             | C::BlockPersonalData
-            | C::RecordPersonalDataDeleted => Self::TimeFact,
+            | C::RecordPersonalDataDeleted
+            | C::RectifyForSubject { .. }
+            | C::BlockPersonalDataForSubject { .. }
+            | C::RecordPersonalDataErasedForSubject { .. } => Self::TimeFact,
         }
     }
 

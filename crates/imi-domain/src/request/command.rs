@@ -128,11 +128,11 @@ pub enum RequestCommand {
 
     // --- A data subject's request carried out (the application, for a data administrator
     // whose request the SubjectRequest aggregate accepted) --------------------------------
-    /// Replaces the subject's identification with the corrected one, sealed under the
-    /// request's key.
-    RectifySubject {
+    /// Replaces personal values (the subject's identification, the free text, answers) with
+    /// corrected ones, sealed under the request's key: one event per corrected field.
+    Rectify {
         subject_request: String,
-        subject: Sealed,
+        corrections: Vec<crate::subject_request::Correction>,
     },
     /// Blocks the personal data at once, whatever the retention delays.
     BlockPersonalDataForSubject { subject_request: String },
@@ -172,7 +172,7 @@ impl RequestCommand {
             Self::RaiseInactivity => "RaiseInactivity",
             Self::BlockPersonalData => "BlockPersonalData",
             Self::RecordPersonalDataDeleted => "RecordPersonalDataDeleted",
-            Self::RectifySubject { .. } => "RectifySubject",
+            Self::Rectify { .. } => "Rectify",
             Self::BlockPersonalDataForSubject { .. } => "BlockPersonalDataForSubject",
             Self::RecordPersonalDataErasedForSubject { .. } => "RecordPersonalDataErasedForSubject",
         }
@@ -196,7 +196,7 @@ impl RequestCommand {
     pub fn for_data_subject(&self) -> bool {
         matches!(
             self,
-            Self::RectifySubject { .. }
+            Self::Rectify { .. }
                 | Self::BlockPersonalDataForSubject { .. }
                 | Self::RecordPersonalDataErasedForSubject { .. }
         )

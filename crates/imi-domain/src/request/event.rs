@@ -182,6 +182,19 @@ pub enum RequestEvent {
         subject: Sealed,
         at: DateTime<Utc>,
     },
+    /// A data subject's request (its id) rectified the request's free text.
+    FreeTextRectified {
+        subject_request: String,
+        free_text: Sealed,
+        at: DateTime<Utc>,
+    },
+    /// A data subject's request (its id) rectified the answer to `question`.
+    AnswerRectified {
+        subject_request: String,
+        question: String,
+        answer: Sealed,
+        at: DateTime<Utc>,
+    },
     /// A data subject's request blocked the personal data before any retention delay.
     PersonalDataBlockedForSubject {
         subject_request: String,
@@ -232,6 +245,8 @@ impl RequestEvent {
             | PersonalDataBlocked { at }
             | PersonalDataDeleted { at }
             | SubjectRectified { at, .. }
+            | FreeTextRectified { at, .. }
+            | AnswerRectified { at, .. }
             | PersonalDataBlockedForSubject { at, .. }
             | PersonalDataErasedForSubject { at, .. } => *at,
         }
@@ -249,6 +264,8 @@ impl RequestEvent {
                 | Self::PersonalDataBlocked { .. }
                 | Self::PersonalDataDeleted { .. }
                 | Self::SubjectRectified { .. }
+                | Self::FreeTextRectified { .. }
+                | Self::AnswerRectified { .. }
                 | Self::PersonalDataBlockedForSubject { .. }
                 | Self::PersonalDataErasedForSubject { .. }
         )
@@ -291,6 +308,8 @@ impl DomainEvent for RequestEvent {
             PersonalDataBlocked { .. } => "PersonalDataBlocked",
             PersonalDataDeleted { .. } => "PersonalDataDeleted",
             SubjectRectified { .. } => "SubjectRectified",
+            FreeTextRectified { .. } => "FreeTextRectified",
+            AnswerRectified { .. } => "AnswerRectified",
             PersonalDataBlockedForSubject { .. } => "PersonalDataBlockedForSubject",
             PersonalDataErasedForSubject { .. } => "PersonalDataErasedForSubject",
         }

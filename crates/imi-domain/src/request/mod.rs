@@ -522,7 +522,7 @@ impl RequestState {
             | C::RaiseInactivity
             | C::BlockPersonalData
             | C::RecordPersonalDataDeleted
-            | C::RectifySubject { .. }
+            | C::Rectify { .. }
             | C::BlockPersonalDataForSubject { .. }
             | C::RecordPersonalDataErasedForSubject { .. } => {
                 unreachable!("system commands are handled above")
@@ -743,6 +743,12 @@ impl Request {
             E::PersonalDataBlocked { at } => self.dates.personal_data_blocked_at = Some(at),
             E::PersonalDataDeleted { at } => self.dates.personal_data_deleted_at = Some(at),
             E::SubjectRectified { subject, .. } => self.draft.subject = subject,
+            E::FreeTextRectified { free_text, .. } => self.draft.free_text = Some(free_text),
+            E::AnswerRectified {
+                question, answer, ..
+            } => {
+                self.answers.insert(question, answer);
+            }
             E::PersonalDataBlockedForSubject { at, .. } => {
                 self.dates.personal_data_blocked_at = Some(at)
             }

@@ -130,7 +130,7 @@ impl RequestAction {
             | C::RaiseInactivity
             | C::BlockPersonalData
             | C::RecordPersonalDataDeleted
-            | C::RectifySubject { .. }
+            | C::Rectify { .. }
             | C::BlockPersonalDataForSubject { .. }
             | C::RecordPersonalDataErasedForSubject { .. } => return None,
         })

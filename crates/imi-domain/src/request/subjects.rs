@@ -1,9 +1,10 @@
-//! A data subject's request carried out on the request it is about: the subject's
-//! identification rectified (re-sealed, as a new event: earlier events never change), the
+//! A data subject's request carried out on the request it is about: personal values
+//! rectified (re-sealed, one new event per field: earlier events never change), the
 //! personal data blocked at once, or erased. The SubjectRequest aggregate decided who may; the
 //! request only refuses what its own state makes impossible.
 
 use super::*;
+use crate::subject_request::{CorrectedField, Correction};
 
 impl Request {
     pub(super) fn for_data_subject(
@@ -18,17 +19,10 @@ impl Request {
             ));
         }
         let event = match command {
-            C::RectifySubject {
+            C::Rectify {
                 subject_request,
-                subject,
-            } => {
-                checked_sealed("the corrected subject", &subject, &self.id)?;
-                RequestEvent::SubjectRectified {
-                    subject_request,
-                    subject,
-                    at: now,
-                }
-            }
+                corrections,
+            } => return self.rectify(subject_request, corrections, now),
             C::BlockPersonalDataForSubject { subject_request } => {
                 if self.dates.personal_data_blocked_at.is_some() {
                     return Err(DomainError::refused(
@@ -49,5 +43,56 @@ impl Request {
             _ => return Err(DomainError::forbidden("this command is issued by a user")),
         };
         Ok(vec![event])
+    }
+
+    /// One event per corrected field; an answer is corrected only where one was given.
+    fn rectify(
+        &self,
+        subject_request: String,
+        corrections: Vec<Correction>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RequestEvent>, DomainError> {
+        if corrections.is_empty() {
+            return Err(DomainError::invalid(
+                "a rectification is carried out with the corrected values",
+            ));
+        }
+        let mut events = Vec::with_capacity(corrections.len());
+        for Correction { field, value } in corrections {
+            let subject_request = subject_request.clone();
+            events.push(match field {
+                CorrectedField::Subject => {
+                    checked_sealed("the corrected subject", &value, &self.id)?;
+                    RequestEvent::SubjectRectified {
+                        subject_request,
+                        subject: value,
+                        at: now,
+                    }
+                }
+                CorrectedField::FreeText => {
+                    checked_sealed("the corrected free text", &value, &self.id)?;
+                    RequestEvent::FreeTextRectified {
+                        subject_request,
+                        free_text: value,
+                        at: now,
+                    }
+                }
+                CorrectedField::Answer { question } => {
+                    checked_sealed("the corrected answer", &value, &self.id)?;
+                    if !self.answers.contains_key(&question) {
+                        return Err(DomainError::invalid(format!(
+                            "question {question} has no answer to rectify"
+                        )));
+                    }
+                    RequestEvent::AnswerRectified {
+                        subject_request,
+                        question,
+                        answer: value,
+                        at: now,
+                    }
+                }
+            });
+        }
+        Ok(events)
     }
 }

@@ -102,7 +102,7 @@ pub enum Audience {
 
 /// The audience of each kind of step (by event type). A step of a kind not listed here is
 /// shown to the acting side only.
-pub const STEP_RULES: [(&str, Audience); 34] = {
+pub const STEP_RULES: [(&str, Audience); 36] = {
     use Audience::*;
     [
         ("RequestDrafted", ActingSide),
@@ -137,6 +137,8 @@ pub const STEP_RULES: [(&str, Audience); 34] = {
         ("PersonalDataBlocked", Everyone),
         ("PersonalDataDeleted", Everyone),
         ("SubjectRectified", Everyone),
+        ("FreeTextRectified", Everyone),
+        ("AnswerRectified", Everyone),
         ("PersonalDataBlockedForSubject", Everyone),
         ("PersonalDataErasedForSubject", Everyone),
     ]

@@ -1,4 +1,4 @@
-use super::model::{ExchangeFacts, SubjectRequestKind};
+use super::model::{Correction, ExchangeFacts, SubjectRequestKind};
 use crate::sealed::Sealed;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,10 @@ pub enum SubjectRequestCommand {
     /// The request was carried out on the exchange (the export made, the value rectified,
     /// the data blocked or erased).
     CarryOut,
+    /// A rectification was carried out with these corrected values (sealed under the
+    /// exchange's key); recorded before the exchange is changed, so that an interrupted
+    /// carrying out can be completed from the log.
+    Rectify { corrections: Vec<Correction> },
     /// Closes the request with the answer given to the subject (sealed under its own key).
     Close { answer: Option<Sealed> },
     /// The deadline comes within [`super::REMINDER_DAYS_BEFORE_DUE`] days.
@@ -31,6 +35,7 @@ impl SubjectRequestCommand {
         match self {
             Self::Record { .. } => "Record",
             Self::CarryOut => "CarryOut",
+            Self::Rectify { .. } => "Rectify",
             Self::Close { .. } => "Close",
             Self::RecordDeadlineApproaching => "RecordDeadlineApproaching",
             Self::RecordOverdue => "RecordOverdue",

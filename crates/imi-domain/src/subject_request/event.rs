@@ -1,4 +1,4 @@
-use super::model::{ExchangeFacts, SubjectRequestKind};
+use super::model::{Correction, ExchangeFacts, SubjectRequestKind};
 use crate::sealed::Sealed;
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::DomainEvent;
@@ -20,6 +20,13 @@ pub enum SubjectRequestEvent {
         at: DateTime<Utc>,
     },
     SubjectRequestCarriedOut {
+        by: String,
+        at: DateTime<Utc>,
+    },
+    /// A rectification was carried out: the corrected values, sealed under the exchange's
+    /// key, that the exchange records as its own events.
+    SubjectRectificationCarriedOut {
+        corrections: Vec<Correction>,
         by: String,
         at: DateTime<Utc>,
     },
@@ -50,6 +57,7 @@ impl SubjectRequestEvent {
         match self {
             SubjectRequestRecorded { at, .. }
             | SubjectRequestCarriedOut { at, .. }
+            | SubjectRectificationCarriedOut { at, .. }
             | SubjectRequestClosed { at, .. }
             | SubjectRequestDeadlineNeared { at, .. }
             | SubjectRequestDeadlineMissed { at, .. } => *at,
@@ -63,6 +71,7 @@ impl DomainEvent for SubjectRequestEvent {
         match self {
             SubjectRequestRecorded { .. } => "SubjectRequestRecorded",
             SubjectRequestCarriedOut { .. } => "SubjectRequestCarriedOut",
+            SubjectRectificationCarriedOut { .. } => "SubjectRectificationCarriedOut",
             SubjectRequestClosed { .. } => "SubjectRequestClosed",
             SubjectRequestDeadlineNeared { .. } => "SubjectRequestDeadlineNeared",
             SubjectRequestDeadlineMissed { .. } => "SubjectRequestDeadlineMissed",

@@ -19,8 +19,9 @@ mod tests;
 pub use command::SubjectRequestCommand;
 pub use event::SubjectRequestEvent;
 pub use model::{
-    due_on, subject_request_key_id, ExchangeFacts, SubjectRequestKind, SubjectRequestStatus,
-    SubjectRequestSummary, ANSWER_DAYS, REMINDER_DAYS_BEFORE_DUE,
+    due_on, subject_request_key_id, CorrectedField, Correction, ExchangeFacts, SubjectRequestKind,
+    SubjectRequestStatus, SubjectRequestSummary, ANSWER_DAYS, COMPLETE_ON_EXCHANGE,
+    COMPLETION_GRACE_MINUTES, REMINDER_DAYS_BEFORE_DUE,
 };
 
 use crate::access::ActorContext;
@@ -216,13 +217,24 @@ async fn decide<S: SubjectRequestServices>(
         ));
     }
     match command {
+        C::CarryOut | C::Rectify { .. } if r.carried_out_at.is_some() => Err(DomainError::refused(
+            "the data subject's request was already carried out",
+        )),
         C::CarryOut => {
-            if r.carried_out_at.is_some() {
-                return Err(DomainError::refused(
-                    "the data subject's request was already carried out",
+            if r.kind == SubjectRequestKind::Rectification {
+                return Err(DomainError::invalid(
+                    "a rectification is carried out with the corrected values",
                 ));
             }
             Ok(SubjectRequestEvent::SubjectRequestCarriedOut {
+                by: actor.user_id.clone(),
+                at: now,
+            })
+        }
+        C::Rectify { corrections } => {
+            checked_corrections(r, &corrections)?;
+            Ok(SubjectRequestEvent::SubjectRectificationCarriedOut {
+                corrections,
                 by: actor.user_id.clone(),
                 at: now,
             })
@@ -290,6 +302,36 @@ fn reminder(
     }
 }
 
+/// A rectification's corrections: for a rectification only, at least one, each field once,
+/// each value sealed under the exchange's key (it replaces a value of the exchange).
+fn checked_corrections(
+    r: &SubjectRequestSummary,
+    corrections: &[Correction],
+) -> Result<(), DomainError> {
+    if r.kind != SubjectRequestKind::Rectification {
+        return Err(DomainError::invalid(
+            "only a rectification is carried out with corrected values",
+        ));
+    }
+    if corrections.is_empty() {
+        return Err(DomainError::invalid(
+            "a rectification is carried out with the corrected values",
+        ));
+    }
+    let mut fields = std::collections::BTreeSet::new();
+    for c in corrections {
+        if !fields.insert(&c.field) {
+            return Err(DomainError::invalid("a field is corrected once"));
+        }
+        if c.value.key_id != r.exchange {
+            return Err(DomainError::invalid(
+                "a corrected value must be sealed under the exchange's key",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A personal value of the request must be sealed under the request's own key.
 fn sealed_here(sealed: &Sealed, id: &str, what: &str) -> Result<(), DomainError> {
     if sealed.key_id != subject_request_key_id(id) {
@@ -350,6 +392,7 @@ fn apply(state: &mut Option<SubjectRequestSummary>, event: SubjectRequestEvent) 
             closed_at: None,
             reminded: false,
             overdue: false,
+            corrections: Vec::new(),
         });
         return;
     }
@@ -359,6 +402,13 @@ fn apply(state: &mut Option<SubjectRequestSummary>, event: SubjectRequestEvent) 
         E::SubjectRequestCarriedOut { at, .. } => {
             r.status = SubjectRequestStatus::CarriedOut;
             r.carried_out_at = Some(at);
+        }
+        E::SubjectRectificationCarriedOut {
+            corrections, at, ..
+        } => {
+            r.status = SubjectRequestStatus::CarriedOut;
+            r.carried_out_at = Some(at);
+            r.corrections = corrections;
         }
         E::SubjectRequestClosed { answer, at, .. } => {
             r.status = SubjectRequestStatus::Closed;

@@ -53,6 +53,25 @@ pub struct ExchangeFacts {
     pub participants: BTreeSet<String>,
 }
 
+/// A personal-data field of an exchange that a rectification corrects.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CorrectedField {
+    /// The subject's identification.
+    Subject,
+    /// The free text of the request.
+    FreeText,
+    /// The answer to one question.
+    Answer { question: String },
+}
+
+/// One corrected value: the field and its new value, sealed under the exchange's key (the
+/// exchange's erasure erases it with the rest).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Correction {
+    pub field: CorrectedField,
+    pub value: Sealed,
+}
+
 /// Where a data subject's request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SubjectRequestStatus {
@@ -82,6 +101,10 @@ pub struct SubjectRequestSummary {
     /// The deadline for which the reminder was recorded.
     pub reminded: bool,
     pub overdue: bool,
+    /// A rectification's corrected values (sealed under the exchange's key), kept so that the
+    /// exchange's side of carrying it out can be completed after an interruption.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<Correction>,
 }
 
 impl SubjectRequestSummary {
@@ -89,6 +112,14 @@ impl SubjectRequestSummary {
         self.status != SubjectRequestStatus::Closed
     }
 }
+
+/// How long after a request is carried out the scheduler completes the exchange's side if
+/// the application was interrupted between the two writes (it normally follows at once).
+pub const COMPLETION_GRACE_MINUTES: i64 = 10;
+
+/// The command of the scheduler's rule that completes the exchange's side of a carried-out
+/// request (see `imi_app::subject_requests`).
+pub const COMPLETE_ON_EXCHANGE: &str = "CompleteOnExchange";
 
 /// The day by which a request recorded at `recorded_at` is answered.
 pub fn due_on(recorded_at: DateTime<Utc>) -> NaiveDate {

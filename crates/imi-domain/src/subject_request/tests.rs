@@ -409,6 +409,11 @@ fn events_are_past_tense_and_versioned_and_carry_only_sealed_personal_data() {
         due_on: due(),
         at: now(),
     });
+    all.push(SubjectRequestEvent::SubjectRectificationCarriedOut {
+        corrections: corrections(),
+        by: "de-lda".into(),
+        at: now(),
+    });
     for event in all {
         let t = event.event_type();
         assert!(
@@ -420,4 +425,123 @@ fn events_are_past_tense_and_versioned_and_carry_only_sealed_personal_data() {
     let json = serde_json::to_string(&closed()).unwrap();
     // The subject's identification and the answer travel only as sealed values.
     assert_eq!(json.matches("\"alg\":\"A256GCM\"").count(), 2);
+}
+
+fn rectification() -> Vec<SubjectRequestEvent> {
+    let mut e = recorded();
+    if let SubjectRequestEvent::SubjectRequestRecorded { kind, .. } = &mut e[0] {
+        *kind = SubjectRequestKind::Rectification;
+    }
+    e
+}
+fn correction(field: CorrectedField, key: &str) -> Correction {
+    Correction {
+        field,
+        value: sealed_under(key),
+    }
+}
+fn rectify(corrections: Vec<Correction>) -> SubjectRequestCommand {
+    SubjectRequestCommand::Rectify { corrections }
+}
+fn corrections() -> Vec<Correction> {
+    vec![
+        correction(CorrectedField::Subject, "InformationRequest/r1"),
+        correction(CorrectedField::FreeText, "InformationRequest/r1"),
+        correction(
+            CorrectedField::Answer {
+                question: "PQ-GEN-01".into(),
+            },
+            "InformationRequest/r1",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_rectification_records_its_corrected_values_and_the_fold_keeps_them() {
+    let event = SubjectRequestEvent::SubjectRectificationCarriedOut {
+        corrections: corrections(),
+        by: "de-lda".into(),
+        at: now(),
+    };
+    given(rectification())
+        .when_async(issued(lda(), rectify(corrections())))
+        .await
+        .then_expect_events(vec![event.clone()]);
+    let mut r = Subject::default();
+    for e in rectification().into_iter().chain([event]) {
+        r.record(e);
+    }
+    let s = r.summary().unwrap();
+    assert_eq!(s.status, SubjectRequestStatus::CarriedOut);
+    assert_eq!(s.corrections, corrections());
+}
+
+#[tokio::test]
+async fn a_rectification_is_carried_out_with_its_corrections_only() {
+    given(rectification())
+        .when_async(issued(lda(), SubjectRequestCommand::CarryOut))
+        .await
+        .then_expect_error(DomainError::invalid(
+            "a rectification is carried out with the corrected values",
+        ));
+    given(rectification())
+        .when_async(issued(lda(), rectify(vec![])))
+        .await
+        .then_expect_error(DomainError::invalid(
+            "a rectification is carried out with the corrected values",
+        ));
+    given(recorded())
+        .when_async(issued(lda(), rectify(corrections())))
+        .await
+        .then_expect_error(DomainError::invalid(
+            "only a rectification is carried out with corrected values",
+        ));
+}
+
+#[tokio::test]
+async fn a_corrected_value_is_sealed_under_the_exchanges_key_and_given_once() {
+    given(rectification())
+        .when_async(issued(
+            lda(),
+            rectify(vec![correction(
+                CorrectedField::Subject,
+                &subject_request_key_id(ID),
+            )]),
+        ))
+        .await
+        .then_expect_error(DomainError::invalid(
+            "a corrected value must be sealed under the exchange's key",
+        ));
+    given(rectification())
+        .when_async(issued(
+            lda(),
+            rectify(vec![
+                correction(CorrectedField::FreeText, "InformationRequest/r1"),
+                correction(CorrectedField::FreeText, "InformationRequest/r1"),
+            ]),
+        ))
+        .await
+        .then_expect_error(DomainError::invalid("a field is corrected once"));
+}
+
+#[tokio::test]
+async fn a_rectification_is_carried_out_once_by_its_data_administrators() {
+    let mut done = rectification();
+    done.push(SubjectRequestEvent::SubjectRectificationCarriedOut {
+        corrections: corrections(),
+        by: "de-lda".into(),
+        at: now(),
+    });
+    given(done)
+        .when_async(issued(lda(), rectify(corrections())))
+        .await
+        .then_expect_error(DomainError::refused(
+            "the data subject's request was already carried out",
+        ));
+    given(rectification())
+        .when_async(issued(by("de-handler", "de-ca"), rectify(corrections())))
+        .await
+        .then_expect_error(DomainError::forbidden(
+            "only a data administrator of the authority handles a data subject's request",
+        ));
 }

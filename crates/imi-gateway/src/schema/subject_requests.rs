@@ -3,13 +3,14 @@
 //! ones with their deadlines. The use cases decide who may (`imi_app::subject_requests`);
 //! anyone else gets NOT_FOUND, as for a missing one.
 
-use super::requests::RequestSubjectInput;
+use super::requests::{AnswerInput, RequestSubjectInput};
 use super::{app, caller};
 use crate::errors::ApiError;
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_app::requests::SubjectInput;
-use imi_app::subject_requests::{SubjectExport, SubjectRequestView};
+use imi_app::subject_alerts::AlertSubjectExport;
+use imi_app::subject_requests::{Rectification, SubjectExport, SubjectRequestView};
 use imi_domain::subject_request::{SubjectRequestKind, SubjectRequestStatus};
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -67,8 +68,10 @@ pub struct SubjectRequest {
     pub id: ID,
     pub kind: KindGql,
     pub authority_id: ID,
-    /// The information request it is about.
-    pub request_id: ID,
+    /// The information request it is about (null for an alert).
+    pub request_id: Option<ID>,
+    /// The alert it is about (null for an information request).
+    pub alert_id: Option<ID>,
     pub status: StatusGql,
     pub recorded_by: ID,
     pub recorded_at: DateTime<Utc>,
@@ -87,7 +90,8 @@ impl From<SubjectRequestView> for SubjectRequest {
             id: ID(v.id),
             kind: v.kind.into(),
             authority_id: ID(v.authority_id),
-            request_id: ID(v.request_id),
+            request_id: v.request_id.map(ID),
+            alert_id: v.alert_id.map(ID),
             status: match v.status {
                 SubjectRequestStatus::Open => StatusGql::Open,
                 SubjectRequestStatus::CarriedOut => StatusGql::CarriedOut,
@@ -157,10 +161,54 @@ impl From<SubjectExport> for SubjectExportGql {
     }
 }
 
+/// A data subject's access: their data in the alert, at the level the policy allows (facts
+/// only once blocked; erased values null).
+#[derive(SimpleObject)]
+#[graphql(name = "AlertSubjectExport")]
+pub struct AlertSubjectExportGql {
+    pub alert_id: ID,
+    pub area: String,
+    /// `SD` or `PQ`.
+    pub kind: String,
+    pub initiating_authority: ID,
+    pub drafted_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub personal_data_blocked: bool,
+    pub personal_data_erased: bool,
+    /// The service provider or the professional.
+    pub person: Option<String>,
+    /// The dangerous activity, or a PQ alert's details.
+    pub description: Option<String>,
+    pub attachment_names: Vec<Option<String>>,
+    pub history_texts: Vec<Option<String>>,
+}
+
+impl From<AlertSubjectExport> for AlertSubjectExportGql {
+    fn from(e: AlertSubjectExport) -> Self {
+        Self {
+            alert_id: ID(e.alert_id),
+            area: e.area,
+            kind: e.kind,
+            initiating_authority: ID(e.initiating_authority),
+            drafted_at: e.drafted_at,
+            ended_at: e.ended_at,
+            personal_data_blocked: e.personal_data_blocked,
+            personal_data_erased: e.personal_data_erased,
+            person: e.person,
+            description: e.description,
+            attachment_names: e.attachment_names,
+            history_texts: e.history_texts,
+        }
+    }
+}
+
 #[derive(InputObject)]
 pub struct RecordSubjectRequestInput {
-    /// The information request the subject's data are in.
-    pub request_id: ID,
+    /// The information request the subject's data are in (exactly one of `requestId` and
+    /// `alertId`).
+    pub request_id: Option<ID>,
+    /// The alert the subject's data are in.
+    pub alert_id: Option<ID>,
     pub kind: KindGql,
     /// Who the subject is and how they identified themselves (personal data: sealed).
     pub subject: String,
@@ -169,8 +217,16 @@ pub struct RecordSubjectRequestInput {
 #[derive(InputObject)]
 pub struct CarryOutSubjectRequestInput {
     pub subject_request_id: ID,
-    /// The corrected subject: required for a rectification, refused for any other kind.
+    /// A rectification's corrected values (at least one, each re-sealed as a new event);
+    /// refused for any other kind. The corrected subject of an information request.
     pub corrected_subject: Option<RequestSubjectInput>,
+    /// The corrected person of an alert (the service provider or the professional).
+    pub corrected_person: Option<String>,
+    /// The corrected free text (an alert's dangerous activity or details).
+    pub corrected_free_text: Option<String>,
+    /// Corrected answers, by question (only questions answered already).
+    #[graphql(default)]
+    pub corrected_answers: Vec<AnswerInput>,
 }
 
 #[derive(InputObject)]
@@ -186,8 +242,10 @@ pub struct SubjectRequestPayload {
     /// Feed position of the latest event written; null when nothing was recorded.
     pub position: Option<String>,
     pub waited: bool,
-    /// The export, for an access.
+    /// The export, for an access about an information request.
     pub export: Option<SubjectExportGql>,
+    /// The export, for an access about an alert.
+    pub alert_export: Option<AlertSubjectExportGql>,
 }
 
 #[Object]
@@ -218,36 +276,65 @@ impl SubjectRequestsMutation {
         ctx: &Context<'_>,
         input: RecordSubjectRequestInput,
     ) -> Result<SubjectRequestPayload> {
-        let (id, outcome) = app(ctx)?
-            .record_subject_request(
-                &caller(ctx)?,
-                &input.request_id.0,
-                input.kind.into(),
-                &input.subject,
-            )
-            .await?;
+        let (app, caller) = (app(ctx)?, caller(ctx)?);
+        let (id, outcome) = match (input.request_id, input.alert_id) {
+            (Some(request), None) => {
+                app.record_subject_request(&caller, &request.0, input.kind.into(), &input.subject)
+                    .await?
+            }
+            (None, Some(alert)) => {
+                app.record_alert_subject_request(
+                    &caller,
+                    &alert.0,
+                    input.kind.into(),
+                    &input.subject,
+                )
+                .await?
+            }
+            _ => {
+                return Err(imi_app::error::AppError::bad_input(
+                    "a data subject's request names either an information request or an alert",
+                )
+                .into())
+            }
+        };
         Ok(SubjectRequestPayload {
             subject_request_id: ID(id),
             position: outcome.position.map(|p| p.to_string()),
             waited: outcome.waited,
             export: None,
+            alert_export: None,
         })
     }
 
     /// Carries the request out on the information request: an access answers the export; a
-    /// rectification re-seals the corrected subject; blocking blocks; erasure erases.
+    /// rectification re-seals the corrected values; blocking blocks; erasure erases.
     async fn carry_out_subject_request(
         &self,
         ctx: &Context<'_>,
         input: CarryOutSubjectRequestInput,
     ) -> Result<SubjectRequestPayload> {
-        let corrected = input.corrected_subject.map(|s| SubjectInput {
+        let subject = input.corrected_subject.map(|s| SubjectInput {
             name: s.name,
             birth_date: s.birth_date,
             birth_place: s.birth_place,
             identifiers: s.identifiers,
             address: s.address,
             professional_details: s.professional_details,
+        });
+        let corrected = (subject.is_some()
+            || input.corrected_person.is_some()
+            || input.corrected_free_text.is_some()
+            || !input.corrected_answers.is_empty())
+        .then(|| Rectification {
+            subject,
+            person: input.corrected_person,
+            free_text: input.corrected_free_text,
+            answers: input
+                .corrected_answers
+                .into_iter()
+                .map(|a| (a.question_id, a.text))
+                .collect(),
         });
         let done = app(ctx)?
             .carry_out_subject_request(
@@ -261,6 +348,7 @@ impl SubjectRequestsMutation {
             position: done.outcome.position.map(|p| p.to_string()),
             waited: done.outcome.waited,
             export: done.export.map(SubjectExportGql::from),
+            alert_export: done.alert_export.map(AlertSubjectExportGql::from),
         })
     }
 
@@ -282,6 +370,7 @@ impl SubjectRequestsMutation {
             position: outcome.position.map(|p| p.to_string()),
             waited: outcome.waited,
             export: None,
+            alert_export: None,
         })
     }
 }

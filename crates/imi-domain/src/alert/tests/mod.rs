@@ -7,6 +7,7 @@ mod policy;
 mod reception;
 mod retention;
 mod serialization;
+mod subjects;
 mod summary;
 mod support;
 mod timing;

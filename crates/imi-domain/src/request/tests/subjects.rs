@@ -4,14 +4,21 @@
 use super::support::*;
 use crate::error::DomainError;
 use crate::request::*;
+use crate::subject_request::{CorrectedField, Correction};
 
 fn system() -> crate::actor::Actor {
     crate::actor::Actor::system("subject-requests")
 }
 fn rectify(subject: crate::sealed::Sealed) -> RequestCommand {
-    RequestCommand::RectifySubject {
+    rectify_all(vec![Correction {
+        field: CorrectedField::Subject,
+        value: subject,
+    }])
+}
+fn rectify_all(corrections: Vec<Correction>) -> RequestCommand {
+    RequestCommand::Rectify {
         subject_request: "s1".into(),
-        subject,
+        corrections,
     }
 }
 fn block() -> RequestCommand {
@@ -121,4 +128,82 @@ async fn after_erasure_nothing_more_is_carried_out() {
                 "the personal data of this request are already erased",
             ));
     }
+}
+
+#[tokio::test]
+async fn the_free_text_and_answers_are_rectified_one_event_per_field() {
+    let mut text = sealed();
+    text.ciphertext = "dGV4dA==".into();
+    let mut answer = sealed();
+    answer.ciphertext = "YW5zd2Vy".into();
+    let corrections = vec![
+        Correction {
+            field: CorrectedField::FreeText,
+            value: text.clone(),
+        },
+        Correction {
+            field: CorrectedField::Answer {
+                question: "PQ-GEN-01".into(),
+            },
+            value: answer.clone(),
+        },
+    ];
+    let events = vec![
+        RequestEvent::FreeTextRectified {
+            subject_request: "s1".into(),
+            free_text: text.clone(),
+            at: now(),
+        },
+        RequestEvent::AnswerRectified {
+            subject_request: "s1".into(),
+            question: "PQ-GEN-01".into(),
+            answer: answer.clone(),
+            at: now(),
+        },
+    ];
+    given(answered())
+        .when_async(issued(system(), rectify_all(corrections)))
+        .await
+        .then_expect_events(events.clone());
+    let mut all = answered();
+    all.extend(events);
+    let r = InformationRequest::<()>::from_events(all);
+    let d = r.details().unwrap();
+    assert_eq!(d.draft.free_text, Some(text));
+    assert_eq!(d.answers["PQ-GEN-01"], answer);
+    assert_eq!(d.answers["PQ-GEN-02"], sealed(), "the other answer stays");
+}
+
+#[tokio::test]
+async fn only_a_given_answer_is_rectified_under_the_requests_key() {
+    let answer_to = |question: &str, value| Correction {
+        field: CorrectedField::Answer {
+            question: question.into(),
+        },
+        value,
+    };
+    given(answered())
+        .when_async(issued(
+            system(),
+            rectify_all(vec![answer_to("PQ-GEN-09", sealed())]),
+        ))
+        .await
+        .then_expect_error(DomainError::invalid(
+            "question PQ-GEN-09 has no answer to rectify",
+        ));
+    given(answered())
+        .when_async(issued(
+            system(),
+            rectify_all(vec![answer_to("PQ-GEN-01", foreign_sealed())]),
+        ))
+        .await
+        .then_expect_error(DomainError::invalid(
+            "the corrected answer must be sealed under the request's own key",
+        ));
+    given(answered())
+        .when_async(issued(system(), rectify_all(vec![])))
+        .await
+        .then_expect_error(DomainError::invalid(
+            "a rectification is carried out with the corrected values",
+        ));
 }
