@@ -7,9 +7,11 @@
 
 use super::i18n::{pick, LocalizedText};
 use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo};
+use super::translation::{of_text, MachineTranslation};
 use super::{app, caller, request};
 use crate::errors::ApiError;
-use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, SimpleObject, ID};
+use imi_app::translation::TextSource;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_app::requests::{self as uc, AttachmentRef, ContentInput, SubjectInput};
 use imi_app::{Outcome, Wait};
@@ -785,12 +787,27 @@ impl InformationRequest {
 
 /// A question of the request, with its answer as far as the caller may read it.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct RequestQuestion {
     pub id: String,
     pub text: Option<LocalizedText>,
     pub answered: bool,
     /// Null without personal data (and once erased).
     pub answer: Option<String>,
+    #[graphql(skip)]
+    pub answer_source: Option<TextSource>,
+}
+
+#[ComplexObject]
+impl RequestQuestion {
+    /// The answer translated by machine into `language` (null without the answer).
+    async fn answer_translation(
+        &self,
+        ctx: &Context<'_>,
+        language: String,
+    ) -> Result<Option<MachineTranslation>> {
+        Ok(of_text(ctx, self.answer_source.as_ref(), self.answer.as_ref(), &language).await?)
+    }
 }
 
 #[derive(SimpleObject)]
@@ -815,6 +832,7 @@ impl From<uc::AttachmentView> for RequestAttachment {
 
 /// One step of the request's history that the caller's side may see.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct RequestStep {
     pub sequence: i64,
     pub event_type: String,
@@ -825,6 +843,20 @@ pub struct RequestStep {
     pub reason: Option<String>,
     /// The justification, opinion or comment: null without personal data.
     pub text: Option<String>,
+    #[graphql(skip)]
+    pub text_source: Option<TextSource>,
+}
+
+#[ComplexObject]
+impl RequestStep {
+    /// The text translated by machine into `language` (null without the text).
+    async fn translation(
+        &self,
+        ctx: &Context<'_>,
+        language: String,
+    ) -> Result<Option<MachineTranslation>> {
+        Ok(of_text(ctx, self.text_source.as_ref(), self.text.as_ref(), &language).await?)
+    }
 }
 
 /// The requesting authority's rating of the reply, each answer 1 (poor) to 5 (excellent).
@@ -836,6 +868,7 @@ pub struct ReplyRatingView {
 
 /// The full view of a request.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct RequestContentView {
     pub questions: Vec<RequestQuestion>,
     pub attachments: Vec<RequestAttachment>,
@@ -850,8 +883,28 @@ pub struct RequestContentView {
     /// The subject (personal data): null without personal data, or once erased.
     pub subject: Option<Json<serde_json::Value>>,
     pub free_text: Option<String>,
+    #[graphql(skip)]
+    pub free_text_source: Option<TextSource>,
     /// True when the request's personal data were erased (the key is gone).
     pub personal_data_erased: bool,
+}
+
+#[ComplexObject]
+impl RequestContentView {
+    /// The free text translated by machine into `language` (null without the free text).
+    async fn free_text_translation(
+        &self,
+        ctx: &Context<'_>,
+        language: String,
+    ) -> Result<Option<MachineTranslation>> {
+        Ok(of_text(
+            ctx,
+            self.free_text_source.as_ref(),
+            self.free_text.as_ref(),
+            &language,
+        )
+        .await?)
+    }
 }
 
 impl RequestContentView {
@@ -865,6 +918,7 @@ impl RequestContentView {
                     id: q.id,
                     answered: q.answered,
                     answer: q.answer,
+                    answer_source: q.answer_source,
                 })
                 .collect(),
             attachments: c.attachments.into_iter().map(Into::into).collect(),
@@ -896,10 +950,12 @@ impl RequestContentView {
                     by_authority: s.by_authority,
                     reason: s.reason,
                     text: s.text,
+                    text_source: s.text_source,
                 })
                 .collect(),
             subject: c.subject.map(Json),
             free_text: c.free_text,
+            free_text_source: c.free_text_source,
             personal_data_erased: c.personal_data_erased,
         }
     }
