@@ -16,3 +16,4 @@ mod requests;
 mod retention;
 mod subject_requests;
 mod training;
+mod translation;

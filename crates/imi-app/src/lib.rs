@@ -34,6 +34,7 @@ pub mod scheduled;
 pub mod scoreboard;
 pub mod sign_in;
 pub mod subject_requests;
+pub mod titles;
 pub mod training;
 pub mod translation;
 pub mod users;

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 pub enum BenchCommand {
     /// Command throughput through cqrs-es/postgres-es vs raw INSERTs of the same rows.
     Commands {

@@ -74,8 +74,10 @@ pub async fn translation_bench(pool: &PgPool, url: Option<String>, texts: usize,
     };
     // Distinct texts, each in an exchange of its own.
     let mut sources = Vec::with_capacity(texts);
+    let mut clears = Vec::with_capacity(texts);
     for i in 0..texts {
         let text = format!("{} (case {i})", SENTENCES[i % SENTENCES.len()]);
+        clears.push(text.clone());
         let key = format!("InformationRequest/bench-{i}");
         let sealed = app.seal(&key, &text).await.map_err(|e| anyhow::anyhow!(e.message))?;
         sources.push(TextSource {
@@ -135,14 +137,13 @@ pub async fn translation_bench(pool: &PgPool, url: Option<String>, texts: usize,
     // Throughput: `readers` at once, each translating its share into French (not cached yet).
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    let shared = Arc::new(sources);
+    let shared = Arc::new(sources.into_iter().zip(clears).collect::<Vec<_>>());
     for r in 0..readers {
         let (app, shared) = (app.clone(), shared.clone());
         tasks.spawn(async move {
             let mut done = 0usize;
-            for source in shared.iter().skip(r).step_by(readers) {
-                let text = format!("{} {}", SENTENCES[done % SENTENCES.len()], source.sealed.key_id.len());
-                if app.translate_text(source, &text, "fr").await.is_ok() {
+            for (source, text) in shared.iter().skip(r).step_by(readers) {
+                if app.translate_text(source, text, "fr").await.is_ok() {
                     done += 1;
                 }
             }

@@ -306,3 +306,89 @@ async fn by_default_no_personal_data_leaves_the_machine_for_an_external_service(
         ["translation.local", "translation.external"]
     );
 }
+
+#[tokio::test]
+async fn informal_titles_are_filled_in_the_reachable_languages_marked_and_searchable() {
+    use imi_app::directory::{DirectoryQuery, Visibility};
+    use imi_app::registration::NationalCoordinator;
+    use imi_domain::reference::{Language, MemberState};
+    let scene = with_apertium().await;
+    let app = &scene.app;
+    let fr = scene.nimic("FR").await;
+    // An authority with typed titles in English and Spanish.
+    let titles = [
+        (Language::parse("en").unwrap(), "Ministry of Health".to_string()),
+        (Language::parse("es").unwrap(), "Sanidad".to_string()),
+    ];
+    let outcome = app
+        .register_national_coordinator(
+            &imi_app::Caller::system("test", support::english()),
+            NationalCoordinator {
+                authority_id: "nimic-pt".into(),
+                member_state: MemberState::parse("PT").unwrap(),
+                official_name: "Coordenador".into(),
+                informal_titles: titles.into_iter().collect(),
+                first_user_id: "user-nimic-pt".into(),
+            },
+            &imi_app::users::NewAccount {
+                login: "pt.nimic".into(),
+                password: support::PASSWORD.into(),
+                name: "Coordinator PT".into(),
+                email: "nimic@pt.example".into(),
+            },
+        )
+        .await
+        .expect("register");
+    app.settle(outcome.position, &support::read_models())
+        .await
+        .expect("read models");
+
+    let made = app.fill_machine_titles().await.expect("filled");
+    assert!(made >= 2, "{made}");
+    // Nothing more to do on a second pass.
+    assert_eq!(app.fill_machine_titles().await.expect("again"), 0);
+    let read = app
+        .authority(&fr, "nimic-pt", &support::english())
+        .await
+        .expect("read")
+        .expect("listed");
+    let machine = &read.entry.machine_titles;
+    // The typed Spanish title wins; Catalan is not an EU language; Portuguese from English
+    // goes through Spanish.
+    assert!(!machine.contains_key("es") && !machine.contains_key("en"), "{machine:?}");
+    let pt = machine.get("pt").expect("a Portuguese title");
+    assert_eq!(
+        (pt.source_language.as_str(), pt.pivot.as_deref(), pt.engine.as_str()),
+        ("en", Some("es"), "apertium")
+    );
+    assert!(machine.contains_key("fr") || machine.contains_key("it"), "{machine:?}");
+    assert!(!machine.contains_key("de"), "no engine reaches German: {machine:?}");
+
+    // The search finds it by a machine-translated title.
+    let found = app
+        .search_directory(
+            &fr,
+            DirectoryQuery {
+                text: Some(pt.title.clone()),
+                visibility: Visibility::ValidatedOnly,
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("search");
+    assert!(
+        found
+            .authorities
+            .iter()
+            .any(|a| a.entry.authority_id == "nimic-pt"),
+        "{}",
+        pt.title
+    );
+    // The rows are derived: deleted, they are made again.
+    sqlx::query("DELETE FROM machine_titles WHERE language = 'pt'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.fill_machine_titles().await.expect("remade"), 1);
+}

@@ -600,7 +600,6 @@ pub struct RecipientMemberState {
 
 /// A closure under way.
 #[derive(SimpleObject)]
-#[graphql(complex)]
 pub struct AlertClosure {
     pub proposed_by: ID,
     pub closing_coordinator_id: ID,
@@ -614,6 +613,7 @@ pub struct AlertClosure {
 /// An alert's content as the caller's level shows it: the fields that are personal data are
 /// null unless the level is `FULL_WITH_PERSONAL_DATA` (and `erased` tells they are gone).
 #[derive(SimpleObject, Default)]
+#[graphql(complex)]
 pub struct AlertContentView {
     pub service_activity: Option<String>,
     pub member_state_of_establishment: Option<String>,
@@ -639,9 +639,12 @@ impl AlertContentView {
         &self,
         ctx: &Context<'_>,
         language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
     ) -> Result<Option<MachineTranslation>> {
         let source = self.text_sources.iter().find(|s| s.field == "dangerousActivity");
-        Ok(of_text(ctx, source, self.dangerous_activity.as_ref(), &language).await?)
+        Ok(of_text(ctx, source, self.dangerous_activity.as_ref(), &language, from).await?)
     }
 
     /// The details translated by machine into `language` (null without them).
@@ -649,9 +652,12 @@ impl AlertContentView {
         &self,
         ctx: &Context<'_>,
         language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
     ) -> Result<Option<MachineTranslation>> {
         let source = self.text_sources.iter().find(|s| s.field == "details");
-        Ok(of_text(ctx, source, self.details.as_ref(), &language).await?)
+        Ok(of_text(ctx, source, self.details.as_ref(), &language, from).await?)
     }
 }
 
@@ -679,8 +685,11 @@ impl AlertHistoryEntry {
         &self,
         ctx: &Context<'_>,
         language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
     ) -> Result<Option<MachineTranslation>> {
-        Ok(of_text(ctx, self.text_source.as_ref(), self.text.as_ref(), &language).await?)
+        Ok(of_text(ctx, self.text_source.as_ref(), self.text.as_ref(), &language, from).await?)
     }
 }
 

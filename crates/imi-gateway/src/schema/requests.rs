@@ -5,7 +5,7 @@
 //! runs, decides the level and opens personal data; a request the caller may not see at all
 //! answers exactly as one that does not exist.
 
-use super::i18n::{pick, LocalizedText};
+use super::i18n::{pick_or_translate, LocalizedText};
 use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo};
 use super::translation::{of_text, MachineTranslation};
 use super::{app, caller, request};
@@ -704,12 +704,12 @@ impl InformationRequest {
     async fn question_set(&self) -> &str {
         &self.view.question_set
     }
-    /// The question set's name in the caller's language (visibly another when missing).
+    /// The question set's name in the caller's language; when missing, machine-translated
+    /// (marked), else visibly in another language.
     async fn question_set_name(&self, ctx: &Context<'_>) -> Result<Option<LocalizedText>> {
-        let names = app(ctx)?
-            .question_set_names(&self.view.question_set)
-            .await?;
-        Ok(pick(&names, &self.language))
+        let app = app(ctx)?;
+        let names = app.question_set_names(&self.view.question_set).await?;
+        Ok(pick_or_translate(app, &names, &self.language).await)
     }
     async fn status(&self) -> RequestStatus {
         RequestStatus::of(self.view.status)
@@ -790,7 +790,10 @@ impl InformationRequest {
 #[graphql(complex)]
 pub struct RequestQuestion {
     pub id: String,
-    pub text: Option<LocalizedText>,
+    #[graphql(skip)]
+    pub texts: std::collections::BTreeMap<String, String>,
+    #[graphql(skip)]
+    pub language: Language,
     pub answered: bool,
     /// Null without personal data (and once erased).
     pub answer: Option<String>,
@@ -800,13 +803,22 @@ pub struct RequestQuestion {
 
 #[ComplexObject]
 impl RequestQuestion {
+    /// The question in the caller's language; when missing, machine-translated (marked), else
+    /// visibly in another language.
+    async fn text(&self, ctx: &Context<'_>) -> Result<Option<LocalizedText>> {
+        Ok(pick_or_translate(app(ctx)?, &self.texts, &self.language).await)
+    }
+
     /// The answer translated by machine into `language` (null without the answer).
     async fn answer_translation(
         &self,
         ctx: &Context<'_>,
         language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
     ) -> Result<Option<MachineTranslation>> {
-        Ok(of_text(ctx, self.answer_source.as_ref(), self.answer.as_ref(), &language).await?)
+        Ok(of_text(ctx, self.answer_source.as_ref(), self.answer.as_ref(), &language, from).await?)
     }
 }
 
@@ -854,8 +866,11 @@ impl RequestStep {
         &self,
         ctx: &Context<'_>,
         language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
     ) -> Result<Option<MachineTranslation>> {
-        Ok(of_text(ctx, self.text_source.as_ref(), self.text.as_ref(), &language).await?)
+        Ok(of_text(ctx, self.text_source.as_ref(), self.text.as_ref(), &language, from).await?)
     }
 }
 
@@ -896,12 +911,16 @@ impl RequestContentView {
         &self,
         ctx: &Context<'_>,
         language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
     ) -> Result<Option<MachineTranslation>> {
         Ok(of_text(
             ctx,
             self.free_text_source.as_ref(),
             self.free_text.as_ref(),
             &language,
+            from,
         )
         .await?)
     }
@@ -914,7 +933,8 @@ impl RequestContentView {
                 .questions
                 .into_iter()
                 .map(|q| RequestQuestion {
-                    text: pick(&q.texts, language),
+                    texts: q.texts,
+                    language: language.clone(),
                     id: q.id,
                     answered: q.answered,
                     answer: q.answer,
@@ -1151,23 +1171,25 @@ impl RequestsQuery {
     /// The question sets of a legislative area, in the caller's language (visibly another
     /// where a translation is missing).
     async fn question_sets(&self, ctx: &Context<'_>, area: String) -> Result<Vec<QuestionSetView>> {
-        let sets = app(ctx)?.question_sets(&caller(ctx)?, &area).await?;
+        let app = app(ctx)?;
+        let sets = app.question_sets(&caller(ctx)?, &area).await?;
         let language = &request(ctx)?.language;
-        Ok(sets
-            .into_iter()
-            .map(|set| QuestionSetView {
-                name: pick(&set.names, language),
+        let mut out = Vec::with_capacity(sets.len());
+        for set in sets {
+            let mut questions = Vec::with_capacity(set.questions.len());
+            for (id, texts) in set.questions {
+                questions.push(QuestionView {
+                    text: pick_or_translate(app, &texts, language).await,
+                    id,
+                });
+            }
+            out.push(QuestionSetView {
+                name: pick_or_translate(app, &set.names, language).await,
                 id: set.id,
                 area: set.area,
-                questions: set
-                    .questions
-                    .into_iter()
-                    .map(|(id, texts)| QuestionView {
-                        text: pick(&texts, language),
-                        id,
-                    })
-                    .collect(),
-            })
-            .collect())
+                questions,
+            });
+        }
+        Ok(out)
     }
 }

@@ -39,20 +39,26 @@ impl From<Translated> for MachineTranslation {
     }
 }
 
-/// The translation of a text the view showed (`clear`) into `language`; null where the view
-/// showed no text. No engine or route: `TRANSLATION_UNAVAILABLE` with `extensions.pair`.
+/// The translation of a text the view showed (`clear`) into `language`, from `from` (default:
+/// the first official language of its author's Member State); null where the view showed no
+/// text. No engine or route: `TRANSLATION_UNAVAILABLE` with `extensions.pair`.
 pub(crate) async fn of_text(
     ctx: &Context<'_>,
     source: Option<&TextSource>,
     clear: Option<&String>,
     language: &str,
+    from: Option<String>,
 ) -> Result<Option<MachineTranslation>, ApiError> {
     let (Some(source), Some(clear)) = (source, clear) else {
         return Ok(None);
     };
+    let mut source = source.clone();
+    if let Some(from) = from {
+        source.language = from;
+    }
     Ok(Some(
         app(ctx)?
-            .translate_text(source, clear, language)
+            .translate_text(&source, clear, language)
             .await?
             .into(),
     ))
