@@ -134,6 +134,16 @@ async fn free_text_answers_and_steps_are_translated_on_demand_and_marked() {
         "{answer}"
     );
 
+    // /ready reports the engine.
+    let ready: Value = reqwest::get(format!("{}/ready", service.base))
+        .await
+        .expect("ready")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["translation"][0]["engine"], "apertium", "{ready}");
+    assert_eq!(ready["translation"][0]["ready"], true, "{ready}");
+
     // Every translation of personal data was recorded in the processing log.
     let logged: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM processing_log WHERE operation LIKE 'translation.%'",
