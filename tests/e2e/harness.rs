@@ -100,11 +100,8 @@ async fn launch(mode: Mode, demo: bool) -> (Service, Option<imi::seed::SeedRepor
         None => services,
     };
     // Apertium, started only when a test translates (one server for this test binary).
-    let translator = imi_app::translation::Translator::new(
-        Some(Arc::new(LazyApertium::default())),
-        None,
-        false,
-    );
+    let translator =
+        imi_app::translation::Translator::new(Some(Arc::new(LazyApertium::default())), None, false);
     let services = Services {
         app: services.app.with_translation(Arc::new(translator)),
         ..services

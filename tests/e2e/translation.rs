@@ -60,9 +60,16 @@ async fn content(service: &Service, token: &str, id: &str, to: &str, from: Optio
 
 fn assert_marked(t: &Value, from: &str, to: &str) {
     assert_eq!(t["machineTranslated"], true, "{t}");
-    assert_eq!((t["from"].as_str(), t["to"].as_str()), (Some(from), Some(to)), "{t}");
+    assert_eq!(
+        (t["from"].as_str(), t["to"].as_str()),
+        (Some(from), Some(to)),
+        "{t}"
+    );
     assert_eq!(t["engine"], "apertium", "{t}");
-    assert!(t["translatedAt"].is_string() && !t["text"].as_str().unwrap_or("").is_empty(), "{t}");
+    assert!(
+        t["translatedAt"].is_string() && !t["text"].as_str().unwrap_or("").is_empty(),
+        "{t}"
+    );
 }
 
 #[tokio::test]
@@ -76,7 +83,10 @@ async fn free_text_answers_and_steps_are_translated_on_demand_and_marked() {
     let free = &c["freeTextTranslation"];
     assert_marked(free, "en", "es");
     assert_eq!(free["pivot"], Value::Null);
-    assert!(free["text"].as_str().unwrap().contains("Claire Martin"), "{free}");
+    assert!(
+        free["text"].as_str().unwrap().contains("Claire Martin"),
+        "{free}"
+    );
     assert_ne!(free["text"], c["freeText"]);
     let answered: Vec<&Value> = c["questions"]
         .as_array()
@@ -98,9 +108,15 @@ async fn free_text_answers_and_steps_are_translated_on_demand_and_marked() {
     // and French to German is out of Apertium's reach here.
     let answer = content(&service, &fr, "demo-request-answered", "de", None).await;
     let error = &answer["errors"][0];
-    assert_eq!(error["extensions"]["code"], "TRANSLATION_UNAVAILABLE", "{answer}");
+    assert_eq!(
+        error["extensions"]["code"], "TRANSLATION_UNAVAILABLE",
+        "{answer}"
+    );
     assert_eq!(error["extensions"]["pair"], "fr-de", "{answer}");
-    assert!(error["message"].as_str().unwrap().contains("fr"), "{answer}");
+    assert!(
+        error["message"].as_str().unwrap().contains("fr"),
+        "{answer}"
+    );
 
     // Steps with a text (the closed request's comments and justifications).
     let de = token(&service, "de.pq.handler").await;
@@ -115,7 +131,11 @@ async fn free_text_answers_and_steps_are_translated_on_demand_and_marked() {
         assert_marked(&s["translation"], "en", "es");
     }
     for s in steps.iter().filter(|s| s["text"].is_null()) {
-        assert_eq!(s["translation"], Value::Null, "no text, no translation: {s}");
+        assert_eq!(
+            s["translation"],
+            Value::Null,
+            "no text, no translation: {s}"
+        );
     }
 
     // A basic user monitoring the request sees no content, hence no translation.
@@ -169,7 +189,11 @@ async fn an_alerts_history_texts_are_translated_for_readers_of_the_full_view() {
             )
             .await;
         let mut texts = vec![];
-        for edge in list["data"]["alerts"]["edges"].as_array().cloned().unwrap_or_default() {
+        for edge in list["data"]["alerts"]["edges"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
             let answer = service
                 .graphql(
                     Some(&de),
@@ -197,7 +221,10 @@ async fn an_alerts_history_texts_are_translated_for_readers_of_the_full_view() {
         if !texts.is_empty() {
             break texts;
         }
-        assert!(Instant::now() < until, "no alert text for de.sd.alerts: {list}");
+        assert!(
+            Instant::now() < until,
+            "no alert text for de.sd.alerts: {list}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     for entry in texts {

@@ -428,8 +428,7 @@ impl App {
         let reading = Reading::by(reader, operation, level);
         let mut opener = Opener::new(self, full, reading.clone());
         // Texts are in their author's language: the first official one of its Member State.
-        let initiating_language =
-            language_of_member_state(summary.initiating_member_state.code());
+        let initiating_language = language_of_member_state(summary.initiating_member_state.code());
         let source = |sealed: &Sealed, field: &'static str, language: &str| TextSource {
             sealed: sealed.clone(),
             field,

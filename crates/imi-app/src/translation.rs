@@ -553,7 +553,7 @@ impl Translator {
                             pivot: route.pivot,
                         },
                         external,
-                    })
+                    });
                 }
                 Err(e) => {
                     tracing::warn!(engine = engine.provider.engine(), error = %e, "translation failed");
@@ -613,7 +613,12 @@ impl App {
 
     /// Translates `text` without personal data (an informal title, a question set's name) from
     /// `from` into `to`, through the cache.
-    pub async fn translate_public(&self, text: &str, from: &str, to: &str) -> AppResult<Translated> {
+    pub async fn translate_public(
+        &self,
+        text: &str,
+        from: &str,
+        to: &str,
+    ) -> AppResult<Translated> {
         let (from, to) = (language(from)?, language(to)?);
         if from == to {
             return Err(AppError::bad_input(format!("the text is already in {to}")));

@@ -324,16 +324,12 @@ async fn ready(State(app): State<AppState>) -> Response {
         .unwrap_or(Err("database timeout"));
     // The translation engines' state: reported, never a reason to be unready (without an
     // engine, translations answer TRANSLATION_UNAVAILABLE and everything else works).
-    let translation = match tokio::time::timeout(
-        PROBE_TIMEOUT,
-        app.services.app.translation_state(),
-    )
-    .await
-    {
-        Ok(Some(engines)) => serde_json::json!(engines),
-        Ok(None) => serde_json::json!("not configured"),
-        Err(_) => serde_json::json!("engine timeout"),
-    };
+    let translation =
+        match tokio::time::timeout(PROBE_TIMEOUT, app.services.app.translation_state()).await {
+            Ok(Some(engines)) => serde_json::json!(engines),
+            Ok(None) => serde_json::json!("not configured"),
+            Err(_) => serde_json::json!("engine timeout"),
+        };
     match outcome {
         Ok(()) => (
             StatusCode::OK,

@@ -34,11 +34,19 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 fn summary(name: &str, mut times: Vec<Duration>) -> (f64, f64) {
     times.sort();
     let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
-    println!("{name:<34} p50 {p50:>8.2} ms   p99 {p99:>8.2} ms   ({} samples)", times.len());
+    println!(
+        "{name:<34} p50 {p50:>8.2} ms   p99 {p99:>8.2} ms   ({} samples)",
+        times.len()
+    );
     (p50, p99)
 }
 
-pub async fn translation_bench(pool: &PgPool, url: Option<String>, texts: usize, readers: usize) -> Result<()> {
+pub async fn translation_bench(
+    pool: &PgPool,
+    url: Option<String>,
+    texts: usize,
+    readers: usize,
+) -> Result<()> {
     // The engine: the one named, else a private one started here.
     let (url, _server) = match url {
         Some(url) => (url, None),
@@ -79,7 +87,10 @@ pub async fn translation_bench(pool: &PgPool, url: Option<String>, texts: usize,
         let text = format!("{} (case {i})", SENTENCES[i % SENTENCES.len()]);
         clears.push(text.clone());
         let key = format!("InformationRequest/bench-{i}");
-        let sealed = app.seal(&key, &text).await.map_err(|e| anyhow::anyhow!(e.message))?;
+        let sealed = app
+            .seal(&key, &text)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
         sources.push(TextSource {
             sealed,
             field: "freeText",
@@ -88,15 +99,31 @@ pub async fn translation_bench(pool: &PgPool, url: Option<String>, texts: usize,
         });
     }
     // Warm up the engine's pipeline and the pool.
-    let warm = app.open_texts(&caller, "request.content", "freeText", &[sources[0].sealed.clone()]).await;
-    let warm = warm.map_err(|e| anyhow::anyhow!(e.message))?[0].clone().unwrap_or_default();
-    app.translate_public(&warm, "en", "es").await.map_err(|e| anyhow::anyhow!(e.message))?;
+    let warm = app
+        .open_texts(
+            &caller,
+            "request.content",
+            "freeText",
+            &[sources[0].sealed.clone()],
+        )
+        .await;
+    let warm = warm.map_err(|e| anyhow::anyhow!(e.message))?[0]
+        .clone()
+        .unwrap_or_default();
+    app.translate_public(&warm, "en", "es")
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
 
     let (mut plain, mut first, mut cached) = (vec![], vec![], vec![]);
     for source in &sources {
         let started = Instant::now();
         let opened = app
-            .open_texts(&caller, "request.content", "freeText", &[source.sealed.clone()])
+            .open_texts(
+                &caller,
+                "request.content",
+                "freeText",
+                &[source.sealed.clone()],
+            )
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
         plain.push(started.elapsed());
@@ -104,7 +131,12 @@ pub async fn translation_bench(pool: &PgPool, url: Option<String>, texts: usize,
 
         let started = Instant::now();
         let opened = app
-            .open_texts(&caller, "request.content", "freeText", &[source.sealed.clone()])
+            .open_texts(
+                &caller,
+                "request.content",
+                "freeText",
+                &[source.sealed.clone()],
+            )
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
         app.translate_text(source, opened[0].as_deref().unwrap_or(&clear), "es")
@@ -114,7 +146,12 @@ pub async fn translation_bench(pool: &PgPool, url: Option<String>, texts: usize,
 
         let started = Instant::now();
         let opened = app
-            .open_texts(&caller, "request.content", "freeText", &[source.sealed.clone()])
+            .open_texts(
+                &caller,
+                "request.content",
+                "freeText",
+                &[source.sealed.clone()],
+            )
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
         app.translate_text(source, opened[0].as_deref().unwrap_or(&clear), "es")

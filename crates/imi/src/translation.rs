@@ -42,7 +42,8 @@ pub fn from_env(data_root: &Path) -> Result<Translation> {
             Some(Arc::new(Apertium::new(url.trim())))
         }
         _ => {
-            let modes = std::env::var("IMI_APERTIUM_MODES").unwrap_or_else(|_| DEFAULT_MODES.into());
+            let modes =
+                std::env::var("IMI_APERTIUM_MODES").unwrap_or_else(|_| DEFAULT_MODES.into());
             std::fs::create_dir_all(data_root)?;
             match ApyServer::start(
                 Path::new(&modes),

@@ -70,7 +70,11 @@ async fn titles_are_translated_from_english_and_french_into_spanish_and_marked()
         .expect("en-es");
     assert_eq!(en.text, "Ministerio de Salud");
     assert_eq!(
-        (en.mark.engine.as_str(), en.mark.pair(), en.mark.pivot.clone()),
+        (
+            en.mark.engine.as_str(),
+            en.mark.pair(),
+            en.mark.pivot.clone()
+        ),
         ("apertium", "en-es".to_string(), None)
     );
     let fr = scene
@@ -115,7 +119,10 @@ async fn an_unreachable_pair_or_a_stopped_engine_answers_translation_unavailable
         (e.code, e.pair.as_deref()),
         (Code::TranslationUnavailable, Some("en-de"))
     );
-    assert_eq!(Code::TranslationUnavailable.as_str(), "TRANSLATION_UNAVAILABLE");
+    assert_eq!(
+        Code::TranslationUnavailable.as_str(),
+        "TRANSLATION_UNAVAILABLE"
+    );
     let e = scene
         .app
         .translate_public("Ministry of Health", "en", "xx")
@@ -170,9 +177,18 @@ async fn a_free_text_is_translated_logged_cached_sealed_and_erased_with_the_exch
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    assert!(!stored.contains("Madrid") && stored.contains("\"ct\""), "{stored}");
-    let again = app.translate_text(&source, text, "es").await.expect("cached");
-    assert_eq!((again.text.as_str(), again.mark.at), (t.text.as_str(), t.mark.at));
+    assert!(
+        !stored.contains("Madrid") && stored.contains("\"ct\""),
+        "{stored}"
+    );
+    let again = app
+        .translate_text(&source, text, "es")
+        .await
+        .expect("cached");
+    assert_eq!(
+        (again.text.as_str(), again.mark.at),
+        (t.text.as_str(), t.mark.at)
+    );
     assert_eq!(
         log_operations(app, key).await,
         ["translation.local", "translation.cache"]
@@ -290,7 +306,9 @@ async fn by_default_no_personal_data_leaves_the_machine_for_an_external_service(
     );
     assert_eq!(external.translations.load(Ordering::SeqCst), 1);
     // Free text the local engine reaches stays local even with an external service.
-    app.translate_text(&source, text, "es").await.expect("local");
+    app.translate_text(&source, text, "es")
+        .await
+        .expect("local");
     assert_eq!(external.translations.load(Ordering::SeqCst), 1);
 
     // An operator who allows it: the sending is recorded in the processing log.
@@ -317,7 +335,10 @@ async fn informal_titles_are_filled_in_the_reachable_languages_marked_and_search
     let fr = scene.nimic("FR").await;
     // An authority with typed titles in English and Spanish.
     let titles = [
-        (Language::parse("en").unwrap(), "Ministry of Health".to_string()),
+        (
+            Language::parse("en").unwrap(),
+            "Ministry of Health".to_string(),
+        ),
         (Language::parse("es").unwrap(), "Sanidad".to_string()),
     ];
     let outcome = app
@@ -355,14 +376,27 @@ async fn informal_titles_are_filled_in_the_reachable_languages_marked_and_search
     let machine = &read.entry.machine_titles;
     // The typed Spanish title wins; Catalan is not an EU language; Portuguese from English
     // goes through Spanish.
-    assert!(!machine.contains_key("es") && !machine.contains_key("en"), "{machine:?}");
+    assert!(
+        !machine.contains_key("es") && !machine.contains_key("en"),
+        "{machine:?}"
+    );
     let pt = machine.get("pt").expect("a Portuguese title");
     assert_eq!(
-        (pt.source_language.as_str(), pt.pivot.as_deref(), pt.engine.as_str()),
+        (
+            pt.source_language.as_str(),
+            pt.pivot.as_deref(),
+            pt.engine.as_str()
+        ),
         ("en", Some("es"), "apertium")
     );
-    assert!(machine.contains_key("fr") || machine.contains_key("it"), "{machine:?}");
-    assert!(!machine.contains_key("de"), "no engine reaches German: {machine:?}");
+    assert!(
+        machine.contains_key("fr") || machine.contains_key("it"),
+        "{machine:?}"
+    );
+    assert!(
+        !machine.contains_key("de"),
+        "no engine reaches German: {machine:?}"
+    );
 
     // The search finds it by a machine-translated title.
     let found = app

@@ -14,9 +14,9 @@ use super::translation::{of_text, MachineTranslation};
 use super::{app, caller};
 use crate::errors::ApiError;
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
-use imi_app::translation::TextSource;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_app::alerts::{self as uc, AlertTextStep};
+use imi_app::translation::TextSource;
 use imi_app::{Outcome, Wait};
 use imi_domain::alert as d;
 
@@ -643,8 +643,18 @@ impl AlertContentView {
             String,
         >,
     ) -> Result<Option<MachineTranslation>> {
-        let source = self.text_sources.iter().find(|s| s.field == "dangerousActivity");
-        Ok(of_text(ctx, source, self.dangerous_activity.as_ref(), &language, from).await?)
+        let source = self
+            .text_sources
+            .iter()
+            .find(|s| s.field == "dangerousActivity");
+        Ok(of_text(
+            ctx,
+            source,
+            self.dangerous_activity.as_ref(),
+            &language,
+            from,
+        )
+        .await?)
     }
 
     /// The details translated by machine into `language` (null without them).
@@ -689,7 +699,14 @@ impl AlertHistoryEntry {
             String,
         >,
     ) -> Result<Option<MachineTranslation>> {
-        Ok(of_text(ctx, self.text_source.as_ref(), self.text.as_ref(), &language, from).await?)
+        Ok(of_text(
+            ctx,
+            self.text_source.as_ref(),
+            self.text.as_ref(),
+            &language,
+            from,
+        )
+        .await?)
     }
 }
 

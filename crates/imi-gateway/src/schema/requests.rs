@@ -11,9 +11,9 @@ use super::translation::{of_text, MachineTranslation};
 use super::{app, caller, request};
 use crate::errors::ApiError;
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, SimpleObject, ID};
-use imi_app::translation::TextSource;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_app::requests::{self as uc, AttachmentRef, ContentInput, SubjectInput};
+use imi_app::translation::TextSource;
 use imi_app::{Outcome, Wait};
 use imi_domain::reference::Language;
 use imi_domain::request::{self as r, RequestCommand, RequestViewLevel};
@@ -818,7 +818,14 @@ impl RequestQuestion {
             String,
         >,
     ) -> Result<Option<MachineTranslation>> {
-        Ok(of_text(ctx, self.answer_source.as_ref(), self.answer.as_ref(), &language, from).await?)
+        Ok(of_text(
+            ctx,
+            self.answer_source.as_ref(),
+            self.answer.as_ref(),
+            &language,
+            from,
+        )
+        .await?)
     }
 }
 
@@ -870,7 +877,14 @@ impl RequestStep {
             String,
         >,
     ) -> Result<Option<MachineTranslation>> {
-        Ok(of_text(ctx, self.text_source.as_ref(), self.text.as_ref(), &language, from).await?)
+        Ok(of_text(
+            ctx,
+            self.text_source.as_ref(),
+            self.text.as_ref(),
+            &language,
+            from,
+        )
+        .await?)
     }
 }
 
