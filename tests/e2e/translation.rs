@@ -118,9 +118,24 @@ async fn free_text_answers_and_steps_are_translated_on_demand_and_marked() {
         "{answer}"
     );
 
-    // Steps with a text (the closed request's comments and justifications).
-    let de = token(&service, "de.pq.handler").await;
-    let answer = content(&service, &de, "demo-request-closed", "es", Some("en")).await;
+    // Answers by AT, taken to be in German, asked in German: nothing to translate.
+    for q in answer["data"]["informationRequest"]["content"]["questions"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(q["answerTranslation"], Value::Null, "{answer}");
+    }
+
+    // Steps with a text (the request for additional information's justification).
+    let at = token(&service, "at.pq.handler").await;
+    let answer = content(
+        &service,
+        &at,
+        "demo-request-additional-information",
+        "es",
+        Some("en"),
+    )
+    .await;
     let steps = answer["data"]["informationRequest"]["content"]["steps"]
         .as_array()
         .cloned()

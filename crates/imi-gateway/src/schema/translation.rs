@@ -41,7 +41,7 @@ impl From<Translated> for MachineTranslation {
 
 /// The translation of a text the view showed (`clear`) into `language`, from `from` (default:
 /// the first official language of its author's Member State); null where the view showed no
-/// text. No engine or route: `TRANSLATION_UNAVAILABLE` with `extensions.pair`.
+/// text, or the text is in that language already. No engine or route: `TRANSLATION_UNAVAILABLE` with `extensions.pair`.
 pub(crate) async fn of_text(
     ctx: &Context<'_>,
     source: Option<&TextSource>,
@@ -55,6 +55,10 @@ pub(crate) async fn of_text(
     let mut source = source.clone();
     if let Some(from) = from {
         source.language = from;
+    }
+    // Already in that language: nothing to translate.
+    if source.language.eq_ignore_ascii_case(language.trim()) {
+        return Ok(None);
     }
     Ok(Some(
         app(ctx)?
