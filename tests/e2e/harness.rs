@@ -99,6 +99,13 @@ async fn launch(mode: Mode, demo: bool) -> (Service, Option<imi::seed::SeedRepor
         },
         None => services,
     };
+    // Apertium, started only when a test translates (one server for this test binary).
+    let translator =
+        imi_app::translation::Translator::new(Some(Arc::new(LazyApertium::default())), None, false);
+    let services = Services {
+        app: services.app.with_translation(Arc::new(translator)),
+        ..services
+    };
     let report = if demo {
         let seeded = imi::seed::seed(&services.app, true).await;
         Some(seeded.expect("the demo seed"))
@@ -109,6 +116,8 @@ async fn launch(mode: Mode, demo: bool) -> (Service, Option<imi::seed::SeedRepor
     // need not wait.
     let mut options = app::Options::new(&[Role::Gateway, Role::Projectors, Role::Scheduler], None);
     options.scheduler_tick = Some(Duration::from_millis(50));
+    // The title filler runs only where a test calls it (`fill_machine_titles`).
+    options.titles_every = None;
     let background = app::start(&services, options).expect("the background roles");
     let smtp = SmtpServer::start();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -322,5 +331,45 @@ impl Subscriptions {
 
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+    }
+}
+
+/// The tests' Apertium (`imi_testkit::apertium_url`), started on first use.
+#[derive(Default)]
+struct LazyApertium(tokio::sync::OnceCell<imi_app::translation::Apertium>);
+
+impl LazyApertium {
+    async fn engine(&self) -> &imi_app::translation::Apertium {
+        self.0
+            .get_or_init(|| async {
+                let url = tokio::task::spawn_blocking(imi_testkit::apertium_url)
+                    .await
+                    .expect("apertium");
+                imi_app::translation::Apertium::new(&url)
+            })
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl imi_app::translation::Provider for LazyApertium {
+    fn engine(&self) -> &str {
+        "apertium"
+    }
+
+    async fn pairs(
+        &self,
+    ) -> Result<std::collections::BTreeSet<(String, String)>, imi_app::translation::ProviderError>
+    {
+        self.engine().await.pairs().await
+    }
+
+    async fn translate(
+        &self,
+        text: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<String, imi_app::translation::ProviderError> {
+        self.engine().await.translate(text, from, to).await
     }
 }

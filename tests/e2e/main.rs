@@ -17,3 +17,4 @@ mod retention;
 mod subject_alerts;
 mod subject_requests;
 mod training;
+mod translation;

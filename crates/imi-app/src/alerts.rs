@@ -9,6 +9,7 @@ use crate::dispatch::{Outcome, Wait};
 use crate::error::{AppError, AppResult};
 use crate::input;
 use crate::opening::{Opener, Reading};
+use crate::translation::TextSource;
 use crate::App;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_domain::access::ActorContext;
@@ -21,6 +22,7 @@ use imi_domain::alert::{
 use imi_domain::authority::LegislativeArea;
 use imi_domain::reference::MemberState;
 use imi_domain::sealed::Sealed;
+use imi_notify::texts::language_of_member_state;
 use imi_projections::{alert_full, alert_overview, alert_queue, alert_statistics};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -290,6 +292,9 @@ pub struct AlertContentView {
     pub attachment_names: Option<Vec<String>>,
     /// The alert's personal data were erased.
     pub erased: bool,
+    /// The free texts (`dangerousActivity`, `details`) as a translation needs them, where shown.
+    #[serde(skip)]
+    pub text_sources: Vec<TextSource>,
 }
 
 /// One entry of an alert's history the reader may see; its text only at the full level.
@@ -303,6 +308,9 @@ pub struct AlertEntryView {
     pub information_id: Option<String>,
     pub broadcast: bool,
     pub text: Option<String>,
+    /// The text as a translation needs it (with the text only).
+    #[serde(skip)]
+    pub text_source: Option<TextSource>,
     pub attachment_names: Option<Vec<String>>,
     pub at: DateTime<Utc>,
 }
@@ -417,7 +425,16 @@ impl App {
         };
         let full = AlertField::PersonalData.shown_at(level);
         let summary_deleted = view.summary.personal_data_deleted_at.is_some();
-        let mut opener = Opener::new(self, full, Reading::by(reader, operation, level));
+        let reading = Reading::by(reader, operation, level);
+        let mut opener = Opener::new(self, full, reading.clone());
+        // Texts are in their author's language: the first official one of its Member State.
+        let initiating_language = language_of_member_state(summary.initiating_member_state.code());
+        let source = |sealed: &Sealed, field: &'static str, language: &str| TextSource {
+            sealed: sealed.clone(),
+            field,
+            language: language.to_string(),
+            reading: reading.clone(),
+        };
         let mut content = AlertContentView::default();
         match &details.content {
             AlertContent::Services(s) => {
@@ -430,6 +447,13 @@ impl App {
                     content.dangerous_activity = opener
                         .text(&s.dangerous_activity, "dangerousActivity")
                         .await?;
+                    if content.dangerous_activity.is_some() {
+                        content.text_sources.push(source(
+                            &s.dangerous_activity,
+                            "dangerousActivity",
+                            initiating_language,
+                        ));
+                    }
                     content.service_provider =
                         opener.text(&s.service_provider, "serviceProvider").await?;
                     content.attachment_names = Some(
@@ -455,6 +479,13 @@ impl App {
                     content.professional = opener.text(&p.professional, "professional").await?;
                     if let Some(details) = &p.details {
                         content.details = opener.text(details, "details").await?;
+                        if content.details.is_some() {
+                            content.text_sources.push(source(
+                                details,
+                                "details",
+                                initiating_language,
+                            ));
+                        }
                     }
                     content.attachment_names = Some(
                         opener
@@ -474,6 +505,11 @@ impl App {
             {
                 continue;
             }
+            let language = summary
+                .recipients
+                .get(&e.authority_id)
+                .map(|m| language_of_member_state(m.code()))
+                .unwrap_or(initiating_language);
             let (text, names) = if full {
                 let text = opener.text(&e.text, "history.text").await?;
                 let names = opener
@@ -492,6 +528,9 @@ impl App {
                 authority_id: e.authority_id.clone(),
                 information_id: e.information_id.clone(),
                 broadcast: e.broadcast,
+                text_source: text
+                    .is_some()
+                    .then(|| source(&e.text, "history.text", language)),
                 text,
                 attachment_names: names,
                 at: e.at,

@@ -17,7 +17,9 @@ use std::sync::Arc;
 
 /// The directory's projection, the one a mutation waits for by default.
 pub use imi_projections::directory::NAME;
-pub use imi_projections::directory::{DirectoryEntry, DirectoryQuery, ReadOptions, Visibility};
+pub use imi_projections::directory::{
+    DirectoryEntry, DirectoryQuery, MachineTitle, ReadOptions, Visibility,
+};
 
 /// What an authority the caller may not see answers, as an unknown one.
 pub const NO_SUCH_AUTHORITY: &str = "no such authority in the directory";

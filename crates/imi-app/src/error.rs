@@ -30,6 +30,9 @@ pub enum Code {
     Unavailable,
     /// Our fault. Retrying may help; the details are in the service's log.
     Internal,
+    /// No machine translation for this language pair now (no engine, no route, engine down);
+    /// `extensions.pair` names the pair.
+    TranslationUnavailable,
 }
 
 impl Code {
@@ -43,6 +46,7 @@ impl Code {
             Code::TooManyRequests => "TOO_MANY_REQUESTS",
             Code::Unavailable => "UNAVAILABLE",
             Code::Internal => "INTERNAL",
+            Code::TranslationUnavailable => "TRANSLATION_UNAVAILABLE",
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct AppError {
     pub code: Code,
     pub message: String,
     pub reason: Option<&'static str>,
+    /// The language pair (`from-to`) of a [`Code::TranslationUnavailable`].
+    pub pair: Option<String>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -82,7 +88,15 @@ impl AppError {
             code,
             message: message.into(),
             reason: None,
+            pair: None,
         }
+    }
+
+    /// No machine translation for `pair` (`from-to`).
+    pub fn translation_unavailable(message: impl Into<String>, pair: String) -> Self {
+        let mut e = Self::new(Code::TranslationUnavailable, message);
+        e.pair = Some(pair);
+        e
     }
 
     pub fn with_reason(mut self, reason: &'static str) -> Self {
@@ -206,6 +220,7 @@ pub fn outcome_label(result: &Result<(), &AppError>) -> &'static str {
             (Code::TooManyRequests, _) => "throttled",
             (Code::Unavailable, _) => "unavailable",
             (Code::Internal, _) => "internal",
+            (Code::TranslationUnavailable, _) => "translation_unavailable",
         },
     }
 }

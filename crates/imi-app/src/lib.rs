@@ -35,7 +35,9 @@ pub mod scoreboard;
 pub mod sign_in;
 pub mod subject_alerts;
 pub mod subject_requests;
+pub mod titles;
 pub mod training;
+pub mod translation;
 pub mod users;
 
 pub use caller::Caller;
@@ -75,6 +77,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// In training mode, the clock a trainer moves (the same as `clock`); `None` in production.
     pub training: Option<Arc<imi_store::clock::AdjustableClock>>,
+    /// Machine translation (`None`: not configured; translations answer unavailable).
+    pub translation: Option<Arc<translation::Translator>>,
     counter: Option<CommandCounter>,
 }
 
@@ -103,6 +107,7 @@ impl App {
             wake,
             clock,
             training: None,
+            translation: None,
             counter: None,
         }
     }
@@ -139,6 +144,12 @@ impl App {
     pub fn with_training(mut self, clock: Arc<imi_store::clock::AdjustableClock>) -> Self {
         self.clock = clock.clone();
         self.training = Some(clock);
+        self
+    }
+
+    /// Translates through `translator`.
+    pub fn with_translation(mut self, translator: Arc<translation::Translator>) -> Self {
+        self.translation = Some(translator);
         self
     }
 

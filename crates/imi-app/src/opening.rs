@@ -55,7 +55,7 @@ impl App {
 }
 
 /// Who opens personal data, for what: what the processing log records of a reading.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reading {
     /// The use case (its purpose), e.g. `request.content`.
     pub operation: &'static str,
@@ -117,6 +117,14 @@ impl<'a> Opener<'a> {
             .entry(sealed.key_id.clone())
             .or_default()
             .insert(field.to_string());
+    }
+
+    /// Records that `field` of `sealed`, opened for this reader by a view, was processed again
+    /// (sent to a translation engine).
+    pub fn processed(&mut self, sealed: &Sealed, field: &str) {
+        if self.allowed {
+            self.note(sealed, field);
+        }
     }
 
     /// The value of `field`, as JSON; `None` when not allowed or erased.

@@ -9,6 +9,7 @@ use crate::dispatch::{Outcome, Wait};
 use crate::error::{AppError, AppResult};
 use crate::input;
 use crate::opening::{Opener, Reading};
+use crate::translation::TextSource;
 use crate::App;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_domain::access::ActorContext;
@@ -19,6 +20,7 @@ use imi_domain::request::{
     RequestSummary, RequestViewLevel,
 };
 use imi_domain::sealed::Sealed;
+use imi_notify::texts::language_of_member_state;
 use imi_projections::as_of::RequestAt;
 use imi_projections::request_monitoring::{self, MonitoringRow, RequestFilter};
 use imi_projections::{allocator_report, request_full, request_inbox};
@@ -409,6 +411,9 @@ pub struct QuestionView {
     pub texts: BTreeMap<String, String>,
     pub answered: bool,
     pub answer: Option<String>,
+    /// The answer as a translation needs it (with the answer only).
+    #[serde(skip)]
+    pub answer_source: Option<TextSource>,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -433,6 +438,9 @@ pub struct StepView {
     pub reason: Option<String>,
     /// The justification, opinion or comment, with personal data only.
     pub text: Option<String>,
+    /// The text as a translation needs it (with the text only).
+    #[serde(skip)]
+    pub text_source: Option<TextSource>,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -458,6 +466,9 @@ pub struct RequestContentView {
     pub steps: Vec<StepView>,
     pub subject: Option<serde_json::Value>,
     pub free_text: Option<String>,
+    /// The free text as a translation needs it (with the free text only).
+    #[serde(skip)]
+    pub free_text_source: Option<TextSource>,
     pub personal_data_erased: bool,
 }
 
@@ -581,7 +592,20 @@ impl App {
         };
         let personal =
             RequestField::Subject.shown_at(level) && !full.summary.personal_data_blocked();
-        let mut opener = Opener::new(self, personal, Reading::by(&view.reader, operation, level));
+        let reading = Reading::by(&view.reader, operation, level);
+        let mut opener = Opener::new(self, personal, reading.clone());
+        // Texts are in their author's language: the first official one of its Member State.
+        let s = &full.summary;
+        let requesting_language = language_of_member_state(s.requesting.member_state.code());
+        let responding_language = language_of_member_state(s.responding.member_state.code());
+        let source = |sealed: &Sealed, field: &'static str, language: &str, shown: bool| {
+            shown.then(|| TextSource {
+                sealed: sealed.clone(),
+                field,
+                language: language.to_string(),
+                reading: reading.clone(),
+            })
+        };
         let d = &full.details;
         let ids: Vec<String> = d.draft.questions.iter().cloned().collect();
         let texts = imi_store::question_sets::question_texts(&self.pool, &ids)
@@ -589,15 +613,20 @@ impl App {
             .map_err(|e| AppError::database("reading questions", &e))?;
         let mut questions = Vec::new();
         for q in &d.draft.questions {
-            let answer = match d.answers.get(q) {
-                Some(sealed) => opener.text(sealed, "answers").await?,
-                None => None,
+            let (answer, answer_source) = match d.answers.get(q) {
+                Some(sealed) => {
+                    let answer = opener.text(sealed, "answers").await?;
+                    let source = source(sealed, "answers", responding_language, answer.is_some());
+                    (answer, source)
+                }
+                None => (None, None),
             };
             questions.push(QuestionView {
                 id: q.clone(),
                 texts: texts.get(q).cloned().unwrap_or_default(),
                 answered: d.answers.contains_key(q),
                 answer,
+                answer_source,
             });
         }
         let mut step_views = Vec::new();
@@ -617,13 +646,24 @@ impl App {
                 .and_then(|v| v.as_str())
                 .map(String::from);
             let mut text = None;
+            let mut text_source = None;
             if RequestField::StepTexts.shown_at(level) {
+                let by_requesting = s.by_authority.as_deref().is_some_and(|a| {
+                    a == full.summary.requesting.authority_id
+                        || a == full.summary.requesting_coordinator
+                });
+                let language = if by_requesting {
+                    requesting_language
+                } else {
+                    responding_language
+                };
                 for field in ["justification", "opinion", "comment"] {
                     if let Some(sealed) = body
                         .get(field)
                         .and_then(|v| serde_json::from_value::<Sealed>(v.clone()).ok())
                     {
                         text = opener.text(&sealed, "steps.text").await?;
+                        text_source = source(&sealed, "steps.text", language, text.is_some());
                     }
                 }
             }
@@ -635,18 +675,22 @@ impl App {
                 by_authority: s.by_authority,
                 reason,
                 text,
+                text_source,
             });
         }
         let subject = opener.value(&d.draft.subject, "subject").await?;
-        let free_text = match &d.draft.free_text {
-            Some(t) => opener.text(t, "freeText").await?,
-            None => None,
+        let (free_text, free_text_source) = match &d.draft.free_text {
+            Some(t) => {
+                let text = opener.text(t, "freeText").await?;
+                let source = source(t, "freeText", requesting_language, text.is_some());
+                (text, source)
+            }
+            None => (None, None),
         };
         let attachments = attachment_views(&mut opener, &d.draft.attachments).await?;
         let reply_attachments = attachment_views(&mut opener, &d.reply_attachments).await?;
         let erased = opener.erased || full.summary.personal_data_deleted();
         opener.finish().await?;
-        let s = &full.summary;
         Ok(Some(RequestContentView {
             questions,
             attachments,
@@ -677,6 +721,7 @@ impl App {
             steps: step_views,
             subject,
             free_text,
+            free_text_source,
             personal_data_erased: erased,
         }))
     }

@@ -36,6 +36,7 @@ pub fn status_of(error: &ApiError) -> StatusCode {
         (Code::TooManyRequests, _) => StatusCode::TOO_MANY_REQUESTS,
         (Code::Unavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
         (Code::Internal, _) => StatusCode::INTERNAL_SERVER_ERROR,
+        (Code::TranslationUnavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

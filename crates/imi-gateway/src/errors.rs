@@ -90,6 +90,9 @@ impl ApiError {
         if let Some(reason) = self.reason {
             ext.set("reason", reason);
         }
+        if let Some(pair) = &self.pair {
+            ext.set("pair", pair.as_str());
+        }
         ext
     }
 

@@ -124,7 +124,7 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 /// | `GET /graphql/ws` | subscriptions, `graphql-transport-ws` |
 /// | `GET /graphiql` | the GraphiQL IDE |
 /// | `GET /health` | liveness: 200 `ok` and the mode (training: the clock's offset), no database |
-/// | `GET /ready` | readiness: 200 when the database answers and is migrated and the projections have caught up since start, else 503 |
+/// | `GET /ready` | readiness: 200 when the database answers and is migrated and the projections have caught up since start, else 503; `translation` reports the translation engines' state |
 /// | `GET /metrics` | Prometheus text |
 /// | `PUT /requests/{id}/attachments`, `GET /requests/{id}/attachments/{sha256}` | attachments' bytes ([`crate::attachments`]) |
 ///
@@ -322,10 +322,18 @@ async fn ready(State(app): State<AppState>) -> Response {
     let outcome = tokio::time::timeout(PROBE_TIMEOUT, check)
         .await
         .unwrap_or(Err("database timeout"));
+    // The translation engines' state: reported, never a reason to be unready (without an
+    // engine, translations answer TRANSLATION_UNAVAILABLE and everything else works).
+    let translation =
+        match tokio::time::timeout(PROBE_TIMEOUT, app.services.app.translation_state()).await {
+            Ok(Some(engines)) => serde_json::json!(engines),
+            Ok(None) => serde_json::json!("not configured"),
+            Err(_) => serde_json::json!("engine timeout"),
+        };
     match outcome {
         Ok(()) => (
             StatusCode::OK,
-            Json(serde_json::json!({ "status": "ready" })),
+            Json(serde_json::json!({ "status": "ready", "translation": translation })),
         )
             .into_response(),
         // The probe's fields, and the error shape every error body has.

@@ -5,6 +5,7 @@
 //! `port` (chosen once) and `lock` (serialises concurrent callers). The API is synchronous: call
 //! it from `spawn_blocking` in async code.
 
+pub mod apertium;
 mod binaries;
 mod run_as;
 

@@ -108,6 +108,21 @@ struct Row {
     /// Computed on write; queries leave it out.
     #[serde(default)]
     search_key: String,
+    /// Read beside the row from `machine_titles` (migration 0031), never stored in it.
+    #[serde(default, skip_serializing)]
+    machine_titles: BTreeMap<String, MachineTitle>,
+}
+
+/// An informal title machine-translated into a language nobody typed one in (`machine_titles`,
+/// filled by the application layer's title filler), with its mark.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineTitle {
+    pub title: String,
+    /// The typed title's language it was translated from.
+    pub source_language: String,
+    pub engine: String,
+    pub pivot: Option<String>,
+    pub translated_at: DateTime<Utc>,
 }
 
 impl Row {
@@ -132,6 +147,7 @@ impl Row {
             validated_at: None,
             updated_at: DateTime::<Utc>::MIN_UTC,
             search_key: String::new(),
+            machine_titles: BTreeMap::new(),
         }
     }
 }
@@ -521,8 +537,10 @@ pub struct DirectoryEntry {
     /// [`AuthorityKind::as_str`]: `NationalCoordinator`, `CompetentAuthority`, ...
     pub kind: String,
     pub official_name: String,
-    /// Informal titles by language code.
+    /// Informal titles by language code, as typed.
     pub informal_titles: BTreeMap<String, String>,
+    /// Informal titles machine-translated into languages without a typed one.
+    pub machine_titles: BTreeMap<String, MachineTitle>,
     /// When the entry last changed.
     pub updated_at: DateTime<Utc>,
     /// `Validated`, or `AwaitingValidation` (listed only with
@@ -554,7 +572,10 @@ pub struct DirectoryEntry {
 }
 
 impl DirectoryEntry {
-    fn from_row(row: Row, language: Option<&str>) -> Self {
+    fn from_row(mut row: Row, language: Option<&str>) -> Self {
+        // A typed title always wins.
+        let typed = row.informal_titles.clone();
+        row.machine_titles.retain(|l, _| !typed.contains_key(l));
         DirectoryEntry {
             titles: i18n::ordered(&row.informal_titles, language),
             title: i18n::pick(&row.informal_titles, language),
@@ -563,6 +584,7 @@ impl DirectoryEntry {
             kind: row.kind,
             official_name: row.official_name.unwrap_or_default(),
             informal_titles: row.informal_titles,
+            machine_titles: row.machine_titles,
             updated_at: row.updated_at,
             status: row.status,
             region: row.region,
@@ -680,8 +702,11 @@ pub struct ReadOptions {
     pub language: Option<String>,
 }
 
-/// The entry columns of `authorities a`.
-const ROW: &str = "to_jsonb(a) - 'search_key'";
+/// The entry columns of `authorities a`, with its machine-translated titles.
+const ROW: &str = "(to_jsonb(a) - 'search_key') || jsonb_build_object('machine_titles', \
+     (SELECT coalesce(jsonb_object_agg(m.language, to_jsonb(m) - 'search_key' - 'authority_id' \
+        - 'language' - 'source_title'), '{}'::jsonb) \
+        FROM public.machine_titles m WHERE m.authority_id = a.authority_id))";
 
 fn decode_entries(
     values: Vec<serde_json::Value>,
@@ -774,7 +799,15 @@ pub async fn find<'e>(
     ));
     sql.push_bind(q.visibility.statuses()).push(")");
     if let Some(pattern) = q.text.as_deref().and_then(text::contains_pattern) {
-        sql.push(" AND a.search_key LIKE ").push_bind(pattern);
+        // Typed titles and names, or a machine-translated title.
+        sql.push(" AND (a.search_key LIKE ")
+            .push_bind(pattern.clone())
+            .push(
+                " OR EXISTS (SELECT 1 FROM public.machine_titles m \
+                 WHERE m.authority_id = a.authority_id AND m.search_key LIKE ",
+            )
+            .push_bind(pattern)
+            .push("))");
     }
     if let Some(ms) = &q.member_state {
         sql.push(" AND a.member_state = ").push_bind(ms.clone());

@@ -175,3 +175,21 @@ mod tests {
         assert_eq!(in_b, None);
     }
 }
+
+/// The URL of one `apertium-apy` shared by every test of this process, started on first use on
+/// a free port over the machine's installed pairs (slow to start: one per test binary). It ends
+/// with the process. Blocks; panics with the reason when Apertium is not installed.
+pub fn apertium_url() -> String {
+    static SERVER: OnceLock<imi_localpg::apertium::ApyServer> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            let log = std::env::temp_dir().join(format!("imi-test-apy-{}.log", std::process::id()));
+            imi_localpg::apertium::ApyServer::start(
+                std::path::Path::new(imi_localpg::apertium::DEFAULT_MODES),
+                &log,
+                std::time::Duration::from_secs(60),
+            )
+            .unwrap_or_else(|e| panic!("no Apertium for the tests: {e}"))
+        })
+        .url()
+}

@@ -240,6 +240,10 @@ pub struct Options {
     pub sender: SenderOptions,
     /// The scheduler's tick; `None`: its default.
     pub scheduler_tick: Option<Duration>,
+    /// With the projectors and a translation engine: how often the title filler translates
+    /// informal titles into the missing languages (also after each wake-up, at most this
+    /// often); `None`: it does not run here.
+    pub titles_every: Option<Duration>,
 }
 
 impl Options {
@@ -249,6 +253,7 @@ impl Options {
             mailer,
             sender: SenderOptions::default(),
             scheduler_tick: None,
+            titles_every: Some(Duration::from_secs(30)),
         }
     }
 
@@ -264,12 +269,38 @@ pub struct Background {
     runners: Vec<JoinHandle<()>>,
     sender: Option<(tokio::sync::watch::Sender<bool>, JoinHandle<()>)>,
     scheduler: Option<JoinHandle<()>>,
+    titles: Option<JoinHandle<()>>,
+}
+
+/// Runs the title filler every `every` (after a wake-up, at most that often) until stopped.
+fn spawn_title_filler(
+    services: &Services,
+    every: Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let app = services.app.clone();
+    tokio::spawn(async move {
+        loop {
+            match app.fill_machine_titles().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(titles = n, "informal titles machine-translated"),
+                Err(e) => tracing::warn!(error = %e.message, "title filler"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+        }
+    })
 }
 
 /// Starts the background roles of `options` on `services`. The projector runners share one
 /// lock connection and the process's one LISTEN (see [`Wake::listen`]).
 pub fn start(services: &Services, options: Options) -> Result<Background> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let titles_every = options
+        .titles_every
+        .filter(|_| options.has(Role::Projectors) && services.app.translation.is_some());
     if options.roles.iter().any(|r| *r != Role::Gateway) {
         services.wake.listen(services.pool.clone());
     }
@@ -303,11 +334,13 @@ pub fn start(services: &Services, options: Options) -> Result<Background> {
             tracing::info!("scheduler stopped");
         })
     });
+    let titles = titles_every.map(|every| spawn_title_filler(services, every, stopped.clone()));
     Ok(Background {
         stop,
         runners,
         sender,
         scheduler,
+        titles,
     })
 }
 
@@ -333,7 +366,12 @@ impl Background {
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         self.stop_sender().await;
-        for task in self.runners.drain(..).chain(self.scheduler.take()) {
+        for task in self
+            .runners
+            .drain(..)
+            .chain(self.scheduler.take())
+            .chain(self.titles.take())
+        {
             let _ = task.await;
         }
     }

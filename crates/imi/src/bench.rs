@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 pub enum BenchCommand {
     /// Command throughput through cqrs-es/postgres-es vs raw INSERTs of the same rows.
     Commands {
@@ -64,6 +64,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         exchanges: i64,
     },
+    /// A free-text field read without and with its machine translation (first and cached),
+    /// p50/p99, and translations per second, by Apertium beside the service.
+    Translation {
+        /// The Apertium server; without it a private one is started.
+        #[arg(long, env = "IMI_TRANSLATION_URL")]
+        url: Option<String>,
+        #[arg(long, default_value_t = 300)]
+        texts: usize,
+        #[arg(long, default_value_t = 4)]
+        readers: usize,
+    },
     /// GraphQL mutations over HTTP with the whole service live in this process (every
     /// projection, the sender, the scheduler): throughput and latency waiting and not waiting,
     /// projection lag and memory, vs raw INSERTs of the same rows in a second fresh database.
@@ -95,6 +106,14 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
         }
         BenchCommand::Deletion { exchanges } => {
             crate::bench_deletion::deletion_bench(&pool, exchanges.max(1)).await
+        }
+        BenchCommand::Translation {
+            url,
+            texts,
+            readers,
+        } => {
+            crate::bench_translation::translation_bench(&pool, url, texts.max(1), readers.max(1))
+                .await
         }
         BenchCommand::Writes { clients, seconds } => {
             let baseline = fresh_database(server_url).await?;

@@ -25,6 +25,13 @@ Environment (flags, where a command has one, take precedence):
   IMI_CORS_ORIGINS        origins whose browser pages may call the API (comma-separated, or *)
   IMI_INTROSPECTION       who may introspect the schema: on, authenticated, off [default: on]
   IMI_SMTP_URL            SMTP server for mails; unset: .eml files in <data folder>/mail
+  IMI_TRANSLATION_URL     Apertium server (apertium-apy) for translations; off: none; unset: a
+                          private one started beside the service when apertium-apy is installed
+  IMI_APERTIUM_MODES      pairs the private Apertium serves [default: /usr/share/apertium/modes]
+  IMI_TRANSLATION_EXTERNAL_URL  external translation service (LibreTranslate protocol), for
+                          text without personal data
+  IMI_TRANSLATION_EXTERNAL_KEY  its API key
+  IMI_TRANSLATION_EXTERNAL_PERSONAL_DATA  on: personal data may go to it too (logged)
   IMI_MAIL_FROM           sender of notification mails [default: IMI <no-reply@imi.localhost>]
   IMI_SNAPSHOT_AUTHORITY  snapshot an Authority every N events, 0: never [default: 10]
   IMI_SNAPSHOT_REQUEST    snapshot an InformationRequest every N events [default: 20]
@@ -336,6 +343,19 @@ async fn run() -> Result<()> {
                 } => {
                     let services =
                         services(&master_key.master_key, &token_secret, pool.clone(), mode).await?;
+                    // Started beside the service; kept until the process ends.
+                    let translation = tokio::task::spawn_blocking(|| {
+                        imi::translation::from_env(&config::data_root())
+                    })
+                    .await??;
+                    println!("translation: {}", translation.described);
+                    let services = match &translation.translator {
+                        Some(t) => imi_gateway::Services {
+                            app: services.app.with_translation(t.clone()),
+                            ..services
+                        },
+                        None => services,
+                    };
                     if services.training.is_some() {
                         let clock = services.clock_state();
                         println!(

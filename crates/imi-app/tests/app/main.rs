@@ -4,3 +4,4 @@
 mod reads;
 mod subject_requests;
 mod support;
+mod translation;

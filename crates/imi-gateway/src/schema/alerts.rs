@@ -10,11 +10,13 @@
 
 use super::authority_admin::CommandPayload;
 use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo, DEFAULT_PAGE_SIZE};
+use super::translation::{of_text, MachineTranslation};
 use super::{app, caller};
 use crate::errors::ApiError;
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_app::alerts::{self as uc, AlertTextStep};
+use imi_app::translation::TextSource;
 use imi_app::{Outcome, Wait};
 use imi_domain::alert as d;
 
@@ -611,6 +613,7 @@ pub struct AlertClosure {
 /// An alert's content as the caller's level shows it: the fields that are personal data are
 /// null unless the level is `FULL_WITH_PERSONAL_DATA` (and `erased` tells they are gone).
 #[derive(SimpleObject, Default)]
+#[graphql(complex)]
 pub struct AlertContentView {
     pub service_activity: Option<String>,
     pub member_state_of_establishment: Option<String>,
@@ -625,10 +628,52 @@ pub struct AlertContentView {
     pub attachment_names: Option<Vec<String>>,
     /// The alert's personal data was erased.
     pub erased: bool,
+    #[graphql(skip)]
+    pub text_sources: Vec<TextSource>,
+}
+
+#[ComplexObject]
+impl AlertContentView {
+    /// The dangerous activity translated by machine into `language` (null without it).
+    async fn dangerous_activity_translation(
+        &self,
+        ctx: &Context<'_>,
+        language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
+    ) -> Result<Option<MachineTranslation>> {
+        let source = self
+            .text_sources
+            .iter()
+            .find(|s| s.field == "dangerousActivity");
+        Ok(of_text(
+            ctx,
+            source,
+            self.dangerous_activity.as_ref(),
+            &language,
+            from,
+        )
+        .await?)
+    }
+
+    /// The details translated by machine into `language` (null without them).
+    async fn details_translation(
+        &self,
+        ctx: &Context<'_>,
+        language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
+    ) -> Result<Option<MachineTranslation>> {
+        let source = self.text_sources.iter().find(|s| s.field == "details");
+        Ok(of_text(ctx, source, self.details.as_ref(), &language, from).await?)
+    }
 }
 
 /// One entry of an alert's history; its text only at the full view.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct AlertHistoryEntry {
     /// `SentBack`, `Information`, `InformationRequest`, `ClosureProposal`, `Comment`,
     /// `ClosureRejection`, `Objection`, `Withdrawal`.
@@ -637,8 +682,32 @@ pub struct AlertHistoryEntry {
     pub information_id: Option<ID>,
     pub broadcast: bool,
     pub text: Option<String>,
+    #[graphql(skip)]
+    pub text_source: Option<TextSource>,
     pub attachment_names: Option<Vec<String>>,
     pub at: DateTime<Utc>,
+}
+
+#[ComplexObject]
+impl AlertHistoryEntry {
+    /// The text translated by machine into `language` (null without the text).
+    async fn translation(
+        &self,
+        ctx: &Context<'_>,
+        language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
+    ) -> Result<Option<MachineTranslation>> {
+        Ok(of_text(
+            ctx,
+            self.text_source.as_ref(),
+            self.text.as_ref(),
+            &language,
+            from,
+        )
+        .await?)
+    }
 }
 
 /// An alert at the caller's view level.
@@ -746,6 +815,7 @@ impl From<uc::AlertView> for Alert {
                 details: c.details,
                 attachment_names: c.attachment_names,
                 erased: c.erased,
+                text_sources: c.text_sources,
             }),
             history: v.history.map(|entries| {
                 entries
@@ -756,6 +826,7 @@ impl From<uc::AlertView> for Alert {
                         information_id: e.information_id.map(ID),
                         broadcast: e.broadcast,
                         text: e.text,
+                        text_source: e.text_source,
                         attachment_names: e.attachment_names,
                         at: e.at,
                     })

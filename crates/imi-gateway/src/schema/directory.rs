@@ -98,12 +98,38 @@ impl Authority {
             Some(code) => parse_language(&code)?,
             None => self.language.clone(),
         };
-        Ok(pick(&self.entry().informal_titles, &language))
+        let entry = self.entry();
+        // A typed title first; else the machine-translated one in that language (marked).
+        if !entry.informal_titles.contains_key(language.code()) {
+            if let Some(m) = entry.machine_titles.get(language.code()) {
+                return Ok(Some(machine_title(language.code(), m, false)));
+            }
+        }
+        Ok(pick(&entry.informal_titles, &language))
     }
 
-    /// All its informal titles, the one in the caller's language first.
+    /// All its informal titles, the one in the caller's language first: those typed, then
+    /// those machine-translated into the other EU languages (marked).
     async fn informal_titles(&self) -> Vec<LocalizedText> {
-        all_wanted_first(&self.entry().informal_titles, &self.language)
+        let entry = self.entry();
+        let mut out = all_wanted_first(&entry.informal_titles, &self.language);
+        let wanted = self.language.code();
+        if let Some(m) = entry.machine_titles.get(wanted) {
+            out.insert(0, machine_title(wanted, m, false));
+        }
+        out.extend(
+            entry
+                .machine_titles
+                .iter()
+                .filter(|(l, _)| l.as_str() != wanted)
+                .map(|(l, m)| machine_title(l, m, true)),
+        );
+        out
+    }
+
+    /// Whether it has machine-translated informal titles, and in which languages.
+    async fn machine_translated_title_languages(&self) -> Vec<String> {
+        self.entry().machine_titles.keys().cloned().collect()
     }
 
     /// When its directory entry last changed.
@@ -564,5 +590,23 @@ mod tests {
         );
         assert!(wait_list(Some(vec![])).unwrap().names().is_empty());
         assert!(wait_list(Some(vec!["nope".into()])).is_err());
+    }
+}
+
+fn machine_title(
+    language: &str,
+    m: &imi_app::directory::MachineTitle,
+    fallback: bool,
+) -> LocalizedText {
+    LocalizedText {
+        text: m.title.clone(),
+        language: language.to_string(),
+        fallback,
+        machine_translation: Some(super::i18n::TranslationMark {
+            from: m.source_language.clone(),
+            engine: m.engine.clone(),
+            translated_at: m.translated_at,
+            pivot: m.pivot.clone(),
+        }),
     }
 }

@@ -17,6 +17,20 @@ pub struct LocalizedText {
     pub language: String,
     /// True when the text is not in the language asked for.
     pub fallback: bool,
+    /// Set when the text was translated by a machine (an informal title nobody typed in this
+    /// language); null for a text written by a person.
+    pub machine_translation: Option<TranslationMark>,
+}
+
+/// How a text was machine-translated.
+#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
+pub struct TranslationMark {
+    /// The language translated from.
+    pub from: String,
+    pub engine: String,
+    pub translated_at: chrono::DateTime<chrono::Utc>,
+    /// The language translated through when no direct pair exists.
+    pub pivot: Option<String>,
 }
 
 /// A language code from the client.
@@ -32,6 +46,7 @@ pub fn pick(texts: &BTreeMap<String, String>, wanted: &Language) -> Option<Local
             text: text.clone(),
             language: wanted.code().to_string(),
             fallback: false,
+            machine_translation: None,
         });
     }
     texts
@@ -41,7 +56,37 @@ pub fn pick(texts: &BTreeMap<String, String>, wanted: &Language) -> Option<Local
             text: text.clone(),
             language: language.clone(),
             fallback: true,
+            machine_translation: None,
         })
+}
+
+/// The text in `wanted`; else machine-translated into it (from English, else the first
+/// language by code; marked) when an engine reaches it; else as [`pick`].
+pub async fn pick_or_translate(
+    app: &imi_app::App,
+    texts: &BTreeMap<String, String>,
+    wanted: &Language,
+) -> Option<LocalizedText> {
+    if texts.contains_key(wanted.code()) || app.translation.is_none() {
+        return pick(texts, wanted);
+    }
+    let (from, text) = texts
+        .get_key_value(FALLBACK_LANGUAGE)
+        .or_else(|| texts.iter().next())?;
+    match app.translate_public(text, from, wanted.code()).await {
+        Ok(t) => Some(LocalizedText {
+            text: t.text,
+            language: wanted.code().to_string(),
+            fallback: false,
+            machine_translation: Some(TranslationMark {
+                from: t.mark.from,
+                engine: t.mark.engine,
+                translated_at: t.mark.at,
+                pivot: t.mark.pivot,
+            }),
+        }),
+        Err(_) => pick(texts, wanted),
+    }
 }
 
 /// Every text, the one in `wanted` first, then the others by language code.
@@ -52,6 +97,7 @@ pub fn all_wanted_first(texts: &BTreeMap<String, String>, wanted: &Language) -> 
             text: text.clone(),
             language: language.clone(),
             fallback: language != wanted.code(),
+            machine_translation: None,
         })
         .collect();
     // Stable: the others keep their order by code.

@@ -20,6 +20,7 @@ pub mod relay;
 pub mod requests;
 pub mod scoreboard;
 pub mod subject_requests;
+pub mod translation;
 pub mod users;
 
 use crate::context::RequestContext;

@@ -116,6 +116,7 @@ fn localized(l: Localized) -> LocalizedText {
         text: l.text,
         language: l.language,
         fallback: l.fallback,
+        machine_translation: None,
     }
 }
 

@@ -5,13 +5,15 @@
 //! runs, decides the level and opens personal data; a request the caller may not see at all
 //! answers exactly as one that does not exist.
 
-use super::i18n::{pick, LocalizedText};
+use super::i18n::{pick_or_translate, LocalizedText};
 use super::relay::{decode_cursor, encode_cursor, page_size, PageInfo};
+use super::translation::{of_text, MachineTranslation};
 use super::{app, caller, request};
 use crate::errors::ApiError;
-use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_app::requests::{self as uc, AttachmentRef, ContentInput, SubjectInput};
+use imi_app::translation::TextSource;
 use imi_app::{Outcome, Wait};
 use imi_domain::reference::Language;
 use imi_domain::request::{self as r, RequestCommand, RequestViewLevel};
@@ -702,12 +704,12 @@ impl InformationRequest {
     async fn question_set(&self) -> &str {
         &self.view.question_set
     }
-    /// The question set's name in the caller's language (visibly another when missing).
+    /// The question set's name in the caller's language; when missing, machine-translated
+    /// (marked), else visibly in another language.
     async fn question_set_name(&self, ctx: &Context<'_>) -> Result<Option<LocalizedText>> {
-        let names = app(ctx)?
-            .question_set_names(&self.view.question_set)
-            .await?;
-        Ok(pick(&names, &self.language))
+        let app = app(ctx)?;
+        let names = app.question_set_names(&self.view.question_set).await?;
+        Ok(pick_or_translate(app, &names, &self.language).await)
     }
     async fn status(&self) -> RequestStatus {
         RequestStatus::of(self.view.status)
@@ -785,12 +787,46 @@ impl InformationRequest {
 
 /// A question of the request, with its answer as far as the caller may read it.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct RequestQuestion {
     pub id: String,
-    pub text: Option<LocalizedText>,
+    #[graphql(skip)]
+    pub texts: std::collections::BTreeMap<String, String>,
+    #[graphql(skip)]
+    pub language: Language,
     pub answered: bool,
     /// Null without personal data (and once erased).
     pub answer: Option<String>,
+    #[graphql(skip)]
+    pub answer_source: Option<TextSource>,
+}
+
+#[ComplexObject]
+impl RequestQuestion {
+    /// The question in the caller's language; when missing, machine-translated (marked), else
+    /// visibly in another language.
+    async fn text(&self, ctx: &Context<'_>) -> Result<Option<LocalizedText>> {
+        Ok(pick_or_translate(app(ctx)?, &self.texts, &self.language).await)
+    }
+
+    /// The answer translated by machine into `language` (null without the answer).
+    async fn answer_translation(
+        &self,
+        ctx: &Context<'_>,
+        language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
+    ) -> Result<Option<MachineTranslation>> {
+        Ok(of_text(
+            ctx,
+            self.answer_source.as_ref(),
+            self.answer.as_ref(),
+            &language,
+            from,
+        )
+        .await?)
+    }
 }
 
 #[derive(SimpleObject)]
@@ -815,6 +851,7 @@ impl From<uc::AttachmentView> for RequestAttachment {
 
 /// One step of the request's history that the caller's side may see.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct RequestStep {
     pub sequence: i64,
     pub event_type: String,
@@ -825,6 +862,30 @@ pub struct RequestStep {
     pub reason: Option<String>,
     /// The justification, opinion or comment: null without personal data.
     pub text: Option<String>,
+    #[graphql(skip)]
+    pub text_source: Option<TextSource>,
+}
+
+#[ComplexObject]
+impl RequestStep {
+    /// The text translated by machine into `language` (null without the text).
+    async fn translation(
+        &self,
+        ctx: &Context<'_>,
+        language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
+    ) -> Result<Option<MachineTranslation>> {
+        Ok(of_text(
+            ctx,
+            self.text_source.as_ref(),
+            self.text.as_ref(),
+            &language,
+            from,
+        )
+        .await?)
+    }
 }
 
 /// The requesting authority's rating of the reply, each answer 1 (poor) to 5 (excellent).
@@ -836,6 +897,7 @@ pub struct ReplyRatingView {
 
 /// The full view of a request.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct RequestContentView {
     pub questions: Vec<RequestQuestion>,
     pub attachments: Vec<RequestAttachment>,
@@ -850,8 +912,32 @@ pub struct RequestContentView {
     /// The subject (personal data): null without personal data, or once erased.
     pub subject: Option<Json<serde_json::Value>>,
     pub free_text: Option<String>,
+    #[graphql(skip)]
+    pub free_text_source: Option<TextSource>,
     /// True when the request's personal data were erased (the key is gone).
     pub personal_data_erased: bool,
+}
+
+#[ComplexObject]
+impl RequestContentView {
+    /// The free text translated by machine into `language` (null without the free text).
+    async fn free_text_translation(
+        &self,
+        ctx: &Context<'_>,
+        language: String,
+        #[graphql(desc = "the text's language; default: its author's Member State's")] from: Option<
+            String,
+        >,
+    ) -> Result<Option<MachineTranslation>> {
+        Ok(of_text(
+            ctx,
+            self.free_text_source.as_ref(),
+            self.free_text.as_ref(),
+            &language,
+            from,
+        )
+        .await?)
+    }
 }
 
 impl RequestContentView {
@@ -861,10 +947,12 @@ impl RequestContentView {
                 .questions
                 .into_iter()
                 .map(|q| RequestQuestion {
-                    text: pick(&q.texts, language),
+                    texts: q.texts,
+                    language: language.clone(),
                     id: q.id,
                     answered: q.answered,
                     answer: q.answer,
+                    answer_source: q.answer_source,
                 })
                 .collect(),
             attachments: c.attachments.into_iter().map(Into::into).collect(),
@@ -896,10 +984,12 @@ impl RequestContentView {
                     by_authority: s.by_authority,
                     reason: s.reason,
                     text: s.text,
+                    text_source: s.text_source,
                 })
                 .collect(),
             subject: c.subject.map(Json),
             free_text: c.free_text,
+            free_text_source: c.free_text_source,
             personal_data_erased: c.personal_data_erased,
         }
     }
@@ -1095,23 +1185,25 @@ impl RequestsQuery {
     /// The question sets of a legislative area, in the caller's language (visibly another
     /// where a translation is missing).
     async fn question_sets(&self, ctx: &Context<'_>, area: String) -> Result<Vec<QuestionSetView>> {
-        let sets = app(ctx)?.question_sets(&caller(ctx)?, &area).await?;
+        let app = app(ctx)?;
+        let sets = app.question_sets(&caller(ctx)?, &area).await?;
         let language = &request(ctx)?.language;
-        Ok(sets
-            .into_iter()
-            .map(|set| QuestionSetView {
-                name: pick(&set.names, language),
+        let mut out = Vec::with_capacity(sets.len());
+        for set in sets {
+            let mut questions = Vec::with_capacity(set.questions.len());
+            for (id, texts) in set.questions {
+                questions.push(QuestionView {
+                    text: pick_or_translate(app, &texts, language).await,
+                    id,
+                });
+            }
+            out.push(QuestionSetView {
+                name: pick_or_translate(app, &set.names, language).await,
                 id: set.id,
                 area: set.area,
-                questions: set
-                    .questions
-                    .into_iter()
-                    .map(|(id, texts)| QuestionView {
-                        text: pick(&texts, language),
-                        id,
-                    })
-                    .collect(),
-            })
-            .collect())
+                questions,
+            });
+        }
+        Ok(out)
     }
 }
