@@ -380,9 +380,13 @@ pub fn route(pairs: &BTreeSet<(String, String)>, from: &str, to: &str) -> Option
         })
 }
 
+/// Direct pairs (from, to).
+type Pairs = BTreeSet<(String, String)>;
+
 struct Engine {
     provider: Arc<dyn Provider>,
-    pairs: tokio::sync::Mutex<Option<(Instant, BTreeSet<(String, String)>)>>,
+    /// The provider's pairs and when they were asked.
+    pairs: tokio::sync::Mutex<Option<(Instant, Pairs)>>,
 }
 
 impl Engine {

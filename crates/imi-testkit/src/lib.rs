@@ -117,6 +117,24 @@ fn with_database(url: &str, database: &str) -> String {
     format!("{}/{database}{query}", &base[..authority_end])
 }
 
+/// The URL of one `apertium-apy` shared by every test of this process, started on first use on
+/// a free port over the machine's installed pairs (slow to start: one per test binary). It ends
+/// with the process. Blocks; panics with the reason when Apertium is not installed.
+pub fn apertium_url() -> String {
+    static SERVER: OnceLock<imi_localpg::apertium::ApyServer> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            let log = std::env::temp_dir().join(format!("imi-test-apy-{}.log", std::process::id()));
+            imi_localpg::apertium::ApyServer::start(
+                std::path::Path::new(imi_localpg::apertium::DEFAULT_MODES),
+                &log,
+                std::time::Duration::from_secs(60),
+            )
+            .unwrap_or_else(|e| panic!("no Apertium for the tests: {e}"))
+        })
+        .url()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,22 +192,4 @@ mod tests {
             .unwrap();
         assert_eq!(in_b, None);
     }
-}
-
-/// The URL of one `apertium-apy` shared by every test of this process, started on first use on
-/// a free port over the machine's installed pairs (slow to start: one per test binary). It ends
-/// with the process. Blocks; panics with the reason when Apertium is not installed.
-pub fn apertium_url() -> String {
-    static SERVER: OnceLock<imi_localpg::apertium::ApyServer> = OnceLock::new();
-    SERVER
-        .get_or_init(|| {
-            let log = std::env::temp_dir().join(format!("imi-test-apy-{}.log", std::process::id()));
-            imi_localpg::apertium::ApyServer::start(
-                std::path::Path::new(imi_localpg::apertium::DEFAULT_MODES),
-                &log,
-                std::time::Duration::from_secs(60),
-            )
-            .unwrap_or_else(|e| panic!("no Apertium for the tests: {e}"))
-        })
-        .url()
 }

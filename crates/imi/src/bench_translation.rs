@@ -122,7 +122,7 @@ pub async fn translation_bench(
                 &caller,
                 "request.content",
                 "freeText",
-                &[source.sealed.clone()],
+                std::slice::from_ref(&source.sealed),
             )
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
@@ -135,7 +135,7 @@ pub async fn translation_bench(
                 &caller,
                 "request.content",
                 "freeText",
-                &[source.sealed.clone()],
+                std::slice::from_ref(&source.sealed),
             )
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
@@ -150,7 +150,7 @@ pub async fn translation_bench(
                 &caller,
                 "request.content",
                 "freeText",
-                &[source.sealed.clone()],
+                std::slice::from_ref(&source.sealed),
             )
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;

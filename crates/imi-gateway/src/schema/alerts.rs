@@ -647,14 +647,14 @@ impl AlertContentView {
             .text_sources
             .iter()
             .find(|s| s.field == "dangerousActivity");
-        Ok(of_text(
+        of_text(
             ctx,
             source,
             self.dangerous_activity.as_ref(),
             &language,
             from,
         )
-        .await?)
+        .await
     }
 
     /// The details translated by machine into `language` (null without them).
@@ -667,7 +667,7 @@ impl AlertContentView {
         >,
     ) -> Result<Option<MachineTranslation>> {
         let source = self.text_sources.iter().find(|s| s.field == "details");
-        Ok(of_text(ctx, source, self.details.as_ref(), &language, from).await?)
+        of_text(ctx, source, self.details.as_ref(), &language, from).await
     }
 }
 
@@ -699,14 +699,14 @@ impl AlertHistoryEntry {
             String,
         >,
     ) -> Result<Option<MachineTranslation>> {
-        Ok(of_text(
+        of_text(
             ctx,
             self.text_source.as_ref(),
             self.text.as_ref(),
             &language,
             from,
         )
-        .await?)
+        .await
     }
 }
 

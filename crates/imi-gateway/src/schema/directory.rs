@@ -568,6 +568,24 @@ pub(crate) fn wait_list(requested: Option<Vec<String>>) -> Result<Wait, ApiError
     Ok(Wait::of(requested, &[directory::NAME])?)
 }
 
+fn machine_title(
+    language: &str,
+    m: &imi_app::directory::MachineTitle,
+    fallback: bool,
+) -> LocalizedText {
+    LocalizedText {
+        text: m.title.clone(),
+        language: language.to_string(),
+        fallback,
+        machine_translation: Some(super::i18n::TranslationMark {
+            from: m.source_language.clone(),
+            engine: m.engine.clone(),
+            translated_at: m.translated_at,
+            pivot: m.pivot.clone(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,23 +608,5 @@ mod tests {
         );
         assert!(wait_list(Some(vec![])).unwrap().names().is_empty());
         assert!(wait_list(Some(vec!["nope".into()])).is_err());
-    }
-}
-
-fn machine_title(
-    language: &str,
-    m: &imi_app::directory::MachineTitle,
-    fallback: bool,
-) -> LocalizedText {
-    LocalizedText {
-        text: m.title.clone(),
-        language: language.to_string(),
-        fallback,
-        machine_translation: Some(super::i18n::TranslationMark {
-            from: m.source_language.clone(),
-            engine: m.engine.clone(),
-            translated_at: m.translated_at,
-            pivot: m.pivot.clone(),
-        }),
     }
 }

@@ -818,14 +818,14 @@ impl RequestQuestion {
             String,
         >,
     ) -> Result<Option<MachineTranslation>> {
-        Ok(of_text(
+        of_text(
             ctx,
             self.answer_source.as_ref(),
             self.answer.as_ref(),
             &language,
             from,
         )
-        .await?)
+        .await
     }
 }
 
@@ -877,14 +877,14 @@ impl RequestStep {
             String,
         >,
     ) -> Result<Option<MachineTranslation>> {
-        Ok(of_text(
+        of_text(
             ctx,
             self.text_source.as_ref(),
             self.text.as_ref(),
             &language,
             from,
         )
-        .await?)
+        .await
     }
 }
 
@@ -929,14 +929,14 @@ impl RequestContentView {
             String,
         >,
     ) -> Result<Option<MachineTranslation>> {
-        Ok(of_text(
+        of_text(
             ctx,
             self.free_text_source.as_ref(),
             self.free_text.as_ref(),
             &language,
             from,
         )
-        .await?)
+        .await
     }
 }
 
