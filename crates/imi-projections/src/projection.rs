@@ -43,6 +43,12 @@ pub trait Projection: Send + Sync + 'static {
     fn version(&self) -> i32;
     /// The DDL of its tables (projections/NAME.sql), run in an empty schema.
     fn tables_sql(&self) -> &'static str;
+    /// The aggregate types whose events `apply` reads (`None`: every event). Events of other
+    /// types never reach `apply`, yet the checkpoint moves past them; a rebuild counts its
+    /// progress against the events of these types.
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        None
+    }
     async fn apply(
         &self,
         db: &mut PgConnection,
