@@ -24,6 +24,7 @@ pub mod as_of;
 pub mod coordination;
 pub mod deadlines;
 pub mod directory;
+pub mod engine;
 mod fold;
 pub mod helpdesks;
 pub mod i18n;

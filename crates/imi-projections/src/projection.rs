@@ -81,3 +81,25 @@ impl Slot {
         }
     }
 }
+
+/// The events of `events` that `projection` reads (see [`Projection::aggregate_types`]),
+/// borrowed when that is all of them.
+pub fn read_by<'a>(
+    projection: &dyn Projection,
+    events: &'a [FeedEvent],
+) -> std::borrow::Cow<'a, [FeedEvent]> {
+    let Some(types) = projection.aggregate_types() else {
+        return events.into();
+    };
+    let reads = |e: &FeedEvent| types.contains(&e.aggregate_type.as_str());
+    if events.iter().all(reads) {
+        events.into()
+    } else {
+        events
+            .iter()
+            .filter(|e| reads(e))
+            .cloned()
+            .collect::<Vec<_>>()
+            .into()
+    }
+}

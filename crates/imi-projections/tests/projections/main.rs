@@ -4,6 +4,7 @@
 mod alerts;
 mod coordination;
 mod directory;
+mod engine;
 mod ledger;
 mod reference;
 mod requests;
