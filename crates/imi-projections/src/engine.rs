@@ -362,7 +362,7 @@ impl Engine {
         // Fencing: the checkpoints are read in a later statement, so under the locks.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k")
             .bind(&keys)
-            .fetch_all(&mut *tx)
+            .execute(&mut *tx)
             .await?;
         let rows = sqlx::query(
             "SELECT name, xid, position FROM projections WHERE slot = 'live' AND name = ANY($1)",
