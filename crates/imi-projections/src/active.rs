@@ -90,6 +90,23 @@ impl ActiveLocks {
         false
     }
 
+    /// Which of `leases` still hold, for one round trip on the lock connection.
+    pub async fn hold_all(&self, leases: &[&Lease]) -> Vec<bool> {
+        let mut holder = self.held.lock().await;
+        let alive = match holder.conn.as_mut() {
+            Some(conn) => conn.ping().await.is_ok(),
+            None => false,
+        };
+        if !alive {
+            holder.conn = None;
+            holder.keys.clear();
+        }
+        leases
+            .iter()
+            .map(|l| alive && holder.generation == l.generation && holder.keys.contains(&l.key))
+            .collect()
+    }
+
     /// Gives `lease` up, so a standby takes over.
     pub async fn release(&self, lease: &Lease) {
         let mut holder = self.held.lock().await;

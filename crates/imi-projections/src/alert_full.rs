@@ -28,6 +28,9 @@ impl Projection for AlertFullProjection {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/alert_full.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::alert_fold::ALERT])
+    }
     async fn apply(
         &self,
         db: &mut PgConnection,

@@ -27,6 +27,9 @@ impl Projection for AlertOverviewProjection {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/alert_overview.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::alert_fold::ALERT])
+    }
     async fn apply(
         &self,
         db: &mut PgConnection,

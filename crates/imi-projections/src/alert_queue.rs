@@ -30,6 +30,9 @@ impl Projection for AlertQueueProjection {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/alert_queue.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::alert_fold::ALERT])
+    }
     async fn apply(
         &self,
         db: &mut PgConnection,

@@ -25,6 +25,9 @@ impl Projection for AlertStatisticsProjection {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/alert_statistics.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::alert_fold::ALERT])
+    }
     async fn apply(
         &self,
         db: &mut PgConnection,

@@ -46,6 +46,9 @@ impl Projection for AllocatorReport {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/allocator_report.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::request_fold::REQUEST])
+    }
 
     async fn apply(
         &self,

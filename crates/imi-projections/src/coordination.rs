@@ -36,6 +36,9 @@ impl Projection for Coordination {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/coordination.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::fold::AUTHORITY])
+    }
 
     /// Loads the nodes of the authorities in the batch, folds the batch over them, rewrites
     /// the changed nodes and all their edges set-wise.

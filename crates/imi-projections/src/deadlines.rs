@@ -362,6 +362,9 @@ impl Projection for Deadlines {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/deadlines.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&TIMED)
+    }
 
     /// Loads the pending rules of the aggregates in the batch, applies the batch's changes in
     /// memory, and rewrites those aggregates' rules.

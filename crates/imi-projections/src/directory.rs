@@ -41,6 +41,9 @@ impl Projection for AuthorityDirectory {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/authority_directory.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::fold::AUTHORITY])
+    }
 
     /// Loads the rows of the authorities in the batch, folds the batch over them in memory,
     /// then rewrites the changed ones and their index rows set-wise.

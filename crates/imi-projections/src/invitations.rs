@@ -78,6 +78,9 @@ impl Projection for Invitations {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/invitations.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::fold::AUTHORITY])
+    }
 
     async fn apply(
         &self,

@@ -25,6 +25,7 @@ pub mod coordination;
 pub mod deadlines;
 pub mod diff;
 pub mod directory;
+pub mod engine;
 mod fold;
 pub mod helpdesks;
 pub mod i18n;

@@ -270,6 +270,9 @@ impl Projection for Notifications {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/notifications.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&ANNOUNCING)
+    }
 
     async fn apply(
         &self,

@@ -43,6 +43,12 @@ pub trait Projection: Send + Sync + 'static {
     fn version(&self) -> i32;
     /// The DDL of its tables (projections/NAME.sql), run in an empty schema.
     fn tables_sql(&self) -> &'static str;
+    /// The aggregate types whose events `apply` reads (`None`: every event). Events of other
+    /// types never reach `apply`, yet the checkpoint moves past them; a rebuild counts its
+    /// progress against the events of these types.
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        None
+    }
     async fn apply(
         &self,
         db: &mut PgConnection,
@@ -73,5 +79,27 @@ impl Slot {
             Slot::Live => "live",
             Slot::Shadow => "shadow",
         }
+    }
+}
+
+/// The events of `events` that `projection` reads (see [`Projection::aggregate_types`]),
+/// borrowed when that is all of them.
+pub fn read_by<'a>(
+    projection: &dyn Projection,
+    events: &'a [FeedEvent],
+) -> std::borrow::Cow<'a, [FeedEvent]> {
+    let Some(types) = projection.aggregate_types() else {
+        return events.into();
+    };
+    let reads = |e: &FeedEvent| types.contains(&e.aggregate_type.as_str());
+    if events.iter().all(reads) {
+        events.into()
+    } else {
+        events
+            .iter()
+            .filter(|e| reads(e))
+            .cloned()
+            .collect::<Vec<_>>()
+            .into()
     }
 }

@@ -47,6 +47,9 @@ impl Projection for RequestFull {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_full.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::request_fold::REQUEST])
+    }
 
     async fn apply(
         &self,

@@ -90,6 +90,9 @@ impl Projection for RequestInbox {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_inbox.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::request_fold::REQUEST])
+    }
 
     async fn apply(
         &self,

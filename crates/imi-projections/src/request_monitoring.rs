@@ -108,6 +108,9 @@ impl Projection for RequestMonitoring {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_monitoring.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::request_fold::REQUEST])
+    }
 
     async fn apply(
         &self,

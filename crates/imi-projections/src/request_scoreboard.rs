@@ -44,6 +44,9 @@ impl Projection for RequestScoreboard {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_scoreboard.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::request_fold::REQUEST])
+    }
 
     async fn apply(
         &self,

@@ -7,9 +7,9 @@
 //! believe they are active never apply the same events.
 
 use crate::active::{ActiveLocks, Lease};
-use crate::projection::{schema_of, Projection, ProjectionError, Slot};
+use crate::projection::{read_by, schema_of, Projection, ProjectionError, Slot};
 use imi_store::feed::{self, FeedPosition};
-use imi_store::wake::CHANNEL;
+use imi_store::wake::{self, CHANNEL, PROGRESS_CHANNEL};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool, Row};
 use std::sync::Arc;
@@ -26,11 +26,11 @@ pub const REBUILD_BATCH: i64 = 50_000;
 const MAX_POLL: Duration = Duration::from_millis(1_000);
 const MIN_POLL: Duration = Duration::from_millis(5);
 
-fn apply_lock(name: &str, slot: Slot) -> String {
+pub(crate) fn apply_lock(name: &str, slot: Slot) -> String {
     format!("imi.projection.apply:{name}:{}", slot.as_str())
 }
 
-fn active_lock(name: &str) -> String {
+pub(crate) fn active_lock(name: &str) -> String {
     format!("imi.projection.active:{name}")
 }
 
@@ -91,7 +91,10 @@ async fn run_script(db: &mut PgConnection, script: &'static str) -> Result<(), s
     sqlx::Executor::execute(db, script).await.map(|_| ())
 }
 
-async fn set_search_path(db: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn set_search_path(
+    db: &mut PgConnection,
+    schema: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT set_config('search_path', $1, true)")
         .bind(format!("\"{schema}\""))
         .execute(db)
@@ -128,7 +131,8 @@ pub async fn checkpoint(
 }
 
 /// Applies the next batch of at most `limit` events to the slot, in one transaction with its
-/// checkpoint. Returns how many events it applied (0: caught up with the horizon).
+/// checkpoint. Returns how many events its checkpoint moved past (0: caught up with the
+/// horizon); `apply` sees only those of the types the projection reads.
 pub async fn apply_batch(
     pool: &PgPool,
     projection: &dyn Projection,
@@ -152,21 +156,34 @@ pub async fn apply_batch(
     let Some(last) = events.last().map(|e| e.at) else {
         return Ok(0);
     };
-    set_search_path(&mut tx, &schema_of(name, slot)).await?;
-    projection.apply(&mut tx, &events).await?;
+    let read = read_by(projection, &events);
+    if !read.is_empty() {
+        set_search_path(&mut tx, &schema_of(name, slot)).await?;
+        projection.apply(&mut tx, &read).await?;
+    }
+    // Waiters in other processes learn of it at commit (live slot only: nobody waits for a
+    // rebuild's shadow).
     sqlx::query(
-        "UPDATE public.projections
-            SET xid = $3, position = $4, events_applied = events_applied + $5, updated_at = now()
-          WHERE name = $1 AND slot = $2",
+        "WITH moved AS (
+           UPDATE public.projections
+              SET xid = $3, position = $4, events_applied = events_applied + $5,
+                  updated_at = now()
+            WHERE name = $1 AND slot = $2
+           RETURNING slot)
+         SELECT pg_notify($6, '') FROM moved WHERE slot = 'live'",
     )
     .bind(name)
     .bind(slot.as_str())
     .bind(last.xid)
     .bind(last.position)
     .bind(events.len() as i64)
+    .bind(PROGRESS_CHANNEL)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    if slot == Slot::Live {
+        wake::projections_moved();
+    }
     Ok(events.len())
 }
 
@@ -329,8 +346,13 @@ impl Runner {
     }
 }
 
+/// How often a waiter re-reads the checkpoints when no signal came: a safety net for a lost
+/// NOTIFY or a process that does not LISTEN, not the way waiters learn of progress.
+const WAIT_RECHECK: Duration = Duration::from_millis(100);
+
 /// Waits until every named live projection has applied the event at `target`, at most
-/// `timeout`. Returns whether they all did.
+/// `timeout`. Returns whether they all did. Woken when checkpoints move (in this process at
+/// once, in others through the process's LISTEN, see [`imi_store::wake::Wake::listen`]).
 pub async fn wait_for(
     pool: &PgPool,
     names: &[&str],
@@ -338,8 +360,10 @@ pub async fn wait_for(
     timeout: Duration,
 ) -> Result<bool, sqlx::Error> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut pause = Duration::from_millis(2);
+    let mut moved = wake::watch_projections();
     loop {
+        // Marked seen before reading: a move after the read still wakes the wait below.
+        moved.borrow_and_update();
         let behind: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM unnest($1::text[]) AS n(name)
               WHERE NOT EXISTS (SELECT 1 FROM projections p
@@ -354,10 +378,13 @@ pub async fn wait_for(
         if behind == 0 {
             return Ok(true);
         }
-        if tokio::time::Instant::now() >= deadline {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
             return Ok(false);
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
+        tokio::select! {
+            _ = moved.changed() => {}
+            _ = tokio::time::sleep_until(deadline.min(now + WAIT_RECHECK)) => {}
+        }
     }
 }

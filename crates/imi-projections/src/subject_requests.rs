@@ -42,6 +42,9 @@ impl Projection for SubjectRequests {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/subject_requests.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[SUBJECT_REQUEST])
+    }
 
     async fn apply(
         &self,

@@ -78,6 +78,9 @@ impl Projection for AuthorityUsers {
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/authority_users.sql")
     }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        Some(&[crate::fold::AUTHORITY])
+    }
 
     /// Loads the users the batch is about, folds the batch over them, rewrites the changed
     /// ones and their role rows set-wise.

@@ -14,6 +14,25 @@ use tokio::sync::{watch, Notify};
 /// The channel other processes LISTEN on.
 pub const CHANNEL: &str = "imi_events";
 
+/// The channel projection engines NOTIFY on after moving checkpoints, for those waiting on
+/// projections (`waitFor`) in other processes.
+pub const PROGRESS_CHANNEL: &str = "imi_projections";
+
+/// Ticks whenever a projection checkpoint moved, in this process or (through the process's
+/// LISTEN) in another: waiters re-read the checkpoints then instead of polling.
+static PROGRESS: std::sync::LazyLock<watch::Sender<u64>> =
+    std::sync::LazyLock::new(|| watch::channel(0).0);
+
+/// Called after a transaction that moved projection checkpoints committed.
+pub fn projections_moved() {
+    PROGRESS.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// A receiver that ticks whenever projection checkpoints moved (see [`projections_moved`]).
+pub fn watch_projections() -> watch::Receiver<u64> {
+    PROGRESS.subscribe()
+}
+
 /// How long a burst of commits is gathered into one NOTIFY.
 pub const NOTIFY_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(5);
 
@@ -76,9 +95,9 @@ impl Wake {
         self.local.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Makes [`Wake::subscribe`]'s receivers tick on other processes' commits too, through one
-    /// `LISTEN` connection for the whole process (reconnected when lost) instead of one per
-    /// waiting task.
+    /// Makes [`Wake::subscribe`]'s receivers tick on other processes' commits too, and
+    /// [`watch_projections`]' on other processes' projection checkpoints, through one `LISTEN`
+    /// connection for the whole process (reconnected when lost) instead of one per waiting task.
     pub fn listen(&self, pool: PgPool) {
         if self.listening.swap(true, Ordering::SeqCst) {
             return;
@@ -94,15 +113,17 @@ impl Wake {
                         continue;
                     }
                 };
-                if let Err(error) = listener.listen(CHANNEL).await {
+                if let Err(error) = listener.listen_all([CHANNEL, PROGRESS_CHANNEL]).await {
                     tracing::warn!(%error, "cannot LISTEN for other processes' commits");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                     continue;
                 }
                 // Commits may have been missed while not listening.
                 local.send_modify(|n| *n = n.wrapping_add(1));
+                projections_moved();
                 loop {
                     match listener.try_recv().await {
+                        Ok(Some(n)) if n.channel() == PROGRESS_CHANNEL => projections_moved(),
                         Ok(Some(_)) => local.send_modify(|n| *n = n.wrapping_add(1)),
                         // The connection was lost: reconnect.
                         Ok(None) => break,

@@ -9,7 +9,7 @@ use imi_notify::mail::Mailer;
 use imi_notify::scheduler::Scheduler;
 use imi_notify::sender::{Sender, SenderOptions};
 use imi_projections::active::ActiveLocks;
-use imi_projections::runner::Runner;
+use imi_projections::engine::Engine;
 use imi_store::alert_bus::{alert_bus_with, SharedAlertServices};
 use imi_store::authority_bus::{authority_bus_with, SharedServices};
 use imi_store::authority_lookup::StoreLookup;
@@ -301,9 +301,9 @@ pub fn start(services: &Services, options: Options) -> Result<Background> {
     let titles_every = options
         .titles_every
         .filter(|_| options.has(Role::Projectors) && services.app.translation.is_some());
-    if options.roles.iter().any(|r| *r != Role::Gateway) {
-        services.wake.listen(services.pool.clone());
-    }
+    // Every role listens: the gateway too, for the projections' progress its `waitFor`
+    // waits on.
+    services.wake.listen(services.pool.clone());
     let runners = if options.has(Role::Projectors) {
         spawn_runners(&services.pool, &services.wake, &stopped)
     } else {
@@ -420,37 +420,30 @@ pub fn spawn_sender(
     (stop, task)
 }
 
-/// One runner per projection, restarted after an error, all holding their active locks on one
-/// connection and woken by the process's one LISTEN; each returns after its batch once `stop`
-/// turns true.
+/// The process's projection engine (see [`Engine`]), restarted after an error, woken by the
+/// process's one LISTEN; it returns after its batch once `stop` turns true.
 fn spawn_runners(
     pool: &PgPool,
     wake: &Wake,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
     let locks = Arc::new(ActiveLocks::new(pool.clone()));
-    imi_projections::all()
-        .into_iter()
-        .map(|projection| {
-            let (pool, wake, locks, stop) =
-                (pool.clone(), wake.clone(), locks.clone(), stop.clone());
-            tokio::spawn(async move {
-                loop {
-                    let runner = Runner::new(pool.clone(), projection.clone())
-                        .with_shared_wake(wake.subscribe())
-                        .with_locks(locks.clone())
-                        .with_stop(stop.clone());
-                    match runner.run().await {
-                        Ok(()) => return,
-                        Err(error) => {
-                            tracing::error!(projection = projection.name(), %error, "runner failed; restarting");
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                        }
-                    }
+    let (pool, wake, stop) = (pool.clone(), wake.clone(), stop.clone());
+    vec![tokio::spawn(async move {
+        loop {
+            let engine = Engine::new(pool.clone(), imi_projections::all())
+                .with_wake(wake.subscribe())
+                .with_locks(locks.clone())
+                .with_stop(stop.clone());
+            match engine.run().await {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::error!(%error, "projection engine failed; restarting");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-            })
-        })
-        .collect()
+            }
+        }
+    })]
 }
 
 fn hostname() -> String {

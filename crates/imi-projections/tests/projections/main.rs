@@ -5,6 +5,7 @@ mod alerts;
 mod coordination;
 mod diff;
 mod directory;
+mod engine;
 mod ledger;
 mod reference;
 mod requests;

@@ -1,0 +1,471 @@
+//! The projection engine: one per process, it keeps up to date every projection whose active
+//! lock it holds, reading the feed once per batch for all of them.
+//!
+//! The projections that are caught up form the *group*. A group batch is one transaction: it
+//! takes every member's apply lock, reads their checkpoints under them, reads the feed once
+//! from the lowest checkpoint, hands each member the events after its own checkpoint (only
+//! those of the aggregate types it reads), each in its own savepoint so that a failing member
+//! is rolled back alone, and moves the checkpoints of all members that applied with one
+//! statement. Since each member gets exactly the events after its checkpoint, read under its
+//! apply lock, in feed order and below the horizon, nothing is skipped or applied twice, even
+//! when members stand at different positions (a rebuild swapped in, a member just joined).
+//!
+//! A projection that lags (just taken over, new, rebuilding, or failed in a group batch)
+//! catches up alone, with its own batches ([`crate::runner::apply_batch`]), in a task of its
+//! own so that the group does not wait for it; once a batch finds it at the horizon it joins
+//! the group. One active engine per projection across processes: the session advisory locks
+//! of [`ActiveLocks`]; a standby engine retries the locks it lacks and takes a projection over
+//! once its holder releases it.
+
+use crate::active::{ActiveLocks, Lease};
+use crate::projection::{read_by, schema_of, Projection, ProjectionError, Slot};
+use crate::runner::{active_lock, apply_batch, apply_lock, ensure_slot, LIVE_BATCH};
+use imi_store::feed::{self, FeedPosition};
+use imi_store::wake::{self, PROGRESS_CHANNEL};
+use sqlx::{PgPool, Row};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// How often the locks of projections held elsewhere are tried again.
+const TAKE_OVER_EVERY: Duration = Duration::from_millis(1_000);
+/// How long a failed projection waits before it tries again alone.
+const RETRY_AFTER: Duration = Duration::from_millis(1_000);
+/// Longest sleep between polls when no wake-up arrives: an event can become readable without
+/// a signal (it sat above the horizon behind a transaction that wrote no event).
+const MAX_POLL: Duration = Duration::from_millis(1_000);
+const MIN_POLL: Duration = Duration::from_millis(5);
+
+enum State {
+    /// Another process (or nobody yet) holds its active lock.
+    Standby,
+    /// Catching up alone, in a task of its own.
+    CatchingUp { lease: Lease, task: JoinHandle<()> },
+    /// Caught up: applied by the group's batches.
+    Grouped { lease: Lease },
+}
+
+impl State {
+    fn lease(&self) -> Option<&Lease> {
+        match self {
+            State::Standby => None,
+            State::CatchingUp { lease, .. } | State::Grouped { lease } => Some(lease),
+        }
+    }
+}
+
+/// Why the engine woke.
+enum Woke {
+    Commit,
+    Done(Option<(usize, Result<(), ProjectionError>)>),
+    Stop,
+    Timeout,
+}
+
+/// What a group batch did.
+struct Batch {
+    /// Events read from the feed (0: every member is at the horizon).
+    read: usize,
+    /// Members whose apply failed (rolled back to their savepoint), by index.
+    failed: Vec<(usize, ProjectionError)>,
+}
+
+/// Keeps a set of projections up to date for as long as its task runs.
+pub struct Engine {
+    pool: PgPool,
+    projections: Vec<Arc<dyn Projection>>,
+    locks: Arc<ActiveLocks>,
+    wake: Option<watch::Receiver<u64>>,
+    stop: Option<watch::Receiver<bool>>,
+    limit: i64,
+}
+
+impl Engine {
+    pub fn new(pool: PgPool, projections: Vec<Arc<dyn Projection>>) -> Self {
+        Self {
+            locks: Arc::new(ActiveLocks::new(pool.clone())),
+            pool,
+            projections,
+            wake: None,
+            stop: None,
+            limit: LIVE_BATCH,
+        }
+    }
+
+    /// Wake on `wake`, which ticks on commits of events (this process's, and others' through
+    /// the process's one LISTEN, see [`imi_store::wake::Wake::listen`]).
+    pub fn with_wake(mut self, wake: watch::Receiver<u64>) -> Self {
+        self.wake = Some(wake);
+        self
+    }
+
+    /// Hold the active locks on `locks` (shared with other engines or runners of the process).
+    pub fn with_locks(mut self, locks: Arc<ActiveLocks>) -> Self {
+        self.locks = locks;
+        self
+    }
+
+    /// Return (after the batch in progress) once `stop` turns true.
+    pub fn with_stop(mut self, stop: watch::Receiver<bool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// At most `limit` events per group batch.
+    pub fn with_batch_limit(mut self, limit: i64) -> Self {
+        self.limit = limit.max(1);
+        self
+    }
+
+    /// Stop asked, or its sender gone (nobody can ask any more: as good as asked).
+    fn stopping(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| *s.borrow() || s.has_changed().is_err())
+    }
+
+    /// Runs until stopped (`Ok`), the task is dropped, or a batch fails for a reason no single
+    /// projection explains (`Err`, e.g. the database went away). Gives every lock up on return.
+    pub async fn run(mut self) -> Result<(), ProjectionError> {
+        let mut states: Vec<State> = self.projections.iter().map(|_| State::Standby).collect();
+        let (done_tx, mut done_rx) =
+            mpsc::unbounded_channel::<(usize, Result<(), ProjectionError>)>();
+        let outcome = self.drive(&mut states, &done_tx, &mut done_rx).await;
+        for state in states {
+            match state {
+                State::Standby => {}
+                State::CatchingUp { lease, task } => {
+                    task.abort();
+                    let _ = task.await;
+                    self.locks.release(&lease).await;
+                }
+                State::Grouped { lease } => self.locks.release(&lease).await,
+            }
+        }
+        outcome
+    }
+
+    async fn drive(
+        &mut self,
+        states: &mut [State],
+        done_tx: &mpsc::UnboundedSender<(usize, Result<(), ProjectionError>)>,
+        done_rx: &mut mpsc::UnboundedReceiver<(usize, Result<(), ProjectionError>)>,
+    ) -> Result<(), ProjectionError> {
+        let mut next_take = Instant::now();
+        let mut poll = MIN_POLL;
+        loop {
+            if self.stopping() {
+                return Ok(());
+            }
+            // Take over the projections nobody here holds, when their lock is free.
+            if Instant::now() >= next_take {
+                for (i, state) in states.iter_mut().enumerate() {
+                    if matches!(state, State::Standby) {
+                        let name = self.projections[i].name();
+                        if let Some(lease) = self.locks.try_take(&active_lock(name)).await? {
+                            tracing::info!(projection = name, "engine active");
+                            let task = self.catch_up(i, Duration::ZERO, done_tx);
+                            *state = State::CatchingUp { lease, task };
+                        }
+                    }
+                }
+                next_take = Instant::now() + TAKE_OVER_EVERY;
+            }
+            // Those that caught up join the group; those that failed try again later.
+            while let Ok((i, result)) = done_rx.try_recv() {
+                self.finished(states, i, result, done_tx);
+            }
+            let members: Vec<usize> = (0..states.len())
+                .filter(|&i| matches!(states[i], State::Grouped { .. }))
+                .collect();
+            let mut read = 0;
+            if !members.is_empty() {
+                let batch = self.batch(&members).await?;
+                read = batch.read;
+                for (i, error) in batch.failed {
+                    let name = self.projections[i].name();
+                    tracing::error!(projection = name, %error, "projection failed; it retries alone");
+                    self.leave_group(states, i, RETRY_AFTER, done_tx);
+                }
+            }
+            if read as i64 >= self.limit {
+                // A backlog: the next batch at once.
+                continue;
+            }
+            if read > 0 {
+                poll = MIN_POLL;
+            }
+            // Events may sit above the horizon behind an open transaction: poll adaptively,
+            // and wake at once on a commit, a projection done catching up, or a stop.
+            let (wake, stop) = (&mut self.wake, &mut self.stop);
+            let woken = async {
+                match wake.as_mut() {
+                    Some(rx) => {
+                        if rx.changed().await.is_err() {
+                            std::future::pending::<()>().await
+                        }
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let stopped = async {
+                match stop.as_mut() {
+                    Some(s) => {
+                        let _ = s.changed().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let take_due = states.iter().any(|s| matches!(s, State::Standby));
+            let until = if take_due {
+                next_take.min(Instant::now() + poll)
+            } else {
+                Instant::now() + poll
+            };
+            let woke = tokio::select! {
+                _ = woken => Woke::Commit,
+                done = done_rx.recv() => Woke::Done(done),
+                _ = stopped => Woke::Stop,
+                _ = tokio::time::sleep_until(until) => Woke::Timeout,
+            };
+            match woke {
+                Woke::Commit => poll = MIN_POLL,
+                Woke::Done(Some((i, result))) => self.finished(states, i, result, done_tx),
+                Woke::Done(None) | Woke::Stop => {}
+                Woke::Timeout => poll = (poll * 2).min(MAX_POLL),
+            }
+            // Keep the lock connection alive; give up what was lost with it (another engine
+            // may be active for those now), and try to take them again later.
+            let held: Vec<(usize, &Lease)> = states
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.lease().map(|l| (i, l)))
+                .collect();
+            let leases: Vec<&Lease> = held.iter().map(|(_, l)| *l).collect();
+            let alive = self.locks.hold_all(&leases).await;
+            let lost: Vec<usize> = held
+                .iter()
+                .zip(alive)
+                .filter(|(_, alive)| !alive)
+                .map(|((i, _), _)| *i)
+                .collect();
+            for i in lost {
+                tracing::warn!(
+                    projection = self.projections[i].name(),
+                    "lost the active lock; standing by"
+                );
+                if let State::CatchingUp { task, .. } =
+                    std::mem::replace(&mut states[i], State::Standby)
+                {
+                    task.abort();
+                    let _ = task.await;
+                }
+            }
+        }
+    }
+
+    /// A projection's catch-up task ended.
+    fn finished(
+        &self,
+        states: &mut [State],
+        i: usize,
+        result: Result<(), ProjectionError>,
+        done_tx: &mpsc::UnboundedSender<(usize, Result<(), ProjectionError>)>,
+    ) {
+        let State::CatchingUp { .. } = &states[i] else {
+            // Lost its lock meanwhile: a stale report.
+            return;
+        };
+        let State::CatchingUp { lease, .. } = std::mem::replace(&mut states[i], State::Standby)
+        else {
+            unreachable!("matched above")
+        };
+        let name = self.projections[i].name();
+        match result {
+            Ok(()) => {
+                tracing::debug!(projection = name, "caught up: joins the group");
+                states[i] = State::Grouped { lease };
+            }
+            Err(error) => {
+                tracing::error!(projection = name, %error, "projection failed; retrying");
+                let task = self.catch_up(i, RETRY_AFTER, done_tx);
+                states[i] = State::CatchingUp { lease, task };
+            }
+        }
+    }
+
+    fn leave_group(
+        &self,
+        states: &mut [State],
+        i: usize,
+        delay: Duration,
+        done_tx: &mpsc::UnboundedSender<(usize, Result<(), ProjectionError>)>,
+    ) {
+        if let State::Grouped { lease } = std::mem::replace(&mut states[i], State::Standby) {
+            let task = self.catch_up(i, delay, done_tx);
+            states[i] = State::CatchingUp { lease, task };
+        }
+    }
+
+    /// Brings projection `i` to the horizon alone, after `delay`: creates its tables if new,
+    /// rebuilds it blue/green if its code's version changed, then applies batches until one
+    /// finds it caught up. Reports on `done`.
+    fn catch_up(
+        &self,
+        i: usize,
+        delay: Duration,
+        done: &mpsc::UnboundedSender<(usize, Result<(), ProjectionError>)>,
+    ) -> JoinHandle<()> {
+        let (pool, projection, done) =
+            (self.pool.clone(), self.projections[i].clone(), done.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let result = async {
+                let p = projection.as_ref();
+                let live_version = ensure_slot(&pool, p, Slot::Live).await?;
+                if live_version != p.version() {
+                    tracing::info!(
+                        projection = p.name(),
+                        from = live_version,
+                        to = p.version(),
+                        "version changed: rebuilding blue/green"
+                    );
+                    crate::rebuild::rebuild(&pool, p, |_| {}).await?;
+                }
+                while apply_batch(&pool, p, Slot::Live, LIVE_BATCH).await? as i64 >= LIVE_BATCH {}
+                Ok(())
+            }
+            .await;
+            let _ = done.send((i, result));
+        })
+    }
+
+    /// One group batch over `members` (indexes into the projections), in one transaction.
+    async fn batch(&self, members: &[usize]) -> Result<Batch, ProjectionError> {
+        // Locks in name order: two engines locking overlapping sets never deadlock.
+        let mut members: Vec<usize> = members.to_vec();
+        members.sort_by_key(|&i| self.projections[i].name());
+        let names: Vec<&str> = members
+            .iter()
+            .map(|&i| self.projections[i].name())
+            .collect();
+        let keys: Vec<String> = names.iter().map(|n| apply_lock(n, Slot::Live)).collect();
+
+        let mut tx = self.pool.begin().await?;
+        // Derived data whose checkpoint commits with it (see runner::apply_batch).
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        // Fencing: the checkpoints are read in a later statement, so under the locks.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k")
+            .bind(&keys)
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT name, xid, position FROM projections WHERE slot = 'live' AND name = ANY($1)",
+        )
+        .bind(&names)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut at: HashMap<String, FeedPosition> = HashMap::new();
+        for r in rows {
+            at.insert(
+                r.try_get("name")?,
+                FeedPosition {
+                    xid: r.try_get("xid")?,
+                    position: r.try_get("position")?,
+                },
+            );
+        }
+        let Some(from) = at.values().min().copied() else {
+            return Ok(Batch {
+                read: 0,
+                failed: Vec::new(),
+            });
+        };
+        let events = feed::read(&mut tx, from, self.limit).await?;
+        let Some(last) = events.last().map(|e| e.at) else {
+            return Ok(Batch {
+                read: 0,
+                failed: Vec::new(),
+            });
+        };
+
+        let mut moved: Vec<&str> = Vec::new();
+        let mut counts: Vec<i64> = Vec::new();
+        let mut failed = Vec::new();
+        for (n, &i) in members.iter().enumerate() {
+            let projection = self.projections[i].as_ref();
+            let Some(checkpoint) = at.get(projection.name()).copied() else {
+                continue;
+            };
+            if checkpoint >= last {
+                // Ahead of this batch (e.g. a rebuild swapped in): the group passes it later.
+                continue;
+            }
+            // The events after its own checkpoint: all of them are in `events`, since the read
+            // started at the lowest checkpoint and is contiguous in feed order.
+            let after = &events[events.partition_point(|e| e.at <= checkpoint)..];
+            let read = read_by(projection, after);
+            if !read.is_empty() {
+                let schema = schema_of(projection.name(), Slot::Live);
+                // One round trip: a query without arguments may hold several statements.
+                sqlx::Executor::execute(
+                    &mut *tx,
+                    format!("SAVEPOINT member_{n}; SET LOCAL search_path = \"{schema}\"").as_str(),
+                )
+                .await?;
+                if let Err(error) = projection.apply(&mut tx, &read).await {
+                    sqlx::Executor::execute(
+                        &mut *tx,
+                        format!("ROLLBACK TO SAVEPOINT member_{n}").as_str(),
+                    )
+                    .await?;
+                    failed.push((i, error));
+                    continue;
+                }
+            }
+            moved.push(projection.name());
+            counts.push(after.len() as i64);
+        }
+        if moved.is_empty() {
+            // Nothing applied: roll back (dropping the transaction does).
+            return Ok(Batch {
+                read: events.len(),
+                failed,
+            });
+        }
+        let updated: i64 = sqlx::query_scalar(
+            "WITH moved AS (
+               UPDATE public.projections p
+                  SET xid = $1, position = $2, events_applied = p.events_applied + m.n,
+                      updated_at = now()
+                 FROM unnest($3::text[], $4::bigint[]) AS m(name, n)
+                WHERE p.name = m.name AND p.slot = 'live'
+               RETURNING 1)
+             SELECT count(*) FROM moved, (SELECT pg_notify($5, '')) AS notified",
+        )
+        .bind(last.xid)
+        .bind(last.position)
+        .bind(&moved)
+        .bind(&counts)
+        .bind(PROGRESS_CHANNEL)
+        .fetch_one(&mut *tx)
+        .await?;
+        if updated != moved.len() as i64 {
+            return Err(ProjectionError::Database(sqlx::Error::Protocol(format!(
+                "moved {updated} checkpoints of {}",
+                moved.len()
+            ))));
+        }
+        tx.commit().await?;
+        wake::projections_moved();
+        Ok(Batch {
+            read: events.len(),
+            failed,
+        })
+    }
+}

@@ -1,0 +1,519 @@
+//! The projection engine: group batches, a failing member rolled back alone, laggards catching
+//! up and rejoining, standby engines taking over, and nothing skipped or applied twice under
+//! concurrent appends.
+
+use crate::ledger::migrated;
+use imi_projections::active::ActiveLocks;
+use imi_projections::engine::Engine;
+use imi_projections::runner::{apply_batch, ensure_slot};
+use imi_projections::{Projection, ProjectionError, Slot};
+use imi_store::feed::{FeedEvent, FeedPosition};
+use sqlx::{PgConnection, PgPool};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A projection that records each event it applies, one row per event (applying one twice
+/// violates the primary key), and can be told to fail after writing its rows.
+struct Tally {
+    name: &'static str,
+    types: Option<&'static [&'static str]>,
+    engine: &'static str,
+    fail: Arc<AtomicBool>,
+    pause: Duration,
+}
+
+fn tally(name: &'static str, types: Option<&'static [&'static str]>) -> Tally {
+    Tally {
+        name,
+        types,
+        engine: "one",
+        fail: Arc::default(),
+        pause: Duration::ZERO,
+    }
+}
+
+#[async_trait::async_trait]
+impl Projection for Tally {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn version(&self) -> i32 {
+        1
+    }
+    fn tables_sql(&self) -> &'static str {
+        "CREATE TABLE applied (position bigint PRIMARY KEY, aggregate_type text NOT NULL,
+                               engine text NOT NULL)"
+    }
+    fn aggregate_types(&self) -> Option<&'static [&'static str]> {
+        self.types
+    }
+    async fn apply(
+        &self,
+        db: &mut PgConnection,
+        events: &[FeedEvent],
+    ) -> Result<(), ProjectionError> {
+        let positions: Vec<i64> = events.iter().map(|e| e.at.position).collect();
+        let types: Vec<&str> = events.iter().map(|e| e.aggregate_type.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO applied SELECT p, t, $3 FROM unnest($1::bigint[], $2::text[]) AS u(p, t)",
+        )
+        .bind(&positions)
+        .bind(&types)
+        .bind(self.engine)
+        .execute(&mut *db)
+        .await?;
+        if !self.pause.is_zero() {
+            tokio::time::sleep(self.pause).await;
+        }
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(ProjectionError::unreadable(&events[0], "told to fail"));
+        }
+        Ok(())
+    }
+}
+
+/// Appends one event per aggregate type of `types`, each in a transaction of its own.
+async fn append(pool: &PgPool, types: &[&str]) {
+    for t in types {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             VALUES ($1, gen_random_uuid()::text, 1, 'Happened', '1', '{}', '{}')",
+        )
+        .bind(t)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}
+
+/// The last event of the feed.
+async fn feed_end(pool: &PgPool) -> FeedPosition {
+    let (xid, position): (i64, i64) = sqlx::query_as(
+        "SELECT xid::text::bigint, position FROM events ORDER BY xid DESC, position DESC LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    FeedPosition { xid, position }
+}
+
+async fn checkpoint_of(pool: &PgPool, name: &str) -> Option<FeedPosition> {
+    let mut conn = pool.acquire().await.unwrap();
+    imi_projections::runner::checkpoint(&mut conn, name, Slot::Live)
+        .await
+        .unwrap()
+}
+
+/// Waits until every named projection's checkpoint is at the end of the feed.
+async fn caught_up(pool: &PgPool, names: &[&str]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let end = feed_end(pool).await;
+        let mut all = true;
+        for name in names {
+            all &= checkpoint_of(pool, name).await == Some(end);
+        }
+        if all {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{names:?} did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asserts `name` holds each event of the types it reads exactly once, and its checkpoint is at
+/// the end of the feed having counted every event: what a rebuild from zero would hold.
+async fn assert_exact(pool: &PgPool, name: &str, types: Option<&[&str]>) {
+    let all_types: Vec<String> = sqlx::query_scalar("SELECT DISTINCT aggregate_type FROM events")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let types: Vec<String> = match types {
+        Some(t) => t.iter().map(|s| s.to_string()).collect(),
+        None => all_types,
+    };
+    let expected: Vec<i64> = sqlx::query_scalar(
+        "SELECT position FROM events WHERE aggregate_type = ANY($1) ORDER BY position",
+    )
+    .bind(&types)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let applied: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT position FROM \"{name}\".applied ORDER BY position"
+    ))
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        applied, expected,
+        "{name} must hold every event it reads once"
+    );
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT events_applied FROM projections WHERE name = $1 AND slot = 'live'",
+    )
+    .bind(name)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        counted, events,
+        "{name}'s checkpoint moved past every event"
+    );
+    assert_eq!(checkpoint_of(pool, name).await, Some(feed_end(pool).await));
+}
+
+fn engine(pool: &PgPool, projections: Vec<Arc<dyn Projection>>) -> Engine {
+    Engine::new(pool.clone(), projections)
+}
+
+const ONLY_A: &[&str] = &["A"];
+const ONLY_B: &[&str] = &["B"];
+
+#[tokio::test]
+async fn the_group_applies_each_batch_to_every_projection_and_skips_unread_types() {
+    let pool = migrated().await;
+    append(&pool, &["A", "B", "A"]).await;
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(
+        engine(
+            &pool,
+            vec![
+                Arc::new(tally("t_all", None)),
+                Arc::new(tally("t_a", Some(ONLY_A))),
+                Arc::new(tally("t_more", None)),
+            ],
+        )
+        .with_stop(stopped)
+        .run(),
+    );
+    caught_up(&pool, &["t_all", "t_a", "t_more"]).await;
+    for _ in 0..20 {
+        append(&pool, &["A", "B", "B"]).await;
+    }
+    caught_up(&pool, &["t_all", "t_a", "t_more"]).await;
+    stop.send(true).unwrap();
+    task.await.unwrap().expect("a stopped engine returns Ok");
+    assert_exact(&pool, "t_all", None).await;
+    assert_exact(&pool, "t_a", Some(ONLY_A)).await;
+    assert_exact(&pool, "t_more", None).await;
+    // The group moved the checkpoints together: one statement, so one update time.
+    let times: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT updated_at) FROM projections WHERE name IN ('t_all', 't_a', 't_more')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        times, 1,
+        "the last batch moved the three checkpoints at once"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_projection_is_rolled_back_alone_and_catches_up_after() {
+    let pool = migrated().await;
+    let bad = tally("t_bad", None);
+    let fail = bad.fail.clone();
+    let task = tokio::spawn(
+        engine(
+            &pool,
+            vec![
+                Arc::new(tally("t_good", None)),
+                Arc::new(bad),
+                Arc::new(tally("t_other", Some(ONLY_A))),
+            ],
+        )
+        .run(),
+    );
+    append(&pool, &["A", "B"]).await;
+    caught_up(&pool, &["t_good", "t_bad", "t_other"]).await;
+    let before = checkpoint_of(&pool, "t_bad").await;
+    fail.store(true, Ordering::SeqCst);
+    for _ in 0..10 {
+        append(&pool, &["A", "B"]).await;
+    }
+    caught_up(&pool, &["t_good", "t_other"]).await;
+    assert_eq!(
+        checkpoint_of(&pool, "t_bad").await,
+        before,
+        "the failing projection's checkpoint must not move"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM t_bad.applied")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2, "nothing of its failed batches may remain");
+    assert_exact(&pool, "t_good", None).await;
+    assert_exact(&pool, "t_other", Some(ONLY_A)).await;
+    fail.store(false, Ordering::SeqCst);
+    caught_up(&pool, &["t_bad"]).await;
+    // Back in the group: later events reach it with the others.
+    append(&pool, &["A", "B", "A"]).await;
+    caught_up(&pool, &["t_good", "t_bad", "t_other"]).await;
+    task.abort();
+    assert_exact(&pool, "t_bad", None).await;
+    assert_exact(&pool, "t_good", None).await;
+    assert_exact(&pool, "t_other", Some(ONLY_A)).await;
+}
+
+#[tokio::test]
+async fn a_lagging_projection_catches_up_alone_and_rejoins() {
+    let pool = migrated().await;
+    for _ in 0..40 {
+        append(&pool, &["A", "B"]).await;
+    }
+    // One projection already built part of the way, another from nothing and slowly.
+    let partial = tally("t_partial", None);
+    ensure_slot(&pool, &partial, Slot::Live).await.unwrap();
+    crate::ledger::below_horizon(&pool, 80).await;
+    apply_batch(&pool, &partial, Slot::Live, 25).await.unwrap();
+    let slow = Tally {
+        pause: Duration::from_millis(30),
+        ..tally("t_slow", None)
+    };
+    let task = tokio::spawn(
+        engine(
+            &pool,
+            vec![
+                Arc::new(tally("t_fresh", Some(ONLY_A))),
+                Arc::new(partial),
+                Arc::new(slow),
+            ],
+        )
+        // Small batches: the laggards need many of them.
+        .with_batch_limit(7)
+        .run(),
+    );
+    for _ in 0..20 {
+        append(&pool, &["A", "B"]).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    caught_up(&pool, &["t_fresh", "t_partial", "t_slow"]).await;
+    // Then all three follow the feed together.
+    for _ in 0..10 {
+        append(&pool, &["B", "A"]).await;
+    }
+    caught_up(&pool, &["t_fresh", "t_partial", "t_slow"]).await;
+    task.abort();
+    assert_exact(&pool, "t_fresh", Some(ONLY_A)).await;
+    assert_exact(&pool, "t_partial", None).await;
+    assert_exact(&pool, "t_slow", None).await;
+}
+
+#[tokio::test]
+async fn a_rebuild_swapped_in_under_the_group_loses_and_repeats_nothing() {
+    let pool = migrated().await;
+    let task = tokio::spawn(
+        engine(
+            &pool,
+            vec![
+                Arc::new(tally("t_one", None)),
+                Arc::new(tally("t_two", Some(ONLY_A))),
+            ],
+        )
+        .run(),
+    );
+    let appending = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            for _ in 0..60 {
+                append(&pool, &["A", "B"]).await;
+            }
+        })
+    };
+    let rebuilt = Tally {
+        engine: "rebuild",
+        ..tally("t_two", Some(ONLY_A))
+    };
+    imi_projections::rebuild::rebuild(&pool, &rebuilt, |_| {})
+        .await
+        .unwrap();
+    appending.await.unwrap();
+    append(&pool, &["A"]).await;
+    caught_up(&pool, &["t_one", "t_two"]).await;
+    task.abort();
+    assert_exact(&pool, "t_one", None).await;
+    assert_exact(&pool, "t_two", Some(ONLY_A)).await;
+}
+
+#[tokio::test]
+async fn a_second_engine_stands_by_and_takes_over_when_the_first_stops() {
+    let pool = migrated().await;
+    let set = |label: &'static str| -> Vec<Arc<dyn Projection>> {
+        vec![
+            Arc::new(Tally {
+                engine: label,
+                ..tally("t_x", None)
+            }),
+            Arc::new(Tally {
+                engine: label,
+                ..tally("t_y", Some(ONLY_A))
+            }),
+        ]
+    };
+    // Separate lock connections: as two processes would.
+    let (stop_one, stopped_one) = watch::channel(false);
+    let one = tokio::spawn(
+        engine(&pool, set("one"))
+            .with_locks(Arc::new(ActiveLocks::new(pool.clone())))
+            .with_stop(stopped_one)
+            .run(),
+    );
+    append(&pool, &["A", "B"]).await;
+    caught_up(&pool, &["t_x", "t_y"]).await;
+    let two = tokio::spawn(
+        engine(&pool, set("two"))
+            .with_locks(Arc::new(ActiveLocks::new(pool.clone())))
+            .run(),
+    );
+    for _ in 0..10 {
+        append(&pool, &["A", "B"]).await;
+    }
+    caught_up(&pool, &["t_x", "t_y"]).await;
+    for name in ["t_x", "t_y"] {
+        let engines: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT DISTINCT engine FROM {name}.applied"))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(engines, vec!["one".to_string()], "the second stands by");
+    }
+    stop_one.send(true).unwrap();
+    one.await.unwrap().expect("a stopped engine returns Ok");
+    for _ in 0..10 {
+        append(&pool, &["A", "B"]).await;
+    }
+    caught_up(&pool, &["t_x", "t_y"]).await;
+    two.abort();
+    for name in ["t_x", "t_y"] {
+        let engines: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT DISTINCT engine FROM {name}.applied ORDER BY 1"
+        ))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(engines, vec!["one", "two"], "the standby took over {name}");
+    }
+    assert_exact(&pool, "t_x", None).await;
+    assert_exact(&pool, "t_y", Some(ONLY_A)).await;
+}
+
+/// A small deterministic generator (xorshift), so a failing interleaving can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[tokio::test]
+async fn no_event_is_skipped_or_applied_twice_under_concurrent_appends() {
+    for seed in [0x9e37_79b9_7f4a_7c15u64, 0xdead_beef_cafe_f00d, 42] {
+        let pool = migrated().await;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(
+            engine(
+                &pool,
+                vec![
+                    Arc::new(tally("t_all", None)),
+                    Arc::new(tally("t_a", Some(ONLY_A))),
+                    Arc::new(tally("t_b", Some(ONLY_B))),
+                ],
+            )
+            .with_batch_limit(5)
+            .with_stop(stopped)
+            .run(),
+        );
+        // Several writers, each committing transactions of several events, some held open
+        // for a while: positions are handed out at insert, so commits land out of order.
+        let mut writers = Vec::new();
+        for w in 0..4u64 {
+            let pool = pool.clone();
+            let mut rng = Rng(seed ^ (w + 1).wrapping_mul(0x2545_f491_4f6c_dd1d));
+            writers.push(tokio::spawn(async move {
+                for _ in 0..15 {
+                    let mut tx = pool.begin().await.unwrap();
+                    for _ in 0..=rng.below(4) {
+                        let t = ["A", "B", "C"][rng.below(3) as usize];
+                        sqlx::query(
+                            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                             VALUES ($1, gen_random_uuid()::text, 1, 'Happened', '1', '{}', '{}')",
+                        )
+                        .bind(t)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    }
+                    tokio::time::sleep(Duration::from_millis(rng.below(15))).await;
+                    if rng.below(8) == 0 {
+                        tx.rollback().await.unwrap();
+                    } else {
+                        tx.commit().await.unwrap();
+                    }
+                }
+            }));
+        }
+        for w in writers {
+            w.await.unwrap();
+        }
+        caught_up(&pool, &["t_all", "t_a", "t_b"]).await;
+        stop.send(true).unwrap();
+        task.await.unwrap().unwrap();
+        assert_exact(&pool, "t_all", None).await;
+        assert_exact(&pool, "t_a", Some(ONLY_A)).await;
+        assert_exact(&pool, "t_b", Some(ONLY_B)).await;
+        // And a rebuild from zero holds the same.
+        let before: Vec<i64> = sqlx::query_scalar("SELECT position FROM t_all.applied ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        imi_projections::rebuild::rebuild(&pool, &tally("t_all", None), |_| {})
+            .await
+            .unwrap();
+        let after: Vec<i64> = sqlx::query_scalar("SELECT position FROM t_all.applied ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            before, after,
+            "seed {seed:#x}: the engine's result equals a rebuild"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_waiter_is_woken_when_the_engine_applies_its_event() {
+    let pool = migrated().await;
+    let task = tokio::spawn(engine(&pool, vec![Arc::new(tally("t_w", None))]).run());
+    append(&pool, &["A"]).await;
+    caught_up(&pool, &["t_w"]).await;
+    append(&pool, &["B"]).await;
+    let target = feed_end(&pool).await;
+    let waited =
+        imi_projections::runner::wait_for(&pool, &["t_w"], target, Duration::from_secs(30))
+            .await
+            .unwrap();
+    assert!(waited);
+    assert!(checkpoint_of(&pool, "t_w").await >= Some(target));
+    // A projection nobody applies times out.
+    let waited =
+        imi_projections::runner::wait_for(&pool, &["t_none"], target, Duration::from_millis(50))
+            .await
+            .unwrap();
+    assert!(!waited);
+    task.abort();
+}
