@@ -403,6 +403,8 @@ async fn help_lists_every_variable_and_db_status_reports_a_stopped_cluster() {
         "IMI_SNAPSHOT_ALERT",
         "IMI_LOG_FORMAT",
         "RUST_LOG",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
     ] {
         assert!(help.contains(variable), "{variable} missing from\n{help}");
     }
@@ -511,4 +513,134 @@ async fn two_gateways_and_a_projector_process_share_one_database() {
         let (status, log) = process.exit().await;
         assert!(status.success(), "{status:?}\n{}", log.join("\n"));
     }
+}
+
+/// An OTLP/HTTP collector on a free port: the spans it received (OTLP JSON), flattened.
+struct Collector {
+    endpoint: String,
+    spans: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+async fn collector() -> Collector {
+    use axum::{body::Bytes, extract::State, routing::post};
+    type Spans = std::sync::Arc<std::sync::Mutex<Vec<Value>>>;
+    let spans: Spans = Default::default();
+    async fn receive(State(spans): State<Spans>, body: Bytes) -> &'static str {
+        let export: Value = serde_json::from_slice(&body).expect("OTLP JSON");
+        let mut spans = spans.lock().unwrap();
+        for resource in export["resourceSpans"].as_array().into_iter().flatten() {
+            for scope in resource["scopeSpans"].as_array().into_iter().flatten() {
+                spans.extend(scope["spans"].as_array().into_iter().flatten().cloned());
+            }
+        }
+        "{}"
+    }
+    let app = axum::Router::new()
+        .route("/v1/traces", post(receive))
+        .with_state(spans.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Collector { endpoint, spans }
+}
+
+/// A span's id or parent id as the JSON carries it ("" or absent: none).
+fn span_id(span: &Value, field: &str) -> String {
+    span[field].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn traces_reach_an_otlp_collector_with_their_parents() {
+    const LOGIN: &str = "mutation($login: String!, $password: String!) {
+      login(login: $login, password: $password) { token } }";
+    const SET_TITLE: &str = "mutation SetTitle($input: SetInformalTitleInput!) {
+      setInformalTitle(input: $input) { waited } }";
+    let collector = collector().await;
+    let db = imi_testkit::fresh_database().await;
+    let data = tempdir();
+    run(&db.url, &data, &["migrate"]).await;
+    run(&db.url, &data, &["seed", "--demo"]).await;
+    let server = serve(
+        &db.url,
+        &data,
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    server.wait_ready(&http).await;
+    let login: Value = http
+        .post(server.url("/graphql"))
+        .json(&json!({ "query": LOGIN, "variables":
+            { "login": "de.nimic", "password": "imi-demo-2026" } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["data"]["login"]["token"].as_str().expect("a token");
+    let written: Value = http
+        .post(server.url("/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": SET_TITLE, "variables": { "input": {
+            "authorityId": "nimic-de", "language": "fr", "title": "Coordinateur tracé" } } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(written["errors"].is_null(), "{written}");
+
+    // The exporter sends in batches: wait for the command's append and a projection batch.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let spans = loop {
+        let spans = collector.spans.lock().unwrap().clone();
+        let named = |name: &str| spans.iter().any(|s| s["name"] == name);
+        if named("append") && named("projection.batch") {
+            break spans;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "spans received: {:?}",
+            spans.iter().map(|s| s["name"].clone()).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let by_id = |id: &str| spans.iter().find(|s| span_id(s, "spanId") == id);
+    let parent_of = |span: &Value| by_id(&span_id(span, "parentSpanId")).cloned();
+    // append -> command -> graphql.operation -> http.request, one trace.
+    let append = spans
+        .iter()
+        .find(|s| s["name"] == "append")
+        .expect("an append span");
+    let command = parent_of(append).expect("the append's parent was exported");
+    assert_eq!(command["name"], "command", "{command}");
+    let operation = parent_of(&command).expect("the command's parent was exported");
+    assert_eq!(operation["name"], "graphql.operation", "{operation}");
+    let request = parent_of(&operation).expect("the operation's parent was exported");
+    assert_eq!(request["name"], "http.request", "{request}");
+    assert_eq!(
+        span_id(&request, "parentSpanId"),
+        "",
+        "the request is the root"
+    );
+    for span in [&command, &operation, &request] {
+        assert_eq!(span["traceId"], append["traceId"], "one trace: {span}");
+    }
+    let attributes = request["attributes"].to_string();
+    assert!(attributes.contains("/graphql"), "{attributes}");
+    let operation_attributes = operation["attributes"].to_string();
+    assert!(
+        operation_attributes.contains("SetTitle"),
+        "{operation_attributes}"
+    );
+    server.signal("TERM");
+    let (status, log) = server.exit().await;
+    assert!(status.success(), "{status:?}\n{}", log.join("\n"));
 }

@@ -401,7 +401,8 @@ fn spawn_runners(
                     let runner = Runner::new(pool.clone(), projection.clone())
                         .with_shared_wake(wake.subscribe())
                         .with_locks(locks.clone())
-                        .with_stop(stop.clone());
+                        .with_stop(stop.clone())
+                        .with_applied(wake.clone());
                     match runner.run().await {
                         Ok(()) => return,
                         Err(error) => {
