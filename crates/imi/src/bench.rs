@@ -121,7 +121,7 @@ async fn fresh_database(server_url: &str) -> Result<PgPool> {
     Ok(pool)
 }
 
-fn lda(i: usize) -> Actor {
+pub(crate) fn lda(i: usize) -> Actor {
     Actor::User {
         user_id: format!("u-{i}"),
         authority_id: format!("a-{i}"),

@@ -9,7 +9,6 @@
 //! of a bare `NOTIFY` to a `LISTEN`ing connection of the same server.
 
 use anyhow::{Context, Result};
-use imi_domain::actor::Actor;
 use imi_domain::command::Issued;
 use imi_gateway::live::ProjectionWatch;
 use imi_projections::directory::AuthorityDirectory;
@@ -68,7 +67,7 @@ pub async fn live_bench(pool: &PgPool, samples: usize) -> Result<()> {
     let (mut baseline, mut in_process, mut across, mut commit_to_delivery) =
         (vec![], vec![], vec![], vec![]);
     let mut lost = 0;
-    let system = Actor::system("bench");
+    let user = crate::bench::lda(0);
     for n in 0..samples {
         // Baseline: a bare NOTIFY and its arrival.
         let started = Instant::now();
@@ -85,11 +84,18 @@ pub async fn live_bench(pool: &PgPool, samples: usize) -> Result<()> {
         let committed = Instant::now();
         bus.execute(
             "a-0",
-            Issued::new(system.clone(), crate::bench::title_command(n)),
-            CommandMetadata::for_actor(&system),
+            Issued::new(user.clone(), crate::bench::title_command(n)),
+            CommandMetadata::for_actor(&user),
         )
         .await?;
         let (a, b) = tokio::join!(delivered(&mut same_rx), delivered(&mut other_rx));
+        // The recorder is a task of its own: under load it may run after the deliveries.
+        for _ in 0..100 {
+            if applied_at.lock().expect("not poisoned").is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         let Some(applied) = *applied_at.lock().expect("not poisoned") else {
             lost += 1;
             continue;
