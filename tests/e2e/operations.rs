@@ -587,8 +587,10 @@ async fn traces_reach_an_otlp_collector_with_their_parents() {
     let written: Value = http
         .post(server.url("/graphql"))
         .bearer_auth(token)
-        .json(&json!({ "query": SET_TITLE, "variables": { "input": {
-            "authorityId": "nimic-de", "language": "fr", "title": "Coordinateur tracé" } } }))
+        .json(
+            &json!({ "query": SET_TITLE, "operationName": "SetTitle", "variables": { "input": {
+            "authorityId": "nimic-de", "language": "fr", "title": "Coordinateur tracé" } } }),
+        )
         .send()
         .await
         .unwrap()
@@ -597,12 +599,21 @@ async fn traces_reach_an_otlp_collector_with_their_parents() {
         .unwrap();
     assert!(written["errors"].is_null(), "{written}");
 
-    // The exporter sends in batches: wait for the command's append and a projection batch.
+    // The exporter sends in batches, a span once it ended (a parent after its children):
+    // wait for the mutation's operation, its request, and a projection batch.
+    let is_set_title = |s: &Value| {
+        s["name"] == "graphql.operation" && s["attributes"].to_string().contains("SetTitle")
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let spans = loop {
         let spans = collector.spans.lock().unwrap().clone();
-        let named = |name: &str| spans.iter().any(|s| s["name"] == name);
-        if named("append") && named("projection.batch") {
+        let operation = spans.iter().find(|s| is_set_title(s));
+        let request = operation.and_then(|o| {
+            spans
+                .iter()
+                .find(|s| span_id(s, "spanId") == span_id(o, "parentSpanId"))
+        });
+        if request.is_some() && spans.iter().any(|s| s["name"] == "projection.batch") {
             break spans;
         }
         assert!(
@@ -612,34 +623,45 @@ async fn traces_reach_an_otlp_collector_with_their_parents() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let by_id = |id: &str| spans.iter().find(|s| span_id(s, "spanId") == id);
-    let parent_of = |span: &Value| by_id(&span_id(span, "parentSpanId")).cloned();
-    // append -> command -> graphql.operation -> http.request, one trace.
-    let append = spans
+    let names = spans
         .iter()
-        .find(|s| s["name"] == "append")
-        .expect("an append span");
-    let command = parent_of(append).expect("the append's parent was exported");
-    assert_eq!(command["name"], "command", "{command}");
-    let operation = parent_of(&command).expect("the command's parent was exported");
-    assert_eq!(operation["name"], "graphql.operation", "{operation}");
-    let request = parent_of(&operation).expect("the operation's parent was exported");
+        .map(|s| format!("{} {} <- {}", s["name"], s["spanId"], s["parentSpanId"]))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let child_of = |parent: &Value, name: &str| {
+        spans
+            .iter()
+            .find(|s| s["name"] == name && span_id(s, "parentSpanId") == span_id(parent, "spanId"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} under {}:\n{names}", parent["name"]))
+    };
+    // http.request > graphql.operation > command > append, one trace.
+    let operation = spans.iter().find(|s| is_set_title(s)).unwrap().clone();
+    let request = spans
+        .iter()
+        .find(|s| span_id(s, "spanId") == span_id(&operation, "parentSpanId"))
+        .unwrap()
+        .clone();
     assert_eq!(request["name"], "http.request", "{request}");
     assert_eq!(
         span_id(&request, "parentSpanId"),
         "",
         "the request is the root"
     );
-    for span in [&command, &operation, &request] {
-        assert_eq!(span["traceId"], append["traceId"], "one trace: {span}");
-    }
     let attributes = request["attributes"].to_string();
-    assert!(attributes.contains("/graphql"), "{attributes}");
-    let operation_attributes = operation["attributes"].to_string();
     assert!(
-        operation_attributes.contains("SetTitle"),
-        "{operation_attributes}"
+        attributes.contains("/graphql") && attributes.contains("POST"),
+        "{attributes}"
     );
+    let command = child_of(&operation, "command");
+    assert!(
+        command["attributes"].to_string().contains("Authority"),
+        "{command}"
+    );
+    let append = child_of(&command, "append");
+    for span in [&command, &operation, &append] {
+        assert_eq!(span["traceId"], request["traceId"], "one trace: {span}");
+    }
     server.signal("TERM");
     let (status, log) = server.exit().await;
     assert!(status.success(), "{status:?}\n{}", log.join("\n"));
