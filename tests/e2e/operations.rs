@@ -403,6 +403,8 @@ async fn help_lists_every_variable_and_db_status_reports_a_stopped_cluster() {
         "IMI_SNAPSHOT_ALERT",
         "IMI_LOG_FORMAT",
         "RUST_LOG",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
     ] {
         assert!(help.contains(variable), "{variable} missing from\n{help}");
     }
@@ -511,4 +513,156 @@ async fn two_gateways_and_a_projector_process_share_one_database() {
         let (status, log) = process.exit().await;
         assert!(status.success(), "{status:?}\n{}", log.join("\n"));
     }
+}
+
+/// An OTLP/HTTP collector on a free port: the spans it received (OTLP JSON), flattened.
+struct Collector {
+    endpoint: String,
+    spans: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+async fn collector() -> Collector {
+    use axum::{body::Bytes, extract::State, routing::post};
+    type Spans = std::sync::Arc<std::sync::Mutex<Vec<Value>>>;
+    let spans: Spans = Default::default();
+    async fn receive(State(spans): State<Spans>, body: Bytes) -> &'static str {
+        let export: Value = serde_json::from_slice(&body).expect("OTLP JSON");
+        let mut spans = spans.lock().unwrap();
+        for resource in export["resourceSpans"].as_array().into_iter().flatten() {
+            for scope in resource["scopeSpans"].as_array().into_iter().flatten() {
+                spans.extend(scope["spans"].as_array().into_iter().flatten().cloned());
+            }
+        }
+        "{}"
+    }
+    let app = axum::Router::new()
+        .route("/v1/traces", post(receive))
+        .with_state(spans.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Collector { endpoint, spans }
+}
+
+/// A span's id or parent id as the JSON carries it ("" or absent: none).
+fn span_id(span: &Value, field: &str) -> String {
+    span[field].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn traces_reach_an_otlp_collector_with_their_parents() {
+    const LOGIN: &str = "mutation($login: String!, $password: String!) {
+      login(login: $login, password: $password) { token } }";
+    const SET_TITLE: &str = "mutation SetTitle($input: SetInformalTitleInput!) {
+      setInformalTitle(input: $input) { waited } }";
+    let collector = collector().await;
+    let db = imi_testkit::fresh_database().await;
+    let data = tempdir();
+    run(&db.url, &data, &["migrate"]).await;
+    run(&db.url, &data, &["seed", "--demo"]).await;
+    let server = serve(
+        &db.url,
+        &data,
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    server.wait_ready(&http).await;
+    let login: Value = http
+        .post(server.url("/graphql"))
+        .json(&json!({ "query": LOGIN, "variables":
+            { "login": "de.nimic", "password": "imi-demo-2026" } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["data"]["login"]["token"].as_str().expect("a token");
+    let written: Value = http
+        .post(server.url("/graphql"))
+        .bearer_auth(token)
+        .json(
+            &json!({ "query": SET_TITLE, "operationName": "SetTitle", "variables": { "input": {
+            "authorityId": "nimic-de", "language": "fr", "title": "Coordinateur tracé" } } }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(written["errors"].is_null(), "{written}");
+
+    // The exporter sends in batches, a span once it ended (a parent after its children):
+    // wait for the mutation's operation, its request, and a projection batch.
+    let is_set_title = |s: &Value| {
+        s["name"] == "graphql.operation" && s["attributes"].to_string().contains("SetTitle")
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let spans = loop {
+        let spans = collector.spans.lock().unwrap().clone();
+        let operation = spans.iter().find(|s| is_set_title(s));
+        let request = operation.and_then(|o| {
+            spans
+                .iter()
+                .find(|s| span_id(s, "spanId") == span_id(o, "parentSpanId"))
+        });
+        if request.is_some() && spans.iter().any(|s| s["name"] == "projection.batch") {
+            break spans;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "spans received: {:?}",
+            spans.iter().map(|s| s["name"].clone()).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let names = spans
+        .iter()
+        .map(|s| format!("{} {} <- {}", s["name"], s["spanId"], s["parentSpanId"]))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let child_of = |parent: &Value, name: &str| {
+        spans
+            .iter()
+            .find(|s| s["name"] == name && span_id(s, "parentSpanId") == span_id(parent, "spanId"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} under {}:\n{names}", parent["name"]))
+    };
+    // http.request > graphql.operation > command > append, one trace.
+    let operation = spans.iter().find(|s| is_set_title(s)).unwrap().clone();
+    let request = spans
+        .iter()
+        .find(|s| span_id(s, "spanId") == span_id(&operation, "parentSpanId"))
+        .unwrap()
+        .clone();
+    assert_eq!(request["name"], "http.request", "{request}");
+    assert_eq!(
+        span_id(&request, "parentSpanId"),
+        "",
+        "the request is the root"
+    );
+    let attributes = request["attributes"].to_string();
+    assert!(
+        attributes.contains("/graphql") && attributes.contains("POST"),
+        "{attributes}"
+    );
+    let command = child_of(&operation, "command");
+    assert!(
+        command["attributes"].to_string().contains("Authority"),
+        "{command}"
+    );
+    let append = child_of(&command, "append");
+    for span in [&command, &operation, &append] {
+        assert_eq!(span["traceId"], request["traceId"], "one trace: {span}");
+    }
+    server.signal("TERM");
+    let (status, log) = server.exit().await;
+    assert!(status.success(), "{status:?}\n{}", log.join("\n"));
 }

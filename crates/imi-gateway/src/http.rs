@@ -282,7 +282,13 @@ async fn execute(
         request.disable_introspection()
     };
     let started = std::time::Instant::now();
-    let response = app.schema.execute(request.data(context)).await;
+    let span = tracing::debug_span!(
+        target: imi_store::trace::TARGET,
+        "graphql.operation",
+        graphql.operation.name = %operation
+    );
+    let response =
+        tracing::Instrument::instrument(app.schema.execute(request.data(context)), span).await;
     if let Some((hash, query)) = persist {
         if !is_request_error(&response) {
             app.persisted.store(hash, query);

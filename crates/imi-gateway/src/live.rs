@@ -2,15 +2,17 @@
 //!
 //! One task per gateway (started with the first subscription) follows a projection's live
 //! checkpoint and publishes it on a watch channel; each subscription re-reads only what it
-//! watches when the checkpoint moves. The task wakes at once on a commit in this process (the
-//! store's [`Wake`]) or in another one (`LISTEN imi_events`), then polls quickly until the
-//! projector has applied the new events, and otherwise polls slowly (at most once a second) so
-//! nothing is missed when a notification is.
+//! watches when the checkpoint moves. The task reads the checkpoint at once when a projector
+//! applied a batch, in this process (the store's [`Wake::projection_applied`]) or in another
+//! one (`LISTEN imi_projections`): that is what makes a change reach subscribers within
+//! milliseconds of its projection. It also wakes on commits (then polls quickly, for
+//! projectors that do not signal their batches) and otherwise polls slowly (at most once a
+//! second) so nothing is missed when a notification is.
 
 use imi_store::feed::FeedPosition;
 /// A projection's checkpoint, as a watch carries it.
 pub type Position = FeedPosition;
-use imi_store::wake::{Wake, CHANNEL};
+use imi_store::wake::{Wake, CHANNEL, PROGRESS_CHANNEL};
 use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Row};
 use std::sync::OnceLock;
@@ -49,6 +51,7 @@ impl ProjectionWatch {
                     self.projection,
                     self.pool.clone(),
                     self.wake.subscribe(),
+                    self.wake.subscribe_applied(),
                     !self.wake.listens(),
                     tx,
                 ));
@@ -62,6 +65,7 @@ async fn follow(
     projection: &'static str,
     pool: PgPool,
     mut local: watch::Receiver<u64>,
+    mut applied: watch::Receiver<u64>,
     own_listener: bool,
     tx: watch::Sender<FeedPosition>,
 ) {
@@ -77,6 +81,7 @@ async fn follow(
         },
     };
     let mut local_open = true;
+    let mut applied_open = true;
     let mut poll = MIN_POLL;
     loop {
         match checkpoint(&pool, projection).await {
@@ -97,6 +102,13 @@ async fn follow(
                 std::future::pending().await
             }
         };
+        let applied_tick = async {
+            if applied_open {
+                applied.changed().await.is_ok()
+            } else {
+                std::future::pending().await
+            }
+        };
         let remote_tick = async {
             match listener.as_mut() {
                 Some(l) => l.recv().await.is_ok(),
@@ -108,6 +120,9 @@ async fn follow(
             open = local_tick => {
                 local_open = open;
                 poll = MIN_POLL;
+            }
+            open = applied_tick => {
+                applied_open = open;
             }
             ok = remote_tick => {
                 if !ok {
@@ -123,7 +138,7 @@ async fn follow(
 
 async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, PROGRESS_CHANNEL]).await?;
     Ok(listener)
 }
 

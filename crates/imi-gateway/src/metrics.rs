@@ -62,6 +62,11 @@ impl Metrics {
                 "Subscription (graphql-transport-ws) connections open."
             );
             metrics::gauge!("imi_websocket_connections_open").set(0.0);
+            metrics::describe_gauge!(
+                "imi_subscriptions_open",
+                "GraphQL subscriptions streaming, over all websocket connections."
+            );
+            metrics::gauge!("imi_subscriptions_open").set(0.0);
             metrics::describe_counter!(
                 "imi_login_failures_total",
                 "Sign-ins refused for a wrong login name or password."
@@ -155,12 +160,36 @@ impl Metrics {
         });
     }
 
+    /// A subscription started: counted in `imi_subscriptions_open` until the guard drops
+    /// (with its stream: the client stopped it, the connection closed or the stream ended).
+    pub fn subscription_opened(&self) -> SubscriptionOpen {
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::gauge!("imi_subscriptions_open").increment(1.0);
+        });
+        SubscriptionOpen {
+            metrics: self.clone(),
+        }
+    }
+
     /// The exposition text: the counters, then the projection gauges (`None` when they could
     /// not be read: `imi_projection_status_up` says so).
     pub fn render(&self, projections: Option<&[ProjectionStatus]>) -> String {
         let mut text = self.recorder.handle().render();
         render_projections(&mut text, projections);
         text
+    }
+}
+
+/// Counts one open subscription for as long as it lives.
+pub struct SubscriptionOpen {
+    metrics: Metrics,
+}
+
+impl Drop for SubscriptionOpen {
+    fn drop(&mut self) {
+        metrics::with_local_recorder(self.metrics.recorder.as_ref(), || {
+            metrics::gauge!("imi_subscriptions_open").decrement(1.0);
+        });
     }
 }
 

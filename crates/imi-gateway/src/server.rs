@@ -236,9 +236,17 @@ async fn track(State(app): State<AppState>, req: Request, next: Next) -> Respons
         _ => "OTHER",
     };
     let started = std::time::Instant::now();
-    let response = next.run(req).await;
+    let span = tracing::debug_span!(
+        target: imi_store::trace::TARGET,
+        "http.request",
+        http.request.method = method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty
+    );
+    let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let took = started.elapsed();
     let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
     app.metrics
         .http_request(&route, method, status, took.as_secs_f64());
     // The access log: one line per request, at info.

@@ -272,7 +272,9 @@ impl Sender {
             Ok(message) => message,
             Err(why) => return Ok(Outcome::Failed(why)),
         };
-        match self.mailer.send(message).await {
+        let span =
+            tracing::debug_span!(target: imi_store::trace::TARGET, "mail.send", kind = %row.kind);
+        match tracing::Instrument::instrument(self.mailer.send(message), span).await {
             Ok(()) => {
                 if let Some(digest) = row.params.get("code_digest").and_then(Value::as_str) {
                     if row.kind == kinds::REGISTRATION_CODE {

@@ -9,7 +9,7 @@
 use crate::active::{ActiveLocks, Lease};
 use crate::projection::{read_by, schema_of, Projection, ProjectionError, Slot};
 use imi_store::feed::{self, FeedPosition};
-use imi_store::wake::{self, CHANNEL, PROGRESS_CHANNEL};
+use imi_store::wake::{self, Wake, CHANNEL, PROGRESS_CHANNEL};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool, Row};
 use std::sync::Arc;
@@ -156,13 +156,37 @@ pub async fn apply_batch(
     let Some(last) = events.last().map(|e| e.at) else {
         return Ok(0);
     };
-    let read = read_by(projection, &events);
+    let span = tracing::debug_span!(
+        target: imi_store::trace::TARGET,
+        "projection.batch",
+        projection = name,
+        slot = slot.as_str(),
+        events = events.len()
+    );
+    tracing::Instrument::instrument(commit_batch(tx, projection, slot, &events, last), span)
+        .await?;
+    if slot == Slot::Live {
+        wake::projections_moved();
+    }
+    Ok(events.len())
+}
+
+/// Applies the events of `events` the projection reads and moves the checkpoint to `last`,
+/// then commits. Waiters in other processes learn of it at commit (live slot only: nobody
+/// waits for a rebuild's shadow).
+async fn commit_batch(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    projection: &dyn Projection,
+    slot: Slot,
+    events: &[imi_store::feed::FeedEvent],
+    last: FeedPosition,
+) -> Result<(), ProjectionError> {
+    let name = projection.name();
+    let read = read_by(projection, events);
     if !read.is_empty() {
         set_search_path(&mut tx, &schema_of(name, slot)).await?;
         projection.apply(&mut tx, &read).await?;
     }
-    // Waiters in other processes learn of it at commit (live slot only: nobody waits for a
-    // rebuild's shadow).
     sqlx::query(
         "WITH moved AS (
            UPDATE public.projections
@@ -181,10 +205,7 @@ pub async fn apply_batch(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    if slot == Slot::Live {
-        wake::projections_moved();
-    }
-    Ok(events.len())
+    Ok(())
 }
 
 /// Keeps one projection's live slot up to date, for as long as the task runs.
@@ -196,6 +217,8 @@ pub struct Runner {
     shared_wake: bool,
     locks: Arc<ActiveLocks>,
     stop: Option<watch::Receiver<bool>>,
+    /// Told after each batch, so subscriptions wake on the change rather than poll for it.
+    applied: Option<Wake>,
 }
 
 impl Runner {
@@ -208,6 +231,7 @@ impl Runner {
             local_wake: None,
             shared_wake: false,
             stop: None,
+            applied: None,
         }
     }
 
@@ -228,6 +252,12 @@ impl Runner {
     /// Hold the active lock on `locks`, shared with the process's other runners.
     pub fn with_locks(mut self, locks: Arc<ActiveLocks>) -> Self {
         self.locks = locks;
+        self
+    }
+
+    /// Tell `wake` after each batch applied ([`Wake::projection_applied`]).
+    pub fn with_applied(mut self, wake: Wake) -> Self {
+        self.applied = Some(wake);
         self
     }
 
@@ -303,6 +333,11 @@ impl Runner {
             }
             let applied =
                 apply_batch(&self.pool, self.projection.as_ref(), Slot::Live, LIVE_BATCH).await?;
+            if applied > 0 {
+                if let Some(wake) = &self.applied {
+                    wake.projection_applied();
+                }
+            }
             if applied as i64 == LIVE_BATCH {
                 continue;
             }

@@ -98,6 +98,21 @@ impl<A: Aggregate> CommandBus<A> {
         command: A::Command,
         metadata: CommandMetadata,
     ) -> Result<Option<FeedPosition>, CommandError<A::Error>> {
+        let span = tracing::debug_span!(
+            target: crate::trace::TARGET,
+            "command",
+            aggregate = A::TYPE,
+            aggregate_id = id
+        );
+        tracing::Instrument::instrument(self.execute_traced(id, command, metadata), span).await
+    }
+
+    async fn execute_traced(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: CommandMetadata,
+    ) -> Result<Option<FeedPosition>, CommandError<A::Error>> {
         // A retried request (same idempotency key, same actor, same aggregate) already wrote
         // its events: answer with their position instead of running the command again.
         if let Some(key) = &metadata.idempotency_key {

@@ -45,6 +45,7 @@ pub mod sealing;
 pub mod seals;
 pub mod subject_request_bus;
 pub mod throttle;
+pub mod trace;
 pub mod training;
 pub mod upcasting;
 pub mod wake;

@@ -157,8 +157,13 @@ impl PersistedEventRepository for EventRepository {
         events: &[SerializedEvent],
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
-        let last = self
-            .append::<A>(events, snapshot_update)
+        let span = tracing::debug_span!(
+            target: crate::trace::TARGET,
+            "append",
+            aggregate = A::TYPE,
+            events = events.len()
+        );
+        let last = tracing::Instrument::instrument(self.append::<A>(events, snapshot_update), span)
             .await
             .map_err(persistence_error)?;
         // Outside a recording scope (a caller that does not ask) there is nowhere to report.

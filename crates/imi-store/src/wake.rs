@@ -4,6 +4,11 @@
 //! commits. So the signal is sent after commit, outside the transaction: in-process runners see
 //! a watch channel tick at once; other processes get one `NOTIFY imi_events` per burst (signals
 //! within `NOTIFY_DEBOUNCE`, or while a NOTIFY is in flight, are coalesced into one).
+//!
+//! A second signal says that projection checkpoints moved: `waitFor` waiters and
+//! subscriptions re-read what they watch then, instead of polling until the projector catches
+//! up. In-process it is a watch channel ticked after the batch commits; other processes get
+//! the `NOTIFY imi_projections` the batch's own transaction sends (delivered at commit).
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
@@ -87,6 +92,18 @@ impl Wake {
         if let Some(remote) = &self.remote {
             remote.notify_one();
         }
+    }
+
+    /// Called after a projector committed a batch (see [`projections_moved`]; other
+    /// processes learn of it from the batch's own `NOTIFY imi_projections`).
+    pub fn projection_applied(&self) {
+        projections_moved();
+    }
+
+    /// A receiver that ticks after projection checkpoints moved in this process, or in
+    /// another one when this process listens ([`Wake::listen`]).
+    pub fn subscribe_applied(&self) -> watch::Receiver<u64> {
+        watch_projections()
     }
 
     /// Ticks this process's receivers without new events (the training clock moved: what

@@ -85,6 +85,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 15)]
         seconds: u64,
     },
+    /// How soon a subscription's watcher delivers a change once its projection applied it
+    /// (p50/p99, in the projector's process and in another one), against a bare NOTIFY round
+    /// trip in the same run.
+    Live {
+        #[arg(long, default_value_t = 500)]
+        samples: usize,
+    },
 }
 
 pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
@@ -119,6 +126,9 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
             let baseline = fresh_database(server_url).await?;
             crate::bench_writes::writes_bench(&pool, &baseline, clients, seconds.max(3)).await
         }
+        BenchCommand::Live { samples } => {
+            crate::bench_live::live_bench(&pool, samples.max(1)).await
+        }
     }
 }
 
@@ -139,7 +149,7 @@ async fn fresh_database(server_url: &str) -> Result<PgPool> {
     Ok(pool)
 }
 
-fn lda(i: usize) -> Actor {
+pub(crate) fn lda(i: usize) -> Actor {
     Actor::User {
         user_id: format!("u-{i}"),
         authority_id: format!("a-{i}"),
@@ -148,7 +158,11 @@ fn lda(i: usize) -> Actor {
 
 /// Registers the national coordinators of the first `n` Member States as `a-0`, `a-1`, ...
 /// (one per Member State: the lookup refuses a second).
-async fn register_authorities(pool: &PgPool, bus: &AuthorityBus, n: usize) -> Result<()> {
+pub(crate) async fn register_authorities(
+    pool: &PgPool,
+    bus: &AuthorityBus,
+    n: usize,
+) -> Result<()> {
     if n > MEMBER_STATES.len() {
         bail!(
             "at most {} concurrent writers: each writes to the coordinator of its own Member State",
@@ -185,7 +199,7 @@ async fn register_authorities(pool: &PgPool, bus: &AuthorityBus, n: usize) -> Re
     Ok(())
 }
 
-fn title_command(n: usize) -> AuthorityCommand {
+pub(crate) fn title_command(n: usize) -> AuthorityCommand {
     AuthorityCommand::SetInformalTitle {
         language: Language::parse(if n.is_multiple_of(2) { "en" } else { "fr" }).expect("known"),
         title: Some(format!("Title {n}")),

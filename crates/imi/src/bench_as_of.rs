@@ -225,13 +225,10 @@ async fn one_request(pool: &PgPool) -> Result<(App, Caller, Vec<i64>)> {
             .await
             .map_err(failed)?;
     }
-    for projection in imi_projections::all()
-        .into_iter()
-        .filter(|p| {
-            // The requests' read models, and the directory an auditor's history reads.
-            p.name().starts_with("request_") || p.name() == imi_app::directory::NAME
-        })
-    {
+    for projection in imi_projections::all().into_iter().filter(|p| {
+        // The requests' read models, and the directory an auditor's history reads.
+        p.name().starts_with("request_") || p.name() == imi_app::directory::NAME
+    }) {
         imi_projections::rebuild::rebuild(pool, projection.as_ref(), |_| {}).await?;
     }
     let positions: Vec<i64> = sqlx::query_scalar(

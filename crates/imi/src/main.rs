@@ -38,6 +38,10 @@ Environment (flags, where a command has one, take precedence):
   IMI_SNAPSHOT_ALERT      snapshot an Alert every N events [default: 10]
   IMI_LOG_FORMAT          log lines as text or json [default: text]
   RUST_LOG                log filter [default: info,sqlx=warn]
+  OTEL_EXPORTER_OTLP_ENDPOINT  OTLP/HTTP collector to send traces to; unset: no traces
+  OTEL_EXPORTER_OTLP_PROTOCOL  http/protobuf or http/json [default: http/protobuf]
+  OTEL_SERVICE_NAME       the service's name in traces [default: imi]
+                          (the other OTEL_EXPORTER_OTLP_* and OTEL_BSP_* variables apply too)
   HOSTNAME                names this process in the mail outbox's claims";
 
 #[derive(Parser)]
@@ -216,6 +220,8 @@ enum NotificationsCommand {
 const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
 
 fn main() -> Result<()> {
+    // Outside the runtime: the trace exporter's last spans are sent after it ends.
+    let _telemetry = imi::logging::init()?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(THREAD_STACK_BYTES)
@@ -224,7 +230,6 @@ fn main() -> Result<()> {
 }
 
 async fn run() -> Result<()> {
-    imi::logging::init()?;
     let cli = Cli::parse();
     let database = config::Database::from_option(cli.database_url.clone());
     let embedded = matches!(database, config::Database::Embedded);

@@ -483,6 +483,7 @@ impl DirectorySubscription {
             .await
             .map_err(ApiError::from)?;
         let follow = Follow {
+            _open: data::<crate::metrics::Metrics>(ctx)?.subscription_opened(),
             app,
             initial: Some(following.initial.clone()),
             following,
@@ -498,6 +499,7 @@ impl DirectorySubscription {
 
 /// The state of one `authorityUpdated` subscription.
 struct Follow {
+    _open: crate::metrics::SubscriptionOpen,
     app: imi_app::App,
     /// Who follows what, for the fields the access policy gates.
     following: Following,

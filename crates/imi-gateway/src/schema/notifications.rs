@@ -270,6 +270,7 @@ impl NotificationsSubscription {
             .await
             .map_err(ApiError::from)?;
         let live = Live {
+            _open: data::<crate::metrics::Metrics>(ctx)?.subscription_opened(),
             app,
             caller,
             language,
@@ -284,6 +285,7 @@ impl NotificationsSubscription {
 
 /// The state of one `notifications` subscription.
 struct Live {
+    _open: crate::metrics::SubscriptionOpen,
     app: imi_app::App,
     caller: imi_app::Caller,
     language: Language,

@@ -261,6 +261,7 @@ async fn every_metric_family_has_help_and_type_and_latencies_are_histograms() {
         ("imi_graphql_operation_duration_seconds", "histogram"),
         ("imi_db_pool_connections", "gauge"),
         ("imi_websocket_connections_open", "gauge"),
+        ("imi_subscriptions_open", "gauge"),
         ("imi_deadlines_due", "gauge"),
     ] {
         assert_eq!(

@@ -80,6 +80,7 @@ async fn authority_updated_pushes_the_entry_then_each_change() {
     assert_eq!(first["id"], "1");
     let update = &first["payload"]["data"]["authorityUpdated"];
     assert_eq!(update["initial"], true, "{first}");
+    assert_eq!(subscriptions_open(&gw).await, 1, "counted in /metrics");
     // No French title yet: English, marked as a fallback (the connection asked for French).
     assert_eq!(
         update["authority"]["informalTitle"],
@@ -124,6 +125,30 @@ async fn authority_updated_pushes_the_entry_then_each_change() {
 
     send(&mut ws, json!({ "id": "1", "type": "complete" })).await;
     let _ = ws.close(None).await;
+    // The stream ends with the client's `complete`: no longer counted.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while subscriptions_open(&gw).await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a finished subscription is still counted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `imi_subscriptions_open` as `/metrics` shows it.
+async fn subscriptions_open(gw: &Gateway) -> i64 {
+    let text = reqwest::get(gw.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("imi_subscriptions_open "))
+        .unwrap_or_else(|| panic!("no imi_subscriptions_open in\n{text}"));
+    line.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as i64
 }
 
 #[tokio::test]

@@ -258,3 +258,50 @@ async fn runners_sharing_one_lock_connection_keep_one_active_and_hand_over_on_st
     assert_eq!(runners, 2, "the standby took over");
     assert_complete(&pool).await;
 }
+
+#[tokio::test]
+async fn a_runner_tells_its_batches_in_process_and_to_listening_processes() {
+    // What subscriptions wake on: the projector's own process through the wake's channel,
+    // another process through `NOTIFY imi_projections` (its one LISTEN). Nothing else ticks
+    // these receivers: no commit goes through either wake, so a tick is the batch's.
+    use imi_store::wake::Wake;
+    let pool = migrated().await;
+    let projector = Wake::with_notify(pool.clone());
+    let elsewhere = Wake::local_only();
+    elsewhere.listen(pool.clone());
+    let mut here = projector.subscribe_applied();
+    let mut there = elsewhere.subscribe_applied();
+    // The LISTEN ticks once when it connects (it may have missed signals): wait for that.
+    tokio::time::timeout(Duration::from_secs(30), there.changed())
+        .await
+        .expect("the listener connects")
+        .unwrap();
+    there.borrow_and_update();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let runner = tokio::spawn(
+        Runner::new(
+            pool.clone(),
+            Arc::new(Ledger {
+                runner: "told",
+                pause: Duration::ZERO,
+            }),
+        )
+        .with_applied(projector.clone())
+        .with_stop(stopped)
+        .run(),
+    );
+    assert!(!here.has_changed().unwrap(), "no batch yet, no tick");
+    append(&pool, "a", 5).await;
+    caught_up(&pool).await;
+    tokio::time::timeout(Duration::from_secs(30), here.changed())
+        .await
+        .expect("told in process")
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), there.changed())
+        .await
+        .expect("told through NOTIFY")
+        .unwrap();
+    stop.send(true).unwrap();
+    runner.await.unwrap().expect("a stopped runner returns Ok");
+    assert_complete(&pool).await;
+}
