@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bench;
 pub mod bench_as_of;
 pub mod bench_deletion;
+pub mod bench_populate;
 pub mod bench_writes;
 pub mod commission;
 pub mod config;
