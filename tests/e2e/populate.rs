@@ -25,7 +25,7 @@ async fn a_populated_history_verifies_folds_and_is_projected() {
                 "populate",
                 "--scale",
                 "0.0005",
-                "--database-url",
+                "--into-database",
                 &url,
             ],
         )

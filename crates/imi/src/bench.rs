@@ -74,16 +74,16 @@ pub enum BenchCommand {
     Populate {
         #[arg(long, default_value_t = 0.1)]
         scale: f64,
-        /// Populate this (empty) database instead of a fresh one.
-        #[arg(long)]
-        database_url: Option<String>,
+        /// Populate this empty database (its URL) instead of a fresh one on the server.
+        #[arg(long, value_name = "URL")]
+        into_database: Option<String>,
     },
 }
 
 pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
     if let BenchCommand::Populate {
         scale,
-        database_url: Some(url),
+        into_database: Some(url),
     } = &command
     {
         let pool = PgPoolOptions::new()

@@ -93,6 +93,13 @@ pub async fn populate(pool: &PgPool, scale: f64) -> Result<()> {
     let n_authorities = ((AUTHORITIES * scale).round() as usize).max(MEMBER_STATES.len() * 2);
     let n_users = ((USERS * scale).round() as usize).max(n_authorities);
     let n_exchanges = ((EXCHANGES * scale).round() as usize).max(1);
+    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await?;
+    anyhow::ensure!(
+        existing == 0,
+        "the database already holds {existing} events"
+    );
     let keys = KeyRing::new(pool.clone(), MasterKey::generate());
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS bench_copy_baseline (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY);
