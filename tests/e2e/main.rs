@@ -12,6 +12,7 @@ mod harness;
 mod need_to_know;
 mod notifications;
 mod operations;
+mod populate;
 mod requests;
 mod retention;
 mod subject_alerts;
