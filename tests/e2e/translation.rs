@@ -49,7 +49,11 @@ async fn content(service: &Service, token: &str, id: &str, to: &str, from: Optio
                 json!({ "id": id, "to": to, "from": from }),
             )
             .await;
-        if !answer["data"]["informationRequest"]["content"].is_null() || answer["errors"].is_array()
+        // NOT_FOUND: the read models have not caught up with the demo's seed yet.
+        let not_yet = answer["errors"][0]["extensions"]["code"] == "NOT_FOUND";
+        if !not_yet
+            && (!answer["data"]["informationRequest"]["content"].is_null()
+                || answer["errors"].is_array())
         {
             return answer;
         }
