@@ -11,7 +11,7 @@
 //! so equal checkpoints mean both applied exactly the same events.
 
 use crate::projection::{schema_of, Projection, ProjectionError, Slot};
-use crate::runner::{apply_batch, checkpoint, create_tables, REBUILD_BATCH};
+use crate::runner::{apply_batch, checkpoint, REBUILD_BATCH};
 use imi_store::feed::FeedPosition;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
@@ -75,19 +75,7 @@ async fn build_and_compare(
     catch_up: Duration,
 ) -> Result<DiffReport, ProjectionError> {
     let name = projection.name();
-    let mut tx = pool.begin().await?;
-    create_tables(&mut tx, projection, Slot::Shadow).await?;
-    sqlx::query(
-        "INSERT INTO projections (name, slot, version) VALUES ($1, 'shadow', $2)
-         ON CONFLICT (name, slot) DO UPDATE
-           SET version = $2, xid = 0, position = 0, events_applied = 0,
-               started_at = now(), updated_at = now()",
-    )
-    .bind(name)
-    .bind(projection.version())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    crate::rebuild::empty_shadow(pool, projection).await?;
 
     let mut applied = 0u64;
     let mut deadline = None;

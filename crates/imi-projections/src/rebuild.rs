@@ -43,19 +43,7 @@ pub async fn rebuild(
         ))));
     }
 
-    let mut tx = pool.begin().await?;
-    create_tables(&mut tx, projection, Slot::Shadow).await?;
-    sqlx::query(
-        "INSERT INTO projections (name, slot, version) VALUES ($1, 'shadow', $2)
-         ON CONFLICT (name, slot) DO UPDATE
-           SET version = $2, xid = 0, position = 0, events_applied = 0,
-               started_at = now(), updated_at = now()",
-    )
-    .bind(name)
-    .bind(projection.version())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    empty_shadow(pool, projection).await?;
 
     let started = Instant::now();
     let mut applied: u64 = 0;
@@ -96,6 +84,28 @@ pub async fn rebuild(
         seconds: started.elapsed().as_secs_f64(),
         at,
     })
+}
+
+/// Empty shadow tables with a checkpoint at the start of the log, for a rebuild or a diff.
+pub(crate) async fn empty_shadow(
+    pool: &PgPool,
+    projection: &dyn Projection,
+) -> Result<(), ProjectionError> {
+    let name = projection.name();
+    let mut tx = pool.begin().await?;
+    create_tables(&mut tx, projection, Slot::Shadow).await?;
+    sqlx::query(
+        "INSERT INTO projections (name, slot, version) VALUES ($1, 'shadow', $2)
+         ON CONFLICT (name, slot) DO UPDATE
+           SET version = $2, xid = 0, position = 0, events_applied = 0,
+               started_at = now(), updated_at = now()",
+    )
+    .bind(name)
+    .bind(projection.version())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Replaces the live tables and checkpoint with the shadow's, atomically. The live runner

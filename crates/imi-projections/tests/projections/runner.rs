@@ -261,22 +261,17 @@ async fn runners_sharing_one_lock_connection_keep_one_active_and_hand_over_on_st
 
 #[tokio::test]
 async fn a_runner_tells_its_batches_in_process_and_to_listening_processes() {
-    // What subscriptions wake on: the projector's own process through the wake's channel,
-    // another process through `NOTIFY imi_projections` (its one LISTEN). Nothing else ticks
-    // these receivers: no commit goes through either wake, so a tick is the batch's.
-    use imi_store::wake::Wake;
+    // What waiters and subscriptions wake on: the process-wide channel in the projector's own
+    // process, and `NOTIFY imi_projections` (sent by the batch's transaction) in others. The
+    // NOTIFY goes to this test's own database only, so its arrival is this runner's batch.
+    use imi_store::wake::{watch_projections, PROGRESS_CHANNEL};
     let pool = migrated().await;
-    let projector = Wake::with_notify(pool.clone());
-    let elsewhere = Wake::local_only();
-    elsewhere.listen(pool.clone());
-    let mut here = projector.subscribe_applied();
-    let mut there = elsewhere.subscribe_applied();
-    // The LISTEN ticks once when it connects (it may have missed signals): wait for that.
-    tokio::time::timeout(Duration::from_secs(30), there.changed())
+    let mut elsewhere = sqlx::postgres::PgListener::connect_with(&pool)
         .await
-        .expect("the listener connects")
         .unwrap();
-    there.borrow_and_update();
+    elsewhere.listen(PROGRESS_CHANNEL).await.unwrap();
+    let mut here = watch_projections();
+    here.borrow_and_update();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let runner = tokio::spawn(
         Runner::new(
@@ -286,21 +281,20 @@ async fn a_runner_tells_its_batches_in_process_and_to_listening_processes() {
                 pause: Duration::ZERO,
             }),
         )
-        .with_applied(projector.clone())
         .with_stop(stopped)
         .run(),
     );
-    assert!(!here.has_changed().unwrap(), "no batch yet, no tick");
     append(&pool, "a", 5).await;
     caught_up(&pool).await;
     tokio::time::timeout(Duration::from_secs(30), here.changed())
         .await
         .expect("told in process")
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(30), there.changed())
+    let told = tokio::time::timeout(Duration::from_secs(30), elsewhere.recv())
         .await
         .expect("told through NOTIFY")
         .unwrap();
+    assert_eq!(told.channel(), PROGRESS_CHANNEL);
     stop.send(true).unwrap();
     runner.await.unwrap().expect("a stopped runner returns Ok");
     assert_complete(&pool).await;
