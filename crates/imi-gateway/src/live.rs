@@ -3,7 +3,7 @@
 //! One task per gateway (started with the first subscription) follows a projection's live
 //! checkpoint and publishes it on a watch channel; each subscription re-reads only what it
 //! watches when the checkpoint moves. The task reads the checkpoint at once when a projector
-//! applied a batch, in this process (the store's [`Wake::projection_applied`]) or in another
+//! applied a batch, in this process (the store's [`imi_store::wake::projections_moved`]) or in another
 //! one (`LISTEN imi_projections`): that is what makes a change reach subscribers within
 //! milliseconds of its projection. It also wakes on commits (then polls quickly, for
 //! projectors that do not signal their batches) and otherwise polls slowly (at most once a
@@ -51,7 +51,7 @@ impl ProjectionWatch {
                     self.projection,
                     self.pool.clone(),
                     self.wake.subscribe(),
-                    self.wake.subscribe_applied(),
+                    imi_store::wake::watch_projections(),
                     !self.wake.listens(),
                     tx,
                 ));

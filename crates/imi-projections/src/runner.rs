@@ -9,7 +9,7 @@
 use crate::active::{ActiveLocks, Lease};
 use crate::projection::{read_by, schema_of, Projection, ProjectionError, Slot};
 use imi_store::feed::{self, FeedPosition};
-use imi_store::wake::{self, Wake, CHANNEL, PROGRESS_CHANNEL};
+use imi_store::wake::{self, CHANNEL, PROGRESS_CHANNEL};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool, Row};
 use std::sync::Arc;
@@ -217,8 +217,6 @@ pub struct Runner {
     shared_wake: bool,
     locks: Arc<ActiveLocks>,
     stop: Option<watch::Receiver<bool>>,
-    /// Told after each batch, so subscriptions wake on the change rather than poll for it.
-    applied: Option<Wake>,
 }
 
 impl Runner {
@@ -231,7 +229,6 @@ impl Runner {
             local_wake: None,
             shared_wake: false,
             stop: None,
-            applied: None,
         }
     }
 
@@ -252,12 +249,6 @@ impl Runner {
     /// Hold the active lock on `locks`, shared with the process's other runners.
     pub fn with_locks(mut self, locks: Arc<ActiveLocks>) -> Self {
         self.locks = locks;
-        self
-    }
-
-    /// Tell `wake` after each batch applied ([`Wake::projection_applied`]).
-    pub fn with_applied(mut self, wake: Wake) -> Self {
-        self.applied = Some(wake);
         self
     }
 
@@ -333,11 +324,6 @@ impl Runner {
             }
             let applied =
                 apply_batch(&self.pool, self.projection.as_ref(), Slot::Live, LIVE_BATCH).await?;
-            if applied > 0 {
-                if let Some(wake) = &self.applied {
-                    wake.projection_applied();
-                }
-            }
             if applied as i64 == LIVE_BATCH {
                 continue;
             }

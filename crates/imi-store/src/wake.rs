@@ -94,18 +94,6 @@ impl Wake {
         }
     }
 
-    /// Called after a projector committed a batch (see [`projections_moved`]; other
-    /// processes learn of it from the batch's own `NOTIFY imi_projections`).
-    pub fn projection_applied(&self) {
-        projections_moved();
-    }
-
-    /// A receiver that ticks after projection checkpoints moved in this process, or in
-    /// another one when this process listens ([`Wake::listen`]).
-    pub fn subscribe_applied(&self) -> watch::Receiver<u64> {
-        watch_projections()
-    }
-
     /// Ticks this process's receivers without new events (the training clock moved: what
     /// became due is acted on at once).
     pub fn nudge(&self) {

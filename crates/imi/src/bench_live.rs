@@ -1,7 +1,8 @@
 //! `imi bench live`: how soon a subscription learns of a change once its projection applied it.
 //!
 //! One projector runner (the authority directory) applies commands as the service does, and
-//! tells its batches ([`Wake::projection_applied`]). Two change watchers follow the
+//! tells its batches (`imi_store::wake::projections_moved`, and `NOTIFY imi_projections` from
+//! the batch's transaction). Two change watchers follow the
 //! projection as a gateway's subscriptions do: one in the projector's process (woken by the
 //! in-process signal) and one as in another process (its own `LISTEN imi_projections`). For each
 //! command the bench takes the moment the projector signalled its batch and the moment each
@@ -31,15 +32,13 @@ pub async fn live_bench(pool: &PgPool, samples: usize) -> Result<()> {
     crate::bench::register_authorities(pool, &bus, 1).await?;
 
     let projection = Arc::new(AuthorityDirectory);
-    let runner = Runner::new(pool.clone(), projection)
-        .with_local_wake(wake.subscribe())
-        .with_applied(wake.clone());
+    let runner = Runner::new(pool.clone(), projection).with_local_wake(wake.subscribe());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let runner = tokio::spawn(runner.with_stop(stopped).run());
 
     // When the projector signalled each batch, seen as early as any subscriber could see it.
     let applied_at: Arc<Mutex<Option<Instant>>> = Arc::default();
-    let mut applied = wake.subscribe_applied();
+    let mut applied = imi_store::wake::watch_projections();
     let recorder = {
         let applied_at = applied_at.clone();
         tokio::spawn(async move {

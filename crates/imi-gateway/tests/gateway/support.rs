@@ -75,9 +75,8 @@ pub async fn start_with_clock(clock: Arc<dyn imi_domain::authority::Clock>) -> G
         Arc::new(imi_projections::users::AuthorityUsers),
     ];
     for projection in projections {
-        let runner = Runner::new(db.pool.clone(), projection)
-            .with_local_wake(services.wake.subscribe())
-            .with_applied(services.wake.clone());
+        let runner =
+            Runner::new(db.pool.clone(), projection).with_local_wake(services.wake.subscribe());
         tokio::spawn(async move {
             if let Err(error) = runner.run().await {
                 panic!("a runner stopped: {error}");
