@@ -3,7 +3,7 @@
 //! is swapped in, in one transaction.
 
 use crate::projection::{schema_of, Projection, ProjectionError, Slot};
-use crate::runner::{apply_batch, checkpoint, create_tables, REBUILD_BATCH};
+use crate::runner::{apply_batch_counted, checkpoint, create_tables, REBUILD_BATCH};
 use imi_store::feed::FeedPosition;
 use sqlx::PgPool;
 use std::time::Instant;
@@ -13,13 +13,21 @@ use std::time::Instant;
 pub struct RebuildProgress {
     pub at: FeedPosition,
     pub head_position: i64,
+    /// Events the checkpoint moved past, of every type.
     pub events_applied: u64,
+    /// Of those, the events of the types the projection reads...
+    pub events_read: u64,
+    /// ...against how many such events the log held when the rebuild started (or since, if
+    /// more): what a progress bar shows.
+    pub events_to_read: u64,
     pub events_per_second: f64,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub struct RebuildReport {
     pub events_applied: u64,
+    /// Of those, the events of the types the projection reads.
+    pub events_read: u64,
     pub seconds: f64,
     pub at: FeedPosition,
 }
@@ -44,12 +52,16 @@ pub async fn rebuild(
     }
 
     empty_shadow(pool, projection).await?;
+    let to_read = events_read_by(pool, projection).await?;
 
     let started = Instant::now();
     let mut applied: u64 = 0;
+    let mut read: u64 = 0;
     loop {
-        let n = apply_batch(pool, projection, Slot::Shadow, REBUILD_BATCH).await?;
+        let batch = apply_batch_counted(pool, projection, Slot::Shadow, REBUILD_BATCH).await?;
+        let n = batch.moved;
         applied += n as u64;
+        read += batch.read as u64;
         let mut conn = pool.acquire().await?;
         let at = checkpoint(&mut conn, name, Slot::Shadow)
             .await?
@@ -61,6 +73,8 @@ pub async fn rebuild(
             at,
             head_position: head,
             events_applied: applied,
+            events_read: read,
+            events_to_read: to_read.max(read),
             events_per_second: applied as f64 / started.elapsed().as_secs_f64().max(1e-9),
         });
         if n == 0 {
@@ -81,9 +95,32 @@ pub async fn rebuild(
     drop(guard);
     Ok(RebuildReport {
         events_applied: applied,
+        events_read: read,
         seconds: started.elapsed().as_secs_f64(),
         at,
     })
+}
+
+/// How many events in the log are of the types `projection` reads (all of them when it reads
+/// every type).
+pub async fn events_read_by(
+    pool: &PgPool,
+    projection: &dyn Projection,
+) -> Result<u64, ProjectionError> {
+    let count: i64 = match projection.aggregate_types() {
+        None => {
+            sqlx::query_scalar("SELECT count(*) FROM events")
+                .fetch_one(pool)
+                .await?
+        }
+        Some(types) => {
+            sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = ANY($1)")
+                .bind(types)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    Ok(count as u64)
 }
 
 /// Empty shadow tables with a checkpoint at the start of the log, for a rebuild or a diff.

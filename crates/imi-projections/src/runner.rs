@@ -139,6 +139,26 @@ pub async fn apply_batch(
     slot: Slot,
     limit: i64,
 ) -> Result<usize, ProjectionError> {
+    Ok(apply_batch_counted(pool, projection, slot, limit)
+        .await?
+        .moved)
+}
+
+/// What one batch did: the events its checkpoint moved past, and those of them `apply` read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchCount {
+    pub moved: usize,
+    pub read: usize,
+}
+
+/// [`apply_batch`], also telling how many of the events the projection read (a rebuild's
+/// progress counts those).
+pub async fn apply_batch_counted(
+    pool: &PgPool,
+    projection: &dyn Projection,
+    slot: Slot,
+    limit: i64,
+) -> Result<BatchCount, ProjectionError> {
     let name = projection.name();
     let mut tx = pool.begin().await?;
     // A read model is derived data, and its checkpoint commits with it: a crash may lose the
@@ -150,11 +170,11 @@ pub async fn apply_batch(
     // Fencing: whoever holds this applies; the checkpoint is read only after it is held.
     lock(&mut tx, &apply_lock(name, slot)).await?;
     let Some(after) = checkpoint(&mut tx, name, slot).await? else {
-        return Ok(0);
+        return Ok(BatchCount::default());
     };
     let events = feed::read(&mut tx, after, limit).await?;
     let Some(last) = events.last().map(|e| e.at) else {
-        return Ok(0);
+        return Ok(BatchCount::default());
     };
     let span = tracing::debug_span!(
         target: imi_store::trace::TARGET,
@@ -163,16 +183,20 @@ pub async fn apply_batch(
         slot = slot.as_str(),
         events = events.len()
     );
-    tracing::Instrument::instrument(commit_batch(tx, projection, slot, &events, last), span)
-        .await?;
+    let read =
+        tracing::Instrument::instrument(commit_batch(tx, projection, slot, &events, last), span)
+            .await?;
     if slot == Slot::Live {
         wake::projections_moved();
     }
-    Ok(events.len())
+    Ok(BatchCount {
+        moved: events.len(),
+        read,
+    })
 }
 
 /// Applies the events of `events` the projection reads and moves the checkpoint to `last`,
-/// then commits. Waiters in other processes learn of it at commit (live slot only: nobody
+/// then commits; returns how many it read. Waiters in other processes learn of it at commit (live slot only: nobody
 /// waits for a rebuild's shadow).
 async fn commit_batch(
     mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
@@ -180,7 +204,7 @@ async fn commit_batch(
     slot: Slot,
     events: &[imi_store::feed::FeedEvent],
     last: FeedPosition,
-) -> Result<(), ProjectionError> {
+) -> Result<usize, ProjectionError> {
     let name = projection.name();
     let read = read_by(projection, events);
     if !read.is_empty() {
@@ -205,7 +229,7 @@ async fn commit_batch(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(read.len())
 }
 
 /// Keeps one projection's live slot up to date, for as long as the task runs.

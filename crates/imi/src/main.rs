@@ -612,10 +612,8 @@ async fn projections(pool: &sqlx::PgPool, command: ProjectionsCommand) -> Result
         }
         ProjectionsCommand::Rebuild { name } => {
             let projection = projection_named(&name)?;
-            let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-                .fetch_one(pool)
-                .await?;
-            let total = total as u64;
+            // Progress against the events this projection reads, not the whole log.
+            let total = imi_projections::rebuild::events_read_by(pool, projection.as_ref()).await?;
             let bar = ProgressBar::new(total);
             bar.set_style(
                 ProgressStyle::with_template(
@@ -625,13 +623,14 @@ async fn projections(pool: &sqlx::PgPool, command: ProjectionsCommand) -> Result
             );
             bar.set_message(format!("rebuilding {name}"));
             let report = imi_projections::rebuild::rebuild(pool, projection.as_ref(), |p| {
-                bar.set_length(total);
-                bar.set_position(p.events_applied);
+                bar.set_length(p.events_to_read);
+                bar.set_position(p.events_read);
             })
             .await?;
             bar.finish_and_clear();
             println!(
-                "rebuilt {name}: {} events in {:.1} s ({:.0} events/s), swapped in at {}",
+                "rebuilt {name}: {} events read ({} in the log) in {:.1} s ({:.0} events/s), swapped in at {}",
+                report.events_read,
                 report.events_applied,
                 report.seconds,
                 report.events_applied as f64 / report.seconds.max(1e-9),

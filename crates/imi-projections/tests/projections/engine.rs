@@ -517,3 +517,36 @@ async fn a_waiter_is_woken_when_the_engine_applies_its_event() {
     assert!(!waited);
     task.abort();
 }
+
+#[tokio::test]
+async fn a_rebuild_counts_its_progress_against_the_events_its_projection_reads() {
+    let pool = migrated().await;
+    // 3 events of the type read among 7 it skips.
+    append(&pool, &["A", "B", "B", "A", "B", "B", "A", "B", "B", "B"]).await;
+    let only_a = tally("t_a", Some(&["A"]));
+    assert_eq!(
+        imi_projections::rebuild::events_read_by(&pool, &only_a)
+            .await
+            .unwrap(),
+        3
+    );
+    let mut seen = Vec::new();
+    let report = imi_projections::rebuild::rebuild(&pool, &only_a, |p| seen.push(p))
+        .await
+        .unwrap();
+    let last = seen.last().expect("progress after each batch");
+    assert_eq!((last.events_read, last.events_to_read), (3, 3));
+    assert_eq!(
+        last.events_applied, 10,
+        "the checkpoint moves past every event"
+    );
+    assert_eq!((report.events_read, report.events_applied), (3, 10));
+    // A projection of every type counts every event.
+    let all = tally("t_all", None);
+    assert_eq!(
+        imi_projections::rebuild::events_read_by(&pool, &all)
+            .await
+            .unwrap(),
+        10
+    );
+}
