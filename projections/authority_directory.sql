@@ -1,4 +1,4 @@
--- Authority directory (version 2): every authority, invited ones included (queries list
+-- Authority directory (version 3: a trigram index for the text search): every authority, invited ones included (queries list
 -- registered ones only: validated, or awaiting validation for callers allowed to see those).
 -- No personal data: the contact person and users' identities are not here; `contact` holds the
 -- office's own contact details. One row per authority is the entry, read whole; the other
@@ -35,6 +35,8 @@ CREATE TABLE authorities
     search_key             text        NOT NULL
 );
 CREATE INDEX authorities_member_state ON authorities (member_state, authority_id);
+-- The text search's `LIKE '%…%'` (pg_trgm, created by the store's migrations).
+CREATE INDEX authorities_search ON authorities USING gin (search_key public.gin_trgm_ops);
 
 -- The areas an authority has access to, with its access coordinator there.
 CREATE TABLE areas

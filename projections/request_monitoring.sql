@@ -1,4 +1,4 @@
--- The monitoring view of information requests (version 3: the rating's two answers): authorities involved, area,
+-- The monitoring view of information requests (version 4: a watcher's requests by id): authorities involved, area,
 -- question set, status, dates and deadlines. No content, no personal data, no attachments.
 -- `watchers` are every authority that may see the request at all (the parties once involved,
 -- their linked coordinators and linked authorities, the coordinators intervening, authorities
@@ -34,7 +34,18 @@ CREATE TABLE requests
     -- imi_domain::request::RequestSummary: what the access policy decides on.
     summary                 jsonb       NOT NULL
 );
-CREATE INDEX requests_watchers ON requests USING gin (watchers);
+
+-- `watchers` one row each: the monitoring list walks a watcher's requests in id order straight
+-- from this key and stops at the page's end. (A national coordinator watches tens of thousands
+-- of requests at EU size; an index on the array would fetch them all and sort them per page.)
+CREATE TABLE watched
+(
+    watcher    text COLLATE "C" NOT NULL,
+    request_id text COLLATE "C" NOT NULL,
+    PRIMARY KEY (watcher, request_id)
+);
+-- Each batch replaces the rows of the requests it touched.
+CREATE INDEX watched_by_request ON watched (request_id);
 CREATE INDEX requests_status ON requests (status);
 CREATE INDEX requests_drafted ON requests (drafted_at, request_id);
 

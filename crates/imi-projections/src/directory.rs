@@ -36,7 +36,7 @@ impl Projection for AuthorityDirectory {
     /// 2: status, region, description, contact, areas, workflows, competences, links and the
     /// folded search key.
     fn version(&self) -> i32 {
-        2
+        3
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/authority_directory.sql")
@@ -802,12 +802,13 @@ pub async fn find<'e>(
     ));
     sql.push_bind(q.visibility.statuses()).push(")");
     if let Some(pattern) = q.text.as_deref().and_then(text::contains_pattern) {
-        // Typed titles and names, or a machine-translated title.
+        // Typed titles and names, or a machine-translated title: both through their trigram
+        // indexes (the subquery is uncorrelated, so it is run once and hashed).
         sql.push(" AND (a.search_key LIKE ")
             .push_bind(pattern.clone())
             .push(
-                " OR EXISTS (SELECT 1 FROM public.machine_titles m \
-                 WHERE m.authority_id = a.authority_id AND m.search_key LIKE ",
+                " OR a.authority_id IN (SELECT m.authority_id FROM public.machine_titles m \
+                 WHERE m.search_key LIKE ",
             )
             .push_bind(pattern)
             .push("))");

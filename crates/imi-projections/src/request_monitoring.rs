@@ -103,7 +103,7 @@ impl Projection for RequestMonitoring {
         NAME
     }
     fn version(&self) -> i32 {
-        3
+        4
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_monitoring.sql")
@@ -124,6 +124,17 @@ impl Projection for RequestMonitoring {
         let ids: Vec<String> = touched.keys().cloned().collect();
         let rows: Vec<MonitoringRow> = touched.values().filter_map(monitoring_row).collect();
         fold::replace_rows(db, "requests", "request_id", &ids, &rows).await?;
+        sqlx::query("DELETE FROM watched WHERE request_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *db)
+            .await?;
+        sqlx::query(
+            "INSERT INTO watched (watcher, request_id)
+             SELECT DISTINCT unnest(watchers), request_id FROM requests WHERE request_id = ANY($1)",
+        )
+        .bind(&ids)
+        .execute(&mut *db)
+        .await?;
         Ok(())
     }
 }
@@ -205,10 +216,13 @@ pub async fn list<'e>(
     db: impl PgExecutor<'e>,
     filter: &RequestFilter,
 ) -> Result<Vec<MonitoringRow>, sqlx::Error> {
+    // In the watcher's key order; the other filters are checked on the way.
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-        "SELECT to_jsonb(r) FROM {NAME}.requests r WHERE r.watchers @> ARRAY["
+        "SELECT to_jsonb(r) FROM {NAME}.watched w \
+           JOIN {NAME}.requests r ON r.request_id = w.request_id COLLATE \"default\" \
+          WHERE w.watcher = "
     ));
-    q.push_bind(&filter.watcher).push("]::text[]");
+    q.push_bind(&filter.watcher);
     if let Some(status) = &filter.status {
         q.push(" AND r.status = ").push_bind(status);
     }
@@ -236,9 +250,9 @@ pub async fn list<'e>(
         q.push(" AND r.drafted_at < ").push_bind(until);
     }
     if let Some(after) = &filter.after {
-        q.push(" AND r.request_id > ").push_bind(after);
+        q.push(" AND w.request_id > ").push_bind(after);
     }
-    q.push(" ORDER BY r.request_id COLLATE \"C\" LIMIT ")
+    q.push(" ORDER BY w.request_id LIMIT ")
         .push_bind(filter.limit);
     let rows: Vec<serde_json::Value> = q.build_query_scalar().fetch_all(db).await?;
     rows.into_iter().map(fold::decode).collect()

@@ -164,6 +164,11 @@ pub async fn by_member_state<'e>(
                 count(*) FILTER (WHERE rated_at >= from_t AND rated_at < to_t
                                    AND effort <= $5) AS negative_effort
            FROM f, p
+          -- Only the requests with a deciding fact in the period, through the dates' indexes.
+          WHERE (sent_at >= $1::date::timestamptz AND sent_at < $2::date::timestamptz)
+             OR (fully_answered_at >= $1::date::timestamptz
+                 AND fully_answered_at < $2::date::timestamptz)
+             OR (rated_at >= $1::date::timestamptz AND rated_at < $2::date::timestamptz)
           GROUP BY f.responding_member_state)
          SELECT to_jsonb(c) FROM c
           WHERE acceptance_decided + answered + rated > 0

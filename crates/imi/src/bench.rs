@@ -101,21 +101,66 @@ pub enum BenchCommand {
         /// Populate this empty database (its URL) instead of a fresh one on the server.
         #[arg(long, value_name = "URL")]
         into_database: Option<String>,
+        /// Seal the personal data under this master key (64 hex digits), so that
+        /// `imi bench queries --database` can open it; default: a new one, never shown.
+        #[arg(long, value_name = "HEX")]
+        master_key: Option<String>,
+    },
+    /// The listed read queries over GraphQL and HTTP on an EU-sized history, with the whole
+    /// service live (p50/p99), each against its read model's SQL alone in the same run.
+    Queries {
+        /// Populate a fresh database at this scale first (see `populate`).
+        #[arg(long, default_value_t = 0.1)]
+        scale: f64,
+        /// Read this database, populated earlier with `populate --into-database`, instead.
+        #[arg(long, value_name = "URL", requires = "master_key")]
+        database: Option<String>,
+        /// The master key the populated history was sealed under (64 hex digits).
+        #[arg(long, value_name = "HEX")]
+        master_key: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
     },
 }
 
+fn master_key(hex: Option<&str>) -> Result<Option<MasterKey>> {
+    hex.map(|h| MasterKey::from_hex(h).map_err(anyhow::Error::from))
+        .transpose()
+}
+
 pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
-    if let BenchCommand::Populate {
-        scale,
-        into_database: Some(url),
-    } = &command
-    {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .connect(url)
-            .await?;
-        imi_store::migrate(&pool).await?;
-        return crate::bench_populate::populate(&pool, *scale).await;
+    match &command {
+        BenchCommand::Populate {
+            scale,
+            into_database: Some(url),
+            master_key: key,
+        } => {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await?;
+            imi_store::migrate(&pool).await?;
+            let master = master_key(key.as_deref())?.unwrap_or_else(MasterKey::generate);
+            return crate::bench_populate::populate(&pool, *scale, master).await;
+        }
+        BenchCommand::Queries {
+            database: Some(url),
+            master_key: key,
+            samples,
+            ..
+        } => {
+            let pool = PgPoolOptions::new().max_connections(4).connect(url).await?;
+            imi_store::migrate(&pool).await?;
+            return crate::bench_queries::queries_bench(
+                &pool,
+                0.0,
+                master_key(key.as_deref())?,
+                true,
+                (*samples).max(1),
+            )
+            .await;
+        }
+        _ => {}
     }
     let pool = fresh_database(server_url).await?;
     match command {
@@ -151,7 +196,29 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
         BenchCommand::Live { samples } => {
             crate::bench_live::live_bench(&pool, samples.max(1)).await
         }
-        BenchCommand::Populate { scale, .. } => crate::bench_populate::populate(&pool, scale).await,
+        BenchCommand::Populate {
+            scale,
+            master_key: key,
+            ..
+        } => {
+            let master = master_key(key.as_deref())?.unwrap_or_else(MasterKey::generate);
+            crate::bench_populate::populate(&pool, scale, master).await
+        }
+        BenchCommand::Queries {
+            scale,
+            master_key: key,
+            samples,
+            ..
+        } => {
+            crate::bench_queries::queries_bench(
+                &pool,
+                scale,
+                master_key(key.as_deref())?,
+                false,
+                samples.max(1),
+            )
+            .await
+        }
     }
 }
 

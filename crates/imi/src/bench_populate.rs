@@ -88,7 +88,7 @@ fn pq() -> LegislativeArea {
 
 /// Writes the history at `scale` into `pool`'s (migrated, empty) database and builds every
 /// projection.
-pub async fn populate(pool: &PgPool, scale: f64) -> Result<()> {
+pub async fn populate(pool: &PgPool, scale: f64, master: MasterKey) -> Result<()> {
     anyhow::ensure!(scale > 0.0, "--scale must be above 0");
     let n_authorities = ((AUTHORITIES * scale).round() as usize).max(MEMBER_STATES.len() * 2);
     let n_users = ((USERS * scale).round() as usize).max(n_authorities);
@@ -100,7 +100,7 @@ pub async fn populate(pool: &PgPool, scale: f64) -> Result<()> {
         existing == 0,
         "the database already holds {existing} events"
     );
-    let keys = KeyRing::new(pool.clone(), MasterKey::generate());
+    let keys = KeyRing::new(pool.clone(), master);
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS bench_copy_baseline (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY);
          ALTER TABLE bench_copy_baseline ALTER COLUMN hash DROP NOT NULL",

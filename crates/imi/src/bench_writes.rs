@@ -122,7 +122,7 @@ pub async fn writes_bench(
     let http = reqwest::Client::new();
 
     let clients = Arc::new(seed_clients(&services, &http, &base, clients).await?);
-    wait_caught_up(pool).await?;
+    wait_caught_up(pool, Duration::from_secs(60)).await?;
     let rounds: u64 = 3;
     let per_round = Duration::from_secs((seconds / rounds).max(1));
     println!(
@@ -160,7 +160,7 @@ pub async fn writes_bench(
         }
     }
     // Let the projections finish what the load left, so every event's lag is known.
-    wait_caught_up(pool).await?;
+    wait_caught_up(pool, Duration::from_secs(60)).await?;
     sampling.store(false, Ordering::SeqCst);
     let samples = sampler.await??;
     let lags = event_lags(pool, first_event, &samples).await?;
@@ -427,8 +427,9 @@ async fn raw_insert(
 }
 
 /// Waits until every live projection has applied every event (at most a minute).
-async fn wait_caught_up(pool: &PgPool) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
+/// Until every live projection has applied the whole log, for at most `within`.
+pub(crate) async fn wait_caught_up(pool: &PgPool, within: Duration) -> Result<()> {
+    let deadline = Instant::now() + within;
     loop {
         let behind: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM projections p
@@ -446,7 +447,7 @@ async fn wait_caught_up(pool: &PgPool) -> Result<()> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("the projections did not catch up within a minute");
+            bail!("the projections did not catch up within {within:?}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

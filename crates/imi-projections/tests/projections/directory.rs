@@ -104,7 +104,7 @@ async fn a_runner_finding_the_first_version_rebuilds_blue_green() {
         .fetch_one(&scene.pool)
         .await
         .unwrap();
-        if version == 2 {
+        if version == AuthorityDirectory.version() {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "no rebuild");

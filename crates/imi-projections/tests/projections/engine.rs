@@ -523,6 +523,23 @@ async fn a_rebuild_counts_its_progress_against_the_events_its_projection_reads()
     let pool = migrated().await;
     // 3 events of the type read among 7 it skips.
     append(&pool, &["A", "B", "B", "A", "B", "B", "A", "B", "B", "B"]).await;
+    // The feed shows an event once no older transaction on the (shared) server may still
+    // commit before it; until then a rebuild would end early. Wait for all ten.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut conn = pool.acquire().await.unwrap();
+        let shown = imi_store::feed::read(&mut conn, FeedPosition::default(), 100)
+            .await
+            .unwrap();
+        if shown.len() == 10 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the feed never showed them"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let only_a = tally("t_a", Some(&["A"]));
     assert_eq!(
         imi_projections::rebuild::events_read_by(&pool, &only_a)

@@ -334,6 +334,14 @@ async fn each_read_model_holds_its_part_and_no_clear_personal_data() {
         row.watchers,
         ["de-ca", "de-linked", "de-rc", "fr-ca", "fr-rc"]
     );
+    // The list's key holds one row per watcher, the same ones.
+    let watched: Vec<String> = sqlx::query_scalar(
+        "SELECT watcher FROM request_monitoring.watched WHERE request_id = 'r-1' ORDER BY watcher",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(watched, row.watchers);
     assert!(row.sent_at.is_some() && row.accepted_at.is_some() && row.closed_at.is_some());
     assert_eq!(row.acceptance_due_at, None, "no deadline once accepted");
     let visible = |watcher: &str| RequestFilter {
