@@ -191,8 +191,8 @@ async fn cases(
     // A closed request in the middle of the history, read by its requesting authority.
     let (request, requester): (String, String) = sqlx::query_as(
         "SELECT request_id, requesting_authority FROM request_monitoring.requests
-          WHERE status = 'closed' ORDER BY drafted_at OFFSET (SELECT count(*) / 2 FROM
-          request_monitoring.requests WHERE status = 'closed') LIMIT 1",
+          WHERE status = 'Closed' ORDER BY drafted_at OFFSET (SELECT count(*) / 2 FROM
+          request_monitoring.requests WHERE status = 'Closed') LIMIT 1",
     )
     .fetch_one(pool)
     .await?;
@@ -202,7 +202,7 @@ async fn cases(
         name: "a full view with personal data".into(),
         token: token.clone(),
         query: "query($id: ID!) { informationRequest(id: $id) { id status viewLevel
-            content { subject freeText questions { question { code } } } } }"
+            content { subject freeText questions { id answer } } } }"
             .into(),
         variables: json!({ "id": request }),
         direct: direct(move |pool| {
