@@ -93,8 +93,8 @@ pub enum BenchCommand {
         samples: usize,
     },
     /// An EU-sized history (scale 1.0: 12,600 authorities, 44,000 users, 1.1 million
-    /// exchanges over ten years) through the hash-chain trigger, vs a plain COPY of the same
-    /// rows; then every projection built from it.
+    /// exchanges over ten years, one in 25 an alert) through the hash-chain trigger, vs a plain
+    /// COPY of the same rows; then every projection built from it.
     Populate {
         #[arg(long, default_value_t = 0.1)]
         scale: f64,

@@ -676,7 +676,7 @@ fn alert(rows: &mut Rows, net: &Network, k: usize, sealer: &DataKeySealer) -> Re
     let system = Actor::system("scheduler");
     // 0: drafted, 1: submitted, 2: sent back, 3: broadcast, 4: closure proposed, 5: closure
     // proposal broadcast; anything else ended.
-    let stop = if k >= net.open_from && n % 2 == 0 {
+    let stop = if k >= net.open_from && n.is_multiple_of(2) {
         (n / 2) % 6
     } else {
         usize::MAX
@@ -695,13 +695,13 @@ fn alert(rows: &mut Rows, net: &Network, k: usize, sealer: &DataKeySealer) -> Re
     let content = if professional {
         AlertContent::ProfessionalQualifications(ProfessionalAlert {
             profession: PROFESSIONS[n % PROFESSIONS.len()].into(),
-            scope: if n % 3 == 0 {
+            scope: if n.is_multiple_of(3) {
                 RestrictionScope::Prohibition
             } else {
                 RestrictionScope::Restriction
             },
             applies_from: decided_at.date_naive(),
-            applies_until: (n % 2 == 0).then(|| (decided_at + Duration::days(730)).date_naive()),
+            applies_until: n.is_multiple_of(2).then(|| (decided_at + Duration::days(730)).date_naive()),
             decided_at,
             deciding_authority: format!("Professional disciplinary board, {}", MEMBER_STATES[home]),
             member_state_of_establishment: None,
@@ -814,7 +814,7 @@ fn alert(rows: &mut Rows, net: &Network, k: usize, sealer: &DataKeySealer) -> Re
             &by_postbox,
         )?;
         let local = &net.competent_by_state[m];
-        if (n + j) % 5 == 0 && !local.is_empty() {
+        if (n + j).is_multiple_of(5) && !local.is_empty() {
             emit(
                 AlertEvent::RecipientsAdded {
                     member_state: ms(m)?,
