@@ -261,6 +261,10 @@ pub enum SealError {
     /// The data key id is not usable (empty).
     #[error("invalid data key id")]
     InvalidKeyId,
+    /// A batch of new data keys names one that exists already (live or erased): the whole
+    /// batch is refused, so nothing is ever sealed under a key other than the stored one.
+    #[error("a data key of the batch exists already; none of the batch was stored")]
+    KeyExists,
     /// The value could not be serialized (or is too large) for sealing.
     #[error("value cannot be encoded for sealing")]
     Encode,
@@ -434,6 +438,75 @@ impl KeyRing {
         Ok(erased.is_some())
     }
 
+    /// Mints a fresh data key for each id (same material and wrapping as [`KeyRing::seal`]'s
+    /// keys) without touching the database: sealers to seal under them at once, with no round
+    /// trip, and the wrapped keys for [`KeyRing::store_minted`], which must succeed before
+    /// anything sealed under them is written. For bulk writers that own the exchanges they
+    /// create (e.g. a history loaded in one go); CPU only, so it may run on a blocking thread.
+    pub fn mint(
+        &self,
+        key_ids: impl IntoIterator<Item = String>,
+    ) -> Result<(Vec<DataKeySealer>, MintedKeys), SealError> {
+        let mut sealers = Vec::new();
+        let mut minted = MintedKeys::default();
+        for key_id in key_ids {
+            if key_id.is_empty() {
+                return Err(SealError::InvalidKeyId);
+            }
+            let data_key = DataKey::generate();
+            let (wrapped, nonce) = self.master.wrap_key(&key_id, &data_key)?;
+            minted.key_ids.push(key_id.clone());
+            minted.wrapped.push(wrapped);
+            minted.nonces.push(nonce.to_vec());
+            sealers.push(DataKeySealer {
+                key_id,
+                cipher: Box::new(data_key.cipher()),
+            });
+        }
+        Ok((sealers, minted))
+    }
+
+    /// Stores minted keys in one statement on `db` (a transaction of the writer, typically).
+    /// All or nothing: an id that exists already, live or erased, refuses the whole batch with
+    /// [`SealError::KeyExists`].
+    pub async fn store_minted(
+        &self,
+        db: &mut sqlx::PgConnection,
+        keys: &MintedKeys,
+    ) -> Result<(), SealError> {
+        if keys.key_ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO data_keys (key_id, wrapped, wrap_nonce, master_key_id) \
+             SELECT k, w, n, $4 FROM unnest($1::text[], $2::bytea[], $3::bytea[]) AS t(k, w, n)",
+        )
+        .bind(&keys.key_ids)
+        .bind(&keys.wrapped)
+        .bind(&keys.nonces)
+        .bind(self.master.id())
+        .execute(db)
+        .await
+        .map_err(|e| match e.as_database_error().and_then(|d| d.code()) {
+            Some(code) if code == "23505" => SealError::KeyExists,
+            _ => SealError::Database(e),
+        })?;
+        Ok(())
+    }
+
+    /// New data keys for `key_ids`, created in one statement ([`KeyRing::mint`] then
+    /// [`KeyRing::store_minted`]); refused as a whole with [`SealError::KeyExists`] if any
+    /// exists already.
+    pub async fn create_keys(
+        &self,
+        key_ids: impl IntoIterator<Item = String>,
+    ) -> Result<Vec<DataKeySealer>, SealError> {
+        let (sealers, minted) = self.mint(key_ids)?;
+        let mut conn = self.pool.acquire().await?;
+        self.store_minted(&mut conn, &minted).await?;
+        Ok(sealers)
+    }
+
     /// The data key `key_id`, created (and wrapped) if it does not exist yet. The insert does
     /// nothing on conflict and the row is then read back, so concurrent first uses all end up
     /// with the one key that was stored.
@@ -497,6 +570,53 @@ impl KeyRing {
             .unwrap_key(&row.key_id, wrapped, nonce)
             .map(|cipher| KeyState::Live(Box::new(cipher)))
             .map_err(str::to_owned)
+    }
+}
+
+/// Wrapped data keys minted by [`KeyRing::mint`], not stored yet.
+#[derive(Default)]
+pub struct MintedKeys {
+    key_ids: Vec<String>,
+    wrapped: Vec<Vec<u8>>,
+    nonces: Vec<Vec<u8>>,
+}
+
+impl MintedKeys {
+    pub fn len(&self) -> usize {
+        self.key_ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.key_ids.is_empty()
+    }
+}
+
+/// A freshly minted data key, ready to seal under without a round trip. Its `Debug` shows the
+/// key id only.
+pub struct DataKeySealer {
+    key_id: String,
+    cipher: Box<Aes256Gcm>,
+}
+
+impl DataKeySealer {
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// Seals `value` (its JSON) exactly as [`KeyRing::seal`] does.
+    pub fn seal<T: Serialize + ?Sized>(&self, value: &T) -> Result<Sealed, SealError> {
+        let mut plaintext = serde_json::to_vec(value).map_err(|_| SealError::Encode)?;
+        let sealed = seal_with(&self.cipher, &self.key_id, &plaintext);
+        wipe(&mut plaintext);
+        sealed
+    }
+}
+
+impl fmt::Debug for DataKeySealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataKeySealer")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 

@@ -93,17 +93,17 @@ pub enum BenchCommand {
         samples: usize,
     },
     /// An EU-sized history (scale 1.0: 12,600 authorities, 44,000 users, 1.1 million
-    /// exchanges over ten years) through the hash-chain trigger, vs a plain COPY of the same
-    /// rows; then every projection built from it.
+    /// exchanges over ten years, one in 25 an alert) through the hash-chain trigger, vs a plain
+    /// COPY of the same rows; then every projection built from it.
     Populate {
         #[arg(long, default_value_t = 0.1)]
         scale: f64,
         /// Populate this empty database (its URL) instead of a fresh one on the server.
         #[arg(long, value_name = "URL")]
         into_database: Option<String>,
-        /// Seal the personal data under this master key (64 hex digits), so that
-        /// `imi bench queries --database` can open it; default: a new one, never shown.
-        #[arg(long, value_name = "HEX")]
+        /// Seal the personal data under this master key (hex or base64), so that a server or
+        /// `imi bench queries --database` with it opens the history; default: a throw-away one.
+        #[arg(long, env = "IMI_MASTER_KEY", value_name = "KEY", hide_env_values = true)]
         master_key: Option<String>,
     },
     /// The listed read queries over GraphQL and HTTP on an EU-sized history, with the whole
@@ -115,8 +115,8 @@ pub enum BenchCommand {
         /// Read this database, populated earlier with `populate --into-database`, instead.
         #[arg(long, value_name = "URL", requires = "master_key")]
         database: Option<String>,
-        /// The master key the populated history was sealed under (64 hex digits).
-        #[arg(long, value_name = "HEX")]
+        /// The master key the populated history was sealed under (hex or base64).
+        #[arg(long, env = "IMI_MASTER_KEY", value_name = "KEY", hide_env_values = true)]
         master_key: Option<String>,
         #[arg(long, default_value_t = 200)]
         samples: usize,
@@ -124,7 +124,8 @@ pub enum BenchCommand {
 }
 
 fn master_key(hex: Option<&str>) -> Result<Option<MasterKey>> {
-    hex.map(|h| MasterKey::from_hex(h).map_err(anyhow::Error::from))
+    hex.filter(|k| !k.trim().is_empty())
+        .map(|k| MasterKey::parse(k).map_err(anyhow::Error::from))
         .transpose()
 }
 

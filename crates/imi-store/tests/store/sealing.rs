@@ -485,3 +485,71 @@ async fn database_errors_do_not_leak_sql() {
     assert!(matches!(err, SealError::Database(_)));
     assert_eq!(err.to_string(), "database error");
 }
+
+#[tokio::test]
+async fn keys_created_in_a_batch_open_and_erase_like_the_others() {
+    let db = database().await;
+    let ring = ring(&db.pool);
+    let ids: Vec<String> = (0..3).map(|_| exchange()).collect();
+
+    let sealers = ring.create_keys(ids.clone()).await.unwrap();
+    let sealed: Vec<Sealed> = sealers.iter().map(|s| s.seal(&erika()).unwrap()).collect();
+    for (s, id) in sealed.iter().zip(&ids) {
+        assert_eq!(&s.key_id, id);
+        assert_eq!(
+            ring.open::<Subject>(s).await.unwrap(),
+            Opened::Value(erika())
+        );
+    }
+    // A seal one at a time uses the stored key.
+    let later = ring.seal(&ids[0], &erika()).await.unwrap();
+    assert_eq!(
+        ring.open::<Subject>(&later).await.unwrap(),
+        Opened::Value(erika())
+    );
+    assert!(ring.erase(&ids[1], "dpo", "test").await.unwrap());
+    assert!(ring.open::<Subject>(&sealed[1]).await.unwrap().is_erased());
+    assert_eq!(
+        ring.open::<Subject>(&sealed[2]).await.unwrap(),
+        Opened::Value(erika())
+    );
+}
+
+#[tokio::test]
+async fn a_batch_naming_an_existing_key_is_refused_whole() {
+    let db = database().await;
+    let ring = ring(&db.pool);
+    let existing = exchange();
+    let sealed = ring.seal(&existing, &erika()).await.unwrap();
+    let erased = exchange();
+    ring.erase(&erased, "dpo", "test").await.unwrap();
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM data_keys")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    let before = count().await;
+
+    for taken in [&existing, &erased] {
+        let err = ring
+            .create_keys([exchange(), taken.clone()])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SealError::KeyExists), "{err:?}");
+    }
+    assert!(matches!(
+        ring.create_keys([String::new()]).await.unwrap_err(),
+        SealError::InvalidKeyId
+    ));
+    assert_eq!(
+        count().await,
+        before,
+        "nothing of a refused batch is stored"
+    );
+    // The existing key is untouched.
+    assert_eq!(
+        ring.open::<Subject>(&sealed).await.unwrap(),
+        Opened::Value(erika())
+    );
+}
