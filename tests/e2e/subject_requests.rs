@@ -124,6 +124,15 @@ async fn until_notified(service: &Service, kind: &str, n: i64) {
 
 /// The request r-ds, dispatched to fr-ca, accepted and answered.
 async fn dispatched_request(service: &Service, t: &crate::requests::Tokens) {
+    dispatched_naming(service, t, None).await
+}
+
+/// The same, the draft naming a further person concerned `(id, name)`.
+async fn dispatched_naming(
+    service: &Service,
+    t: &crate::requests::Tokens,
+    person: Option<(&str, &str)>,
+) {
     let draft = json!({
         "requestId": "r-ds",
         "area": "PQ",
@@ -145,6 +154,17 @@ async fn dispatched_request(service: &Service, t: &crate::requests::Tokens) {
         draft,
     )
     .await;
+    if let Some((person, name)) = person {
+        let named = json!({ "requestId": "r-ds", "person": person, "identity": { "name": name } });
+        step(
+            service,
+            &t.de_handler,
+            "namePersonConcerned",
+            "NamePersonConcernedInput",
+            named,
+        )
+        .await;
+    }
     step(
         service,
         &t.de_handler,
@@ -373,4 +393,78 @@ async fn each_kind_of_data_subjects_request_is_carried_out_and_answered_within_3
             "PersonalDataErasedForSubject"
         ]
     );
+}
+
+const PARTNER: &str = "Anna Teilhaberin-Anfrage";
+const EXTEND: &str = "mutation($input: ExtendSubjectRequestDeadlineInput!) {
+  extendSubjectRequestDeadline(input: $input) { subjectRequestId waited }
+}";
+const PERSONS: &str = "query($id: ID!) {
+  informationRequest(id: $id) { content { subject freeText personsConcerned { person identity } } }
+}";
+
+/// One person among two erased over GraphQL: the views then show the subject and nothing of
+/// the partner, for both authorities; the chain verifies. And a deadline extended once.
+#[tokio::test]
+async fn erasing_one_person_among_two_over_graphql_and_extending_a_deadline() {
+    let service = start().await;
+    let t = scene(&service).await;
+    dispatched_naming(&service, &t, Some(("partner", PARTNER))).await;
+    let lda = sign_in(&service, "de-ca-lda", "de-ca").await;
+    let before = gql(&service, &t.fr_handler, PERSONS, json!({ "id": "r-ds" })).await;
+    assert_eq!(
+        before["data"]["informationRequest"]["content"]["personsConcerned"][0]["identity"]["name"],
+        PARTNER,
+        "{before}"
+    );
+
+    let erasure = record(&service, &lda, "ERASURE").await;
+    let unknown = json!({ "subjectRequestId": erasure, "erasedPerson": "nobody" });
+    refused(&service, &lda, CARRY_OUT, unknown, "BAD_USER_INPUT").await;
+    let with_values = json!({
+        "subjectRequestId": erasure, "erasedPerson": "partner", "correctedFreeText": "x"
+    });
+    refused(&service, &lda, CARRY_OUT, with_values, "BAD_USER_INPUT").await;
+    let input =
+        json!({ "subjectRequestId": erasure, "erasedPerson": "partner", "keepTexts": true });
+    ok(&service, &lda, CARRY_OUT, "carryOutSubjectRequest", input).await;
+    for token in [&t.de_handler, &t.fr_handler] {
+        let after = gql(&service, token, PERSONS, json!({ "id": "r-ds" })).await;
+        assert!(after["errors"].is_null(), "{after}");
+        let content = &after["data"]["informationRequest"]["content"];
+        assert_eq!(content["subject"]["name"], SUBJECT, "{after}");
+        assert_eq!(content["personsConcerned"], json!([]), "{after}");
+        assert_eq!(content["freeText"], "About Dr. Subjekt-Anfrage", "{after}");
+        assert!(!after.to_string().contains(PARTNER), "{after}");
+    }
+    let verified = imi_store::audit::verify(&service.services.pool)
+        .await
+        .unwrap();
+    assert!(verified.first_broken.is_none(), "{verified:?}");
+
+    let access = record(&service, &lda, "ACCESS").await;
+    let no_reason = json!({ "subjectRequestId": access, "months": 1, "reason": " " });
+    refused(&service, &lda, EXTEND, no_reason, "BAD_USER_INPUT").await;
+    let too_long = json!({ "subjectRequestId": access, "months": 3, "reason": "complex" });
+    refused(&service, &lda, EXTEND, too_long, "BAD_USER_INPUT").await;
+    let by_handler = json!({ "subjectRequestId": access, "months": 1, "reason": "complex" });
+    refused(&service, &t.de_handler, EXTEND, by_handler, "NOT_FOUND").await;
+    let input = json!({ "subjectRequestId": access, "months": 2, "reason": "many requests" });
+    ok(
+        &service,
+        &lda,
+        EXTEND,
+        "extendSubjectRequestDeadline",
+        input.clone(),
+    )
+    .await;
+    refused(&service, &lda, EXTEND, input, "BAD_USER_INPUT").await;
+    let one = gql(
+        &service,
+        &lda,
+        "query($id: ID!) { subjectRequest(id: $id) { dueOn extended } }",
+        json!({ "id": access }),
+    )
+    .await;
+    assert_eq!(one["data"]["subjectRequest"]["extended"], true, "{one}");
 }

@@ -92,7 +92,38 @@ pub struct ContentInput {
 impl App {
     /// Seals `value` under request `id`'s key.
     async fn seal_for_request(&self, id: &str, value: &impl serde::Serialize) -> AppResult<Sealed> {
-        self.seal(&request_key_id(id), value).await
+        let key = self.request_data_key(id).await?;
+        self.seal(&key, value).await
+    }
+
+    /// The data key request `id`'s new values are sealed under: its own, or the generation
+    /// an erasure of one person among several re-sealed the others' values under.
+    pub(crate) async fn request_data_key(&self, id: &str) -> AppResult<String> {
+        let full = request_full::get(&self.pool, id)
+            .await
+            .map_err(|e| AppError::database("reading a request", &e))?;
+        Ok(full
+            .map(|f| f.details.data_key)
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| request_key_id(id)))
+    }
+
+    /// Names a further person concerned in draft `id`, their identification sealed.
+    pub async fn name_person_concerned(
+        &self,
+        caller: &Caller,
+        id: &str,
+        person: &str,
+        identity: &SubjectInput,
+        wait: &Wait,
+    ) -> AppResult<Outcome> {
+        let id = input::id(id)?;
+        let identity = identity.checked()?;
+        let command = RequestCommand::NamePersonConcerned {
+            person: person.trim().to_string(),
+            identity: self.seal_for_request(&id, &identity).await?,
+        };
+        self.execute(caller, &id, command, wait).await
     }
 
     /// The attachments as stored for request `id`; refused when one was not uploaded for it.
@@ -465,11 +496,21 @@ pub struct RequestContentView {
     pub referral_participation: Vec<ReferralParticipationView>,
     pub steps: Vec<StepView>,
     pub subject: Option<serde_json::Value>,
+    /// Further persons concerned, by id; their identification `None` without personal data.
+    pub persons_concerned: Vec<PersonConcernedView>,
     pub free_text: Option<String>,
     /// The free text as a translation needs it (with the free text only).
     #[serde(skip)]
     pub free_text_source: Option<TextSource>,
     pub personal_data_erased: bool,
+}
+
+/// A further person concerned, as a reader sees them.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonConcernedView {
+    pub person: String,
+    pub identity: Option<serde_json::Value>,
 }
 
 /// An action awaiting the reader.
@@ -679,6 +720,13 @@ impl App {
             });
         }
         let subject = opener.value(&d.draft.subject, "subject").await?;
+        let mut persons_concerned = Vec::with_capacity(d.persons_concerned.len());
+        for (person, identity) in &d.persons_concerned {
+            persons_concerned.push(PersonConcernedView {
+                person: person.clone(),
+                identity: opener.value(identity, "personsConcerned").await?,
+            });
+        }
         let (free_text, free_text_source) = match &d.draft.free_text {
             Some(t) => {
                 let text = opener.text(t, "freeText").await?;
@@ -720,6 +768,7 @@ impl App {
                 .unwrap_or_default(),
             steps: step_views,
             subject,
+            persons_concerned,
             free_text,
             free_text_source,
             personal_data_erased: erased,

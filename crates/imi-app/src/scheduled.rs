@@ -6,7 +6,7 @@ use crate::error::{AppError, Code};
 use crate::App;
 use imi_domain::actor::Actor;
 use imi_domain::subject_request::COMPLETE_ON_EXCHANGE;
-use imi_notify::scheduler::{Dispatch, DispatchError, PROCESS};
+use imi_notify::scheduler::{issue_many_on, Dispatch, DispatchError, PROCESS};
 use imi_store::metadata::CommandMetadata;
 use std::sync::Arc;
 
@@ -78,5 +78,24 @@ impl Dispatch for Scheduled {
             .await
             .map(|_| ())
             .map_err(acted)
+    }
+
+    /// Requests and alerts decide set-wise (the scheduler's deletions); a batch that cannot
+    /// goes one command at a time through [`Scheduled::issue`].
+    async fn issue_many(
+        &self,
+        commands: Vec<(String, serde_json::Value, CommandMetadata)>,
+    ) -> Vec<Result<(), DispatchError>> {
+        match self.aggregate {
+            "InformationRequest" => issue_many_on(&self.app.requests, self, commands).await,
+            "Alert" => issue_many_on(&self.app.alerts, self, commands).await,
+            _ => {
+                let mut outcomes = Vec::with_capacity(commands.len());
+                for (aggregate_id, command, metadata) in commands {
+                    outcomes.push(self.issue(&aggregate_id, &command, metadata).await);
+                }
+                outcomes
+            }
+        }
     }
 }

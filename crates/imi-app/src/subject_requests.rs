@@ -22,12 +22,14 @@ use imi_domain::access::ActorContext;
 use imi_domain::actor::Actor;
 use imi_domain::authority::Clock;
 use imi_domain::request::visibility::{shows_step, RequestField};
-use imi_domain::request::{request_key_id, RequestCommand, RequestViewLevel};
+use imi_domain::request::{
+    request_key_id, PersonOfRequest, RequestCommand, RequestViewLevel, ResealedValue,
+};
 use imi_domain::sealed::Sealed;
 use imi_domain::subject_request::{
     handles_subject_requests, subject_access_level, subject_request_key_id,
-    unknown_subject_request, CorrectedField, Correction, ExchangeFacts, SubjectRequestCommand,
-    SubjectRequestKind, SubjectRequestStatus, SubjectRequestSummary,
+    unknown_subject_request, CorrectedField, Correction, ExchangeFacts, PartialErasure,
+    SubjectRequestCommand, SubjectRequestKind, SubjectRequestStatus, SubjectRequestSummary,
 };
 use imi_projections::{request_full, request_monitoring, subject_requests};
 use imi_store::feed::FeedPosition;
@@ -57,6 +59,8 @@ pub struct SubjectRequestView {
     pub recorded_by: String,
     pub recorded_at: DateTime<Utc>,
     pub due_on: NaiveDate,
+    /// The deadline was extended (once at most).
+    pub extended: bool,
     /// Open past its deadline.
     pub overdue: bool,
     pub carried_out_at: Option<DateTime<Utc>>,
@@ -226,8 +230,14 @@ impl App {
                     Some(r) => self.check_request_rectification(r, c).await?,
                     None => App::alert_rectification(c)?,
                 }
+                // Sealed under the request's current key (a later generation once one
+                // person among several was erased).
+                let key = match request_id {
+                    Some(r) => self.request_data_key(r).await?,
+                    None => summary.exchange.clone(),
+                };
                 SubjectRequestCommand::Rectify {
-                    corrections: self.corrections(&summary.exchange, c).await?,
+                    corrections: self.corrections(&key, c).await?,
                 }
             }
             (SubjectRequestKind::Rectification, None) => {
@@ -274,6 +284,182 @@ impl App {
             export,
             alert_export,
         })
+    }
+
+    /// Carries out erasure request `id` on one `person` among several of the information
+    /// request it is about (`"subject"`, or a further person's id): the other persons'
+    /// identifications, and with `keep_texts` the free text and the answers (the data
+    /// administrator read them and found nothing of that person), are opened and re-sealed
+    /// under the request's next data key; the data subject's request records them first,
+    /// then the request records them as its own event, then the old key is erased. Whatever
+    /// was not re-sealed (the person's identification, the texts not kept, the texts of
+    /// steps, the attachments) is erased with it.
+    pub async fn carry_out_erasure_of(
+        &self,
+        caller: &Caller,
+        id: &str,
+        person: &str,
+        keep_texts: bool,
+    ) -> AppResult<CarriedOut> {
+        let reader = self.reader(caller).await?;
+        let mut summary = self.own_subject_request(&reader, id).await?;
+        if summary.kind != SubjectRequestKind::Erasure {
+            return Err(AppError::bad_input(
+                "only an erasure names the person whose data are erased",
+            ));
+        }
+        let Some(request_id) = summary.exchange.strip_prefix("InformationRequest/") else {
+            return Err(AppError::bad_input(
+                "an alert is about one person: its erasure erases the alert's personal data",
+            ));
+        };
+        let request_id = request_id.to_string();
+        if !summary.open() || summary.carried_out_at.is_some() {
+            return Err(AppError::from(imi_domain::error::DomainError::refused(
+                "the data subject's request was already carried out",
+            )));
+        }
+        let person = match person.trim() {
+            "subject" => PersonOfRequest::Subject,
+            other => PersonOfRequest::Concerned(other.to_string()),
+        };
+        let full = request_full::get(&self.pool, &request_id)
+            .await
+            .map_err(|e| AppError::database("reading a request", &e))?
+            .ok_or_else(|| AppError::from(imi_domain::request::unknown_request()))?;
+        if full.summary.personal_data_deleted() {
+            return Err(AppError::from(imi_domain::error::DomainError::refused(
+                "the personal data of this exchange are already erased",
+            )));
+        }
+        let d = &full.details;
+        let from_key = if d.data_key.is_empty() {
+            request_key_id(&request_id)
+        } else {
+            d.data_key.clone()
+        };
+        // The persons whose data the request holds: those sealed under its current key.
+        let mut persons: Vec<(PersonOfRequest, Sealed)> = d
+            .persons_concerned
+            .iter()
+            .map(|(p, s)| (PersonOfRequest::Concerned(p.clone()), s.clone()))
+            .collect();
+        if d.draft.subject.key_id == from_key {
+            persons.insert(0, (PersonOfRequest::Subject, d.draft.subject.clone()));
+        }
+        if !persons.iter().any(|(p, _)| *p == person) {
+            return Err(AppError::bad_input(
+                "the request holds no personal data of that person",
+            ));
+        }
+        if persons.len() < 2 {
+            return Err(AppError::bad_input(
+                "the request is about one person: carry the erasure out without naming one",
+            ));
+        }
+        let base = request_key_id(&request_id);
+        let generation = imi_domain::sealed::key_generation(&from_key, &base).unwrap_or(1);
+        let key_id = imi_domain::sealed::generation_key(&base, generation + 1);
+        let reading = Reading {
+            operation: "subjectRequest.reseal",
+            level: "DataAdministrator".to_string(),
+            acting_user: format!("user:{}", reader.user_id),
+            acting_authority: Some(reader.authority_id().to_string()),
+        };
+        let mut opener = Opener::new(self, true, reading);
+        let mut values = Vec::new();
+        for (p, identity) in persons.into_iter().filter(|(p, _)| *p != person) {
+            let field = match p {
+                PersonOfRequest::Subject => "subject",
+                PersonOfRequest::Concerned(_) => "personsConcerned",
+            };
+            let Some(value) = opener.value(&identity, field).await? else {
+                continue;
+            };
+            values.push(ResealedValue::Person {
+                person: p,
+                identity: self.seal(&key_id, &value).await?,
+            });
+        }
+        if keep_texts {
+            if let Some(text) = &d.draft.free_text {
+                if let Some(value) = opener.value(text, "freeText").await? {
+                    values.push(ResealedValue::FreeText {
+                        text: self.seal(&key_id, &value).await?,
+                    });
+                }
+            }
+            for (question, answer) in &d.answers {
+                if let Some(value) = opener.value(answer, "answers").await? {
+                    values.push(ResealedValue::Answer {
+                        question: question.clone(),
+                        answer: self.seal(&key_id, &value).await?,
+                    });
+                }
+            }
+        }
+        opener.finish().await?;
+        let erasure = PartialErasure {
+            person,
+            from_key,
+            key_id,
+            values,
+        };
+        summary.erasure = Some(erasure.clone());
+        let command = SubjectRequestCommand::CarryOutErasure { erasure };
+        let position = self.run(caller, &summary.id, command.into()).await?;
+        let last = self.on_exchange(&summary, caller.metadata()).await?;
+        let outcome = self
+            .settle(last.or(position), &Wait::of(None, &DEFAULT_WAIT)?)
+            .await?;
+        Ok(CarriedOut {
+            outcome,
+            export: None,
+            alert_export: None,
+        })
+    }
+
+    /// The request's side of an erasure of one person among several, written once: the
+    /// re-sealed values recorded (unless the request records them already), then the old key
+    /// erased (a no-op when it is).
+    async fn reseal_on_request(
+        &self,
+        s: &SubjectRequestSummary,
+        erasure: &PartialErasure,
+        request_id: &str,
+        recorded: bool,
+        metadata: CommandMetadata,
+    ) -> AppResult<Option<FeedPosition>> {
+        let acting_user = metadata.acting_user.clone();
+        let last = if recorded {
+            None
+        } else {
+            let command = RequestCommand::Reseal {
+                subject_request: s.id.clone(),
+                erased: erasure.person.clone(),
+                from_key: erasure.from_key.clone(),
+                key_id: erasure.key_id.clone(),
+                values: erasure.values.clone(),
+            };
+            self.run_as(
+                Actor::system(PROCESS),
+                metadata,
+                request_id,
+                Command::Request(command),
+            )
+            .await?
+        };
+        // The re-sealed values are in the log: the old key may go.
+        imi_store::retention::erase_exchange(
+            &self.pool,
+            &self.keyring,
+            &erasure.from_key,
+            &acting_user,
+            &format!("data subject's request {}: one person among several", s.id),
+        )
+        .await
+        .map_err(|e| AppError::sealing("erasing the request's previous data key", &e))?;
+        Ok(last)
     }
 
     /// Whether the personal data of `exchange` were erased (as the read models know it).
@@ -364,6 +550,11 @@ impl App {
         )
         .await
         .map_err(|e| AppError::database("reading a request's events", &e))?;
+        if let Some(erasure) = &s.erasure {
+            return self
+                .reseal_on_request(s, erasure, request_id, recorded, metadata)
+                .await;
+        }
         if recorded {
             return Ok(None);
         }
@@ -475,6 +666,30 @@ impl App {
         .await
     }
 
+    /// Extends request `id`'s deadline by `months` (at most two), once, before it passed,
+    /// with the `reason` the subject is told (Art. 12(3) of Regulation (EU) 2016/679).
+    pub async fn extend_subject_request_deadline(
+        &self,
+        caller: &Caller,
+        id: &str,
+        months: u32,
+        reason: &str,
+    ) -> AppResult<Outcome> {
+        let reader = self.reader(caller).await?;
+        let summary = self.own_subject_request(&reader, id).await?;
+        let command = SubjectRequestCommand::ExtendDeadline {
+            months,
+            reason: reason.to_string(),
+        };
+        self.execute(
+            caller,
+            &summary.id,
+            command,
+            &Wait::of(None, &DEFAULT_WAIT)?,
+        )
+        .await
+    }
+
     /// The request `id` if the reader handles its authority's data subjects' requests in its
     /// area; otherwise answered as a missing one.
     async fn own_subject_request(
@@ -507,6 +722,7 @@ impl App {
             recorded_by: s.recorded_by.clone(),
             recorded_at: s.recorded_at,
             due_on: s.due_on,
+            extended: s.extended,
             overdue: s.open() && today > s.due_on,
             carried_out_at: s.carried_out_at,
             closed_at: s.closed_at,

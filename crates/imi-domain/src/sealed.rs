@@ -44,9 +44,49 @@ impl Sealed {
     }
 }
 
+/// The generation of data key `key_id` of exchange `base`: 1 for `base` itself, n for
+/// `base#n` (n >= 2, the key an erasure of one person among several re-sealed the others'
+/// values under); `None` for a key of anything else.
+pub fn key_generation(key_id: &str, base: &str) -> Option<u32> {
+    if key_id == base {
+        return Some(1);
+    }
+    let n: u32 = key_id.strip_prefix(base)?.strip_prefix('#')?.parse().ok()?;
+    (n >= 2 && key_id == generation_key(base, n)).then_some(n)
+}
+
+/// The id of generation `n` of exchange `base`'s data key.
+pub fn generation_key(base: &str, n: u32) -> String {
+    if n <= 1 {
+        base.to_string()
+    } else {
+        format!("{base}#{n}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_generation_belongs_to_its_exchange_only() {
+        let base = "InformationRequest/r1";
+        assert_eq!(key_generation(base, base), Some(1));
+        assert_eq!(key_generation("InformationRequest/r1#2", base), Some(2));
+        assert_eq!(key_generation("InformationRequest/r1#12", base), Some(12));
+        for other in [
+            "InformationRequest/r12",
+            "InformationRequest/r1#1",
+            "InformationRequest/r1#02",
+            "InformationRequest/r1#x",
+            "InformationRequest/r1#",
+            "Alert/r1#2",
+        ] {
+            assert_eq!(key_generation(other, base), None, "{other}");
+        }
+        assert_eq!(generation_key(base, 1), base);
+        assert_eq!(generation_key(base, 3), "InformationRequest/r1#3");
+    }
 
     #[test]
     fn serializes_with_short_field_names() {

@@ -16,6 +16,8 @@
 //! fact, then the erasure of the exchange's data key (with its attachments' bytes). The
 //! deletion rule is done only once the key is erased; a retried command answers as the first
 //! (same idempotency key), so an erasure interrupted after the event is completed later.
+//! Deletions due together are decided, recorded and erased set-wise (a statement per step
+//! for up to [`BATCH`] exchanges by default), with the same guarantees.
 
 use crate::undefined_table;
 use imi_domain::actor::Actor;
@@ -23,7 +25,7 @@ use imi_domain::authority::Clock;
 use imi_domain::command::Issued;
 use imi_domain::error::DomainError;
 use imi_projections::deadlines::{self, Deadline};
-use imi_store::commands::{CommandBus, CommandError};
+use imi_store::commands::{CommandBus, CommandError, Decided};
 use imi_store::metadata::CommandMetadata;
 use serde::de::DeserializeOwned;
 use sqlx::pool::PoolConnection;
@@ -60,6 +62,86 @@ pub trait Dispatch: Send + Sync {
         command: &serde_json::Value,
         metadata: CommandMetadata,
     ) -> Result<(), DispatchError>;
+
+    /// Issues many deadlines' commands (aggregate id, command, metadata), one outcome each, in
+    /// order. One at a time unless the aggregate type decides them set-wise.
+    async fn issue_many(
+        &self,
+        commands: Vec<(String, serde_json::Value, CommandMetadata)>,
+    ) -> Vec<Result<(), DispatchError>> {
+        let mut outcomes = Vec::with_capacity(commands.len());
+        for (aggregate_id, command, metadata) in commands {
+            outcomes.push(self.issue(&aggregate_id, &command, metadata).await);
+        }
+        outcomes
+    }
+}
+
+/// Issues `commands` to `bus` set-wise ([`CommandBus::execute_many`]): one outcome each, in
+/// order. A batch that conflicts with another write, or a bus that decides one command at a
+/// time, falls back to `one_at_a_time`'s [`Dispatch::issue`] for each command.
+pub async fn issue_many_on<A, C>(
+    bus: &CommandBus<A>,
+    one_at_a_time: &dyn Dispatch,
+    commands: Vec<(String, serde_json::Value, CommandMetadata)>,
+) -> Vec<Result<(), DispatchError>>
+where
+    A: cqrs_es::Aggregate<Command = Issued<C>, Error = DomainError>,
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    let mut outcomes: Vec<Option<Result<(), DispatchError>>> = Vec::new();
+    let mut readable = Vec::new();
+    for (i, (aggregate_id, command, metadata)) in commands.iter().enumerate() {
+        match serde_json::from_value::<C>(command.clone()) {
+            Ok(c) => {
+                outcomes.push(None);
+                readable.push((
+                    i,
+                    (
+                        aggregate_id.clone(),
+                        Issued::new(Actor::system(PROCESS), c),
+                        metadata.clone(),
+                    ),
+                ));
+            }
+            Err(e) => outcomes.push(Some(Err(DispatchError::Later(format!(
+                "unreadable command: {e}"
+            ))))),
+        }
+    }
+    let (places, batch): (Vec<usize>, Vec<_>) = readable.into_iter().unzip();
+    match bus.execute_many(batch).await {
+        Ok(decided) => {
+            for (i, decided) in places.into_iter().zip(decided) {
+                outcomes[i] = Some(match decided {
+                    Decided::Appended | Decided::AlreadyRecorded => Ok(()),
+                    Decided::Refused(e) => Err(DispatchError::Refused(e.to_string())),
+                });
+            }
+        }
+        Err(CommandError::Unavailable(e)) => {
+            for i in places {
+                outcomes[i] = Some(Err(DispatchError::Later(format!(
+                    "event store unavailable: {e}"
+                ))));
+            }
+        }
+        Err(why) => {
+            tracing::debug!(%why, "deciding one command at a time");
+            for i in places {
+                let (aggregate_id, command, metadata) = &commands[i];
+                outcomes[i] = Some(
+                    one_at_a_time
+                        .issue(aggregate_id, command, metadata.clone())
+                        .await,
+                );
+            }
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.expect("every command has an outcome"))
+        .collect()
 }
 
 #[async_trait::async_trait]
@@ -90,6 +172,13 @@ where
             Err(e) => Err(DispatchError::Later(e.to_string())),
         }
     }
+
+    async fn issue_many(
+        &self,
+        commands: Vec<(String, serde_json::Value, CommandMetadata)>,
+    ) -> Vec<Result<(), DispatchError>> {
+        issue_many_on(self, self, commands).await
+    }
 }
 
 /// What the scheduler did with one deadline.
@@ -99,6 +188,9 @@ pub enum Acted {
     Refused(String),
     Later(String),
 }
+
+/// How many due deadlines the scheduler reads at a time by default.
+pub const BATCH: i64 = 500;
 
 /// Seals against the removal of whole tails are taken daily (`imi audit seal` takes one at once).
 pub const SEAL_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -111,6 +203,8 @@ pub struct Scheduler {
     keys: Option<imi_store::sealing::KeyRing>,
     /// How often the active scheduler looks for due deadlines.
     pub tick: Duration,
+    /// How many due deadlines it reads at a time: the most deletions acted on together.
+    pub batch: i64,
     /// How often the active scheduler seals the event log's chain heads (None: never).
     pub seal_every: Option<Duration>,
 }
@@ -123,6 +217,7 @@ impl Scheduler {
             dispatch: HashMap::new(),
             keys: None,
             tick: Duration::from_secs(5),
+            batch: BATCH,
             seal_every: Some(SEAL_EVERY),
         }
     }
@@ -141,17 +236,37 @@ impl Scheduler {
     }
 
     /// Acts on every deadline due now; returns what it did (for tests and the CLI).
+    /// Deletions go set-wise, up to [`Scheduler::batch`] at a time (see [`Scheduler::act_on_deletions`]);
+    /// the other rules one at a time, in the order they fell due.
     pub async fn run_due(&self) -> Result<Vec<(Deadline, Acted)>, sqlx::Error> {
         let mut done = Vec::new();
         loop {
-            let due = match deadlines::due(&self.pool, self.clock.now(), 100).await {
+            let due = match deadlines::due(&self.pool, self.clock.now(), self.batch).await {
                 Ok(due) => due,
                 Err(e) if undefined_table(&e) => return Ok(done),
                 Err(e) => return Err(e),
             };
             let mut progressed = false;
+            let mut deletions = Vec::new();
             for deadline in due {
+                if self.deletes_set_wise(&deadline) {
+                    deletions.push(deadline);
+                    continue;
+                }
+                // A rule due after deletions acts after them (an exchange's blocking, due
+                // before its deletion, acts before it).
+                for (deadline, acted) in self
+                    .act_on_deletions(std::mem::take(&mut deletions))
+                    .await?
+                {
+                    progressed |= !matches!(acted, Acted::Later(_));
+                    done.push((deadline, acted));
+                }
                 let acted = self.act(&deadline).await?;
+                progressed |= !matches!(acted, Acted::Later(_));
+                done.push((deadline, acted));
+            }
+            for (deadline, acted) in self.act_on_deletions(deletions).await? {
                 progressed |= !matches!(acted, Acted::Later(_));
                 done.push((deadline, acted));
             }
@@ -159,6 +274,118 @@ impl Scheduler {
                 return Ok(done);
             }
         }
+    }
+
+    fn deletes_set_wise(&self, deadline: &Deadline) -> bool {
+        deadline.rule == deadlines::rules::DELETION
+            && self.keys.is_some()
+            && self.dispatch.contains_key(&deadline.aggregate_type)
+    }
+
+    /// The metadata of a deadline's command: the system process, the deadline's id as
+    /// idempotency key (a retried command answers as the first) and as causation.
+    fn metadata(deadline: &Deadline) -> CommandMetadata {
+        let mut metadata = CommandMetadata::for_actor(&Actor::system(PROCESS))
+            .with_idempotency_key(Some(deadline.id.clone()));
+        metadata.causation_id = Some(deadline.id.clone());
+        metadata
+    }
+
+    /// Acts on deletion rules set-wise, per aggregate type, with the guarantees of
+    /// [`Scheduler::act`]: the commands decided and their facts appended in one statement
+    /// ([`Dispatch::issue_many`]), then the data keys of those recorded (now or by an earlier,
+    /// interrupted run: the same idempotency key answers as done) erased in one statement and
+    /// their attachments' bytes removed, then what was done recorded in `deadline_actions` in
+    /// one statement. A rule is recorded as done only once its key is erased; a run
+    /// interrupted before leaves it due, and the next run finds the fact recorded and erases
+    /// the key.
+    async fn act_on_deletions(
+        &self,
+        deletions: Vec<Deadline>,
+    ) -> Result<Vec<(Deadline, Acted)>, sqlx::Error> {
+        let mut by_type: Vec<(String, Vec<Deadline>)> = Vec::new();
+        for deadline in deletions {
+            match by_type
+                .iter_mut()
+                .find(|(t, _)| *t == deadline.aggregate_type)
+            {
+                Some((_, group)) => group.push(deadline),
+                None => by_type.push((deadline.aggregate_type.clone(), vec![deadline])),
+            }
+        }
+        let mut done = Vec::new();
+        for (aggregate_type, group) in by_type {
+            let (Some(dispatch), Some(keys)) = (self.dispatch.get(&aggregate_type), &self.keys)
+            else {
+                unreachable!("deletes_set_wise checked both");
+            };
+            let commands = group
+                .iter()
+                .map(|d| (d.aggregate_id.clone(), d.command.clone(), Self::metadata(d)))
+                .collect();
+            let mut acted: Vec<Acted> = dispatch
+                .issue_many(commands)
+                .await
+                .into_iter()
+                .map(|issued| match issued {
+                    Ok(()) => Acted::Done,
+                    Err(DispatchError::Refused(why)) => Acted::Refused(why),
+                    Err(DispatchError::Later(why)) => Acted::Later(why),
+                })
+                .collect();
+            let key_ids: Vec<String> = group
+                .iter()
+                .zip(&acted)
+                .filter(|(_, a)| **a == Acted::Done)
+                .map(|(d, _)| format!("{}/{}", d.aggregate_type, d.aggregate_id))
+                .collect();
+            if !key_ids.is_empty() {
+                if let Err(e) = imi_store::retention::delete_personal_data_of_many(
+                    &self.pool, keys, &key_ids, PROCESS,
+                )
+                .await
+                {
+                    let why = format!("erasing {} data keys: {e}", key_ids.len());
+                    for a in acted.iter_mut().filter(|a| **a == Acted::Done) {
+                        *a = Acted::Later(why.clone());
+                    }
+                }
+            }
+            let mut ids = Vec::new();
+            let mut outcomes = Vec::new();
+            let mut details = Vec::new();
+            for (deadline, a) in group.iter().zip(&acted) {
+                match a {
+                    Acted::Done => {
+                        ids.push(deadline.id.clone());
+                        outcomes.push("done");
+                        details.push(None);
+                    }
+                    Acted::Refused(why) => {
+                        ids.push(deadline.id.clone());
+                        outcomes.push("refused");
+                        details.push(Some(why.clone()));
+                    }
+                    Acted::Later(why) => {
+                        tracing::warn!(deadline = %deadline.id, %why, "deadline not acted on; retrying later");
+                    }
+                }
+            }
+            if !ids.is_empty() {
+                sqlx::query(
+                    "INSERT INTO deadline_actions (deadline_id, outcome, detail)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                     ON CONFLICT (deadline_id) DO NOTHING",
+                )
+                .bind(&ids)
+                .bind(&outcomes)
+                .bind(&details)
+                .execute(&self.pool)
+                .await?;
+            }
+            done.extend(group.into_iter().zip(acted));
+        }
+        Ok(done)
     }
 
     async fn act(&self, deadline: &Deadline) -> Result<Acted, sqlx::Error> {
@@ -172,11 +399,12 @@ impl Scheduler {
         if deletion && self.keys.is_none() {
             return Ok(Acted::Later("no key ring to erase data keys with".into()));
         }
-        let mut metadata = CommandMetadata::for_actor(&Actor::system(PROCESS))
-            .with_idempotency_key(Some(deadline.id.clone()));
-        metadata.causation_id = Some(deadline.id.clone());
         let acted = match dispatch
-            .issue(&deadline.aggregate_id, &deadline.command, metadata)
+            .issue(
+                &deadline.aggregate_id,
+                &deadline.command,
+                Self::metadata(deadline),
+            )
             .await
         {
             Ok(()) if deletion => {

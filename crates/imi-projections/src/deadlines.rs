@@ -246,7 +246,8 @@ fn subject_request(event: SubjectRequestEvent) -> Vec<Change> {
     use rules::*;
     use SubjectRequestEvent as E;
     match event {
-        E::SubjectRequestRecorded { due_on, .. } => vec![
+        E::SubjectRequestRecorded { due_on, .. }
+        | E::SubjectRequestDeadlineExtended { due_on, .. } => vec![
             set(
                 SUBJECT_REQUEST_REMINDER,
                 day(due_on - Duration::days(SUBJECT_REMINDER_DAYS)),
@@ -264,7 +265,9 @@ fn subject_request(event: SubjectRequestEvent) -> Vec<Change> {
             Change::End(SUBJECT_REQUEST_REMINDER),
             Change::End(SUBJECT_REQUEST_OVERDUE),
         ],
-        E::SubjectRequestCarriedOut { at, .. } | E::SubjectRectificationCarriedOut { at, .. } => {
+        E::SubjectRequestCarriedOut { at, .. }
+        | E::SubjectRectificationCarriedOut { at, .. }
+        | E::SubjectErasureCarriedOut { at, .. } => {
             vec![set(
                 SUBJECT_REQUEST_COMPLETION,
                 at + Duration::minutes(COMPLETION_GRACE_MINUTES),

@@ -48,7 +48,7 @@ pub fn alert_bus_with(
     services: SharedAlertServices,
     wake: Wake,
 ) -> AlertBus {
-    CommandBus::new(pool, config, alert_upcasters(), services, wake)
+    CommandBus::new(pool, config, alert_upcasters(), services.clone(), wake).with_batches(services)
 }
 
 /// The closure periods of `area` from the reference tables; `None` for an unknown area or one

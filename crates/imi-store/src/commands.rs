@@ -12,6 +12,9 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod batch;
+pub use batch::Decided;
+
 /// How one aggregate type is loaded: from all its events, or from a snapshot taken every
 /// `snapshot_every` events.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,6 +52,10 @@ pub struct CommandBus<A: Aggregate> {
     wake: Wake,
     guard: Option<GuardKeys<A::Command>>,
     guard_timeout: Duration,
+    config: AggregateConfig,
+    /// The services commands decided set-wise use ([`CommandBus::execute_many`]); `None`: this
+    /// bus decides one command at a time only.
+    batch_services: Option<A::Services>,
 }
 
 impl<A: Aggregate> CommandBus<A> {
@@ -71,7 +78,15 @@ impl<A: Aggregate> CommandBus<A> {
             wake,
             guard: None,
             guard_timeout: guard::DEFAULT_TIMEOUT,
+            config,
+            batch_services: None,
         }
+    }
+
+    /// Lets [`CommandBus::execute_many`] decide with `services` (the same as the bus's).
+    pub fn with_batches(mut self, services: A::Services) -> Self {
+        self.batch_services = Some(services);
+        self
     }
 
     /// Serializes the commands for which `keys` names guard keys: each runs (load, decide,

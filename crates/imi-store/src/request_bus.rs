@@ -43,7 +43,8 @@ pub fn request_bus_with(
     services: SharedRequestServices,
     wake: Wake,
 ) -> RequestBus {
-    CommandBus::new(pool, config, request_upcasters(), services, wake)
+    CommandBus::new(pool, config, request_upcasters(), services.clone(), wake)
+        .with_batches(services)
 }
 
 /// The question set `id` from `reference.question_sets` and `reference.questions`.

@@ -10,8 +10,28 @@ use imi_domain::authority::{LegislativeArea, Lookup, LookupError};
 use imi_domain::retention::{Retention, RetentionPeriods};
 use sqlx::PgPool;
 
+tokio::task_local! {
+    /// The delays read so far by the batch running in this task (see [`reading_delays_once`]).
+    static READ: std::cell::RefCell<std::collections::HashMap<String, Retention>>;
+}
+
+/// Runs `f` (a batch of decisions taken together) reading each area's delays once: the
+/// batch decides on one reading, as one command does.
+pub async fn reading_delays_once<T>(f: impl std::future::Future<Output = T>) -> T {
+    READ.scope(Default::default(), f).await
+}
+
 /// The delays of `area`; the Regulation's defaults for an unknown area or one without them.
 pub async fn retention(pool: &PgPool, area: &str) -> Result<Retention, sqlx::Error> {
+    if let Ok(Some(read)) = READ.try_with(|read| read.borrow().get(area).copied()) {
+        return Ok(read);
+    }
+    let delays = read_retention(pool, area).await?;
+    let _ = READ.try_with(|read| read.borrow_mut().insert(area.to_string(), delays));
+    Ok(delays)
+}
+
+async fn read_retention(pool: &PgPool, area: &str) -> Result<Retention, sqlx::Error> {
     let stored: Option<Option<serde_json::Value>> =
         sqlx::query_scalar("SELECT retention FROM reference.legislative_areas WHERE code = $1")
             .bind(area)
@@ -77,6 +97,29 @@ pub async fn erase_exchange(
     let erased = keys.erase(key_id, by, reason).await?;
     sqlx::query("DELETE FROM attachments WHERE key_id = $1")
         .bind(key_id)
+        .execute(pool)
+        .await?;
+    Ok(erased)
+}
+
+/// As [`delete_personal_data`] for many exchanges at once: their keys erased in one
+/// statement, their attachments' bytes removed in another. Idempotent: returns the keys
+/// erased now (the others were erased already).
+pub async fn delete_personal_data_of_many(
+    pool: &PgPool,
+    keys: &crate::sealing::KeyRing,
+    key_ids: &[String],
+    by: &str,
+) -> Result<Vec<String>, crate::sealing::SealError> {
+    let erased = keys
+        .erase_many(
+            key_ids,
+            by,
+            "retention: the deletion delay after formal closure passed",
+        )
+        .await?;
+    sqlx::query("DELETE FROM attachments WHERE key_id = ANY($1)")
+        .bind(key_ids)
         .execute(pool)
         .await?;
     Ok(erased)

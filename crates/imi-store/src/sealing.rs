@@ -507,6 +507,37 @@ impl KeyRing {
         Ok(sealers)
     }
 
+    /// As [`KeyRing::erase`] for many keys in one statement; returns those erased now.
+    pub async fn erase_many(
+        &self,
+        key_ids: &[String],
+        by: &str,
+        reason: &str,
+    ) -> Result<Vec<String>, SealError> {
+        if key_ids.iter().any(String::is_empty) {
+            return Err(SealError::InvalidKeyId);
+        }
+        let mut key_ids = key_ids.to_vec();
+        key_ids.sort_unstable();
+        key_ids.dedup();
+        let erased: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO data_keys (key_id, master_key_id, erased_at, erased_by, erasure_reason) \
+             SELECT k, $2, now(), $3, $4 FROM unnest($1::text[]) AS k \
+             ON CONFLICT (key_id) DO UPDATE \
+                SET wrapped = NULL, wrap_nonce = NULL, erased_at = now(), \
+                    erased_by = EXCLUDED.erased_by, erasure_reason = EXCLUDED.erasure_reason \
+              WHERE data_keys.erased_at IS NULL \
+             RETURNING key_id",
+        )
+        .bind(&key_ids)
+        .bind(self.master.id())
+        .bind(by)
+        .bind(reason)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(erased)
+    }
+
     /// The data key `key_id`, created (and wrapped) if it does not exist yet. The insert does
     /// nothing on conflict and the row is then read back, so concurrent first uses all end up
     /// with the one key that was stored.

@@ -134,6 +134,11 @@ struct People {
 /// The scene with request `r-1` (about [`SUBJECT`]) dispatched to `fr-ca`, accepted and
 /// answered.
 async fn dispatched() -> People {
+    dispatched_naming(&[]).await
+}
+
+/// The same, the draft naming further persons concerned (id, name).
+async fn dispatched_naming(persons: &[(&str, &str)]) -> People {
     let scene = start_with_exchanges().await;
     let nimic_de = coordinator(&scene, "DE").await;
     let nimic_fr = coordinator(&scene, "FR").await;
@@ -159,6 +164,15 @@ async fn dispatched() -> People {
     app.draft_request(&de, Some("r-1"), "PQ", content, &wait)
         .await
         .expect("draft");
+    for (person, name) in persons {
+        let identity = SubjectInput {
+            name: name.to_string(),
+            ..SubjectInput::default()
+        };
+        app.name_person_concerned(&de, "r-1", person, &identity, &wait)
+            .await
+            .expect("a further person");
+    }
     app.request_step(&de, "r-1", RequestCommand::Send, &wait)
         .await
         .expect("send");
@@ -589,4 +603,257 @@ async fn a_rectification_interrupted_between_the_two_writes_is_completed_from_th
     assert_eq!(done.len(), 1, "{done:?}");
     p.record(SubjectRequestKind::Access).await;
     assert_eq!(p.view(&p.fr).await.2.as_deref(), Some("Dr. Jan Berichtigt"));
+}
+
+const PARTNER: &str = "Anna Teilhaberin";
+
+/// The persons concerned `caller` reads, by id, with their names.
+async fn persons_read(p: &People, caller: &Caller) -> Vec<(String, Option<String>)> {
+    let app = &p.scene.app;
+    let view = app.request(caller, "r-1").await.unwrap();
+    let content = app.request_content(&view).await.unwrap().unwrap();
+    content
+        .persons_concerned
+        .iter()
+        .map(|c| {
+            let name = c.identity.as_ref().and_then(|i| i["name"].as_str());
+            (c.person.clone(), name.map(String::from))
+        })
+        .collect()
+}
+
+/// Whether any view, export or log row `caller` can read shows `text`.
+async fn shows(p: &People, caller: &Caller, text: &str) -> bool {
+    let app = &p.scene.app;
+    let view = app.request(caller, "r-1").await.unwrap();
+    let content = app.request_content(&view).await.unwrap();
+    serde_json::to_string(&content).unwrap().contains(text)
+}
+
+#[tokio::test]
+async fn a_further_person_is_named_in_the_draft_only_by_its_handler() {
+    let p = dispatched_naming(&[("partner", PARTNER)]).await;
+    let app = &p.scene.app;
+    for caller in [&p.de, &p.fr] {
+        assert_eq!(
+            persons_read(&p, caller).await,
+            vec![("partner".to_string(), Some(PARTNER.to_string()))]
+        );
+    }
+    let basic = app.request(&p.de_basic, "r-1").await.unwrap();
+    let content = app.request_content(&basic).await.unwrap();
+    assert!(!serde_json::to_string(&content).unwrap().contains(PARTNER));
+    let identity = SubjectInput {
+        name: "Late Person".into(),
+        ..SubjectInput::default()
+    };
+    let sent = app
+        .name_person_concerned(&p.de, "r-1", "late", &identity, &everything())
+        .await
+        .unwrap_err();
+    assert_eq!(sent.code, Code::BadUserInput, "{sent:?}");
+    let by_fr = app
+        .name_person_concerned(&p.fr, "r-1", "late", &identity, &everything())
+        .await
+        .unwrap_err();
+    assert_eq!(by_fr.code, Code::Forbidden, "{by_fr:?}");
+}
+
+/// Erasing the partner among two persons: every view then shows the subject and nothing of
+/// the partner, the texts kept are re-sealed, the old key is erased, the chain verifies.
+#[tokio::test]
+async fn erasing_one_person_among_two_keeps_the_other_for_every_view() {
+    let p = dispatched_naming(&[("partner", PARTNER)]).await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Erasure).await;
+    for (person, why) in [("nobody", "unknown person"), ("", "no person")] {
+        let refused = app
+            .carry_out_erasure_of(&p.de, &id, person, true)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code, Code::BadUserInput, "{why}: {refused:?}");
+    }
+    app.carry_out_erasure_of(&p.de, &id, "partner", true)
+        .await
+        .expect("erase the partner");
+    for caller in [&p.de, &p.fr] {
+        let (level, _, name) = p.view(caller).await;
+        assert_eq!(level, RequestViewLevel::FullWithPersonalData);
+        assert_eq!(name.as_deref(), Some(SUBJECT), "the subject stays");
+        assert!(persons_read(&p, caller).await.is_empty());
+        assert!(!shows(&p, caller, PARTNER).await, "nothing of the partner");
+        let view = app.request(caller, "r-1").await.unwrap();
+        let content = app.request_content(&view).await.unwrap().unwrap();
+        assert_eq!(
+            content.free_text.as_deref(),
+            Some(&*format!("About {SUBJECT}")),
+            "kept"
+        );
+    }
+    let keys: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT key_id, erased_at IS NOT NULL FROM data_keys
+          WHERE key_id LIKE 'InformationRequest/r-1%' ORDER BY key_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        keys,
+        vec![
+            ("InformationRequest/r-1".to_string(), true),
+            ("InformationRequest/r-1#2".to_string(), false)
+        ]
+    );
+    // Once only; the request goes on under its new key.
+    let again = app
+        .carry_out_erasure_of(&p.de, &id, "subject", false)
+        .await
+        .unwrap_err();
+    assert_eq!(again.code, Code::BadUserInput, "{again:?}");
+    let rectification = p.record(SubjectRequestKind::Rectification).await;
+    let corrected = Rectification {
+        subject: Some(SubjectInput {
+            name: "Dr. Jan Berichtigt".into(),
+            ..SubjectInput::default()
+        }),
+        ..Rectification::default()
+    };
+    app.carry_out_subject_request(&p.de, &rectification, Some(&corrected))
+        .await
+        .expect("rectified under the new key");
+    assert_eq!(p.view(&p.fr).await.2.as_deref(), Some("Dr. Jan Berichtigt"));
+    let verified = imi_store::audit::verify(&app.pool).await.unwrap();
+    assert!(verified.first_broken.is_none(), "{verified:?}");
+}
+
+/// Erasing one person of a request about one person is refused (the erasure without a
+/// person erases everything); so is naming a person for another kind of request.
+#[tokio::test]
+async fn one_person_is_erased_only_among_several_and_only_by_an_erasure() {
+    let p = dispatched().await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Erasure).await;
+    let alone = app
+        .carry_out_erasure_of(&p.de, &id, "subject", false)
+        .await
+        .unwrap_err();
+    assert_eq!(alone.code, Code::BadUserInput, "{alone:?}");
+    let access = p.record(SubjectRequestKind::Access).await;
+    let other_kind = app
+        .carry_out_erasure_of(&p.de, &access, "subject", false)
+        .await
+        .unwrap_err();
+    assert_eq!(other_kind.code, Code::BadUserInput, "{other_kind:?}");
+    let by_fr = app
+        .carry_out_erasure_of(&p.fr, &id, "subject", false)
+        .await
+        .unwrap_err();
+    assert_eq!(by_fr.code, Code::NotFound, "{by_fr:?}");
+    assert_eq!(p.view(&p.de).await.2.as_deref(), Some(SUBJECT));
+}
+
+/// Interrupted after the data subject's request's event: the scheduler's completion rule
+/// records the re-sealed values on the request and erases the old key, once.
+#[tokio::test]
+async fn erasing_one_person_interrupted_between_the_two_writes_is_completed() {
+    use imi_domain::request::{PersonOfRequest, ResealedValue};
+    use imi_domain::subject_request::{
+        PartialErasure, SubjectRequestCommand, COMPLETION_GRACE_MINUTES,
+    };
+    let p = dispatched_naming(&[("partner", PARTNER)]).await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Erasure).await;
+    let identity = app
+        .seal("InformationRequest/r-1#2", &json!({ "name": SUBJECT }))
+        .await
+        .unwrap();
+    let erasure = PartialErasure {
+        person: PersonOfRequest::Concerned("partner".into()),
+        from_key: "InformationRequest/r-1".into(),
+        key_id: "InformationRequest/r-1#2".into(),
+        values: vec![ResealedValue::Person {
+            person: PersonOfRequest::Subject,
+            identity,
+        }],
+    };
+    app.execute(
+        &p.de,
+        &id,
+        SubjectRequestCommand::CarryOutErasure { erasure },
+        &everything(),
+    )
+    .await
+    .expect("the first write only");
+    assert_eq!(persons_read(&p, &p.de).await.len(), 1, "not erased yet");
+    let done = scheduler_after(&p.scene, COMPLETION_GRACE_MINUTES + 1)
+        .await
+        .run_due()
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].1, imi_notify::scheduler::Acted::Done);
+    p.record(SubjectRequestKind::Access).await;
+    assert!(persons_read(&p, &p.fr).await.is_empty());
+    assert!(!shows(&p, &p.fr, PARTNER).await);
+    assert_eq!(p.view(&p.fr).await.2.as_deref(), Some(SUBJECT));
+    let again = app
+        .complete_subject_request(
+            &id,
+            imi_store::metadata::CommandMetadata::for_actor(&imi_domain::actor::Actor::system(
+                "test",
+            )),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, None);
+    let facts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = 'r-1'
+            AND event_type = 'PersonalDataResealed'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(facts, 1);
+    let verified = imi_store::audit::verify(&app.pool).await.unwrap();
+    assert!(verified.first_broken.is_none(), "{verified:?}");
+}
+
+#[tokio::test]
+async fn the_deadline_is_extended_once_with_a_reason_by_the_recording_authority() {
+    let p = dispatched().await;
+    let app = &p.scene.app;
+    let id = p.record(SubjectRequestKind::Access).await;
+    let before = app.subject_request(&p.de, &id).await.unwrap();
+    for (caller, months, reason, code) in [
+        (&p.de, 1, "  ", Code::BadUserInput),
+        (&p.de, 3, "complex", Code::BadUserInput),
+        (&p.fr, 1, "complex", Code::NotFound),
+        (&p.de_basic, 1, "complex", Code::NotFound),
+    ] {
+        let refused = app
+            .extend_subject_request_deadline(caller, &id, months, reason)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code, code, "{refused:?}");
+    }
+    assert_eq!(app.subject_request(&p.de, &id).await.unwrap(), before);
+    app.extend_subject_request_deadline(&p.de, &id, 2, "many requests at once")
+        .await
+        .expect("extended");
+    let after = app.subject_request(&p.de, &id).await.unwrap();
+    assert!(after.extended);
+    assert_eq!(
+        after.due_on,
+        before
+            .due_on
+            .checked_add_months(chrono::Months::new(2))
+            .unwrap()
+    );
+    let queue = app.subject_request_queue(&p.de).await.unwrap();
+    assert_eq!(queue[0].due_on, after.due_on);
+    let again = app
+        .extend_subject_request_deadline(&p.de, &id, 1, "still many")
+        .await
+        .unwrap_err();
+    assert_eq!(again.code, Code::BadUserInput, "{again:?}");
 }

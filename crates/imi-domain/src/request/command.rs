@@ -109,6 +109,9 @@ pub enum RequestCommand {
     Withdraw { reason: String },
     /// Rates the reply, once: its timeliness and the effort made, each 1 to 5.
     RateReply { timeliness: u8, effort: u8 },
+    /// Names a further person concerned besides the subject (while a draft), their
+    /// identification sealed under the request's key.
+    NamePersonConcerned { person: String, identity: Sealed },
 
     // --- Time facts, issued by the scheduler (Actor::System) --------------------------------
     /// The responding authority did not accept within 7 days of dispatch.
@@ -138,6 +141,15 @@ pub enum RequestCommand {
     BlockPersonalDataForSubject { subject_request: String },
     /// Records that the personal data are erased (the application then erases the data key).
     RecordPersonalDataErasedForSubject { subject_request: String },
+    /// Erases one person among several: the others' values, re-sealed under the request's
+    /// next key `key_id`, replace those under `from_key` (the application then erases it).
+    Reseal {
+        subject_request: String,
+        erased: super::PersonOfRequest,
+        from_key: String,
+        key_id: String,
+        values: Vec<super::ResealedValue>,
+    },
 }
 
 impl RequestCommand {
@@ -166,6 +178,7 @@ impl RequestCommand {
             Self::Close => "Close",
             Self::Withdraw { .. } => "Withdraw",
             Self::RateReply { .. } => "RateReply",
+            Self::NamePersonConcerned { .. } => "NamePersonConcerned",
             Self::RecordAcceptanceOverdue => "RecordAcceptanceOverdue",
             Self::RecordDueDateApproaching => "RecordDueDateApproaching",
             Self::RecordAnswerOverdue => "RecordAnswerOverdue",
@@ -175,6 +188,7 @@ impl RequestCommand {
             Self::Rectify { .. } => "Rectify",
             Self::BlockPersonalDataForSubject { .. } => "BlockPersonalDataForSubject",
             Self::RecordPersonalDataErasedForSubject { .. } => "RecordPersonalDataErasedForSubject",
+            Self::Reseal { .. } => "Reseal",
         }
     }
 
@@ -199,6 +213,7 @@ impl RequestCommand {
             Self::Rectify { .. }
                 | Self::BlockPersonalDataForSubject { .. }
                 | Self::RecordPersonalDataErasedForSubject { .. }
+                | Self::Reseal { .. }
         )
     }
 }

@@ -206,6 +206,23 @@ pub enum RequestEvent {
         subject_request: String,
         at: DateTime<Utc>,
     },
+    /// A further person concerned was named (their identification sealed).
+    PersonConcernedNamed {
+        person: String,
+        identity: Sealed,
+        at: DateTime<Utc>,
+    },
+    /// A data subject's request erased one person among several: the others' values are
+    /// re-sealed under `key_id`, the request's next key; `from_key`, holding the erased
+    /// person's data, is erased after this event.
+    PersonalDataResealed {
+        subject_request: String,
+        erased: super::PersonOfRequest,
+        from_key: String,
+        key_id: String,
+        values: Vec<super::ResealedValue>,
+        at: DateTime<Utc>,
+    },
 }
 
 impl RequestEvent {
@@ -248,7 +265,9 @@ impl RequestEvent {
             | FreeTextRectified { at, .. }
             | AnswerRectified { at, .. }
             | PersonalDataBlockedForSubject { at, .. }
-            | PersonalDataErasedForSubject { at, .. } => *at,
+            | PersonalDataErasedForSubject { at, .. }
+            | PersonConcernedNamed { at, .. }
+            | PersonalDataResealed { at, .. } => *at,
         }
     }
 
@@ -268,6 +287,7 @@ impl RequestEvent {
                 | Self::AnswerRectified { .. }
                 | Self::PersonalDataBlockedForSubject { .. }
                 | Self::PersonalDataErasedForSubject { .. }
+                | Self::PersonalDataResealed { .. }
         )
     }
 }
@@ -312,6 +332,8 @@ impl DomainEvent for RequestEvent {
             AnswerRectified { .. } => "AnswerRectified",
             PersonalDataBlockedForSubject { .. } => "PersonalDataBlockedForSubject",
             PersonalDataErasedForSubject { .. } => "PersonalDataErasedForSubject",
+            PersonConcernedNamed { .. } => "PersonConcernedNamed",
+            PersonalDataResealed { .. } => "PersonalDataResealed",
         }
         .to_string()
     }

@@ -15,6 +15,7 @@ mod command;
 mod drafting;
 mod event;
 mod model;
+mod persons;
 pub mod policy;
 mod rating;
 mod replies;
@@ -36,6 +37,7 @@ pub use model::{
     RequestStatus, RequestSummary, ACCEPTANCE_DAYS, ALLOWED_MEDIA_TYPES, INACTIVITY_MONTHS,
     MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_REASON_CHARS, REMINDER_DAYS_BEFORE_DUE,
 };
+pub use persons::{PersonOfRequest, ResealedValue, MAX_PERSONS_CONCERNED};
 pub use policy::{audit_level, authorize, view_level, RequestAction, RequestViewLevel};
 pub use rating::{ReplyRating, NEGATIVE_AT_MOST, RATING_RANGE};
 pub use services::{QuestionSets, RequestServices};
@@ -107,6 +109,8 @@ impl<S> InformationRequest<S> {
             answers: r.answers.clone(),
             reply_attachments: r.reply_attachments.clone(),
             pending_reply: r.pending_reply.clone(),
+            persons_concerned: r.persons_concerned.clone(),
+            data_key: r.current_key(),
         })
     }
 
@@ -174,6 +178,13 @@ pub struct RequestDetails {
     /// The attachments of the replies sent so far.
     pub reply_attachments: Vec<Attachment>,
     pub pending_reply: Option<PendingReply>,
+    /// Further persons concerned, by id, each identification sealed.
+    #[serde(default)]
+    pub persons_concerned: BTreeMap<String, Sealed>,
+    /// The data key new values are sealed under: the request's own, or its latest
+    /// generation after an erasure of one person among several.
+    #[serde(default)]
+    pub data_key: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -203,6 +214,14 @@ struct Request {
     reminded_for: Option<NaiveDate>,
     overdue_for: Option<NaiveDate>,
     inactivity_raised_for: Option<DateTime<Utc>>,
+    #[serde(default)]
+    persons_concerned: BTreeMap<String, Sealed>,
+    /// Set once an erasure of one person among several re-sealed the others' values.
+    #[serde(default)]
+    data_key: Option<String>,
+    /// The subject's identification was erased, another person's data remain.
+    #[serde(default)]
+    subject_erased: bool,
 }
 
 /// The refusal when a lookup fails: the client may retry; the cause is the store's to log.
@@ -235,9 +254,9 @@ pub fn unknown_request() -> DomainError {
     DomainError::not_found("no such request")
 }
 
-/// A sealed value must be sealed under this request's key.
+/// A sealed value must be sealed under this request's key (or a later generation of it).
 fn checked_sealed(what: &str, sealed: &Sealed, request_id: &str) -> Result<(), DomainError> {
-    if sealed.key_id != request_key_id(request_id) {
+    if crate::sealed::key_generation(&sealed.key_id, &request_key_id(request_id)).is_none() {
         return Err(DomainError::invalid(format!(
             "{what} must be sealed under the request's own key"
         )));
@@ -516,6 +535,9 @@ impl RequestState {
             C::Close => r.close(now),
             C::Withdraw { reason } => r.withdraw(&reason, now),
             C::RateReply { timeliness, effort } => r.rate(ReplyRating { timeliness, effort }, now),
+            C::NamePersonConcerned { person, identity } => {
+                r.name_person_concerned(person, identity, now)
+            }
             C::RecordAcceptanceOverdue
             | C::RecordDueDateApproaching
             | C::RecordAnswerOverdue
@@ -524,7 +546,8 @@ impl RequestState {
             | C::RecordPersonalDataDeleted
             | C::Rectify { .. }
             | C::BlockPersonalDataForSubject { .. }
-            | C::RecordPersonalDataErasedForSubject { .. } => {
+            | C::RecordPersonalDataErasedForSubject { .. }
+            | C::Reseal { .. } => {
                 unreachable!("system commands are handled above")
             }
         }
@@ -578,6 +601,9 @@ impl RequestState {
                 reminded_for: None,
                 overdue_for: None,
                 inactivity_raised_for: None,
+                persons_concerned: BTreeMap::new(),
+                data_key: None,
+                subject_erased: false,
             });
             return;
         }
@@ -755,6 +781,17 @@ impl Request {
             E::PersonalDataErasedForSubject { at, .. } => {
                 self.dates.personal_data_deleted_at = Some(at)
             }
+            E::PersonConcernedNamed {
+                person, identity, ..
+            } => {
+                self.persons_concerned.insert(person, identity);
+            }
+            E::PersonalDataResealed {
+                erased,
+                key_id,
+                values,
+                ..
+            } => self.resealed(erased, key_id, values),
         }
     }
 }

@@ -104,7 +104,8 @@ impl RequestAction {
         use RequestCommand as C;
         Some(match command {
             C::Draft { .. } => Self::Draft,
-            C::UpdateDraft { .. } => Self::UpdateDraft,
+            // Naming a further person is writing the draft.
+            C::UpdateDraft { .. } | C::NamePersonConcerned { .. } => Self::UpdateDraft,
             C::Send => Self::Send,
             C::ApproveRequest => Self::ApproveRequest,
             C::SendBackRequest { .. } => Self::SendBackRequest,
@@ -132,7 +133,8 @@ impl RequestAction {
             | C::RecordPersonalDataDeleted
             | C::Rectify { .. }
             | C::BlockPersonalDataForSubject { .. }
-            | C::RecordPersonalDataErasedForSubject { .. } => return None,
+            | C::RecordPersonalDataErasedForSubject { .. }
+            | C::Reseal { .. } => return None,
         })
     }
 

@@ -34,6 +34,13 @@ impl Request {
                     at: now,
                 }
             }
+            C::Reseal {
+                subject_request,
+                erased,
+                from_key,
+                key_id,
+                values,
+            } => return self.reseal(subject_request, erased, from_key, key_id, values, now),
             C::RecordPersonalDataErasedForSubject { subject_request } => {
                 RequestEvent::PersonalDataErasedForSubject {
                     subject_request,

@@ -102,7 +102,7 @@ pub enum Audience {
 
 /// The audience of each kind of step (by event type). A step of a kind not listed here is
 /// shown to the acting side only.
-pub const STEP_RULES: [(&str, Audience); 36] = {
+pub const STEP_RULES: [(&str, Audience); 38] = {
     use Audience::*;
     [
         ("RequestDrafted", ActingSide),
@@ -141,6 +141,8 @@ pub const STEP_RULES: [(&str, Audience); 36] = {
         ("AnswerRectified", Everyone),
         ("PersonalDataBlockedForSubject", Everyone),
         ("PersonalDataErasedForSubject", Everyone),
+        ("PersonConcernedNamed", ActingSide),
+        ("PersonalDataResealed", Everyone),
     ]
 };
 

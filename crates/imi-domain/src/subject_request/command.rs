@@ -1,4 +1,4 @@
-use super::model::{Correction, ExchangeFacts, SubjectRequestKind};
+use super::model::{Correction, ExchangeFacts, PartialErasure, SubjectRequestKind};
 use crate::sealed::Sealed;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,12 @@ pub enum SubjectRequestCommand {
     /// exchange's key); recorded before the exchange is changed, so that an interrupted
     /// carrying out can be completed from the log.
     Rectify { corrections: Vec<Correction> },
+    /// An erasure carried out on one person among several of an information request: the
+    /// others' values re-sealed, recorded before the request is changed.
+    CarryOutErasure { erasure: PartialErasure },
+    /// Extends the deadline by `months` (at most two), once, before it passed, with the
+    /// reason the subject is told (in clear: it names no person).
+    ExtendDeadline { months: u32, reason: String },
     /// Closes the request with the answer given to the subject (sealed under its own key).
     Close { answer: Option<Sealed> },
     /// The deadline comes within [`super::REMINDER_DAYS_BEFORE_DUE`] days.
@@ -36,6 +42,8 @@ impl SubjectRequestCommand {
             Self::Record { .. } => "Record",
             Self::CarryOut => "CarryOut",
             Self::Rectify { .. } => "Rectify",
+            Self::CarryOutErasure { .. } => "CarryOutErasure",
+            Self::ExtendDeadline { .. } => "ExtendDeadline",
             Self::Close { .. } => "Close",
             Self::RecordDeadlineApproaching => "RecordDeadlineApproaching",
             Self::RecordOverdue => "RecordOverdue",

@@ -1,4 +1,4 @@
-use super::model::{Correction, ExchangeFacts, SubjectRequestKind};
+use super::model::{Correction, ExchangeFacts, PartialErasure, SubjectRequestKind};
 use crate::sealed::Sealed;
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::DomainEvent;
@@ -30,6 +30,23 @@ pub enum SubjectRequestEvent {
         by: String,
         at: DateTime<Utc>,
     },
+    /// An erasure of one person among several was carried out: the others' values,
+    /// re-sealed, that the request records as its own event.
+    SubjectErasureCarriedOut {
+        erasure: PartialErasure,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    /// The deadline was extended from `previous_due_on` to `due_on` (Art. 12(3) of
+    /// Regulation (EU) 2016/679).
+    SubjectRequestDeadlineExtended {
+        previous_due_on: NaiveDate,
+        due_on: NaiveDate,
+        months: u32,
+        reason: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
     SubjectRequestClosed {
         answer: Sealed,
         by: String,
@@ -58,6 +75,8 @@ impl SubjectRequestEvent {
             SubjectRequestRecorded { at, .. }
             | SubjectRequestCarriedOut { at, .. }
             | SubjectRectificationCarriedOut { at, .. }
+            | SubjectErasureCarriedOut { at, .. }
+            | SubjectRequestDeadlineExtended { at, .. }
             | SubjectRequestClosed { at, .. }
             | SubjectRequestDeadlineNeared { at, .. }
             | SubjectRequestDeadlineMissed { at, .. } => *at,
@@ -72,6 +91,8 @@ impl DomainEvent for SubjectRequestEvent {
             SubjectRequestRecorded { .. } => "SubjectRequestRecorded",
             SubjectRequestCarriedOut { .. } => "SubjectRequestCarriedOut",
             SubjectRectificationCarriedOut { .. } => "SubjectRectificationCarriedOut",
+            SubjectErasureCarriedOut { .. } => "SubjectErasureCarriedOut",
+            SubjectRequestDeadlineExtended { .. } => "SubjectRequestDeadlineExtended",
             SubjectRequestClosed { .. } => "SubjectRequestClosed",
             SubjectRequestDeadlineNeared { .. } => "SubjectRequestDeadlineNeared",
             SubjectRequestDeadlineMissed { .. } => "SubjectRequestDeadlineMissed",

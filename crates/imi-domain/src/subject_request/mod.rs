@@ -12,16 +12,18 @@
 
 mod command;
 mod event;
+mod extension;
 mod model;
 #[cfg(test)]
 mod tests;
 
 pub use command::SubjectRequestCommand;
 pub use event::SubjectRequestEvent;
+pub use extension::{MAX_EXTENSION_MONTHS, MAX_EXTENSION_REASON_CHARS};
 pub use model::{
-    due_on, subject_request_key_id, CorrectedField, Correction, ExchangeFacts, SubjectRequestKind,
-    SubjectRequestStatus, SubjectRequestSummary, ANSWER_DAYS, COMPLETE_ON_EXCHANGE,
-    COMPLETION_GRACE_MINUTES, REMINDER_DAYS_BEFORE_DUE,
+    due_on, subject_request_key_id, CorrectedField, Correction, ExchangeFacts, PartialErasure,
+    SubjectRequestKind, SubjectRequestStatus, SubjectRequestSummary, ANSWER_DAYS,
+    COMPLETE_ON_EXCHANGE, COMPLETION_GRACE_MINUTES, REMINDER_DAYS_BEFORE_DUE,
 };
 
 use crate::access::ActorContext;
@@ -217,9 +219,21 @@ async fn decide<S: SubjectRequestServices>(
         ));
     }
     match command {
-        C::CarryOut | C::Rectify { .. } if r.carried_out_at.is_some() => Err(DomainError::refused(
-            "the data subject's request was already carried out",
-        )),
+        C::CarryOut | C::Rectify { .. } | C::CarryOutErasure { .. }
+            if r.carried_out_at.is_some() =>
+        {
+            Err(DomainError::refused(
+                "the data subject's request was already carried out",
+            ))
+        }
+        C::CarryOutErasure { erasure } => {
+            checked_erasure(r, &erasure)?;
+            Ok(SubjectRequestEvent::SubjectErasureCarriedOut {
+                erasure,
+                by: actor.user_id.clone(),
+                at: now,
+            })
+        }
         C::CarryOut => {
             if r.kind == SubjectRequestKind::Rectification {
                 return Err(DomainError::invalid(
@@ -238,6 +252,9 @@ async fn decide<S: SubjectRequestServices>(
                 by: actor.user_id.clone(),
                 at: now,
             })
+        }
+        C::ExtendDeadline { months, reason } => {
+            extension::extend(r, months, &reason, &actor.user_id, now)
         }
         C::Close { answer } => {
             let Some(answer) = answer else {
@@ -323,11 +340,42 @@ fn checked_corrections(
         if !fields.insert(&c.field) {
             return Err(DomainError::invalid("a field is corrected once"));
         }
-        if c.value.key_id != r.exchange {
+        if crate::sealed::key_generation(&c.value.key_id, &r.exchange).is_none() {
             return Err(DomainError::invalid(
                 "a corrected value must be sealed under the exchange's key",
             ));
         }
+    }
+    Ok(())
+}
+
+/// An erasure of one person among several: for an erasure of an information request only,
+/// from one of the exchange's keys to a later one, every value sealed under the later one.
+fn checked_erasure(r: &SubjectRequestSummary, e: &PartialErasure) -> Result<(), DomainError> {
+    if r.kind != SubjectRequestKind::Erasure || !r.exchange.starts_with("InformationRequest/") {
+        return Err(DomainError::invalid(
+            "only an erasure about an information request erases one person among several",
+        ));
+    }
+    let from = crate::sealed::key_generation(&e.from_key, &r.exchange);
+    let to = crate::sealed::key_generation(&e.key_id, &r.exchange);
+    if !matches!((from, to), (Some(from), Some(to)) if to > from) {
+        return Err(DomainError::invalid(
+            "the other persons' values are re-sealed under the exchange's next key",
+        ));
+    }
+    let sealed_there = e.values.iter().all(|v| {
+        let sealed = match v {
+            crate::request::ResealedValue::Person { identity, .. } => identity,
+            crate::request::ResealedValue::FreeText { text } => text,
+            crate::request::ResealedValue::Answer { answer, .. } => answer,
+        };
+        sealed.key_id == e.key_id
+    });
+    if !sealed_there {
+        return Err(DomainError::invalid(
+            "a re-sealed value must be sealed under the exchange's next key",
+        ));
     }
     Ok(())
 }
@@ -391,8 +439,10 @@ fn apply(state: &mut Option<SubjectRequestSummary>, event: SubjectRequestEvent) 
             answer: None,
             closed_at: None,
             reminded: false,
+            extended: false,
             overdue: false,
             corrections: Vec::new(),
+            erasure: None,
         });
         return;
     }
@@ -409,6 +459,18 @@ fn apply(state: &mut Option<SubjectRequestSummary>, event: SubjectRequestEvent) 
             r.status = SubjectRequestStatus::CarriedOut;
             r.carried_out_at = Some(at);
             r.corrections = corrections;
+        }
+        E::SubjectErasureCarriedOut { erasure, at, .. } => {
+            r.status = SubjectRequestStatus::CarriedOut;
+            r.carried_out_at = Some(at);
+            r.erasure = Some(erasure);
+        }
+        // A new deadline: its reminder and overdue are still to come.
+        E::SubjectRequestDeadlineExtended { due_on, .. } => {
+            r.due_on = due_on;
+            r.extended = true;
+            r.reminded = false;
+            r.overdue = false;
         }
         E::SubjectRequestClosed { answer, at, .. } => {
             r.status = SubjectRequestStatus::Closed;

@@ -72,6 +72,20 @@ pub struct Correction {
     pub value: Sealed,
 }
 
+/// An erasure of one person among several persons of an information request: everything the
+/// request's side needs, recorded on the data subject's request first (the values sealed
+/// under the exchange's next key, erased with the exchange).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartialErasure {
+    /// The person erased.
+    pub person: crate::request::PersonOfRequest,
+    /// The key holding the erased person's data, erased once the others' are re-sealed.
+    pub from_key: String,
+    /// The exchange's next key, the others' values re-sealed under it.
+    pub key_id: String,
+    pub values: Vec<crate::request::ResealedValue>,
+}
+
 /// Where a data subject's request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SubjectRequestStatus {
@@ -100,11 +114,17 @@ pub struct SubjectRequestSummary {
     pub closed_at: Option<DateTime<Utc>>,
     /// The deadline for which the reminder was recorded.
     pub reminded: bool,
+    /// The deadline was extended (once at most).
+    #[serde(default)]
+    pub extended: bool,
     pub overdue: bool,
     /// A rectification's corrected values (sealed under the exchange's key), kept so that the
     /// exchange's side of carrying it out can be completed after an interruption.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub corrections: Vec<Correction>,
+    /// An erasure of one person among several, kept likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<PartialErasure>,
 }
 
 impl SubjectRequestSummary {

@@ -545,3 +545,199 @@ async fn a_rectification_is_carried_out_once_by_its_data_administrators() {
             "only a data administrator of the authority handles a data subject's request",
         ));
 }
+
+fn partial(key_id: &str, value_key: &str) -> PartialErasure {
+    PartialErasure {
+        person: crate::request::PersonOfRequest::Concerned("partner".into()),
+        from_key: "InformationRequest/r1".into(),
+        key_id: key_id.into(),
+        values: vec![crate::request::ResealedValue::Person {
+            person: crate::request::PersonOfRequest::Subject,
+            identity: sealed_under(value_key),
+        }],
+    }
+}
+
+#[tokio::test]
+async fn an_erasure_of_one_person_records_the_others_resealed_values_once() {
+    let erasure = partial("InformationRequest/r1#2", "InformationRequest/r1#2");
+    given(recorded())
+        .when_async(issued(
+            lda(),
+            SubjectRequestCommand::CarryOutErasure {
+                erasure: erasure.clone(),
+            },
+        ))
+        .await
+        .then_expect_events(vec![SubjectRequestEvent::SubjectErasureCarriedOut {
+            erasure: erasure.clone(),
+            by: "de-lda".into(),
+            at: now(),
+        }]);
+    given(carried_out())
+        .when_async(issued(
+            lda(),
+            SubjectRequestCommand::CarryOutErasure { erasure },
+        ))
+        .await
+        .then_expect_error(DomainError::refused(
+            "the data subject's request was already carried out",
+        ));
+}
+
+#[tokio::test]
+async fn an_erasure_of_one_person_is_refused_under_a_wrong_key_or_for_another_kind() {
+    for (key_id, value_key, why) in [
+        (
+            "InformationRequest/r1",
+            "InformationRequest/r1",
+            "the other persons' values are re-sealed under the exchange's next key",
+        ),
+        (
+            "InformationRequest/r2#2",
+            "InformationRequest/r2#2",
+            "the other persons' values are re-sealed under the exchange's next key",
+        ),
+        (
+            "InformationRequest/r1#2",
+            "InformationRequest/r1",
+            "a re-sealed value must be sealed under the exchange's next key",
+        ),
+    ] {
+        given(recorded())
+            .when_async(issued(
+                lda(),
+                SubjectRequestCommand::CarryOutErasure {
+                    erasure: partial(key_id, value_key),
+                },
+            ))
+            .await
+            .then_expect_error(DomainError::invalid(why));
+    }
+    let mut access = recorded_by("de-lda");
+    if let SubjectRequestEvent::SubjectRequestRecorded { kind, .. } = &mut access {
+        *kind = SubjectRequestKind::Access;
+    }
+    given(vec![access])
+        .when_async(issued(
+            lda(),
+            SubjectRequestCommand::CarryOutErasure {
+                erasure: partial("InformationRequest/r1#2", "InformationRequest/r1#2"),
+            },
+        ))
+        .await
+        .then_expect_error(DomainError::invalid(
+            "only an erasure about an information request erases one person among several",
+        ));
+    given(recorded())
+        .when_async(issued(
+            by("de-handler", "de-ca"),
+            SubjectRequestCommand::CarryOutErasure {
+                erasure: partial("InformationRequest/r1#2", "InformationRequest/r1#2"),
+            },
+        ))
+        .await
+        .then_expect_error(DomainError::forbidden(
+            "only a data administrator of the authority handles a data subject's request",
+        ));
+}
+
+fn extend(months: u32, reason: &str) -> SubjectRequestCommand {
+    SubjectRequestCommand::ExtendDeadline {
+        months,
+        reason: reason.into(),
+    }
+}
+fn extended() -> SubjectRequestEvent {
+    SubjectRequestEvent::SubjectRequestDeadlineExtended {
+        previous_due_on: due(),
+        due_on: NaiveDate::from_ymd_opt(2026, 5, 31).unwrap(),
+        months: 2,
+        reason: "many requests at once".into(),
+        by: "de-lda".into(),
+        at: now(),
+    }
+}
+
+#[tokio::test]
+async fn the_deadline_is_extended_by_up_to_two_months_with_a_reason_and_its_reminders_renew() {
+    given(recorded())
+        .when_async(issued(lda(), extend(2, "  many requests at once ")))
+        .await
+        .then_expect_events(vec![extended()]);
+    let mut events = recorded();
+    events.push(SubjectRequestEvent::SubjectRequestDeadlineNeared {
+        authority_id: "de-ca".into(),
+        recorded_by: "de-lda".into(),
+        due_on: due(),
+        at: now(),
+    });
+    events.push(extended());
+    let mut r = SubjectRequest::<()>::default();
+    for e in events {
+        r.record(e);
+    }
+    let s = r.summary().unwrap();
+    assert_eq!(s.due_on, NaiveDate::from_ymd_opt(2026, 5, 31).unwrap());
+    assert!(
+        s.extended && !s.reminded,
+        "a reminder before the new deadline"
+    );
+}
+
+#[tokio::test]
+async fn an_extension_is_refused_twice_without_reason_too_long_late_closed_or_by_others() {
+    let mut twice = recorded();
+    twice.push(extended());
+    given(twice)
+        .when_async(issued(lda(), extend(1, "again")))
+        .await
+        .then_expect_error(DomainError::refused(
+            "the deadline of a data subject's request is extended once",
+        ));
+    for reason in ["", "   "] {
+        given(recorded())
+            .when_async(issued(lda(), extend(1, reason)))
+            .await
+            .then_expect_error(DomainError::invalid(
+                "an extension of the deadline needs the reason the subject is told",
+            ));
+    }
+    given(recorded())
+        .when_async(issued(lda(), extend(1, &"x".repeat(2001))))
+        .await
+        .then_expect_error(DomainError::invalid(
+            "the reason is at most 2000 characters, without NUL",
+        ));
+    for months in [0, 3] {
+        given(recorded())
+            .when_async(issued(lda(), extend(months, "complex")))
+            .await
+            .then_expect_error(DomainError::invalid(
+                "the deadline is extended by 1 to 2 months",
+            ));
+    }
+    let late = Utc.with_ymd_and_hms(2026, 4, 1, 9, 0, 0).unwrap();
+    given_at(late, recorded())
+        .when_async(issued(lda(), extend(1, "complex")))
+        .await
+        .then_expect_error(DomainError::refused(
+            "the deadline is extended only before it passed",
+        ));
+    given(closed())
+        .when_async(issued(lda(), extend(1, "complex")))
+        .await
+        .then_expect_error(DomainError::refused(
+            "the data subject's request is already closed",
+        ));
+    given(recorded())
+        .when_async(issued(by("de-handler", "de-ca"), extend(1, "complex")))
+        .await
+        .then_expect_error(DomainError::forbidden(
+            "only a data administrator of the authority handles a data subject's request",
+        ));
+    given(recorded())
+        .when_async(issued(by("it-lda", "it-ca"), extend(1, "complex")))
+        .await
+        .then_expect_error(unknown_subject_request());
+}

@@ -117,6 +117,16 @@ pub struct RequestStepInput {
     pub wait_for: Option<Vec<String>>,
 }
 
+/// A further person concerned named in a draft: an id of its own within the request
+/// (lower-case letters, digits, dashes) and their identification (personal data: sealed).
+#[derive(InputObject)]
+pub struct NamePersonConcernedInput {
+    pub request_id: ID,
+    pub person: String,
+    pub identity: RequestSubjectInput,
+    pub wait_for: Option<Vec<String>>,
+}
+
 /// A step with a reason (kept in clear: it explains the procedure; leave personal data out).
 #[derive(InputObject)]
 pub struct RequestReasonInput {
@@ -320,6 +330,33 @@ impl RequestsMutation {
                 &caller(ctx)?,
                 &input.request_id,
                 input.content.into(),
+                &wait(input.wait_for)?,
+            )
+            .await?;
+        Ok(RequestPayload::of(input.request_id.0, outcome))
+    }
+
+    /// Names a further person concerned in a draft, besides its subject.
+    async fn name_person_concerned(
+        &self,
+        ctx: &Context<'_>,
+        input: NamePersonConcernedInput,
+    ) -> Result<RequestPayload> {
+        let i = input.identity;
+        let identity = SubjectInput {
+            name: i.name,
+            birth_date: i.birth_date,
+            birth_place: i.birth_place,
+            identifiers: i.identifiers,
+            address: i.address,
+            professional_details: i.professional_details,
+        };
+        let outcome = app(ctx)?
+            .name_person_concerned(
+                &caller(ctx)?,
+                &input.request_id,
+                &input.person,
+                &identity,
                 &wait(input.wait_for)?,
             )
             .await?;
@@ -895,6 +932,15 @@ pub struct ReplyRatingView {
     pub effort: i32,
 }
 
+/// A further person concerned.
+#[derive(SimpleObject)]
+pub struct PersonConcerned {
+    /// Their id within the request.
+    pub person: String,
+    /// Their identification (personal data): null without personal data, or once erased.
+    pub identity: Option<Json<serde_json::Value>>,
+}
+
 /// The full view of a request.
 #[derive(SimpleObject)]
 #[graphql(complex)]
@@ -911,6 +957,8 @@ pub struct RequestContentView {
     pub steps: Vec<RequestStep>,
     /// The subject (personal data): null without personal data, or once erased.
     pub subject: Option<Json<serde_json::Value>>,
+    /// Further persons concerned besides the subject.
+    pub persons_concerned: Vec<PersonConcerned>,
     pub free_text: Option<String>,
     #[graphql(skip)]
     pub free_text_source: Option<TextSource>,
@@ -988,6 +1036,14 @@ impl RequestContentView {
                 })
                 .collect(),
             subject: c.subject.map(Json),
+            persons_concerned: c
+                .persons_concerned
+                .into_iter()
+                .map(|p| PersonConcerned {
+                    person: p.person,
+                    identity: p.identity.map(Json),
+                })
+                .collect(),
             free_text: c.free_text,
             free_text_source: c.free_text_source,
             personal_data_erased: c.personal_data_erased,

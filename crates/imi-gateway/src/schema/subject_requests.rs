@@ -75,8 +75,11 @@ pub struct SubjectRequest {
     pub status: StatusGql,
     pub recorded_by: ID,
     pub recorded_at: DateTime<Utc>,
-    /// Answered by this day (30 days after it was recorded).
+    /// Answered by this day (30 days after it was recorded, up to two months more once
+    /// extended).
     pub due_on: NaiveDate,
+    /// The deadline was extended (once at most).
+    pub extended: bool,
     pub overdue: bool,
     pub carried_out_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -100,6 +103,7 @@ impl From<SubjectRequestView> for SubjectRequest {
             recorded_by: ID(v.recorded_by),
             recorded_at: v.recorded_at,
             due_on: v.due_on,
+            extended: v.extended,
             overdue: v.overdue,
             carried_out_at: v.carried_out_at,
             closed_at: v.closed_at,
@@ -227,6 +231,26 @@ pub struct CarryOutSubjectRequestInput {
     /// Corrected answers, by question (only questions answered already).
     #[graphql(default)]
     pub corrected_answers: Vec<AnswerInput>,
+    /// An erasure about an information request that names further persons: the person
+    /// erased, `subject` or a further person's id. The others' identifications are re-sealed
+    /// under the request's next key and kept; the rest is erased. Without it an erasure
+    /// erases all the exchange's personal data.
+    pub erased_person: Option<String>,
+    /// With `erasedPerson`: also keep the free text and the answers (re-sealed), read and
+    /// found to say nothing of the person erased.
+    #[graphql(default)]
+    pub keep_texts: bool,
+}
+
+/// An extension of a data subject's request's deadline (Art. 12(3) of Regulation (EU)
+/// 2016/679).
+#[derive(InputObject)]
+pub struct ExtendSubjectRequestDeadlineInput {
+    pub subject_request_id: ID,
+    /// 1 or 2.
+    pub months: i32,
+    /// The reason the subject is told (kept in clear: leave personal data out); required.
+    pub reason: String,
 }
 
 #[derive(InputObject)]
@@ -336,19 +360,63 @@ impl SubjectRequestsMutation {
                 .map(|a| (a.question_id, a.text))
                 .collect(),
         });
-        let done = app(ctx)?
-            .carry_out_subject_request(
-                &caller(ctx)?,
-                &input.subject_request_id.0,
-                corrected.as_ref(),
-            )
-            .await?;
+        let done = match &input.erased_person {
+            Some(person) if corrected.is_none() => {
+                app(ctx)?
+                    .carry_out_erasure_of(
+                        &caller(ctx)?,
+                        &input.subject_request_id.0,
+                        person,
+                        input.keep_texts,
+                    )
+                    .await?
+            }
+            Some(_) => {
+                return Err(ApiError::bad_input(
+                    "only an erasure names the person whose data are erased",
+                ))
+            }
+            None => {
+                app(ctx)?
+                    .carry_out_subject_request(
+                        &caller(ctx)?,
+                        &input.subject_request_id.0,
+                        corrected.as_ref(),
+                    )
+                    .await?
+            }
+        };
         Ok(SubjectRequestPayload {
             subject_request_id: input.subject_request_id,
             position: done.outcome.position.map(|p| p.to_string()),
             waited: done.outcome.waited,
             export: done.export.map(SubjectExportGql::from),
             alert_export: done.alert_export.map(AlertSubjectExportGql::from),
+        })
+    }
+
+    /// Extends the deadline by up to two months, once, before it passed, with a reason.
+    async fn extend_subject_request_deadline(
+        &self,
+        ctx: &Context<'_>,
+        input: ExtendSubjectRequestDeadlineInput,
+    ) -> Result<SubjectRequestPayload> {
+        let months = u32::try_from(input.months)
+            .map_err(|_| ApiError::bad_input("the deadline is extended by 1 to 2 months"))?;
+        let outcome = app(ctx)?
+            .extend_subject_request_deadline(
+                &caller(ctx)?,
+                &input.subject_request_id.0,
+                months,
+                &input.reason,
+            )
+            .await?;
+        Ok(SubjectRequestPayload {
+            subject_request_id: input.subject_request_id,
+            position: outcome.position.map(|p| p.to_string()),
+            waited: outcome.waited,
+            export: None,
+            alert_export: None,
         })
     }
 

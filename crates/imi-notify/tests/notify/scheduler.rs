@@ -9,6 +9,8 @@ use imi_projections::deadlines::{self, Deadlines};
 use imi_projections::{runner, Slot};
 use imi_store::authority_bus::authority_bus;
 use imi_store::commands::AggregateConfig;
+use imi_store::metadata::CommandMetadata;
+use imi_store::request_bus::request_bus;
 use imi_store::wake::Wake;
 use serde_json::json;
 use std::sync::Arc;
@@ -210,4 +212,161 @@ async fn the_active_scheduler_seals_the_log_when_a_seal_is_due() {
     assert_eq!(seals, 1);
     let report = imi_store::seals::verify(scene.pool()).await.unwrap();
     assert_eq!((report.seals_checked, report.first_broken), (1, None));
+}
+
+/// `count` requests, drafted about a sealed subject and closed 4 years ago, blocked 7 months
+/// later: their deletion is due. Appended as the request aggregate emits them.
+async fn expired_requests(scene: &Scene, count: usize) {
+    use imi_domain::request::{DraftContent, Party, RequestEvent};
+    let ended = Utc::now() - Days::days(4 * 366);
+    let party = |authority: &str, ms: &str| Party {
+        authority_id: authority.into(),
+        member_state: imi_domain::reference::MemberState::parse(ms).unwrap(),
+        linked_coordinators: Default::default(),
+        linked_authorities: Default::default(),
+    };
+    for i in 1..=count {
+        let id = format!("r-{i}");
+        let subject = scene
+            .seal(
+                &format!("InformationRequest/{id}"),
+                &json!({ "name": format!("Person {i}") }),
+            )
+            .await;
+        let events = [
+            RequestEvent::RequestDrafted {
+                request_id: id.clone(),
+                area: imi_domain::authority::LegislativeArea::parse("PQ").unwrap(),
+                requesting: party("de-ca", "DE"),
+                drafted_by: "de-handler".into(),
+                draft: DraftContent {
+                    question_set: "PQ-GEN".into(),
+                    questions: ["PQ-GEN-01".to_string()].into(),
+                    free_text: None,
+                    subject,
+                    attachments: vec![],
+                    proposed_answer_date: ended.date_naive(),
+                    responding: party("fr-ca", "FR"),
+                    request_coordinator: "de-rc".into(),
+                },
+                at: ended,
+            },
+            RequestEvent::RequestClosed { at: ended },
+            RequestEvent::PersonalDataBlocked {
+                at: ended + Days::days(214),
+            },
+        ];
+        for (n, event) in events.into_iter().enumerate() {
+            let payload = serde_json::to_value(&event).unwrap();
+            let event_type = payload.as_object().unwrap().keys().next().unwrap().clone();
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                                     event_version, payload, metadata)
+                 VALUES ('InformationRequest', $1, $2, $3, '1', $4, '{}')",
+            )
+            .bind(&id)
+            .bind(n as i64 + 1)
+            .bind(event_type)
+            .bind(payload)
+            .execute(scene.pool())
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// The deadline's command with the metadata the scheduler gives it, as it first writes it.
+fn as_scheduled(d: &deadlines::Deadline) -> (String, serde_json::Value, CommandMetadata) {
+    let actor = imi_domain::actor::Actor::system(imi_notify::scheduler::PROCESS);
+    let mut metadata = CommandMetadata::for_actor(&actor).with_idempotency_key(Some(d.id.clone()));
+    metadata.causation_id = Some(d.id.clone());
+    (d.aggregate_id.clone(), d.command.clone(), metadata)
+}
+
+#[tokio::test]
+async fn deletions_due_together_erase_each_exchange_once_and_repair_an_interrupted_one() {
+    let scene = Scene::new().await;
+    let reference = imi_store::reference::ReferenceData::bundled().unwrap();
+    imi_store::reference::load(scene.pool(), &reference)
+        .await
+        .unwrap();
+    expired_requests(&scene, 40).await;
+    project(&scene).await;
+    let bus = Arc::new(request_bus(
+        scene.pool().clone(),
+        AggregateConfig::default(),
+        Wake::local_only(),
+    ));
+    let due = deadlines::due(scene.pool(), Utc::now(), 100).await.unwrap();
+    assert_eq!(due.len(), 40, "{due:?}");
+    assert!(due.iter().all(|d| d.rule == deadlines::rules::DELETION));
+
+    // Interrupted between the two writes: five facts recorded one at a time, five more by
+    // a batch, none of their keys erased nor their rules recorded as done.
+    for d in &due[..5] {
+        let (id, command, metadata) = as_scheduled(d);
+        bus.issue(&id, &command, metadata).await.unwrap();
+    }
+    let batch: Vec<_> = due[5..10].iter().map(as_scheduled).collect();
+    let outcomes = bus.issue_many(batch).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+
+    // Two schedulers at once, 16 deadlines at a time.
+    let scheduler = || {
+        let mut s = Scheduler::new(scene.pool().clone(), Arc::new(SystemClock))
+            .erasing((*scene.keyring).clone())
+            .route("InformationRequest", bus.clone() as Arc<dyn Dispatch>);
+        s.batch = 16;
+        s
+    };
+    let (a, b) = (scheduler(), scheduler());
+    let (ra, rb) = tokio::join!(a.run_due(), b.run_due());
+    let acted: Vec<_> = ra.unwrap().into_iter().chain(rb.unwrap()).collect();
+    let other: Vec<_> = acted.iter().filter(|(_, a)| *a != Acted::Done).collect();
+    assert!(other.is_empty(), "{other:?}");
+
+    // Each exchange: one fact, at sequence 4, its key erased, its rule done.
+    let facts: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT aggregate_id, count(*), max(sequence) FROM events
+          WHERE event_type = 'PersonalDataDeleted' GROUP BY aggregate_id",
+    )
+    .fetch_all(scene.pool())
+    .await
+    .unwrap();
+    assert_eq!(facts.len(), 40);
+    assert!(
+        facts.iter().all(|(_, n, s)| (*n, *s) == (1, 4)),
+        "{facts:?}"
+    );
+    let (erased, done): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM data_keys WHERE erased_at IS NOT NULL
+                    AND key_id LIKE 'InformationRequest/r-%' AND erased_by = 'scheduler'),
+                (SELECT count(*) FROM deadline_actions WHERE outcome = 'done')",
+    )
+    .fetch_one(scene.pool())
+    .await
+    .unwrap();
+    assert_eq!((erased, done), (40, 40));
+    let subject = imi_domain::sealed::Sealed {
+        key_id: "InformationRequest/r-7".into(),
+        alg: imi_domain::sealed::A256GCM.into(),
+        nonce: "AAAAAAAAAAAAAAAA".into(),
+        ciphertext: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+    };
+    let opened = scene
+        .keyring
+        .open::<serde_json::Value>(&subject)
+        .await
+        .unwrap();
+    assert!(opened.is_erased());
+    let audit = imi_store::audit::verify(scene.pool()).await.unwrap();
+    assert!(audit.first_broken.is_none(), "{audit:?}");
+    assert_eq!(audit.events_checked, 160);
+
+    // Nothing is due any more, and acting again writes nothing.
+    let again = scheduler().run_due().await.unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    project(&scene).await;
+    let again = scheduler().run_due().await.unwrap();
+    assert!(again.is_empty(), "{again:?}");
 }

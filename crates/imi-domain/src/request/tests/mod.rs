@@ -3,6 +3,7 @@
 mod closure;
 mod drafting;
 mod fixtures;
+mod persons;
 mod policy;
 mod referral;
 mod replies;
