@@ -103,7 +103,12 @@ pub enum BenchCommand {
         into_database: Option<String>,
         /// Seal the personal data under this master key (hex or base64), so that a server or
         /// `imi bench queries --database` with it opens the history; default: a throw-away one.
-        #[arg(long, env = "IMI_MASTER_KEY", value_name = "KEY", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "IMI_MASTER_KEY",
+            value_name = "KEY",
+            hide_env_values = true
+        )]
         master_key: Option<String>,
     },
     /// The listed read queries over GraphQL and HTTP on an EU-sized history, with the whole
@@ -116,7 +121,12 @@ pub enum BenchCommand {
         #[arg(long, value_name = "URL", requires = "master_key")]
         database: Option<String>,
         /// The master key the populated history was sealed under (hex or base64).
-        #[arg(long, env = "IMI_MASTER_KEY", value_name = "KEY", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "IMI_MASTER_KEY",
+            value_name = "KEY",
+            hide_env_values = true
+        )]
         master_key: Option<String>,
         #[arg(long, default_value_t = 200)]
         samples: usize,

@@ -136,9 +136,10 @@ async fn cases(
     base: &str,
 ) -> Result<Vec<Case>> {
     let mut cases = vec![];
-    // The national coordinator watching the most requests (its Member State's).
+    // The authority watching the most requests: a national coordinator (every request of
+    // its Member State's authorities, sent or received).
     let (coordinator, watched): (String, i64) = sqlx::query_as(
-        "SELECT requesting_coordinator, count(*) FROM request_monitoring.requests
+        "SELECT watcher, count(*) FROM request_monitoring.watched
           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
     )
     .fetch_optional(pool)
@@ -164,8 +165,8 @@ async fn cases(
         }),
     });
     let middle: String = sqlx::query_scalar(
-        "SELECT request_id FROM request_monitoring.requests WHERE watchers @> ARRAY[$1]
-          ORDER BY request_id COLLATE \"C\" OFFSET $2 LIMIT 1",
+        "SELECT request_id FROM request_monitoring.watched WHERE watcher = $1
+          ORDER BY request_id OFFSET $2 LIMIT 1",
     )
     .bind(&coordinator)
     .bind(watched / 2)
@@ -232,9 +233,10 @@ async fn cases(
         }),
     });
 
-    // Authority search: a word of the English titles, and one in no title (every row read).
+    // Authority search: a word of every competent authority's English title, and a French
+    // one in no title (nothing found, so every candidate is read).
     let coordinator_token = sign_in(pool, services, http, base, &coordinator).await?;
-    for (text, language) in [("authority 1", "en"), ("autorité 1", "fr")] {
+    for (text, language) in [("competent", "en"), ("autorité", "fr")] {
         let query = DirectoryQuery {
             text: Some(text.into()),
             language: Some(language.into()),
@@ -273,9 +275,11 @@ async fn cases(
             direct: direct(move |pool| {
                 let (authority, user) = (authority.clone(), user.clone());
                 async move {
-                    Ok(request_inbox::of_authority(&pool, &authority, Some(&user))
-                        .await?
-                        .len())
+                    // The items, and the requests' rows the policy decides on.
+                    let items = request_inbox::of_authority(&pool, &authority, Some(&user)).await?;
+                    let ids: Vec<String> = items.iter().map(|i| i.request_id.clone()).collect();
+                    request_monitoring::get_many(&pool, &ids).await?;
+                    Ok(items.len())
                 }
             }),
         });
