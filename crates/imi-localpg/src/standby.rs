@@ -99,12 +99,14 @@ impl Standby {
             "-p {free} -k {} -c listen_addresses=127.0.0.1 -c hot_standby=on{options}",
             shell_quote(&layout.socket_dir)
         );
+        // It accepts connections once it replayed the WAL written during the copy, which on a
+        // busy server may take minutes.
         run(standby
             .run_as
             .command(&standby.pg_ctl, &layout.root)
             .arg("-D")
             .arg(&layout.pgdata)
-            .args(["-w", "-t", "120", "-l"])
+            .args(["-w", "-t", "900", "-l"])
             .arg(&layout.log)
             .args(["-o", &options, "start"]))?;
         wait_for_tcp(free, layout)?;
