@@ -132,6 +132,26 @@ async fn queries_read_the_standby_once_it_replayed_the_clients_write() {
         .unwrap();
     assert!(in_recovery);
 
+    // The directory has the coordinator once the projector caught up with the seed (read on
+    // the standby, as a client polls).
+    let mut seen = Vec::new();
+    for _ in 0..600 {
+        let (_, _, answer) = post(
+            &base,
+            Some(&token),
+            None,
+            FIND,
+            json!({ "memberState": "BE" }),
+        )
+        .await;
+        seen = found(&answer);
+        if !seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, ["nimic-be"]);
+
     // Written with waitFor: read back at once through the standby, naming the position.
     let first = set_title(&base, &token, "Coordinateur IMI pour la Belgique").await;
     let (status, _, answer) = post(
