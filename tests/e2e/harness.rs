@@ -38,6 +38,9 @@ pub struct Service {
     http: reqwest::Client,
     /// The projectors and the scheduler, stopped with the service.
     _background: app::Background,
+    /// The streaming standby queries read from ([`start_with_replica`]), stopped and removed
+    /// with the service, also when a test fails.
+    pub standby: Option<imi_localpg::standby::Standby>,
 }
 
 /// A user of a seeded authority, with the password set for it.
@@ -56,18 +59,29 @@ pub async fn start() -> Service {
 /// Starts the service on a fresh database in `mode` (training: the database is marked so and
 /// the clock follows its offset).
 pub async fn start_in(mode: Mode) -> Service {
-    launch(mode, false).await.0
+    launch(mode, false, None).await.0
+}
+
+/// Starts the service with a read replica: a streaming standby of the test server, copied
+/// once the fresh database is migrated, that GraphQL queries read from; a read waits at most
+/// `max_wait` for it to replay the client's write.
+pub async fn start_with_replica(max_wait: Duration) -> Service {
+    launch(Mode::Production, false, Some(max_wait)).await.0
 }
 
 /// Starts the service after seeding the demo, in the order `imi serve` does: before the
 /// scheduler runs. The demo's story lies in the past, so a scheduler already running would
 /// end its periods under it (an objection then comes too late).
 pub async fn start_with_demo() -> (Service, imi::seed::SeedReport) {
-    let (service, report) = launch(Mode::Production, true).await;
+    let (service, report) = launch(Mode::Production, true, None).await;
     (service, report.expect("the demo seed"))
 }
 
-async fn launch(mode: Mode, demo: bool) -> (Service, Option<imi::seed::SeedReport>) {
+async fn launch(
+    mode: Mode,
+    demo: bool,
+    replica: Option<Duration>,
+) -> (Service, Option<imi::seed::SeedReport>) {
     let db = imi_testkit::fresh_database().await;
     imi_store::migrate(&db.pool).await.expect("migrate");
     let reference = imi_store::reference::ReferenceData::bundled().expect("reference data");
@@ -75,6 +89,10 @@ async fn launch(mode: Mode, demo: bool) -> (Service, Option<imi::seed::SeedRepor
         .await
         .expect("load the reference data");
     db.pool.close().await;
+    let standby = match replica {
+        Some(_) => Some(start_standby().await),
+        None => None,
+    };
     let pool = app::connect(&db.url, app::DEFAULT_POOL_SIZE)
         .await
         .expect("a pool on the test database");
@@ -106,6 +124,18 @@ async fn launch(mode: Mode, demo: bool) -> (Service, Option<imi::seed::SeedRepor
         app: services.app.with_translation(Arc::new(translator)),
         ..services
     };
+    let services = match (&standby, replica) {
+        (Some(standby), Some(max_wait)) => {
+            let replica = app::replica(&standby.url(&db_user(&db.url), &db.name), 2, max_wait)
+                .await
+                .expect("a pool on the standby");
+            Services {
+                app: services.app.with_replica(replica),
+                ..services
+            }
+        }
+        _ => services,
+    };
     let report = if demo {
         let seeded = imi::seed::seed(&services.app, true).await;
         Some(seeded.expect("the demo seed"))
@@ -135,9 +165,31 @@ async fn launch(mode: Mode, demo: bool) -> (Service, Option<imi::seed::SeedRepor
         clock,
         http: reqwest::Client::new(),
         _background: background,
+        standby,
     };
     service.start_sender();
     (service, report)
+}
+
+/// A streaming standby of the test server (host, port and user of its URL).
+async fn start_standby() -> imi_localpg::standby::Standby {
+    use sqlx::postgres::PgConnectOptions;
+    let options: PgConnectOptions = imi_testkit::server_url().parse().expect("the server URL");
+    let (host, port, user) = (
+        options.get_host().to_string(),
+        options.get_port(),
+        options.get_username().to_string(),
+    );
+    tokio::task::spawn_blocking(move || imi_localpg::standby::Standby::start(&host, port, &user))
+        .await
+        .expect("the standby's start")
+        .expect("a streaming standby (the server must accept replication from 127.0.0.1)")
+}
+
+/// The user a database URL connects as.
+fn db_user(url: &str) -> String {
+    let options: sqlx::postgres::PgConnectOptions = url.parse().expect("a database URL");
+    options.get_username().to_string()
 }
 
 /// A running mail sender: its stop signal and its task.

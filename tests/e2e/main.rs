@@ -13,6 +13,7 @@ mod need_to_know;
 mod notifications;
 mod operations;
 mod populate;
+mod replica;
 mod requests;
 mod retention;
 mod subject_alerts;

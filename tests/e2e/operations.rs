@@ -387,6 +387,9 @@ async fn help_lists_every_variable_and_db_status_reports_a_stopped_cluster() {
     for variable in [
         "DATABASE_URL",
         "IMI_DB_POOL",
+        "IMI_READ_DATABASE_URL",
+        "IMI_READ_DB_POOL",
+        "IMI_READ_WAIT_MS",
         "IMI_DATA_DIR",
         "IMI_MASTER_KEY",
         "IMI_TOKEN_SECRET",
@@ -665,4 +668,93 @@ async fn traces_reach_an_otlp_collector_with_their_parents() {
     server.signal("TERM");
     let (status, log) = server.exit().await;
     assert!(status.success(), "{status:?}\n{}", log.join("\n"));
+}
+
+/// Prometheus text as families: each sample's family must have a HELP and a TYPE line.
+/// Returns (family, labels, value) of every sample.
+pub(crate) fn parse_metrics(text: &str) -> Vec<(String, String, f64)> {
+    let (mut help, mut kind) = (Vec::new(), std::collections::BTreeMap::new());
+    let mut samples = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let mut parts = rest.splitn(2, ' ');
+            let name = parts.next().unwrap().to_string();
+            assert!(parts.next().is_some_and(|h| !h.trim().is_empty()), "{line}");
+            help.push(name);
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split_whitespace();
+            let name = parts.next().unwrap().to_string();
+            kind.insert(name, parts.next().unwrap().to_string());
+        } else {
+            assert!(!line.starts_with('#'), "{line}");
+            let (series, value) = line.rsplit_once(' ').expect("a sample: name value");
+            let value = value
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("not a number in {line}"));
+            let (name, labels) = series.split_once('{').unwrap_or((series, ""));
+            samples.push((
+                name.to_string(),
+                labels.trim_end_matches('}').to_string(),
+                value,
+            ));
+        }
+    }
+    for (sample, _, _) in &samples {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                sample
+                    .strip_suffix(suffix)
+                    .filter(|f| kind.get(*f).is_some_and(|k| k == "histogram"))
+            })
+            .unwrap_or(sample);
+        assert!(kind.contains_key(family), "no TYPE for {family}\n{text}");
+        assert!(
+            help.iter().any(|h| h == family),
+            "no HELP for {family}\n{text}"
+        );
+    }
+    samples
+}
+
+/// The value of `family` with exactly `labels` (as written, e.g. `pool="primary"`).
+pub(crate) fn sample(samples: &[(String, String, f64)], family: &str, labels: &str) -> Option<f64> {
+    samples
+        .iter()
+        .find(|(name, l, _)| name == family && l == labels)
+        .map(|(_, _, value)| *value)
+}
+
+/// `/metrics` shows the pool: its size, idle connections, tasks waiting for one and its limit,
+/// each family with its HELP and TYPE lines.
+#[tokio::test]
+async fn metrics_show_the_pools_size_idle_and_waiting() {
+    let service = crate::harness::start().await;
+    let text = reqwest::get(format!("{}/metrics", service.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let samples = parse_metrics(&text);
+    let max = sample(&samples, "imi_db_pool_max_connections", "pool=\"primary\"");
+    assert_eq!(max, Some(f64::from(imi::app::DEFAULT_POOL_SIZE)), "{text}");
+    let size = sample(&samples, "imi_db_pool_size", "pool=\"primary\"").expect("size");
+    let idle = sample(&samples, "imi_db_pool_idle", "pool=\"primary\"").expect("idle");
+    let waiting = sample(&samples, "imi_db_pool_waiting", "pool=\"primary\"").expect("waiting");
+    assert!(
+        size >= idle && size <= f64::from(imi::app::DEFAULT_POOL_SIZE),
+        "{text}"
+    );
+    assert!(waiting >= 0.0, "{text}");
+    for state in ["idle", "in_use"] {
+        let labels = format!("pool=\"primary\",state=\"{state}\"");
+        assert!(
+            sample(&samples, "imi_db_pool_connections", &labels).is_some(),
+            "{text}"
+        );
+    }
+    // No replica configured: no replica pool and no replica gauges.
+    assert!(!text.contains("pool=\"replica\""), "{text}");
+    assert!(!text.contains("imi_replica_up"), "{text}");
 }

@@ -379,7 +379,7 @@ impl App {
     pub async fn alert(&self, caller: &Caller, id: &str) -> AppResult<AlertView> {
         let reader = self.reader(caller).await?;
         let id = input::id(id)?;
-        let entry = alert_overview::get(&self.pool, &id)
+        let entry = alert_overview::get(&self.reads, &id)
             .await
             .map_err(|e| AppError::database("reading an alert", &e))?
             .ok_or_else(unknown_alert)?;
@@ -409,9 +409,7 @@ impl App {
         let details = match past {
             Some(details) => details,
             None => {
-                let mut conn = self
-                    .pool
-                    .acquire()
+                let mut conn = imi_store::pool::acquire(&self.reads)
                     .await
                     .map_err(|e| AppError::database("reading an alert", &e))?;
                 let Some(details) = alert_full::get(&mut conn, &view.summary.alert_id)
@@ -575,7 +573,7 @@ impl App {
         // may skip rows).
         loop {
             let found = alert_overview::for_authority(
-                &self.pool,
+                &self.reads,
                 reader.authority_id(),
                 &query,
                 cursor.as_deref(),
@@ -623,7 +621,7 @@ impl App {
         loop {
             let after_key = cursor.as_ref().map(|(q, a)| (q.as_str(), a.as_str()));
             let found = alert_queue::for_authority(
-                &self.pool,
+                &self.reads,
                 reader.authority_id(),
                 queue,
                 after_key,
@@ -633,7 +631,7 @@ impl App {
             .map_err(|e| AppError::database("reading alert queues", &e))?;
             let exhausted = found.len() as i64 <= limit;
             let ids: Vec<String> = found.iter().map(|q| q.alert_id.clone()).collect();
-            let alerts = alert_overview::get_many(&self.pool, &ids)
+            let alerts = alert_overview::get_many(&self.reads, &ids)
                 .await
                 .map_err(|e| AppError::database("reading alerts", &e))?;
             for q in found {
@@ -677,7 +675,7 @@ impl App {
     ) -> AppResult<Vec<alert_statistics::MemberStateStatistics>> {
         self.statistics_reader(caller).await?;
         let area = area.map(input::area).transpose()?;
-        alert_statistics::by_member_state(&self.pool, area.as_ref().map(|a| a.code()))
+        alert_statistics::by_member_state(&self.reads, area.as_ref().map(|a| a.code()))
             .await
             .map_err(|e| AppError::database("reading alert statistics", &e))
     }

@@ -111,7 +111,7 @@ impl App {
     /// Refuses a position after the log's last event.
     async fn checked(&self, point: AsOf) -> AppResult<AsOf> {
         if let AsOf::Position(p) = point {
-            let head = imi_store::as_of::head_position(&self.pool)
+            let head = imi_store::as_of::head_position(&self.reads)
                 .await
                 .map_err(|e| AppError::database("reading the log's head", &e))?;
             if p > head {
@@ -126,7 +126,7 @@ impl App {
 
     async fn events(&self, aggregate_type: &str, id: &str) -> AppResult<Vec<FeedEvent>> {
         let upcasters = imi_store::upcasting::upcasters(aggregate_type);
-        imi_store::as_of::events_of(&self.pool, aggregate_type, id, &upcasters)
+        imi_store::as_of::events_of(&self.reads, aggregate_type, id, &upcasters)
             .await
             .map_err(|e| AppError::database("reading an exchange's events", &e))
     }

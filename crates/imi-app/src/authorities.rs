@@ -53,7 +53,7 @@ impl App {
         &self,
         authority_id: &str,
     ) -> AppResult<Option<AuthoritySummary>> {
-        StoreLookup::new(self.pool.clone())
+        StoreLookup::new(self.reads.clone())
             .load(authority_id)
             .await
             .map_err(|e| {

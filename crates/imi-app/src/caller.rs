@@ -87,7 +87,7 @@ impl App {
         let Some((user_id, authority_id)) = caller.user_ids() else {
             return Ok(None);
         };
-        let summary = StoreLookup::new(self.pool.clone())
+        let summary = StoreLookup::new(self.reads.clone())
             .load(authority_id)
             .await
             .map_err(|e| {

@@ -72,7 +72,7 @@ impl App {
             visibility: Visibility::IncludingAwaitingValidation,
             language: Some(language.code().to_string()),
         };
-        let entries = directory::get_many(&self.pool, ids, &options)
+        let entries = directory::get_many(&self.reads, ids, &options)
             .await
             .map_err(|e| AppError::database("reading authorities", &e))?;
         Ok(entries
@@ -97,7 +97,7 @@ impl App {
             limit: 1,
             ..Default::default()
         };
-        let root = directory::find(&self.pool, &query)
+        let root = directory::find(&self.reads, &query)
             .await
             .map_err(|e| AppError::database("reading the directory", &e))?
             .pop();
@@ -130,7 +130,9 @@ impl App {
         let mut children = if limit == 0 {
             Vec::new()
         } else {
-            let mut conn = self.pool.acquire().await.map_err(tree_error)?;
+            let mut conn = imi_store::pool::acquire(&self.reads)
+                .await
+                .map_err(tree_error)?;
             let query = ChildrenQuery {
                 filter,
                 statuses: Vec::new(),
@@ -179,14 +181,16 @@ impl App {
             visibility: Visibility::IncludingAwaitingValidation,
             language: None,
         };
-        let target = directory::get_with(&self.pool, authority_id, &options)
+        let target = directory::get_with(&self.reads, authority_id, &options)
             .await
             .map_err(|e| AppError::database("reading an authority", &e))?
             .ok_or_else(|| AppError::not_found(crate::directory::NO_SUCH_AUTHORITY))?;
         if !may(reader.as_deref(), &target, AuthorityView::CoordinationTree) {
             return Err(AppError::forbidden(TREE_HIDDEN));
         }
-        let mut conn = self.pool.acquire().await.map_err(tree_error)?;
+        let mut conn = imi_store::pool::acquire(&self.reads)
+            .await
+            .map_err(tree_error)?;
         let ancestry = tree::ancestors(&mut conn, authority_id, filter)
             .await
             .map_err(tree_error)?;

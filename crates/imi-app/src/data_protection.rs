@@ -66,11 +66,11 @@ impl App {
                 None => format!("user:{u}"),
             });
         let authorities =
-            imi_projections::directory::ids_in_member_state(&self.pool, member_state.code())
+            imi_projections::directory::ids_in_member_state(&self.reads, member_state.code())
                 .await
                 .map_err(|e| AppError::database("reading the directory", &e))?;
         let mut entries = processing_log::entries(
-            &self.pool,
+            &self.reads,
             &Filter {
                 exchange,
                 acting_user: user,

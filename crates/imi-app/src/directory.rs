@@ -163,7 +163,7 @@ impl App {
                 limit: limit + 1,
                 ..query
             };
-            imi_projections::directory::find(&self.pool, &query)
+            imi_projections::directory::find(&self.reads, &query)
                 .await
                 .map_err(directory_error("searching the directory"))?
         };
@@ -201,7 +201,7 @@ impl App {
             visibility: Visibility::IncludingAwaitingValidation,
             language: Some(language.code().to_string()),
         };
-        let entry = imi_projections::directory::get_with(&self.pool, authority_id, &options)
+        let entry = imi_projections::directory::get_with(&self.reads, authority_id, &options)
             .await
             .map_err(directory_error("reading an authority"))?;
         let Some(entry) = entry else {
@@ -217,7 +217,7 @@ impl App {
         let Some((_, authority_id)) = caller.user_ids() else {
             return Ok(None);
         };
-        let entry = imi_projections::directory::get(&self.pool, authority_id)
+        let entry = imi_projections::directory::get(&self.reads, authority_id)
             .await
             .map_err(directory_error("reading the user's authority"))?;
         Ok(entry.map(AuthorityRead::public))
@@ -230,7 +230,7 @@ impl App {
         caller: &Caller,
         authority_id: &str,
     ) -> AppResult<Following> {
-        let entry = imi_projections::directory::get(&self.pool, authority_id)
+        let entry = imi_projections::directory::get(&self.reads, authority_id)
             .await
             .map_err(directory_error("reading an authority"))?
             .ok_or_else(|| AppError::not_found(NO_SUCH_AUTHORITY))?;
@@ -249,7 +249,7 @@ impl App {
     /// The followed authority's entry as it now stands, read as its follower may (with the
     /// follower's rights as they were when following started).
     pub async fn reread(&self, following: &Following) -> AppResult<Option<AuthorityRead>> {
-        let entry = imi_projections::directory::get(&self.pool, &following.authority_id)
+        let entry = imi_projections::directory::get(&self.reads, &following.authority_id)
             .await
             .map_err(directory_error("following an authority"))?;
         Ok(entry.map(|e| AuthorityRead::for_reader(e, following.reader.as_deref())))
@@ -269,7 +269,7 @@ impl App {
         let (sealed, operation) = match &authority.past_contact_person {
             Some(then) => (then.clone(), "directory.contactPerson.asOf"),
             None => (
-                imi_projections::users::contact_person(&self.pool, &authority.entry.authority_id)
+                imi_projections::users::contact_person(&self.reads, &authority.entry.authority_id)
                     .await
                     .map_err(directory_error("reading the contact person"))?,
                 "directory.contactPerson",

@@ -55,11 +55,11 @@ impl App {
         }
         // What the same commands recorded elsewhere shows only where it concerns an authority
         // of the auditor's Member State.
-        let own = directory::ids_in_member_state(&self.pool, member_state.code())
+        let own = directory::ids_in_member_state(&self.reads, member_state.code())
             .await
             .map_err(|e| AppError::database("reading the directory", &e))?;
         let mut entries = history::of_exchange(
-            &self.pool,
+            &self.reads,
             aggregate_type,
             &id,
             Related::Authorities(&own),
@@ -85,14 +85,14 @@ impl App {
     ) -> AppResult<bool> {
         let ms = member_state.code();
         Ok(match aggregate_type {
-            "InformationRequest" => request_monitoring::get(&self.pool, id)
+            "InformationRequest" => request_monitoring::get(&self.reads, id)
                 .await
                 .map_err(|e| AppError::database("reading a request", &e))?
                 .is_some_and(|row| {
                     row.requesting_member_state == ms
                         || (row.summary.dispatched() && row.responding_member_state == ms)
                 }),
-            "Alert" => alert_overview::get(&self.pool, id)
+            "Alert" => alert_overview::get(&self.reads, id)
                 .await
                 .map_err(|e| AppError::database("reading an alert", &e))?
                 .is_some_and(|entry| {
@@ -100,7 +100,7 @@ impl App {
                     s.initiating_member_state == *member_state
                         || s.recipient_member_states.contains_key(member_state)
                 }),
-            "Authority" => directory::get(&self.pool, id)
+            "Authority" => directory::get(&self.reads, id)
                 .await
                 .map_err(|e| AppError::database("reading an authority", &e))?
                 .is_some_and(|entry| entry.member_state == ms),

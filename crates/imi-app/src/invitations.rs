@@ -58,7 +58,7 @@ impl App {
             return Err(AppError::forbidden(FOR_DATA_ADMINISTRATORS));
         };
         let now = self.clock.now();
-        let mut rows = invitations::sent_by(&self.pool, authority_id, state, now, after, limit)
+        let mut rows = invitations::sent_by(&self.reads, authority_id, state, now, after, limit)
             .await
             .map_err(|e| AppError::database("reading invitations", &e))?;
         let has_next_page = rows.len() as i64 > limit;

@@ -62,7 +62,13 @@ pub type CommandCounter =
 /// What the use cases run on; cheap to clone.
 #[derive(Clone)]
 pub struct App {
+    /// The primary: commands, writes, and every read a command decides on.
     pub pool: PgPool,
+    /// Where queries read the read models: the primary, or a request's read replica
+    /// ([`App::reading_from`]); never written to.
+    pub reads: PgPool,
+    /// The streaming standby queries may read from (`IMI_READ_DATABASE_URL`).
+    pub replica: Option<Arc<imi_store::replica::Replica>>,
     /// Commands to authorities, decided with the store's lookup.
     pub authorities: Arc<AuthorityBus>,
     /// Commands to information requests.
@@ -98,6 +104,8 @@ impl App {
             wake.clone(),
         ));
         Self {
+            reads: pool.clone(),
+            replica: None,
             pool,
             authorities,
             requests,
@@ -151,6 +159,21 @@ impl App {
     pub fn with_translation(mut self, translator: Arc<translation::Translator>) -> Self {
         self.translation = Some(translator);
         self
+    }
+
+    /// Queries may read from `replica` (see [`App::reading_from`]).
+    pub fn with_replica(mut self, replica: Arc<imi_store::replica::Replica>) -> Self {
+        self.replica = Some(replica);
+        self
+    }
+
+    /// This application with its queries reading the read models from `reads` (a replica
+    /// that has replayed what the caller must see); writes stay on the primary.
+    pub fn reading_from(&self, reads: PgPool) -> Self {
+        Self {
+            reads,
+            ..self.clone()
+        }
     }
 
     /// Counts every command through `counter`.

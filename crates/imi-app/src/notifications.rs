@@ -95,7 +95,7 @@ impl App {
     ) -> AppResult<NotificationPage> {
         let (user_id, authority_id) = recipient(caller)?;
         let page = inbox::user_notifications(
-            &self.pool,
+            &self.reads,
             user_id,
             authority_id,
             before,
@@ -119,7 +119,7 @@ impl App {
     /// How many of the caller's notifications are unread.
     pub async fn unread_notification_count(&self, caller: &Caller) -> AppResult<i64> {
         let (user_id, authority_id) = recipient(caller)?;
-        inbox::unread_count(&self.pool, user_id, authority_id)
+        inbox::unread_count(&self.reads, user_id, authority_id)
             .await
             .map_err(|e| AppError::database("counting notifications", &e))
     }
@@ -137,7 +137,7 @@ impl App {
     /// starts after it.
     pub async fn latest_notification(&self, caller: &Caller) -> AppResult<Option<Cursor>> {
         let (user_id, authority_id) = recipient(caller)?;
-        inbox::latest_cursor(&self.pool, user_id, authority_id)
+        inbox::latest_cursor(&self.reads, user_id, authority_id)
             .await
             .map_err(|e| AppError::database("reading notifications", &e))
     }
@@ -152,7 +152,7 @@ impl App {
         language: &Language,
     ) -> AppResult<Vec<NotificationView>> {
         let (user_id, authority_id) = recipient(caller)?;
-        let batch = inbox::stream_after(&self.pool, user_id, authority_id, after, limit)
+        let batch = inbox::stream_after(&self.reads, user_id, authority_id, after, limit)
             .await
             .map_err(|e| AppError::database("streaming notifications", &e))?;
         Ok(batch
@@ -166,10 +166,10 @@ impl App {
         if !self.is_data_administrator(caller).await? {
             return Err(AppError::forbidden(STATUS_FOR_DATA_ADMINISTRATORS));
         }
-        let outbox = imi_notify::status::outbox(&self.pool)
+        let outbox = imi_notify::status::outbox(&self.reads)
             .await
             .map_err(|e| AppError::database("reading the outbox status", &e))?;
-        let deadlines = imi_projections::deadlines::status(&self.pool, self.clock.now())
+        let deadlines = imi_projections::deadlines::status(&self.reads, self.clock.now())
             .await
             .map_err(|e| AppError::database("reading the deadlines", &e))?;
         Ok(NotificationStatus { outbox, deadlines })

@@ -22,7 +22,7 @@ impl App {
         if limit <= 0 {
             return Ok(Vec::new());
         }
-        imi_store::reference::list_page(&self.pool, list, group, after, limit)
+        imi_store::reference::list_page(&self.reads, list, group, after, limit)
             .await
             .map_err(|e| AppError::database("reading reference data", &e))
     }
@@ -32,7 +32,7 @@ impl App {
         if query.limit <= 0 {
             return Ok(Vec::new());
         }
-        imi_projections::registers::search(&self.pool, query)
+        imi_projections::registers::search(&self.reads, query)
             .await
             .map_err(|e| AppError::database("searching the registers", &e))
     }
@@ -42,7 +42,7 @@ impl App {
         if query.limit <= 0 {
             return Ok(Vec::new());
         }
-        imi_projections::helpdesks::list(&self.pool, query)
+        imi_projections::helpdesks::list(&self.reads, query)
             .await
             .map_err(|e| AppError::database("listing helpdesks", &e))
     }

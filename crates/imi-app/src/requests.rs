@@ -545,7 +545,7 @@ impl App {
     pub async fn request(&self, caller: &Caller, id: &str) -> AppResult<RequestView> {
         let reader = self.reader(caller).await?;
         let id = input::id(id)?;
-        let row = request_monitoring::get(&self.pool, &id)
+        let row = request_monitoring::get(&self.reads, &id)
             .await
             .map_err(|e| AppError::database("reading a request", &e))?
             .ok_or_else(unknown_request)?;
@@ -581,7 +581,7 @@ impl App {
             after,
             limit: limit + 1,
         };
-        let mut rows = request_monitoring::list(&self.pool, &query)
+        let mut rows = request_monitoring::list(&self.reads, &query)
             .await
             .map_err(|e| AppError::database("listing requests", &e))?;
         let more = rows.len() as i64 > limit;
@@ -614,13 +614,13 @@ impl App {
                 "request.content.asOf",
             ),
             None => {
-                let Some(full) = request_full::get(&self.pool, &view.request_id)
+                let Some(full) = request_full::get(&self.reads, &view.request_id)
                     .await
                     .map_err(|e| AppError::database("reading a request", &e))?
                 else {
                     return Ok(None);
                 };
-                let steps = request_full::steps(&self.pool, &view.request_id)
+                let steps = request_full::steps(&self.reads, &view.request_id)
                     .await
                     .map_err(|e| AppError::database("reading a request's steps", &e))?;
                 // The level was decided on the monitoring row; the full row may be a little
@@ -649,7 +649,7 @@ impl App {
         };
         let d = &full.details;
         let ids: Vec<String> = d.draft.questions.iter().cloned().collect();
-        let texts = imi_store::question_sets::question_texts(&self.pool, &ids)
+        let texts = imi_store::question_sets::question_texts(&self.reads, &ids)
             .await
             .map_err(|e| AppError::database("reading questions", &e))?;
         let mut questions = Vec::new();
@@ -781,13 +781,13 @@ impl App {
     pub async fn request_inbox(&self, caller: &Caller) -> AppResult<Vec<InboxEntry>> {
         let reader = self.reader(caller).await?;
         let items =
-            request_inbox::of_authority(&self.pool, reader.authority_id(), Some(&reader.user_id))
+            request_inbox::of_authority(&self.reads, reader.authority_id(), Some(&reader.user_id))
                 .await
                 .map_err(|e| AppError::database("reading the inbox", &e))?;
         let ids: BTreeSet<String> = items.iter().map(|i| i.request_id.clone()).collect();
         let ids: Vec<String> = ids.into_iter().collect();
         let summaries: BTreeMap<String, RequestSummary> =
-            request_monitoring::get_many(&self.pool, &ids)
+            request_monitoring::get_many(&self.reads, &ids)
                 .await
                 .map_err(|e| AppError::database("reading requests", &e))?
                 .into_iter()
@@ -814,7 +814,7 @@ impl App {
 
     /// The names of question set `id` per language (reference data, no personal data).
     pub async fn question_set_names(&self, id: &str) -> AppResult<imi_store::question_sets::Texts> {
-        imi_store::question_sets::question_set_names(&self.pool, id)
+        imi_store::question_sets::question_set_names(&self.reads, id)
             .await
             .map_err(|e| AppError::database("reading a question set", &e))
     }
@@ -829,7 +829,7 @@ impl App {
             .user_ids()
             .ok_or_else(|| AppError::forbidden("sign in to read question sets"))?;
         let area = input::area(area)?;
-        imi_store::question_sets::of_area(&self.pool, area.code())
+        imi_store::question_sets::of_area(&self.reads, area.code())
             .await
             .map_err(|e| AppError::database("reading question sets", &e))
     }
@@ -856,7 +856,7 @@ impl App {
                 "only an allocator reads the allocators' report",
             ));
         }
-        let rows = allocator_report::of_authority(&self.pool, reader.authority_id())
+        let rows = allocator_report::of_authority(&self.reads, reader.authority_id())
             .await
             .map_err(|e| AppError::database("reading the report", &e))?;
         Ok(rows

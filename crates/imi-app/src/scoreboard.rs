@@ -33,7 +33,7 @@ impl App {
         area: Option<&str>,
     ) -> AppResult<Vec<ScoreboardRow>> {
         self.statistics_reader(caller).await?;
-        figures(&self.pool, from, to, area, self.clock.now()).await
+        figures(&self.reads, from, to, area, self.clock.now()).await
     }
 }
 

@@ -192,9 +192,7 @@ impl App {
             .map_err(|e| AppError::database("reading an alert", &e))?
             .ok_or_else(|| AppError::from(imi_domain::alert::unknown_alert()))?
             .summary;
-        let mut conn = self
-            .pool
-            .acquire()
+        let mut conn = imi_store::pool::acquire(&self.pool)
             .await
             .map_err(|e| AppError::database("reading an alert", &e))?;
         let details = alert_full::get(&mut conn, alert_id)

@@ -191,7 +191,7 @@ impl App {
         caller: &Caller,
     ) -> AppResult<Vec<SubjectRequestView>> {
         let reader = self.reader(caller).await?;
-        let open = subject_requests::open_of(&self.pool, reader.authority_id())
+        let open = subject_requests::open_of(&self.reads, reader.authority_id())
             .await
             .map_err(|e| AppError::database("reading data subjects' requests", &e))?;
         Ok(open
@@ -698,7 +698,7 @@ impl App {
         id: &str,
     ) -> AppResult<SubjectRequestSummary> {
         let id = crate::input::id(id)?;
-        subject_requests::get(&self.pool, &id)
+        subject_requests::get(&self.reads, &id)
             .await
             .map_err(|e| AppError::database("reading a data subject's request", &e))?
             .filter(|s| {

@@ -203,7 +203,7 @@ impl App {
         let Some((user_id, authority_id)) = caller.user_ids() else {
             return Ok(false);
         };
-        imi_projections::users::is_data_administrator(&self.pool, authority_id, user_id)
+        imi_projections::users::is_data_administrator(&self.reads, authority_id, user_id)
             .await
             .map_err(|e| AppError::database("reading roles", &e))
     }
@@ -237,7 +237,7 @@ impl App {
             limit: limit + 1,
             ..query
         };
-        let mut entries = imi_projections::users::of_authority(&self.pool, authority_id, &query)
+        let mut entries = imi_projections::users::of_authority(&self.reads, authority_id, &query)
             .await
             .map_err(|e| AppError::database("reading users", &e))?;
         let has_next_page = entries.len() as i64 > limit;

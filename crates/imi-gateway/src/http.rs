@@ -33,6 +33,9 @@ pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 pub const JSON: &str = "application/json";
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+/// The WAL position a mutation answers and later reads name, so that they read a replica only
+/// once it holds the write (docs/SCALING.md, "Step 2: read replicas").
+pub const READ_AFTER: HeaderName = HeaderName::from_static("imi-read-after");
 
 /// The media type of the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,39 +231,63 @@ pub async fn graphql_get(State(app): State<AppState>, req: Request) -> Response 
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
-    // Mutations only over POST: find the operation to run before anything runs. A document
-    // that does not parse is left to the executor, which answers with the parse error. One
-    // nested too deep for the parser is not parsed here: the guard refuses it before parsing.
-    let operation_name = request.operation_name.clone();
-    let parseable = crate::guard::check_nesting(&request.query).is_ok();
-    if let Some(Ok(document)) = parseable.then(|| request.parsed_query()) {
-        let kind = match &document.operations {
-            DocumentOperations::Single(op) => Some(op.node.ty),
-            DocumentOperations::Multiple(ops) => match operation_name.as_deref() {
-                Some(name) => ops.get(name).map(|op| op.node.ty),
-                None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
-                None => None,
-            },
-        };
-        if kind == Some(OperationType::Mutation) {
-            let mut response = http_error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                media,
-                ApiError::bad_input("mutations are sent with POST")
-                    .with_reason(reason::METHOD_NOT_ALLOWED),
-            );
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
+    // Mutations only over POST: find the operation to run before anything runs.
+    if operation_type(&mut request) == Some(OperationType::Mutation) {
+        let mut response = http_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            ApiError::bad_input("mutations are sent with POST")
+                .with_reason(reason::METHOD_NOT_ALLOWED),
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
     execute(app, request, &headers, peer, media, store).await
 }
 
+/// The kind of the operation `request` runs, found before anything runs. A document that does
+/// not parse is left to the executor, which answers with the parse error; one nested too deep
+/// for the parser is not parsed here: the guard refuses it before parsing.
+fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
+    let operation_name = request.operation_name.clone();
+    if crate::guard::check_nesting(&request.query).is_err() {
+        return None;
+    }
+    let document = request.parsed_query().ok()?;
+    match &document.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match operation_name.as_deref() {
+            Some(name) => ops.get(name).map(|op| op.node.ty),
+            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            None => None,
+        },
+    }
+}
+
+/// The WAL position a client's reads must see (`IMI-Read-After`, as a mutation answered it);
+/// a value that is no position is refused.
+fn read_after(headers: &HeaderMap) -> Result<Option<imi_store::replica::Lsn>, ApiError> {
+    let Some(value) = headers.get(READ_AFTER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_input(
+                "IMI-Read-After must be a WAL position as a mutation answered it (like 16/B374D848)",
+            )
+            .with_reason(reason::MALFORMED_REQUEST)
+        })
+}
+
 async fn execute(
     app: AppState,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     headers: &HeaderMap,
     peer: Option<std::net::SocketAddr>,
     media: Media,
@@ -270,6 +297,31 @@ async fn execute(
         Ok(context) => context,
         Err(error) => return http_error(StatusCode::BAD_REQUEST, media, error),
     };
+    let read_after = match read_after(headers) {
+        Ok(position) => position,
+        Err(error) => return http_error(StatusCode::BAD_REQUEST, media, error),
+    };
+    // With a read replica: a query reads there once it has replayed what the client must see
+    // (at most the replica's wait, else the primary); a mutation answers once the replica has
+    // replayed it, with the position later reads name (see docs/SCALING.md).
+    let replica = app.services.replica.clone();
+    let kind = match replica {
+        Some(_) => operation_type(&mut request),
+        None => None,
+    };
+    if let (Some(replica), Some(OperationType::Query)) = (&replica, kind) {
+        let on_replica = match read_after {
+            Some(position) => replica.wait_for(position).await,
+            None => true,
+        };
+        app.metrics.replica_read(on_replica);
+        if on_replica {
+            request = request.data(crate::state::Services {
+                app: app.services.app.reading_from(replica.pool.clone()),
+                ..app.services.clone()
+            });
+        }
+    }
     let correlation_id = context.correlation_id.clone();
     let user_id = context.auth.require().ok().map(|p| p.user_id.clone());
     let operation = operation_label(request.operation_name.as_deref());
@@ -287,8 +339,24 @@ async fn execute(
         "graphql.operation",
         graphql.operation.name = %operation
     );
-    let response =
+    let mut response =
         tracing::Instrument::instrument(app.schema.execute(request.data(context)), span).await;
+    let mut written = None;
+    if let (Some(replica), Some(OperationType::Mutation)) = (&replica, kind) {
+        if !is_request_error(&response) {
+            match imi_store::replica::primary_position(&app.services.pool).await {
+                Ok(position) => {
+                    replica.wait_for(position).await;
+                    response.extensions.insert(
+                        "readAfter".to_string(),
+                        async_graphql::Value::String(position.to_string()),
+                    );
+                    written = HeaderValue::from_str(&position.to_string()).ok();
+                }
+                Err(error) => tracing::warn!(%error, "cannot read the primary's WAL position"),
+            }
+        }
+    }
     if let Some((hash, query)) = persist {
         if !is_request_error(&response) {
             app.persisted.store(hash, query);
@@ -297,6 +365,9 @@ async fn execute(
     app.metrics
         .graphql_operation(&operation, started.elapsed().as_secs_f64());
     let mut answer = graphql_response(response, media);
+    if let Some(position) = written {
+        answer.headers_mut().insert(READ_AFTER, position);
+    }
     if let Some(id) = correlation_id
         .as_deref()
         .and_then(|id| HeaderValue::from_str(id).ok())

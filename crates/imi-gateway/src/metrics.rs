@@ -79,6 +79,11 @@ impl Metrics {
                 "imi_login_throttled_total",
                 "Sign-ins refused unchecked during a lockout, by scope."
             );
+            metrics::describe_counter!(
+                "imi_replica_reads_total",
+                "GraphQL queries by the database they read: the read replica, or the primary when \
+                 the replica had not replayed the client's write in time."
+            );
             metrics::counter!("imi_login_failures_total").absolute(0);
             for scope in ["login", "address"] {
                 metrics::counter!("imi_login_lockouts_total", "scope" => scope).absolute(0);
@@ -103,6 +108,14 @@ impl Metrics {
     pub fn login_throttled(&self, scope: &'static str) {
         metrics::with_local_recorder(self.recorder.as_ref(), || {
             metrics::counter!("imi_login_throttled_total", "scope" => scope).increment(1);
+        });
+    }
+
+    /// A query routed with a read replica configured: read there (`true`) or on the primary.
+    pub fn replica_read(&self, on_replica: bool) {
+        let database = if on_replica { "replica" } else { "primary" };
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::counter!("imi_replica_reads_total", "database" => database).increment(1);
         });
     }
 
@@ -211,20 +224,98 @@ pub fn render_deadlines(out: &mut String, due: Option<i64>) {
     );
 }
 
-/// This process's database pool: its connections by state and its limit.
-pub fn render_pool(out: &mut String, pool: &sqlx::PgPool) {
-    let (size, idle) = (pool.size(), pool.num_idle() as u32);
+/// This process's database pools (`primary`, and `replica` when queries read one): their
+/// connections by state, their limit, and the tasks waiting for a connection at the service's
+/// own acquisitions ([`imi_store::pool`]).
+pub fn render_pools(out: &mut String, pools: &[(&str, &sqlx::PgPool)]) {
+    type Figure = fn(&sqlx::PgPool) -> u64;
+    let families: [(&str, &str, Figure); 4] = [
+        (
+            "imi_db_pool_size",
+            "Connections this process's pool holds open (idle or in use).",
+            |p| u64::from(p.size()),
+        ),
+        (
+            "imi_db_pool_idle",
+            "Connections of this process's pool open and free.",
+            |p| p.num_idle() as u64,
+        ),
+        (
+            "imi_db_pool_waiting",
+            "Tasks waiting for a connection of this process's pool in the service's transactions \
+             and held connections (appends, projection batches, sign-in throttles, the scheduler); \
+             single statements wait inside the pool unseen.",
+            imi_store::pool::waiting,
+        ),
+        (
+            "imi_db_pool_max_connections",
+            "The most connections this process's pool opens.",
+            |p| u64::from(p.options().get_max_connections()),
+        ),
+    ];
+    for (name, help, figure) in families {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (label, pool) in pools {
+            let _ = writeln!(out, "{name}{{pool=\"{label}\"}} {}", figure(pool));
+        }
+    }
     let _ = writeln!(
         out,
         "# HELP imi_db_pool_connections Connections of this process's pool, by state.\n\
-         # TYPE imi_db_pool_connections gauge\n\
-         imi_db_pool_connections{{state=\"idle\"}} {idle}\n\
-         imi_db_pool_connections{{state=\"in_use\"}} {}\n\
-         # HELP imi_db_pool_max_connections The most connections this process's pool opens.\n\
-         # TYPE imi_db_pool_max_connections gauge\n\
-         imi_db_pool_max_connections {}",
-        size.saturating_sub(idle),
-        pool.options().get_max_connections()
+         # TYPE imi_db_pool_connections gauge"
+    );
+    for (label, pool) in pools {
+        let (size, idle) = (pool.size(), pool.num_idle() as u32);
+        let _ = writeln!(
+            out,
+            "imi_db_pool_connections{{pool=\"{label}\",state=\"idle\"}} {idle}\n\
+             imi_db_pool_connections{{pool=\"{label}\",state=\"in_use\"}} {}",
+            size.saturating_sub(idle)
+        );
+    }
+}
+
+/// The read replica: whether it answered, how far it lags, and how its waits ended.
+pub fn render_replica(
+    out: &mut String,
+    replica: &imi_store::replica::Replica,
+    status: Option<&imi_store::replica::ReplicaStatus>,
+) {
+    use std::sync::atomic::Ordering;
+    let _ = writeln!(
+        out,
+        "# HELP imi_replica_up Whether the read replica answered as a standby (1) or not (0).\n\
+         # TYPE imi_replica_up gauge\n\
+         imi_replica_up {}",
+        u8::from(status.is_some_and(|s| s.replayed.is_some()))
+    );
+    if let Some(status) = status {
+        let _ = writeln!(
+            out,
+            "# HELP imi_replica_lag_bytes WAL the read replica has not replayed yet.\n\
+             # TYPE imi_replica_lag_bytes gauge\n\
+             imi_replica_lag_bytes {}",
+            status.lag_bytes
+        );
+        if let Some(seconds) = status.lag_seconds {
+            let _ = writeln!(
+                out,
+                "# HELP imi_replica_replay_age_seconds Since the last transaction the read \
+                 replica replayed committed (grows while the primary is idle).\n\
+                 # TYPE imi_replica_replay_age_seconds gauge\n\
+                 imi_replica_replay_age_seconds {seconds}"
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP imi_replica_waits_total Waits for the read replica to replay a client's write, \
+         by result (timed_out: the read went to the primary).\n\
+         # TYPE imi_replica_waits_total counter\n\
+         imi_replica_waits_total{{result=\"caught_up\"}} {}\n\
+         imi_replica_waits_total{{result=\"timed_out\"}} {}",
+        replica.caught_up.load(Ordering::Relaxed),
+        replica.timed_out.load(Ordering::Relaxed)
     );
 }
 

@@ -110,8 +110,9 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
                 ACCEPT_LANGUAGE,
                 crate::http::IDEMPOTENCY_KEY,
                 crate::http::CORRELATION_ID,
+                crate::http::READ_AFTER,
             ])
-            .expose_headers([crate::http::CORRELATION_ID])
+            .expose_headers([crate::http::CORRELATION_ID, crate::http::READ_AFTER])
             .max_age(Duration::from_secs(600)),
     )
 }
@@ -124,7 +125,7 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 /// | `GET /graphql/ws` | subscriptions, `graphql-transport-ws` |
 /// | `GET /graphiql` | the GraphiQL IDE |
 /// | `GET /health` | liveness: 200 `ok` and the mode (training: the clock's offset), no database |
-/// | `GET /ready` | readiness: 200 when the database answers and is migrated and the projections have caught up since start, else 503; `translation` reports the translation engines' state |
+/// | `GET /ready` | readiness: 200 when the database answers and is migrated and the projections have caught up since start (and a read replica answers as a standby), else 503; `translation` reports the translation engines' state, `replica` the read replica's lag |
 /// | `GET /metrics` | Prometheus text |
 /// | `PUT /requests/{id}/attachments`, `GET /requests/{id}/attachments/{sha256}` | attachments' bytes ([`crate::attachments`]) |
 ///
@@ -338,10 +339,48 @@ async fn ready(State(app): State<AppState>) -> Response {
             Ok(None) => serde_json::json!("not configured"),
             Err(_) => serde_json::json!("engine timeout"),
         };
+    // The read replica's state: its lag is reported, never a reason to be unready (a read
+    // that needs a write the replica has not replayed goes to the primary); a replica that
+    // does not answer as a standby is, since queries read there.
+    let (replica, outcome) = match &app.services.replica {
+        None => (serde_json::json!("not configured"), outcome),
+        Some(replica) => {
+            match tokio::time::timeout(PROBE_TIMEOUT, replica.status(&app.services.pool)).await {
+                Ok(Ok(status)) if status.replayed.is_some() => (
+                    serde_json::json!({
+                        "replayed": status.replayed.map(|p| p.to_string()),
+                        "primary": status.primary.to_string(),
+                        "lagBytes": status.lag_bytes,
+                        "replayAgeSeconds": status.lag_seconds,
+                    }),
+                    outcome,
+                ),
+                Ok(Ok(_)) => (
+                    serde_json::json!("not a standby"),
+                    outcome.and(Err("read replica is not a standby")),
+                ),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "readiness: read replica unavailable");
+                    (
+                        serde_json::json!("unavailable"),
+                        outcome.and(Err("read replica unavailable")),
+                    )
+                }
+                Err(_) => (
+                    serde_json::json!("timeout"),
+                    outcome.and(Err("read replica timeout")),
+                ),
+            }
+        }
+    };
     match outcome {
         Ok(()) => (
             StatusCode::OK,
-            Json(serde_json::json!({ "status": "ready", "translation": translation })),
+            Json(serde_json::json!({
+                "status": "ready",
+                "translation": translation,
+                "replica": replica,
+            })),
         )
             .into_response(),
         // The probe's fields, and the error shape every error body has.
@@ -350,6 +389,7 @@ async fn ready(State(app): State<AppState>) -> Response {
             Json(serde_json::json!({
                 "status": "unavailable",
                 "reason": why,
+                "replica": replica,
                 "errors": [{
                     "message": format!("not ready: {why}"),
                     "extensions": {
@@ -410,7 +450,21 @@ async fn metrics_text(State(app): State<AppState>) -> Response {
     let mut text = app.metrics.render(statuses.as_deref());
     crate::metrics::render_outbox(&mut text, outbox.as_ref());
     crate::metrics::render_deadlines(&mut text, deadlines);
-    crate::metrics::render_pool(&mut text, &app.services.pool);
+    let mut pools = vec![("primary", &app.services.pool)];
+    if let Some(replica) = &app.services.replica {
+        pools.push(("replica", &replica.pool));
+        let status = tokio::time::timeout(PROBE_TIMEOUT, replica.status(&app.services.pool)).await;
+        let status = match status {
+            Ok(Ok(status)) => Some(status),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "metrics: cannot read the read replica's state");
+                None
+            }
+            Err(_) => None,
+        };
+        crate::metrics::render_replica(&mut text, replica, status.as_ref());
+    }
+    crate::metrics::render_pools(&mut text, &pools);
     let mut response = text.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,

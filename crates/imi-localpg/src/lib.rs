@@ -8,6 +8,7 @@
 pub mod apertium;
 mod binaries;
 mod run_as;
+pub mod standby;
 
 use std::fs::{self, File};
 use std::io;

@@ -521,7 +521,7 @@ impl Scheduler {
 
     /// The scheduler lock on a dedicated connection, if free.
     async fn lock(&self) -> Result<Option<PoolConnection<Postgres>>, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = imi_store::pool::acquire(&self.pool).await?;
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1)::bigint)")
             .bind(LOCK)
             .fetch_one(&mut *conn)

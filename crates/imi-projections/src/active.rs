@@ -47,7 +47,7 @@ impl ActiveLocks {
         }
         if holder.conn.is_none() {
             // A connection of its own, outside the pool's count and its idle timeout.
-            let conn = self.pool.acquire().await?.detach();
+            let conn = imi_store::pool::acquire(&self.pool).await?.detach();
             holder.conn = Some(conn);
             holder.generation += 1;
             holder.keys.clear();

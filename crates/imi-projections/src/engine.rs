@@ -354,7 +354,7 @@ impl Engine {
             .collect();
         let keys: Vec<String> = names.iter().map(|n| apply_lock(n, Slot::Live)).collect();
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = imi_store::pool::begin(&self.pool).await?;
         // Derived data whose checkpoint commits with it (see runner::apply_batch).
         sqlx::query("SET LOCAL synchronous_commit = off")
             .execute(&mut *tx)

@@ -42,7 +42,7 @@ pub async fn ensure_slot(
     slot: Slot,
 ) -> Result<i32, ProjectionError> {
     let name = projection.name();
-    let mut tx = pool.begin().await?;
+    let mut tx = imi_store::pool::begin(pool).await?;
     lock(&mut tx, &apply_lock(name, slot)).await?;
     let existing: Option<i32> =
         sqlx::query_scalar("SELECT version FROM projections WHERE name = $1 AND slot = $2")
@@ -160,7 +160,7 @@ pub async fn apply_batch_counted(
     limit: i64,
 ) -> Result<BatchCount, ProjectionError> {
     let name = projection.name();
-    let mut tx = pool.begin().await?;
+    let mut tx = imi_store::pool::begin(pool).await?;
     // A read model is derived data, and its checkpoint commits with it: a crash may lose the
     // last batches but never splits a batch from its checkpoint, so the runner just applies
     // them again. So no need to wait for the WAL flush.

@@ -59,7 +59,7 @@ pub async fn acquire(
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(1);
     loop {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = crate::pool::begin(pool).await?;
         let taken: Option<bool> = sqlx::query_scalar(
             "SELECT bool_and(pg_try_advisory_xact_lock($1, hashtext(key)))
                FROM unnest($2::text[]) AS key",

@@ -229,7 +229,7 @@ pub async fn verify(pool: &PgPool) -> Result<LogReport, sqlx::Error> {
 /// a prefix: an entry stays while an earlier one must), keeping each exchange's last pruned
 /// entry as its anchor. Returns how many entries were pruned.
 pub async fn prune(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::pool::begin(pool).await?;
     sqlx::query("SELECT set_config('imi.pruning', 'on', true)")
         .execute(&mut *tx)
         .await?;

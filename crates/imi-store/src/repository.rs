@@ -53,7 +53,7 @@ impl EventRepository {
         if events.is_empty() && snapshot.is_none() {
             return Ok(None);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::pool::begin(&self.pool).await?;
         let mut last = None;
         for event in events {
             let row = sqlx::query(

@@ -67,7 +67,7 @@ pub async fn latest(pool: &PgPool) -> Result<Option<Seal>, sqlx::Error> {
 
 /// Takes a seal now: the heads changed by every transaction that finished since the last one.
 pub async fn seal(pool: &PgPool) -> Result<Seal, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::pool::begin(pool).await?;
     // One snapshot for the whole seal: the heads are what it sees committed.
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .execute(&mut *tx)

@@ -197,7 +197,7 @@ pub async fn admit(
     address: &str,
     now: DateTime<Utc>,
 ) -> Result<Admission, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::pool::begin(pool).await?;
     // Always the address first, then the login: concurrent attempts lock in the same order.
     let mut by_address = counter(&mut tx, Scope::Address, address, now).await?;
     if by_address.window_start + limits.address_window <= now {
@@ -256,7 +256,7 @@ pub async fn succeeded(
     attempt: &Attempt,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::pool::begin(pool).await?;
     sqlx::query(
         "UPDATE login_throttle
             SET failures = 0, lockouts = 0, locked_until = NULL, updated_at = $2
@@ -293,7 +293,7 @@ pub async fn failed(
             until: attempt.address_window_end,
         });
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::pool::begin(pool).await?;
     let mut by_login = counter(&mut tx, Scope::Login, &attempt.login, now).await?;
     let locked = by_login.locked_until.is_some_and(|until| until > now);
     if !locked && by_login.failures >= limits.login_failures {

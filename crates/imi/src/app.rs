@@ -31,6 +31,30 @@ use tokio::task::JoinHandle;
 /// every role holds at most this plus two.
 pub const DEFAULT_POOL_SIZE: u32 = 10;
 
+/// Connections a gateway opens to its read replica at most (`IMI_READ_DB_POOL`).
+pub const DEFAULT_READ_POOL_SIZE: u32 = 4;
+
+/// The read replica at `url` (a streaming standby of the primary): a pool of at most `size`
+/// connections, reads waiting at most `wait` for it to replay a client's write. It must answer
+/// as a standby.
+pub async fn replica(
+    url: &str,
+    size: u32,
+    wait: Duration,
+) -> Result<Arc<imi_store::replica::Replica>> {
+    let pool = connect(url, size).await?;
+    let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+        .fetch_one(&pool)
+        .await?;
+    if !in_recovery {
+        anyhow::bail!(
+            "the read database is no standby (pg_is_in_recovery() is false): name a streaming \
+             standby of the primary"
+        );
+    }
+    Ok(Arc::new(imi_store::replica::Replica::new(pool, wait)))
+}
+
 /// How long a caller waits for a free connection before the request answers UNAVAILABLE.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 

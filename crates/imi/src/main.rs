@@ -14,6 +14,10 @@ const ENVIRONMENT: &str = "\
 Environment (flags, where a command has one, take precedence):
   DATABASE_URL            PostgreSQL to use; unset: the private cluster in the data folder
   IMI_DB_POOL             database connections a process opens at most [default: 10]
+  IMI_READ_DATABASE_URL   streaming standby GraphQL queries read from (serve); unset: the primary
+  IMI_READ_DB_POOL        connections `serve` opens to the read replica at most [default: 4]
+  IMI_READ_WAIT_MS        longest wait for the replica to replay a client's write, then the
+                          primary answers [default: 1000]
   IMI_DATA_DIR            the data folder [default: .imi-data at the workspace root]
   IMI_MASTER_KEY          master key sealing personal data (serve, seed)
   IMI_TOKEN_SECRET        secret signing bearer tokens (serve)
@@ -103,6 +107,17 @@ enum Command {
         /// Longest wait, after SIGTERM or SIGINT, for requests in flight to finish.
         #[arg(long, env = "IMI_SHUTDOWN_GRACE", value_parser = parse_seconds, default_value = "20")]
         shutdown_grace: std::time::Duration,
+        /// A streaming standby of the database that GraphQL queries read from (commands,
+        /// projectors, sender and scheduler stay on the primary).
+        #[arg(long, env = "IMI_READ_DATABASE_URL", hide_env_values = true)]
+        read_database_url: Option<String>,
+        /// Connections opened to the read replica at most.
+        #[arg(long, env = "IMI_READ_DB_POOL", default_value_t = app::DEFAULT_READ_POOL_SIZE)]
+        read_db_pool: u32,
+        /// Longest wait, in milliseconds, for the replica to replay a client's write before
+        /// the read goes to the primary (a mutation answers after at most as long).
+        #[arg(long, env = "IMI_READ_WAIT_MS", default_value_t = 1000)]
+        read_wait_ms: u64,
     },
     /// Apply the database migrations.
     Migrate,
@@ -345,9 +360,24 @@ async fn run() -> Result<()> {
                     shutdown_grace,
                     cors_origins,
                     introspection,
+                    read_database_url,
+                    read_db_pool,
+                    read_wait_ms,
                 } => {
                     let services =
                         services(&master_key.master_key, &token_secret, pool.clone(), mode).await?;
+                    let services = match &read_database_url {
+                        Some(url) if roles.contains(&app::Role::Gateway) => {
+                            let wait = std::time::Duration::from_millis(read_wait_ms);
+                            let replica = app::replica(url, read_db_pool, wait).await?;
+                            println!("queries read from the replica (pool {read_db_pool}, wait {read_wait_ms} ms)");
+                            imi_gateway::Services {
+                                app: services.app.with_replica(replica),
+                                ..services
+                            }
+                        }
+                        _ => services,
+                    };
                     // Started beside the service; kept until the process ends.
                     let translation = tokio::task::spawn_blocking(|| {
                         imi::translation::from_env(&config::data_root())

@@ -1,0 +1,61 @@
+//! The service's own waits for a pool connection, counted: sqlx 0.8 does not say how many
+//! tasks wait for one of its connections, so the transactions and held connections the service
+//! opens ([`begin`], [`acquire`]) count themselves while they wait. Single statements run on
+//! the pool directly wait inside sqlx and are not counted.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Waiters by pool (the address of the pool's options, shared by its clones and stable while
+/// it lives). A dropped pool's entry stays at 0: a process has few pools.
+fn counters() -> &'static Mutex<HashMap<usize, Arc<AtomicI64>>> {
+    static COUNTERS: OnceLock<Mutex<HashMap<usize, Arc<AtomicI64>>>> = OnceLock::new();
+    COUNTERS.get_or_init(Mutex::default)
+}
+
+fn counter(pool: &PgPool) -> Arc<AtomicI64> {
+    let key = pool.options() as *const _ as usize;
+    counters()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key)
+        .or_default()
+        .clone()
+}
+
+/// Counts one waiter until dropped (the connection came, the wait failed or was cancelled).
+struct Waiting(Arc<AtomicI64>);
+
+impl Waiting {
+    fn start(pool: &PgPool) -> Self {
+        let counter = counter(pool);
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection of `pool`, counted as waiting until it comes.
+pub async fn acquire(pool: &PgPool) -> sqlx::Result<PoolConnection<Postgres>> {
+    let _waiting = Waiting::start(pool);
+    pool.acquire().await
+}
+
+/// A transaction on `pool`, counted as waiting until its connection comes.
+pub async fn begin(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let connection = acquire(pool).await?;
+    Transaction::begin(connection, None).await
+}
+
+/// Tasks waiting now for a connection of `pool` at the service's own acquisitions.
+pub fn waiting(pool: &PgPool) -> u64 {
+    counter(pool).load(Ordering::Relaxed).max(0) as u64
+}
