@@ -114,27 +114,40 @@ pub async fn by_member_state<'e>(
     area: Option<&str>,
 ) -> Result<Vec<MemberStateStatistics>, sqlx::Error> {
     let rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+        // One pass per figure's grouping, not a scan of every fact per Member State and
+        // figure. Recipients are unique per alert (the keys of its recipients' map).
         "WITH f AS (SELECT * FROM {NAME}.facts WHERE broadcast_at IS NOT NULL
                       AND ($1::text IS NULL OR area = upper($1))),
-              ms AS (SELECT initiating_member_state AS m FROM f
-                     UNION SELECT unnest(recipient_member_states) FROM f)
+              sent AS (
+                SELECT initiating_member_state AS m, count(*) AS sent,
+                       count(*) FILTER (WHERE status NOT IN ('Closed', 'Withdrawn')) AS open,
+                       count(*) FILTER (WHERE status = 'Closed') AS closed,
+                       count(*) FILTER (WHERE status = 'Withdrawn') AS withdrawn,
+                       count(*) FILTER (WHERE broadcast_in_time) AS pq_in_time,
+                       count(*) FILTER (WHERE broadcast_in_time = false) AS pq_late
+                  FROM f GROUP BY 1),
+              received AS (
+                SELECT m, count(*) AS received
+                  FROM (SELECT unnest(recipient_member_states) AS m FROM f) r
+                 GROUP BY m),
+              objections AS (
+                SELECT m, count(*) AS objections
+                  FROM (SELECT DISTINCT alert_id, unnest(objecting_member_states) AS m FROM f) o
+                 GROUP BY m),
+              ms AS (SELECT m FROM sent UNION SELECT m FROM received)
          SELECT jsonb_build_object(
                   'member_state', ms.m,
-                  'sent', (SELECT count(*) FROM f WHERE initiating_member_state = ms.m),
-                  'received', (SELECT count(*) FROM f WHERE ms.m = ANY(recipient_member_states)),
-                  'open', (SELECT count(*) FROM f WHERE initiating_member_state = ms.m
-                                                  AND status NOT IN ('Closed', 'Withdrawn')),
-                  'closed', (SELECT count(*) FROM f WHERE initiating_member_state = ms.m
-                                                    AND status = 'Closed'),
-                  'withdrawn', (SELECT count(*) FROM f WHERE initiating_member_state = ms.m
-                                                       AND status = 'Withdrawn'),
-                  'objections', (SELECT count(*) FROM f
-                                  WHERE ms.m = ANY(objecting_member_states)),
-                  'pq_in_time', (SELECT count(*) FROM f WHERE initiating_member_state = ms.m
-                                                        AND broadcast_in_time),
-                  'pq_late', (SELECT count(*) FROM f WHERE initiating_member_state = ms.m
-                                                     AND broadcast_in_time = false))
-           FROM ms ORDER BY ms.m COLLATE \"C\""
+                  'sent', coalesce(s.sent, 0),
+                  'received', coalesce(r.received, 0),
+                  'open', coalesce(s.open, 0),
+                  'closed', coalesce(s.closed, 0),
+                  'withdrawn', coalesce(s.withdrawn, 0),
+                  'objections', coalesce(o.objections, 0),
+                  'pq_in_time', coalesce(s.pq_in_time, 0),
+                  'pq_late', coalesce(s.pq_late, 0))
+           FROM ms LEFT JOIN sent s USING (m) LEFT JOIN received r USING (m)
+                   LEFT JOIN objections o USING (m)
+          ORDER BY ms.m COLLATE \"C\""
     ))
     .bind(area)
     .fetch_all(db)

@@ -13,7 +13,7 @@ use imi_gateway::Services;
 use imi_projections::directory::{self, DirectoryQuery};
 use imi_projections::request_monitoring::{self, RequestFilter};
 use imi_projections::request_scoreboard;
-use imi_projections::{alert_queue, alert_statistics, request_full, request_inbox};
+use imi_projections::{alert_overview, alert_queue, alert_statistics, request_full, request_inbox};
 use imi_store::metadata::CommandMetadata;
 use imi_store::sealing::MasterKey;
 use imi_store::wake::Wake;
@@ -301,11 +301,11 @@ async fn cases(
             direct: direct(move |pool| {
                 let authority = authority.clone();
                 async move {
-                    Ok(
-                        alert_queue::for_authority(&pool, &authority, None, None, 21)
-                            .await?
-                            .len(),
-                    )
+                    // The page's entries, and their alerts' rows the policy decides on.
+                    let found = alert_queue::for_authority(&pool, &authority, None, None, 21).await?;
+                    let ids: Vec<String> = found.iter().map(|q| q.alert_id.clone()).collect();
+                    alert_overview::get_many(&pool, &ids).await?;
+                    Ok(found.len())
                 }
             }),
         });
