@@ -96,16 +96,22 @@ impl App {
         self.seal(&key, value).await
     }
 
-    /// The data key request `id`'s new values are sealed under: its own, or the generation
-    /// an erasure of one person among several re-sealed the others' values under.
+    /// The data key request `id`'s new values are sealed under: its own, or the latest
+    /// generation an erasure of one person among several re-sealed the others' values under.
+    /// Read from the log, not a read model: one lagging behind a re-sealing would name the
+    /// erased key (the aggregate refuses a value under any other than its current key).
     pub(crate) async fn request_data_key(&self, id: &str) -> AppResult<String> {
-        let full = request_full::get(&self.pool, id)
-            .await
-            .map_err(|e| AppError::database("reading a request", &e))?;
-        Ok(full
-            .map(|f| f.details.data_key)
-            .filter(|k| !k.is_empty())
-            .unwrap_or_else(|| request_key_id(id)))
+        let resealed: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT payload -> event_type ->> 'key_id' FROM events
+              WHERE aggregate_type = 'InformationRequest' AND aggregate_id = $1
+                AND event_type = 'PersonalDataResealed'
+              ORDER BY sequence DESC LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| AppError::database("reading a request's data key", &e))?;
+        Ok(resealed.flatten().unwrap_or_else(|| request_key_id(id)))
     }
 
     /// Names a further person concerned in draft `id`, their identification sealed.

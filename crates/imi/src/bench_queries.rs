@@ -3,6 +3,7 @@
 //! run. The history is one written by `imi bench populate` (in a fresh database, or an
 //! existing one given with its master key), with the whole service live in this process.
 
+use crate::bench_service::{post, InProcess};
 use anyhow::{bail, Context, Result};
 use chrono::{Datelike, NaiveDate, Utc};
 use imi_domain::actor::Actor;
@@ -16,9 +17,7 @@ use imi_projections::request_scoreboard;
 use imi_projections::{alert_overview, alert_queue, alert_statistics, request_full, request_inbox};
 use imi_store::metadata::CommandMetadata;
 use imi_store::sealing::MasterKey;
-use imi_store::wake::Wake;
 use serde_json::{json, Value};
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -60,35 +59,19 @@ pub async fn queries_bench(
     };
     let reference = imi_store::reference::ReferenceData::bundled()?;
     imi_store::reference::load(pool, &reference).await?;
-    let service_pool = PgPoolOptions::new()
-        .max_connections(crate::app::DEFAULT_POOL_SIZE)
-        .acquire_timeout(crate::app::ACQUIRE_TIMEOUT)
-        .connect_with((*pool.connect_options()).clone())
-        .await?;
-    let secret = MasterKey::generate().export_hex();
-    let services = crate::app::services(
-        service_pool.clone(),
-        master,
-        &secret,
-        Wake::with_notify(service_pool.clone()),
-    );
     // Every projection live, as a server runs them (they are built here first when missing
     // or when their schema changed since the history was written). No scheduler: it would
     // start deleting the history's expired personal data; no sender: nothing to send.
     let roles = [crate::app::Role::Gateway, crate::app::Role::Projectors];
-    let background = crate::app::start(&services, crate::app::Options::new(&roles, None))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}/graphql", listener.local_addr()?);
-    let router = crate::app::router(services.clone(), Default::default())
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let service = InProcess::start(pool, master, crate::app::Options::new(&roles, None)).await?;
+    let (services, base) = (&service.services, service.base.as_str());
     let http = reqwest::Client::new();
     crate::bench_writes::wait_caught_up(pool, Duration::from_secs(3600)).await?;
 
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
         .await?;
-    let cases = cases(pool, &services, &http, &base).await?;
+    let cases = cases(pool, services, &http, base).await?;
     crate::bench_writes::wait_caught_up(pool, Duration::from_secs(3600)).await?;
     println!(
         "queries: {events} events in the log, {samples} samples each, one client, GraphQL over HTTP against the read model's SQL alone"
@@ -97,13 +80,13 @@ pub async fn queries_bench(
         // Warm both paths, then interleave them so both see the same machine.
         let mut rows = 0;
         for _ in 0..5 {
-            graphql(&http, &base, case).await?;
+            graphql(&http, base, case).await?;
             rows = (case.direct)(pool.clone()).await?;
         }
         let (mut api, mut sql) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
         for _ in 0..samples {
             let t = Instant::now();
-            graphql(&http, &base, case).await?;
+            graphql(&http, base, case).await?;
             api.push(t.elapsed());
             let t = Instant::now();
             (case.direct)(pool.clone()).await?;
@@ -122,9 +105,7 @@ pub async fn queries_bench(
             millis(&api, 0.99) / millis(&sql, 0.99),
         );
     }
-    background.shutdown().await;
-    server.abort();
-    service_pool.close().await;
+    service.stop().await;
     Ok(())
 }
 
@@ -402,7 +383,7 @@ async fn sign_in(
         base,
         None,
         LOGIN,
-        &json!({ "login": login, "password": password }),
+        json!({ "login": login, "password": password }),
     )
     .await?;
     Ok(answer["data"]["login"]["token"]
@@ -412,28 +393,18 @@ async fn sign_in(
 }
 
 async fn graphql(http: &reqwest::Client, base: &str, case: &Case) -> Result<()> {
-    let answer = post(http, base, Some(&case.token), &case.query, &case.variables).await?;
+    let answer = post(
+        http,
+        base,
+        Some(&case.token),
+        &case.query,
+        case.variables.clone(),
+    )
+    .await?;
     if answer.get("errors").is_some() {
         bail!("{}: {answer}", case.name);
     }
     Ok(())
-}
-
-async fn post(
-    http: &reqwest::Client,
-    base: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: &Value,
-) -> Result<Value> {
-    let mut request = http
-        .post(base)
-        .header("accept", "application/graphql-response+json")
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    Ok(request.send().await?.json().await?)
 }
 
 fn millis(sorted: &[Duration], p: f64) -> f64 {

@@ -11,6 +11,7 @@
 //! database's clock; an event's lag is the time from its `recorded_at` to the first sample at
 //! which every projection had passed it.
 
+use crate::bench_service::{post, InProcess};
 use anyhow::{bail, Context, Result};
 use imi_domain::actor::Actor;
 use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
@@ -20,9 +21,7 @@ use imi_gateway::Services;
 use imi_store::feed::FeedPosition;
 use imi_store::metadata::CommandMetadata;
 use imi_store::sealing::MasterKey;
-use imi_store::wake::Wake;
-use serde_json::{json, Value};
-use sqlx::postgres::PgPoolOptions;
+use serde_json::json;
 use sqlx::{PgPool, Row};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,30 +94,15 @@ pub async fn writes_bench(
     }
     let reference = imi_store::reference::ReferenceData::bundled()?;
     imi_store::reference::load(pool, &reference).await?;
-    // The service's own pool, of the size a server opens by default.
-    let service_pool = PgPoolOptions::new()
-        .max_connections(crate::app::DEFAULT_POOL_SIZE)
-        .acquire_timeout(crate::app::ACQUIRE_TIMEOUT)
-        .connect_with((*pool.connect_options()).clone())
-        .await?;
-    let secret = MasterKey::generate().export_hex();
-    let services = crate::app::services(
-        service_pool.clone(),
-        MasterKey::generate(),
-        &secret,
-        Wake::with_notify(service_pool.clone()),
-    );
     let mail_dir = std::env::temp_dir().join(format!("imi-bench-writes-{}", uuid::Uuid::now_v7()));
     let mailer = imi_notify::mail::Mailer::directory(&mail_dir, "IMI <no-reply@imi.localhost>")?;
-    let background = crate::app::start(
-        &services,
+    let service = InProcess::start(
+        pool,
+        MasterKey::generate(),
         crate::app::Options::new(&crate::app::Role::ALL, Some(mailer)),
-    )?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}/graphql", listener.local_addr()?);
-    let router = crate::app::router(services.clone(), Default::default())
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    )
+    .await?;
+    let (services, base) = (service.services.clone(), service.base.clone());
     let http = reqwest::Client::new();
 
     let clients = Arc::new(seed_clients(&services, &http, &base, clients).await?);
@@ -209,9 +193,7 @@ pub async fn writes_bench(
     );
     println!("  memory of this process (server and clients): {memory}");
 
-    background.shutdown().await;
-    server.abort();
-    service_pool.close().await;
+    service.stop().await;
     let _ = std::fs::remove_dir_all(&mail_dir);
     Ok(())
 }
@@ -277,23 +259,6 @@ async fn seed_clients(
         });
     }
     Ok(clients)
-}
-
-async fn post(
-    http: &reqwest::Client,
-    base: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Result<Value> {
-    let mut request = http
-        .post(base)
-        .header("accept", "application/graphql-response+json")
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    Ok(request.send().await?.json().await?)
 }
 
 /// Runs one side for `how_long` with every client at once.

@@ -8,6 +8,7 @@ pub mod bench_deletion;
 pub mod bench_live;
 pub mod bench_populate;
 pub mod bench_queries;
+pub mod bench_service;
 pub mod bench_translation;
 pub mod bench_writes;
 pub mod commission;
