@@ -28,13 +28,16 @@ const LOGIN: &str = "mutation($login: String!, $password: String!) {
   login(login: $login, password: $password) { token }
 }";
 
+/// The read model's SQL alone, run from the client: the rows it read.
+type Direct = Box<dyn Fn(PgPool) -> Pin<Box<dyn Future<Output = Result<usize>> + Send>>>;
+
 /// One measured query: its GraphQL form and the same read model's SQL alone.
 struct Case {
     name: String,
     token: String,
     query: String,
     variables: Value,
-    direct: Box<dyn Fn(PgPool) -> Pin<Box<dyn Future<Output = Result<usize>> + Send>>>,
+    direct: Direct,
 }
 
 /// The history to read: a fresh one at `scale`, or the populated database `existing` whose
@@ -325,9 +328,7 @@ async fn cases(
     Ok(cases)
 }
 
-fn direct<F, Fut>(
-    f: F,
-) -> Box<dyn Fn(PgPool) -> Pin<Box<dyn Future<Output = Result<usize>> + Send>>>
+fn direct<F, Fut>(f: F) -> Direct
 where
     F: Fn(PgPool) -> Fut + 'static,
     Fut: Future<Output = Result<usize>> + Send + 'static,
