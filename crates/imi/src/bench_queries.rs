@@ -24,10 +24,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-const LOGIN: &str = "mutation($login: String!, $password: String!) {
-  login(login: $login, password: $password) { token }
-}";
-
 /// The read model's SQL alone, run from the client: the rows it read.
 type Direct = Box<dyn Fn(PgPool) -> Pin<Box<dyn Future<Output = Result<usize>> + Send>>>;
 
@@ -377,20 +373,7 @@ async fn sign_in(
             )
             .await;
     }
-    let (login, password) = (format!("bench.{user}"), format!("{user}-bench-password"));
-    imi_store::credentials::set(pool, &user, authority, &login, &password).await?;
-    let answer = post(
-        http,
-        base,
-        None,
-        LOGIN,
-        json!({ "login": login, "password": password }),
-    )
-    .await?;
-    Ok(answer["data"]["login"]["token"]
-        .as_str()
-        .with_context(|| format!("sign-in of {user} failed: {answer}"))?
-        .to_string())
+    crate::bench_service::sign_in(pool, http, base, &user, authority).await
 }
 
 async fn graphql(http: &reqwest::Client, base: &str, case: &Case) -> Result<()> {

@@ -1,7 +1,7 @@
 //! The whole service in a benchmark's own process, wired as `imi serve` wires it and listening
 //! on a free local port, and the client's one call: what the end-to-end benchmarks measure.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use imi_gateway::Services;
 use imi_store::sealing::MasterKey;
 use imi_store::wake::Wake;
@@ -77,4 +77,30 @@ pub(crate) async fn post(
         request = request.bearer_auth(token);
     }
     Ok(request.send().await?.json().await?)
+}
+
+/// Gives `user` of `authority` a login and password, and signs it in over HTTP as a client
+/// would: its bearer token.
+pub(crate) async fn sign_in(
+    pool: &PgPool,
+    http: &reqwest::Client,
+    base: &str,
+    user: &str,
+    authority: &str,
+) -> Result<String> {
+    let (login, password) = (format!("bench.{user}"), format!("{user}-bench-password"));
+    imi_store::credentials::set(pool, user, authority, &login, &password).await?;
+    let answer = post(
+        http,
+        base,
+        None,
+        "mutation($login: String!, $password: String!) {
+           login(login: $login, password: $password) { token } }",
+        json!({ "login": login, "password": password }),
+    )
+    .await?;
+    Ok(answer["data"]["login"]["token"]
+        .as_str()
+        .with_context(|| format!("sign-in of {user} failed: {answer}"))?
+        .to_string())
 }

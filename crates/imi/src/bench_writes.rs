@@ -12,7 +12,7 @@
 //! which every projection had passed it.
 
 use crate::bench_service::{post, InProcess};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use imi_domain::actor::Actor;
 use imi_domain::authority::{user_key_id, AuthorityCommand, NewUser};
 use imi_domain::command::Issued;
@@ -30,10 +30,6 @@ use std::time::{Duration, Instant};
 
 const SET_TITLE: &str = "mutation($input: SetInformalTitleInput!) {
   setInformalTitle(input: $input) { position waited }
-}";
-
-const LOGIN: &str = "mutation($login: String!, $password: String!) {
-  login(login: $login, password: $password) { token }
 }";
 
 /// Languages the clients cycle through: each mutation changes one title.
@@ -211,7 +207,7 @@ async fn seed_clients(
     for member_state in MEMBER_STATES.iter().take(n) {
         let ms = member_state.to_ascii_lowercase();
         let (authority_id, user_id) = (format!("nimic-{ms}"), format!("user-nimic-{ms}-lda"));
-        let (login, password) = (format!("{ms}.bench"), format!("{ms}-bench-password"));
+        let login = format!("bench.{user_id}");
         let identity = services
             .keyring
             .seal(
@@ -238,20 +234,9 @@ async fn seed_clients(
                 CommandMetadata::for_actor(&system),
             )
             .await?;
-        imi_store::credentials::set(&services.pool, &user_id, &authority_id, &login, &password)
-            .await?;
-        let answer = post(
-            http,
-            base,
-            None,
-            LOGIN,
-            json!({ "login": login, "password": password }),
-        )
-        .await?;
-        let token = answer["data"]["login"]["token"]
-            .as_str()
-            .with_context(|| format!("sign-in failed: {answer}"))?
-            .to_string();
+        let token =
+            crate::bench_service::sign_in(&services.pool, http, base, &user_id, &authority_id)
+                .await?;
         clients.push(Client {
             authority_id,
             user_id,
