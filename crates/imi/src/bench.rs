@@ -164,9 +164,8 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
             imi_store::migrate(&pool).await?;
             return crate::bench_queries::queries_bench(
                 &pool,
-                0.0,
+                None,
                 master_key(key.as_deref())?,
-                true,
                 (*samples).max(1),
             )
             .await;
@@ -223,9 +222,8 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
         } => {
             crate::bench_queries::queries_bench(
                 &pool,
-                scale,
+                Some(scale),
                 master_key(key.as_deref())?,
-                false,
                 samples.max(1),
             )
             .await

@@ -36,25 +36,24 @@ struct Case {
     direct: Direct,
 }
 
-/// The history to read: a fresh one at `scale`, or the populated database `existing` whose
-/// personal data is sealed under `master`.
+/// Reads `pool`'s history: written here first at scale `populate` when given, else one
+/// populated earlier whose personal data is sealed under `master`.
 pub async fn queries_bench(
     pool: &PgPool,
-    scale: f64,
+    populate: Option<f64>,
     master: Option<MasterKey>,
-    populated: bool,
     samples: usize,
 ) -> Result<()> {
-    let master = match (populated, master) {
-        (true, Some(master)) => master,
-        (true, None) => bail!(
-            "--master-key is needed with --database: the key `imi bench populate --master-key` sealed it under"
-        ),
-        (false, master) => {
+    let master = match (populate, master) {
+        (Some(scale), master) => {
             let master = master.unwrap_or_else(MasterKey::generate);
             crate::bench_populate::populate(pool, scale, master.clone()).await?;
             master
         }
+        (None, Some(master)) => master,
+        (None, None) => bail!(
+            "--master-key is needed with --database: the key `imi bench populate --master-key` sealed it under"
+        ),
     };
     let reference = imi_store::reference::ReferenceData::bundled()?;
     imi_store::reference::load(pool, &reference).await?;
