@@ -54,6 +54,40 @@ const ALERTS: &str = "query($involvement: AlertInvolvement) {
 }";
 const QUEUE: &str = "{ alertQueue(first: 20) { edges { node { queue alert { status } } } } }";
 
+const INBOX: &str = "query($first: Int!, $after: String) {
+  requestInbox(first: $first, after: $after) {
+    edges { cursor node { requestId action area dueDate since assignedTo } }
+    pageInfo { hasNextPage endCursor }
+  }
+}";
+
+/// One page of the inbox of the user signed in with `token`: its entries, whether more follow,
+/// and its end cursor.
+async fn inbox_page(
+    service: &Service,
+    token: &str,
+    first: i32,
+    after: Option<Value>,
+) -> (Vec<Value>, bool, Option<Value>) {
+    let answer = service
+        .graphql(
+            Some(token),
+            None,
+            INBOX,
+            json!({ "first": first, "after": after }),
+        )
+        .await;
+    let inbox = &answer["data"]["requestInbox"];
+    let entries = inbox["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    let more = inbox["pageInfo"]["hasNextPage"] == true;
+    (entries, more, Some(inbox["pageInfo"]["endCursor"].clone()))
+}
+
 fn statuses(data: &Value) -> Vec<String> {
     let mut out: Vec<String> = data["alerts"]["edges"]
         .as_array()
@@ -196,6 +230,63 @@ async fn the_demo_network_has_every_role_and_exchanges_in_every_state() {
         |d| d["informationRequest"]["viewLevel"] == "MONITORING",
     )
     .await;
+
+    // Every login's inbox, read one and two steps a page, is its inbox read in one page.
+    let mut paged = 0;
+    for ms in MEMBER_STATES {
+        for (login, _, _) in logins(ms) {
+            let token = token(&service, &login).await;
+            let (whole, more, _) = inbox_page(&service, &token, 100, None).await;
+            assert!(!more, "{login}");
+            for size in [1, 2] {
+                let (mut entries, mut after) = (Vec::new(), None);
+                loop {
+                    let (page, more, end) = inbox_page(&service, &token, size, after).await;
+                    assert!(
+                        !page.is_empty() || !more,
+                        "{login}: an empty page before the end"
+                    );
+                    entries.extend(page);
+                    if !more {
+                        break;
+                    }
+                    after = end;
+                }
+                assert_eq!(entries, whole, "{login}, {size} a page");
+            }
+            paged += usize::from(whole.len() >= 2);
+        }
+    }
+    assert!(
+        paged >= 2,
+        "too few inboxes with two steps to page through: {paged}"
+    );
+    // A cursor that is not the inbox's, and a page too large, are refused.
+    let token = token(&service, "de.pq.handler").await;
+    let other = service
+        .graphql(
+            Some(&token),
+            None,
+            "{ informationRequests(first: 1) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let other = other["data"]["informationRequests"]["pageInfo"]["endCursor"].clone();
+    assert!(other.is_string(), "{other}");
+    for (first, after) in [(5, json!("junk")), (5, other), (101, Value::Null)] {
+        let answer = service
+            .graphql(
+                Some(&token),
+                None,
+                INBOX,
+                json!({ "first": first, "after": after }),
+            )
+            .await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{first} {after}: {answer}"
+        );
+    }
 
     // Seeding again changes nothing.
     let count = || async {

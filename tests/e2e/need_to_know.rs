@@ -1225,7 +1225,7 @@ fn lists_queries() -> [String; 3] {
     [
         format!(
             "{{ informationRequests(first: 5) {{ edges {{ node {{ {REQUEST} }} }} }}
-               requestInbox {{ requestId action assignedTo }} }}"
+               requestInbox(first: 50) {{ edges {{ node {{ requestId action assignedTo }} }} }} }}"
         ),
         format!(
             "{{ alerts(first: 5) {{ edges {{ node {{ {ALERT} }} }} }}

@@ -624,25 +624,25 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
         .graphql(
             Some(&t.fr_allocator),
             None,
-            "{ requestInbox { requestId action } }",
+            "{ requestInbox { edges { node { requestId action } } } }",
             json!({}),
         )
         .await;
     // The allocator's inbox shows the step its roles allow: the assignment, not the
     // acceptance; the handler, who may not act yet, sees nothing to do.
     assert_eq!(
-        inbox["data"]["requestInbox"],
-        json!([{ "requestId": "r-1", "action": "assign" }])
+        inbox["data"]["requestInbox"]["edges"],
+        json!([{ "node": { "requestId": "r-1", "action": "assign" } }])
     );
     let inbox = service
         .graphql(
             Some(&t.fr_handler),
             None,
-            "{ requestInbox { requestId action } }",
+            "{ requestInbox { edges { node { requestId action } } } }",
             json!({}),
         )
         .await;
-    assert_eq!(inbox["data"]["requestInbox"], json!([]));
+    assert_eq!(inbox["data"]["requestInbox"]["edges"], json!([]));
     step(
         &service,
         &t.fr_allocator,
@@ -887,11 +887,11 @@ async fn a_pq_request_runs_from_draft_through_referral_to_closure() {
         .graphql(
             Some(&t.de_handler),
             None,
-            "{ requestInbox { requestId } }",
+            "{ requestInbox { edges { node { requestId } } } }",
             json!({}),
         )
         .await;
-    assert_eq!(inbox["data"]["requestInbox"], json!([]));
+    assert_eq!(inbox["data"]["requestInbox"]["edges"], json!([]));
 }
 
 const NOTIFICATIONS: &str = "{ notifications(first: 50) { edges { node { kind aggregateId } } } }";
@@ -1034,11 +1034,11 @@ async fn a_request_never_sent_exists_for_the_requesting_side_only() {
             .graphql(
                 Some(token),
                 None,
-                "{ requestInbox { requestId } }",
+                "{ requestInbox { edges { node { requestId } } } }",
                 json!({}),
             )
             .await;
-        assert_eq!(inbox["data"]["requestInbox"], json!([]), "{inbox}");
+        assert_eq!(inbox["data"]["requestInbox"]["edges"], json!([]), "{inbox}");
         let told = service
             .graphql(Some(token), None, NOTIFICATIONS, json!({}))
             .await;

@@ -22,6 +22,7 @@ use imi_domain::request::{
 use imi_domain::sealed::Sealed;
 use imi_notify::texts::language_of_member_state;
 use imi_projections::as_of::RequestAt;
+use imi_projections::request_inbox::InboxKey;
 use imi_projections::request_monitoring::{self, MonitoringRow, RequestFilter};
 use imi_projections::{allocator_report, request_full, request_inbox};
 use std::collections::{BTreeMap, BTreeSet};
@@ -522,6 +523,8 @@ pub struct PersonConcernedView {
 /// An action awaiting the reader.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InboxEntry {
+    /// The item's place in the inbox: the cursor of the page after it.
+    pub key: InboxKey,
     pub request_id: String,
     pub action: String,
     pub area: String,
@@ -540,6 +543,9 @@ pub struct RequestsFilter {
     pub drafted_from: Option<DateTime<Utc>>,
     pub drafted_until: Option<DateTime<Utc>>,
 }
+
+/// Most inbox items read in one round trip while filling a page.
+const INBOX_CHUNK: i64 = 1_000;
 
 /// The answer for a request that does not exist or that the reader may not see.
 pub(crate) fn unknown_request() -> AppError {
@@ -784,38 +790,73 @@ impl App {
     /// What awaits the reader now: their authority's actions that their roles allow (an
     /// allocator sees the assignment, not the acceptance), assigned to them or to no one in
     /// particular; oldest first.
-    pub async fn request_inbox(&self, caller: &Caller) -> AppResult<Vec<InboxEntry>> {
+    pub async fn request_inbox(
+        &self,
+        caller: &Caller,
+        after: Option<InboxKey>,
+        limit: i64,
+    ) -> AppResult<(Vec<InboxEntry>, bool)> {
         let reader = self.reader(caller).await?;
-        let items =
-            request_inbox::of_authority(&self.reads, reader.authority_id(), Some(&reader.user_id))
-                .await
-                .map_err(|e| AppError::database("reading the inbox", &e))?;
-        let ids: BTreeSet<String> = items.iter().map(|i| i.request_id.clone()).collect();
-        let ids: Vec<String> = ids.into_iter().collect();
-        let summaries: BTreeMap<String, RequestSummary> =
-            request_monitoring::get_many(&self.reads, &ids)
-                .await
-                .map_err(|e| AppError::database("reading requests", &e))?
-                .into_iter()
-                .map(|row| (row.summary.request_id.clone(), row.summary))
-                .collect();
-        let mut out = Vec::new();
-        for i in &items {
-            let Some(summary) = summaries.get(&i.request_id) else {
-                continue;
-            };
-            for action in inbox_actions(&reader, summary, &i.action) {
-                out.push(InboxEntry {
-                    request_id: i.request_id.clone(),
-                    action,
-                    area: i.area.clone(),
-                    due_date: i.due_date,
-                    since: i.since,
-                    assigned_to: i.users.clone(),
-                });
+        if limit <= 0 {
+            return Ok((vec![], false));
+        }
+        // Items are read a page (and one) at first, and the policy decides on each; those the
+        // reader may not take are passed over, so a page may take several reads, each four
+        // times the last (up to INBOX_CHUNK): a user who may take few of many items (measured
+        // at scale 1.0: none of 3,667) reads them in a handful of round trips, not hundreds.
+        // The actions of one item stay on one page: the cursor is the item's.
+        let mut out: Vec<InboxEntry> = Vec::new();
+        let mut cursor = after;
+        let mut chunk = limit + 1;
+        loop {
+            let items = request_inbox::of_authority(
+                &self.reads,
+                reader.authority_id(),
+                Some(&reader.user_id),
+                cursor.as_ref(),
+                chunk,
+            )
+            .await
+            .map_err(|e| AppError::database("reading the inbox", &e))?;
+            let exhausted = (items.len() as i64) < chunk;
+            chunk = (chunk * 4).min(INBOX_CHUNK.max(limit + 1));
+            let ids: BTreeSet<String> = items.iter().map(|i| i.request_id.clone()).collect();
+            let ids: Vec<String> = ids.into_iter().collect();
+            let summaries: BTreeMap<String, RequestSummary> =
+                request_monitoring::get_many(&self.reads, &ids)
+                    .await
+                    .map_err(|e| AppError::database("reading requests", &e))?
+                    .into_iter()
+                    .map(|row| (row.summary.request_id.clone(), row.summary))
+                    .collect();
+            for i in &items {
+                cursor = Some(i.key());
+                let Some(summary) = summaries.get(&i.request_id) else {
+                    continue;
+                };
+                let actions = inbox_actions(&reader, summary, &i.action);
+                if actions.is_empty() {
+                    continue;
+                }
+                if !out.is_empty() && (out.len() + actions.len()) as i64 > limit {
+                    return Ok((out, true));
+                }
+                for action in actions {
+                    out.push(InboxEntry {
+                        key: i.key(),
+                        request_id: i.request_id.clone(),
+                        action,
+                        area: i.area.clone(),
+                        due_date: i.due_date,
+                        since: i.since,
+                        assigned_to: i.users.clone(),
+                    });
+                }
+            }
+            if exhausted {
+                return Ok((out, false));
             }
         }
-        Ok(out)
     }
 
     /// The names of question set `id` per language (reference data, no personal data).

@@ -132,7 +132,7 @@ const START_JS: &str = r#"(function () {
     'query MyWork {',
     '  me { userId authorityId authority { officialName } }',
     '  serviceClock { mode offset now }',
-    '  requestInbox { requestId area action dueDate }',
+    '  requestInbox(first: 10) { edges { node { requestId area action dueDate } } }',
     '  alertQueue(first: 10) { edges { node { queue alert { id status viewLevel } } } }',
     '  notifications(first: 5) { edges { node { kind subject createdAt } } }',
     '}',

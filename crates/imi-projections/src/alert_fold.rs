@@ -78,16 +78,20 @@ pub async fn fold_alerts_seeing<'a>(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut sequences = Sequences::load(db, &ids).await?;
-    let mut alerts: BTreeMap<String, Alert> = fold::load_rows::<StateRow>(
-        db,
-        "SELECT to_jsonb(s) FROM alert_states s WHERE alert_id = ANY($1)",
-        &ids,
-    )
-    .await?
-    .into_iter()
-    .map(|r| (r.alert_id, r.state))
-    .collect();
+    let memory = crate::fold_memory::current();
+    let (mut sequences, mut alerts) = match &memory {
+        // A rebuild: the states stay in its memory between batches.
+        Some(memory) => {
+            let taken = crate::fold_memory::take::<Alert>(memory, db, &ids).await?;
+            let sequences = Sequences::known(taken.iter().map(|(id, (_, s))| (id.clone(), *s)));
+            let alerts = taken.into_iter().map(|(id, (a, _))| (id, a)).collect();
+            (sequences, alerts)
+        }
+        None => (
+            Sequences::load(db, &ids).await?,
+            load_states(db, &ids).await?,
+        ),
+    };
     let mut updated_at = BTreeMap::new();
     for (e, event) in &events {
         sequences.check(e)?;
@@ -96,19 +100,45 @@ pub async fn fold_alerts_seeing<'a>(
         seen(alert, e);
         updated_at.insert(e.aggregate_id.clone(), e.recorded_at);
     }
-    let rows: Vec<StateRow> = ids
-        .iter()
-        .map(|id| StateRow {
-            alert_id: id.clone(),
-            state: alerts[id].clone(),
-        })
-        .collect();
-    fold::replace_rows(db, "alert_states", "alert_id", &ids, &rows).await?;
-    sequences.store(db).await?;
+    match &memory {
+        Some(memory) => {
+            let states = ids
+                .iter()
+                .map(|id| (id.clone(), alerts[id].clone(), sequences.last(id)));
+            crate::fold_memory::give_back(memory, db, states).await?;
+        }
+        None => {
+            let rows: Vec<StateRow> = ids
+                .iter()
+                .map(|id| StateRow {
+                    alert_id: id.clone(),
+                    state: alerts[id].clone(),
+                })
+                .collect();
+            fold::replace_rows(db, "alert_states", "alert_id", &ids, &rows).await?;
+            sequences.store(db).await?;
+        }
+    }
     Ok(Some(FoldedAlerts {
         alerts,
         changed: ids,
         events,
         updated_at,
     }))
+}
+
+/// The stored states of `ids`.
+async fn load_states(
+    db: &mut PgConnection,
+    ids: &[String],
+) -> Result<BTreeMap<String, Alert>, sqlx::Error> {
+    Ok(fold::load_rows::<StateRow>(
+        db,
+        "SELECT to_jsonb(s) FROM alert_states s WHERE alert_id = ANY($1)",
+        ids,
+    )
+    .await?
+    .into_iter()
+    .map(|r| (r.alert_id, r.state))
+    .collect())
 }

@@ -1,6 +1,7 @@
 //! Alert statistics by Member State: one row of facts per alert (area, kind, status, Member
-//! States, dates, the PQ 3-day rule), never content or personal data, aggregated at query
-//! time.
+//! States, dates, the PQ 3-day rule), never content or personal data, and the counters they
+//! add up to per Member State and area, moved with the facts in each batch's transaction
+//! (the old fact's contribution subtracted, the new one's added); queries sum the counters.
 
 use crate::alert_fold;
 use crate::fold;
@@ -20,7 +21,7 @@ impl Projection for AlertStatisticsProjection {
         NAME
     }
     fn version(&self) -> i32 {
-        1
+        2
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/alert_statistics.sql")
@@ -67,9 +68,111 @@ impl Projection for AlertStatisticsProjection {
                 broadcast_in_time: s.broadcast_in_time,
             })
             .collect();
-        fold::replace_rows(db, "facts", "alert_id", &folded.changed, &rows).await?;
+        let json = serde_json::to_value(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(&apply_sql())
+            .bind(&folded.changed)
+            .bind(json)
+            .execute(&mut *db)
+            .await?;
         Ok(())
     }
+}
+
+/// The columns of `counters` after its key.
+const COUNTERS: [&str; 8] = [
+    "sent",
+    "received",
+    "open",
+    "closed",
+    "withdrawn",
+    "objections",
+    "pq_in_time",
+    "pq_late",
+];
+
+/// The columns of `facts` after its key.
+const FACTS: [&str; 11] = [
+    "area",
+    "kind",
+    "status",
+    "initiating_member_state",
+    "member_state_of_establishment",
+    "recipient_member_states",
+    "objecting_member_states",
+    "drafted_at",
+    "broadcast_at",
+    "ended_at",
+    "broadcast_in_time",
+];
+
+/// One statement per batch: replaces the facts of the changed alerts (`$1`) by their new
+/// rows (`$2`) and moves the counters by the difference: each old fact's contribution
+/// subtracted, each new one's added. A counter row that falls to zero is deleted, so the
+/// table holds the same rows however the feed was cut into batches.
+fn apply_sql() -> String {
+    let cols = COUNTERS.join(", ");
+    let summed = COUNTERS.map(|c| format!("sum({c}) AS {c}")).join(", ");
+    let zero = |t: &str| COUNTERS.map(|c| format!("{t}{c} = 0")).join(" AND ");
+    let added = COUNTERS
+        .map(|c| format!("coalesce(counters.{c}, 0) + d.{c} AS {c}"))
+        .join(", ");
+    let set = COUNTERS.map(|c| format!("{c} = excluded.{c}")).join(", ");
+    let facts_set = FACTS.map(|c| format!("{c} = excluded.{c}")).join(", ");
+    format!(
+        "WITH incoming AS (SELECT * FROM jsonb_populate_recordset(NULL::facts, $2)),
+              before AS (SELECT * FROM facts WHERE alert_id = ANY($1)),
+              gone AS (
+                DELETE FROM facts WHERE alert_id = ANY($1)
+                   AND alert_id NOT IN (SELECT alert_id FROM incoming)),
+              after AS (
+                INSERT INTO facts SELECT * FROM incoming
+                ON CONFLICT (alert_id) DO UPDATE SET {facts_set}
+                RETURNING *),
+              changes AS (
+                SELECT 1 AS sign, * FROM after UNION ALL SELECT -1, * FROM before),
+              -- What each version of a broadcast alert counts, and for whom. Recipients are
+              -- unique per alert (the keys of its recipients' map); objections are counted
+              -- once per alert and Member State.
+              parts AS (
+                SELECT initiating_member_state AS member_state, area, sign AS sent,
+                       0 AS received,
+                       CASE WHEN status NOT IN ('Closed', 'Withdrawn') THEN sign ELSE 0 END
+                         AS open,
+                       CASE WHEN status = 'Closed' THEN sign ELSE 0 END AS closed,
+                       CASE WHEN status = 'Withdrawn' THEN sign ELSE 0 END AS withdrawn,
+                       0 AS objections,
+                       CASE WHEN broadcast_in_time THEN sign ELSE 0 END AS pq_in_time,
+                       CASE WHEN NOT broadcast_in_time THEN sign ELSE 0 END AS pq_late
+                  FROM changes WHERE broadcast_at IS NOT NULL
+                UNION ALL
+                SELECT r.m, area, 0, sign, 0, 0, 0, 0, 0, 0
+                  FROM changes, unnest(recipient_member_states) AS r(m)
+                 WHERE broadcast_at IS NOT NULL
+                UNION ALL
+                SELECT o.m, area, 0, 0, 0, 0, 0, sign, 0, 0
+                  FROM changes,
+                       LATERAL (SELECT DISTINCT unnest(objecting_member_states)) AS o(m)
+                 WHERE broadcast_at IS NOT NULL),
+              delta AS (
+                SELECT member_state, area, {summed} FROM parts
+                 GROUP BY member_state, area
+                HAVING NOT ({zero_sums})),
+              counted AS (
+                SELECT d.member_state, d.area, {added}
+                  FROM delta d LEFT JOIN counters
+                    ON (counters.member_state, counters.area) = (d.member_state, d.area)),
+              dropped AS (
+                DELETE FROM counters USING counted a
+                 WHERE (counters.member_state, counters.area) = (a.member_state, a.area)
+                   AND {zero_a}),
+              kept AS (
+                INSERT INTO counters (member_state, area, {cols})
+                SELECT member_state, area, {cols} FROM counted a WHERE NOT ({zero_a})
+                ON CONFLICT (member_state, area) DO UPDATE SET {set})
+         SELECT count(*) FROM after",
+        zero_sums = COUNTERS.map(|c| format!("sum({c}) = 0")).join(" AND "),
+        zero_a = zero("a."),
+    )
 }
 
 #[derive(Serialize)]
@@ -113,41 +216,14 @@ pub async fn by_member_state<'e>(
     db: impl PgExecutor<'e>,
     area: Option<&str>,
 ) -> Result<Vec<MemberStateStatistics>, sqlx::Error> {
+    let fields = COUNTERS.map(|c| format!("'{c}', sum({c})")).join(", ");
     let rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
-        // One pass per figure's grouping, not a scan of every fact per Member State and
-        // figure. Recipients are unique per alert (the keys of its recipients' map).
-        "WITH f AS (SELECT * FROM {NAME}.facts WHERE broadcast_at IS NOT NULL
-                      AND ($1::text IS NULL OR area = upper($1))),
-              sent AS (
-                SELECT initiating_member_state AS m, count(*) AS sent,
-                       count(*) FILTER (WHERE status NOT IN ('Closed', 'Withdrawn')) AS open,
-                       count(*) FILTER (WHERE status = 'Closed') AS closed,
-                       count(*) FILTER (WHERE status = 'Withdrawn') AS withdrawn,
-                       count(*) FILTER (WHERE broadcast_in_time) AS pq_in_time,
-                       count(*) FILTER (WHERE broadcast_in_time = false) AS pq_late
-                  FROM f GROUP BY 1),
-              received AS (
-                SELECT m, count(*) AS received
-                  FROM (SELECT unnest(recipient_member_states) AS m FROM f) r
-                 GROUP BY m),
-              objections AS (
-                SELECT m, count(*) AS objections
-                  FROM (SELECT DISTINCT alert_id, unnest(objecting_member_states) AS m FROM f) o
-                 GROUP BY m),
-              ms AS (SELECT m FROM sent UNION SELECT m FROM received)
-         SELECT jsonb_build_object(
-                  'member_state', ms.m,
-                  'sent', coalesce(s.sent, 0),
-                  'received', coalesce(r.received, 0),
-                  'open', coalesce(s.open, 0),
-                  'closed', coalesce(s.closed, 0),
-                  'withdrawn', coalesce(s.withdrawn, 0),
-                  'objections', coalesce(o.objections, 0),
-                  'pq_in_time', coalesce(s.pq_in_time, 0),
-                  'pq_late', coalesce(s.pq_late, 0))
-           FROM ms LEFT JOIN sent s USING (m) LEFT JOIN received r USING (m)
-                   LEFT JOIN objections o USING (m)
-          ORDER BY ms.m COLLATE \"C\""
+        "SELECT jsonb_build_object('member_state', member_state, {fields})
+           FROM {NAME}.counters
+          WHERE $1::text IS NULL OR area = upper($1)
+          GROUP BY member_state
+         HAVING sum(sent) + sum(received) > 0
+          ORDER BY member_state COLLATE \"C\""
     ))
     .bind(area)
     .fetch_all(db)

@@ -10,6 +10,13 @@
 //! apply lock, in feed order and below the horizon, nothing is skipped or applied twice, even
 //! when members stand at different positions (a rebuild swapped in, a member just joined).
 //!
+//! The group is dealt into *lanes* ([`Engine::with_lanes`]): each lane is such a batch, in a
+//! transaction and on a connection of its own, and the lanes run at once. A projection's
+//! batch costs mostly round trips, so lanes overlap one projection's waits with another's
+//! work; each lane commits (and wakes those waiting for its projections) as soon as it is
+//! done. Lanes hold disjoint members and take their locks in name order, so they never
+//! wait for each other.
+//!
 //! A projection that lags (just taken over, new, rebuilding, or failed in a group batch)
 //! catches up alone, with its own batches ([`crate::runner::apply_batch`]), in a task of its
 //! own so that the group does not wait for it; once a batch finds it at the horizon it joins
@@ -81,7 +88,11 @@ pub struct Engine {
     wake: Option<watch::Receiver<u64>>,
     stop: Option<watch::Receiver<bool>>,
     limit: i64,
+    lanes: usize,
 }
+
+/// Lanes when none are set: one connection each while a batch runs.
+pub const DEFAULT_LANES: usize = 3;
 
 impl Engine {
     pub fn new(pool: PgPool, projections: Vec<Arc<dyn Projection>>) -> Self {
@@ -92,7 +103,14 @@ impl Engine {
             wake: None,
             stop: None,
             limit: LIVE_BATCH,
+            lanes: DEFAULT_LANES,
         }
+    }
+
+    /// Run the group's batch in `lanes` transactions at once (at least one).
+    pub fn with_lanes(mut self, lanes: usize) -> Self {
+        self.lanes = lanes.max(1);
+        self
     }
 
     /// Wake on `wake`, which ticks on commits of events (this process's, and others' through
@@ -183,7 +201,7 @@ impl Engine {
                 .collect();
             let mut read = 0;
             if !members.is_empty() {
-                let batch = self.batch(&members).await?;
+                let batch = self.batch_in_lanes(&members).await?;
                 read = batch.read;
                 for (i, error) in batch.failed {
                     let name = self.projections[i].name();
@@ -343,6 +361,29 @@ impl Engine {
         })
     }
 
+    /// One group batch over `members`, dealt in name order into the engine's lanes, which run
+    /// at once. Read: the most any lane read (a backlog in one lane means another batch).
+    async fn batch_in_lanes(&self, members: &[usize]) -> Result<Batch, ProjectionError> {
+        let mut sorted = members.to_vec();
+        sorted.sort_by_key(|&i| self.projections[i].name());
+        let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); self.lanes.min(sorted.len()).max(1)];
+        let count = lanes.len();
+        for (k, i) in sorted.into_iter().enumerate() {
+            lanes[k % count].push(i);
+        }
+        let outcomes = futures::future::join_all(lanes.iter().map(|lane| self.batch(lane))).await;
+        let mut all = Batch {
+            read: 0,
+            failed: Vec::new(),
+        };
+        for outcome in outcomes {
+            let batch = outcome?;
+            all.read = all.read.max(batch.read);
+            all.failed.extend(batch.failed);
+        }
+        Ok(all)
+    }
+
     /// One group batch over `members` (indexes into the projections), in one transaction.
     async fn batch(&self, members: &[usize]) -> Result<Batch, ProjectionError> {
         // Locks in name order: two engines locking overlapping sets never deadlock.
@@ -355,10 +396,8 @@ impl Engine {
         let keys: Vec<String> = names.iter().map(|n| apply_lock(n, Slot::Live)).collect();
 
         let mut tx = imi_store::pool::begin(&self.pool).await?;
-        // Derived data whose checkpoint commits with it (see runner::apply_batch).
-        sqlx::query("SET LOCAL synchronous_commit = off")
-            .execute(&mut *tx)
-            .await?;
+        // A projector's batch (see runner::apply_batch_counted).
+        sqlx::Executor::execute(&mut *tx, feed::PROJECTOR_BATCH).await?;
         // Fencing: the checkpoints are read in a later statement, so under the locks.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k")
             .bind(&keys)

@@ -122,6 +122,20 @@ impl Sequences {
         })
     }
 
+    /// Sequences known without the table (a rebuild's memory, see [`crate::fold_memory`]); an
+    /// aggregate at 0 has had no event yet.
+    pub(crate) fn known(last: impl IntoIterator<Item = (String, i64)>) -> Self {
+        Self {
+            last: last.into_iter().filter(|(_, s)| *s > 0).collect(),
+            changed: BTreeSet::new(),
+        }
+    }
+
+    /// The last sequence accepted of `id` (0: none).
+    pub(crate) fn last(&self, id: &str) -> i64 {
+        self.last.get(id).copied().unwrap_or(0)
+    }
+
     /// Accepts `e` if it is its aggregate's next event.
     pub fn check(&mut self, e: &FeedEvent) -> Result<(), ProjectionError> {
         let expected = self.last.get(&e.aggregate_id).map_or(1, |s| s + 1);
@@ -193,7 +207,9 @@ pub async fn replace_rows<T: Serialize>(
     insert_rows(db, table, rows).await
 }
 
-/// Inserts `rows` (serialized with the table's column names) into `table`.
+/// Inserts `rows` (serialized with the table's column names) into `table`. In a rebuild
+/// ([`crate::fold_memory`]) through `COPY` ([`copy_rows`]), which the server takes in far less
+/// time than the same rows as one JSON document.
 pub async fn insert_rows<T: Serialize>(
     db: &mut PgConnection,
     table: &str,
@@ -201,6 +217,9 @@ pub async fn insert_rows<T: Serialize>(
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
+    }
+    if crate::fold_memory::current().is_some() {
+        return copy_rows(db, table, rows).await;
     }
     let json = serde_json::to_value(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(&format!(
@@ -210,6 +229,110 @@ pub async fn insert_rows<T: Serialize>(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// One column of a table, as [`copy_rows`] writes it.
+#[derive(sqlx::FromRow)]
+struct Column {
+    name: String,
+    /// `json` or `jsonb`: the value's JSON text.
+    json: bool,
+    /// An array type: a JSON array becomes an array literal.
+    array: bool,
+}
+
+/// Inserts `rows` into `table` with `COPY ... FROM STDIN` (text format), each field read from
+/// the row's JSON as `jsonb_populate_recordset` reads it: missing or `null` is NULL, a string
+/// is its text (for a JSON column, its JSON), an array into an array column an array literal,
+/// anything else its JSON text.
+pub(crate) async fn copy_rows<T: Serialize>(
+    db: &mut PgConnection,
+    table: &str,
+    rows: &[T],
+) -> Result<(), sqlx::Error> {
+    let columns: Vec<Column> = sqlx::query_as(
+        "SELECT a.attname::text AS name, t.typname IN ('json', 'jsonb') AS json,
+                t.typcategory = 'A' AS array
+           FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+          WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped
+          ORDER BY a.attnum",
+    )
+    .bind(table)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut text = String::new();
+    for row in rows {
+        let value = serde_json::to_value(row).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let serde_json::Value::Object(fields) = value else {
+            return Err(sqlx::Error::Protocol(format!(
+                "a row of {table} is not a JSON object"
+            )));
+        };
+        for (n, column) in columns.iter().enumerate() {
+            if n > 0 {
+                text.push('\t');
+            }
+            copy_field(&mut text, fields.get(&column.name), column);
+        }
+        text.push('\n');
+    }
+    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
+    let mut copy = db
+        .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", names.join(", ")))
+        .await?;
+    copy.send(text.into_bytes()).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+fn copy_field(out: &mut String, value: Option<&serde_json::Value>, column: &Column) {
+    use serde_json::Value;
+    match value {
+        None | Some(Value::Null) => out.push_str("\\N"),
+        Some(v) if column.json => copy_escape(out, &v.to_string()),
+        Some(Value::String(s)) => copy_escape(out, s),
+        Some(Value::Array(items)) if column.array => {
+            let mut literal = String::from("{");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    literal.push(',');
+                }
+                match item {
+                    Value::Null => literal.push_str("NULL"),
+                    Value::String(s) => array_element(&mut literal, s),
+                    other => array_element(&mut literal, &other.to_string()),
+                }
+            }
+            literal.push('}');
+            copy_escape(out, &literal);
+        }
+        Some(other) => copy_escape(out, &other.to_string()),
+    }
+}
+
+/// An element of an array literal, quoted.
+fn array_element(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// A field of COPY's text format: backslash, tab, newline and carriage return escaped.
+fn copy_escape(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// Decodes one JSON row read by a query.

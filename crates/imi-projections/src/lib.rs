@@ -7,9 +7,9 @@
 //! pending, for the scheduler), [`invitations`] (invitations to register, per coordinator),
 //! and for information requests [`request_monitoring`],
 //! [`request_full`] (personal data kept sealed), [`request_inbox`] (what awaits whose action)
-//! [`allocator_report`] and [`request_scoreboard`] (the Single Market Scoreboard's facts); and for alerts [`alert_overview`] (high level, per authority),
+//! [`allocator_report`] and [`request_scoreboard`] (the Single Market Scoreboard's facts and their sums by day and month); and for alerts [`alert_overview`] (high level, per authority),
 //! [`alert_full`] (content and history, sealed), [`alert_queue`] (work queues),
-//! [`alert_statistics`] (by Member State).
+//! [`alert_statistics`] (counters by Member State and area).
 //! Reference queries (not projections: the tables are reference data loaded by migrations and
 //! fixtures): [`registers`] (the registers database) and [`helpdesks`].
 
@@ -27,6 +27,7 @@ pub mod diff;
 pub mod directory;
 pub mod engine;
 mod fold;
+mod fold_memory;
 pub mod helpdesks;
 pub mod i18n;
 pub mod invitations;
@@ -40,6 +41,7 @@ pub mod request_inbox;
 pub mod request_monitoring;
 pub mod request_scoreboard;
 pub mod runner;
+mod shared_fold;
 pub mod status;
 pub mod subject_requests;
 pub mod text;

@@ -2,11 +2,49 @@
 //! the log while the live tables keep serving; once the shadow has caught up with the horizon it
 //! is swapped in, in one transaction.
 
+use crate::fold_memory::{self, Memory};
 use crate::projection::{schema_of, Projection, ProjectionError, Slot};
-use crate::runner::{apply_batch_counted, checkpoint, create_tables, REBUILD_BATCH};
+use crate::runner::{
+    apply_lock, apply_rebuild_batch, checkpoint, create_tables, fast_compression, set_search_path,
+    REBUILD_BATCH,
+};
+use crate::shared_fold;
 use imi_store::feed::FeedPosition;
 use sqlx::PgPool;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Aggregates a rebuild's fold memory holds by default (see [`RebuildOptions::memory`]): some
+/// 100 MB if a request's state takes about 4 KB in memory (2 KB as JSON).
+pub const REBUILD_MEMORY: usize = 25_000;
+
+/// How a rebuild runs.
+#[derive(Clone, Copy, Debug)]
+pub struct RebuildOptions {
+    /// Events per batch.
+    pub batch: i64,
+    /// How many folded aggregates (requests, alerts) it keeps in memory between batches
+    /// (`crate::fold_memory`); 0: none, every batch reads and writes them in the shadow's
+    /// tables as the live path does.
+    pub memory: usize,
+    /// Longest a batch may take: past it the rebuild stops with an error (its batch rolled
+    /// back, nothing swapped in) rather than wait for ever. A batch of 50,000 events takes
+    /// seconds; a rebuild at scale 1.0 was once seen to stop progressing with its batch's
+    /// transaction idle and its process idle (docs/BENCHMARKS.md), cause not found.
+    pub stall: Duration,
+}
+
+/// Default of [`RebuildOptions::stall`].
+pub const REBUILD_STALL: Duration = Duration::from_secs(600);
+
+impl Default for RebuildOptions {
+    fn default() -> Self {
+        Self {
+            batch: REBUILD_BATCH,
+            memory: REBUILD_MEMORY,
+            stall: REBUILD_STALL,
+        }
+    }
+}
 
 /// Where a rebuild stands, reported after every batch.
 #[derive(Clone, Copy, Debug)]
@@ -36,34 +74,177 @@ pub struct RebuildReport {
 pub async fn rebuild(
     pool: &PgPool,
     projection: &dyn Projection,
-    mut progress: impl FnMut(RebuildProgress),
+    progress: impl FnMut(RebuildProgress),
 ) -> Result<RebuildReport, ProjectionError> {
-    let name = projection.name();
-    // One rebuild at a time per projection, across processes.
+    rebuild_with(pool, projection, RebuildOptions::default(), progress).await
+}
+
+/// [`rebuild`], run as `options` say.
+pub async fn rebuild_with(
+    pool: &PgPool,
+    projection: &dyn Projection,
+    options: RebuildOptions,
+    progress: impl FnMut(RebuildProgress),
+) -> Result<RebuildReport, ProjectionError> {
+    let mut reports = rebuild_together(pool, &[projection], options, progress).await?;
+    Ok(reports.remove(0))
+}
+
+/// Rebuilds `projections` together, as [`rebuild_with`] rebuilds one: each batch is read from
+/// the feed once for all of them, applied by each in turn in one transaction, and the
+/// requests it touches are folded once for all ([`crate::shared_fold`]). None of them may
+/// read Alert events: the alert projections fold alerts each on its own, which one memory
+/// cannot hold for several. Progress counts the events of all of them; a report per
+/// projection, in their order.
+pub async fn rebuild_together(
+    pool: &PgPool,
+    projections: &[&dyn Projection],
+    options: RebuildOptions,
+    mut progress: impl FnMut(RebuildProgress),
+) -> Result<Vec<RebuildReport>, ProjectionError> {
+    let refuse = |why: String| Err(ProjectionError::Database(sqlx::Error::Protocol(why)));
+    if projections.is_empty() {
+        return Ok(vec![]);
+    }
+    if projections.len() > 1 {
+        for p in projections {
+            if p.aggregate_types()
+                .is_none_or(|types| types.contains(&crate::alert_fold::ALERT))
+            {
+                return refuse(format!(
+                    "{} reads alerts, so it is rebuilt on its own",
+                    p.name()
+                ));
+            }
+        }
+    }
+    // One rebuild at a time per projection, across processes: the locks live as long as this
+    // connection.
     let mut guard = pool.acquire().await?.detach();
-    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
-        .bind(format!("imi.projection.rebuild:{name}"))
-        .fetch_one(&mut guard)
-        .await?;
-    if !free {
-        return Err(ProjectionError::Database(sqlx::Error::Protocol(format!(
-            "a rebuild of {name} is already running"
-        ))));
+    for p in projections {
+        let name = p.name();
+        let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+            .bind(format!("imi.projection.rebuild:{name}"))
+            .fetch_one(&mut guard)
+            .await?;
+        if !free {
+            return refuse(format!("a rebuild of {name} is already running"));
+        }
     }
 
-    empty_shadow(pool, projection).await?;
-    let to_read = events_read_by(pool, projection).await?;
+    let mut to_read = Vec::with_capacity(projections.len());
+    for p in projections {
+        empty_shadow(pool, *p).await?;
+        to_read.push(events_read_by(pool, *p).await?);
+    }
 
     let started = Instant::now();
-    let mut applied: u64 = 0;
-    let mut read: u64 = 0;
-    loop {
-        let batch = apply_batch_counted(pool, projection, Slot::Shadow, REBUILD_BATCH).await?;
-        let n = batch.moved;
-        applied += n as u64;
-        read += batch.read as u64;
+    let memory = (options.memory > 0).then(|| Memory::new(options.memory));
+    let shared = shared_fold::new();
+    let batches = build_shadow(
+        pool,
+        projections,
+        options,
+        to_read.iter().sum(),
+        started,
+        &mut progress,
+    );
+    // A single projection folds on its own: nothing to share, nothing to copy.
+    let batches = async {
+        if projections.len() > 1 {
+            shared_fold::scope(shared.clone(), batches).await
+        } else {
+            batches.await
+        }
+    };
+    let (applied, read) = match &memory {
+        Some(memory) => fold_memory::scope(memory.clone(), batches).await?,
+        None => batches.await?,
+    };
+    if let Some(memory) = &memory {
+        // What the memory still holds goes into the shadow before anything trusts it: the
+        // owner's, whose states the others then copy.
+        let (owner, sharers) = shared_fold::owner_and_sharers(&shared);
+        let mut tx = imi_store::pool::begin(pool).await?;
+        for p in projections {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(apply_lock(p.name(), Slot::Shadow))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let from = schema_of(projections[owner].name(), Slot::Shadow);
+        set_search_path(&mut tx, &from).await?;
+        fast_compression(&mut tx).await?;
+        fold_memory::flush(memory, &mut tx).await?;
+        for n in sharers {
+            let to = schema_of(projections[n].name(), Slot::Shadow);
+            sqlx::Executor::execute(
+                &mut *tx,
+                format!(
+                    "INSERT INTO \"{to}\".request_states (request_id, state)
+                       SELECT request_id, state FROM \"{from}\".request_states;
+                     INSERT INTO \"{to}\".sequences (aggregate_id, sequence)
+                       SELECT aggregate_id, sequence FROM \"{from}\".sequences"
+                )
+                .as_str(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+
+    let mut reports = Vec::with_capacity(projections.len());
+    for (p, read) in projections.iter().zip(read) {
+        analyze_shadow(pool, *p).await?;
+        swap_in(pool, *p).await?;
         let mut conn = pool.acquire().await?;
-        let at = checkpoint(&mut conn, name, Slot::Shadow)
+        let at = checkpoint(&mut conn, p.name(), Slot::Live)
+            .await?
+            .unwrap_or_default();
+        reports.push(RebuildReport {
+            events_applied: applied,
+            events_read: read,
+            seconds: started.elapsed().as_secs_f64(),
+            at,
+        });
+    }
+    drop(guard);
+    Ok(reports)
+}
+
+/// Applies batches to the shadows until they stand at the horizon and no older than the live
+/// slots; returns the events they moved past and those each read.
+async fn build_shadow(
+    pool: &PgPool,
+    projections: &[&dyn Projection],
+    options: RebuildOptions,
+    to_read: u64,
+    started: Instant,
+    progress: &mut impl FnMut(RebuildProgress),
+) -> Result<(u64, Vec<u64>), ProjectionError> {
+    let first = projections[0].name();
+    let mut applied: u64 = 0;
+    let mut read = vec![0u64; projections.len()];
+    let mut ahead = None;
+    loop {
+        let batch =
+            apply_rebuild_batch(pool, projections, Slot::Shadow, options.batch, ahead.take());
+        let Ok(batch) = tokio::time::timeout(options.stall, batch).await else {
+            return Err(ProjectionError::Database(sqlx::Error::Protocol(format!(
+                "a rebuild batch of {first} took more than {} s: the rebuild stopped",
+                options.stall.as_secs_f64()
+            ))));
+        };
+        let (n, batch_read, next) = batch?;
+        ahead = next;
+        applied += n as u64;
+        for (total, r) in read.iter_mut().zip(batch_read) {
+            *total += r as u64;
+        }
+        let read_in_all: u64 = read.iter().sum();
+        let mut conn = pool.acquire().await?;
+        // The members move together: the first one's checkpoint is every one's.
+        let at = checkpoint(&mut conn, first, Slot::Shadow)
             .await?
             .unwrap_or_default();
         let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
@@ -73,32 +254,23 @@ pub async fn rebuild(
             at,
             head_position: head,
             events_applied: applied,
-            events_read: read,
-            events_to_read: to_read.max(read),
+            events_read: read_in_all,
+            events_to_read: to_read.max(read_in_all),
             events_per_second: applied as f64 / started.elapsed().as_secs_f64().max(1e-9),
         });
         if n == 0 {
             // Never swap in tables older than the live ones: a reader would see time go back.
-            let live = checkpoint(&mut conn, name, Slot::Live).await?;
-            if live.is_none_or(|live| at >= live) {
-                break;
+            let mut older = false;
+            for p in projections {
+                let live = checkpoint(&mut conn, p.name(), Slot::Live).await?;
+                older |= live.is_some_and(|live| at < live);
+            }
+            if !older {
+                return Ok((applied, read));
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
-
-    swap_in(pool, projection).await?;
-    let mut conn = pool.acquire().await?;
-    let at = checkpoint(&mut conn, name, Slot::Live)
-        .await?
-        .unwrap_or_default();
-    drop(guard);
-    Ok(RebuildReport {
-        events_applied: applied,
-        events_read: read,
-        seconds: started.elapsed().as_secs_f64(),
-        at,
-    })
 }
 
 /// How many events in the log are of the types `projection` reads (all of them when it reads
@@ -142,6 +314,26 @@ pub(crate) async fn empty_shadow(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Gathers the planner's statistics of the shadow's tables before they serve: a rebuild
+/// writes them whole, and until autovacuum comes by the planner would guess (measured at
+/// scale 1.0: an exchange's 7 steps read by a parallel scan planned for 74,275 rows, 30 ms
+/// instead of 0.1 ms; docs/BENCHMARKS.md).
+async fn analyze_shadow(pool: &PgPool, projection: &dyn Projection) -> Result<(), ProjectionError> {
+    let schema = schema_of(projection.name(), Slot::Shadow);
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = $1",
+    )
+    .bind(&schema)
+    .fetch_all(pool)
+    .await?;
+    if !tables.is_empty() {
+        sqlx::query(&format!("ANALYZE {}", tables.join(", ")))
+            .execute(pool)
+            .await?;
+    }
     Ok(())
 }
 

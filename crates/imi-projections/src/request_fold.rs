@@ -45,7 +45,8 @@ pub fn request_events(
 }
 
 /// Folds the batch's request events over the stored states, stores the new states and
-/// sequences, and answers the touched requests by id; empty when the batch holds none.
+/// sequences, and answers the touched requests by id; empty when the batch holds none. In a
+/// rebuild the states and sequences are those of its memory ([`crate::fold_memory`]).
 pub async fn fold_requests<'a>(
     db: &mut PgConnection,
     events: &'a [FeedEvent],
@@ -61,6 +62,32 @@ pub async fn fold_requests<'a>(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
+    if let Some(memory) = crate::fold_memory::current() {
+        // A rebuild: the states stay in its memory between batches; in a group rebuild, the
+        // members after the first take its fold of the batch.
+        if let Some(touched) = crate::shared_fold::reuse(&decoded) {
+            return Ok(touched);
+        }
+        let batch = crate::shared_fold::key(&decoded);
+        let taken = crate::fold_memory::take::<InformationRequest>(&memory, db, &ids).await?;
+        let mut sequences = Sequences::known(taken.iter().map(|(id, (_, s))| (id.clone(), *s)));
+        for (id, (request, _)) in taken {
+            touched.insert(
+                id,
+                Touched {
+                    request,
+                    events: vec![],
+                },
+            );
+        }
+        fold_into(&mut touched, &mut sequences, decoded)?;
+        let states = touched
+            .iter()
+            .map(|(id, t)| (id.clone(), t.request.clone(), sequences.last(id)));
+        crate::fold_memory::give_back(&memory, db, states).await?;
+        crate::shared_fold::keep(batch, &touched)?;
+        return Ok(touched);
+    }
     let mut sequences = Sequences::load(db, &ids).await?;
     let stored: Vec<(String, serde_json::Value)> =
         sqlx::query_as("SELECT request_id, state FROM request_states WHERE request_id = ANY($1)")
@@ -77,17 +104,7 @@ pub async fn fold_requests<'a>(
             },
         );
     }
-    for (e, event) in decoded {
-        sequences.check(e)?;
-        let t = touched
-            .entry(e.aggregate_id.clone())
-            .or_insert_with(|| Touched {
-                request: InformationRequest::default(),
-                events: vec![],
-            });
-        t.request.record(event.clone());
-        t.events.push((e, event));
-    }
+    fold_into(&mut touched, &mut sequences, decoded)?;
     let (ids, states): (Vec<&str>, Vec<serde_json::Value>) = touched
         .iter()
         .map(|(id, t)| {
@@ -109,4 +126,24 @@ pub async fn fold_requests<'a>(
     .await?;
     sequences.store(db).await?;
     Ok(touched)
+}
+
+/// Folds `decoded` (in feed order) over `touched`, checking each request's sequence.
+fn fold_into<'a>(
+    touched: &mut BTreeMap<String, Touched<'a>>,
+    sequences: &mut Sequences,
+    decoded: Vec<(&'a FeedEvent, RequestEvent)>,
+) -> Result<(), ProjectionError> {
+    for (e, event) in decoded {
+        sequences.check(e)?;
+        let t = touched
+            .entry(e.aggregate_id.clone())
+            .or_insert_with(|| Touched {
+                request: InformationRequest::default(),
+                events: vec![],
+            });
+        t.request.record(event.clone());
+        t.events.push((e, event));
+    }
+    Ok(())
 }

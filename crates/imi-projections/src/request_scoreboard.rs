@@ -1,13 +1,16 @@
 //! The facts behind the Single Market Scoreboard's IMI indicators ([`imi_domain::scoreboard`]):
 //! one row per request sent, by responding Member State and area, with the dates and the
-//! rating the indicators are computed from; aggregated at query time over any period, so
-//! figures of several months add up exactly (numerators and counts are summed, never
-//! averages of averages).
+//! rating the indicators are computed from; and their numerators and counts summed per
+//! Member State, area and day, and per month, moved in each batch's transaction as facts
+//! change. Any period adds up exactly from its whole months and the days around them
+//! (numerators and counts are summed, never averages of averages); only what depends on the
+//! time of the query (requests still within their 7 days to be accepted) is read from the
+//! facts.
 
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
 use crate::request_fold::fold_requests;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, Utc};
 use imi_domain::request::{RequestEvent, NEGATIVE_AT_MOST};
 use imi_domain::scoreboard::{Figure, Indicator, ACCEPTED_WITHIN_DAYS};
 use imi_store::feed::FeedEvent;
@@ -39,7 +42,7 @@ impl Projection for RequestScoreboard {
         NAME
     }
     fn version(&self) -> i32 {
-        1
+        2
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_scoreboard.sql")
@@ -82,26 +85,135 @@ impl Projection for RequestScoreboard {
             return Ok(());
         }
         let json = serde_json::to_value(&facts).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        // The rating's time is in the batch that rated; later batches keep it.
-        sqlx::query(
-            "INSERT INTO facts SELECT * FROM jsonb_populate_recordset(NULL::facts, $1)
-             ON CONFLICT (request_id) DO UPDATE SET
-               area = excluded.area,
-               responding_member_state = excluded.responding_member_state,
-               sent_at = excluded.sent_at,
-               accepted_at = excluded.accepted_at,
-               fully_answered_at = excluded.fully_answered_at,
-               due_date = excluded.due_date,
-               timeliness = excluded.timeliness,
-               effort = excluded.effort,
-               rated_at = coalesce(excluded.rated_at, facts.rated_at),
-               withdrawn_at = excluded.withdrawn_at",
-        )
-        .bind(json)
-        .execute(&mut *db)
-        .await?;
+        sqlx::query(&apply_sql())
+            .bind(json)
+            .bind(ACCEPTED_WITHIN_DAYS as i32)
+            .bind(i16::from(NEGATIVE_AT_MOST))
+            .execute(&mut *db)
+            .await?;
         Ok(())
     }
+}
+
+/// The columns of `day_sums` and `month_sums` after their key.
+const SUMS: [&str; 9] = [
+    "accepted_in_time",
+    "accepted",
+    "unaccepted",
+    "answered",
+    "days_to_answer",
+    "answered_by_date",
+    "rated",
+    "negative_timeliness",
+    "negative_effort",
+];
+
+/// `cte`'s columns of [`SUMS`] are all zero.
+fn zero(cte: &str) -> String {
+    SUMS.map(|c| format!("{cte}.{c} = 0")).join(" AND ")
+}
+
+/// One statement per batch: upserts the batch's facts and moves their sums. Every changed
+/// request's old fact is subtracted from the day and month it counted in, its new fact added
+/// to the (maybe other) day and month it counts in now; a sum that falls to zero everywhere
+/// is deleted, so the tables hold the same rows however the feed was cut into batches.
+/// `$1` the facts, `$2` the days to accept, `$3` the highest negative rating.
+fn apply_sql() -> String {
+    let cols = SUMS.join(", ");
+    let summed = SUMS.map(|c| format!("sum({c}) AS {c}")).join(", ");
+    // `days_to_answer` in its shortest form: equal sums are equal text, whatever was
+    // added and subtracted to reach them.
+    let added = |table: &str| {
+        SUMS.map(|c| {
+            let sum = format!("coalesce({table}.{c}, 0) + d.{c}");
+            if c == "days_to_answer" {
+                format!("trim_scale({sum}) AS {c}")
+            } else {
+                format!("{sum} AS {c}")
+            }
+        })
+        .join(", ")
+    };
+    let set = SUMS.map(|c| format!("{c} = excluded.{c}")).join(", ");
+    let write = |table: &str, key: &str, delta: &str| {
+        format!(
+            "{table}_after AS (
+                SELECT d.{key}, d.area, d.member_state, {added}
+                  FROM {delta} d LEFT JOIN {table}
+                    ON ({table}.{key}, {table}.area, {table}.member_state)
+                       = (d.{key}, d.area, d.member_state)),
+             {table}_dropped AS (
+                DELETE FROM {table} USING {table}_after a
+                 WHERE ({table}.{key}, {table}.area, {table}.member_state)
+                       = (a.{key}, a.area, a.member_state)
+                   AND {zero_a}),
+             {table}_kept AS (
+                INSERT INTO {table} ({key}, area, member_state, {cols})
+                SELECT {key}, area, member_state, {cols} FROM {table}_after a WHERE NOT ({zero_a})
+                ON CONFLICT ({key}, area, member_state) DO UPDATE SET {set})",
+            added = added(table),
+            zero_a = zero("a"),
+        )
+    };
+    format!(
+        "WITH incoming AS (SELECT * FROM jsonb_populate_recordset(NULL::facts, $1)),
+              before AS (SELECT facts.* FROM facts JOIN incoming USING (request_id)),
+              -- The rating's time is in the batch that rated; later batches keep it.
+              after AS (
+                INSERT INTO facts SELECT * FROM incoming
+                ON CONFLICT (request_id) DO UPDATE SET
+                  area = excluded.area,
+                  responding_member_state = excluded.responding_member_state,
+                  sent_at = excluded.sent_at,
+                  accepted_at = excluded.accepted_at,
+                  fully_answered_at = excluded.fully_answered_at,
+                  due_date = excluded.due_date,
+                  timeliness = excluded.timeliness,
+                  effort = excluded.effort,
+                  rated_at = coalesce(excluded.rated_at, facts.rated_at),
+                  withdrawn_at = excluded.withdrawn_at
+                RETURNING *),
+              changes AS (SELECT 1 AS sign, * FROM after UNION ALL SELECT -1, * FROM before),
+              -- What each version of a fact counts, in the day each part counts in.
+              parts AS (
+                SELECT c.responding_member_state AS member_state, c.area, p.*
+                  FROM changes c,
+                       LATERAL (SELECT c.sent_at + make_interval(days => $2) AS deadline) w,
+                       LATERAL (VALUES
+                         ((c.sent_at AT TIME ZONE 'UTC')::date,
+                          CASE WHEN c.accepted_at <= w.deadline THEN c.sign ELSE 0 END,
+                          CASE WHEN c.accepted_at IS NOT NULL THEN c.sign ELSE 0 END,
+                          CASE WHEN c.accepted_at IS NULL
+                                AND (c.withdrawn_at IS NULL OR w.deadline <= c.withdrawn_at)
+                               THEN c.sign ELSE 0 END,
+                          0, 0::numeric, 0, 0, 0, 0),
+                         ((c.fully_answered_at AT TIME ZONE 'UTC')::date, 0, 0, 0,
+                          c.sign,
+                          c.sign * (extract(epoch FROM c.fully_answered_at - c.sent_at) / 86400),
+                          CASE WHEN (c.fully_answered_at AT TIME ZONE 'UTC')::date <= c.due_date
+                               THEN c.sign ELSE 0 END,
+                          0, 0, 0),
+                         ((c.rated_at AT TIME ZONE 'UTC')::date, 0, 0, 0, 0, 0::numeric, 0,
+                          c.sign,
+                          CASE WHEN c.timeliness <= $3 THEN c.sign ELSE 0 END,
+                          CASE WHEN c.effort <= $3 THEN c.sign ELSE 0 END))
+                       AS p(day, {cols})
+                 WHERE p.day IS NOT NULL),
+              day_delta AS (
+                SELECT day, area, member_state, {summed} FROM parts
+                 GROUP BY day, area, member_state HAVING NOT ({zero_parts})),
+              month_delta AS (
+                SELECT date_trunc('month', day::timestamp)::date AS month, area, member_state,
+                       {summed}
+                  FROM parts
+                 GROUP BY 1, area, member_state HAVING NOT ({zero_parts})),
+              {days},
+              {months}
+         SELECT count(*) FROM after",
+        zero_parts = SUMS.map(|c| format!("sum({c}) = 0")).join(" AND "),
+        days = write("day_sums", "day", "day_delta"),
+        months = write("month_sums", "month", "month_delta"),
+    )
 }
 
 /// The five figures of one Member State over a period.
@@ -125,12 +237,16 @@ struct Counts {
     negative_effort: f64,
 }
 
-/// The figures of every Member State that received requests in `[from, to)`, in `area` if
-/// given, by Member State code. `now` decides which acceptances are still open: a request
-/// neither accepted nor withdrawn counts as late once its 7 days passed, and not before.
+/// The figures of every Member State that received requests in `[from, to)` (days in UTC),
+/// in `area` if given, by Member State code. `now` decides which acceptances are still open:
+/// a request neither accepted nor withdrawn counts as late once its 7 days passed, and not
+/// before.
 ///
 /// Each indicator counts the requests whose deciding fact fell in the period: (1) requests
-/// sent in it, (2) and (3) full replies sent in it, (4) and (5) ratings given in it.
+/// sent in it, (2) and (3) full replies sent in it, (4) and (5) ratings given in it. The
+/// period's whole months are read from `month_sums`, the days before and after them from
+/// `day_sums`; only (1) of the requests sent in the last 7 days before `now`, still waiting
+/// for acceptance, is read from the facts.
 pub async fn by_member_state<'e>(
     db: impl PgExecutor<'e>,
     from: NaiveDate,
@@ -138,47 +254,56 @@ pub async fn by_member_state<'e>(
     area: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Vec<MemberStateFigures>, sqlx::Error> {
+    let (months, days) = split(from, to);
+    let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+    let within = Duration::days(ACCEPTED_WITHIN_DAYS);
+    let sums = SUMS.join(", ");
+    let summed = SUMS.map(|c| format!("sum({c}) AS {c}")).join(", ");
     let rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
-        "WITH f AS (SELECT * FROM {NAME}.facts WHERE $3::text IS NULL OR area = upper($3)),
-              p AS (SELECT $1::date::timestamptz AS from_t, $2::date::timestamptz AS to_t,
-                           make_interval(days => $6) AS within),
+        "WITH s AS (
+            SELECT member_state, {sums} FROM {NAME}.day_sums
+             WHERE ((day >= $1 AND day < $2) OR (day >= $3 AND day < $4))
+               AND ($7::text IS NULL OR area = upper($7))
+            UNION ALL
+            SELECT member_state, {sums} FROM {NAME}.month_sums
+             WHERE month >= $5 AND month < $6 AND ($7::text IS NULL OR area = upper($7))),
+              t AS (SELECT member_state, {summed} FROM s GROUP BY member_state),
+              -- Sent in the period, counted as `unaccepted`, but with time left at `now`:
+              -- not decided yet. Only the last days' requests can be (`$10`: a bound on
+              -- them for the index, the exact rule after it).
+              undecided AS (
+                SELECT responding_member_state AS member_state, count(*) AS n
+                  FROM {NAME}.facts, make_interval(days => $12) AS w(within)
+                 WHERE accepted_at IS NULL
+                   AND sent_at >= greatest($8, $10) AND sent_at < $9
+                   AND sent_at + within > $11
+                   AND (withdrawn_at IS NULL OR sent_at + within <= withdrawn_at)
+                   AND ($7::text IS NULL OR area = upper($7))
+                 GROUP BY 1),
               c AS (
-         SELECT f.responding_member_state AS member_state,
-                count(*) FILTER (WHERE sent_at >= from_t AND sent_at < to_t
-                                   AND accepted_at <= sent_at + within) AS accepted_in_time,
-                count(*) FILTER (WHERE sent_at >= from_t AND sent_at < to_t
-                                   AND (accepted_at IS NOT NULL
-                                        OR sent_at + within <= least($4, withdrawn_at)))
-                  AS acceptance_decided,
-                coalesce(sum(extract(epoch FROM fully_answered_at - sent_at) / 86400)
-                         FILTER (WHERE fully_answered_at >= from_t AND fully_answered_at < to_t),
-                         0) AS days_to_answer,
-                count(*) FILTER (WHERE fully_answered_at >= from_t AND fully_answered_at < to_t)
-                  AS answered,
-                count(*) FILTER (WHERE fully_answered_at >= from_t AND fully_answered_at < to_t
-                                   AND (fully_answered_at AT TIME ZONE 'UTC')::date <= due_date)
-                  AS answered_by_date,
-                count(*) FILTER (WHERE rated_at >= from_t AND rated_at < to_t) AS rated,
-                count(*) FILTER (WHERE rated_at >= from_t AND rated_at < to_t
-                                   AND timeliness <= $5) AS negative_timeliness,
-                count(*) FILTER (WHERE rated_at >= from_t AND rated_at < to_t
-                                   AND effort <= $5) AS negative_effort
-           FROM f, p
-          -- Only the requests with a deciding fact in the period, through the dates' indexes.
-          WHERE (sent_at >= $1::date::timestamptz AND sent_at < $2::date::timestamptz)
-             OR (fully_answered_at >= $1::date::timestamptz
-                 AND fully_answered_at < $2::date::timestamptz)
-             OR (rated_at >= $1::date::timestamptz AND rated_at < $2::date::timestamptz)
-          GROUP BY f.responding_member_state)
+                SELECT t.member_state, t.accepted_in_time,
+                       t.accepted + t.unaccepted - coalesce(u.n, 0) AS acceptance_decided,
+                       -- As float8: the figure, whatever the digits of the exact sum.
+                       t.days_to_answer::float8 AS days_to_answer, t.answered,
+                       t.answered_by_date, t.rated,
+                       t.negative_timeliness, t.negative_effort
+                  FROM t LEFT JOIN undecided u USING (member_state))
          SELECT to_jsonb(c) FROM c
           WHERE acceptance_decided + answered + rated > 0
           ORDER BY member_state COLLATE \"C\""
     ))
-    .bind(from)
-    .bind(to)
+    .bind(days[0].0)
+    .bind(days[0].1)
+    .bind(days[1].0)
+    .bind(days[1].1)
+    .bind(months.0)
+    .bind(months.1)
     .bind(area)
+    .bind(midnight(from))
+    .bind(midnight(to))
+    // A day more than the deadline, whatever the connection's time zone does to its days.
+    .bind(now - within - Duration::days(1))
     .bind(now)
-    .bind(i16::from(NEGATIVE_AT_MOST))
     .bind(ACCEPTED_WITHIN_DAYS as i32)
     .fetch_all(db)
     .await?;
@@ -214,4 +339,86 @@ pub async fn by_member_state<'e>(
             })
         })
         .collect()
+}
+
+/// `[from, to)` as whole months `[m0, m1)` and the days around them, `[d0, d1)` and
+/// `[d2, d3)`; empty ranges where there is nothing to read.
+fn split(from: NaiveDate, to: NaiveDate) -> ((NaiveDate, NaiveDate), [(NaiveDate, NaiveDate); 2]) {
+    let first = |d: NaiveDate| d.with_day(1).expect("every month has a first day");
+    let months_from = if from.day() == 1 {
+        from
+    } else {
+        first(from) + Months::new(1)
+    };
+    let months_to = first(to);
+    if months_from < months_to {
+        (
+            (months_from, months_to),
+            [(from, months_from), (months_to, to)],
+        )
+    } else {
+        ((from, from), [(from, to), (to, to)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split;
+    use chrono::NaiveDate;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn a_period_is_its_whole_months_and_the_days_around_them() {
+        // Calendar year: months only.
+        assert_eq!(
+            split(d(2025, 1, 1), d(2026, 1, 1)),
+            (
+                (d(2025, 1, 1), d(2026, 1, 1)),
+                [
+                    (d(2025, 1, 1), d(2025, 1, 1)),
+                    (d(2026, 1, 1), d(2026, 1, 1))
+                ]
+            )
+        );
+        // Both edges in the middle of months.
+        assert_eq!(
+            split(d(2025, 1, 15), d(2026, 3, 10)),
+            (
+                (d(2025, 2, 1), d(2026, 3, 1)),
+                [
+                    (d(2025, 1, 15), d(2025, 2, 1)),
+                    (d(2026, 3, 1), d(2026, 3, 10))
+                ]
+            )
+        );
+        // Within one month, or across two without a whole one: days only.
+        assert_eq!(
+            split(d(2025, 1, 15), d(2025, 1, 20)),
+            (
+                (d(2025, 1, 15), d(2025, 1, 15)),
+                [
+                    (d(2025, 1, 15), d(2025, 1, 20)),
+                    (d(2025, 1, 20), d(2025, 1, 20))
+                ]
+            )
+        );
+        assert_eq!(
+            split(d(2025, 1, 15), d(2025, 2, 20)),
+            (
+                (d(2025, 1, 15), d(2025, 1, 15)),
+                [
+                    (d(2025, 1, 15), d(2025, 2, 20)),
+                    (d(2025, 2, 20), d(2025, 2, 20))
+                ]
+            )
+        );
+        // Exactly one month.
+        assert_eq!(
+            split(d(2025, 2, 1), d(2025, 3, 1)).0,
+            (d(2025, 2, 1), d(2025, 3, 1))
+        );
+    }
 }

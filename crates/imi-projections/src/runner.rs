@@ -161,12 +161,9 @@ pub async fn apply_batch_counted(
 ) -> Result<BatchCount, ProjectionError> {
     let name = projection.name();
     let mut tx = imi_store::pool::begin(pool).await?;
-    // A read model is derived data, and its checkpoint commits with it: a crash may lose the
-    // last batches but never splits a batch from its checkpoint, so the runner just applies
-    // them again. So no need to wait for the WAL flush.
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut *tx)
-        .await?;
+    // Writes no events (so does not hold the feed back) and skips the WAL flush (derived data
+    // that commits with its checkpoint).
+    sqlx::Executor::execute(&mut *tx, feed::PROJECTOR_BATCH).await?;
     // Fencing: whoever holds this applies; the checkpoint is read only after it is held.
     lock(&mut tx, &apply_lock(name, slot)).await?;
     let Some(after) = checkpoint(&mut tx, name, slot).await? else {
@@ -195,11 +192,154 @@ pub async fn apply_batch_counted(
     })
 }
 
+/// A feed read made ahead, on a connection of its own, for the batch that starts at `after`.
+pub(crate) struct Ahead {
+    after: FeedPosition,
+    events: Vec<imi_store::feed::FeedEvent>,
+}
+
+/// The read ahead of the next batch, under way.
+pub(crate) type Reading = tokio::task::JoinHandle<Result<Ahead, sqlx::Error>>;
+
+/// A rebuild's batch for one projection or several rebuilt together (`members`, whose
+/// checkpoints stand at the same position): [`apply_batch_counted`], reading the feed once for
+/// all of them and only for the types they read (the others' payloads are neither sent nor
+/// decoded), and taking its events from `ahead` when that read starts at the checkpoint found
+/// under the apply locks (it was made from where the previous batch left the checkpoints;
+/// otherwise the batch reads afresh). Every member applies the batch and moves its checkpoint
+/// in the one transaction. When the batch is full, it starts reading the next one ahead while
+/// it applies this one, so that decoding the feed and applying overlap. Returns the events the
+/// checkpoints moved past, those each member read, and that read ahead.
+pub(crate) async fn apply_rebuild_batch(
+    pool: &PgPool,
+    members: &[&dyn Projection],
+    slot: Slot,
+    limit: i64,
+    ahead: Option<Reading>,
+) -> Result<(usize, Vec<usize>, Option<Reading>), ProjectionError> {
+    let ahead = match ahead {
+        Some(reading) => match reading.await {
+            Ok(read) => Some(read?),
+            Err(e) => return Err(sqlx::Error::Protocol(format!("feed read ahead: {e}")).into()),
+        },
+        None => None,
+    };
+    let nothing = || Ok((0, vec![0; members.len()], None));
+    let mut tx = imi_store::pool::begin(pool).await?;
+    // A projector's batch (see apply_batch_counted).
+    sqlx::Executor::execute(&mut *tx, feed::PROJECTOR_BATCH).await?;
+    fast_compression(&mut tx).await?;
+    // Fencing: whoever holds these applies; the checkpoints are read only after they are held.
+    let mut after = None;
+    for member in members {
+        let name = member.name();
+        lock(&mut tx, &apply_lock(name, slot)).await?;
+        let Some(at) = checkpoint(&mut tx, name, slot).await? else {
+            return nothing();
+        };
+        if after.is_some_and(|after| after != at) {
+            return Err(sqlx::Error::Protocol(format!(
+                "{name} stands at {at}, apart from the projections rebuilt with it"
+            ))
+            .into());
+        }
+        after = Some(at);
+    }
+    let Some(after) = after else {
+        return nothing();
+    };
+    let types = types_read_by(members);
+    let events = match ahead {
+        Some(ahead) if ahead.after == after => ahead.events,
+        _ => feed::read_of(&mut tx, after, limit, types.as_deref()).await?,
+    };
+    let Some(last) = events.last().map(|e| e.at) else {
+        return nothing();
+    };
+    let next = (events.len() as i64 >= limit).then(|| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut conn = pool.acquire().await?;
+            let events = feed::read_of(&mut conn, last, limit, types.as_deref()).await?;
+            Ok(Ahead {
+                after: last,
+                events,
+            })
+        })
+    });
+    let applied = async {
+        let mut read = Vec::with_capacity(members.len());
+        for (n, member) in members.iter().enumerate() {
+            crate::shared_fold::applying(n);
+            let span = tracing::debug_span!(
+                target: imi_store::trace::TARGET,
+                "projection.batch",
+                projection = member.name(),
+                slot = slot.as_str(),
+                events = events.len()
+            );
+            let apply = apply_and_move(&mut tx, *member, slot, &events, last);
+            read.push(tracing::Instrument::instrument(apply, span).await?);
+        }
+        tx.commit().await?;
+        Ok::<_, ProjectionError>(read)
+    };
+    match applied.await {
+        Ok(read) => Ok((events.len(), read, next)),
+        Err(e) => {
+            if let Some(next) = next {
+                next.abort();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The aggregate types `members` read, together (`None`: every type).
+fn types_read_by(members: &[&dyn Projection]) -> Option<Vec<&'static str>> {
+    let mut types = Vec::new();
+    for member in members {
+        for t in member.aggregate_types()? {
+            if !types.contains(t) {
+                types.push(*t);
+            }
+        }
+    }
+    Some(types)
+}
+
+/// Compresses the large values the transaction writes (folded states, summaries) with lz4
+/// where the server has it: a rebuild writes every state at least once, and pglz, the default,
+/// took 1.8 times as long per state (docs/BENCHMARKS.md). Values read back the same way.
+pub(crate) async fn fast_compression(db: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings
+          WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)",
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
 /// Applies the events of `events` the projection reads and moves the checkpoint to `last`,
-/// then commits; returns how many it read. Waiters in other processes learn of it at commit (live slot only: nobody
-/// waits for a rebuild's shadow).
+/// then commits; returns how many it read. Waiters in other processes learn of it at commit
+/// (live slot only: nobody waits for a rebuild's shadow).
 async fn commit_batch(
     mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    projection: &dyn Projection,
+    slot: Slot,
+    events: &[imi_store::feed::FeedEvent],
+    last: FeedPosition,
+) -> Result<usize, ProjectionError> {
+    let read = apply_and_move(&mut tx, projection, slot, events, last).await?;
+    tx.commit().await?;
+    Ok(read)
+}
+
+/// Applies the events of `events` the projection reads and moves the checkpoint to `last`, in
+/// the caller's transaction; returns how many it read.
+async fn apply_and_move(
+    tx: &mut PgConnection,
     projection: &dyn Projection,
     slot: Slot,
     events: &[imi_store::feed::FeedEvent],
@@ -208,8 +348,8 @@ async fn commit_batch(
     let name = projection.name();
     let read = read_by(projection, events);
     if !read.is_empty() {
-        set_search_path(&mut tx, &schema_of(name, slot)).await?;
-        projection.apply(&mut tx, &read).await?;
+        set_search_path(&mut *tx, &schema_of(name, slot)).await?;
+        projection.apply(&mut *tx, &read).await?;
     }
     sqlx::query(
         "WITH moved AS (
@@ -228,7 +368,6 @@ async fn commit_batch(
     .bind(PROGRESS_CHANNEL)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(read.len())
 }
 

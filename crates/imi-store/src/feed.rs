@@ -1,11 +1,13 @@
 //! The global feed: every committed event, in (transaction id, position) order, read only
-//! below the horizon `pg_snapshot_xmin(pg_current_snapshot())`.
+//! below the horizon `imi_feed_horizon()`: the oldest transaction still in progress that may
+//! write events (migration 0036).
 //!
 //! Positions come from an identity column, so they are handed out at insert time, not at
 //! commit: a transaction can commit an event with a lower position after a reader already saw a
 //! higher one. A reader that keeps `position > last` skips it for good. Below the horizon every
-//! transaction has ended, so nothing can still appear there; ordering by transaction id first
-//! and checkpointing the pair (xid, position) then yields each event exactly once.
+//! transaction that may write events has ended, so nothing can still appear there; ordering by
+//! transaction id first and checkpointing the pair (xid, position) then yields each event
+//! exactly once.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,10 +56,32 @@ SELECT xid::text::bigint AS txid, position, aggregate_type, aggregate_id, sequen
        event_type, event_version, payload, metadata, recorded_at
   FROM events
  WHERE (xid, position) > ($1::bigint::text::xid8, $2)
-   AND xid < pg_snapshot_xmin(pg_current_snapshot())
+   AND xid < (SELECT imi_feed_horizon())
  -- events.xid, not the bigint alias: the order must come from the (xid, position) index.
  ORDER BY events.xid, events.position
  LIMIT $3";
+
+/// The same rows as [`READ_SQL`], with the payload and metadata only of the events of the
+/// types in `$4` (NULL for the others).
+const READ_OF_SQL: &str = "
+SELECT xid::text::bigint AS txid, position, aggregate_type, aggregate_id, sequence,
+       event_type, event_version,
+       CASE WHEN aggregate_type = ANY($4) THEN payload END AS payload,
+       CASE WHEN aggregate_type = ANY($4) THEN metadata END AS metadata,
+       recorded_at
+  FROM events
+ WHERE (xid, position) > ($1::bigint::text::xid8, $2)
+   AND xid < (SELECT imi_feed_horizon())
+ ORDER BY events.xid, events.position
+ LIMIT $3";
+
+/// The statements that make the transaction on which they run a projector's batch: it
+/// declares it writes no events, so that being open it does not hold the feed's horizon back
+/// (the events table refuses its inserts from then on), and its commit does not wait for the
+/// WAL flush: what it writes is derived from the log and commits with its checkpoint, so a crash
+/// loses at most batches that are then applied again. One round trip, run as the batch's first.
+pub const PROJECTOR_BATCH: &str =
+    "SELECT imi_writes_no_events(); SET LOCAL synchronous_commit = off";
 
 /// Reads up to `limit` events after `after`, below the current horizon.
 pub async fn read(
@@ -65,19 +89,40 @@ pub async fn read(
     after: FeedPosition,
     limit: i64,
 ) -> Result<Vec<FeedEvent>, sqlx::Error> {
-    let rows = sqlx::query(READ_SQL)
-        .bind(after.xid)
-        .bind(after.position)
-        .bind(limit)
-        .fetch_all(db)
-        .await?;
+    read_of(db, after, limit, None).await
+}
+
+/// [`read`] for a reader of the events of `types` only (`None`: of every type): the same
+/// events, so the reader's checkpoint moves past all of them, but those of other types come
+/// without payload and metadata (both `null`, not upcast): they are neither sent nor decoded.
+pub async fn read_of(
+    db: &mut PgConnection,
+    after: FeedPosition,
+    limit: i64,
+    types: Option<&[&str]>,
+) -> Result<Vec<FeedEvent>, sqlx::Error> {
+    let query = sqlx::query(if types.is_some() {
+        READ_OF_SQL
+    } else {
+        READ_SQL
+    })
+    .bind(after.xid)
+    .bind(after.position)
+    .bind(limit);
+    let query = match types {
+        Some(types) => query.bind(types),
+        None => query,
+    };
+    let rows = query.fetch_all(db).await?;
     rows.iter().map(decode).collect()
 }
 
 /// A row as the current code reads it: upcast to the event's current version.
 fn decode(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error> {
     let mut event = decode_recorded(row)?;
-    crate::upcasting::upcast(&mut event);
+    if !event.payload.is_null() {
+        crate::upcasting::upcast(&mut event);
+    }
     Ok(event)
 }
 
@@ -92,8 +137,12 @@ fn decode_recorded(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error
         sequence: row.try_get("sequence")?,
         event_type: row.try_get("event_type")?,
         event_version: row.try_get("event_version")?,
-        payload: row.try_get("payload")?,
-        metadata: row.try_get("metadata")?,
+        payload: row
+            .try_get::<Option<serde_json::Value>, _>("payload")?
+            .unwrap_or_default(),
+        metadata: row
+            .try_get::<Option<serde_json::Value>, _>("metadata")?
+            .unwrap_or_default(),
         recorded_at: row.try_get("recorded_at")?,
     })
 }
@@ -101,7 +150,7 @@ fn decode_recorded(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error
 /// Where the log stands for a reader at `checkpoint`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct FeedStatus {
-    /// The horizon: transactions below it have all ended.
+    /// The horizon: every transaction below it that may write events has ended.
     pub horizon_xid: i64,
     /// The highest position written so far (committed or not).
     pub head_position: i64,
@@ -118,7 +167,7 @@ pub async fn status<'e>(
 ) -> Result<FeedStatus, sqlx::Error> {
     let row = sqlx::query(
         "
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon,
+SELECT (SELECT imi_feed_horizon())::text::bigint AS horizon,
        (SELECT coalesce(max(position), 0) FROM events) AS head,
        count(*) AS lag,
        coalesce(extract(epoch FROM now() - min(recorded_at))::float8, 0) AS lag_seconds

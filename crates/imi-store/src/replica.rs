@@ -1,6 +1,7 @@
 //! A streaming standby that serves reads, and the WAL positions that say when it holds a
-//! write: the primary's `pg_current_wal_lsn()` taken after the write (and the projection
-//! batches it waited for) committed, against the standby's `pg_last_wal_replay_lsn()`.
+//! write: the primary's `pg_current_wal_insert_lsn()` taken after the write (and the
+//! projection batches it waited for) committed, against the standby's
+//! `pg_last_wal_replay_lsn()`.
 
 use sqlx::{PgPool, Row};
 use std::fmt;
@@ -34,11 +35,15 @@ impl FromStr for Lsn {
 }
 
 /// The primary's WAL position now: every transaction committed before this call is at or
-/// below it.
+/// below it. The insert position, not the write position: projection batches commit without
+/// waiting for the WAL (`synchronous_commit = off`), so their commit records may still sit in
+/// the WAL buffers, above `pg_current_wal_lsn()`; the WAL writer flushes them within
+/// `wal_writer_delay` and the standby then replays them.
 pub async fn primary_position(primary: &PgPool) -> sqlx::Result<Lsn> {
-    let position: i64 = sqlx::query_scalar("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint")
-        .fetch_one(primary)
-        .await?;
+    let position: i64 =
+        sqlx::query_scalar("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")
+            .fetch_one(primary)
+            .await?;
     Ok(Lsn(position as u64))
 }
 

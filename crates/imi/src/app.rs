@@ -268,6 +268,8 @@ pub struct Options {
     /// informal titles into the missing languages (also after each wake-up, at most this
     /// often); `None`: it does not run here.
     pub titles_every: Option<Duration>,
+    /// The projection engine's lanes ([`Engine::with_lanes`]).
+    pub projection_lanes: usize,
 }
 
 impl Options {
@@ -278,6 +280,7 @@ impl Options {
             sender: SenderOptions::default(),
             scheduler_tick: None,
             titles_every: Some(Duration::from_secs(30)),
+            projection_lanes: imi_projections::engine::DEFAULT_LANES,
         }
     }
 
@@ -329,7 +332,12 @@ pub fn start(services: &Services, options: Options) -> Result<Background> {
     // waits on.
     services.wake.listen(services.pool.clone());
     let runners = if options.has(Role::Projectors) {
-        spawn_runners(&services.pool, &services.wake, &stopped)
+        spawn_runners(
+            &services.pool,
+            &services.wake,
+            &stopped,
+            options.projection_lanes,
+        )
     } else {
         Vec::new()
     };
@@ -450,6 +458,7 @@ fn spawn_runners(
     pool: &PgPool,
     wake: &Wake,
     stop: &tokio::sync::watch::Receiver<bool>,
+    lanes: usize,
 ) -> Vec<JoinHandle<()>> {
     let locks = Arc::new(ActiveLocks::new(pool.clone()));
     let (pool, wake, stop) = (pool.clone(), wake.clone(), stop.clone());
@@ -458,6 +467,7 @@ fn spawn_runners(
             let engine = Engine::new(pool.clone(), imi_projections::all())
                 .with_wake(wake.subscribe())
                 .with_locks(locks.clone())
+                .with_lanes(lanes)
                 .with_stop(stop.clone());
             match engine.run().await {
                 Ok(()) => return,

@@ -84,6 +84,14 @@ pub enum BenchCommand {
         /// Seconds per side, split into interleaved rounds.
         #[arg(long, default_value_t = 15)]
         seconds: u64,
+        /// `mix`: request, alert and authority steps by the demo network's users; `title`:
+        /// every client changes its own coordinator's informal title, also measured as the
+        /// command alone.
+        #[arg(long, default_value = "mix", value_parser = ["mix", "title"])]
+        workload: String,
+        /// The projection engine's lanes (as `imi serve --projection-lanes`).
+        #[arg(long, default_value_t = imi_projections::engine::DEFAULT_LANES)]
+        projection_lanes: usize,
     },
     /// How soon a subscription's watcher delivers a change once its projection applied it
     /// (p50/p99, in the projector's process and in another one), against a bare NOTIFY round
@@ -199,9 +207,28 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
             crate::bench_translation::translation_bench(&pool, url, texts.max(1), readers.max(1))
                 .await
         }
-        BenchCommand::Writes { clients, seconds } => {
+        BenchCommand::Writes {
+            clients,
+            seconds,
+            workload,
+            projection_lanes,
+        } => {
             let baseline = fresh_database(server_url).await?;
-            crate::bench_writes::writes_bench(&pool, &baseline, clients, seconds.max(3)).await
+            let mut options = crate::app::Options::new(&crate::app::Role::ALL, None);
+            options.projection_lanes = projection_lanes;
+            if workload == "mix" {
+                crate::bench_mix::mix_bench(&pool, &baseline, options, clients, seconds.max(3))
+                    .await
+            } else {
+                crate::bench_writes::writes_bench(
+                    &pool,
+                    &baseline,
+                    options,
+                    clients,
+                    seconds.max(3),
+                )
+                .await
+            }
         }
         BenchCommand::Live { samples } => {
             crate::bench_live::live_bench(&pool, samples.max(1)).await

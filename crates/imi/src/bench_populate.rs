@@ -55,13 +55,9 @@ const BUILDERS: usize = 2;
 const BASELINE_EVERY: usize = 4;
 /// Projections built at once after the load.
 const PROJECTORS: usize = 3;
-/// The slowest projections (measured), started first so the others fill in beside them.
-const SLOWEST_FIRST: [&str; 4] = [
-    "request_full",
-    "notifications",
-    "request_monitoring",
-    "allocator_report",
-];
+/// The slowest projections besides the requests' group (measured), started first so the
+/// others fill in beside them.
+const SLOWEST_FIRST: [&str; 2] = ["notifications", "deadlines"];
 /// Closure periods of PQ and SD (fixtures/reference/legislative_areas.json).
 const COMMENT_DAYS: i64 = 7;
 const OBJECTION_DAYS: i64 = 14;
@@ -360,26 +356,42 @@ pub async fn populate(pool: &PgPool, scale: f64, master: MasterKey) -> Result<()
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let mut projections = imi_projections::all();
-    projections.sort_by_key(|p| {
+    // The projections of requests alone are rebuilt together, from one fold of each batch;
+    // the others each on its own, the group and the slowest started first.
+    let (requests, mut others): (Vec<_>, Vec<_>) = imi_projections::all()
+        .into_iter()
+        .partition(|p| p.aggregate_types() == Some(&[imi_projections::request_fold::REQUEST][..]));
+    others.sort_by_key(|p| {
         SLOWEST_FIRST
             .iter()
             .position(|n| *n == p.name())
             .unwrap_or(SLOWEST_FIRST.len())
     });
-    let reports = futures::stream::iter(projections)
-        .map(|projection| async move {
-            let report =
-                imi_projections::rebuild::rebuild(pool, projection.as_ref(), |_| {}).await?;
-            anyhow::Ok((projection.name(), report))
+    let jobs = std::iter::once(requests).chain(others.into_iter().map(|p| vec![p]));
+    let reports = futures::stream::iter(jobs)
+        .map(|group| async move {
+            let members: Vec<&dyn imi_projections::projection::Projection> =
+                group.iter().map(|p| p.as_ref()).collect();
+            let reports = imi_projections::rebuild::rebuild_together(
+                pool,
+                &members,
+                Default::default(),
+                |_| {},
+            )
+            .await?;
+            let names: Vec<&'static str> = members.iter().map(|p| p.name()).collect();
+            anyhow::Ok((names, reports))
         })
         .buffer_unordered(PROJECTORS)
         .try_collect::<Vec<_>>()
         .await?;
-    for (name, report) in &reports {
+    for (names, group) in &reports {
+        let Some(report) = group.first() else {
+            continue;
+        };
         println!(
             "  rebuild of {:<24} {:>9} events in {:>6.1} s = {:>9.0} events/s",
-            name,
+            names.join(" + "),
             report.events_applied,
             report.seconds,
             report.events_applied as f64 / report.seconds

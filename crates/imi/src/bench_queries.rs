@@ -249,13 +249,15 @@ async fn cases(
         cases.push(Case {
             name: format!("request inbox ({items} items)"),
             token,
-            query: "{ requestInbox { requestId action area since dueDate assignedTo } }".into(),
+            query: "{ requestInbox(first: 20) { edges { cursor node { requestId action area since dueDate assignedTo } } pageInfo { hasNextPage } } }".into(),
             variables: json!({}),
             direct: direct(move |pool| {
                 let (authority, user) = (authority.clone(), user.clone());
                 async move {
-                    // The items, and the requests' rows the policy decides on.
-                    let items = request_inbox::of_authority(&pool, &authority, Some(&user)).await?;
+                    // A page of items (and one), and the requests' rows the policy decides on.
+                    let items =
+                        request_inbox::of_authority(&pool, &authority, Some(&user), None, 21)
+                            .await?;
                     let ids: Vec<String> = items.iter().map(|i| i.request_id.clone()).collect();
                     request_monitoring::get_many(&pool, &ids).await?;
                     Ok(items.len())
@@ -290,27 +292,46 @@ async fn cases(
         });
     }
 
-    // The statistics: a year of the Scoreboard, and the alert figures.
+    // The statistics: the Scoreboard over a calendar year (whole months), over the last 365
+    // days and the last ten years (days at both edges, and today's undecided acceptances),
+    // and the alert figures.
     let year = Utc::now().year() - 1;
-    let (from, to) = (
-        NaiveDate::from_ymd_opt(year, 1, 1).context("date")?,
-        NaiveDate::from_ymd_opt(year + 1, 1, 1).context("date")?,
-    );
-    cases.push(Case {
-        name: format!("scoreboard of {year}"),
-        token: coordinator_token.clone(),
-        query: "query($from: NaiveDate!, $to: NaiveDate!) { scoreboard(from: $from, to: $to) {
+    let today = Utc::now().date_naive();
+    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).context("date");
+    let periods = [
+        (
+            format!("scoreboard of {year}"),
+            date(year, 1, 1)?,
+            date(year + 1, 1, 1)?,
+        ),
+        (
+            "scoreboard of the last 365 days".to_string(),
+            today - chrono::Days::new(364),
+            today + chrono::Days::new(1),
+        ),
+        (
+            "scoreboard of the last ten years".to_string(),
+            today - chrono::Months::new(120),
+            today + chrono::Days::new(1),
+        ),
+    ];
+    for (name, from, to) in periods {
+        cases.push(Case {
+            name,
+            token: coordinator_token.clone(),
+            query: "query($from: NaiveDate!, $to: NaiveDate!) { scoreboard(from: $from, to: $to) {
             memberState overall figures { indicator value light cases } } }"
-            .into(),
-        variables: json!({ "from": from, "to": to }),
-        direct: direct(move |pool| async move {
-            Ok(
-                request_scoreboard::by_member_state(&pool, from, to, None, Utc::now())
-                    .await?
-                    .len(),
-            )
-        }),
-    });
+                .into(),
+            variables: json!({ "from": from, "to": to }),
+            direct: direct(move |pool| async move {
+                Ok(
+                    request_scoreboard::by_member_state(&pool, from, to, None, Utc::now())
+                        .await?
+                        .len(),
+                )
+            }),
+        });
+    }
     cases.push(Case {
         name: "alert statistics".into(),
         token: coordinator_token,
@@ -331,8 +352,9 @@ where
     Box::new(move |pool| Box::pin(f(pool)))
 }
 
-/// Gives the first user of `authority` the reading roles in every area its authority works
-/// in, through the application like a local data administrator would, and signs it in.
+/// Gives the first user of `authority` the reading and working roles in every area its
+/// authority works in (so that its inbox holds what it may take), through the application
+/// like a local data administrator would, and signs it in.
 async fn sign_in(
     pool: &PgPool,
     services: &Services,
@@ -352,25 +374,32 @@ async fn sign_in(
     .fetch_all(pool)
     .await?;
     for area in areas {
-        let roles = BTreeSet::from([
-            UserRole::RequestHandler,
-            UserRole::AlertHandler,
-            UserRole::Allocator,
-        ]);
-        let command = AuthorityCommand::GrantUserRoles {
-            user_id: user.clone(),
-            area: LegislativeArea::parse(&area)?,
-            roles,
-        };
-        // Already granted (a second run on the same history) is fine.
-        let _ = services
-            .authorities
-            .execute(
-                authority,
-                Issued::new(actor.clone(), command),
-                CommandMetadata::for_actor(&actor),
-            )
-            .await;
+        // The referral handler's role apart: only request coordinators have it, and a refused
+        // grant grants nothing.
+        let grants = [
+            BTreeSet::from([
+                UserRole::RequestHandler,
+                UserRole::AlertHandler,
+                UserRole::Allocator,
+            ]),
+            BTreeSet::from([UserRole::ReferralHandler]),
+        ];
+        for roles in grants {
+            let command = AuthorityCommand::GrantUserRoles {
+                user_id: user.clone(),
+                area: LegislativeArea::parse(&area)?,
+                roles,
+            };
+            // Already granted (a second run on the same history) or refused is fine.
+            let _ = services
+                .authorities
+                .execute(
+                    authority,
+                    Issued::new(actor.clone(), command),
+                    CommandMetadata::for_actor(&actor),
+                )
+                .await;
+        }
     }
     crate::bench_service::sign_in(pool, http, base, &user, authority).await
 }

@@ -90,6 +90,16 @@ pub(crate) async fn sign_in(
 ) -> Result<String> {
     let (login, password) = (format!("bench.{user}"), format!("{user}-bench-password"));
     imi_store::credentials::set(pool, user, authority, &login, &password).await?;
+    log_in(http, base, &login, &password).await
+}
+
+/// Signs `login` in over HTTP with `password`: its bearer token.
+pub(crate) async fn log_in(
+    http: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> Result<String> {
     let answer = post(
         http,
         base,
@@ -101,6 +111,6 @@ pub(crate) async fn sign_in(
     .await?;
     Ok(answer["data"]["login"]["token"]
         .as_str()
-        .with_context(|| format!("sign-in of {user} failed: {answer}"))?
+        .with_context(|| format!("sign-in of {login} failed: {answer}"))?
         .to_string())
 }

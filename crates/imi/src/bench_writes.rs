@@ -1,7 +1,7 @@
-//! `imi bench writes`: the service as its clients see it under write load. The whole service
-//! runs in this process on a fresh database (gateway, every projection, the mail sender, the
-//! scheduler); concurrent clients, each signed in as its own authority's administrator, send
-//! GraphQL mutations over HTTP. In interleaved rounds, the same run measures:
+//! `imi bench writes --workload title`: the service as its clients see it under write load.
+//! The whole service runs in this process on a fresh database (gateway, every projection, the
+//! mail sender, the scheduler); concurrent clients, each signed in as its own authority's
+//! administrator, send GraphQL mutations over HTTP. In interleaved rounds, the same run measures:
 //! - the mutations waiting for their default projections, and with `waitFor: []`;
 //! - the command alone through the application's bus (no HTTP, no waiting);
 //! - the baseline: raw INSERTs of the same rows, one transaction each, in a second fresh
@@ -79,6 +79,7 @@ struct Tally {
 pub async fn writes_bench(
     pool: &PgPool,
     baseline: &PgPool,
+    mut options: crate::app::Options,
     clients: usize,
     seconds: u64,
 ) -> Result<()> {
@@ -92,12 +93,8 @@ pub async fn writes_bench(
     imi_store::reference::load(pool, &reference).await?;
     let mail_dir = std::env::temp_dir().join(format!("imi-bench-writes-{}", uuid::Uuid::now_v7()));
     let mailer = imi_notify::mail::Mailer::directory(&mail_dir, "IMI <no-reply@imi.localhost>")?;
-    let service = InProcess::start(
-        pool,
-        MasterKey::generate(),
-        crate::app::Options::new(&crate::app::Role::ALL, Some(mailer)),
-    )
-    .await?;
+    options.mailer = Some(mailer);
+    let service = InProcess::start(pool, MasterKey::generate(), options).await?;
     let (services, base) = (service.services.clone(), service.base.clone());
     let http = reqwest::Client::new();
 
@@ -180,18 +177,24 @@ pub async fn writes_bench(
         p50(Phase::NoWait) - p50(Phase::Command),
         p50(Phase::Waiting) - p50(Phase::Command)
     );
-    println!(
-        "  projection lag (append to every live checkpoint past it, {} events): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        lags.len(),
-        millis(percentile(&lags, 0.50)),
-        millis(percentile(&lags, 0.99)),
-        millis(lags.last().copied().unwrap_or_default())
-    );
-    println!("  memory of this process (server and clients): {memory}");
+    print_lag_and_memory(&lags, &memory);
 
     service.stop().await;
     let _ = std::fs::remove_dir_all(&mail_dir);
     Ok(())
+}
+
+/// The lag of every event of the load (sorted) and the process's memory, as both write
+/// benchmarks report them.
+pub(crate) fn print_lag_and_memory(lags: &[Duration], memory: &str) {
+    println!(
+        "  projection lag (append to every live checkpoint past it, {} events): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        lags.len(),
+        millis(percentile(lags, 0.50)),
+        millis(percentile(lags, 0.99)),
+        millis(lags.last().copied().unwrap_or_default())
+    );
+    println!("  memory of this process (server and clients): {memory}");
 }
 
 /// Registers one national coordinator per client through the application, gives its first
@@ -404,12 +407,15 @@ pub(crate) async fn wait_caught_up(pool: &PgPool, within: Duration) -> Result<()
 }
 
 /// The lowest live checkpoint, with the database's clock.
-struct Sample {
+pub(crate) struct Sample {
     at: chrono::DateTime<chrono::Utc>,
     lowest: FeedPosition,
 }
 
-async fn sample_checkpoints(pool: PgPool, running: Arc<AtomicBool>) -> Result<Vec<Sample>> {
+pub(crate) async fn sample_checkpoints(
+    pool: PgPool,
+    running: Arc<AtomicBool>,
+) -> Result<Vec<Sample>> {
     let mut samples = Vec::new();
     while running.load(Ordering::SeqCst) {
         let row = sqlx::query(
@@ -434,7 +440,11 @@ async fn sample_checkpoints(pool: PgPool, running: Arc<AtomicBool>) -> Result<Ve
 
 /// Each event's lag after `after`, sorted: from its append to the first sample whose lowest
 /// checkpoint had passed it.
-async fn event_lags(pool: &PgPool, after: i64, samples: &[Sample]) -> Result<Vec<Duration>> {
+pub(crate) async fn event_lags(
+    pool: &PgPool,
+    after: i64,
+    samples: &[Sample],
+) -> Result<Vec<Duration>> {
     let rows = sqlx::query(
         "SELECT xid::text::bigint AS xid, position, recorded_at FROM events WHERE position > $1",
     )
@@ -458,19 +468,19 @@ async fn event_lags(pool: &PgPool, after: i64, samples: &[Sample]) -> Result<Vec
     Ok(lags)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn millis(d: Duration) -> f64 {
+pub(crate) fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1_000.0
 }
 
 /// Peak and current resident memory of this process.
-fn memory() -> String {
+pub(crate) fn memory() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status

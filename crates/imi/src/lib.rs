@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_as_of;
 pub mod bench_deletion;
 pub mod bench_live;
+pub mod bench_mix;
 pub mod bench_populate;
 pub mod bench_queries;
 pub mod bench_service;

@@ -118,6 +118,10 @@ enum Command {
         /// the read goes to the primary (a mutation answers after at most as long).
         #[arg(long, env = "IMI_READ_WAIT_MS", default_value_t = 1000)]
         read_wait_ms: u64,
+        /// Transactions the projection engine runs at once for a batch (each on a connection
+        /// of the pool while it runs).
+        #[arg(long, env = "IMI_PROJECTION_LANES", default_value_t = imi_projections::engine::DEFAULT_LANES)]
+        projection_lanes: usize,
     },
     /// Apply the database migrations.
     Migrate,
@@ -193,8 +197,12 @@ enum ProjectionsCommand {
     List,
     /// Checkpoint, horizon and lag of every projection.
     Status,
-    /// Rebuild one projection blue/green from the start of the log.
-    Rebuild { name: String },
+    /// Rebuild projections blue/green from the start of the log; several named together share
+    /// one read of the feed and one fold of each request (none of them may read alerts).
+    Rebuild {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
     /// Build one projection from the start of the log beside the live one and print the rows
     /// that differ (exit status 1 when any does). Needs a running projector.
     Diff {
@@ -363,6 +371,7 @@ async fn run() -> Result<()> {
                     read_database_url,
                     read_db_pool,
                     read_wait_ms,
+                    projection_lanes,
                 } => {
                     let services =
                         services(&master_key.master_key, &token_secret, pool.clone(), mode).await?;
@@ -411,7 +420,9 @@ async fn run() -> Result<()> {
                     } else {
                         None
                     };
-                    let background = app::start(&services, app::Options::new(&roles, mailer))?;
+                    let mut options = app::Options::new(&roles, mailer);
+                    options.projection_lanes = projection_lanes;
+                    let background = app::start(&services, options)?;
                     tracing::info!(roles = ?roles, "started");
                     if roles.contains(&app::Role::Gateway) {
                         let listener = tokio::net::TcpListener::bind(bind).await?;
@@ -640,10 +651,18 @@ async fn projections(pool: &sqlx::PgPool, command: ProjectionsCommand) -> Result
             );
             Ok(())
         }
-        ProjectionsCommand::Rebuild { name } => {
-            let projection = projection_named(&name)?;
-            // Progress against the events this projection reads, not the whole log.
-            let total = imi_projections::rebuild::events_read_by(pool, projection.as_ref()).await?;
+        ProjectionsCommand::Rebuild { names } => {
+            let projections = names
+                .iter()
+                .map(|name| projection_named(name))
+                .collect::<Result<Vec<_>>>()?;
+            let members: Vec<&dyn imi_projections::projection::Projection> =
+                projections.iter().map(|p| p.as_ref()).collect();
+            // Progress against the events these projections read, not the whole log.
+            let mut total = 0;
+            for p in &members {
+                total += imi_projections::rebuild::events_read_by(pool, *p).await?;
+            }
             let bar = ProgressBar::new(total);
             bar.set_style(
                 ProgressStyle::with_template(
@@ -651,21 +670,28 @@ async fn projections(pool: &sqlx::PgPool, command: ProjectionsCommand) -> Result
                 )?
                 .progress_chars("=> "),
             );
-            bar.set_message(format!("rebuilding {name}"));
-            let report = imi_projections::rebuild::rebuild(pool, projection.as_ref(), |p| {
-                bar.set_length(p.events_to_read);
-                bar.set_position(p.events_read);
-            })
+            bar.set_message(format!("rebuilding {}", names.join(", ")));
+            let reports = imi_projections::rebuild::rebuild_together(
+                pool,
+                &members,
+                Default::default(),
+                |p| {
+                    bar.set_length(p.events_to_read);
+                    bar.set_position(p.events_read);
+                },
+            )
             .await?;
             bar.finish_and_clear();
-            println!(
-                "rebuilt {name}: {} events read ({} in the log) in {:.1} s ({:.0} events/s), swapped in at {}",
-                report.events_read,
-                report.events_applied,
-                report.seconds,
-                report.events_applied as f64 / report.seconds.max(1e-9),
-                report.at
-            );
+            for (name, report) in names.iter().zip(&reports) {
+                println!(
+                    "rebuilt {name}: {} events read ({} in the log) in {:.1} s ({:.0} events/s), swapped in at {}",
+                    report.events_read,
+                    report.events_applied,
+                    report.seconds,
+                    report.events_applied as f64 / report.seconds.max(1e-9),
+                    report.at
+                );
+            }
             Ok(())
         }
     }

@@ -949,12 +949,12 @@ impl AlertsQuery {
             })
             .collect();
         Ok(AlertConnection {
-            page_info: PageInfo {
+            page_info: PageInfo::of(
                 has_next_page,
                 has_previous_page,
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
+                edges.first().map(|e| &e.cursor),
+                edges.last().map(|e| &e.cursor),
+            ),
             edges,
         })
     }
@@ -1000,12 +1000,12 @@ impl AlertsQuery {
             })
             .collect();
         Ok(AlertQueueConnection {
-            page_info: PageInfo {
+            page_info: PageInfo::of(
                 has_next_page,
                 has_previous_page,
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
+                edges.first().map(|e| &e.cursor),
+                edges.last().map(|e| &e.cursor),
+            ),
             edges,
         })
     }

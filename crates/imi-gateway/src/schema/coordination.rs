@@ -206,12 +206,12 @@ async fn children_page(
         })
         .collect();
     Ok(CoordinationChildConnection {
-        page_info: PageInfo {
-            has_next_page: page.has_next_page,
+        page_info: PageInfo::of(
+            page.has_next_page,
             has_previous_page,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-        },
+            edges.first().map(|e| &e.cursor),
+            edges.last().map(|e| &e.cursor),
+        ),
         edges,
     })
 }

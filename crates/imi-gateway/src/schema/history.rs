@@ -184,12 +184,12 @@ impl HistoryQuery {
             })
             .collect();
         Ok(HistoryConnection {
-            page_info: PageInfo {
-                has_next_page: page.has_next_page,
-                has_previous_page: after.is_some(),
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
+            page_info: PageInfo::of(
+                page.has_next_page,
+                after.is_some(),
+                edges.first().map(|e| &e.cursor),
+                edges.last().map(|e| &e.cursor),
+            ),
             edges,
         })
     }

@@ -131,12 +131,12 @@ impl InvitationsQuery {
             })
             .collect();
         Ok(InvitationConnection {
-            page_info: PageInfo {
+            page_info: PageInfo::of(
                 has_next_page,
-                has_previous_page: after.is_some(),
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
+                after.is_some(),
+                edges.first().map(|e| &e.cursor),
+                edges.last().map(|e| &e.cursor),
+            ),
             edges,
         })
     }

@@ -146,12 +146,12 @@ fn page_info<T>(
     has_next_page: bool,
     has_previous_page: bool,
 ) -> PageInfo {
-    PageInfo {
+    PageInfo::of(
         has_next_page,
         has_previous_page,
-        start_cursor: edges.first().map(|e| cursor(e).clone()),
-        end_cursor: edges.last().map(|e| cursor(e).clone()),
-    }
+        edges.first().map(&cursor),
+        edges.last().map(&cursor),
+    )
 }
 
 use imi_app::reference::ReferenceList as List;

@@ -20,6 +20,23 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+impl PageInfo {
+    /// A page's info from whether pages follow and precede it and its first and last cursors.
+    pub fn of(
+        has_next_page: bool,
+        has_previous_page: bool,
+        start: Option<&String>,
+        end: Option<&String>,
+    ) -> Self {
+        Self {
+            has_next_page,
+            has_previous_page,
+            start_cursor: start.cloned(),
+            end_cursor: end.cloned(),
+        }
+    }
+}
+
 /// `first` checked: 0 to [`MAX_PAGE_SIZE`].
 pub fn page_size(first: i32) -> Result<i64, ApiError> {
     if !(0..=MAX_PAGE_SIZE).contains(&first) {
@@ -36,7 +53,6 @@ pub fn encode_cursor(kind: &str, key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{kind}:{key}"))
 }
 
-/// The key a cursor of `kind` stands for.
 /// The number (a position, an entry id) an `after` cursor of connection `kind` holds.
 pub fn decode_number_cursor(kind: &str, cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
     cursor
@@ -48,6 +64,7 @@ pub fn decode_number_cursor(kind: &str, cursor: Option<&str>) -> Result<Option<i
         .transpose()
 }
 
+/// The key a cursor of `kind` stands for.
 pub fn decode_cursor(kind: &str, cursor: &str) -> Result<String, ApiError> {
     let invalid = || ApiError::bad_input("invalid cursor: pass a cursor this connection returned");
     if cursor.len() > 1_024 {

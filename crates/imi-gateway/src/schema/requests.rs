@@ -17,6 +17,7 @@ use imi_app::translation::TextSource;
 use imi_app::{Outcome, Wait};
 use imi_domain::reference::Language;
 use imi_domain::request::{self as r, RequestCommand, RequestViewLevel};
+use imi_projections::request_inbox::InboxKey;
 use std::collections::BTreeSet;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -1070,6 +1071,20 @@ pub struct InformationRequestConnection {
     pub page_info: PageInfo,
 }
 
+const INBOX_CURSOR_KIND: &str = "RequestInbox";
+
+#[derive(SimpleObject)]
+pub struct RequestInboxEdge {
+    pub cursor: String,
+    pub node: RequestInboxItem,
+}
+
+#[derive(SimpleObject)]
+pub struct RequestInboxConnection {
+    pub edges: Vec<RequestInboxEdge>,
+    pub page_info: PageInfo,
+}
+
 /// An action awaiting the caller's authority.
 #[derive(SimpleObject)]
 pub struct RequestInboxItem {
@@ -1185,31 +1200,59 @@ impl RequestsQuery {
             })
             .collect();
         Ok(InformationRequestConnection {
-            page_info: PageInfo {
+            page_info: PageInfo::of(
                 has_next_page,
                 has_previous_page,
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
+                edges.first().map(|e| &e.cursor),
+                edges.last().map(|e| &e.cursor),
+            ),
             edges,
         })
     }
 
     /// What awaits the caller now: the steps their roles allow on their authority's requests,
-    /// assigned to them or to no one in particular, oldest first.
-    async fn request_inbox(&self, ctx: &Context<'_>) -> Result<Vec<RequestInboxItem>> {
-        let items = app(ctx)?.request_inbox(&caller(ctx)?).await?;
-        Ok(items
-            .into_iter()
-            .map(|i| RequestInboxItem {
-                request_id: ID(i.request_id),
-                action: i.action,
-                area: i.area,
-                due_date: i.due_date,
-                since: i.since,
-                assigned_to: i.assigned_to.into_iter().map(ID).collect(),
+    /// assigned to them or to no one in particular, oldest first, as a Relay page. The steps
+    /// of one request's action stay on one page (an allocator sees `assign` beside it).
+    async fn request_inbox(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<RequestInboxConnection> {
+        let limit = page_size(first)?;
+        let after = after
+            .map(|c| {
+                let key = decode_cursor(INBOX_CURSOR_KIND, &c)?;
+                InboxKey::decode(&key).ok_or_else(|| {
+                    ApiError::bad_input("invalid cursor: pass a cursor this connection returned")
+                })
             })
-            .collect())
+            .transpose()?;
+        let has_previous_page = after.is_some();
+        let (entries, has_next_page) = app(ctx)?.request_inbox(&caller(ctx)?, after, limit).await?;
+        let edges: Vec<RequestInboxEdge> = entries
+            .into_iter()
+            .map(|i| RequestInboxEdge {
+                cursor: encode_cursor(INBOX_CURSOR_KIND, &i.key.encode()),
+                node: RequestInboxItem {
+                    request_id: ID(i.request_id),
+                    action: i.action,
+                    area: i.area,
+                    due_date: i.due_date,
+                    since: i.since,
+                    assigned_to: i.assigned_to.into_iter().map(ID).collect(),
+                },
+            })
+            .collect();
+        Ok(RequestInboxConnection {
+            page_info: PageInfo::of(
+                has_next_page,
+                has_previous_page,
+                edges.first().map(|e| &e.cursor),
+                edges.last().map(|e| &e.cursor),
+            ),
+            edges,
+        })
     }
 
     /// The allocators' report of the caller's authority: only for its allocators, only the

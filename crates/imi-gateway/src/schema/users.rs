@@ -357,12 +357,12 @@ impl UsersQuery {
             })
             .collect();
         Ok(UserConnection {
-            page_info: PageInfo {
+            page_info: PageInfo::of(
                 has_next_page,
                 has_previous_page,
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
+                edges.first().map(|e| &e.cursor),
+                edges.last().map(|e| &e.cursor),
+            ),
             edges,
         })
     }

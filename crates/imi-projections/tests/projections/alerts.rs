@@ -41,13 +41,13 @@ use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Clear personal data of the alerts: none may appear in a projection.
-const SECRETS: [&str; 4] = ["Gasbau", "Hauptstr", "Dr. Fritz Falsch", "still operating"];
+pub(crate) const SECRETS: [&str; 4] = ["Gasbau", "Hauptstr", "Dr. Fritz Falsch", "still operating"];
 
-fn start() -> DateTime<Utc> {
+pub(crate) fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
 }
 
-fn ms(code: &str) -> MemberState {
+pub(crate) fn ms(code: &str) -> MemberState {
     MemberState::parse(code).unwrap()
 }
 
@@ -121,7 +121,7 @@ fn authority(
     }
 }
 
-fn services(at: DateTime<Utc>) -> InMemoryAlertServices {
+pub(crate) fn services(at: DateTime<Utc>) -> InMemoryAlertServices {
     use UserRole::*;
     use WorkflowRole::*;
     let both: &[UserRole] = &[AlertHandler, AlertDisseminator];
@@ -181,14 +181,14 @@ fn services(at: DateTime<Utc>) -> InMemoryAlertServices {
         .with_periods("PQ", 7, 14)
 }
 
-struct History {
-    pool: PgPool,
+pub(crate) struct History {
+    pub(crate) pool: PgPool,
     keys: KeyRing,
-    now: DateTime<Utc>,
+    pub(crate) now: DateTime<Utc>,
 }
 
 impl History {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         let pool = migrated().await;
         Self {
             keys: KeyRing::new(pool.clone(), MasterKey::generate()),
@@ -197,11 +197,23 @@ impl History {
         }
     }
 
-    fn advance(&mut self, days: i64) {
+    pub(crate) fn advance(&mut self, days: i64) {
         self.now += Duration::days(days);
     }
 
     async fn exec(&self, id: &str, by: Actor, command: AlertCommand) {
+        if let Err(e) = self.try_exec(id, by.clone(), command).await {
+            panic!("alert {id} by {by:?}: {e}");
+        }
+    }
+
+    /// Runs `command`, answering the aggregate's (or the store's) refusal.
+    pub(crate) async fn try_exec(
+        &self,
+        id: &str,
+        by: Actor,
+        command: AlertCommand,
+    ) -> Result<(), String> {
         let bus: CommandBus<Alert<InMemoryAlertServices>> = CommandBus::new(
             self.pool.clone(),
             AggregateConfig::default(),
@@ -210,22 +222,20 @@ impl History {
             Wake::local_only(),
         );
         let metadata = CommandMetadata::for_actor(&by);
-        if let Err(e) = bus
-            .execute(id, Issued::new(by.clone(), command), metadata)
+        bus.execute(id, Issued::new(by, command), metadata)
             .await
-        {
-            panic!("alert {id} by {by:?}: {e:?}");
-        }
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
     }
 
-    async fn sealed(&self, id: &str, value: &str) -> Sealed {
+    pub(crate) async fn sealed(&self, id: &str, value: &str) -> Sealed {
         self.keys
             .seal(&alert_key_id(id), &serde_json::json!(value))
             .await
             .unwrap()
     }
 
-    async fn sd(&self, id: &str) -> AlertContent {
+    pub(crate) async fn sd(&self, id: &str) -> AlertContent {
         AlertContent::Services(ServicesAlert {
             service_activity: None,
             member_state_of_establishment: Some(ms("AT")),

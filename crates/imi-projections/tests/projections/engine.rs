@@ -74,6 +74,25 @@ impl Projection for Tally {
     }
 }
 
+/// Waits until the feed shows `n` events (at most a minute).
+async fn feed_shows(pool: &PgPool, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut conn = pool.acquire().await.unwrap();
+        let shown = imi_store::feed::read(&mut conn, FeedPosition::default(), 100)
+            .await
+            .unwrap();
+        if shown.len() == n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the feed never showed them"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Appends one event per aggregate type of `types`, each in a transaction of its own.
 async fn append(pool: &PgPool, types: &[&str]) {
     for t in types {
@@ -193,6 +212,8 @@ async fn the_group_applies_each_batch_to_every_projection_and_skips_unread_types
                 Arc::new(tally("t_more", None)),
             ],
         )
+        // One lane: the whole group in each batch's transaction.
+        .with_lanes(1)
         .with_stop(stopped)
         .run(),
     );
@@ -233,6 +254,9 @@ async fn a_failing_projection_is_rolled_back_alone_and_catches_up_after() {
                 Arc::new(tally("t_other", Some(ONLY_A))),
             ],
         )
+        // One lane: the three share a transaction, the failing one rolls back to its
+        // savepoint.
+        .with_lanes(1)
         .run(),
     );
     append(&pool, &["A", "B"]).await;
@@ -422,7 +446,12 @@ impl Rng {
 
 #[tokio::test]
 async fn no_event_is_skipped_or_applied_twice_under_concurrent_appends() {
-    for seed in [0x9e37_79b9_7f4a_7c15u64, 0xdead_beef_cafe_f00d, 42] {
+    // One lane (one transaction for all), two (one shared, one alone), three (each alone).
+    for (lanes, seed) in [
+        (1, 0x9e37_79b9_7f4a_7c15u64),
+        (2, 0xdead_beef_cafe_f00d),
+        (3, 42),
+    ] {
         let pool = migrated().await;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(
@@ -435,6 +464,7 @@ async fn no_event_is_skipped_or_applied_twice_under_concurrent_appends() {
                 ],
             )
             .with_batch_limit(5)
+            .with_lanes(lanes)
             .with_stop(stopped)
             .run(),
         );
@@ -525,21 +555,7 @@ async fn a_rebuild_counts_its_progress_against_the_events_its_projection_reads()
     append(&pool, &["A", "B", "B", "A", "B", "B", "A", "B", "B", "B"]).await;
     // The feed shows an event once no older transaction on the (shared) server may still
     // commit before it; until then a rebuild would end early. Wait for all ten.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut conn = pool.acquire().await.unwrap();
-        let shown = imi_store::feed::read(&mut conn, FeedPosition::default(), 100)
-            .await
-            .unwrap();
-        if shown.len() == 10 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the feed never showed them"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    feed_shows(&pool, 10).await;
     let only_a = tally("t_a", Some(&["A"]));
     assert_eq!(
         imi_projections::rebuild::events_read_by(&pool, &only_a)
@@ -566,4 +582,40 @@ async fn a_rebuild_counts_its_progress_against_the_events_its_projection_reads()
             .unwrap(),
         10
     );
+}
+
+#[tokio::test]
+async fn a_rebuild_whose_batch_stalls_stops_with_an_error_and_swaps_nothing_in() {
+    let pool = migrated().await;
+    append(&pool, &["A", "A"]).await;
+    // Both readable from the feed, so that the rebuild's first batch holds them.
+    feed_shows(&pool, 2).await;
+    let mut slow = tally("t_stall", None);
+    slow.pause = Duration::from_secs(5);
+    let options = imi_projections::rebuild::RebuildOptions {
+        stall: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let error = imi_projections::rebuild::rebuild_with(&pool, &slow, options, |_| {})
+        .await
+        .expect_err("a stalled batch ends the rebuild");
+    assert!(error.to_string().contains("took more than"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "it did not wait"
+    );
+    let live: Option<i64> = sqlx::query_scalar(
+        "SELECT position FROM projections WHERE name = 't_stall' AND slot = 'live'",
+    )
+    .fetch_optional(&pool)
+    .await
+    .unwrap();
+    assert_eq!(live, None, "nothing was swapped in");
+    // The same rebuild with time enough completes.
+    slow.pause = Duration::ZERO;
+    let report = imi_projections::rebuild::rebuild(&pool, &slow, |_| {})
+        .await
+        .unwrap();
+    assert!(report.events_applied >= 2);
 }

@@ -278,7 +278,7 @@ async fn what_awaits_whom_follows_the_request() {
     let awaiting = |authority: &'static str, user: Option<&'static str>| {
         let pool = scene.pool.clone();
         async move {
-            request_inbox::of_authority(&pool, authority, user)
+            request_inbox::of_authority(&pool, authority, user, None, i64::MAX)
                 .await
                 .unwrap()
                 .into_iter()
@@ -422,10 +422,12 @@ async fn each_read_model_holds_its_part_and_no_clear_personal_data() {
         1
     );
 
-    assert!(request_inbox::of_authority(pool, "de-ca", None)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        request_inbox::of_authority(pool, "de-ca", None, None, i64::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     for schema in [
         "request_monitoring",

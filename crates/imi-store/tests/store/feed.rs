@@ -121,6 +121,87 @@ async fn an_open_transaction_holds_the_horizon_and_the_feed_resumes_when_it_ends
     );
 }
 
+/// An open transaction with a transaction id, on `pool`, as a projector's batch when
+/// `projector` (declared to write no events) or as any other writer.
+async fn open_writer(
+    pool: &sqlx::PgPool,
+    projector: bool,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = pool.begin().await.unwrap();
+    if projector {
+        sqlx::Executor::execute(&mut *tx, feed::PROJECTOR_BATCH)
+            .await
+            .unwrap();
+    }
+    sqlx::Executor::execute(
+        &mut *tx,
+        "CREATE TEMP TABLE IF NOT EXISTS scratch (n int); INSERT INTO scratch VALUES (1)",
+    )
+    .await
+    .unwrap();
+    tx
+}
+
+#[tokio::test]
+async fn a_projectors_open_batch_does_not_hold_the_feed_back_but_another_writer_does() {
+    let pool = migrated().await;
+    insert(&pool, "before", 1, json!({})).await.unwrap();
+    let projector = open_writer(&pool, true).await;
+    insert(&pool, "during-batch", 1, json!({})).await.unwrap();
+    let seen = read_settled(&pool, FeedPosition::START, 2).await;
+    assert_eq!(ids(&seen), ["before", "during-batch"]);
+
+    // The same open transaction without the declaration holds the horizon.
+    let writer = open_writer(&pool, false).await;
+    insert(&pool, "during-write", 1, json!({})).await.unwrap();
+    let seen = read_all(&pool, FeedPosition::START).await;
+    assert_eq!(ids(&seen), ["before", "during-batch"]);
+    let status = feed::status(&pool, seen[1].at).await.unwrap();
+    assert_eq!(status.lag_events, 1);
+    writer.rollback().await.unwrap();
+    let seen = read_settled(&pool, FeedPosition::START, 3).await;
+    assert_eq!(ids(&seen), ["before", "during-batch", "during-write"]);
+    projector.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_open_transaction_of_another_database_does_not_hold_the_feed_back() {
+    let pool = migrated().await;
+    let other = imi_testkit::fresh_database().await;
+    let elsewhere = open_writer(&other.pool, false).await;
+    insert(&pool, "here", 1, json!({})).await.unwrap();
+    // The other database's transaction stays open all along: had it held the horizon, `here`
+    // would not come within the wait.
+    let seen = read_settled(&pool, FeedPosition::START, 1).await;
+    assert_eq!(ids(&seen), ["here"]);
+    elsewhere.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_transaction_declared_to_write_no_events_writes_none_and_a_writer_cannot_declare() {
+    let pool = migrated().await;
+    let code = |e: sqlx::Error| {
+        e.as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.to_string())
+    };
+    let mut projector = open_writer(&pool, true).await;
+    let refused = insert(&mut *projector, "sneaked", 1, json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(code(refused).as_deref(), Some("IM003"));
+    projector.rollback().await.unwrap();
+
+    let mut writer = pool.begin().await.unwrap();
+    insert(&mut *writer, "written", 1, json!({})).await.unwrap();
+    let refused = sqlx::Executor::execute(&mut *writer, feed::PROJECTOR_BATCH)
+        .await
+        .unwrap_err();
+    assert_eq!(code(refused).as_deref(), Some("IM003"));
+    writer.rollback().await.unwrap();
+    assert!(read_all(&pool, FeedPosition::START).await.is_empty());
+}
+
 #[tokio::test]
 async fn paging_through_the_feed_yields_each_event_once_in_order() {
     let pool = migrated().await;
