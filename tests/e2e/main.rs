@@ -9,6 +9,7 @@ mod cli;
 mod demo;
 mod first_slice;
 mod harness;
+mod inbox;
 mod need_to_know;
 mod notifications;
 mod operations;
