@@ -394,6 +394,7 @@ impl Engine {
             .map(|&i| self.projections[i].name())
             .collect();
         let keys: Vec<String> = names.iter().map(|n| apply_lock(n, Slot::Live)).collect();
+        let started = Instant::now();
 
         let mut tx = imi_store::pool::begin(&self.pool).await?;
         // A projector's batch (see runner::apply_batch_counted).
@@ -436,6 +437,8 @@ impl Engine {
         let mut moved: Vec<&str> = Vec::new();
         let mut counts: Vec<i64> = Vec::new();
         let mut failed = Vec::new();
+        let read_at = started.elapsed();
+        let mut spent: Vec<(&str, Duration)> = Vec::new();
         for (n, &i) in members.iter().enumerate() {
             let projection = self.projections[i].as_ref();
             let Some(checkpoint) = at.get(projection.name()).copied() else {
@@ -450,6 +453,7 @@ impl Engine {
             let after = &events[events.partition_point(|e| e.at <= checkpoint)..];
             let read = read_by(projection, after);
             if !read.is_empty() {
+                let member_started = Instant::now();
                 let schema = schema_of(projection.name(), Slot::Live);
                 // One round trip: a query without arguments may hold several statements.
                 sqlx::Executor::execute(
@@ -466,6 +470,7 @@ impl Engine {
                     failed.push((i, error));
                     continue;
                 }
+                spent.push((projection.name(), member_started.elapsed()));
             }
             moved.push(projection.name());
             counts.push(after.len() as i64);
@@ -502,6 +507,16 @@ impl Engine {
         }
         tx.commit().await?;
         wake::projections_moved();
+        tracing::debug!(
+            events = events.len(),
+            read_ms = read_at.as_secs_f64() * 1e3,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            members = ?spent
+                .iter()
+                .map(|(n, d)| format!("{n}:{:.1}", d.as_secs_f64() * 1e3))
+                .collect::<Vec<_>>(),
+            "group batch"
+        );
         Ok(Batch {
             read: events.len(),
             failed,
