@@ -63,7 +63,7 @@ const INBOX: &str = "query($first: Int!, $after: String) {
 
 /// One page of the inbox of the user signed in with `token`: its entries, whether more follow,
 /// and its end cursor.
-async fn inbox_page(
+pub(crate) async fn inbox_page(
     service: &Service,
     token: &str,
     first: i32,

@@ -3,51 +3,34 @@
 //! The authorities are those of `requests.rs`: `fr-ca` uses allocation, so a request it
 //! receives waits for its allocator, not for its handler.
 
+use crate::demo::inbox_page;
 use crate::harness::{start, Service};
-use crate::requests::{by_id, scene, step};
-use serde_json::{json, Value};
+use crate::requests::{dispatch, scene, step};
+use serde_json::json;
 
 /// More waiting items than the first reads of a one-entry page hold (2, then 8): the reads
 /// that find nothing for the user must grow and go on to the end.
 const WAITING: usize = 30;
 
-const INBOX: &str = "query($first: Int!, $after: String) {
-  requestInbox(first: $first, after: $after) {
-    edges { node { requestId action } }
-    pageInfo { hasNextPage endCursor }
-  }
-}";
-
 /// Every entry of `token`'s inbox as (request, action), read `first` at a time, and the number
 /// of pages it took; each page but the last must say that more follow.
 async fn paged(service: &Service, token: &str, first: i32) -> (Vec<(String, String)>, usize) {
     let mut entries = Vec::new();
-    let mut after = Value::Null;
+    let mut after = None;
     for pages in 1.. {
-        let answer = service
-            .graphql(
-                Some(token),
-                None,
-                INBOX,
-                json!({ "first": first, "after": after }),
-            )
-            .await;
-        let inbox = &answer["data"]["requestInbox"];
-        let edges = inbox["edges"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{answer}"));
-        assert!(edges.len() <= first as usize, "a page beyond its size");
-        for e in edges {
+        let (page, more, end) = inbox_page(service, token, first, after).await;
+        assert!(page.len() <= first as usize, "a page beyond its size");
+        for node in &page {
             entries.push((
-                e["node"]["requestId"].as_str().unwrap().to_string(),
-                e["node"]["action"].as_str().unwrap().to_string(),
+                node["requestId"].as_str().unwrap().to_string(),
+                node["action"].as_str().unwrap().to_string(),
             ));
         }
-        if inbox["pageInfo"]["hasNextPage"] != true {
+        if !more {
             return (entries, pages);
         }
-        assert!(!edges.is_empty(), "an empty page that says more follow");
-        after = inbox["pageInfo"]["endCursor"].clone();
+        assert!(!page.is_empty(), "an empty page that says more follow");
+        after = end;
     }
     unreachable!()
 }
@@ -74,30 +57,7 @@ async fn an_inbox_passes_over_the_many_items_its_user_may_not_take() {
                 "respondingAuthority": "fr-ca"
             }
         });
-        step(
-            &service,
-            &t.de_handler,
-            "draftRequest",
-            "DraftRequestInput",
-            draft,
-        )
-        .await;
-        step(
-            &service,
-            &t.de_handler,
-            "sendRequest",
-            "RequestStepInput",
-            by_id(&id(n)),
-        )
-        .await;
-        step(
-            &service,
-            &t.de_coordinator,
-            "approveRequest",
-            "RequestStepInput",
-            by_id(&id(n)),
-        )
-        .await;
+        dispatch(&service, &t, draft).await;
     }
     let assign = |n: usize| (id(n), "assign".to_string());
 

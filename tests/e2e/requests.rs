@@ -346,6 +346,40 @@ pub(crate) async fn step(
     assert_eq!(answer["data"][field]["waited"], true, "{field}: {answer}");
 }
 
+/// Drafts the request `draft` describes as the German handler, sends it, and has the German
+/// coordinator approve it (`de-ca` needs approval): it reaches its responding authority.
+pub(crate) async fn dispatch(service: &Service, t: &Tokens, draft: Value) {
+    let id = by_id(
+        draft["requestId"]
+            .as_str()
+            .expect("a draft names its request"),
+    );
+    step(
+        service,
+        &t.de_handler,
+        "draftRequest",
+        "DraftRequestInput",
+        draft,
+    )
+    .await;
+    step(
+        service,
+        &t.de_handler,
+        "sendRequest",
+        "RequestStepInput",
+        id.clone(),
+    )
+    .await;
+    step(
+        service,
+        &t.de_coordinator,
+        "approveRequest",
+        "RequestStepInput",
+        id,
+    )
+    .await;
+}
+
 /// A request mutation that must be refused with `code`.
 async fn refused(
     service: &Service,

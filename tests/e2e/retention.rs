@@ -6,7 +6,7 @@
 //! the audit chains verify).
 
 use crate::harness::{start, Service};
-use crate::requests::{by_id, scene, step};
+use crate::requests::{by_id, dispatch, scene, step};
 use chrono::Duration;
 use serde_json::{json, Value};
 
@@ -104,30 +104,7 @@ async fn a_closed_request_is_blocked_then_deleted_on_its_areas_delays() {
         }
     });
     let r = by_id("r-ret");
-    step(
-        &service,
-        &t.de_handler,
-        "draftRequest",
-        "DraftRequestInput",
-        draft,
-    )
-    .await;
-    step(
-        &service,
-        &t.de_handler,
-        "sendRequest",
-        "RequestStepInput",
-        r.clone(),
-    )
-    .await;
-    step(
-        &service,
-        &t.de_coordinator,
-        "approveRequest",
-        "RequestStepInput",
-        r.clone(),
-    )
-    .await;
+    dispatch(&service, &t, draft).await;
     step(
         &service,
         &t.fr_allocator,
