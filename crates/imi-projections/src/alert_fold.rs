@@ -11,7 +11,7 @@ use crate::fold::{self, Sequences};
 use crate::projection::ProjectionError;
 use imi_domain::alert::{Alert, AlertEvent};
 use imi_store::feed::FeedEvent;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,12 +43,6 @@ pub struct FoldedAlerts<'a> {
     pub events: Vec<(&'a FeedEvent, AlertEvent)>,
     /// When each changed alert last changed.
     pub updated_at: BTreeMap<String, chrono::DateTime<chrono::Utc>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StateRow {
-    alert_id: String,
-    state: Alert,
 }
 
 /// Folds the batch's Alert events over the stored states (checking each alert's sequence),
@@ -87,10 +81,7 @@ pub async fn fold_alerts_seeing<'a>(
             let alerts = taken.into_iter().map(|(id, (a, _))| (id, a)).collect();
             (sequences, alerts)
         }
-        None => (
-            Sequences::load(db, &ids).await?,
-            load_states(db, &ids).await?,
-        ),
+        None => fold::load_states::<Alert>(db, "alert_states", "alert_id", &ids).await?,
     };
     let mut updated_at = BTreeMap::new();
     for (e, event) in &events {
@@ -108,15 +99,8 @@ pub async fn fold_alerts_seeing<'a>(
             crate::fold_memory::give_back(memory, db, states).await?;
         }
         None => {
-            let rows: Vec<StateRow> = ids
-                .iter()
-                .map(|id| StateRow {
-                    alert_id: id.clone(),
-                    state: alerts[id].clone(),
-                })
-                .collect();
-            fold::replace_rows(db, "alert_states", "alert_id", &ids, &rows).await?;
-            sequences.store(db).await?;
+            let states = ids.iter().map(|id| (id.as_str(), &alerts[id]));
+            fold::store_states(db, "alert_states", "alert_id", states, &sequences).await?;
         }
     }
     Ok(Some(FoldedAlerts {
@@ -125,20 +109,4 @@ pub async fn fold_alerts_seeing<'a>(
         events,
         updated_at,
     }))
-}
-
-/// The stored states of `ids`.
-async fn load_states(
-    db: &mut PgConnection,
-    ids: &[String],
-) -> Result<BTreeMap<String, Alert>, sqlx::Error> {
-    Ok(fold::load_rows::<StateRow>(
-        db,
-        "SELECT to_jsonb(s) FROM alert_states s WHERE alert_id = ANY($1)",
-        ids,
-    )
-    .await?
-    .into_iter()
-    .map(|r| (r.alert_id, r.state))
-    .collect())
 }

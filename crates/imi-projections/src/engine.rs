@@ -152,7 +152,10 @@ impl Engine {
         let (done_tx, mut done_rx) =
             mpsc::unbounded_channel::<(usize, Result<(), ProjectionError>)>();
         let outcome = self.drive(&mut states, &done_tx, &mut done_rx).await;
-        for state in states {
+        for (i, state) in states.into_iter().enumerate() {
+            if state.lease().is_some() {
+                wake::not_applied_here(&self.pool, self.projections[i].name());
+            }
             match state {
                 State::Standby => {}
                 State::CatchingUp { lease, task } => {
@@ -275,6 +278,7 @@ impl Engine {
                     projection = self.projections[i].name(),
                     "lost the active lock; standing by"
                 );
+                wake::not_applied_here(&self.pool, self.projections[i].name());
                 if let State::CatchingUp { task, .. } =
                     std::mem::replace(&mut states[i], State::Standby)
                 {
@@ -506,7 +510,7 @@ impl Engine {
             ))));
         }
         tx.commit().await?;
-        wake::projections_moved();
+        wake::projections_moved_to(&self.pool, moved.iter().copied(), last);
         tracing::debug!(
             events = events.len(),
             read_ms = read_at.as_secs_f64() * 1e3,

@@ -176,6 +176,82 @@ impl Sequences {
     }
 }
 
+/// The folded states of `ids`, as a projection keeps them in `table` (`{key} text PRIMARY KEY,
+/// state jsonb NOT NULL`), and their sequences: one round trip for both.
+pub async fn load_states<S: DeserializeOwned>(
+    db: &mut PgConnection,
+    table: &str,
+    key: &str,
+    ids: &[String],
+) -> Result<(Sequences, BTreeMap<String, S>), sqlx::Error> {
+    let rows: Vec<(String, Option<i64>, Option<serde_json::Value>)> = sqlx::query_as(&format!(
+        "SELECT k.id, s.sequence, t.state FROM unnest($1::text[]) AS k(id)
+           LEFT JOIN sequences s ON s.aggregate_id = k.id
+           LEFT JOIN {table} t ON t.{key} = k.id"
+    ))
+    .bind(ids)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut last = BTreeMap::new();
+    let mut states = BTreeMap::new();
+    for (id, sequence, state) in rows {
+        if let Some(state) = state {
+            states.insert(id.clone(), decode(state)?);
+        }
+        if let Some(sequence) = sequence {
+            last.insert(id, sequence);
+        }
+    }
+    Ok((
+        Sequences {
+            last,
+            changed: BTreeSet::new(),
+        },
+        states,
+    ))
+}
+
+/// Stores `states` into `table` (as [`load_states`] reads them) and the sequences that
+/// changed: one statement for both.
+pub async fn store_states<'s, S: Serialize + 's>(
+    db: &mut PgConnection,
+    table: &str,
+    key: &str,
+    states: impl IntoIterator<Item = (&'s str, &'s S)>,
+    sequences: &Sequences,
+) -> Result<(), sqlx::Error> {
+    let (ids, states): (Vec<&str>, Vec<serde_json::Value>) = states
+        .into_iter()
+        .map(|(id, state)| {
+            serde_json::to_value(state)
+                .map(|v| (id, v))
+                .map_err(|e| sqlx::Error::Encode(Box::new(e)))
+        })
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
+    let (changed, last): (Vec<&str>, Vec<i64>) = sequences
+        .changed
+        .iter()
+        .map(|id| (id.as_str(), sequences.last[id]))
+        .unzip();
+    sqlx::query(&format!(
+        "WITH stored AS (
+           INSERT INTO {table} ({key}, state) SELECT * FROM unnest($1::text[], $2::jsonb[])
+           ON CONFLICT ({key}) DO UPDATE SET state = excluded.state)
+         INSERT INTO sequences (aggregate_id, sequence)
+         SELECT * FROM unnest($3::text[], $4::bigint[])
+         ON CONFLICT (aggregate_id) DO UPDATE SET sequence = excluded.sequence"
+    ))
+    .bind(&ids)
+    .bind(&states)
+    .bind(&changed)
+    .bind(&last)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Reads rows as JSON: `sql` selects one `jsonb` column and takes the ids as `$1`.
 pub async fn load_rows<T: DeserializeOwned>(
     db: &mut PgConnection,

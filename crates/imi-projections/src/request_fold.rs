@@ -88,14 +88,9 @@ pub async fn fold_requests<'a>(
         crate::shared_fold::keep(batch, &touched)?;
         return Ok(touched);
     }
-    let mut sequences = Sequences::load(db, &ids).await?;
-    let stored: Vec<(String, serde_json::Value)> =
-        sqlx::query_as("SELECT request_id, state FROM request_states WHERE request_id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&mut *db)
-            .await?;
-    for (id, state) in stored {
-        let request: InformationRequest = fold::decode(state)?;
+    let (mut sequences, stored) =
+        fold::load_states::<InformationRequest>(db, "request_states", "request_id", &ids).await?;
+    for (id, request) in stored {
         touched.insert(
             id,
             Touched {
@@ -105,26 +100,8 @@ pub async fn fold_requests<'a>(
         );
     }
     fold_into(&mut touched, &mut sequences, decoded)?;
-    let (ids, states): (Vec<&str>, Vec<serde_json::Value>) = touched
-        .iter()
-        .map(|(id, t)| {
-            serde_json::to_value(&t.request)
-                .map(|v| (id.as_str(), v))
-                .map_err(|e| sqlx::Error::Encode(Box::new(e)))
-        })
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .unzip();
-    sqlx::query(
-        "INSERT INTO request_states (request_id, state)
-         SELECT * FROM unnest($1::text[], $2::jsonb[])
-         ON CONFLICT (request_id) DO UPDATE SET state = excluded.state",
-    )
-    .bind(&ids)
-    .bind(&states)
-    .execute(&mut *db)
-    .await?;
-    sequences.store(db).await?;
+    let states = touched.iter().map(|(id, t)| (id.as_str(), &t.request));
+    fold::store_states(db, "request_states", "request_id", states, &sequences).await?;
     Ok(touched)
 }
 

@@ -184,7 +184,7 @@ pub async fn apply_batch_counted(
         tracing::Instrument::instrument(commit_batch(tx, projection, slot, &events, last), span)
             .await?;
     if slot == Slot::Live {
-        wake::projections_moved();
+        wake::projections_moved_to(pool, [name], last);
     }
     Ok(BatchCount {
         moved: events.len(),
@@ -444,6 +444,7 @@ impl Runner {
         };
         tracing::info!(projection = name, "runner active");
         let outcome = self.active(&lease).await;
+        wake::not_applied_here(&self.pool, name);
         self.locks.release(&lease).await;
         outcome
     }
@@ -530,13 +531,17 @@ impl Runner {
     }
 }
 
-/// How often a waiter re-reads the checkpoints when no signal came: a safety net for a lost
-/// NOTIFY or a process that does not LISTEN, not the way waiters learn of progress.
+/// How often a waiter re-reads from the database the checkpoints of projections this process
+/// applies: a safety net (another process may have taken one over), not the way waiters
+/// learn of progress.
 const WAIT_RECHECK: Duration = Duration::from_millis(100);
 
 /// Waits until every named live projection has applied the event at `target`, at most
 /// `timeout`. Returns whether they all did. Woken when checkpoints move (in this process at
 /// once, in others through the process's LISTEN, see [`imi_store::wake::Wake::listen`]).
+/// Where this process applies a projection, its checkpoint is known here
+/// ([`wake::committed_here`]); the database is asked only for the others, and for all of them
+/// every [`WAIT_RECHECK`].
 pub async fn wait_for(
     pool: &PgPool,
     names: &[&str],
@@ -544,31 +549,54 @@ pub async fn wait_for(
     timeout: Duration,
 ) -> Result<bool, sqlx::Error> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut recheck = tokio::time::Instant::now() + WAIT_RECHECK;
     let mut moved = wake::watch_projections();
     loop {
         // Marked seen before reading: a move after the read still wakes the wait below.
         moved.borrow_and_update();
-        let behind: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM unnest($1::text[]) AS n(name)
-              WHERE NOT EXISTS (SELECT 1 FROM projections p
-                                 WHERE p.name = n.name AND p.slot = 'live'
-                                   AND (p.xid, p.position) >= ($2, $3))",
-        )
-        .bind(names)
-        .bind(target.xid)
-        .bind(target.position)
-        .fetch_one(pool)
-        .await?;
-        if behind == 0 {
+        let behind: Vec<(&str, bool)> = names
+            .iter()
+            .filter_map(|&name| match wake::committed_here(pool, name) {
+                Some(at) if at >= target => None,
+                at => Some((name, at.is_some())),
+            })
+            .collect();
+        if behind.is_empty() {
             return Ok(true);
         }
         let now = tokio::time::Instant::now();
+        if behind.iter().any(|(_, here)| !here) || now >= recheck {
+            let names: Vec<&str> = behind.iter().map(|(name, _)| *name).collect();
+            if behind_in_database(pool, &names, target).await? == 0 {
+                return Ok(true);
+            }
+            recheck = now + WAIT_RECHECK;
+        }
         if now >= deadline {
             return Ok(false);
         }
         tokio::select! {
             _ = moved.changed() => {}
-            _ = tokio::time::sleep_until(deadline.min(now + WAIT_RECHECK)) => {}
+            _ = tokio::time::sleep_until(deadline.min(recheck)) => {}
         }
     }
+}
+
+/// How many of the named live projections have not applied the event at `target`.
+async fn behind_in_database(
+    pool: &PgPool,
+    names: &[&str],
+    target: FeedPosition,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM unnest($1::text[]) AS n(name)
+          WHERE NOT EXISTS (SELECT 1 FROM projections p
+                             WHERE p.name = n.name AND p.slot = 'live'
+                               AND (p.xid, p.position) >= ($2, $3))",
+    )
+    .bind(names)
+    .bind(target.xid)
+    .bind(target.position)
+    .fetch_one(pool)
+    .await
 }

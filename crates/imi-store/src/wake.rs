@@ -10,10 +10,12 @@
 //! up. In-process it is a watch channel ticked after the batch commits; other processes get
 //! the `NOTIFY imi_projections` the batch's own transaction sends (delivered at commit).
 
+use crate::feed::FeedPosition;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{watch, Notify};
 
 /// The channel other processes LISTEN on.
@@ -31,6 +33,62 @@ static PROGRESS: std::sync::LazyLock<watch::Sender<u64>> =
 /// Called after a transaction that moved projection checkpoints committed.
 pub fn projections_moved() {
     PROGRESS.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// The live checkpoints this process's projectors committed, by database and projection: a
+/// waiter on projections this process applies learns from here that they passed its position,
+/// without asking the database at every batch of every lane.
+static COMMITTED: std::sync::LazyLock<Mutex<HashMap<(String, String), FeedPosition>>> =
+    std::sync::LazyLock::new(Mutex::default);
+
+fn committed() -> std::sync::MutexGuard<'static, HashMap<(String, String), FeedPosition>> {
+    COMMITTED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Which database a pool writes to (one process may serve several: tests, benchmarks).
+fn database(pool: &PgPool) -> String {
+    let options = pool.connect_options();
+    format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    )
+}
+
+/// Called after a transaction on `pool` that moved the live checkpoints of `names` to `to`
+/// committed: records them, then ticks as [`projections_moved`] does.
+pub fn projections_moved_to<'a>(
+    pool: &PgPool,
+    names: impl IntoIterator<Item = &'a str>,
+    to: FeedPosition,
+) {
+    let database = database(pool);
+    {
+        let mut committed = committed();
+        for name in names {
+            let at = committed
+                .entry((database.clone(), name.to_string()))
+                .or_insert(to);
+            *at = (*at).max(to);
+        }
+    }
+    projections_moved();
+}
+
+/// Where this process last moved `name`'s live checkpoint in `pool`'s database; `None` when it
+/// does not apply it (another process may). Never ahead of the database: it is recorded after
+/// the commit, and a live checkpoint only moves forward.
+pub fn committed_here(pool: &PgPool, name: &str) -> Option<FeedPosition> {
+    committed()
+        .get(&(database(pool), name.to_string()))
+        .copied()
+}
+
+/// This process no longer applies `name` in `pool`'s database (its active lock was released or
+/// lost).
+pub fn not_applied_here(pool: &PgPool, name: &str) {
+    committed().remove(&(database(pool), name.to_string()));
 }
 
 /// A receiver that ticks whenever projection checkpoints moved (see [`projections_moved`]).

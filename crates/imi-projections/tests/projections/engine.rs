@@ -549,6 +549,43 @@ async fn a_waiter_is_woken_when_the_engine_applies_its_event() {
 }
 
 #[tokio::test]
+async fn a_waiter_trusts_what_this_process_applied_only_in_its_own_database_and_not_for_ever() {
+    use imi_projections::runner::wait_for;
+    use imi_store::wake::{committed_here, not_applied_here, projections_moved_to};
+    let (here, other) = (migrated().await, migrated().await);
+    // The other database's event first: this process's record of `here` then stands past it.
+    append(&other, &["A"]).await;
+    let other_end = feed_end(&other).await;
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(
+        engine(&here, vec![Arc::new(tally("t_w", None))])
+            .with_stop(stopped)
+            .run(),
+    );
+    append(&here, &["A"]).await;
+    let target = feed_end(&here).await;
+    assert!(target > other_end);
+    assert!(wait_for(&here, &["t_w"], target, Duration::from_secs(30))
+        .await
+        .unwrap());
+    assert!(committed_here(&here, "t_w") >= Some(target));
+    // Nobody applies t_w in the other database: what this process applied here says nothing.
+    assert_eq!(committed_here(&other, "t_w"), None);
+    let waited = wait_for(&other, &["t_w"], other_end, Duration::from_millis(300));
+    assert!(!waited.await.unwrap());
+    // Stopped, the engine no longer answers for t_w.
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    assert_eq!(committed_here(&here, "t_w"), None);
+    // A stale record (as when another process took t_w over) does not hide what the database
+    // holds: the waiter asks it again soon.
+    projections_moved_to(&here, ["t_w"], FeedPosition::START);
+    let waited = wait_for(&here, &["t_w"], target, Duration::from_secs(5));
+    assert!(waited.await.unwrap());
+    not_applied_here(&here, "t_w");
+}
+
+#[tokio::test]
 async fn a_rebuild_counts_its_progress_against_the_events_its_projection_reads() {
     let pool = migrated().await;
     // 3 events of the type read among 7 it skips.
