@@ -276,11 +276,50 @@ pub async fn replace_rows<T: Serialize>(
     if ids.is_empty() {
         return Ok(());
     }
-    sqlx::query(&format!("DELETE FROM {table} WHERE {key} = ANY($1)"))
-        .bind(ids)
-        .execute(&mut *db)
-        .await?;
-    insert_rows(db, table, rows).await
+    if crate::fold_memory::current().is_some() {
+        sqlx::query(&format!("DELETE FROM {table} WHERE {key} = ANY($1)"))
+            .bind(ids)
+            .execute(&mut *db)
+            .await?;
+        return insert_rows(db, table, rows).await;
+    }
+    // Live, a batch is small and its cost is round trips: the delete and the insert travel
+    // as one simple query, their values inlined as literals that nothing in them can end.
+    let mut array = String::from("{");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            array.push(',');
+        }
+        array_element(&mut array, id);
+    }
+    array.push('}');
+    let mut sql = format!(
+        "DELETE FROM {table} WHERE {key} = ANY({}::text[])",
+        dollar_quoted(&array)
+    );
+    if !rows.is_empty() {
+        let json = serde_json::to_string(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sql.push_str(&format!(
+            "; INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, {}::jsonb)",
+            dollar_quoted(&json)
+        ));
+    }
+    sqlx::Executor::execute(&mut *db, sql.as_str()).await?;
+    Ok(())
+}
+
+/// `text` as a dollar-quoted literal, with a tag that does not occur in it: no character of
+/// the text is special inside, whatever the server's settings.
+pub fn dollar_quoted(text: &str) -> String {
+    let mut tag = "$v$".to_string();
+    let mut n = 0;
+    // The literal ends at the first tag after the opening one: that must be the closing one
+    // (the text may hold the tag, or end in a part of it).
+    while format!("{text}{tag}").find(&tag) != Some(text.len()) {
+        n += 1;
+        tag = format!("$v{n}$");
+    }
+    format!("{tag}{text}{tag}")
 }
 
 /// Inserts `rows` (serialized with the table's column names) into `table`. In a rebuild

@@ -26,7 +26,7 @@ pub mod deadlines;
 pub mod diff;
 pub mod directory;
 pub mod engine;
-mod fold;
+pub mod fold;
 mod fold_memory;
 pub mod helpdesks;
 pub mod i18n;

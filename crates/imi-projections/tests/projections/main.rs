@@ -7,6 +7,7 @@ mod diff;
 mod directory;
 mod engine;
 mod ledger;
+mod literals;
 mod random_history;
 mod reference;
 mod requests;
