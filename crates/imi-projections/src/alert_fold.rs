@@ -9,6 +9,7 @@
 
 use crate::fold::{self, Sequences};
 use crate::projection::ProjectionError;
+use crate::writes::Writes;
 use imi_domain::alert::{Alert, AlertEvent};
 use imi_store::feed::FeedEvent;
 use serde::Deserialize;
@@ -46,12 +47,13 @@ pub struct FoldedAlerts<'a> {
 }
 
 /// Folds the batch's Alert events over the stored states (checking each alert's sequence),
-/// writes the states and sequences back, and returns the result; `None` without Alert events.
+/// adds the states and sequences to `writes`, and returns the result; `None` without Alert events.
 pub async fn fold_alerts<'a>(
     db: &mut PgConnection,
     events: &'a [FeedEvent],
+    writes: &mut Writes,
 ) -> Result<Option<FoldedAlerts<'a>>, ProjectionError> {
-    fold_alerts_seeing(db, events, |_, _| {}).await
+    fold_alerts_seeing(db, events, writes, |_, _| {}).await
 }
 
 /// [`fold_alerts`], showing `seen` each alert as each event leaves it: for read models whose
@@ -60,6 +62,7 @@ pub async fn fold_alerts<'a>(
 pub async fn fold_alerts_seeing<'a>(
     db: &mut PgConnection,
     events: &'a [FeedEvent],
+    writes: &mut Writes,
     mut seen: impl FnMut(&Alert, &FeedEvent),
 ) -> Result<Option<FoldedAlerts<'a>>, ProjectionError> {
     let events = alert_events(events)?;
@@ -100,7 +103,8 @@ pub async fn fold_alerts_seeing<'a>(
         }
         None => {
             let states = ids.iter().map(|id| (id.as_str(), &alerts[id]));
-            fold::store_states(db, "alert_states", "alert_id", states, &sequences).await?;
+            writes.states("alert_states", "alert_id", states)?;
+            writes.sequences(&sequences);
         }
     }
     Ok(Some(FoldedAlerts {

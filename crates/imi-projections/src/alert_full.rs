@@ -6,6 +6,7 @@
 use crate::alert_fold;
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
+use crate::writes::{dollar_quoted, Writes};
 use chrono::{DateTime, Utc};
 use imi_domain::alert::{AlertContent, AlertEvent, InformationKind};
 use imi_domain::sealed::Sealed;
@@ -36,7 +37,8 @@ impl Projection for AlertFullProjection {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let Some(folded) = alert_fold::fold_alerts(db, events).await? else {
+        let mut writes = Writes::default();
+        let Some(folded) = alert_fold::fold_alerts(db, events, &mut writes).await? else {
             return Ok(());
         };
         let rows: Vec<Row> = folded
@@ -50,7 +52,7 @@ impl Projection for AlertFullProjection {
                 })
             })
             .collect();
-        fold::replace_rows(db, "alerts", "alert_id", &folded.changed, &rows).await?;
+        writes.replace("alerts", "alert_id", &folded.changed, &rows)?;
         let mut entries = Vec::new();
         let mut broadcast = Vec::new();
         let mut proposals = Vec::new();
@@ -63,29 +65,27 @@ impl Projection for AlertFullProjection {
                 entries.push(entry);
             }
         }
-        fold::insert_rows(db, "entries", &entries).await?;
+        writes.insert("entries", &entries)?;
         for (alert_id, information_id) in broadcast {
-            sqlx::query(
-                "UPDATE entries SET broadcast = true WHERE alert_id = $1 AND information_id = $2",
-            )
-            .bind(alert_id)
-            .bind(information_id)
-            .execute(&mut *db)
-            .await?;
+            let (alert_id, information_id) =
+                (dollar_quoted(&alert_id), dollar_quoted(&information_id));
+            writes.sql(format!(
+                "UPDATE entries SET broadcast = true
+                  WHERE alert_id = {alert_id} AND information_id = {information_id}"
+            ));
         }
         // The closing coordinator broadcasts the latest proposal (entries of this batch are
-        // inserted above, so the order of events within a batch holds).
+        // inserted before, so the order of events within a batch holds).
         for alert_id in proposals {
-            sqlx::query(
+            let alert_id = dollar_quoted(&alert_id);
+            writes.sql(format!(
                 "UPDATE entries SET broadcast = true
-                  WHERE alert_id = $1 AND entry = 'ClosureProposal' AND sequence = (
+                  WHERE alert_id = {alert_id} AND entry = 'ClosureProposal' AND sequence = (
                         SELECT max(sequence) FROM entries
-                         WHERE alert_id = $1 AND entry = 'ClosureProposal')",
-            )
-            .bind(alert_id)
-            .execute(&mut *db)
-            .await?;
+                         WHERE alert_id = {alert_id} AND entry = 'ClosureProposal')"
+            ));
         }
+        writes.send(db).await?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 use crate::alert_fold;
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
+use crate::writes::Writes;
 use chrono::{DateTime, Utc};
 use imi_domain::alert::{AlertStatus, AlertSummary};
 use imi_store::feed::FeedEvent;
@@ -35,7 +36,8 @@ impl Projection for AlertOverviewProjection {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let Some(folded) = alert_fold::fold_alerts(db, events).await? else {
+        let mut writes = Writes::default();
+        let Some(folded) = alert_fold::fold_alerts(db, events, &mut writes).await? else {
             return Ok(());
         };
         let mut rows = Vec::new();
@@ -54,8 +56,9 @@ impl Projection for AlertOverviewProjection {
                 });
             }
         }
-        fold::replace_rows(db, "alerts", "alert_id", &folded.changed, &rows).await?;
-        fold::replace_rows(db, "alert_access", "alert_id", &folded.changed, &access).await?;
+        writes.replace("alerts", "alert_id", &folded.changed, &rows)?;
+        writes.replace("alert_access", "alert_id", &folded.changed, &access)?;
+        writes.send(db).await?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 use crate::alert_fold;
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
+use crate::writes::Writes;
 use chrono::{DateTime, Utc};
 use imi_domain::alert::AlertQueue;
 use imi_store::feed::FeedEvent;
@@ -59,7 +60,8 @@ impl Projection for AlertQueueProjection {
                 .or_default()
                 .insert((q.authority_id, q.queue), q.since);
         }
-        let Some(folded) = alert_fold::fold_alerts_seeing(db, events, |alert, e| {
+        let mut writes = Writes::default();
+        let Some(folded) = alert_fold::fold_alerts_seeing(db, events, &mut writes, |alert, e| {
             let Some(summary) = alert.summary() else {
                 return;
             };
@@ -95,7 +97,8 @@ impl Projection for AlertQueueProjection {
                 });
             }
         }
-        fold::replace_rows(db, "queue", "alert_id", &folded.changed, &rows).await?;
+        writes.replace("queue", "alert_id", &folded.changed, &rows)?;
+        writes.send(db).await?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 use crate::alert_fold;
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
+use crate::writes::Writes;
 use chrono::{DateTime, Utc};
 use imi_store::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
@@ -34,9 +35,11 @@ impl Projection for AlertStatisticsProjection {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let Some(folded) = alert_fold::fold_alerts(db, events).await? else {
+        let mut writes = Writes::default();
+        let Some(folded) = alert_fold::fold_alerts(db, events, &mut writes).await? else {
             return Ok(());
         };
+        writes.send(db).await?;
         let rows: Vec<Fact> = folded
             .changed
             .iter()

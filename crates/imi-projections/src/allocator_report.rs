@@ -5,6 +5,7 @@
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
 use crate::request_fold::fold_requests;
+use crate::writes::Writes;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_store::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
@@ -55,7 +56,8 @@ impl Projection for AllocatorReport {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let touched = fold_requests(db, events).await?;
+        let mut writes = Writes::default();
+        let touched = fold_requests(db, events, &mut writes).await?;
         if touched.is_empty() {
             return Ok(());
         }
@@ -107,7 +109,8 @@ impl Projection for AllocatorReport {
                 });
             }
         }
-        fold::replace_rows(db, "requests", "request_id", &ids, &rows).await?;
+        writes.replace("requests", "request_id", &ids, &rows)?;
+        writes.send(db).await?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
+use crate::writes::Writes;
 use imi_domain::authority::{
     AuthorityEvent, AuthorityKind, AuthorityStatus, LegislativeArea, Region, Workflow,
     WorkflowRole, WorkflowSetup,
@@ -60,9 +61,11 @@ impl Projection for Coordination {
         };
         let written = folded.changed_rows();
         let edges: Vec<EdgeRow> = written.iter().flat_map(|n| n.edges()).collect();
-        fold::replace_rows(db, "nodes", "authority_id", &folded.changed, &written).await?;
-        fold::replace_rows(db, "edges", "authority_id", &folded.changed, &edges).await?;
-        folded.sequences.store(db).await?;
+        let mut writes = Writes::default();
+        writes.replace("nodes", "authority_id", &folded.changed, &written)?;
+        writes.replace("edges", "authority_id", &folded.changed, &edges)?;
+        writes.sequences(&folded.sequences);
+        writes.send(db).await?;
         Ok(())
     }
 }

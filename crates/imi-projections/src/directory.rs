@@ -13,6 +13,7 @@ use crate::fold;
 use crate::i18n::{self, Localized};
 use crate::projection::{Projection, ProjectionError};
 use crate::text;
+use crate::writes::Writes;
 use chrono::{DateTime, Utc};
 use imi_domain::authority::{
     AreaAccess, AuthorityEvent, AuthorityKind, AuthorityStatus, ContactDetails, Keyword,
@@ -78,11 +79,13 @@ impl Projection for AuthorityDirectory {
         for row in &written {
             index_rows(row, &mut areas, &mut workflows, &mut terms);
         }
-        fold::replace_rows(db, "authorities", "authority_id", changed, &written).await?;
-        fold::replace_rows(db, "areas", "authority_id", changed, &areas).await?;
-        fold::replace_rows(db, "workflows", "authority_id", changed, &workflows).await?;
-        fold::replace_rows(db, "area_terms", "authority_id", changed, &terms).await?;
-        folded.sequences.store(db).await?;
+        let mut writes = Writes::default();
+        writes.replace("authorities", "authority_id", changed, &written)?;
+        writes.replace("areas", "authority_id", changed, &areas)?;
+        writes.replace("workflows", "authority_id", changed, &workflows)?;
+        writes.replace("area_terms", "authority_id", changed, &terms)?;
+        writes.sequences(&folded.sequences);
+        writes.send(db).await?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@
 //! columns' names) is its only description besides the DDL.
 
 use crate::projection::ProjectionError;
+use crate::writes::Writes;
 use imi_domain::authority::AuthorityEvent;
 use imi_store::feed::FeedEvent;
 use serde::de::DeserializeOwned;
@@ -65,9 +66,20 @@ pub async fn fold_authorities<R: DeserializeOwned>(
         return Ok(None);
     }
     let ids = ids_of(&events);
-    let mut sequences = Sequences::load(db, &ids).await?;
-    let mut rows: BTreeMap<String, R> = load_rows::<R>(db, select, &ids)
-        .await?
+    // The rows and the sequences in one round trip.
+    let (sequences, rows): (serde_json::Value, serde_json::Value) = sqlx::query_as(&format!(
+        "SELECT (SELECT coalesce(jsonb_object_agg(aggregate_id, sequence), '{{}}')
+                   FROM sequences WHERE aggregate_id = ANY($1)),
+                (SELECT coalesce(jsonb_agg(r), '[]') FROM ({select}) AS x(r))"
+    ))
+    .bind(&ids)
+    .fetch_one(&mut *db)
+    .await?;
+    let mut sequences = Sequences {
+        last: decode(sequences)?,
+        changed: BTreeSet::new(),
+    };
+    let mut rows: BTreeMap<String, R> = decode::<Vec<R>>(rows)?
         .into_iter()
         .map(|r| (key(&r), r))
         .collect();
@@ -154,6 +166,11 @@ impl Sequences {
         Ok(())
     }
 
+    /// The aggregates whose sequence moved, with their last sequence.
+    pub fn changed(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.changed.iter().map(|id| (id.as_str(), self.last[id]))
+    }
+
     pub async fn store(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
         if self.changed.is_empty() {
             return Ok(());
@@ -211,47 +228,6 @@ pub async fn load_states<S: DeserializeOwned>(
     ))
 }
 
-/// Stores `states` into `table` (as [`load_states`] reads them) and the sequences that
-/// changed: one statement for both.
-pub async fn store_states<'s, S: Serialize + 's>(
-    db: &mut PgConnection,
-    table: &str,
-    key: &str,
-    states: impl IntoIterator<Item = (&'s str, &'s S)>,
-    sequences: &Sequences,
-) -> Result<(), sqlx::Error> {
-    let (ids, states): (Vec<&str>, Vec<serde_json::Value>) = states
-        .into_iter()
-        .map(|(id, state)| {
-            serde_json::to_value(state)
-                .map(|v| (id, v))
-                .map_err(|e| sqlx::Error::Encode(Box::new(e)))
-        })
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .unzip();
-    let (changed, last): (Vec<&str>, Vec<i64>) = sequences
-        .changed
-        .iter()
-        .map(|id| (id.as_str(), sequences.last[id]))
-        .unzip();
-    sqlx::query(&format!(
-        "WITH stored AS (
-           INSERT INTO {table} ({key}, state) SELECT * FROM unnest($1::text[], $2::jsonb[])
-           ON CONFLICT ({key}) DO UPDATE SET state = excluded.state)
-         INSERT INTO sequences (aggregate_id, sequence)
-         SELECT * FROM unnest($3::text[], $4::bigint[])
-         ON CONFLICT (aggregate_id) DO UPDATE SET sequence = excluded.sequence"
-    ))
-    .bind(&ids)
-    .bind(&states)
-    .bind(&changed)
-    .bind(&last)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// Reads rows as JSON: `sql` selects one `jsonb` column and takes the ids as `$1`.
 pub async fn load_rows<T: DeserializeOwned>(
     db: &mut PgConnection,
@@ -265,85 +241,28 @@ pub async fn load_rows<T: DeserializeOwned>(
         .collect()
 }
 
-/// Replaces the rows of `table` whose `key` is one of `ids` with `rows`.
+/// Replaces the rows of `table` whose `key` is one of `ids` with `rows` (see [`Writes`]).
 pub async fn replace_rows<T: Serialize>(
     db: &mut PgConnection,
-    table: &str,
-    key: &str,
+    table: &'static str,
+    key: &'static str,
     ids: &[String],
     rows: &[T],
 ) -> Result<(), sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    if crate::fold_memory::current().is_some() {
-        sqlx::query(&format!("DELETE FROM {table} WHERE {key} = ANY($1)"))
-            .bind(ids)
-            .execute(&mut *db)
-            .await?;
-        return insert_rows(db, table, rows).await;
-    }
-    // Live, a batch is small and its cost is round trips: the delete and the insert travel
-    // as one simple query, their values inlined as literals that nothing in them can end.
-    let mut array = String::from("{");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            array.push(',');
-        }
-        array_element(&mut array, id);
-    }
-    array.push('}');
-    let mut sql = format!(
-        "DELETE FROM {table} WHERE {key} = ANY({}::text[])",
-        dollar_quoted(&array)
-    );
-    if !rows.is_empty() {
-        let json = serde_json::to_string(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        sql.push_str(&format!(
-            "; INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, {}::jsonb)",
-            dollar_quoted(&json)
-        ));
-    }
-    sqlx::Executor::execute(&mut *db, sql.as_str()).await?;
-    Ok(())
+    let mut writes = Writes::default();
+    writes.replace(table, key, ids, rows)?;
+    writes.send(db).await
 }
 
-/// `text` as a dollar-quoted literal, with a tag that does not occur in it: no character of
-/// the text is special inside, whatever the server's settings.
-pub fn dollar_quoted(text: &str) -> String {
-    let mut tag = "$v$".to_string();
-    let mut n = 0;
-    // The literal ends at the first tag after the opening one: that must be the closing one
-    // (the text may hold the tag, or end in a part of it).
-    while format!("{text}{tag}").find(&tag) != Some(text.len()) {
-        n += 1;
-        tag = format!("$v{n}$");
-    }
-    format!("{tag}{text}{tag}")
-}
-
-/// Inserts `rows` (serialized with the table's column names) into `table`. In a rebuild
-/// ([`crate::fold_memory`]) through `COPY` ([`copy_rows`]), which the server takes in far less
-/// time than the same rows as one JSON document.
+/// Inserts `rows` (serialized with the table's column names) into `table` (see [`Writes`]).
 pub async fn insert_rows<T: Serialize>(
     db: &mut PgConnection,
-    table: &str,
+    table: &'static str,
     rows: &[T],
 ) -> Result<(), sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    if crate::fold_memory::current().is_some() {
-        return copy_rows(db, table, rows).await;
-    }
-    let json = serde_json::to_value(rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(&format!(
-        "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, $1)"
-    ))
-    .bind(json)
-    .execute(db)
-    .await?;
-    Ok(())
+    let mut writes = Writes::default();
+    writes.insert(table, rows)?;
+    writes.send(db).await
 }
 
 /// One column of a table, as [`copy_rows`] writes it.

@@ -8,6 +8,7 @@
 
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
+use crate::writes::Writes;
 use chrono::{DateTime, Utc};
 use imi_domain::authority::{AuthorityEvent, AuthorityKind};
 use imi_domain::sealed::Sealed;
@@ -98,15 +99,11 @@ impl Projection for Invitations {
         else {
             return Ok(());
         };
-        fold::replace_rows(
-            db,
-            "invitations",
-            "authority_id",
-            &folded.changed,
-            &folded.changed_rows(),
-        )
-        .await?;
-        folded.sequences.store(db).await?;
+        let mut writes = Writes::default();
+        let rows = folded.changed_rows();
+        writes.replace("invitations", "authority_id", &folded.changed, &rows)?;
+        writes.sequences(&folded.sequences);
+        writes.send(db).await?;
         Ok(())
     }
 }

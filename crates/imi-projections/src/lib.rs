@@ -46,6 +46,7 @@ pub mod status;
 pub mod subject_requests;
 pub mod text;
 pub mod users;
+pub mod writes;
 
 pub use projection::{Projection, ProjectionError, Slot};
 

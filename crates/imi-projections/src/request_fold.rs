@@ -5,6 +5,7 @@
 
 use crate::fold::{self, Sequences};
 use crate::projection::ProjectionError;
+use crate::writes::Writes;
 use imi_domain::request::{InformationRequest, RequestDetails, RequestEvent, RequestSummary};
 use imi_store::feed::FeedEvent;
 use serde::Deserialize;
@@ -44,12 +45,14 @@ pub fn request_events(
         .collect()
 }
 
-/// Folds the batch's request events over the stored states, stores the new states and
-/// sequences, and answers the touched requests by id; empty when the batch holds none. In a
-/// rebuild the states and sequences are those of its memory ([`crate::fold_memory`]).
+/// Folds the batch's request events over the stored states, adds the new states and
+/// sequences to `writes`, and answers the touched requests by id; empty when the batch holds
+/// none. In a rebuild the states and sequences are those of its memory
+/// ([`crate::fold_memory`]).
 pub async fn fold_requests<'a>(
     db: &mut PgConnection,
     events: &'a [FeedEvent],
+    writes: &mut Writes,
 ) -> Result<BTreeMap<String, Touched<'a>>, ProjectionError> {
     let decoded = request_events(events)?;
     let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
@@ -100,8 +103,12 @@ pub async fn fold_requests<'a>(
         );
     }
     fold_into(&mut touched, &mut sequences, decoded)?;
-    let states = touched.iter().map(|(id, t)| (id.as_str(), &t.request));
-    fold::store_states(db, "request_states", "request_id", states, &sequences).await?;
+    writes.states(
+        "request_states",
+        "request_id",
+        touched.iter().map(|(id, t)| (id.as_str(), &t.request)),
+    )?;
+    writes.sequences(&sequences);
     Ok(touched)
 }
 

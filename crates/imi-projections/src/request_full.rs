@@ -5,6 +5,7 @@
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
 use crate::request_fold::{fold_requests, Touched};
+use crate::writes::Writes;
 use chrono::{DateTime, Utc};
 use imi_domain::request::{RequestDetails, RequestEvent, RequestSummary};
 use imi_store::feed::FeedEvent;
@@ -56,7 +57,8 @@ impl Projection for RequestFull {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let touched = fold_requests(db, events).await?;
+        let mut writes = Writes::default();
+        let touched = fold_requests(db, events, &mut writes).await?;
         if touched.is_empty() {
             return Ok(());
         }
@@ -67,8 +69,9 @@ impl Projection for RequestFull {
             rows.extend(full_row(id, t));
             steps.extend(t.events.iter().map(|(e, event)| step_of(id, e, event)));
         }
-        fold::replace_rows(db, "requests", "request_id", &ids, &rows).await?;
-        fold::insert_rows(db, "steps", &steps).await?;
+        writes.replace("requests", "request_id", &ids, &rows)?;
+        writes.insert("steps", &steps)?;
+        writes.send(db).await?;
         Ok(())
     }
 }

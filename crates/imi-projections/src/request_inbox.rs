@@ -4,6 +4,7 @@
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
 use crate::request_fold::fold_requests;
+use crate::writes::Writes;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_domain::request::{RequestStatus, RequestSummary};
 use imi_store::feed::FeedEvent;
@@ -99,7 +100,8 @@ impl Projection for RequestInbox {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let touched = fold_requests(db, events).await?;
+        let mut writes = Writes::default();
+        let touched = fold_requests(db, events, &mut writes).await?;
         if touched.is_empty() {
             return Ok(());
         }
@@ -109,7 +111,8 @@ impl Projection for RequestInbox {
             .filter_map(|t| t.summary())
             .flat_map(|s| items(&s))
             .collect();
-        fold::replace_rows(db, "items", "request_id", &ids, &rows).await?;
+        writes.replace("items", "request_id", &ids, &rows)?;
+        writes.send(db).await?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
 use crate::request_fold::fold_requests;
+use crate::writes::{self, Writes};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use imi_domain::request::{RequestSummary, ACCEPTANCE_DAYS};
 use imi_store::feed::FeedEvent;
@@ -117,24 +118,22 @@ impl Projection for RequestMonitoring {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let touched = fold_requests(db, events).await?;
+        let mut writes = Writes::default();
+        let touched = fold_requests(db, events, &mut writes).await?;
         if touched.is_empty() {
             return Ok(());
         }
         let ids: Vec<String> = touched.keys().cloned().collect();
         let rows: Vec<MonitoringRow> = touched.values().filter_map(monitoring_row).collect();
-        fold::replace_rows(db, "requests", "request_id", &ids, &rows).await?;
-        sqlx::query("DELETE FROM watched WHERE request_id = ANY($1)")
-            .bind(&ids)
-            .execute(&mut *db)
-            .await?;
-        sqlx::query(
-            "INSERT INTO watched (watcher, request_id)
-             SELECT DISTINCT unnest(watchers), request_id FROM requests WHERE request_id = ANY($1)",
-        )
-        .bind(&ids)
-        .execute(&mut *db)
-        .await?;
+        writes.replace("requests", "request_id", &ids, &rows)?;
+        let ids = writes::dollar_quoted(&writes::text_array(&ids));
+        writes.sql(format!(
+            "DELETE FROM watched WHERE request_id = ANY({ids}::text[]);
+             INSERT INTO watched (watcher, request_id)
+             SELECT DISTINCT unnest(watchers), request_id FROM requests
+              WHERE request_id = ANY({ids}::text[])"
+        ));
+        writes.send(db).await?;
         Ok(())
     }
 }

@@ -10,6 +10,7 @@
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
 use crate::request_fold::fold_requests;
+use crate::writes::Writes;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, Utc};
 use imi_domain::request::{RequestEvent, NEGATIVE_AT_MOST};
 use imi_domain::scoreboard::{Figure, Indicator, ACCEPTED_WITHIN_DAYS};
@@ -56,7 +57,9 @@ impl Projection for RequestScoreboard {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<(), ProjectionError> {
-        let touched = fold_requests(db, events).await?;
+        let mut writes = Writes::default();
+        let touched = fold_requests(db, events, &mut writes).await?;
+        writes.send(db).await?;
         let facts: Vec<Fact> = touched
             .values()
             .filter_map(|t| {

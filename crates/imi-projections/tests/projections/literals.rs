@@ -2,7 +2,8 @@
 //! made, may end its literal early or change what is written.
 
 use crate::ledger::migrated;
-use imi_projections::fold::{dollar_quoted, replace_rows};
+use imi_projections::fold::replace_rows;
+use imi_projections::writes::dollar_quoted;
 use serde::Serialize;
 
 /// Texts built from the characters that matter to SQL literals and array literals.

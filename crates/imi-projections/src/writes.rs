@@ -1,0 +1,263 @@
+//! A projection's writes for one batch, gathered and then sent together.
+//!
+//! Live, a batch carries a few events and its cost is round trips, not rows: the writes go as
+//! one simple query, their values inlined as dollar-quoted literals ([`dollar_quoted`]) that
+//! nothing in them can end. In a rebuild ([`crate::fold_memory`]) a batch carries thousands of
+//! events: each write goes on its own, rows through `COPY`.
+
+use crate::fold::{copy_rows, Sequences};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgConnection;
+
+/// One gathered write.
+enum Write {
+    /// Delete the rows of `table` whose `key` is in `ids`, then insert `rows`.
+    Replace {
+        table: &'static str,
+        key: &'static str,
+        ids: Vec<String>,
+        rows: Vec<Value>,
+    },
+    /// Insert `rows` into `table`.
+    Insert {
+        table: &'static str,
+        rows: Vec<Value>,
+    },
+    /// Upsert the folded `states` (`{key} text PRIMARY KEY, state jsonb`) by id.
+    States {
+        table: &'static str,
+        key: &'static str,
+        states: serde_json::Map<String, Value>,
+    },
+    /// Upsert the last sequence per aggregate (table `sequences`).
+    Sequences(serde_json::Map<String, Value>),
+    /// A statement without parameters.
+    Sql(String),
+}
+
+/// The writes of one batch, in the order they are to run.
+#[derive(Default)]
+pub struct Writes {
+    writes: Vec<Write>,
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Value, sqlx::Error> {
+    serde_json::to_value(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+impl Writes {
+    /// Replaces the rows of `table` whose `key` is one of `ids` with `rows`.
+    pub fn replace<T: Serialize>(
+        &mut self,
+        table: &'static str,
+        key: &'static str,
+        ids: &[String],
+        rows: &[T],
+    ) -> Result<(), sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let rows = rows.iter().map(encode).collect::<Result<_, _>>()?;
+        self.writes.push(Write::Replace {
+            table,
+            key,
+            ids: ids.to_vec(),
+            rows,
+        });
+        Ok(())
+    }
+
+    /// Inserts `rows` (serialized with the table's column names) into `table`.
+    pub fn insert<T: Serialize>(
+        &mut self,
+        table: &'static str,
+        rows: &[T],
+    ) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = rows.iter().map(encode).collect::<Result<_, _>>()?;
+        self.writes.push(Write::Insert { table, rows });
+        Ok(())
+    }
+
+    /// Stores folded states as [`crate::fold::load_states`] reads them.
+    pub fn states<'s, S: Serialize + 's>(
+        &mut self,
+        table: &'static str,
+        key: &'static str,
+        states: impl IntoIterator<Item = (&'s str, &'s S)>,
+    ) -> Result<(), sqlx::Error> {
+        let states = states
+            .into_iter()
+            .map(|(id, state)| Ok((id.to_string(), encode(state)?)))
+            .collect::<Result<serde_json::Map<_, _>, sqlx::Error>>()?;
+        if !states.is_empty() {
+            self.writes.push(Write::States { table, key, states });
+        }
+        Ok(())
+    }
+
+    /// Stores the sequences that changed.
+    pub fn sequences(&mut self, sequences: &Sequences) {
+        let changed: serde_json::Map<String, Value> = sequences
+            .changed()
+            .map(|(id, last)| (id.to_string(), Value::from(last)))
+            .collect();
+        if !changed.is_empty() {
+            self.writes.push(Write::Sequences(changed));
+        }
+    }
+
+    /// A statement without parameters (its values already inlined, see [`dollar_quoted`]).
+    pub fn sql(&mut self, sql: String) {
+        self.writes.push(Write::Sql(sql));
+    }
+
+    /// Runs the writes: one round trip live, one statement (or `COPY`) each in a rebuild.
+    pub async fn send(self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.writes.is_empty() {
+            return Ok(());
+        }
+        if crate::fold_memory::current().is_some() {
+            for write in self.writes {
+                write.run(db).await?;
+            }
+            return Ok(());
+        }
+        let statements: Vec<String> = self.writes.iter().map(Write::inlined).collect();
+        sqlx::Executor::execute(&mut *db, statements.join(";\n").as_str()).await?;
+        Ok(())
+    }
+}
+
+impl Write {
+    /// The write as SQL text with its values inlined.
+    fn inlined(&self) -> String {
+        match self {
+            Write::Replace {
+                table,
+                key,
+                ids,
+                rows,
+            } => {
+                let mut sql = format!(
+                    "DELETE FROM {table} WHERE {key} = ANY({}::text[])",
+                    dollar_quoted(&text_array(ids))
+                );
+                if !rows.is_empty() {
+                    sql.push_str(";\n");
+                    sql.push_str(&insert_sql(table, rows));
+                }
+                sql
+            }
+            Write::Insert { table, rows } => insert_sql(table, rows),
+            Write::States { table, key, states } => format!(
+                "INSERT INTO {table} ({key}, state) SELECT key, value FROM jsonb_each({}::jsonb)
+                 ON CONFLICT ({key}) DO UPDATE SET state = excluded.state",
+                dollar_quoted(&Value::Object(states.clone()).to_string())
+            ),
+            Write::Sequences(last) => format!(
+                "INSERT INTO sequences (aggregate_id, sequence)
+                 SELECT key, value::bigint FROM jsonb_each_text({}::jsonb)
+                 ON CONFLICT (aggregate_id) DO UPDATE SET sequence = excluded.sequence",
+                dollar_quoted(&Value::Object(last.clone()).to_string())
+            ),
+            Write::Sql(sql) => sql.clone(),
+        }
+    }
+
+    /// Runs the write on its own, with bound parameters (rows through `COPY`).
+    async fn run(self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        match self {
+            Write::Replace {
+                table,
+                key,
+                ids,
+                rows,
+            } => {
+                sqlx::query(&format!("DELETE FROM {table} WHERE {key} = ANY($1)"))
+                    .bind(&ids)
+                    .execute(&mut *db)
+                    .await?;
+                if !rows.is_empty() {
+                    copy_rows(db, table, &rows).await?;
+                }
+            }
+            Write::Insert { table, rows } => copy_rows(db, table, &rows).await?,
+            Write::States { table, key, states } => {
+                let (ids, states): (Vec<String>, Vec<Value>) = states.into_iter().unzip();
+                sqlx::query(&format!(
+                    "INSERT INTO {table} ({key}, state)
+                     SELECT * FROM unnest($1::text[], $2::jsonb[])
+                     ON CONFLICT ({key}) DO UPDATE SET state = excluded.state"
+                ))
+                .bind(&ids)
+                .bind(&states)
+                .execute(&mut *db)
+                .await?;
+            }
+            Write::Sequences(last) => {
+                let (ids, last): (Vec<String>, Vec<i64>) = last
+                    .into_iter()
+                    .map(|(id, n)| (id, n.as_i64().unwrap_or_default()))
+                    .unzip();
+                sqlx::query(
+                    "INSERT INTO sequences (aggregate_id, sequence)
+                     SELECT * FROM unnest($1::text[], $2::bigint[])
+                     ON CONFLICT (aggregate_id) DO UPDATE SET sequence = excluded.sequence",
+                )
+                .bind(&ids)
+                .bind(&last)
+                .execute(&mut *db)
+                .await?;
+            }
+            Write::Sql(sql) => {
+                sqlx::Executor::execute(&mut *db, sql.as_str()).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn insert_sql(table: &str, rows: &[Value]) -> String {
+    format!(
+        "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, {}::jsonb)",
+        dollar_quoted(&Value::Array(rows.to_vec()).to_string())
+    )
+}
+
+/// `ids` as the text of an array literal, each element quoted.
+pub fn text_array(ids: &[String]) -> String {
+    let mut array = String::from("{");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            array.push(',');
+        }
+        array.push('"');
+        for c in id.chars() {
+            if c == '"' || c == '\\' {
+                array.push('\\');
+            }
+            array.push(c);
+        }
+        array.push('"');
+    }
+    array.push('}');
+    array
+}
+
+/// `text` as a dollar-quoted literal, with a tag that does not occur in it: no character of
+/// the text is special inside, whatever the server's settings.
+pub fn dollar_quoted(text: &str) -> String {
+    let mut tag = "$v$".to_string();
+    let mut n = 0;
+    // The literal ends at the first tag after the opening one: that must be the closing one
+    // (the text may hold the tag, or end in a part of it).
+    while format!("{text}{tag}").find(&tag) != Some(text.len()) {
+        n += 1;
+        tag = format!("$v{n}$");
+    }
+    format!("{tag}{text}{tag}")
+}
