@@ -7,6 +7,7 @@
 
 use crate::fold::TypedSequences;
 use crate::projection::{Projection, ProjectionError};
+use crate::writes::{literal, Writes};
 use chrono::{DateTime, Utc};
 use chrono::{Duration, Months, NaiveDate};
 use imi_domain::alert::{AlertContent, AlertEvent, PQ_ALERT_DAYS};
@@ -384,6 +385,7 @@ impl Projection for Deadlines {
             return Ok(());
         }
         let mut sequences = TypedSequences::load(db, &events).await?;
+        let mut writes = Writes::default();
         let mut changes: Vec<(Key, Change)> = Vec::new();
         let mut areas: Vec<(String, String, String)> = Vec::new();
         for e in &events {
@@ -439,32 +441,29 @@ impl Projection for Deadlines {
                     }
                 }
             }
-            sqlx::query(
-                "DELETE FROM deadlines d USING unnest($1::text[], $2::text[]) AS k(t, i)
+            writes.sql(format!(
+                "DELETE FROM deadlines d USING unnest({}::text[], {}::text[]) AS k(t, i)
                   WHERE (d.aggregate_type, d.aggregate_id) = (k.t, k.i)",
-            )
-            .bind(&types)
-            .bind(&ids)
-            .execute(&mut *db)
-            .await?;
+                literal(&types),
+                literal(&ids)
+            ));
             let rows: Vec<&Deadline> = pending.values().flatten().collect();
-            crate::fold::insert_rows(db, "deadlines", &rows).await?;
+            writes.insert("deadlines", &rows)?;
         }
         if !areas.is_empty() {
             let (types, (ids, codes)): (Vec<String>, (Vec<String>, Vec<String>)) =
                 areas.into_iter().map(|(t, i, a)| (t, (i, a))).unzip();
-            sqlx::query(
+            writes.sql(format!(
                 "INSERT INTO areas (aggregate_type, aggregate_id, area)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                 SELECT * FROM unnest({}::text[], {}::text[], {}::text[])
                  ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET area = EXCLUDED.area",
-            )
-            .bind(&types)
-            .bind(&ids)
-            .bind(&codes)
-            .execute(&mut *db)
-            .await?;
+                literal(&types),
+                literal(&ids),
+                literal(&codes)
+            ));
         }
-        sequences.store(db).await?;
+        writes.typed_sequences(&sequences);
+        writes.send(db).await?;
         Ok(())
     }
 }

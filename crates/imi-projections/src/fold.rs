@@ -421,6 +421,13 @@ impl TypedSequences {
         Ok(())
     }
 
+    /// The aggregates whose sequence moved (type, id), with their last sequence.
+    pub fn changed(&self) -> impl Iterator<Item = (&str, &str, i64)> {
+        self.changed
+            .iter()
+            .map(|key| (key.0.as_str(), key.1.as_str(), self.last[key]))
+    }
+
     pub async fn store(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
         if self.changed.is_empty() {
             return Ok(());

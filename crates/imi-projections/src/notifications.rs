@@ -21,6 +21,7 @@ pub use inbox::{
 
 use crate::fold::TypedSequences;
 use crate::projection::{Projection, ProjectionError};
+use crate::writes::Writes;
 use chrono::{DateTime, Utc};
 use imi_domain::sealed::Sealed;
 use imi_store::feed::FeedEvent;
@@ -236,25 +237,25 @@ impl Memory {
     }
 
     /// Writes back what the batch changed.
-    async fn store(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+    fn store(&self, writes: &mut Writes) -> Result<(), sqlx::Error> {
         let changed: Vec<String> = self.changed_invitations.iter().cloned().collect();
         let rows: Vec<&InvitationRow> = changed
             .iter()
             .filter_map(|id| self.invitations.get(id))
             .collect();
-        crate::fold::replace_rows(db, "invitations", "authority_id", &changed, &rows).await?;
+        writes.replace("invitations", "authority_id", &changed, &rows)?;
         let changed: Vec<String> = self.changed_requests.iter().cloned().collect();
         let rows: Vec<&RequestRow> = changed
             .iter()
             .filter_map(|id| self.requests.get(id))
             .collect();
-        crate::fold::replace_rows(db, "requests", "request_id", &changed, &rows).await?;
+        writes.replace("requests", "request_id", &changed, &rows)?;
         let changed: Vec<String> = self.changed_alerts.iter().cloned().collect();
         let rows: Vec<&AlertRow> = changed
             .iter()
             .filter_map(|id| self.alerts.get(id))
             .collect();
-        crate::fold::replace_rows(db, "alerts", "alert_id", &changed, &rows).await?;
+        writes.replace("alerts", "alert_id", &changed, &rows)?;
         Ok(())
     }
 }
@@ -309,9 +310,11 @@ impl Projection for Notifications {
                 created_at: e.recorded_at,
             }));
         }
-        crate::fold::insert_rows(db, "notifications", &rows).await?;
-        memory.store(db).await?;
-        sequences.store(db).await?;
+        let mut writes = Writes::default();
+        writes.insert("notifications", &rows)?;
+        memory.store(&mut writes)?;
+        writes.typed_sequences(&sequences);
+        writes.send(db).await?;
         Ok(())
     }
 }

@@ -126,7 +126,7 @@ impl Projection for RequestMonitoring {
         let ids: Vec<String> = touched.keys().cloned().collect();
         let rows: Vec<MonitoringRow> = touched.values().filter_map(monitoring_row).collect();
         writes.replace("requests", "request_id", &ids, &rows)?;
-        let ids = writes::dollar_quoted(&writes::text_array(&ids));
+        let ids = writes::literal(&ids);
         writes.sql(format!(
             "DELETE FROM watched WHERE request_id = ANY({ids}::text[]);
              INSERT INTO watched (watcher, request_id)

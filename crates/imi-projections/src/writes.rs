@@ -5,7 +5,7 @@
 //! nothing in them can end. In a rebuild ([`crate::fold_memory`]) a batch carries thousands of
 //! events: each write goes on its own, rows through `COPY`.
 
-use crate::fold::{copy_rows, Sequences};
+use crate::fold::{copy_rows, Sequences, TypedSequences};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -32,6 +32,9 @@ enum Write {
     },
     /// Upsert the last sequence per aggregate (table `sequences`).
     Sequences(serde_json::Map<String, Value>),
+    /// Upsert the last sequence per aggregate type and id (table `sequences` of projections
+    /// that read several types): objects of `aggregate_type`, `aggregate_id`, `sequence`.
+    TypedSequences(Vec<Value>),
     /// A statement without parameters.
     Sql(String),
 }
@@ -110,6 +113,23 @@ impl Writes {
         }
     }
 
+    /// Stores the sequences that changed, by aggregate type and id.
+    pub fn typed_sequences(&mut self, sequences: &TypedSequences) {
+        let changed: Vec<Value> = sequences
+            .changed()
+            .map(|(aggregate_type, aggregate_id, sequence)| {
+                serde_json::json!({
+                    "aggregate_type": aggregate_type,
+                    "aggregate_id": aggregate_id,
+                    "sequence": sequence,
+                })
+            })
+            .collect();
+        if !changed.is_empty() {
+            self.writes.push(Write::TypedSequences(changed));
+        }
+    }
+
     /// A statement without parameters (its values already inlined, see [`dollar_quoted`]).
     pub fn sql(&mut self, sql: String) {
         self.writes.push(Write::Sql(sql));
@@ -164,6 +184,11 @@ impl Write {
                  ON CONFLICT (aggregate_id) DO UPDATE SET sequence = excluded.sequence",
                 dollar_quoted(&Value::Object(last.clone()).to_string())
             ),
+            Write::TypedSequences(rows) => format!(
+                "{TYPED_SEQUENCES} FROM jsonb_to_recordset({}::jsonb) AS {TYPED_ROW}
+                 {TYPED_CONFLICT}",
+                dollar_quoted(&Value::Array(rows.clone()).to_string())
+            ),
             Write::Sql(sql) => sql.clone(),
         }
     }
@@ -213,6 +238,14 @@ impl Write {
                 .execute(&mut *db)
                 .await?;
             }
+            Write::TypedSequences(rows) => {
+                sqlx::query(&format!(
+                    "{TYPED_SEQUENCES} FROM jsonb_to_recordset($1) AS {TYPED_ROW} {TYPED_CONFLICT}"
+                ))
+                .bind(Value::Array(rows))
+                .execute(&mut *db)
+                .await?;
+            }
             Write::Sql(sql) => {
                 sqlx::Executor::execute(&mut *db, sql.as_str()).await?;
             }
@@ -220,6 +253,12 @@ impl Write {
         Ok(())
     }
 }
+
+const TYPED_SEQUENCES: &str = "INSERT INTO sequences (aggregate_type, aggregate_id, sequence)
+     SELECT aggregate_type, aggregate_id, sequence";
+const TYPED_ROW: &str = "s(aggregate_type text, aggregate_id text, sequence bigint)";
+const TYPED_CONFLICT: &str =
+    "ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET sequence = excluded.sequence";
 
 fn insert_sql(table: &str, rows: &[Value]) -> String {
     format!(
@@ -246,6 +285,11 @@ pub fn text_array(ids: &[String]) -> String {
     }
     array.push('}');
     array
+}
+
+/// `texts` as an array literal, dollar-quoted (cast it: `{}::text[]`).
+pub fn literal(texts: &[String]) -> String {
+    dollar_quoted(&text_array(texts))
 }
 
 /// `text` as a dollar-quoted literal, with a tag that does not occur in it: no character of
