@@ -172,24 +172,9 @@ impl Sequences {
     }
 
     pub async fn store(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if self.changed.is_empty() {
-            return Ok(());
-        }
-        let (ids, seqs): (Vec<&str>, Vec<i64>) = self
-            .changed
-            .iter()
-            .map(|id| (id.as_str(), self.last[id]))
-            .unzip();
-        sqlx::query(
-            "INSERT INTO sequences (aggregate_id, sequence)
-             SELECT * FROM unnest($1::text[], $2::bigint[])
-             ON CONFLICT (aggregate_id) DO UPDATE SET sequence = excluded.sequence",
-        )
-        .bind(&ids)
-        .bind(&seqs)
-        .execute(db)
-        .await?;
-        Ok(())
+        let mut writes = Writes::default();
+        writes.sequences(self);
+        writes.send(db).await
     }
 }
 
@@ -429,27 +414,8 @@ impl TypedSequences {
     }
 
     pub async fn store(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if self.changed.is_empty() {
-            return Ok(());
-        }
-        let mut types = Vec::new();
-        let mut ids = Vec::new();
-        let mut seqs = Vec::new();
-        for key in &self.changed {
-            types.push(key.0.as_str());
-            ids.push(key.1.as_str());
-            seqs.push(self.last[key]);
-        }
-        sqlx::query(
-            "INSERT INTO sequences (aggregate_type, aggregate_id, sequence)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-             ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET sequence = excluded.sequence",
-        )
-        .bind(&types)
-        .bind(&ids)
-        .bind(&seqs)
-        .execute(db)
-        .await?;
-        Ok(())
+        let mut writes = Writes::default();
+        writes.typed_sequences(self);
+        writes.send(db).await
     }
 }
