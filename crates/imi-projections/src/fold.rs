@@ -330,7 +330,7 @@ fn copy_field(out: &mut String, value: Option<&serde_json::Value>, column: &Colu
 }
 
 /// An element of an array literal, quoted.
-fn array_element(out: &mut String, s: &str) {
+pub(crate) fn array_element(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         if c == '"' || c == '\\' {

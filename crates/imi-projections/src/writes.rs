@@ -5,7 +5,7 @@
 //! nothing in them can end. In a rebuild ([`crate::fold_memory`]) a batch carries thousands of
 //! events: each write goes on its own, rows through `COPY`.
 
-use crate::fold::{copy_rows, Sequences, TypedSequences};
+use crate::fold::{array_element, copy_rows, Sequences, TypedSequences};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -274,14 +274,7 @@ pub fn text_array(ids: &[String]) -> String {
         if i > 0 {
             array.push(',');
         }
-        array.push('"');
-        for c in id.chars() {
-            if c == '"' || c == '\\' {
-                array.push('\\');
-            }
-            array.push(c);
-        }
-        array.push('"');
+        array_element(&mut array, id);
     }
     array.push('}');
     array
