@@ -31,6 +31,7 @@ use serde::de::DeserializeOwned;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgPool, Postgres};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -192,6 +193,12 @@ pub enum Acted {
 /// How many due deadlines the scheduler reads at a time by default.
 pub const BATCH: i64 = 500;
 
+/// The least time between two runs that new events prompted: under a steady write load every
+/// commit wakes the scheduler, and a rule is due days or months after the event that set it,
+/// so looking once per this gap (or per tick, if shorter) is prompt enough and keeps the due
+/// query off every write.
+pub const SETTLE: Duration = Duration::from_secs(1);
+
 /// Seals against the removal of whole tails are taken daily (`imi audit seal` takes one at once).
 pub const SEAL_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -207,6 +214,8 @@ pub struct Scheduler {
     pub batch: i64,
     /// How often the active scheduler seals the event log's chain heads (None: never).
     pub seal_every: Option<Duration>,
+    /// How many times the active scheduler has looked for due deadlines.
+    looks: Arc<AtomicU64>,
 }
 
 impl Scheduler {
@@ -219,7 +228,13 @@ impl Scheduler {
             tick: Duration::from_secs(5),
             batch: BATCH,
             seal_every: Some(SEAL_EVERY),
+            looks: Arc::default(),
         }
+    }
+
+    /// How many times the active scheduler has looked for due deadlines (for its status).
+    pub fn looks(&self) -> Arc<AtomicU64> {
+        self.looks.clone()
     }
 
     /// Routes the deadlines of `aggregate_type` to `dispatch`.
@@ -446,7 +461,8 @@ impl Scheduler {
     }
 
     /// Runs until `stop` turns true: waits for the scheduler lock (standby), then acts on due
-    /// deadlines every `tick` and whenever `wake` signals new events.
+    /// deadlines every `tick` and whenever `wake` signals new events (at most once per
+    /// [`SETTLE`], or per tick if shorter).
     pub async fn run(&self, mut wake: watch::Receiver<u64>, mut stop: watch::Receiver<bool>) {
         loop {
             if *stop.borrow() {
@@ -459,6 +475,10 @@ impl Scheduler {
                 }
                 Ok(None) => {}
                 Err(error) => tracing::warn!(%error, "scheduler: cannot reach the database"),
+            }
+            // A stop seen while active is marked seen: `changed` below would wait a tick.
+            if *stop.borrow() {
+                return;
             }
             tokio::select! {
                 _ = stop.changed() => {}
@@ -479,6 +499,7 @@ impl Scheduler {
                 let _ = conn.close().await;
                 return;
             }
+            self.looks.fetch_add(1, Ordering::Relaxed);
             if let Err(error) = self.run_due().await {
                 tracing::warn!(%error, "scheduler: database error");
             }
@@ -511,8 +532,16 @@ impl Scheduler {
                 let _ = conn.close().await;
                 return;
             }
+            let ran = std::time::Instant::now();
             tokio::select! {
-                _ = wake.changed() => {}
+                _ = wake.changed() => {
+                    // New events: look again, but not sooner than the settle gap after this run.
+                    let settle = SETTLE.min(self.tick).saturating_sub(ran.elapsed());
+                    tokio::select! {
+                        _ = stop.changed() => {}
+                        _ = tokio::time::sleep(settle) => {}
+                    }
+                }
                 _ = stop.changed() => {}
                 _ = tokio::time::sleep(self.tick) => {}
             }

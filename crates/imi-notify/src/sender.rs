@@ -30,8 +30,8 @@ use lettre::message::header::ContentType;
 use lettre::Message;
 use serde_json::Value;
 use sqlx::PgPool;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 #[derive(Clone, Debug)]
@@ -86,7 +86,21 @@ pub struct Sender {
     options: SenderOptions,
     /// In training mode, the moved clock: every mail says so in its footer.
     training: Option<Arc<imi_store::clock::AdjustableClock>>,
+    /// Where the never-claimed part of the outbox starts for this sender (see [`CLAIM`]).
+    cursor: Mutex<Cursor>,
+    /// When the next claim looks for expired claims too (see [`Sender::takeover_due`]).
+    takeover_at: Mutex<Instant>,
 }
+
+/// What a claim looked at: the notification it claimed and its attempts (if it won it), and
+/// the never-claimed one it looked at (if that was the one due).
+type Looked = (
+    Option<String>,
+    Option<i32>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
 
 /// A notification claimed for sending.
 struct Claim {
@@ -94,28 +108,62 @@ struct Claim {
     attempts: i32,
 }
 
+/// Claims the earliest notification due, in feed order: either one never claimed past the
+/// sender's cursor ($4, $5, $6: the feed order of the last one it looked at), or one whose
+/// retry fell due or, when $7 names `sending`, whose claim expired. The outbox grows with
+/// every announcement, so the never-claimed part starts at the cursor instead of at the
+/// horizon; both parts are index ranges. Every claim leaves a dead `sending` entry in the
+/// state index until vacuum, so expired claims are looked for only now and then (see
+/// [`Sender::takeover_due`]). Returns the claim (if it won it) and what it looked at, to move
+/// the cursor.
 const CLAIM: &str = "
-WITH due AS (
-    SELECT n.id
+WITH fresh AS (
+    SELECT n.id, n.xid, n.position
       FROM notifications.notifications n
-      LEFT JOIN notification_deliveries d ON d.notification_id = n.id
-     WHERE n.email_to <> 'none'
+     WHERE (n.xid, n.position, n.id) > ($4, $5, $6)
+       AND n.email_to <> 'none'
        AND n.created_at >= $3
-       AND (d.notification_id IS NULL
-            OR (d.state = 'retry' AND d.next_attempt_at <= now())
-            OR (d.state = 'sending' AND d.claimed_until < now()))
+       AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = n.id)
      ORDER BY n.xid, n.position, n.id
      LIMIT 1
+), again AS (
+    SELECT n.id, n.xid, n.position
+      FROM notification_deliveries d
+      JOIN notifications.notifications n ON n.id = d.notification_id
+     WHERE d.state = ANY($7)
+       AND ((d.state = 'retry' AND d.next_attempt_at <= now())
+            OR (d.state = 'sending' AND d.claimed_until < now()))
+       AND n.created_at >= $3
+     ORDER BY n.xid, n.position, n.id
+     LIMIT 1
+), due AS (
+    SELECT * FROM fresh UNION ALL SELECT * FROM again
+     ORDER BY xid, position, id
+     LIMIT 1
+), claimed AS (
+    INSERT INTO notification_deliveries (notification_id, state, attempts, claimed_by, claimed_until)
+    SELECT id, 'sending', 1, $1, now() + make_interval(secs => $2) FROM due
+    ON CONFLICT (notification_id) DO UPDATE
+       SET state = 'sending', attempts = notification_deliveries.attempts + 1,
+           claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until,
+           updated_at = now()
+     WHERE (notification_deliveries.state = 'retry' AND notification_deliveries.next_attempt_at <= now())
+        OR (notification_deliveries.state = 'sending' AND notification_deliveries.claimed_until < now())
+    RETURNING notification_id, attempts
 )
-INSERT INTO notification_deliveries (notification_id, state, attempts, claimed_by, claimed_until)
-SELECT id, 'sending', 1, $1, now() + make_interval(secs => $2) FROM due
-ON CONFLICT (notification_id) DO UPDATE
-   SET state = 'sending', attempts = notification_deliveries.attempts + 1,
-       claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until,
-       updated_at = now()
- WHERE (notification_deliveries.state = 'retry' AND notification_deliveries.next_attempt_at <= now())
-    OR (notification_deliveries.state = 'sending' AND notification_deliveries.claimed_until < now())
-RETURNING notification_id, attempts";
+SELECT c.notification_id, c.attempts, f.xid, f.position, f.id
+  FROM due
+  LEFT JOIN claimed c ON true
+  LEFT JOIN fresh f ON f.id = due.id";
+
+/// Where a sender's never-claimed part of the outbox starts: the feed order (xid, position,
+/// id) of the last notification it looked at.
+type Cursor = (i64, i64, String);
+
+/// Before the first notification: a sender that starts looks from the horizon.
+fn start() -> Cursor {
+    (i64::MIN, i64::MIN, String::new())
+}
 
 /// Marks what is older than the horizon and never claimed as `skipped`.
 const SKIP_OLD: &str = "
@@ -135,6 +183,8 @@ impl Sender {
             name: name.to_string(),
             options: SenderOptions::default(),
             training: None,
+            cursor: Mutex::new(start()),
+            takeover_at: Mutex::new(Instant::now()),
         }
     }
 
@@ -189,7 +239,11 @@ impl Sender {
 
     /// Marks what is older than the horizon as skipped, and drops kept registration codes no
     /// mail will ever need (their invitation expired, or its command never went through).
+    /// Also starts the sender's cursor over from the horizon (a rebuilt outbox may hold
+    /// notifications the cursor has passed), and has the next claim look for expired claims.
     async fn skip_old(&self) -> Result<u64, sqlx::Error> {
+        *self.cursor.lock().expect("the cursor") = start();
+        *self.takeover_at.lock().expect("the takeover time") = Instant::now();
         sqlx::query(
             "DELETE FROM registration_codes WHERE created_at < now() - make_interval(days => $1)",
         )
@@ -218,19 +272,56 @@ impl Sender {
         Ok(Some((claim.id, outcome)))
     }
 
+    /// Whether the next claim also looks for expired claims: every quarter of a lease, so a
+    /// dead sender's claim is taken over at most a quarter of a lease after it expires.
+    fn takeover_due(&self) -> bool {
+        Instant::now() >= *self.takeover_at.lock().expect("the takeover time")
+    }
+
     async fn claim(&self) -> Result<Option<Claim>, sqlx::Error> {
         let horizon = Utc::now() - self.options.horizon;
-        let claimed: Result<Option<(String, i32)>, sqlx::Error> = sqlx::query_as(CLAIM)
-            .bind(&self.name)
-            .bind(self.options.lease.as_secs_f64())
-            .bind(horizon)
-            .fetch_optional(&self.pool)
-            .await;
-        match claimed {
-            Ok(row) => Ok(row.map(|(id, attempts)| Claim { id, attempts })),
-            // The outbox projection has not been created yet: nothing to send.
-            Err(e) if undefined_table(&e) => Ok(None),
-            Err(e) => Err(e),
+        loop {
+            let (xid, position, id) = self.cursor.lock().expect("the cursor").clone();
+            let takeover = self.takeover_due();
+            let states = if takeover {
+                vec!["retry", "sending"]
+            } else {
+                vec!["retry"]
+            };
+            let looked: Result<Option<Looked>, sqlx::Error> = sqlx::query_as(CLAIM)
+                .bind(&self.name)
+                .bind(self.options.lease.as_secs_f64())
+                .bind(horizon)
+                .bind(xid)
+                .bind(position)
+                .bind(id)
+                .bind(states)
+                .fetch_optional(&self.pool)
+                .await;
+            let (claimed, attempts, fresh) = match looked {
+                Ok(Some((claimed, attempts, xid, position, id))) => {
+                    (claimed, attempts, xid.zip(position).zip(id))
+                }
+                Ok(None) => return Ok(None),
+                // The outbox projection has not been created yet: nothing to send.
+                Err(e) if undefined_table(&e) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let moved = fresh.is_some();
+            // Expired claims are taken over one by one, in feed order, until none comes first.
+            if takeover && (moved || claimed.is_none()) {
+                *self.takeover_at.lock().expect("the takeover time") =
+                    Instant::now() + self.options.lease / 4;
+            }
+            if let Some(((xid, position), id)) = fresh {
+                *self.cursor.lock().expect("the cursor") = (xid, position, id);
+            }
+            match claimed.zip(attempts) {
+                Some((id, attempts)) => return Ok(Some(Claim { id, attempts })),
+                // Another sender claimed the one never claimed before: look past it.
+                None if moved => continue,
+                None => return Ok(None),
+            }
         }
     }
 

@@ -37,6 +37,33 @@ pub fn hash_password(password: &str) -> Result<String, CredentialError> {
         .map_err(|_| CredentialError::Hashing)
 }
 
+/// argon2 is deliberately slow and takes 19 MiB per hash (its default parameters). Hashes run
+/// off the async workers, at most this many at a time: a burst of sign-ins then neither
+/// stalls the workers nor multiplies the memory (each blocking thread hashing at once gets
+/// its own 19 MiB, and the allocator keeps it).
+pub const HASHING_AT_ONCE: usize = 2;
+
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
+
+/// Runs `hash` (an argon2 hash or check) under the [`HASHING_AT_ONCE`] bound, off the workers.
+async fn hashing<T: Send + 'static>(
+    hash: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CredentialError> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|_| CredentialError::Hashing)?;
+    tokio::task::spawn_blocking(hash)
+        .await
+        .map_err(|_| CredentialError::Hashing)
+}
+
+/// [`hash_password`] under the bound of [`HASHING_AT_ONCE`].
+async fn hash_bounded(password: &str) -> Result<String, CredentialError> {
+    let password = password.to_string();
+    hashing(move || hash_password(&password)).await?
+}
+
 /// Creates or replaces a user's credentials.
 pub async fn set<'e>(
     db: impl PgExecutor<'e>,
@@ -45,7 +72,7 @@ pub async fn set<'e>(
     login: &str,
     password: &str,
 ) -> Result<(), CredentialError> {
-    let hash = hash_password(password)?;
+    let hash = hash_bounded(password).await?;
     sqlx::query(
         "INSERT INTO credentials (user_id, authority_id, login, password_hash)
          VALUES ($1, $2, lower($3), $4)
@@ -81,15 +108,14 @@ pub async fn verify(
     .bind(login)
     .fetch_optional(pool)
     .await?;
-    // argon2 is deliberately slow: run it off the async workers.
     let password = password.to_string();
     let Some(row) = row else {
         // Spend the same time as a real check, so timing does not reveal unknown logins.
-        let _ = tokio::task::spawn_blocking(|| hash_password("timing-equaliser-password")).await;
+        let _ = hashing(|| hash_password("timing-equaliser-password")).await;
         return Ok(None);
     };
     let stored: String = row.try_get("password_hash")?;
-    let ok = tokio::task::spawn_blocking(move || {
+    let ok = hashing(move || {
         PasswordHash::new(&stored)
             .map(|h| {
                 Argon2::default()
@@ -98,8 +124,7 @@ pub async fn verify(
             })
             .unwrap_or(false)
     })
-    .await
-    .map_err(|_| CredentialError::Hashing)?;
+    .await?;
     let user_id: String = row.try_get("user_id")?;
     sqlx::query(
         "UPDATE credentials SET failed_logins = CASE WHEN $2 THEN 0 ELSE failed_logins + 1 END
@@ -155,7 +180,7 @@ pub async fn replace_password(
     authority_id: &str,
     password: &str,
 ) -> Result<Option<Replaced>, CredentialError> {
-    let hash = hash_password(password)?;
+    let hash = hash_bounded(password).await?;
     let previous: Option<String> = sqlx::query_scalar(
         "UPDATE credentials c
             SET password_hash = $3, failed_logins = 0, updated_at = now()
@@ -213,4 +238,31 @@ pub async fn set_active<'e>(
     .bind(active)
     .fetch_optional(db)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_hashes_run_at_once_than_the_bound_however_many_wait() {
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let waiting: Vec<_> = (0..4 * HASHING_AT_ONCE)
+            .map(|_| {
+                let (running, most) = (running.clone(), most.clone());
+                tokio::spawn(hashing(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }))
+            })
+            .collect();
+        for w in waiting {
+            w.await.unwrap().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), HASHING_AT_ONCE);
+    }
 }

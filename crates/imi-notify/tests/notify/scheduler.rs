@@ -4,7 +4,7 @@
 use crate::support::Scene;
 use chrono::{Duration as Days, Utc};
 use imi_domain::authority::SystemClock;
-use imi_notify::scheduler::{Acted, Dispatch, Scheduler};
+use imi_notify::scheduler::{Acted, Dispatch, Scheduler, SETTLE};
 use imi_projections::deadlines::{self, Deadlines};
 use imi_projections::{runner, Slot};
 use imi_store::authority_bus::authority_bus;
@@ -212,6 +212,58 @@ async fn the_active_scheduler_seals_the_log_when_a_seal_is_due() {
     assert_eq!(seals, 1);
     let report = imi_store::seals::verify(scene.pool()).await.unwrap();
     assert_eq!((report.seals_checked, report.first_broken), (1, None));
+}
+
+#[tokio::test]
+async fn new_events_prompt_a_look_for_due_rules_but_a_stream_of_them_at_most_once_per_settle_gap() {
+    let scene = Scene::new().await;
+    let mut scheduler = scheduler(&scene);
+    // The tick never comes: only wakes prompt a look.
+    scheduler.tick = Duration::from_secs(600);
+    scheduler.seal_every = None;
+    let looks = scheduler.looks();
+    let (wake_tx, wake) = tokio::sync::watch::channel(0u64);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(async move { scheduler.run(wake, stop).await });
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while looks.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the scheduler never looked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // A rule that fell due, then the events' wake: acted on within the gap.
+    invited(
+        &scene,
+        "ca-woken",
+        &"b".repeat(64),
+        Utc::now() - Days::days(1),
+    )
+    .await;
+    project(&scene).await;
+    wake_tx.send_modify(|n| *n += 1);
+    let until = std::time::Instant::now() + SETTLE * 5;
+    while expiries(&scene, "ca-woken").await == 0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the wake did not prompt a look"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // A wake every 5 ms for three gaps: a look per gap, not per wake.
+    let before = looks.load(std::sync::atomic::Ordering::Relaxed);
+    let storm = std::time::Instant::now();
+    while storm.elapsed() < SETTLE * 3 {
+        wake_tx.send_modify(|n| *n += 1);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let during = looks.load(std::sync::atomic::Ordering::Relaxed) - before;
+    stop_tx.send(true).unwrap();
+    running.await.unwrap();
+    assert!((2..=4).contains(&during), "{during} looks in three gaps");
 }
 
 /// `count` requests, drafted about a sealed subject and closed 4 years ago, blocked 7 months

@@ -25,6 +25,11 @@ async fn office_mails(scene: &Scene, n: usize) -> Vec<Row> {
     scene
         .authority("ca-de", "DE", Some("poststelle@ca.example.de"))
         .await;
+    more_office_mails(scene, n).await
+}
+
+/// `n` more notifications to `ca-de`, after [`office_mails`].
+async fn more_office_mails(scene: &Scene, n: usize) -> Vec<Row> {
     let rows: Vec<Row> = (0..n)
         .map(|_| {
             row(
@@ -177,6 +182,55 @@ async fn two_senders_at_once_send_each_notification_once() {
     let ids = message_ids(&smtp.received());
     assert_eq!(ids.len(), 40);
     assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 40);
+}
+
+#[tokio::test]
+async fn a_running_sender_finds_what_came_after_it_what_another_took_and_retries_behind_it() {
+    let scene = Scene::new().await;
+    let smtp = SmtpServer::start();
+    let first = office_mails(&scene, 2).await;
+    let running = sender(&scene, &smtp, "s");
+    let (stop_tx, stop) = watch::channel(false);
+    let (wake_tx, wake) = watch::channel(0u64);
+    let task = tokio::spawn(async move { running.run(wake, stop).await });
+    smtp.wait_for(2, Duration::from_secs(20)).await;
+
+    // Past its cursor: one another sender holds (a live lease), then one nobody claimed.
+    let later = more_office_mails(&scene, 2).await;
+    sqlx::query(
+        "INSERT INTO notification_deliveries (notification_id, state, attempts, claimed_by, claimed_until)
+         VALUES ($1, 'sending', 1, 'other', now() + interval '1 hour')",
+    )
+    .bind(&later[0].id)
+    .execute(scene.pool())
+    .await
+    .unwrap();
+    wake_tx.send_modify(|n| *n += 1);
+    smtp.wait_for(3, Duration::from_secs(20)).await;
+    // Behind its cursor: the first one's retry falls due.
+    sqlx::query(
+        "UPDATE notification_deliveries SET state = 'retry', next_attempt_at = now() - interval '1 second'
+          WHERE notification_id = $1",
+    )
+    .bind(&first[0].id)
+    .execute(scene.pool())
+    .await
+    .unwrap();
+    wake_tx.send_modify(|n| *n += 1);
+    smtp.wait_for(4, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+
+    let expected: Vec<String> = [&first[0], &first[1], &later[1], &first[0]]
+        .iter()
+        .map(|r| message_id(&r.id))
+        .collect();
+    let mut got = message_ids(&smtp.received());
+    let mut want = expected.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "the one another sender holds is not mailed");
 }
 
 #[tokio::test]
