@@ -58,15 +58,28 @@ pub async fn migrated() -> sqlx::PgPool {
 /// Appends `n` single-event aggregates named `prefix-i`.
 pub async fn append(pool: &sqlx::PgPool, prefix: &str, n: usize) {
     for i in 0..n {
-        sqlx::query(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-             VALUES ('Test', $1, 1, 'Happened', '1', '{}', '{}')",
-        )
-        .bind(format!("{prefix}-{i}"))
-        .execute(pool)
-        .await
-        .unwrap();
+        insert_event(pool, format!("{prefix}-{i}")).await;
     }
+}
+
+/// [`append`] in one transaction: the events share one transaction id.
+pub async fn append_together(pool: &sqlx::PgPool, prefix: &str, n: usize) {
+    let mut tx = pool.begin().await.unwrap();
+    for i in 0..n {
+        insert_event(&mut *tx, format!("{prefix}-{i}")).await;
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn insert_event(db: impl sqlx::PgExecutor<'_>, aggregate_id: String) {
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         VALUES ('Test', $1, 1, 'Happened', '1', '{}', '{}')",
+    )
+    .bind(aggregate_id)
+    .execute(db)
+    .await
+    .unwrap();
 }
 
 /// Asserts the ledger holds every event exactly once and the checkpoint is at the last one.
