@@ -16,14 +16,12 @@
 //! rule hold a guard key while they load, decide and append ([`crate::authority_bus`]).
 
 use crate::reference::keyword_list_code;
-use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
-use cqrs_es::EventStore;
+use cqrs_es::persist::EventUpcaster;
 use imi_domain::authority::{
-    AreaCoordinator, Authority, AuthorityDirectoryLookup, AuthorityKind, AuthoritySummary, Clock,
-    Keyword, LegislativeArea, Lookup, LookupError, SystemClock, Workflow, WorkflowRole,
+    AreaCoordinator, AuthorityDirectoryLookup, AuthorityKind, AuthoritySummary, Clock, Keyword,
+    LegislativeArea, Lookup, LookupError, SystemClock, Workflow, WorkflowRole,
 };
 use imi_domain::reference::MemberState;
-use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -44,20 +42,18 @@ const INDEXED: &str = "aggregate_type = 'Authority'
 /// [`AuthorityDirectoryLookup`] and [`Clock`] on the event store and the reference tables.
 pub struct StoreLookup {
     pool: PgPool,
-    store: PersistedEventStore<PostgresEventRepository, Authority>,
+    upcasters: Arc<Vec<Box<dyn EventUpcaster>>>,
     clock: Arc<dyn Clock>,
 }
 
 impl StoreLookup {
     /// On `pool`, with the system clock.
     pub fn new(pool: PgPool) -> Self {
-        // Loading only: the snapshot size matters for commits, which this store never makes.
-        let store =
-            PersistedEventStore::new_snapshot_store(PostgresEventRepository::new(pool.clone()), 1)
-                .with_upcasters(authority_upcasters());
+        static UPCASTERS: std::sync::LazyLock<Arc<Vec<Box<dyn EventUpcaster>>>> =
+            std::sync::LazyLock::new(|| Arc::new(authority_upcasters()));
         Self {
             pool,
-            store,
+            upcasters: UPCASTERS.clone(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -73,14 +69,13 @@ impl StoreLookup {
         self
     }
 
-    /// The authority `id` as its events (and snapshot) leave it; `None` if it does not exist.
+    /// The authority `id` as its events leave it; `None` if it does not exist. Through
+    /// [`crate::authority_cache`]: the events since this process last loaded it.
     pub async fn load(&self, id: &str) -> Lookup<Option<AuthoritySummary>> {
-        let context = self
-            .store
-            .load_aggregate(id)
+        let aggregate = crate::authority_cache::load(&self.pool, &self.upcasters, id)
             .await
             .map_err(|e| LookupError(format!("loading authority {id}: {e}")))?;
-        Ok(context.aggregate.summary(id))
+        Ok(aggregate.summary(id))
     }
 
     /// The authorities with an indexed event that has every key of `keys`, loaded, in id

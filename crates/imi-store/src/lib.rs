@@ -25,6 +25,7 @@ pub mod as_of;
 pub mod attachments;
 pub mod audit;
 pub mod authority_bus;
+pub mod authority_cache;
 pub mod authority_lookup;
 pub mod clock;
 pub mod commands;

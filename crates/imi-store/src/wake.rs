@@ -46,7 +46,7 @@ fn committed() -> std::sync::MutexGuard<'static, HashMap<(String, String), FeedP
 }
 
 /// Which database a pool writes to (one process may serve several: tests, benchmarks).
-fn database(pool: &PgPool) -> String {
+pub(crate) fn database(pool: &PgPool) -> String {
     let options = pool.connect_options();
     format!(
         "{}:{}/{}",

@@ -1,6 +1,7 @@
 //! The imi-store integration tests, against a real PostgreSQL (a fresh database per test).
 
 mod alert_flow;
+mod authority_cache;
 mod authority_flow;
 mod commands;
 mod export;
