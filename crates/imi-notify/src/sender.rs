@@ -116,6 +116,13 @@ struct Claim {
 /// state index until vacuum, so expired claims are looked for only now and then (see
 /// [`Sender::takeover_due`]). Returns the claim (if it won it) and what it looked at, to move
 /// the cursor.
+///
+/// A notification is taken only once every projection in $8 (those the sender reads the
+/// recipient from) has applied its event: they commit apart from the outbox (in other lanes,
+/// or in another process), and a recipient read before its projection knew them would have no
+/// address, and the mail would be skipped for good. Checkpoints only move forward and the
+/// outbox is in feed order, so what waits here is always the never-claimed part's end, and the
+/// cursor never passes it.
 const CLAIM: &str = "
 WITH fresh AS (
     SELECT n.id, n.xid, n.position
@@ -124,6 +131,9 @@ WITH fresh AS (
        AND n.email_to <> 'none'
        AND n.created_at >= $3
        AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = n.id)
+       AND (SELECT count(*) FROM public.projections p
+             WHERE p.slot = 'live' AND p.name = ANY($8)
+               AND (p.xid, p.position) >= (n.xid, n.position)) = cardinality($8)
      ORDER BY n.xid, n.position, n.id
      LIMIT 1
 ), again AS (
@@ -155,6 +165,9 @@ SELECT c.notification_id, c.attempts, f.xid, f.position, f.id
   FROM due
   LEFT JOIN claimed c ON true
   LEFT JOIN fresh f ON f.id = due.id";
+
+/// The projections a recipient is read from ([`Sender::recipient`]).
+const RECIPIENTS_FROM: [&str; 2] = [directory::NAME, users::NAME];
 
 /// Where a sender's never-claimed part of the outbox starts: the feed order (xid, position,
 /// id) of the last notification it looked at.
@@ -296,6 +309,7 @@ impl Sender {
                 .bind(position)
                 .bind(id)
                 .bind(states)
+                .bind(RECIPIENTS_FROM)
                 .fetch_optional(&self.pool)
                 .await;
             let (claimed, attempts, fresh) = match looked {

@@ -139,6 +139,49 @@ async fn every_notification_is_mailed_once_in_its_recipients_language() {
 }
 
 #[tokio::test]
+async fn a_mail_waits_until_the_projections_its_recipient_is_read_from_have_its_event() {
+    let scene = Scene::new().await;
+    let smtp = SmtpServer::start();
+    scene.authority("ca-de", "DE", None).await;
+    // The outbox has the user's welcome; the users projection, in another lane, has not yet
+    // applied the event that registered them.
+    let welcome = Row {
+        recipient_user: Some("u-2".into()),
+        ..row(
+            kinds::USER_REGISTERED,
+            "ca-de",
+            EmailTo::User,
+            json!({"authority_id": "ca-de", "user_id": "u-2"}),
+        )
+    };
+    scene
+        .add_ahead_of_recipients(std::slice::from_ref(&welcome))
+        .await;
+    let s1 = sender(&scene, &smtp, "s1");
+    assert!(s1.drain().await.unwrap().is_empty(), "held, not skipped");
+    let deliveries: i64 = sqlx::query_scalar("SELECT count(*) FROM notification_deliveries")
+        .fetch_one(scene.pool())
+        .await
+        .unwrap();
+    assert_eq!(deliveries, 0);
+
+    scene
+        .user(
+            "ca-de",
+            "u-2",
+            json!({"name": "Udo", "email": "udo@ca.example.de"}),
+        )
+        .await;
+    scene
+        .recipients_applied((welcome.xid, welcome.position))
+        .await;
+    let done = s1.drain().await.unwrap();
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert!(matches!(done[0].1, Outcome::Sent { .. }), "{done:?}");
+    assert_eq!(smtp.to("udo@ca.example.de").len(), 1);
+}
+
+#[tokio::test]
 async fn a_sender_restarted_mid_batch_sends_nothing_twice() {
     let scene = Scene::new().await;
     let smtp = SmtpServer::start();

@@ -91,7 +91,34 @@ impl Scene {
         .expect("code row");
     }
 
+    /// Adds `rows` to the outbox, with the projections the sender reads recipients from
+    /// (directory, users) as far as the rows' events, as the engine leaves them.
     pub async fn add(&self, rows: &[Row]) {
+        self.add_ahead_of_recipients(rows).await;
+        if let Some(last) = rows.iter().map(|r| (r.xid, r.position)).max() {
+            self.recipients_applied(last).await;
+        }
+    }
+
+    /// Moves the directory's and users' live checkpoints to `at` (never back).
+    pub async fn recipients_applied(&self, at: (i64, i64)) {
+        sqlx::query(
+            "UPDATE projections SET xid = $1, position = $2
+              WHERE slot = 'live' AND name = ANY($3) AND (xid, position) < ($1, $2)",
+        )
+        .bind(at.0)
+        .bind(at.1)
+        .bind([
+            imi_projections::directory::NAME,
+            imi_projections::users::NAME,
+        ])
+        .execute(self.pool())
+        .await
+        .expect("checkpoints");
+    }
+
+    /// Adds `rows` to the outbox only: their events not yet applied by the directory and users.
+    pub async fn add_ahead_of_recipients(&self, rows: &[Row]) {
         sqlx::query(
             "INSERT INTO notifications.notifications
              SELECT * FROM jsonb_populate_recordset(NULL::notifications.notifications, $1)",
