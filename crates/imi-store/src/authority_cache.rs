@@ -14,15 +14,15 @@
 use crate::wake::database;
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::{Aggregate, EventEnvelope};
-use imi_domain::authority::Authority;
+use imi_domain::authority::{Authority, AuthoritySummary};
 use lru::LruCache;
 use sqlx::{PgPool, Row};
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
-/// At most this many authorities are kept: a few KB each, about the EU's 12,600 authorities
-/// at 4,096 recently used.
+/// At most this many authorities are kept (a few KB each): a third of the EU's 12,600, the
+/// recently used ones.
 pub const ENTRIES: usize = 4_096;
 
 struct Entry {
@@ -59,13 +59,13 @@ SELECT sequence, event_type, event_version, payload, metadata, hash
  WHERE aggregate_type = 'Authority' AND aggregate_id = $1 AND sequence >= $2
  ORDER BY sequence";
 
-/// The authority `id` in `pool`'s database as its events leave it (the default aggregate when
-/// it has none), read through the cache.
+/// The summary of authority `id` in `pool`'s database as its events leave it (`None` before
+/// it exists), read through the cache.
 pub async fn load(
     pool: &PgPool,
     upcasters: &[Box<dyn EventUpcaster>],
     id: &str,
-) -> Result<Authority, LoadError> {
+) -> Result<Option<AuthoritySummary>, LoadError> {
     let key = (database(pool), id.to_string());
     let kept = cache()
         .get(&key)
@@ -79,7 +79,7 @@ pub async fn load(
                 .unwrap_or_else(|e| e.into_inner())
                 .entry(key.0.clone())
                 .or_default() += 1;
-            return Ok(keep(key, entry));
+            return Ok(keep(key, id, entry));
         }
         cache().pop(&key);
     }
@@ -91,16 +91,16 @@ pub async fn load(
             .await?
             .ok_or_else(|| LoadError(format!("authority {id}: no consistent history")))?,
     };
-    Ok(keep(key, entry))
+    Ok(keep(key, id, entry))
 }
 
-/// Keeps `entry` if the authority has events at all, and returns its aggregate.
-fn keep(key: Key, entry: Entry) -> Authority {
-    let aggregate = entry.aggregate.clone();
+/// Keeps `entry` if the authority has events at all, and returns its summary.
+fn keep(key: Key, id: &str, entry: Entry) -> Option<AuthoritySummary> {
+    let summary = entry.aggregate.summary(id);
     if entry.sequence > 0 {
         cache().put(key, entry);
     }
-    aggregate
+    summary
 }
 
 /// The latest snapshot of the authority, or none (sequence 0); a snapshot that no longer

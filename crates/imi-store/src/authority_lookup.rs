@@ -72,10 +72,9 @@ impl StoreLookup {
     /// The authority `id` as its events leave it; `None` if it does not exist. Through
     /// [`crate::authority_cache`]: the events since this process last loaded it.
     pub async fn load(&self, id: &str) -> Lookup<Option<AuthoritySummary>> {
-        let aggregate = crate::authority_cache::load(&self.pool, &self.upcasters, id)
+        crate::authority_cache::load(&self.pool, &self.upcasters, id)
             .await
-            .map_err(|e| LookupError(format!("loading authority {id}: {e}")))?;
-        Ok(aggregate.summary(id))
+            .map_err(|e| LookupError(format!("loading authority {id}: {e}")))
     }
 
     /// The authorities with an indexed event that has every key of `keys`, loaded, in id
