@@ -422,6 +422,55 @@ async fn nothing_is_mailed_without_an_address_or_beyond_the_horizon() {
     assert_eq!((st.pending, st.skipped, st.failed, st.sent), (0, 3, 1, 0));
 }
 
+/// A notification that is already beyond the horizon when the running sender first finds it
+/// (the sender had marked the old ones before it arrived) is recorded as skipped, not mailed,
+/// and the one after it is sent.
+#[tokio::test]
+async fn a_notification_found_beyond_the_horizon_by_a_running_sender_is_skipped() {
+    let scene = Scene::new().await;
+    let smtp = SmtpServer::start();
+    let s = sender(&scene, &smtp, "s");
+    assert!(s.drain().await.unwrap().is_empty(), "nothing yet");
+    scene
+        .authority("old", "DE", Some("old@ca.example.de"))
+        .await;
+    let old = at(
+        row(
+            kinds::AUTHORITY_VALIDATED,
+            "old",
+            EmailTo::Authority,
+            json!({}),
+        ),
+        Utc::now() - Days::days(30),
+    );
+    let new = row(
+        kinds::AUTHORITY_VALIDATED,
+        "old",
+        EmailTo::Authority,
+        json!({}),
+    );
+    scene.add(&[old.clone(), new.clone()]).await;
+
+    let mut done = Vec::new();
+    while let Some(one) = s.send_next().await.unwrap() {
+        done.push(one);
+    }
+    assert_eq!(done.len(), 1, "only the recent one is tried: {done:?}");
+    assert_eq!(done[0].0, new.id);
+    assert!(matches!(done[0].1, Outcome::Sent { .. }));
+    assert_eq!(smtp.received().len(), 1);
+    let (state, attempts, why): (String, i32, Option<String>) = sqlx::query_as(
+        "SELECT state, attempts, last_error FROM notification_deliveries
+          WHERE notification_id = $1",
+    )
+    .bind(&old.id)
+    .fetch_one(scene.pool())
+    .await
+    .unwrap();
+    assert_eq!((state.as_str(), attempts), ("skipped", 0));
+    assert!(why.unwrap().contains("horizon"));
+}
+
 #[tokio::test]
 async fn registration_codes_no_mail_will_need_are_dropped() {
     let scene = Scene::new().await;
