@@ -39,8 +39,8 @@ pub fn hash_password(password: &str) -> Result<String, CredentialError> {
 
 /// argon2 is deliberately slow and takes 19 MiB per hash (its default parameters). Hashes run
 /// off the async workers, at most this many at a time: a burst of sign-ins then neither
-/// stalls the workers nor multiplies the memory (each blocking thread hashing at once gets
-/// its own 19 MiB, and the allocator keeps it).
+/// stalls the workers nor multiplies the memory (each hash under way holds its own 19 MiB;
+/// `imi` has the allocator give such blocks back once freed, see its `allocator` module).
 pub const HASHING_AT_ONCE: usize = 2;
 
 static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
