@@ -10,14 +10,12 @@
 //! apply lock, in feed order and below the horizon, nothing is skipped or applied twice, even
 //! when members stand at different positions (a rebuild swapped in, a member just joined).
 //!
-//! The group is dealt into *lanes* ([`Engine::with_lanes`]): each lane runs such batches over
-//! its members, in a task, a transaction and on a connection of its own, and the lanes run
-//! apart. A projection's batch costs mostly round trips, so lanes overlap one projection's
-//! waits with another's work; each lane commits (and wakes those waiting for its projections)
-//! as soon as it is done and starts its next batch without waiting for the others, so a slow
-//! projection delays only its own lane. Lanes hold disjoint members and take their locks in
-//! name order, so they never wait for each other. The engine's own task takes projections
-//! over, moves them between catching up and the group, and keeps the locks.
+//! The group is dealt into *lanes* ([`Engine::with_lanes`]): each lane is such a batch, in a
+//! transaction and on a connection of its own, and the lanes run at once. A projection's
+//! batch costs mostly round trips, so lanes overlap one projection's waits with another's
+//! work; each lane commits (and wakes those waiting for its projections) as soon as it is
+//! done. Lanes hold disjoint members and take their locks in name order, so they never
+//! wait for each other.
 //!
 //! A projection that lags (just taken over, new, rebuilding, or failed in a group batch)
 //! catches up alone, with its own batches ([`crate::runner::apply_batch`]), in a task of its
@@ -41,9 +39,6 @@ use tokio::time::Instant;
 
 /// How often the locks of projections held elsewhere are tried again.
 const TAKE_OVER_EVERY: Duration = Duration::from_millis(1_000);
-/// How often the lock connection is checked (the lanes' batches run under apply locks of
-/// their own, so a lock lost meanwhile costs at most batches that find nothing to do).
-const HOLD_EVERY: Duration = Duration::from_millis(1_000);
 /// How long a failed projection waits before it tries again alone.
 const RETRY_AFTER: Duration = Duration::from_millis(1_000);
 /// Longest sleep between polls when no wake-up arrives: an event can become readable without
@@ -69,128 +64,20 @@ impl State {
     }
 }
 
+/// Why the engine woke.
+enum Woke {
+    Commit,
+    Done(Option<(usize, Result<(), ProjectionError>)>),
+    Stop,
+    Timeout,
+}
+
 /// What a group batch did.
 struct Batch {
     /// Events read from the feed (0: every member is at the horizon).
     read: usize,
     /// Members whose apply failed (rolled back to their savepoint), by index.
     failed: Vec<(usize, ProjectionError)>,
-}
-
-/// What a lane tells the engine.
-enum Report {
-    /// Members whose apply failed in a batch (rolled back to their savepoint), by index.
-    Failed(Vec<(usize, ProjectionError)>),
-    /// A batch failed for a reason no single projection explains: the lane stopped.
-    Broke(ProjectionError),
-}
-
-/// What the lanes share: the projections and how many events a batch takes at most.
-struct Group {
-    pool: PgPool,
-    projections: Vec<Arc<dyn Projection>>,
-    limit: i64,
-}
-
-/// A lane's task and the members it applies. Dropping it aborts the task (the batch in progress
-/// rolls back); [`Lane::finish`] lets the batch in progress end first.
-struct Lane {
-    members: watch::Sender<Vec<usize>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Lane {
-    fn start(
-        group: Arc<Group>,
-        wake: Option<watch::Receiver<u64>>,
-        halt: watch::Receiver<bool>,
-        report: mpsc::UnboundedSender<Report>,
-    ) -> Self {
-        let (members, members_rx) = watch::channel(Vec::new());
-        let task = tokio::spawn(run_lane(group, members_rx, wake, halt, report));
-        Self {
-            members,
-            task: Some(task),
-        }
-    }
-
-    /// Waits for the lane's task to end (after a halt).
-    async fn finish(mut self) {
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Lane {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
-}
-
-/// A lane's loop: a batch over its members, then at once another while a backlog remains,
-/// else a wait for a commit, a change of members, a halt or the next poll. Lanes run apart:
-/// one lane's long batch never holds back another's next.
-async fn run_lane(
-    group: Arc<Group>,
-    mut members: watch::Receiver<Vec<usize>>,
-    mut wake: Option<watch::Receiver<u64>>,
-    mut halt: watch::Receiver<bool>,
-    report: mpsc::UnboundedSender<Report>,
-) {
-    let mut poll = MIN_POLL;
-    loop {
-        if *halt.borrow() || halt.has_changed().is_err() {
-            return;
-        }
-        let current = members.borrow_and_update().clone();
-        let mut read = 0;
-        if !current.is_empty() {
-            match group.batch(&current).await {
-                Ok(batch) => {
-                    read = batch.read;
-                    if !batch.failed.is_empty() {
-                        let _ = report.send(Report::Failed(batch.failed));
-                    }
-                }
-                Err(error) => {
-                    let _ = report.send(Report::Broke(error));
-                    return;
-                }
-            }
-        }
-        if read as i64 >= group.limit {
-            // A backlog: the next batch at once.
-            continue;
-        }
-        if read > 0 {
-            poll = MIN_POLL;
-        }
-        // Events may sit above the horizon behind an open transaction: poll adaptively, and
-        // wake at once on a commit.
-        let woken = async {
-            match wake.as_mut() {
-                Some(rx) => {
-                    if rx.changed().await.is_err() {
-                        std::future::pending::<()>().await
-                    }
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = woken => poll = MIN_POLL,
-            changed = members.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-            }
-            _ = halt.changed() => {}
-            _ = tokio::time::sleep(poll) => poll = (poll * 2).min(MAX_POLL),
-        }
-    }
 }
 
 /// Keeps a set of projections up to date for as long as its task runs.
@@ -220,7 +107,7 @@ impl Engine {
         }
     }
 
-    /// Run the group's batches in `lanes` transactions at once (at least one).
+    /// Run the group's batch in `lanes` transactions at once (at least one).
     pub fn with_lanes(mut self, lanes: usize) -> Self {
         self.lanes = lanes.max(1);
         self
@@ -239,7 +126,7 @@ impl Engine {
         self
     }
 
-    /// Return (after the batches in progress) once `stop` turns true.
+    /// Return (after the batch in progress) once `stop` turns true.
     pub fn with_stop(mut self, stop: watch::Receiver<bool>) -> Self {
         self.stop = Some(stop);
         self
@@ -258,58 +145,13 @@ impl Engine {
             .is_some_and(|s| *s.borrow() || s.has_changed().is_err())
     }
 
-    /// The lane of each projection: dealt in name order, so a restart deals them alike.
-    fn lane_of(&self) -> Vec<usize> {
-        let count = self.lanes.min(self.projections.len()).max(1);
-        let mut sorted: Vec<usize> = (0..self.projections.len()).collect();
-        sorted.sort_by_key(|&i| self.projections[i].name());
-        let mut lane_of = vec![0; self.projections.len()];
-        for (k, i) in sorted.into_iter().enumerate() {
-            lane_of[i] = k % count;
-        }
-        lane_of
-    }
-
     /// Runs until stopped (`Ok`), the task is dropped, or a batch fails for a reason no single
     /// projection explains (`Err`, e.g. the database went away). Gives every lock up on return.
     pub async fn run(mut self) -> Result<(), ProjectionError> {
         let mut states: Vec<State> = self.projections.iter().map(|_| State::Standby).collect();
         let (done_tx, mut done_rx) =
             mpsc::unbounded_channel::<(usize, Result<(), ProjectionError>)>();
-        let (report_tx, mut report_rx) = mpsc::unbounded_channel::<Report>();
-        let (halt, halted) = watch::channel(false);
-        let group = Arc::new(Group {
-            pool: self.pool.clone(),
-            projections: self.projections.clone(),
-            limit: self.limit,
-        });
-        let lane_of = self.lane_of();
-        let count = lane_of.iter().max().map_or(1, |m| m + 1);
-        let lanes: Vec<Lane> = (0..count)
-            .map(|_| {
-                Lane::start(
-                    group.clone(),
-                    self.wake.clone(),
-                    halted.clone(),
-                    report_tx.clone(),
-                )
-            })
-            .collect();
-        let outcome = self
-            .drive(
-                &mut states,
-                &lanes,
-                &lane_of,
-                &done_tx,
-                &mut done_rx,
-                &mut report_rx,
-            )
-            .await;
-        // The lanes end their batches in progress before the locks go.
-        let _ = halt.send(true);
-        for lane in lanes {
-            lane.finish().await;
-        }
+        let outcome = self.drive(&mut states, &done_tx, &mut done_rx).await;
         for (i, state) in states.into_iter().enumerate() {
             if state.lease().is_some() {
                 wake::not_applied_here(&self.pool, self.projections[i].name());
@@ -327,56 +169,14 @@ impl Engine {
         outcome
     }
 
-    /// Hands each lane its grouped members (a lane whose members did not change is not told).
-    fn deal(states: &[State], lanes: &[Lane], lane_of: &[usize]) {
-        for (n, lane) in lanes.iter().enumerate() {
-            let members: Vec<usize> = (0..states.len())
-                .filter(|&i| lane_of[i] == n && matches!(states[i], State::Grouped { .. }))
-                .collect();
-            lane.members.send_if_modified(|current| {
-                let changed = *current != members;
-                if changed {
-                    *current = members;
-                }
-                changed
-            });
-        }
-    }
-
-    /// What a lane reported: failed members leave the group and retry alone; a broken batch
-    /// ends the engine.
-    fn reported(
-        &self,
-        states: &mut [State],
-        report: Report,
-        done_tx: &mpsc::UnboundedSender<(usize, Result<(), ProjectionError>)>,
-    ) -> Result<(), ProjectionError> {
-        match report {
-            Report::Failed(failed) => {
-                for (i, error) in failed {
-                    let name = self.projections[i].name();
-                    tracing::error!(projection = name, %error, "projection failed; it retries alone");
-                    self.leave_group(states, i, RETRY_AFTER, done_tx);
-                }
-                Ok(())
-            }
-            Report::Broke(error) => Err(error),
-        }
-    }
-
-    /// Takes projections over, moves them between catching up and the group, and keeps the
-    /// locks; the lanes apply the group.
     async fn drive(
         &mut self,
         states: &mut [State],
-        lanes: &[Lane],
-        lane_of: &[usize],
         done_tx: &mpsc::UnboundedSender<(usize, Result<(), ProjectionError>)>,
         done_rx: &mut mpsc::UnboundedReceiver<(usize, Result<(), ProjectionError>)>,
-        reports: &mut mpsc::UnboundedReceiver<Report>,
     ) -> Result<(), ProjectionError> {
         let mut next_take = Instant::now();
-        let mut next_hold = Instant::now() + HOLD_EVERY;
+        let mut poll = MIN_POLL;
         loop {
             if self.stopping() {
                 return Ok(());
@@ -399,12 +199,39 @@ impl Engine {
             while let Ok((i, result)) = done_rx.try_recv() {
                 self.finished(states, i, result, done_tx);
             }
-            while let Ok(report) = reports.try_recv() {
-                self.reported(states, report, done_tx)?;
+            let members: Vec<usize> = (0..states.len())
+                .filter(|&i| matches!(states[i], State::Grouped { .. }))
+                .collect();
+            let mut read = 0;
+            if !members.is_empty() {
+                let batch = self.batch_in_lanes(&members).await?;
+                read = batch.read;
+                for (i, error) in batch.failed {
+                    let name = self.projections[i].name();
+                    tracing::error!(projection = name, %error, "projection failed; it retries alone");
+                    self.leave_group(states, i, RETRY_AFTER, done_tx);
+                }
             }
-            Self::deal(states, lanes, lane_of);
-
-            let stop = &mut self.stop;
+            if read as i64 >= self.limit {
+                // A backlog: the next batch at once.
+                continue;
+            }
+            if read > 0 {
+                poll = MIN_POLL;
+            }
+            // Events may sit above the horizon behind an open transaction: poll adaptively,
+            // and wake at once on a commit, a projection done catching up, or a stop.
+            let (wake, stop) = (&mut self.wake, &mut self.stop);
+            let woken = async {
+                match wake.as_mut() {
+                    Some(rx) => {
+                        if rx.changed().await.is_err() {
+                            std::future::pending::<()>().await
+                        }
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             let stopped = async {
                 match stop.as_mut() {
                     Some(s) => {
@@ -415,28 +242,22 @@ impl Engine {
             };
             let take_due = states.iter().any(|s| matches!(s, State::Standby));
             let until = if take_due {
-                next_take.min(next_hold)
+                next_take.min(Instant::now() + poll)
             } else {
-                next_hold
+                Instant::now() + poll
             };
-            tokio::select! {
-                done = done_rx.recv() => {
-                    if let Some((i, result)) = done {
-                        self.finished(states, i, result, done_tx);
-                    }
-                }
-                report = reports.recv() => {
-                    if let Some(report) = report {
-                        self.reported(states, report, done_tx)?;
-                    }
-                }
-                _ = stopped => {}
-                _ = tokio::time::sleep_until(until) => {}
+            let woke = tokio::select! {
+                _ = woken => Woke::Commit,
+                done = done_rx.recv() => Woke::Done(done),
+                _ = stopped => Woke::Stop,
+                _ = tokio::time::sleep_until(until) => Woke::Timeout,
+            };
+            match woke {
+                Woke::Commit => poll = MIN_POLL,
+                Woke::Done(Some((i, result))) => self.finished(states, i, result, done_tx),
+                Woke::Done(None) | Woke::Stop => {}
+                Woke::Timeout => poll = (poll * 2).min(MAX_POLL),
             }
-            if Instant::now() < next_hold {
-                continue;
-            }
-            next_hold = Instant::now() + HOLD_EVERY;
             // Keep the lock connection alive; give up what was lost with it (another engine
             // may be active for those now), and try to take them again later.
             let held: Vec<(usize, &Lease)> = states
@@ -544,9 +365,29 @@ impl Engine {
         })
     }
 
-}
+    /// One group batch over `members`, dealt in name order into the engine's lanes, which run
+    /// at once. Read: the most any lane read (a backlog in one lane means another batch).
+    async fn batch_in_lanes(&self, members: &[usize]) -> Result<Batch, ProjectionError> {
+        let mut sorted = members.to_vec();
+        sorted.sort_by_key(|&i| self.projections[i].name());
+        let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); self.lanes.min(sorted.len()).max(1)];
+        let count = lanes.len();
+        for (k, i) in sorted.into_iter().enumerate() {
+            lanes[k % count].push(i);
+        }
+        let outcomes = futures::future::join_all(lanes.iter().map(|lane| self.batch(lane))).await;
+        let mut all = Batch {
+            read: 0,
+            failed: Vec::new(),
+        };
+        for outcome in outcomes {
+            let batch = outcome?;
+            all.read = all.read.max(batch.read);
+            all.failed.extend(batch.failed);
+        }
+        Ok(all)
+    }
 
-impl Group {
     /// One group batch over `members` (indexes into the projections), in one transaction.
     async fn batch(&self, members: &[usize]) -> Result<Batch, ProjectionError> {
         // Locks in name order: two engines locking overlapping sets never deadlock.

@@ -22,8 +22,6 @@ struct Tally {
     engine: &'static str,
     fail: Arc<AtomicBool>,
     pause: Duration,
-    /// While true, an apply waits (holding its lane's transaction open) until it turns false.
-    held: Arc<AtomicBool>,
 }
 
 fn tally(name: &'static str, types: Option<&'static [&'static str]>) -> Tally {
@@ -33,7 +31,6 @@ fn tally(name: &'static str, types: Option<&'static [&'static str]>) -> Tally {
         engine: "one",
         fail: Arc::default(),
         pause: Duration::ZERO,
-        held: Arc::default(),
     }
 }
 
@@ -69,9 +66,6 @@ impl Projection for Tally {
         .await?;
         if !self.pause.is_zero() {
             tokio::time::sleep(self.pause).await;
-        }
-        while self.held.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         if self.fail.load(Ordering::SeqCst) {
             return Err(ProjectionError::unreadable(&events[0], "told to fail"));
@@ -294,41 +288,6 @@ async fn a_failing_projection_is_rolled_back_alone_and_catches_up_after() {
     assert_exact(&pool, "t_bad", None).await;
     assert_exact(&pool, "t_good", None).await;
     assert_exact(&pool, "t_other", Some(ONLY_A)).await;
-}
-
-/// Lanes run apart: while one lane's batch is held up, the other lane goes on applying batch
-/// after batch (it never waits for the held one to end), and the held one catches up after.
-#[tokio::test]
-async fn a_lane_held_up_holds_back_no_other_lane() {
-    let pool = migrated().await;
-    let slow = tally("t_held", None);
-    let held = slow.held.clone();
-    let task = tokio::spawn(
-        engine(&pool, vec![Arc::new(slow), Arc::new(tally("t_free", None))])
-            // Two lanes: one projection each.
-            .with_lanes(2)
-            .run(),
-    );
-    append(&pool, &["A"]).await;
-    caught_up(&pool, &["t_held", "t_free"]).await;
-    let before = checkpoint_of(&pool, "t_held").await;
-    held.store(true, Ordering::SeqCst);
-    // Each event after the first is a later batch of the free lane, while the held lane's
-    // batch is still open.
-    for _ in 0..3 {
-        append(&pool, &["A"]).await;
-        caught_up(&pool, &["t_free"]).await;
-    }
-    assert_eq!(
-        checkpoint_of(&pool, "t_held").await,
-        before,
-        "the held lane has not committed meanwhile"
-    );
-    held.store(false, Ordering::SeqCst);
-    caught_up(&pool, &["t_held", "t_free"]).await;
-    task.abort();
-    assert_exact(&pool, "t_held", None).await;
-    assert_exact(&pool, "t_free", None).await;
 }
 
 #[tokio::test]
