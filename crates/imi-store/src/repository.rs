@@ -3,6 +3,11 @@
 //! events stand without reading them back. The append writes the same columns, in the same
 //! order and with the same values as postgres-es's, into the same tables; unlike postgres-es it
 //! checks the snapshot's optimistic lock before committing, not after.
+//!
+//! A command's load reads the snapshot and the events after it in one statement
+//! ([`EventRepository::get_snapshot`] reads ahead; cqrs-es's `get_last_events` that follows in
+//! the same command takes what was read): one round trip instead of two, both from one view
+//! of the database.
 
 use crate::feed::FeedPosition;
 use cqrs_es::persist::{
@@ -12,11 +17,69 @@ use cqrs_es::Aggregate;
 use postgres_es::PostgresEventRepository;
 use serde_json::Value;
 use sqlx::{PgPool, Row};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 tokio::task_local! {
     /// Where the append of the command running in this task reports its last event's position.
     static APPENDED: Cell<Option<FeedPosition>>;
+    /// The events after the snapshot that the command running in this task read with it.
+    static READ_AHEAD: RefCell<Option<ReadAhead>>;
+}
+
+/// The events of one aggregate after a sequence, read with its snapshot.
+struct ReadAhead {
+    aggregate_type: &'static str,
+    aggregate_id: String,
+    after: usize,
+    events: Vec<SerializedEvent>,
+}
+
+/// Loads that took their events from the snapshot's statement (for tests).
+static READ_AHEAD_USED: AtomicU64 = AtomicU64::new(0);
+
+/// How many loads so far took their events from the statement that read their snapshot.
+pub fn loads_read_ahead() -> u64 {
+    READ_AHEAD_USED.load(Ordering::Relaxed)
+}
+
+/// The snapshot (first row, if any) and the events after it, in one statement: both parts read
+/// the same view of the database.
+const SNAPSHOT_AND_AFTER: &str = "
+SELECT true AS snapshot, last_sequence AS sequence, current_snapshot, NULL::text AS event_type,
+       NULL::text AS event_version, payload, NULL::json AS metadata
+  FROM snapshots
+ WHERE aggregate_type = $1 AND aggregate_id = $2
+UNION ALL
+SELECT false, sequence, NULL, event_type, event_version, payload, metadata
+  FROM events
+ WHERE aggregate_type = $1 AND aggregate_id = $2
+   AND sequence > coalesce((SELECT last_sequence FROM snapshots
+                             WHERE aggregate_type = $1 AND aggregate_id = $2), 0)
+ ORDER BY snapshot DESC, sequence";
+
+/// The events of one aggregate after a sequence (bound, so that one prepared statement serves
+/// every sequence).
+const EVENTS_AFTER: &str = "
+SELECT sequence, event_type, event_version, payload, metadata
+  FROM events
+ WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
+ ORDER BY sequence";
+
+fn event_of(
+    aggregate_type: &str,
+    aggregate_id: &str,
+    row: &sqlx::postgres::PgRow,
+) -> Result<SerializedEvent, sqlx::Error> {
+    Ok(SerializedEvent::new(
+        aggregate_id.to_string(),
+        row.try_get::<i64, _>("sequence")? as usize,
+        aggregate_type.to_string(),
+        row.try_get("event_type")?,
+        row.try_get("event_version")?,
+        row.try_get("payload")?,
+        row.try_get("metadata")?,
+    ))
 }
 
 /// Runs `f` (a command's execution) and returns its result with the feed position of the last
@@ -26,7 +89,7 @@ pub async fn recording_position<T>(
 ) -> (T, Option<FeedPosition>) {
     APPENDED
         .scope(Cell::new(None), async {
-            let result = f.await;
+            let result = READ_AHEAD.scope(RefCell::new(None), f).await;
             (result, APPENDED.with(Cell::get))
         })
         .await
@@ -140,16 +203,72 @@ impl PersistedEventRepository for EventRepository {
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.reads
-            .get_last_events::<A>(aggregate_id, last_sequence)
+        let read = READ_AHEAD
+            .try_with(|cell| cell.borrow_mut().take())
+            .ok()
+            .flatten();
+        if let Some(read) = read.filter(|r| {
+            r.aggregate_type == A::TYPE
+                && r.aggregate_id == aggregate_id
+                && r.after == last_sequence
+        }) {
+            READ_AHEAD_USED.fetch_add(1, Ordering::Relaxed);
+            return Ok(read.events);
+        }
+        let rows = sqlx::query(EVENTS_AFTER)
+            .bind(A::TYPE)
+            .bind(aggregate_id)
+            .bind(last_sequence as i64)
+            .fetch_all(&self.pool)
             .await
+            .map_err(persistence_error)?;
+        rows.iter()
+            .map(|row| event_of(A::TYPE, aggregate_id, row))
+            .collect::<Result<_, _>>()
+            .map_err(persistence_error)
     }
 
+    /// Reads the events after the snapshot in the same statement, kept for the
+    /// `get_last_events` that follows in this task (inside [`recording_position`]).
     async fn get_snapshot<A: Aggregate>(
         &self,
         aggregate_id: &str,
     ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
-        self.reads.get_snapshot::<A>(aggregate_id).await
+        let rows = sqlx::query(SNAPSHOT_AND_AFTER)
+            .bind(A::TYPE)
+            .bind(aggregate_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(persistence_error)?;
+        let read = || -> Result<_, sqlx::Error> {
+            let mut snapshot = None;
+            let mut events = Vec::new();
+            for row in &rows {
+                if row.try_get("snapshot")? {
+                    snapshot = Some(SerializedSnapshot {
+                        aggregate_id: aggregate_id.to_string(),
+                        aggregate: row.try_get("payload")?,
+                        current_sequence: row.try_get::<i64, _>("sequence")? as usize,
+                        current_snapshot: row.try_get::<i64, _>("current_snapshot")? as usize,
+                    });
+                } else {
+                    events.push(event_of(A::TYPE, aggregate_id, row)?);
+                }
+            }
+            Ok((snapshot, events))
+        };
+        let (snapshot, events) = read().map_err(persistence_error)?;
+        let after = snapshot.as_ref().map_or(0, |s| s.current_sequence);
+        // Outside a command's scope there is nowhere to keep them: they are read again.
+        let _ = READ_AHEAD.try_with(|cell| {
+            *cell.borrow_mut() = Some(ReadAhead {
+                aggregate_type: A::TYPE,
+                aggregate_id: aggregate_id.to_string(),
+                after,
+                events,
+            })
+        });
+        Ok(snapshot)
     }
 
     async fn persist<A: Aggregate>(
