@@ -30,7 +30,11 @@ impl InProcess {
         let service_pool = PgPoolOptions::new()
             .max_connections(crate::app::DEFAULT_POOL_SIZE)
             .acquire_timeout(crate::app::ACQUIRE_TIMEOUT)
-            .connect_with((*pool.connect_options()).clone())
+            .connect_with(
+                (*pool.connect_options())
+                    .clone()
+                    .statement_cache_capacity(crate::app::STATEMENTS_KEPT),
+            )
             .await?;
         let secret = MasterKey::generate().export_hex();
         let services = crate::app::services(
