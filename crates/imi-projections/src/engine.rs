@@ -80,21 +80,6 @@ struct Batch {
     failed: Vec<(usize, ProjectionError)>,
 }
 
-/// The statement that begins a group batch: a projector's batch ([`feed::PROJECTOR_BATCH`])
-/// that takes the apply locks `keys` in their order. The keys are the engine's own (projection
-/// names and slots), quoted as literals all the same.
-fn begin_locked(keys: &[String]) -> String {
-    let quoted: Vec<String> = keys
-        .iter()
-        .map(|k| format!("'{}'", k.replace('\'', "''")))
-        .collect();
-    format!(
-        "BEGIN; {}; SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(ARRAY[{}]::text[]) AS k",
-        feed::PROJECTOR_BATCH,
-        quoted.join(", ")
-    )
-}
-
 /// Keeps a set of projections up to date for as long as its task runs.
 pub struct Engine {
     pool: PgPool,
@@ -415,10 +400,14 @@ impl Engine {
         let keys: Vec<String> = names.iter().map(|n| apply_lock(n, Slot::Live)).collect();
         let started = Instant::now();
 
-        // One round trip: the transaction begins as a projector's batch (see
-        // runner::apply_batch_counted) holding its members' apply locks. Fencing: the
-        // checkpoints are read in a later statement, so under the locks.
-        let mut tx = imi_store::pool::begin_with(&self.pool, begin_locked(&keys)).await?;
+        let mut tx = imi_store::pool::begin(&self.pool).await?;
+        // A projector's batch (see runner::apply_batch_counted).
+        sqlx::Executor::execute(&mut *tx, feed::PROJECTOR_BATCH).await?;
+        // Fencing: the checkpoints are read in a later statement, so under the locks.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k")
+            .bind(&keys)
+            .execute(&mut *tx)
+            .await?;
         let rows = sqlx::query(
             "SELECT name, xid, position FROM projections WHERE slot = 'live' AND name = ANY($1)",
         )

@@ -55,17 +55,6 @@ pub async fn begin(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>
     Transaction::begin(connection, None).await
 }
 
-/// A transaction on `pool` begun by `statement` (a `BEGIN` and what should run with it, in one
-/// round trip as a simple query; its rows are not read), counted as waiting until its
-/// connection comes.
-pub async fn begin_with(
-    pool: &PgPool,
-    statement: String,
-) -> sqlx::Result<Transaction<'static, Postgres>> {
-    let connection = acquire(pool).await?;
-    Transaction::begin(connection, Some(statement.into())).await
-}
-
 /// Tasks waiting now for a connection of `pool` at the service's own acquisitions.
 pub fn waiting(pool: &PgPool) -> u64 {
     counter(pool).load(Ordering::Relaxed).max(0) as u64
