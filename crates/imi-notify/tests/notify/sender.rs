@@ -346,6 +346,22 @@ async fn an_unreachable_server_is_retried_with_backoff_then_given_up() {
     assert_eq!(attempts, 3);
 }
 
+/// A mail to the office of authority `old`, created 30 days ago: beyond the sender's horizon.
+async fn old_office_mail(scene: &Scene) -> Row {
+    scene
+        .authority("old", "DE", Some("old@ca.example.de"))
+        .await;
+    at(
+        row(
+            kinds::AUTHORITY_VALIDATED,
+            "old",
+            EmailTo::Authority,
+            json!({}),
+        ),
+        Utc::now() - Days::days(30),
+    )
+}
+
 #[tokio::test]
 async fn nothing_is_mailed_without_an_address_or_beyond_the_horizon() {
     let scene = Scene::new().await;
@@ -390,18 +406,7 @@ async fn nothing_is_mailed_without_an_address_or_beyond_the_horizon() {
             json!({"code_digest": "gone"}),
         )
     };
-    scene
-        .authority("old", "DE", Some("old@ca.example.de"))
-        .await;
-    let old = at(
-        row(
-            kinds::AUTHORITY_VALIDATED,
-            "old",
-            EmailTo::Authority,
-            json!({}),
-        ),
-        Utc::now() - Days::days(30),
-    );
+    let old = old_office_mail(&scene).await;
     scene
         .add(&[
             no_address.clone(),
@@ -431,18 +436,7 @@ async fn a_notification_found_beyond_the_horizon_by_a_running_sender_is_skipped(
     let smtp = SmtpServer::start();
     let s = sender(&scene, &smtp, "s");
     assert!(s.drain().await.unwrap().is_empty(), "nothing yet");
-    scene
-        .authority("old", "DE", Some("old@ca.example.de"))
-        .await;
-    let old = at(
-        row(
-            kinds::AUTHORITY_VALIDATED,
-            "old",
-            EmailTo::Authority,
-            json!({}),
-        ),
-        Utc::now() - Days::days(30),
-    );
+    let old = old_office_mail(&scene).await;
     let new = row(
         kinds::AUTHORITY_VALIDATED,
         "old",
