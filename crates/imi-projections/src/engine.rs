@@ -80,6 +80,37 @@ struct Batch {
     failed: Vec<(usize, ProjectionError)>,
 }
 
+/// The lane of each of `names` among `lanes`: each group goes whole into the lane with the fewest
+/// projections so far (groups in the order given, a name in the first group that holds it),
+/// then the other projections, in name order, one by one into the lane with the fewest.
+pub fn deal(names: &[&str], groups: &[Vec<&str>], lanes: usize) -> Vec<usize> {
+    let lanes = lanes.max(1);
+    let mut lane_of: Vec<Option<usize>> = vec![None; names.len()];
+    let mut sizes = vec![0usize; lanes];
+    let fewest = |sizes: &[usize]| (0..sizes.len()).min_by_key(|&l| sizes[l]).unwrap_or(0);
+    for group in groups {
+        let members: Vec<usize> = (0..names.len())
+            .filter(|&i| lane_of[i].is_none() && group.contains(&names[i]))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let lane = fewest(&sizes);
+        for i in members {
+            lane_of[i] = Some(lane);
+            sizes[lane] += 1;
+        }
+    }
+    let mut rest: Vec<usize> = (0..names.len()).filter(|&i| lane_of[i].is_none()).collect();
+    rest.sort_by_key(|&i| names[i]);
+    for i in rest {
+        let lane = fewest(&sizes);
+        lane_of[i] = Some(lane);
+        sizes[lane] += 1;
+    }
+    lane_of.into_iter().map(|l| l.unwrap_or(0)).collect()
+}
+
 /// Keeps a set of projections up to date for as long as its task runs.
 pub struct Engine {
     pool: PgPool,
@@ -89,6 +120,8 @@ pub struct Engine {
     stop: Option<watch::Receiver<bool>>,
     limit: i64,
     lanes: usize,
+    /// Projections that share a lane (see [`Engine::with_lane_groups`]).
+    groups: Vec<Vec<&'static str>>,
 }
 
 /// Lanes when none are set: one connection each while a batch runs.
@@ -104,7 +137,15 @@ impl Engine {
             stop: None,
             limit: LIVE_BATCH,
             lanes: DEFAULT_LANES,
+            groups: Vec::new(),
         }
+    }
+
+    /// Keep each group of projections (by name) in one lane: a client that waits for all of a
+    /// group is then released by one lane's commit rather than by the last of several.
+    pub fn with_lane_groups(mut self, groups: Vec<Vec<&'static str>>) -> Self {
+        self.groups = groups;
+        self
     }
 
     /// Run the group's batch in `lanes` transactions at once (at least one).
@@ -368,13 +409,13 @@ impl Engine {
     /// One group batch over `members`, dealt in name order into the engine's lanes, which run
     /// at once. Read: the most any lane read (a backlog in one lane means another batch).
     async fn batch_in_lanes(&self, members: &[usize]) -> Result<Batch, ProjectionError> {
-        let mut sorted = members.to_vec();
-        sorted.sort_by_key(|&i| self.projections[i].name());
-        let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); self.lanes.min(sorted.len()).max(1)];
-        let count = lanes.len();
-        for (k, i) in sorted.into_iter().enumerate() {
-            lanes[k % count].push(i);
+        let names: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
+        let lane_of = deal(&names, &self.groups, self.lanes);
+        let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); self.lanes.max(1)];
+        for &i in members {
+            lanes[lane_of[i]].push(i);
         }
+        lanes.retain(|lane| !lane.is_empty());
         let outcomes = futures::future::join_all(lanes.iter().map(|lane| self.batch(lane))).await;
         let mut all = Batch {
             read: 0,
@@ -525,5 +566,31 @@ impl Engine {
             read: events.len(),
             failed,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deal;
+
+    #[test]
+    fn a_group_shares_one_lane_and_the_others_fill_the_emptiest() {
+        let names = ["e", "a", "d", "c", "b", "f"];
+        let lanes = deal(&names, &[vec!["c", "d", "zz"], vec!["c", "f"]], 3);
+        assert_eq!(lanes[3], lanes[2], "c and d share a lane");
+        // c went with the first group; f alone from the second, into an empty lane.
+        assert_ne!(lanes[5], lanes[2]);
+        let mut sizes = [0; 3];
+        for l in &lanes {
+            sizes[*l] += 1;
+        }
+        assert_eq!(sizes, [2, 2, 2], "the rest fill the emptiest lanes");
+    }
+
+    #[test]
+    fn without_groups_the_projections_are_dealt_in_name_order() {
+        let lanes = deal(&["c", "a", "b", "d"], &[], 2);
+        // a, b, c, d go to lanes 0, 1, 0, 1.
+        assert_eq!(lanes, vec![0, 0, 1, 1]);
     }
 }

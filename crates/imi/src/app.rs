@@ -461,6 +461,18 @@ pub fn spawn_sender(
     (stop, task)
 }
 
+/// The projections a mutation waits for by default, each set kept in one lane of the engine: a
+/// waiting client is released by one lane's commit, not by the last of several.
+fn lane_groups() -> Vec<Vec<&'static str>> {
+    let mut requests: Vec<&'static str> = imi_app::requests::DEFAULT_WAIT.to_vec();
+    for name in imi_app::subject_requests::DEFAULT_WAIT {
+        if !requests.contains(&name) {
+            requests.push(name);
+        }
+    }
+    vec![requests, imi_app::alerts::DEFAULT_WAIT.to_vec()]
+}
+
 /// The process's projection engine (see [`Engine`]), restarted after an error, woken by the
 /// process's one LISTEN; it returns after its batch once `stop` turns true.
 fn spawn_runners(
@@ -477,6 +489,7 @@ fn spawn_runners(
                 .with_wake(wake.subscribe())
                 .with_locks(locks.clone())
                 .with_lanes(lanes)
+                .with_lane_groups(lane_groups())
                 .with_stop(stop.clone());
             match engine.run().await {
                 Ok(()) => return,
