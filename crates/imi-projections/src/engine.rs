@@ -10,7 +10,7 @@
 //! apply lock, in feed order and below the horizon, nothing is skipped or applied twice, even
 //! when members stand at different positions (a rebuild swapped in, a member just joined).
 //!
-//! The group is dealt into *lanes* ([`Engine::with_lanes`]): each lane is such a batch, in a
+//! The group is dealt into *lanes* ([`Engine::with_lanes`], [`deal`]): each lane is such a batch, in a
 //! transaction and on a connection of its own, and the lanes run at once. A projection's
 //! batch costs mostly round trips, so lanes overlap one projection's waits with another's
 //! work; each lane commits (and wakes those waiting for its projections) as soon as it is
@@ -122,6 +122,8 @@ pub struct Engine {
     lanes: usize,
     /// Projections that share a lane (see [`Engine::with_lane_groups`]).
     groups: Vec<Vec<&'static str>>,
+    /// The lane of each projection, dealt once when the engine starts ([`deal`]).
+    lane_of: Vec<usize>,
 }
 
 /// Lanes when none are set: one connection each while a batch runs.
@@ -138,6 +140,7 @@ impl Engine {
             limit: LIVE_BATCH,
             lanes: DEFAULT_LANES,
             groups: Vec::new(),
+            lane_of: Vec::new(),
         }
     }
 
@@ -189,6 +192,8 @@ impl Engine {
     /// Runs until stopped (`Ok`), the task is dropped, or a batch fails for a reason no single
     /// projection explains (`Err`, e.g. the database went away). Gives every lock up on return.
     pub async fn run(mut self) -> Result<(), ProjectionError> {
+        let names: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
+        self.lane_of = deal(&names, &self.groups, self.lanes);
         let mut states: Vec<State> = self.projections.iter().map(|_| State::Standby).collect();
         let (done_tx, mut done_rx) =
             mpsc::unbounded_channel::<(usize, Result<(), ProjectionError>)>();
@@ -406,14 +411,12 @@ impl Engine {
         })
     }
 
-    /// One group batch over `members`, dealt in name order into the engine's lanes, which run
+    /// One group batch over `members`, each in the lane dealt to it, the lanes run
     /// at once. Read: the most any lane read (a backlog in one lane means another batch).
     async fn batch_in_lanes(&self, members: &[usize]) -> Result<Batch, ProjectionError> {
-        let names: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
-        let lane_of = deal(&names, &self.groups, self.lanes);
         let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); self.lanes.max(1)];
         for &i in members {
-            lanes[lane_of[i]].push(i);
+            lanes[self.lane_of[i]].push(i);
         }
         lanes.retain(|lane| !lane.is_empty());
         let outcomes = futures::future::join_all(lanes.iter().map(|lane| self.batch(lane))).await;

@@ -11,13 +11,14 @@
 //! the start gives. Entries are kept by database (one process may serve several) and
 //! authority, at most [`ENTRIES`], the least recently used dropped first.
 
+use crate::per_database::Counter;
+use crate::repository::event_of;
 use crate::wake::database;
-use cqrs_es::persist::{EventUpcaster, SerializedEvent};
+use cqrs_es::persist::EventUpcaster;
 use cqrs_es::{Aggregate, EventEnvelope};
 use imi_domain::authority::{Authority, AuthoritySummary};
 use lru::LruCache;
 use sqlx::{PgPool, Row};
-use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
@@ -40,7 +41,7 @@ static CACHE: LazyLock<Mutex<LruCache<Key, Entry>>> = LazyLock::new(|| {
 });
 
 /// Loads that started from a kept entry, by database, for tests and benchmarks.
-static HITS: LazyLock<Mutex<HashMap<String, u64>>> = LazyLock::new(Mutex::default);
+static HITS: Counter = Counter::new();
 
 fn cache() -> MutexGuard<'static, LruCache<Key, Entry>> {
     CACHE.lock().unwrap_or_else(|e| e.into_inner())
@@ -48,8 +49,7 @@ fn cache() -> MutexGuard<'static, LruCache<Key, Entry>> {
 
 /// How many loads in `pool`'s database so far started from a kept entry.
 pub fn hits(pool: &PgPool) -> u64 {
-    let hits = HITS.lock().unwrap_or_else(|e| e.into_inner());
-    hits.get(&database(pool)).copied().unwrap_or(0)
+    HITS.get(pool)
 }
 
 /// The events of an authority from a sequence on, with their hashes.
@@ -74,11 +74,7 @@ pub async fn load(
         if let Some(entry) =
             fold_from(pool, upcasters, id, aggregate, sequence, Some(&hash)).await?
         {
-            *HITS
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(key.0.clone())
-                .or_default() += 1;
+            HITS.add(pool);
             return Ok(keep(key, id, entry));
         }
         cache().pop(&key);
@@ -152,19 +148,7 @@ async fn fold_from(
         last_hash = first_hash;
     }
     for row in rows {
-        let event = SerializedEvent {
-            aggregate_id: id.to_string(),
-            sequence: row
-                .try_get::<i64, _>("sequence")
-                .map_err(database_error)?
-                .try_into()
-                .map_err(|_| LoadError(format!("authority {id}: a negative sequence")))?,
-            aggregate_type: "Authority".to_string(),
-            event_type: row.try_get("event_type").map_err(database_error)?,
-            event_version: row.try_get("event_version").map_err(database_error)?,
-            payload: row.try_get("payload").map_err(database_error)?,
-            metadata: row.try_get("metadata").map_err(database_error)?,
-        };
+        let event = event_of("Authority", id, row).map_err(database_error)?;
         let event = upcasters.iter().fold(event, |event, upcaster| {
             if upcaster.can_upcast(&event.event_type, &event.event_version) {
                 upcaster.upcast(event)

@@ -35,6 +35,7 @@ pub mod feed;
 pub mod guard;
 pub mod history;
 pub mod metadata;
+mod per_database;
 pub mod pool;
 pub mod processing_log;
 pub mod question_sets;

@@ -10,6 +10,7 @@
 //! of the database.
 
 use crate::feed::FeedPosition;
+use crate::per_database::Counter;
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
@@ -18,7 +19,6 @@ use postgres_es::PostgresEventRepository;
 use serde_json::Value;
 use sqlx::{PgPool, Row};
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 tokio::task_local! {
     /// Where the append of the command running in this task reports its last event's position.
@@ -35,12 +35,13 @@ struct ReadAhead {
     events: Vec<SerializedEvent>,
 }
 
-/// Loads that took their events from the snapshot's statement (for tests).
-static READ_AHEAD_USED: AtomicU64 = AtomicU64::new(0);
+/// Loads that took their events from the snapshot's statement, by database (for tests).
+static READ_AHEAD_USED: Counter = Counter::new();
 
-/// How many loads so far took their events from the statement that read their snapshot.
-pub fn loads_read_ahead() -> u64 {
-    READ_AHEAD_USED.load(Ordering::Relaxed)
+/// How many loads in `pool`'s database so far took their events from the statement that read
+/// their snapshot.
+pub fn loads_read_ahead(pool: &PgPool) -> u64 {
+    READ_AHEAD_USED.get(pool)
 }
 
 /// The snapshot (first row, if any) and the events after it, in one statement: both parts read
@@ -66,14 +67,17 @@ SELECT sequence, event_type, event_version, payload, metadata
  WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
  ORDER BY sequence";
 
-fn event_of(
+/// An event of `aggregate_type` `aggregate_id` from a row with its sequence, type, version,
+/// payload and metadata, as stored (not upcast).
+pub(crate) fn event_of(
     aggregate_type: &str,
     aggregate_id: &str,
     row: &sqlx::postgres::PgRow,
 ) -> Result<SerializedEvent, sqlx::Error> {
+    let sequence: i64 = row.try_get("sequence")?;
     Ok(SerializedEvent::new(
         aggregate_id.to_string(),
-        row.try_get::<i64, _>("sequence")? as usize,
+        usize::try_from(sequence).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         aggregate_type.to_string(),
         row.try_get("event_type")?,
         row.try_get("event_version")?,
@@ -212,7 +216,7 @@ impl PersistedEventRepository for EventRepository {
                 && r.aggregate_id == aggregate_id
                 && r.after == last_sequence
         }) {
-            READ_AHEAD_USED.fetch_add(1, Ordering::Relaxed);
+            READ_AHEAD_USED.add(&self.pool);
             return Ok(read.events);
         }
         let rows = sqlx::query(EVENTS_AFTER)

@@ -133,7 +133,7 @@ async fn snapshots_are_taken_when_configured_and_loading_from_them_works() {
     )
     .await;
     register(&pool, &bus, "a-1").await;
-    let read_ahead = imi_store::repository::loads_read_ahead();
+    let read_ahead = imi_store::repository::loads_read_ahead(&pool);
     for i in 0..5 {
         bus.execute(
             "a-1",
@@ -164,7 +164,10 @@ async fn snapshots_are_taken_when_configured_and_loading_from_them_works() {
     assert_eq!(events, 7, "setting the current title again records nothing");
     assert!(unchanged.is_some());
     // Each load read the snapshot and the events after it in one statement.
-    assert!(imi_store::repository::loads_read_ahead() >= read_ahead + 6);
+    assert_eq!(
+        imi_store::repository::loads_read_ahead(&pool),
+        read_ahead + 6
+    );
 }
 
 #[tokio::test]
