@@ -228,6 +228,31 @@ async fn two_senders_at_once_send_each_notification_once() {
 }
 
 #[tokio::test]
+async fn a_mail_behind_more_than_one_claim_walks_over_is_still_sent() {
+    let scene = Scene::new().await;
+    let smtp = SmtpServer::start();
+    let taken = office_mails(&scene, 300).await;
+    sqlx::query(
+        "INSERT INTO notification_deliveries (notification_id, state, attempts, claimed_by)
+         SELECT unnest($1::text[]), 'sent', 1, 'other'",
+    )
+    .bind(taken.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+    .execute(scene.pool())
+    .await
+    .unwrap();
+    // In-app only: nothing to mail.
+    let in_app: Vec<Row> = (0..300)
+        .map(|_| row(kinds::AUTHORITY_VALIDATED, "ca-de", EmailTo::None, json!({})))
+        .collect();
+    scene.add(&in_app).await;
+    let due = more_office_mails(&scene, 1).await;
+
+    let sent = sender(&scene, &smtp, "s").drain().await.unwrap();
+    assert_eq!(sent.len(), 1, "600 passed over, in two walks: {sent:?}");
+    assert_eq!(message_ids(&smtp.received()), vec![message_id(&due[0].id)]);
+}
+
+#[tokio::test]
 async fn a_running_sender_finds_what_came_after_it_what_another_took_and_retries_behind_it() {
     let scene = Scene::new().await;
     let smtp = SmtpServer::start();
