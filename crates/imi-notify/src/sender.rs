@@ -391,17 +391,23 @@ impl Sender {
     /// Composes and sends one notification. Database errors abort (the claim expires and
     /// the notification is tried again); everything else is an outcome.
     async fn deliver(&self, id: &str) -> Result<Outcome, sqlx::Error> {
-        let row: Option<Value> = sqlx::query_scalar(
-            "SELECT to_jsonb(n) FROM notifications.notifications n WHERE n.id = $1",
-        )
+        // The notification with its recipient authority's office, in one round trip.
+        let found: Option<(Value, Option<String>, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT to_jsonb(n), a.member_state, a.contact->>'email'
+               FROM notifications.notifications n
+               LEFT JOIN {}.authorities a ON a.authority_id = n.recipient_authority
+              WHERE n.id = $1",
+            directory::NAME
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else {
+        let Some((row, member_state, email)) = found else {
             return Ok(Outcome::Skipped("the notification is gone".into()));
         };
         let row: Row = serde_json::from_value(row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        let recipient = match self.recipient(&row).await? {
+        let office = member_state.map(|ms| (ms, email));
+        let recipient = match self.recipient(&row, office).await? {
             Ok(recipient) => recipient,
             Err(skip) => return Ok(skip),
         };
@@ -460,16 +466,14 @@ impl Sender {
             .map_err(|e| format!("the mail could not be composed: {e}"))
     }
 
-    /// The address and language of a notification's recipient, or why there is none.
-    async fn recipient(&self, row: &Row) -> Result<Result<Recipient, Outcome>, sqlx::Error> {
+    /// The address and language of a notification's recipient, or why there is none; `office`
+    /// is the recipient authority's Member State and e-mail in the directory, if it is there.
+    async fn recipient(
+        &self,
+        row: &Row,
+        office: Option<(String, Option<String>)>,
+    ) -> Result<Result<Recipient, Outcome>, sqlx::Error> {
         let authority = row.recipient_authority.as_deref().unwrap_or_default();
-        let office: Option<(String, Option<String>)> = sqlx::query_as(&format!(
-            "SELECT member_state, contact->>'email' FROM {}.authorities WHERE authority_id = $1",
-            directory::NAME
-        ))
-        .bind(authority)
-        .fetch_optional(&self.pool)
-        .await?;
         let member_state = office
             .as_ref()
             .map(|(ms, _)| ms.clone())

@@ -444,9 +444,8 @@ impl Engine {
         let keys: Vec<String> = names.iter().map(|n| apply_lock(n, Slot::Live)).collect();
         let started = Instant::now();
 
-        let mut tx = imi_store::pool::begin(&self.pool).await?;
         // A projector's batch (see runner::apply_batch_counted).
-        sqlx::Executor::execute(&mut *tx, feed::PROJECTOR_BATCH).await?;
+        let mut tx = imi_store::pool::begin_with(&self.pool, feed::PROJECTOR_BATCH).await?;
         // Fencing: the checkpoints are read in a later statement, so under the locks.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k")
             .bind(&keys)

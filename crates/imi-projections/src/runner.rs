@@ -160,10 +160,9 @@ pub async fn apply_batch_counted(
     limit: i64,
 ) -> Result<BatchCount, ProjectionError> {
     let name = projection.name();
-    let mut tx = imi_store::pool::begin(pool).await?;
     // Writes no events (so does not hold the feed back) and skips the WAL flush (derived data
     // that commits with its checkpoint).
-    sqlx::Executor::execute(&mut *tx, feed::PROJECTOR_BATCH).await?;
+    let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
     // Fencing: whoever holds this applies; the checkpoint is read only after it is held.
     lock(&mut tx, &apply_lock(name, slot)).await?;
     let Some(after) = checkpoint(&mut tx, name, slot).await? else {
@@ -225,9 +224,8 @@ pub(crate) async fn apply_rebuild_batch(
         None => None,
     };
     let nothing = || Ok((0, vec![0; members.len()], None));
-    let mut tx = imi_store::pool::begin(pool).await?;
     // A projector's batch (see apply_batch_counted).
-    sqlx::Executor::execute(&mut *tx, feed::PROJECTOR_BATCH).await?;
+    let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
     fast_compression(&mut tx).await?;
     // Fencing: whoever holds these applies; the checkpoints are read only after they are held.
     let mut after = None;

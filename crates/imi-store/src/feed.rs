@@ -75,13 +75,14 @@ SELECT xid::text::bigint AS txid, position, aggregate_type, aggregate_id, sequen
  ORDER BY events.xid, events.position
  LIMIT $3";
 
-/// The statements that make the transaction on which they run a projector's batch: it
-/// declares it writes no events, so that being open it does not hold the feed's horizon back
-/// (the events table refuses its inserts from then on), and its commit does not wait for the
-/// WAL flush: what it writes is derived from the log and commits with its checkpoint, so a crash
-/// loses at most batches that are then applied again. One round trip, run as the batch's first.
+/// The statements that begin a projector's batch ([`crate::pool::begin_with`]): the
+/// transaction declares it writes no events, so that being open it does not hold the feed's
+/// horizon back (the events table refuses its inserts from then on), and its commit does not
+/// wait for the WAL flush: what it writes is derived from the log and commits with its
+/// checkpoint, so a crash loses at most batches that are then applied again. One round trip
+/// with the `BEGIN`: a lane's batch is a few events, and its cost is its round trips.
 pub const PROJECTOR_BATCH: &str =
-    "SELECT imi_writes_no_events(); SET LOCAL synchronous_commit = off";
+    "BEGIN; SELECT imi_writes_no_events(); SET LOCAL synchronous_commit = off";
 
 /// Reads up to `limit` events after `after`, below the current horizon.
 pub async fn read(

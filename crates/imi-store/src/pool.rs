@@ -55,6 +55,16 @@ pub async fn begin(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>
     Transaction::begin(connection, None).await
 }
 
+/// [`begin`] with `statements` for the `BEGIN`, sent as one simple query (e.g.
+/// [`crate::feed::PROJECTOR_BATCH`]); refused unless they leave a transaction open.
+pub async fn begin_with(
+    pool: &PgPool,
+    statements: &'static str,
+) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let connection = acquire(pool).await?;
+    Transaction::begin(connection, Some(statements.into())).await
+}
+
 /// Tasks waiting now for a connection of `pool` at the service's own acquisitions.
 pub fn waiting(pool: &PgPool) -> u64 {
     counter(pool).load(Ordering::Relaxed).max(0) as u64

@@ -242,7 +242,14 @@ async fn a_mail_behind_more_than_one_claim_walks_over_is_still_sent() {
     .unwrap();
     // In-app only: nothing to mail.
     let in_app: Vec<Row> = (0..300)
-        .map(|_| row(kinds::AUTHORITY_VALIDATED, "ca-de", EmailTo::None, json!({})))
+        .map(|_| {
+            row(
+                kinds::AUTHORITY_VALIDATED,
+                "ca-de",
+                EmailTo::None,
+                json!({}),
+            )
+        })
         .collect();
     scene.add(&in_app).await;
     let due = more_office_mails(&scene, 1).await;

@@ -127,12 +127,13 @@ async fn open_writer(
     pool: &sqlx::PgPool,
     projector: bool,
 ) -> sqlx::Transaction<'static, sqlx::Postgres> {
-    let mut tx = pool.begin().await.unwrap();
-    if projector {
-        sqlx::Executor::execute(&mut *tx, feed::PROJECTOR_BATCH)
+    let mut tx = if projector {
+        imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH)
             .await
-            .unwrap();
-    }
+            .unwrap()
+    } else {
+        pool.begin().await.unwrap()
+    };
     sqlx::Executor::execute(
         &mut *tx,
         "CREATE TEMP TABLE IF NOT EXISTS scratch (n int); INSERT INTO scratch VALUES (1)",
@@ -194,11 +195,14 @@ async fn a_transaction_declared_to_write_no_events_writes_none_and_a_writer_cann
 
     let mut writer = pool.begin().await.unwrap();
     insert(&mut *writer, "written", 1, json!({})).await.unwrap();
-    let refused = sqlx::Executor::execute(&mut *writer, feed::PROJECTOR_BATCH)
+    let refused = sqlx::Executor::execute(&mut *writer, "SELECT imi_writes_no_events()")
         .await
         .unwrap_err();
     assert_eq!(code(refused).as_deref(), Some("IM003"));
     writer.rollback().await.unwrap();
+    // A batch whose beginning fails is no batch: an error, and no transaction left open.
+    let failed = imi_store::pool::begin_with(&pool, "BEGIN; SELECT 1/0").await;
+    assert_eq!(failed.err().and_then(code).as_deref(), Some("22012"));
     assert!(read_all(&pool, FeedPosition::START).await.is_empty());
 }
 
