@@ -118,8 +118,10 @@ pub async fn read_of(
     rows.iter().map(decode).collect()
 }
 
-/// A row as the current code reads it: upcast to the event's current version.
-fn decode(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error> {
+/// A row as the current code reads it: upcast to the event's current version. The row has the
+/// columns of [`READ_SQL`]'s select list (`txid` for the transaction id as a bigint): a reader
+/// that joins the feed into a statement of its own decodes its rows with this.
+pub fn decode(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error> {
     let mut event = decode_recorded(row)?;
     if !event.payload.is_null() {
         crate::upcasting::upcast(&mut event);

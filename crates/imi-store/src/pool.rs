@@ -5,6 +5,7 @@
 
 use sqlx::pool::PoolConnection;
 use sqlx::{PgPool, Postgres, Transaction};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -59,7 +60,7 @@ pub async fn begin(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>
 /// [`crate::feed::PROJECTOR_BATCH`]); refused unless they leave a transaction open.
 pub async fn begin_with(
     pool: &PgPool,
-    statements: &'static str,
+    statements: impl Into<Cow<'static, str>>,
 ) -> sqlx::Result<Transaction<'static, Postgres>> {
     let connection = acquire(pool).await?;
     Transaction::begin(connection, Some(statements.into())).await
