@@ -66,7 +66,13 @@ pub fn request(events: &[FeedEvent]) -> Result<Option<RequestAt>, ProjectionErro
             step
         })
         .collect();
-    let touched = Touched { request, events };
+    let touched = Touched {
+        request: std::sync::Arc::new(request),
+        events: events
+            .into_iter()
+            .map(|(e, event)| (e, std::sync::Arc::new(event)))
+            .collect(),
+    };
     let (Some(mut monitoring), Some(mut full)) = (
         request_monitoring::monitoring_row(&touched),
         request_full::full_row(&id, &touched),

@@ -264,10 +264,10 @@ struct Column {
 /// the row's JSON as `jsonb_populate_recordset` reads it: missing or `null` is NULL, a string
 /// is its text (for a JSON column, its JSON), an array into an array column an array literal,
 /// anything else its JSON text.
-pub(crate) async fn copy_rows<T: Serialize>(
+pub(crate) async fn copy_rows(
     db: &mut PgConnection,
     table: &str,
-    rows: &[T],
+    rows: &[serde_json::Value],
 ) -> Result<(), sqlx::Error> {
     let columns: Vec<Column> = sqlx::query_as(
         "SELECT a.attname::text AS name, t.typname IN ('json', 'jsonb') AS json,
@@ -281,8 +281,7 @@ pub(crate) async fn copy_rows<T: Serialize>(
     .await?;
     let mut text = String::new();
     for row in rows {
-        let value = serde_json::to_value(row).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let serde_json::Value::Object(fields) = value else {
+        let serde_json::Value::Object(fields) = row else {
             return Err(sqlx::Error::Protocol(format!(
                 "a row of {table} is not a JSON object"
             )));

@@ -11,14 +11,16 @@ use imi_store::feed::FeedEvent;
 use serde::Deserialize;
 use sqlx::PgConnection;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The aggregate type of information requests in the log.
 pub const REQUEST: &str = "InformationRequest";
 
 /// A request the batch touched: its state after the batch and the batch's events of it.
+/// Shared, not copied, by the members of a group rebuild ([`crate::shared_fold`]).
 pub struct Touched<'a> {
-    pub request: InformationRequest,
-    pub events: Vec<(&'a FeedEvent, RequestEvent)>,
+    pub request: Arc<InformationRequest>,
+    pub events: Vec<(&'a FeedEvent, Arc<RequestEvent>)>,
 }
 
 impl Touched<'_> {
@@ -54,6 +56,14 @@ pub async fn fold_requests<'a>(
     events: &'a [FeedEvent],
     writes: &mut Writes,
 ) -> Result<BTreeMap<String, Touched<'a>>, ProjectionError> {
+    let memory = crate::fold_memory::current();
+    if memory.is_some() {
+        // A group rebuild: the members after the first take its fold of the batch, without
+        // decoding the events again.
+        if let Some(touched) = crate::shared_fold::reuse(events) {
+            return Ok(touched);
+        }
+    }
     let decoded = request_events(events)?;
     let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
     if decoded.is_empty() {
@@ -65,30 +75,29 @@ pub async fn fold_requests<'a>(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    if let Some(memory) = crate::fold_memory::current() {
-        // A rebuild: the states stay in its memory between batches; in a group rebuild, the
-        // members after the first take its fold of the batch.
-        if let Some(touched) = crate::shared_fold::reuse(&decoded) {
-            return Ok(touched);
-        }
-        let batch = crate::shared_fold::key(&decoded);
+    if let Some(memory) = memory {
+        // A rebuild: the states stay in its memory between batches.
         let taken = crate::fold_memory::take::<InformationRequest>(&memory, db, &ids).await?;
         let mut sequences = Sequences::known(taken.iter().map(|(id, (_, s))| (id.clone(), *s)));
         for (id, (request, _)) in taken {
             touched.insert(
                 id,
                 Touched {
-                    request,
+                    request: Arc::new(request),
                     events: vec![],
                 },
             );
         }
         fold_into(&mut touched, &mut sequences, decoded)?;
-        let states = touched
-            .iter()
-            .map(|(id, t)| (id.clone(), t.request.clone(), sequences.last(id)));
+        let states = touched.iter().map(|(id, t)| {
+            (
+                id.clone(),
+                InformationRequest::clone(&t.request),
+                sequences.last(id),
+            )
+        });
         crate::fold_memory::give_back(&memory, db, states).await?;
-        crate::shared_fold::keep(batch, &touched)?;
+        crate::shared_fold::keep(events, &touched)?;
         return Ok(touched);
     }
     let (mut sequences, stored) =
@@ -97,7 +106,7 @@ pub async fn fold_requests<'a>(
         touched.insert(
             id,
             Touched {
-                request,
+                request: Arc::new(request),
                 events: vec![],
             },
         );
@@ -106,7 +115,9 @@ pub async fn fold_requests<'a>(
     writes.states(
         "request_states",
         "request_id",
-        touched.iter().map(|(id, t)| (id.as_str(), &t.request)),
+        touched
+            .iter()
+            .map(|(id, t)| (id.as_str(), t.request.as_ref())),
     )?;
     writes.sequences(&sequences);
     Ok(touched)
@@ -123,11 +134,12 @@ fn fold_into<'a>(
         let t = touched
             .entry(e.aggregate_id.clone())
             .or_insert_with(|| Touched {
-                request: InformationRequest::default(),
+                request: Arc::default(),
                 events: vec![],
             });
-        t.request.record(event.clone());
-        t.events.push((e, event));
+        // The state is this fold's own until the fold is kept: no copy is made here.
+        Arc::make_mut(&mut t.request).record(event.clone());
+        t.events.push((e, Arc::new(event)));
     }
     Ok(())
 }

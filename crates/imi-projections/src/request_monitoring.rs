@@ -156,7 +156,7 @@ fn latest_dispatch(
     summary: &RequestSummary,
 ) -> Option<DateTime<Utc>> {
     use imi_domain::request::RequestEvent as E;
-    let in_batch = t.events.iter().rev().find_map(|(_, e)| match e {
+    let in_batch = t.events.iter().rev().find_map(|(_, e)| match e.as_ref() {
         E::RequestSent { at, .. } | E::RequestForwarded { at, .. } => Some(*at),
         _ => None,
     });

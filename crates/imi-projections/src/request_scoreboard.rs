@@ -65,7 +65,7 @@ impl Projection for RequestScoreboard {
             .filter_map(|t| {
                 let s = t.summary()?;
                 let d = &s.dates;
-                let rated_at = t.events.iter().find_map(|(_, e)| match e {
+                let rated_at = t.events.iter().find_map(|(_, e)| match e.as_ref() {
                     RequestEvent::ReplyRated { at, .. } => Some(*at),
                     _ => None,
                 });

@@ -265,6 +265,18 @@ pub(crate) async fn apply_rebuild_batch(
             })
         })
     });
+    let moved = events.len();
+    // Members that all read the same types (one projection, or the request group) get the
+    // batch without the events of other types, dropped from it once here: `read_by` then
+    // lends every member the batch instead of copying the events it reads for each.
+    let events = if members
+        .windows(2)
+        .all(|w| w[0].aggregate_types() == w[1].aggregate_types())
+    {
+        only_read_by(members[0], events)
+    } else {
+        events
+    };
     let applied = async {
         let mut read = Vec::with_capacity(members.len());
         for (n, member) in members.iter().enumerate() {
@@ -274,16 +286,16 @@ pub(crate) async fn apply_rebuild_batch(
                 "projection.batch",
                 projection = member.name(),
                 slot = slot.as_str(),
-                events = events.len()
+                events = moved
             );
-            let apply = apply_and_move(&mut tx, *member, slot, &events, last);
+            let apply = apply_and_move(&mut tx, *member, slot, &events, moved, last);
             read.push(tracing::Instrument::instrument(apply, span).await?);
         }
         tx.commit().await?;
         Ok::<_, ProjectionError>(read)
     };
     match applied.await {
-        Ok(read) => Ok((events.len(), read, next)),
+        Ok(read) => Ok((moved, read, next)),
         Err(e) => {
             if let Some(next) = next {
                 next.abort();
@@ -291,6 +303,17 @@ pub(crate) async fn apply_rebuild_batch(
             Err(e)
         }
     }
+}
+
+/// `events` without those `projection` does not read.
+fn only_read_by(
+    projection: &dyn Projection,
+    mut events: Vec<imi_store::feed::FeedEvent>,
+) -> Vec<imi_store::feed::FeedEvent> {
+    if let Some(types) = projection.aggregate_types() {
+        events.retain(|e| types.contains(&e.aggregate_type.as_str()));
+    }
+    events
 }
 
 /// The aggregate types `members` read, together (`None`: every type).
@@ -329,18 +352,19 @@ async fn commit_batch(
     events: &[imi_store::feed::FeedEvent],
     last: FeedPosition,
 ) -> Result<usize, ProjectionError> {
-    let read = apply_and_move(&mut tx, projection, slot, events, last).await?;
+    let read = apply_and_move(&mut tx, projection, slot, events, events.len(), last).await?;
     tx.commit().await?;
     Ok(read)
 }
 
-/// Applies the events of `events` the projection reads and moves the checkpoint to `last`, in
-/// the caller's transaction; returns how many it read.
+/// Applies the events of `events` the projection reads and moves the checkpoint past the
+/// batch's `moved` events to `last`, in the caller's transaction; returns how many it read.
 async fn apply_and_move(
     tx: &mut PgConnection,
     projection: &dyn Projection,
     slot: Slot,
     events: &[imi_store::feed::FeedEvent],
+    moved: usize,
     last: FeedPosition,
 ) -> Result<usize, ProjectionError> {
     let name = projection.name();
@@ -362,7 +386,7 @@ async fn apply_and_move(
     .bind(slot.as_str())
     .bind(last.xid)
     .bind(last.position)
-    .bind(events.len() as i64)
+    .bind(moved as i64)
     .bind(PROGRESS_CHANNEL)
     .execute(&mut *tx)
     .await?;

@@ -1,8 +1,8 @@
 //! One fold of each batch's requests for the request projections rebuilt together
 //! ([`crate::rebuild::rebuild_together`]). The first member that folds a batch, the owner,
 //! folds it over the rebuild's memory ([`crate::fold_memory`]) as a rebuild of one projection
-//! does; the members after it take a copy of its result instead of decoding and folding the
-//! same requests again. So only the owner's shadow receives the states and sequences the memory
+//! does; the members after it share its result (the states and decoded events behind `Arc`s,
+//! not copies) instead of decoding and folding the same requests again. So only the owner's shadow receives the states and sequences the memory
 //! writes out; when the batches are done, the rebuild copies them into the other members'
 //! shadows.
 //!
@@ -11,7 +11,7 @@
 //! rebuild instead.
 
 use crate::projection::ProjectionError;
-use crate::request_fold::Touched;
+use crate::request_fold::{Touched, REQUEST};
 use imi_domain::request::{InformationRequest, RequestEvent};
 use imi_store::feed::FeedEvent;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -40,19 +40,24 @@ struct Folded {
 }
 
 /// A request's id, its state after the batch, and the batch's events of it by feed position.
-type FoldedRequest = (String, InformationRequest, Vec<(i64, RequestEvent)>);
+type FoldedRequest = (
+    String,
+    Arc<InformationRequest>,
+    Vec<(i64, Arc<RequestEvent>)>,
+);
 
 /// A batch's request events by their first and last feed positions and their number: batches
 /// never overlap, so it names one batch.
 pub(crate) type BatchKey = (i64, i64, usize);
 
-pub(crate) fn key(decoded: &[(&FeedEvent, RequestEvent)]) -> BatchKey {
-    let position = |e: Option<&(&FeedEvent, RequestEvent)>| e.map_or(0, |(e, _)| e.at.position);
-    (
-        position(decoded.first()),
-        position(decoded.last()),
-        decoded.len(),
-    )
+/// The key of the request events of `events`.
+fn key(events: &[FeedEvent]) -> BatchKey {
+    let mut requests = events.iter().filter(|e| e.aggregate_type == REQUEST);
+    let Some(first) = requests.next() else {
+        return (0, 0, 0);
+    };
+    let (last, more) = requests.fold((first, 0), |(_, n), e| (e, n + 1));
+    (first.at.position, last.at.position, more + 1)
 }
 
 pub(crate) fn new() -> Arc<Mutex<Shared>> {
@@ -73,26 +78,27 @@ pub(crate) fn applying(n: usize) {
     let _ = SHARED.try_with(|shared| lock(shared).member = n);
 }
 
-/// The owner's fold of this batch, for a member after it; `None` outside a group, or for the
-/// member that is to fold the batch itself.
-pub(crate) fn reuse<'a>(
-    decoded: &[(&'a FeedEvent, RequestEvent)],
-) -> Option<BTreeMap<String, Touched<'a>>> {
+/// The owner's fold of the batch `events`, for a member after it; `None` outside a group, or
+/// for the member that is to fold the batch itself.
+pub(crate) fn reuse<'a>(events: &'a [FeedEvent]) -> Option<BTreeMap<String, Touched<'a>>> {
     let shared = SHARED.try_with(Arc::clone).ok()?;
     let mut shared = lock(&shared);
     let member = shared.member;
-    let batch = shared.batch.as_ref().filter(|b| b.key == key(decoded))?;
-    let events: HashMap<i64, &'a FeedEvent> =
-        decoded.iter().map(|(e, _)| (e.at.position, *e)).collect();
+    let batch = shared.batch.as_ref().filter(|b| b.key == key(events))?;
+    let by_position: HashMap<i64, &'a FeedEvent> = events
+        .iter()
+        .filter(|e| e.aggregate_type == REQUEST)
+        .map(|e| (e.at.position, e))
+        .collect();
     let touched = batch
         .requests
         .iter()
         .map(|(id, request, batch_events)| {
             let events = batch_events
                 .iter()
-                .map(|(position, event)| Some((*events.get(position)?, event.clone())))
+                .map(|(position, event)| Some((*by_position.get(position)?, Arc::clone(event))))
                 .collect::<Option<_>>()?;
-            let request = request.clone();
+            let request = Arc::clone(request);
             Some((id.clone(), Touched { request, events }))
         })
         .collect::<Option<_>>()?;
@@ -103,7 +109,7 @@ pub(crate) fn reuse<'a>(
 /// Keeps the fold the applying member just made of a batch for the members after it (nothing
 /// outside a group); refused unless that member is the owner.
 pub(crate) fn keep(
-    batch: BatchKey,
+    events: &[FeedEvent],
     touched: &BTreeMap<String, Touched>,
 ) -> Result<(), ProjectionError> {
     let Ok(shared) = SHARED.try_with(Arc::clone) else {
@@ -127,13 +133,13 @@ pub(crate) fn keep(
             let events = t
                 .events
                 .iter()
-                .map(|(e, event)| (e.at.position, event.clone()))
+                .map(|(e, event)| (e.at.position, Arc::clone(event)))
                 .collect();
-            (id.clone(), t.request.clone(), events)
+            (id.clone(), Arc::clone(&t.request), events)
         })
         .collect();
     shared.batch = Some(Folded {
-        key: batch,
+        key: key(events),
         requests,
     });
     Ok(())

@@ -146,7 +146,11 @@ impl Writes {
             }
             return Ok(());
         }
-        let statements: Vec<String> = self.writes.iter().map(Write::inlined).collect();
+        let statements = self
+            .writes
+            .iter()
+            .map(Write::inlined)
+            .collect::<Result<Vec<String>, _>>()?;
         sqlx::Executor::execute(&mut *db, statements.join(";\n").as_str()).await?;
         Ok(())
     }
@@ -154,8 +158,8 @@ impl Writes {
 
 impl Write {
     /// The write as SQL text with its values inlined.
-    fn inlined(&self) -> String {
-        match self {
+    fn inlined(&self) -> Result<String, sqlx::Error> {
+        Ok(match self {
             Write::Replace {
                 table,
                 key,
@@ -168,29 +172,29 @@ impl Write {
                 );
                 if !rows.is_empty() {
                     sql.push_str(";\n");
-                    sql.push_str(&insert_sql(table, rows));
+                    sql.push_str(&insert_sql(table, rows)?);
                 }
                 sql
             }
-            Write::Insert { table, rows } => insert_sql(table, rows),
+            Write::Insert { table, rows } => insert_sql(table, rows)?,
             Write::States { table, key, states } => format!(
                 "INSERT INTO {table} ({key}, state) SELECT key, value FROM jsonb_each({}::jsonb)
                  ON CONFLICT ({key}) DO UPDATE SET state = excluded.state",
-                dollar_quoted(&Value::Object(states.clone()).to_string())
+                dollar_quoted(&json_text(states)?)
             ),
             Write::Sequences(last) => format!(
                 "INSERT INTO sequences (aggregate_id, sequence)
                  SELECT key, value::bigint FROM jsonb_each_text({}::jsonb)
                  ON CONFLICT (aggregate_id) DO UPDATE SET sequence = excluded.sequence",
-                dollar_quoted(&Value::Object(last.clone()).to_string())
+                dollar_quoted(&json_text(last)?)
             ),
             Write::TypedSequences(rows) => format!(
                 "{TYPED_SEQUENCES} FROM jsonb_to_recordset({}::jsonb) AS {TYPED_ROW}
                  {TYPED_CONFLICT}",
-                dollar_quoted(&Value::Array(rows.clone()).to_string())
+                dollar_quoted(&json_text(rows)?)
             ),
             Write::Sql(sql) => sql.clone(),
-        }
+        })
     }
 
     /// Runs the write on its own, with bound parameters (rows through `COPY`).
@@ -260,11 +264,16 @@ const TYPED_ROW: &str = "s(aggregate_type text, aggregate_id text, sequence bigi
 const TYPED_CONFLICT: &str =
     "ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET sequence = excluded.sequence";
 
-fn insert_sql(table: &str, rows: &[Value]) -> String {
-    format!(
+fn insert_sql(table: &str, rows: &[Value]) -> Result<String, sqlx::Error> {
+    Ok(format!(
         "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, {}::jsonb)",
-        dollar_quoted(&Value::Array(rows.to_vec()).to_string())
-    )
+        dollar_quoted(&json_text(rows)?)
+    ))
+}
+
+/// The JSON text of values already encoded, written from where they are (no copy).
+fn json_text<T: Serialize + ?Sized>(value: &T) -> Result<String, sqlx::Error> {
+    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }
 
 /// `ids` as the text of an array literal, each element quoted.
