@@ -243,7 +243,7 @@ enum NotificationsCommand {
 const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
 
 fn main() -> Result<()> {
-    imi::allocator::give_large_blocks_back();
+    imi::allocator::tune();
     // Outside the runtime: the trace exporter's last spans are sent after it ends.
     let _telemetry = imi::logging::init()?;
     tokio::runtime::Builder::new_multi_thread()
