@@ -59,11 +59,12 @@ pub async fn diff(
         .fetch_one(&mut guard)
         .await?;
     if !free {
+        crate::rebuild::release(guard).await;
         return Err(busy(format!("a rebuild or a diff of {name} is running")));
     }
     let outcome = build_and_compare(pool, projection, catch_up).await;
     let dropped = drop_shadow(pool, projection).await;
-    drop(guard);
+    crate::rebuild::release(guard).await;
     let report = outcome?;
     dropped?;
     Ok(report)
@@ -91,7 +92,7 @@ async fn build_and_compare(
         }
         let deadline = *deadline.get_or_insert_with(|| Instant::now() + catch_up);
         // One snapshot for both checkpoints and both sets of tables.
-        let mut tx = pool.begin().await?;
+        let mut tx = imi_store::pool::begin(pool).await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .execute(&mut *tx)
             .await?;
@@ -180,7 +181,7 @@ async fn compare(
 
 async fn drop_shadow(pool: &PgPool, projection: &dyn Projection) -> Result<(), ProjectionError> {
     let name = projection.name();
-    let mut tx = pool.begin().await?;
+    let mut tx = imi_store::pool::begin(pool).await?;
     sqlx::query(&format!(
         "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
         schema_of(name, Slot::Shadow)

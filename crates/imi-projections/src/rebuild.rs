@@ -121,6 +121,7 @@ pub async fn rebuild_together(
     // One rebuild at a time per projection, across processes: the locks live as long as this
     // connection.
     let mut guard = pool.acquire().await?.detach();
+    let mut locked = Ok(());
     for p in projections {
         let name = p.name();
         let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
@@ -128,10 +129,35 @@ pub async fn rebuild_together(
             .fetch_one(&mut guard)
             .await?;
         if !free {
-            return refuse(format!("a rebuild of {name} is already running"));
+            locked = Err(format!("a rebuild of {name} is already running"));
+            break;
         }
     }
+    let outcome = match locked {
+        Ok(()) => rebuild_locked(pool, projections, options, &mut progress).await,
+        Err(why) => refuse(why),
+    };
+    release(guard).await;
+    outcome
+}
 
+/// Gives up the rebuild locks held by `guard`'s session and closes it: at once, whatever the
+/// outcome, not when the server notices the connection gone, so that a rebuild or a diff
+/// started right after finds them free.
+pub(crate) async fn release(mut guard: sqlx::PgConnection) {
+    let _ = sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut guard)
+        .await;
+    let _ = sqlx::Connection::close(guard).await;
+}
+
+/// The body of [`rebuild_together`], under its locks.
+async fn rebuild_locked(
+    pool: &PgPool,
+    projections: &[&dyn Projection],
+    options: RebuildOptions,
+    progress: &mut impl FnMut(RebuildProgress),
+) -> Result<Vec<RebuildReport>, ProjectionError> {
     let mut to_read = Vec::with_capacity(projections.len());
     for p in projections {
         empty_shadow(pool, *p).await?;
@@ -147,7 +173,7 @@ pub async fn rebuild_together(
         options,
         to_read.iter().sum(),
         started,
-        &mut progress,
+        progress,
     );
     // A single projection folds on its own: nothing to share, nothing to copy.
     let batches = async {
@@ -208,7 +234,6 @@ pub async fn rebuild_together(
             at,
         });
     }
-    drop(guard);
     Ok(reports)
 }
 
@@ -301,7 +326,7 @@ pub(crate) async fn empty_shadow(
     projection: &dyn Projection,
 ) -> Result<(), ProjectionError> {
     let name = projection.name();
-    let mut tx = pool.begin().await?;
+    let mut tx = imi_store::pool::begin(pool).await?;
     create_tables(&mut tx, projection, Slot::Shadow).await?;
     sqlx::query(
         "INSERT INTO projections (name, slot, version) VALUES ($1, 'shadow', $2)
@@ -344,7 +369,7 @@ async fn swap_in(pool: &PgPool, projection: &dyn Projection) -> Result<(), Proje
     let live = schema_of(name, Slot::Live);
     let shadow = schema_of(name, Slot::Shadow);
     let retired = format!("{name}__retired");
-    let mut tx = pool.begin().await?;
+    let mut tx = imi_store::pool::begin(pool).await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
         .bind(format!("imi.projection.apply:{name}:live"))
         .execute(&mut *tx)

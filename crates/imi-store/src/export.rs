@@ -105,7 +105,7 @@ pub async fn export(
     };
     write_line(out, &header)?;
     // Committed events only, in a stable snapshot: a repeatable-read transaction.
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::pool::begin(pool).await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .execute(&mut *tx)
         .await?;

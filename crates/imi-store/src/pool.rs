@@ -53,7 +53,7 @@ pub async fn acquire(pool: &PgPool) -> sqlx::Result<PoolConnection<Postgres>> {
 /// A transaction on `pool`, counted as waiting until its connection comes.
 pub async fn begin(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
     let connection = acquire(pool).await?;
-    Transaction::begin(connection, None).await
+    begin_on(connection, None).await
 }
 
 /// [`begin`] with `statements` for the `BEGIN`, sent as one simple query (e.g.
@@ -63,7 +63,22 @@ pub async fn begin_with(
     statements: impl Into<Cow<'static, str>>,
 ) -> sqlx::Result<Transaction<'static, Postgres>> {
     let connection = acquire(pool).await?;
-    Transaction::begin(connection, Some(statements.into())).await
+    begin_on(connection, Some(statements.into())).await
+}
+
+/// Begins a transaction on `connection`, to the end even if the caller stops waiting (a client
+/// gone, a task aborted). sqlx counts a transaction, and rolls it back when dropped, only once
+/// its `BEGIN` has answered: cancelled while the server runs it, the connection went back to
+/// the pool inside a transaction nobody would end, and the next user's statements ran in it,
+/// never committed. In a task of its own the begin completes, and a transaction nobody takes
+/// is dropped, so rolled back, before its connection is used again.
+async fn begin_on(
+    connection: PoolConnection<Postgres>,
+    statements: Option<Cow<'static, str>>,
+) -> sqlx::Result<Transaction<'static, Postgres>> {
+    tokio::spawn(Transaction::begin(connection, statements))
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("beginning a transaction: {e}")))?
 }
 
 /// Tasks waiting now for a connection of `pool` at the service's own acquisitions.

@@ -851,7 +851,7 @@ fn rows_of(data: &ReferenceData, table: &str) -> Result<serde_json::Value, serde
 /// Upserts `data` into the reference tables, in one transaction.
 pub async fn load(pool: &PgPool, data: &ReferenceData) -> Result<LoadReport, ReferenceError> {
     let counts = data.row_counts();
-    let mut transaction = pool.begin().await?;
+    let mut transaction = crate::pool::begin(pool).await?;
     let mut report = LoadReport::default();
     for table in &TABLES {
         let rows = rows_of(data, table.name).map_err(|source| ReferenceError::Parse {

@@ -207,6 +207,32 @@ async fn a_transaction_declared_to_write_no_events_writes_none_and_a_writer_cann
 }
 
 #[tokio::test]
+async fn a_begin_cancelled_under_way_leaves_no_transaction_open_on_its_connection() {
+    let pool = migrated().await;
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    // The caller stops waiting while the server runs the BEGIN's statements.
+    let cancelled = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        imi_store::pool::begin_with(&one, "BEGIN; SELECT pg_sleep(0.3)"),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the begin was still under way");
+    // The pool's one connection, once back, writes an event in a transaction of its own, which
+    // commits: not inside the one that BEGIN opened (declared to write no events, and never
+    // to be committed).
+    insert(&one, "after", 1, json!({})).await.unwrap();
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = 'after'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(seen, 1, "the event committed");
+}
+
+#[tokio::test]
 async fn paging_through_the_feed_yields_each_event_once_in_order() {
     let pool = migrated().await;
     // Many concurrent writers, some transactions with several events.
