@@ -27,10 +27,9 @@
 use crate::active::{ActiveLocks, Lease};
 use crate::projection::{read_by, schema_of, Projection, ProjectionError, Slot};
 use crate::runner::{active_lock, apply_batch, apply_lock, ensure_slot, LIVE_BATCH};
-use imi_store::feed::{self, FeedPosition};
+use imi_store::feed;
 use imi_store::wake::{self, PROGRESS_CHANNEL};
-use sqlx::{PgPool, Row};
-use std::collections::HashMap;
+use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -63,30 +62,6 @@ impl State {
         }
     }
 }
-
-/// A group batch's read, in one round trip: the members' checkpoints (`$1`: their names), as a
-/// JSON array of `[name, xid, position]` on the first row, and up to `$2` events of the feed
-/// after the lowest of them, below the horizon ([`feed::read`]'s rows, see [`feed::decode`]).
-/// No row when no member has a checkpoint or none is behind the horizon.
-const READ_AFTER_LOWEST: &str = "
-WITH at AS (
-  SELECT name, xid, position FROM projections WHERE slot = 'live' AND name = ANY($1)
-), lowest AS (
-  SELECT xid AS from_xid, position AS from_position FROM at ORDER BY xid, position LIMIT 1
-)
-SELECT CASE WHEN row_number() OVER () = 1
-            THEN (SELECT jsonb_agg(jsonb_build_array(name, xid, position)) FROM at) END
-         AS checkpoints,
-       e.*
-  FROM lowest
- CROSS JOIN LATERAL (
-   SELECT xid::text::bigint AS txid, position, aggregate_type, aggregate_id, sequence,
-          event_type, event_version, payload, metadata, recorded_at
-     FROM events
-    WHERE (xid, position) > (from_xid::text::xid8, from_position)
-      AND xid < (SELECT imi_feed_horizon())
-    ORDER BY events.xid, events.position
-    LIMIT $2) AS e";
 
 /// Why the engine woke.
 enum Woke {
@@ -477,23 +452,7 @@ impl Engine {
         );
         let mut tx = imi_store::pool::begin_with(&self.pool, begin).await?;
         // Fencing: the checkpoints are read in a later statement than the locks, so under them.
-        let rows = sqlx::query(READ_AFTER_LOWEST)
-            .bind(&names)
-            .bind(self.limit)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut at: HashMap<String, FeedPosition> = HashMap::new();
-        let mut events = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let checkpoints: Option<sqlx::types::Json<Vec<(String, i64, i64)>>> =
-                row.try_get("checkpoints")?;
-            for (name, xid, position) in checkpoints.map(|c| c.0).unwrap_or_default() {
-                at.insert(name, FeedPosition { xid, position });
-            }
-            events.push(feed::decode(row)?);
-        }
-        // The statement's order is the feed's; sorting keeps it so whatever plan it runs with.
-        events.sort_by_key(|e| e.at);
+        let (at, events) = feed::read_after_lowest(&mut tx, &names, self.limit).await?;
         let Some(last) = events.last().map(|e| e.at) else {
             // No member has a checkpoint, or every one is at the horizon.
             return Ok(Batch {

@@ -2,9 +2,9 @@
 //! ([`crate::rebuild::rebuild_together`]). The first member that folds a batch, the owner,
 //! folds it over the rebuild's memory ([`crate::fold_memory`]) as a rebuild of one projection
 //! does; the members after it share its result (the states and decoded events behind `Arc`s,
-//! not copies) instead of decoding and folding the same requests again. So only the owner's shadow receives the states and sequences the memory
-//! writes out; when the batches are done, the rebuild copies them into the other members'
-//! shadows.
+//! not copies) instead of decoding and folding the same requests again. So only the owner's
+//! shadow receives the states and sequences the memory writes out; when the batches are done,
+//! the rebuild copies them into the other members' shadows.
 //!
 //! The owner must fold every batch first, which the group's fixed order gives: a batch folded
 //! first by another member would leave states where the owner does not look, so it fails the

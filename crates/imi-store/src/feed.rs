@@ -12,6 +12,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgExecutor, Row};
+use std::collections::HashMap;
 
 /// A point in the feed: the transaction that wrote an event and the event's position.
 /// Ordered as the feed is: by transaction id, then position.
@@ -51,15 +52,52 @@ pub struct FeedEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
-const READ_SQL: &str = "
-SELECT xid::text::bigint AS txid, position, aggregate_type, aggregate_id, sequence,
-       event_type, event_version, payload, metadata, recorded_at
+/// The columns of a feed row, as [`decode`] reads them (`txid`: the transaction id as a bigint).
+macro_rules! feed_columns {
+    () => {
+        "xid::text::bigint AS txid, position, aggregate_type, aggregate_id, sequence,
+         event_type, event_version, payload, metadata, recorded_at"
+    };
+}
+
+const READ_SQL: &str = concat!(
+    "
+SELECT ",
+    feed_columns!(),
+    "
   FROM events
  WHERE (xid, position) > ($1::bigint::text::xid8, $2)
    AND xid < (SELECT imi_feed_horizon())
  -- events.xid, not the bigint alias: the order must come from the (xid, position) index.
  ORDER BY events.xid, events.position
- LIMIT $3";
+ LIMIT $3"
+);
+
+/// The checkpoints of the projections named in `$1` (live slots), as a JSON array of
+/// `[name, xid, position]` on the first row, and up to `$2` events after the lowest of them,
+/// below the horizon: the rows of [`READ_SQL`] from there.
+const READ_AFTER_LOWEST_SQL: &str = concat!(
+    "
+WITH at AS (
+  SELECT name, xid, position FROM projections WHERE slot = 'live' AND name = ANY($1)
+), lowest AS (
+  SELECT xid AS from_xid, position AS from_position FROM at ORDER BY xid, position LIMIT 1
+)
+SELECT CASE WHEN row_number() OVER () = 1
+            THEN (SELECT jsonb_agg(jsonb_build_array(name, xid, position)) FROM at) END
+         AS checkpoints,
+       e.*
+  FROM lowest
+ CROSS JOIN LATERAL (
+   SELECT ",
+    feed_columns!(),
+    "
+     FROM events
+    WHERE (xid, position) > (from_xid::text::xid8, from_position)
+      AND xid < (SELECT imi_feed_horizon())
+    ORDER BY events.xid, events.position
+    LIMIT $2) AS e"
+);
 
 /// The same rows as [`READ_SQL`], with the payload and metadata only of the events of the
 /// types in `$4` (NULL for the others).
@@ -93,6 +131,35 @@ pub async fn read(
     read_of(db, after, limit, None).await
 }
 
+/// The live checkpoints of the projections `names` (those that have one), and up to `limit`
+/// events after the lowest of them, below the horizon, in feed order: [`read`] from there, in
+/// one round trip with the checkpoints. Read the checkpoints under the projections' apply
+/// locks, taken in an earlier statement of the transaction.
+pub async fn read_after_lowest(
+    db: &mut PgConnection,
+    names: &[&str],
+    limit: i64,
+) -> Result<(HashMap<String, FeedPosition>, Vec<FeedEvent>), sqlx::Error> {
+    let rows = sqlx::query(READ_AFTER_LOWEST_SQL)
+        .bind(names)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    let mut at = HashMap::new();
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let checkpoints: Option<sqlx::types::Json<Vec<(String, i64, i64)>>> =
+            row.try_get("checkpoints")?;
+        for (name, xid, position) in checkpoints.map(|c| c.0).unwrap_or_default() {
+            at.insert(name, FeedPosition { xid, position });
+        }
+        events.push(decode(row)?);
+    }
+    // The statement's order is the feed's; sorting keeps it so whatever plan it runs with.
+    events.sort_by_key(|e| e.at);
+    Ok((at, events))
+}
+
 /// [`read`] for a reader of the events of `types` only (`None`: of every type): the same
 /// events, so the reader's checkpoint moves past all of them, but those of other types come
 /// without payload and metadata (both `null`, not upcast): they are neither sent nor decoded.
@@ -118,10 +185,8 @@ pub async fn read_of(
     rows.iter().map(decode).collect()
 }
 
-/// A row as the current code reads it: upcast to the event's current version. The row has the
-/// columns of [`READ_SQL`]'s select list (`txid` for the transaction id as a bigint): a reader
-/// that joins the feed into a statement of its own decodes its rows with this.
-pub fn decode(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error> {
+/// A row as the current code reads it: upcast to the event's current version.
+fn decode(row: &sqlx::postgres::PgRow) -> Result<FeedEvent, sqlx::Error> {
     let mut event = decode_recorded(row)?;
     if !event.payload.is_null() {
         crate::upcasting::upcast(&mut event);
