@@ -65,7 +65,8 @@ pub async fn fold_alerts_seeing<'a>(
     writes: &mut Writes,
     mut seen: impl FnMut(&Alert, &FeedEvent),
 ) -> Result<Option<FoldedAlerts<'a>>, ProjectionError> {
-    let events = alert_events(events)?;
+    let batch = events;
+    let events = alert_events(batch)?;
     if events.is_empty() {
         return Ok(None);
     }
@@ -84,7 +85,16 @@ pub async fn fold_alerts_seeing<'a>(
             let alerts = taken.into_iter().map(|(id, (a, _))| (id, a)).collect();
             (sequences, alerts)
         }
-        None => fold::load_states::<Alert>(db, "alert_states", "alert_id", &ids).await?,
+        // Live: the states as another member of the lane loaded them for the same events.
+        None => match crate::shared_fold::loaded_alerts(batch) {
+            Some(loaded) => loaded,
+            None => {
+                let loaded =
+                    fold::load_states::<Alert>(db, "alert_states", "alert_id", &ids).await?;
+                crate::shared_fold::keep_loaded_alerts(batch, &loaded);
+                loaded
+            }
+        },
     };
     let mut updated_at = BTreeMap::new();
     for (e, event) in &events {

@@ -36,10 +36,10 @@ impl Projection for AlertFullProjection {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let mut writes = Writes::default();
         let Some(folded) = alert_fold::fold_alerts(db, events, &mut writes).await? else {
-            return Ok(());
+            return Ok(Writes::default());
         };
         let rows: Vec<Row> = folded
             .changed
@@ -85,8 +85,7 @@ impl Projection for AlertFullProjection {
                          WHERE alert_id = {alert_id} AND entry = 'ClosureProposal')"
             ));
         }
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }
 

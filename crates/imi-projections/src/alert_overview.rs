@@ -35,10 +35,10 @@ impl Projection for AlertOverviewProjection {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let mut writes = Writes::default();
         let Some(folded) = alert_fold::fold_alerts(db, events, &mut writes).await? else {
-            return Ok(());
+            return Ok(Writes::default());
         };
         let mut rows = Vec::new();
         let mut access = Vec::new();
@@ -58,8 +58,7 @@ impl Projection for AlertOverviewProjection {
         }
         writes.replace("alerts", "alert_id", &folded.changed, &rows)?;
         writes.replace("alert_access", "alert_id", &folded.changed, &access)?;
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }
 

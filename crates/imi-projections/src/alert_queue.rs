@@ -38,7 +38,7 @@ impl Projection for AlertQueueProjection {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let ids: Vec<String> = alert_fold::alert_events(events)?
             .iter()
             .map(|(e, _)| e.aggregate_id.clone())
@@ -79,7 +79,7 @@ impl Projection for AlertQueueProjection {
         })
         .await?
         else {
-            return Ok(());
+            return Ok(Writes::default());
         };
         let mut rows = Vec::new();
         for id in &folded.changed {
@@ -98,8 +98,7 @@ impl Projection for AlertQueueProjection {
             }
         }
         writes.replace("queue", "alert_id", &folded.changed, &rows)?;
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }
 

@@ -6,7 +6,7 @@
 use crate::alert_fold;
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
-use crate::writes::Writes;
+use crate::writes::{self, Writes};
 use chrono::{DateTime, Utc};
 use imi_store::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
@@ -34,12 +34,11 @@ impl Projection for AlertStatisticsProjection {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let mut writes = Writes::default();
         let Some(folded) = alert_fold::fold_alerts(db, events, &mut writes).await? else {
-            return Ok(());
+            return Ok(Writes::default());
         };
-        writes.send(db).await?;
         let rows: Vec<Fact> = folded
             .changed
             .iter()
@@ -71,13 +70,16 @@ impl Projection for AlertStatisticsProjection {
                 broadcast_in_time: s.broadcast_in_time,
             })
             .collect();
-        let json = serde_json::to_value(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        sqlx::query(&apply_sql())
-            .bind(&folded.changed)
-            .bind(json)
-            .execute(&mut *db)
-            .await?;
-        Ok(())
+        let json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        // With the states, in the same round trip: its values inlined.
+        writes.sql(writes::inlined(
+            &apply_sql(),
+            &[
+                &format!("{}::text[]", writes::literal(&folded.changed)),
+                &format!("{}::jsonb", writes::dollar_quoted(&json)),
+            ],
+        ));
+        Ok(writes)
     }
 }
 

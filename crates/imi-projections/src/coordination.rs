@@ -47,7 +47,7 @@ impl Projection for Coordination {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let Some(folded) = fold::fold_authorities::<NodeRow>(
             db,
             events,
@@ -57,7 +57,7 @@ impl Projection for Coordination {
         )
         .await?
         else {
-            return Ok(());
+            return Ok(Writes::default());
         };
         let written = folded.changed_rows();
         let edges: Vec<EdgeRow> = written.iter().flat_map(|n| n.edges()).collect();
@@ -65,8 +65,7 @@ impl Projection for Coordination {
         writes.replace("nodes", "authority_id", &folded.changed, &written)?;
         writes.replace("edges", "authority_id", &folded.changed, &edges)?;
         writes.sequences(&folded.sequences);
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }
 

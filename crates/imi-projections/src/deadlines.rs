@@ -376,13 +376,13 @@ impl Projection for Deadlines {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let events: Vec<&FeedEvent> = events
             .iter()
             .filter(|e| TIMED.contains(&e.aggregate_type.as_str()))
             .collect();
         if events.is_empty() {
-            return Ok(());
+            return Ok(Writes::default());
         }
         let mut sequences = TypedSequences::load(db, &events).await?;
         let mut writes = Writes::default();
@@ -463,8 +463,7 @@ impl Projection for Deadlines {
             ));
         }
         writes.typed_sequences(&sequences);
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }
 

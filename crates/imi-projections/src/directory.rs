@@ -52,7 +52,7 @@ impl Projection for AuthorityDirectory {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let Some(mut folded) = fold::fold_authorities::<Row>(
             db,
             events,
@@ -62,7 +62,7 @@ impl Projection for AuthorityDirectory {
         )
         .await?
         else {
-            return Ok(());
+            return Ok(Writes::default());
         };
         for id in &folded.changed {
             let row = folded.rows.get_mut(id).expect("changed rows exist");
@@ -85,8 +85,7 @@ impl Projection for AuthorityDirectory {
         writes.replace("workflows", "authority_id", changed, &workflows)?;
         writes.replace("area_terms", "authority_id", changed, &terms)?;
         writes.sequences(&folded.sequences);
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }
 

@@ -11,7 +11,9 @@
 //! when members stand at different positions (a rebuild swapped in, a member just joined).
 //!
 //! The group is dealt into *lanes* ([`Engine::with_lanes`], [`deal`]): each lane is such a batch, in a
-//! transaction and on a connection of its own, and the lanes run at once. A projection's
+//! transaction and on a connection of its own, and the lanes run at once. The request
+//! projections of a lane given the same events share one fold of them ([`crate::shared_fold`]):
+//! the first loads and folds the requests, the others write the result into their own tables. A projection's
 //! batch costs mostly round trips, so lanes overlap one projection's waits with another's
 //! work; each lane commits (and wakes those waiting for its projections) as soon as it is
 //! done. Lanes hold disjoint members and take their locks in name order, so they never
@@ -418,7 +420,13 @@ impl Engine {
             lanes[self.lane_of[i]].push(i);
         }
         lanes.retain(|lane| !lane.is_empty());
-        let outcomes = futures::future::join_all(lanes.iter().map(|lane| self.batch(lane))).await;
+        // Each lane's members share their folds of the batch (crate::shared_fold).
+        let outcomes = futures::future::join_all(
+            lanes
+                .iter()
+                .map(|lane| crate::shared_fold::live(self.batch(lane))),
+        )
+        .await;
         let mut all = Batch {
             read: 0,
             failed: Vec::new(),
@@ -466,6 +474,10 @@ impl Engine {
         let mut failed = Vec::new();
         let read_at = started.elapsed();
         let mut spent: Vec<(&str, Duration)> = Vec::new();
+        // The members that apply: those behind the batch's end, with the events after their
+        // own checkpoint that they read. All of them are in `events`, since the read started at
+        // the lowest checkpoint and is contiguous in feed order.
+        let mut applying = Vec::new();
         for (n, &i) in members.iter().enumerate() {
             let projection = self.projections[i].as_ref();
             let Some(checkpoint) = at.get(projection.name()).copied() else {
@@ -475,32 +487,55 @@ impl Engine {
                 // Ahead of this batch (e.g. a rebuild swapped in): the group passes it later.
                 continue;
             }
-            // The events after its own checkpoint: all of them are in `events`, since the read
-            // started at the lowest checkpoint and is contiguous in feed order.
             let after = &events[events.partition_point(|e| e.at <= checkpoint)..];
             let read = read_by(projection, after);
-            if !read.is_empty() {
-                let member_started = Instant::now();
-                let schema = schema_of(projection.name(), Slot::Live);
-                // One round trip: a query without arguments may hold several statements.
-                sqlx::Executor::execute(
-                    &mut *tx,
-                    format!("SAVEPOINT member_{n}; SET LOCAL search_path = \"{schema}\"").as_str(),
-                )
-                .await?;
-                if let Err(error) = projection.apply(&mut tx, &read).await {
+            if read.is_empty() {
+                moved.push(projection.name());
+                counts.push(after.len() as i64);
+            } else {
+                applying.push((n, i, read, after.len() as i64));
+            }
+        }
+        // Each member applies in a savepoint of its own with its `search_path`; both are opened
+        // in the round trip of the previous member's writes when those succeed.
+        let start_of = |n: usize, i: usize| {
+            let schema = schema_of(self.projections[i].name(), Slot::Live);
+            format!("SAVEPOINT member_{n}; SET LOCAL search_path = \"{schema}\"")
+        };
+        let mut started_next = false;
+        for (k, (n, i, read, count)) in applying.iter().enumerate() {
+            let projection = self.projections[*i].as_ref();
+            let member_started = Instant::now();
+            if !started_next {
+                sqlx::Executor::execute(&mut *tx, start_of(*n, *i).as_str()).await?;
+            }
+            let next = applying.get(k + 1).map(|(n, i, ..)| start_of(*n, *i));
+            crate::shared_fold::applying(*n);
+            let applied = match projection.apply(&mut tx, read).await {
+                Ok(writes) => writes
+                    .send_then(&mut tx, next.as_deref())
+                    .await
+                    .map_err(ProjectionError::from),
+                Err(error) => Err(error),
+            };
+            match applied {
+                Ok(()) => {
+                    started_next = true;
+                    spent.push((projection.name(), member_started.elapsed()));
+                    moved.push(projection.name());
+                    counts.push(*count);
+                }
+                Err(error) => {
+                    // Its writes failed or never went: the next member was not started.
                     sqlx::Executor::execute(
                         &mut *tx,
                         format!("ROLLBACK TO SAVEPOINT member_{n}").as_str(),
                     )
                     .await?;
-                    failed.push((i, error));
-                    continue;
+                    started_next = false;
+                    failed.push((*i, error));
                 }
-                spent.push((projection.name(), member_started.elapsed()));
             }
-            moved.push(projection.name());
-            counts.push(after.len() as i64);
         }
         if moved.is_empty() {
             // Nothing applied: roll back (dropping the transaction does).

@@ -115,6 +115,7 @@ pub fn ids_of(events: &[(&FeedEvent, AuthorityEvent)]) -> Vec<String> {
 /// every event must be its aggregate's next one. Feed order equals sequence order per
 /// aggregate (the store guarantees it), so a gap or a repeat means the log and the
 /// projection disagree, and applying on would build wrong tables.
+#[derive(Clone)]
 pub struct Sequences {
     last: BTreeMap<String, i64>,
     changed: BTreeSet<String>,
@@ -140,6 +141,16 @@ impl Sequences {
         Self {
             last: last.into_iter().filter(|(_, s)| *s > 0).collect(),
             changed: BTreeSet::new(),
+        }
+    }
+
+    /// Sequences a batch moved to, folded elsewhere (a shared fold, see [`crate::shared_fold`]):
+    /// every one of them changed.
+    pub(crate) fn moved(last: impl IntoIterator<Item = (String, i64)>) -> Self {
+        let last: BTreeMap<String, i64> = last.into_iter().collect();
+        Self {
+            changed: last.keys().cloned().collect(),
+            last,
         }
     }
 

@@ -87,7 +87,7 @@ impl Projection for Invitations {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let Some(folded) = fold::fold_authorities::<Invitation>(
             db,
             events,
@@ -97,14 +97,13 @@ impl Projection for Invitations {
         )
         .await?
         else {
-            return Ok(());
+            return Ok(Writes::default());
         };
         let mut writes = Writes::default();
         let rows = folded.changed_rows();
         writes.replace("invitations", "authority_id", &folded.changed, &rows)?;
         writes.sequences(&folded.sequences);
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }
 

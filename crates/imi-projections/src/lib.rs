@@ -49,6 +49,7 @@ pub mod users;
 pub mod writes;
 
 pub use projection::{Projection, ProjectionError, Slot};
+pub use shared_fold::folds_shared;
 
 use std::sync::Arc;
 

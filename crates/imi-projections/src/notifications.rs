@@ -279,13 +279,13 @@ impl Projection for Notifications {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let events: Vec<&FeedEvent> = events
             .iter()
             .filter(|e| ANNOUNCING.contains(&e.aggregate_type.as_str()))
             .collect();
         if events.is_empty() {
-            return Ok(());
+            return Ok(Writes::default());
         }
         let mut sequences = TypedSequences::load(db, &events).await?;
         let mut memory = Memory::load(db, &events).await?;
@@ -314,7 +314,6 @@ impl Projection for Notifications {
         writes.insert("notifications", &rows)?;
         memory.store(&mut writes)?;
         writes.typed_sequences(&sequences);
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }

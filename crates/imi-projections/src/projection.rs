@@ -1,5 +1,6 @@
 //! What a projection is: a name, a version, its tables and a function applying a batch.
 
+use crate::writes::Writes;
 use imi_store::feed::FeedEvent;
 use sqlx::PgConnection;
 
@@ -35,6 +36,8 @@ impl ProjectionError {
 /// `apply` runs inside the transaction that also moves the checkpoint, with `search_path` set
 /// to the schema being built (the live one or a rebuild's shadow), so its SQL names tables
 /// without a schema. Batches are large during rebuilds: apply them set-wise where it matters.
+/// It answers the batch's last writes, which its caller sends after it (the engine in one round
+/// trip with the next projection's start): a projection writes nothing after them.
 #[async_trait::async_trait]
 pub trait Projection: Send + Sync + 'static {
     /// Also the name of the schema its live tables live in.
@@ -53,7 +56,7 @@ pub trait Projection: Send + Sync + 'static {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError>;
+    ) -> Result<Writes, ProjectionError>;
 }
 
 /// The schema a projection's slot lives in.

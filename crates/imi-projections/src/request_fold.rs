@@ -50,19 +50,21 @@ pub fn request_events(
 /// Folds the batch's request events over the stored states, adds the new states and
 /// sequences to `writes`, and answers the touched requests by id; empty when the batch holds
 /// none. In a rebuild the states and sequences are those of its memory
-/// ([`crate::fold_memory`]).
+/// ([`crate::fold_memory`]); among members applying a batch together, the fold of the first
+/// stands for the others' ([`crate::shared_fold`]).
 pub async fn fold_requests<'a>(
     db: &mut PgConnection,
     events: &'a [FeedEvent],
     writes: &mut Writes,
 ) -> Result<BTreeMap<String, Touched<'a>>, ProjectionError> {
     let memory = crate::fold_memory::current();
-    if memory.is_some() {
-        // A group rebuild: the members after the first take its fold of the batch, without
-        // decoding the events again.
-        if let Some(touched) = crate::shared_fold::reuse(events) {
-            return Ok(touched);
+    if let Some((touched, sequences)) = crate::shared_fold::reuse(events) {
+        // Without a memory to copy them from at the end, this member's own states and
+        // sequences are written with its rows, as its own fold would have.
+        if memory.is_none() {
+            write_states(writes, &touched, &sequences)?;
         }
+        return Ok(touched);
     }
     let decoded = request_events(events)?;
     let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
@@ -97,7 +99,7 @@ pub async fn fold_requests<'a>(
             )
         });
         crate::fold_memory::give_back(&memory, db, states).await?;
-        crate::shared_fold::keep(events, &touched)?;
+        crate::shared_fold::keep(events, &touched, &sequences)?;
         return Ok(touched);
     }
     let (mut sequences, stored) =
@@ -112,6 +114,17 @@ pub async fn fold_requests<'a>(
         );
     }
     fold_into(&mut touched, &mut sequences, decoded)?;
+    write_states(writes, &touched, &sequences)?;
+    crate::shared_fold::keep(events, &touched, &sequences)?;
+    Ok(touched)
+}
+
+/// The folded states of the touched requests and their sequences, into `writes`.
+fn write_states(
+    writes: &mut Writes,
+    touched: &BTreeMap<String, Touched>,
+    sequences: &Sequences,
+) -> Result<(), ProjectionError> {
     writes.states(
         "request_states",
         "request_id",
@@ -119,8 +132,8 @@ pub async fn fold_requests<'a>(
             .iter()
             .map(|(id, t)| (id.as_str(), t.request.as_ref())),
     )?;
-    writes.sequences(&sequences);
-    Ok(touched)
+    writes.sequences(sequences);
+    Ok(())
 }
 
 /// Folds `decoded` (in feed order) over `touched`, checking each request's sequence.

@@ -56,11 +56,11 @@ impl Projection for RequestFull {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let mut writes = Writes::default();
         let touched = fold_requests(db, events, &mut writes).await?;
         if touched.is_empty() {
-            return Ok(());
+            return Ok(Writes::default());
         }
         let ids: Vec<String> = touched.keys().cloned().collect();
         let mut rows = Vec::new();
@@ -71,8 +71,7 @@ impl Projection for RequestFull {
         }
         writes.replace("requests", "request_id", &ids, &rows)?;
         writes.insert("steps", &steps)?;
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }
 

@@ -99,11 +99,11 @@ impl Projection for RequestInbox {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let mut writes = Writes::default();
         let touched = fold_requests(db, events, &mut writes).await?;
         if touched.is_empty() {
-            return Ok(());
+            return Ok(Writes::default());
         }
         let ids: Vec<String> = touched.keys().cloned().collect();
         let rows: Vec<InboxItem> = touched
@@ -112,8 +112,7 @@ impl Projection for RequestInbox {
             .flat_map(|s| items(&s))
             .collect();
         writes.replace("items", "request_id", &ids, &rows)?;
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }
 

@@ -117,11 +117,11 @@ impl Projection for RequestMonitoring {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let mut writes = Writes::default();
         let touched = fold_requests(db, events, &mut writes).await?;
         if touched.is_empty() {
-            return Ok(());
+            return Ok(Writes::default());
         }
         let ids: Vec<String> = touched.keys().cloned().collect();
         let rows: Vec<MonitoringRow> = touched.values().filter_map(monitoring_row).collect();
@@ -133,8 +133,7 @@ impl Projection for RequestMonitoring {
              SELECT DISTINCT unnest(watchers), request_id FROM requests
               WHERE request_id = ANY({ids}::text[])"
         ));
-        writes.send(db).await?;
-        Ok(())
+        Ok(writes)
     }
 }
 

@@ -10,7 +10,7 @@
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
 use crate::request_fold::fold_requests;
-use crate::writes::Writes;
+use crate::writes::{self, Writes};
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, Utc};
 use imi_domain::request::{RequestEvent, NEGATIVE_AT_MOST};
 use imi_domain::scoreboard::{Figure, Indicator, ACCEPTED_WITHIN_DAYS};
@@ -56,10 +56,9 @@ impl Projection for RequestScoreboard {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let mut writes = Writes::default();
         let touched = fold_requests(db, events, &mut writes).await?;
-        writes.send(db).await?;
         let facts: Vec<Fact> = touched
             .values()
             .filter_map(|t| {
@@ -85,16 +84,19 @@ impl Projection for RequestScoreboard {
             })
             .collect();
         if facts.is_empty() {
-            return Ok(());
+            return Ok(writes);
         }
-        let json = serde_json::to_value(&facts).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        sqlx::query(&apply_sql())
-            .bind(json)
-            .bind(ACCEPTED_WITHIN_DAYS as i32)
-            .bind(i16::from(NEGATIVE_AT_MOST))
-            .execute(&mut *db)
-            .await?;
-        Ok(())
+        let json = serde_json::to_string(&facts).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        // With the states, in the same round trip: its values inlined.
+        writes.sql(writes::inlined(
+            &apply_sql(),
+            &[
+                &format!("{}::jsonb", writes::dollar_quoted(&json)),
+                &ACCEPTED_WITHIN_DAYS.to_string(),
+                &NEGATIVE_AT_MOST.to_string(),
+            ],
+        ));
+        Ok(writes)
     }
 }
 

@@ -371,7 +371,11 @@ async fn apply_and_move(
     let read = read_by(projection, events);
     if !read.is_empty() {
         set_search_path(&mut *tx, &schema_of(name, slot)).await?;
-        projection.apply(&mut *tx, &read).await?;
+        projection
+            .apply(&mut *tx, &read)
+            .await?
+            .send(&mut *tx)
+            .await?;
     }
     sqlx::query(
         "WITH moved AS (

@@ -5,6 +5,7 @@
 
 use crate::fold::{self, Sequences};
 use crate::projection::{Projection, ProjectionError};
+use crate::writes::Writes;
 use chrono::{DateTime, NaiveDate, Utc};
 use imi_domain::subject_request::{SubjectRequest, SubjectRequestEvent, SubjectRequestSummary};
 use imi_store::feed::FeedEvent;
@@ -50,7 +51,7 @@ impl Projection for SubjectRequests {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let decoded: Vec<(&FeedEvent, SubjectRequestEvent)> = events
             .iter()
             .filter(|e| e.aggregate_type == SUBJECT_REQUEST)
@@ -61,7 +62,7 @@ impl Projection for SubjectRequests {
             })
             .collect::<Result<_, _>>()?;
         if decoded.is_empty() {
-            return Ok(());
+            return Ok(Writes::default());
         }
         let mut ids: Vec<String> = decoded
             .iter()
@@ -100,9 +101,10 @@ impl Projection for SubjectRequests {
                 summary: s.clone(),
             })
             .collect();
-        fold::replace_rows(db, "subject_requests", "id", &ids, &rows).await?;
-        sequences.store(db).await?;
-        Ok(())
+        let mut writes = Writes::default();
+        writes.replace("subject_requests", "id", &ids, &rows)?;
+        writes.sequences(&sequences);
+        Ok(writes)
     }
 }
 

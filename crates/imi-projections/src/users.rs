@@ -10,6 +10,7 @@
 
 use crate::fold::{self, Sequences};
 use crate::projection::{Projection, ProjectionError};
+use crate::writes::{self, Writes};
 use chrono::{DateTime, Utc};
 use imi_domain::authority::{AuthorityEvent, UserRole};
 use imi_domain::sealed::Sealed;
@@ -88,10 +89,10 @@ impl Projection for AuthorityUsers {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         let events = fold::authority_events(events)?;
         if events.is_empty() {
-            return Ok(());
+            return Ok(Writes::default());
         }
         let mut sequences = Sequences::load(db, &fold::ids_of(&events)).await?;
         let keys: BTreeSet<Key> = events
@@ -99,15 +100,19 @@ impl Projection for AuthorityUsers {
             .filter_map(|(e, event)| user_of(event).map(|u| (e.aggregate_id.clone(), u.into())))
             .collect();
         let (authorities, users): (Vec<String>, Vec<String>) = keys.iter().cloned().unzip();
-        let loaded: Vec<serde_json::Value> = sqlx::query_scalar(
-            "SELECT to_jsonb(u) FROM users u
-               JOIN unnest($1::text[], $2::text[]) AS k(aid, uid)
-                 ON (u.authority_id, u.user_id) = (k.aid, k.uid)",
-        )
-        .bind(&authorities)
-        .bind(&users)
-        .fetch_all(&mut *db)
-        .await?;
+        let loaded: Vec<serde_json::Value> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_scalar(
+                "SELECT to_jsonb(u) FROM users u
+                   JOIN unnest($1::text[], $2::text[]) AS k(aid, uid)
+                     ON (u.authority_id, u.user_id) = (k.aid, k.uid)",
+            )
+            .bind(&authorities)
+            .bind(&users)
+            .fetch_all(&mut *db)
+            .await?
+        };
         let mut rows: BTreeMap<Key, UserEntry> = BTreeMap::new();
         for value in loaded {
             let row: UserEntry = fold::decode(value)?;
@@ -130,22 +135,18 @@ impl Projection for AuthorityUsers {
             }
         }
         let written: Vec<&UserEntry> = changed.iter().filter_map(|k| rows.get(k)).collect();
-        let (authorities, users): (Vec<&str>, Vec<&str>) = changed
-            .iter()
-            .map(|(a, u)| (a.as_str(), u.as_str()))
-            .unzip();
+        let (authorities, users): (Vec<String>, Vec<String>) = changed.iter().cloned().unzip();
+        let mut writes = Writes::default();
         if !written.is_empty() {
             for table in ["users", "user_roles"] {
-                sqlx::query(&format!(
-                    "DELETE FROM {table} t USING unnest($1::text[], $2::text[]) AS k(aid, uid)
-                      WHERE (t.authority_id, t.user_id) = (k.aid, k.uid)"
-                ))
-                .bind(&authorities)
-                .bind(&users)
-                .execute(&mut *db)
-                .await?;
+                writes.sql(format!(
+                    "DELETE FROM {table} t USING unnest({}::text[], {}::text[]) AS k(aid, uid)
+                      WHERE (t.authority_id, t.user_id) = (k.aid, k.uid)",
+                    writes::literal(&authorities),
+                    writes::literal(&users),
+                ));
             }
-            fold::insert_rows(db, "users", &written).await?;
+            writes.insert("users", &written)?;
             let roles: Vec<RoleRow> = written
                 .iter()
                 .flat_map(|u| {
@@ -159,7 +160,7 @@ impl Projection for AuthorityUsers {
                     })
                 })
                 .collect();
-            fold::insert_rows(db, "user_roles", &roles).await?;
+            writes.insert("user_roles", &roles)?;
         }
         if !contacts.is_empty() {
             let ids: Vec<String> = contacts.keys().cloned().collect();
@@ -172,10 +173,10 @@ impl Projection for AuthorityUsers {
                     })
                 })
                 .collect();
-            fold::replace_rows(db, "contact_persons", "authority_id", &ids, &rows).await?;
+            writes.replace("contact_persons", "authority_id", &ids, &rows)?;
         }
-        sequences.store(db).await?;
-        Ok(())
+        writes.sequences(&sequences);
+        Ok(writes)
     }
 }
 

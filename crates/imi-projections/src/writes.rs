@@ -137,21 +137,34 @@ impl Writes {
 
     /// Runs the writes: one round trip live, one statement (or `COPY`) each in a rebuild.
     pub async fn send(self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if self.writes.is_empty() {
-            return Ok(());
-        }
+        self.send_then(db, None).await
+    }
+
+    /// Sends the writes, then `then` (statements without parameters): live, all in one round
+    /// trip. A failing write stops the statements after it, `then` included.
+    pub async fn send_then(
+        self,
+        db: &mut PgConnection,
+        then: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
         if crate::fold_memory::current().is_some() {
             for write in self.writes {
                 write.run(db).await?;
             }
+            if let Some(then) = then {
+                sqlx::Executor::execute(&mut *db, then).await?;
+            }
             return Ok(());
         }
-        let statements = self
+        let mut statements = self
             .writes
             .iter()
             .map(Write::inlined)
             .collect::<Result<Vec<String>, _>>()?;
-        sqlx::Executor::execute(&mut *db, statements.join(";\n").as_str()).await?;
+        statements.extend(then.map(str::to_string));
+        if !statements.is_empty() {
+            sqlx::Executor::execute(&mut *db, statements.join(";\n").as_str()).await?;
+        }
         Ok(())
     }
 }
@@ -287,6 +300,31 @@ pub fn text_array(ids: &[String]) -> String {
     }
     array.push('}');
     array
+}
+
+/// `sql` with its parameters `$1`, `$2`, ... replaced by `values` (SQL text: literals, casts),
+/// in one pass, so that nothing in a value is read as a parameter. `sql` must hold no `$` but
+/// its parameters'.
+pub fn inlined(sql: &str, values: &[&str]) -> String {
+    let mut out = String::with_capacity(sql.len() + values.iter().map(|v| v.len()).sum::<usize>());
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let digits = rest[at + 1..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len() - at - 1);
+        let value = rest[at + 1..at + 1 + digits]
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| values.get(n.checked_sub(1)?));
+        match value {
+            Some(value) => out.push_str(value),
+            None => out.push_str(&rest[at..at + 1 + digits]),
+        }
+        rest = &rest[at + 1 + digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `texts` as an array literal, dollar-quoted (cast it: `{}::text[]`).

@@ -462,10 +462,19 @@ pub fn spawn_sender(
 }
 
 /// The projections a mutation waits for by default, each set kept in one lane of the engine: a
-/// waiting client is released by one lane's commit, not by the last of several.
+/// waiting client is released by one lane's commit, not by the last of several. The other
+/// projections that fold requests join the requests' lane, where one fold of a batch serves
+/// them all.
 fn lane_groups() -> Vec<Vec<&'static str>> {
     let mut requests: Vec<&'static str> = imi_app::requests::DEFAULT_WAIT.to_vec();
-    for name in imi_app::subject_requests::DEFAULT_WAIT {
+    let folding = imi_projections::all()
+        .into_iter()
+        .filter(|p| p.aggregate_types() == Some(&[imi_projections::request_fold::REQUEST][..]))
+        .map(|p| p.name());
+    for name in imi_app::subject_requests::DEFAULT_WAIT
+        .into_iter()
+        .chain(folding)
+    {
         if !requests.contains(&name) {
             requests.push(name);
         }

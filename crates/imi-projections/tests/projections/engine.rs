@@ -6,6 +6,7 @@ use crate::ledger::migrated;
 use imi_projections::active::ActiveLocks;
 use imi_projections::engine::Engine;
 use imi_projections::runner::{apply_batch, ensure_slot};
+use imi_projections::writes::{self, Writes};
 use imi_projections::{Projection, ProjectionError, Slot};
 use imi_store::feed::{FeedEvent, FeedPosition};
 use sqlx::{PgConnection, PgPool};
@@ -15,12 +16,15 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// A projection that records each event it applies, one row per event (applying one twice
-/// violates the primary key), and can be told to fail after writing its rows.
+/// violates the primary key), half of them in `apply` and half in the writes it answers, and
+/// can be told to fail after writing its rows: in `apply` (`fail`), or in its writes
+/// (`fail_writes`).
 struct Tally {
     name: &'static str,
     types: Option<&'static [&'static str]>,
     engine: &'static str,
     fail: Arc<AtomicBool>,
+    fail_writes: Arc<AtomicBool>,
     pause: Duration,
 }
 
@@ -30,6 +34,7 @@ fn tally(name: &'static str, types: Option<&'static [&'static str]>) -> Tally {
         types,
         engine: "one",
         fail: Arc::default(),
+        fail_writes: Arc::default(),
         pause: Duration::ZERO,
     }
 }
@@ -53,24 +58,42 @@ impl Projection for Tally {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
-        let positions: Vec<i64> = events.iter().map(|e| e.at.position).collect();
-        let types: Vec<&str> = events.iter().map(|e| e.aggregate_type.as_str()).collect();
-        sqlx::query(
-            "INSERT INTO applied SELECT p, t, $3 FROM unnest($1::bigint[], $2::text[]) AS u(p, t)",
-        )
-        .bind(&positions)
-        .bind(&types)
-        .bind(self.engine)
-        .execute(&mut *db)
-        .await?;
+    ) -> Result<Writes, ProjectionError> {
+        const INSERT: &str =
+            "INSERT INTO applied SELECT p, t, $3 FROM unnest($1::bigint[], $2::text[]) AS u(p, t)";
+        let (now, later) = events.split_at(events.len() / 2);
+        let positions = |es: &[FeedEvent]| es.iter().map(|e| e.at.position).collect::<Vec<_>>();
+        let types = |es: &[FeedEvent]| {
+            es.iter()
+                .map(|e| e.aggregate_type.clone())
+                .collect::<Vec<_>>()
+        };
+        sqlx::query(INSERT)
+            .bind(positions(now))
+            .bind(types(now))
+            .bind(self.engine)
+            .execute(&mut *db)
+            .await?;
         if !self.pause.is_zero() {
             tokio::time::sleep(self.pause).await;
         }
         if self.fail.load(Ordering::SeqCst) {
             return Err(ProjectionError::unreadable(&events[0], "told to fail"));
         }
-        Ok(())
+        let mut writes = Writes::default();
+        let positions: Vec<String> = positions(later).iter().map(i64::to_string).collect();
+        writes.sql(writes::inlined(
+            INSERT,
+            &[
+                &format!("'{{{}}}'", positions.join(",")),
+                &format!("{}::text[]", writes::literal(&types(later))),
+                &writes::dollar_quoted(self.engine),
+            ],
+        ));
+        if self.fail_writes.load(Ordering::SeqCst) {
+            writes.sql("SELECT 1 / 0".to_string());
+        }
+        Ok(writes)
     }
 }
 
@@ -126,7 +149,7 @@ async fn checkpoint_of(pool: &PgPool, name: &str) -> Option<FeedPosition> {
 }
 
 /// Waits until every named projection's checkpoint is at the end of the feed.
-async fn caught_up(pool: &PgPool, names: &[&str]) {
+pub(crate) async fn caught_up(pool: &PgPool, names: &[&str]) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let end = feed_end(pool).await;
@@ -242,9 +265,23 @@ async fn the_group_applies_each_batch_to_every_projection_and_skips_unread_types
 
 #[tokio::test]
 async fn a_failing_projection_is_rolled_back_alone_and_catches_up_after() {
+    a_failing_projection(false).await;
+}
+
+#[tokio::test]
+async fn a_projection_whose_writes_fail_is_rolled_back_alone_and_catches_up_after() {
+    // Its writes travel with the next member's savepoint, which then opens on its own.
+    a_failing_projection(true).await;
+}
+
+async fn a_failing_projection(in_its_writes: bool) {
     let pool = migrated().await;
     let bad = tally("t_bad", None);
-    let fail = bad.fail.clone();
+    let fail = if in_its_writes {
+        bad.fail_writes.clone()
+    } else {
+        bad.fail.clone()
+    };
     let task = tokio::spawn(
         engine(
             &pool,

@@ -1,6 +1,7 @@
 //! A test projection that records every event it applies, one row per event: applying an
 //! event twice violates its primary key, losing one leaves a gap.
 
+use imi_projections::writes::Writes;
 use imi_projections::{Projection, ProjectionError};
 use imi_store::feed::FeedEvent;
 use sqlx::PgConnection;
@@ -30,7 +31,7 @@ impl Projection for Ledger {
         &self,
         db: &mut PgConnection,
         events: &[FeedEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<Writes, ProjectionError> {
         for e in events {
             sqlx::query(
                 "INSERT INTO applied (position, aggregate_id, sequence, runner) VALUES ($1, $2, $3, $4)",
@@ -45,7 +46,7 @@ impl Projection for Ledger {
                 tokio::time::sleep(self.pause).await;
             }
         }
-        Ok(())
+        Ok(Writes::default())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::ledger::migrated;
 use imi_projections::fold::replace_rows;
-use imi_projections::writes::dollar_quoted;
+use imi_projections::writes::{dollar_quoted, inlined};
 use serde::Serialize;
 
 /// Texts built from the characters that matter to SQL literals and array literals.
@@ -89,4 +89,38 @@ async fn any_text_survives_the_inlined_literals_of_a_live_batch() {
         .await
         .unwrap();
     assert_eq!(left, expected.len() as i64 - 10);
+}
+
+#[tokio::test]
+async fn parameters_inlined_in_one_pass_read_back_as_bound() {
+    let pool = migrated().await;
+    let mut conn = pool.acquire().await.unwrap();
+    // Values that hold what looks like a parameter, with a tenth parameter after the first.
+    for (a, b) in texts(0xa11, 60).iter().zip(texts(0xb22, 60)) {
+        let (a, b) = (format!("{a}$2"), format!("$1{b}$10"));
+        let sql = "SELECT $1::text, $2::text, $10::text, $1::text || $2::text";
+        let values = [
+            dollar_quoted(&a),
+            dollar_quoted(&b),
+            "'3'".to_string(),
+            "'4'".to_string(),
+            "'5'".to_string(),
+            "'6'".to_string(),
+            "'7'".to_string(),
+            "'8'".to_string(),
+            "'9'".to_string(),
+            "'ten'".to_string(),
+        ];
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        let back: (String, String, String, String) = sqlx::query_as(&inlined(sql, &values))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            back,
+            (a.clone(), b.clone(), "ten".into(), format!("{a}{b}"))
+        );
+    }
+    // A parameter with no value stays as written.
+    assert_eq!(inlined("SELECT $1, $2", &["1"]), "SELECT 1, $2");
 }

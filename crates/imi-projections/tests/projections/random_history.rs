@@ -1,9 +1,12 @@
 //! A rebuild keeps the folded requests and alerts in a bounded memory between batches and reads
 //! the feed ahead: over a random history of interleaved requests and alerts, written through
 //! the aggregates' command buses, it builds exactly the tables the live path builds, whether the
-//! memory writes aggregates out and takes them back every batch or holds them all to the end.
+//! memory writes aggregates out and takes them back every batch or holds them all to the end;
+//! and the live engine's request projections, sharing one fold per batch in a lane, build what
+//! each builds alone.
 
 use crate::alerts;
+use crate::engine::caught_up;
 use crate::ledger::{drain, migrated};
 use crate::requests;
 use crate::scene::{dump_schema, user};
@@ -16,7 +19,10 @@ use imi_domain::command::Issued;
 use imi_domain::request::testing::InMemoryRequestServices;
 use imi_domain::request::{request_key_id, InformationRequest, RequestCommand, RequestContent};
 use imi_domain::sealed::Sealed;
+use imi_projections::engine::Engine;
+use imi_projections::projection::Projection;
 use imi_projections::rebuild::{rebuild_together, rebuild_with, RebuildOptions};
+use imi_projections::request_fold::REQUEST;
 use imi_projections::runner::{apply_batch, ensure_slot, LIVE_BATCH};
 use imi_projections::{by_name, Slot};
 use imi_store::commands::{AggregateConfig, CommandBus};
@@ -25,6 +31,8 @@ use imi_store::sealing::{KeyRing, MasterKey};
 use imi_store::wake::Wake;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use tokio::sync::watch;
 
 /// The projections whose rebuild folds requests or alerts in memory, and two that read several
 /// aggregate types.
@@ -257,7 +265,11 @@ impl World {
 
 /// Interleaved requests and alerts, each through random commands its aggregate accepted.
 async fn random_history(seed: u64) -> (World, usize) {
-    let pool = migrated().await;
+    random_history_on(migrated().await, Wake::local_only(), seed).await
+}
+
+/// [`random_history`] on `pool`, its commits signalled on `wake`.
+async fn random_history_on(pool: PgPool, wake: Wake, seed: u64) -> (World, usize) {
     let mut world = World {
         keys: KeyRing::new(pool.clone(), MasterKey::generate()),
         requests: CommandBus::new(
@@ -265,7 +277,7 @@ async fn random_history(seed: u64) -> (World, usize) {
             AggregateConfig::default(),
             vec![],
             requests::services(),
-            Wake::local_only(),
+            wake,
         ),
         pool,
         now: alerts::start(),
@@ -435,6 +447,82 @@ async fn the_request_projections_rebuilt_together_from_one_fold_equal_the_live_p
     .await
     .expect_err("a group with an alert projection");
     assert!(error.to_string().contains("reads alerts"), "{error}");
+}
+
+#[tokio::test]
+async fn the_projections_of_a_live_lane_share_their_folds_and_build_what_each_builds_alone() {
+    let pool = migrated().await;
+    let wake = Wake::local_only();
+    // Every projection that folds requests alone in one lane, every one that folds alerts in
+    // another, of an engine that runs while the history is written, in batches of at most 5
+    // events.
+    let reads = |t: &'static str| {
+        imi_projections::all()
+            .into_iter()
+            .filter(move |p| p.aggregate_types() == Some(&[t][..]))
+    };
+    let requests: Vec<&str> = reads(REQUEST).map(|p| p.name()).collect();
+    let alerts: Vec<&str> = reads("Alert").map(|p| p.name()).collect();
+    assert_eq!(
+        (requests.len(), alerts.len()),
+        (5, 4),
+        "{requests:?} {alerts:?}"
+    );
+    let group: Vec<Arc<dyn Projection>> = reads(REQUEST).chain(reads("Alert")).collect();
+    let names: Vec<&str> = group.iter().map(|p| p.name()).collect();
+    let (stop, stopped) = watch::channel(false);
+    let engine = Engine::new(pool.clone(), group.clone())
+        .with_lanes(2)
+        .with_lane_groups(vec![requests, alerts])
+        .with_batch_limit(5)
+        .with_wake(wake.subscribe())
+        .with_stop(stopped);
+    let shared_before = imi_projections::folds_shared();
+    let engine = tokio::spawn(engine.run());
+    // Each member made its tables and caught up with the empty feed: the group forms.
+    while sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM projections WHERE name = ANY($1) AND slot = 'live'",
+    )
+    .bind(&names)
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+        < names.len() as i64
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (world, accepted) = random_history_on(pool.clone(), wake, 0x1A4E_F01D_2026).await;
+    assert!(accepted > 60, "only {accepted} usual steps taken");
+    caught_up(&pool, &names).await;
+    stop.send(true).unwrap();
+    engine.await.unwrap().unwrap();
+    // The members after the first took its fold of the batches instead of loading their own
+    // states (the count is the process's: only this test runs these projections live).
+    assert!(
+        imi_projections::folds_shared() > shared_before,
+        "no fold was shared"
+    );
+
+    // Each member's tables, its states and sequences included, are what it builds alone.
+    let pool = &world.pool;
+    for p in &group {
+        let name = p.name();
+        let live = dump_schema(pool, name).await;
+        let states = live.get("request_states").or(live.get("alert_states"));
+        assert!(states.is_some_and(|s| s.len() > 1), "{name} folded nothing");
+        rebuild_with(pool, p.as_ref(), RebuildOptions::default(), |_| {})
+            .await
+            .unwrap();
+        let alone = dump_schema(pool, name).await;
+        for (table, rows) in &live {
+            assert_eq!(
+                alone.get(table),
+                Some(rows),
+                "{name}.{table} applied in a lane that shares folds differs from a rebuild alone"
+            );
+        }
+        assert_eq!(alone.len(), live.len(), "{name}");
+    }
 }
 
 #[tokio::test]

@@ -596,7 +596,10 @@ async fn apply(
         .execute(&mut *db)
         .await
         .unwrap();
-    let result = projection.apply(db, events).await;
+    let result = match projection.apply(&mut *db, events).await {
+        Ok(writes) => writes.send(&mut *db).await.map_err(Into::into),
+        Err(error) => Err(error),
+    };
     sqlx::query("SELECT set_config('search_path', 'public', true)")
         .execute(&mut *db)
         .await
