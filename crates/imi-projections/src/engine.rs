@@ -6,7 +6,8 @@
 //! from the lowest checkpoint, hands each member the events after its own checkpoint (only
 //! those of the aggregate types it reads), each in its own savepoint so that a failing member
 //! is rolled back alone, and moves the checkpoints of all members that applied with one
-//! statement. Since each member gets exactly the events after its checkpoint, read under its
+//! statement. Round trips are what a batch costs: each member's writes travel with the next
+//! member's savepoint, the last one's with the checkpoints' move. Since each member gets exactly the events after its checkpoint, read under its
 //! apply lock, in feed order and below the horizon, nothing is skipped or applied twice, even
 //! when members stand at different positions (a rebuild swapped in, a member just joined).
 //!
@@ -502,18 +503,27 @@ impl Engine {
             let schema = schema_of(self.projections[i].name(), Slot::Live);
             format!("SAVEPOINT member_{n}; SET LOCAL search_path = \"{schema}\"")
         };
+        // The last member's writes carry the checkpoints' move, its own included.
         let mut started_next = false;
+        let mut checkpoints_moved = false;
         for (k, (n, i, read, count)) in applying.iter().enumerate() {
             let projection = self.projections[*i].as_ref();
             let member_started = Instant::now();
             if !started_next {
                 sqlx::Executor::execute(&mut *tx, start_of(*n, *i).as_str()).await?;
             }
-            let next = applying.get(k + 1).map(|(n, i, ..)| start_of(*n, *i));
+            let next = match applying.get(k + 1) {
+                Some((n, i, ..)) => start_of(*n, *i),
+                None => {
+                    let names = moved.iter().copied().chain([projection.name()]);
+                    let counts = counts.iter().copied().chain([*count]);
+                    move_checkpoints(names, counts, last)
+                }
+            };
             crate::shared_fold::applying(*n);
             let applied = match projection.apply(&mut tx, read).await {
                 Ok(writes) => writes
-                    .send_then(&mut tx, next.as_deref())
+                    .send_then(&mut tx, Some(&next))
                     .await
                     .map_err(ProjectionError::from),
                 Err(error) => Err(error),
@@ -521,6 +531,7 @@ impl Engine {
             match applied {
                 Ok(()) => {
                     started_next = true;
+                    checkpoints_moved = k + 1 == applying.len();
                     spent.push((projection.name(), member_started.elapsed()));
                     moved.push(projection.name());
                     counts.push(*count);
@@ -544,28 +555,10 @@ impl Engine {
                 failed,
             });
         }
-        let updated: i64 = sqlx::query_scalar(
-            "WITH moved AS (
-               UPDATE public.projections p
-                  SET xid = $1, position = $2, events_applied = p.events_applied + m.n,
-                      updated_at = now()
-                 FROM unnest($3::text[], $4::bigint[]) AS m(name, n)
-                WHERE p.name = m.name AND p.slot = 'live'
-               RETURNING 1)
-             SELECT count(*) FROM moved, (SELECT pg_notify($5, '')) AS notified",
-        )
-        .bind(last.xid)
-        .bind(last.position)
-        .bind(&moved)
-        .bind(&counts)
-        .bind(PROGRESS_CHANNEL)
-        .fetch_one(&mut *tx)
-        .await?;
-        if updated != moved.len() as i64 {
-            return Err(ProjectionError::Database(sqlx::Error::Protocol(format!(
-                "moved {updated} checkpoints of {}",
-                moved.len()
-            ))));
+        if !checkpoints_moved {
+            // No member applied last: the move goes on its own.
+            let sql = move_checkpoints(moved.iter().copied(), counts.iter().copied(), last);
+            sqlx::Executor::execute(&mut *tx, sql.as_str()).await?;
         }
         tx.commit().await?;
         wake::projections_moved_to(&self.pool, moved.iter().copied(), last);
@@ -584,6 +577,37 @@ impl Engine {
             failed,
         })
     }
+}
+
+/// The statement moving the live checkpoints of `names` past their counts of events to `last`,
+/// and telling listening processes; its values inlined, so that it can travel with a member's
+/// writes. It fails, and with it the batch, unless it moved every one of them.
+pub fn move_checkpoints<'a>(
+    names: impl Iterator<Item = &'a str>,
+    counts: impl Iterator<Item = i64>,
+    last: feed::FeedPosition,
+) -> String {
+    let names: Vec<String> = names.map(str::to_string).collect();
+    let counts: Vec<String> = counts.map(|n| n.to_string()).collect();
+    let expected = names.len();
+    format!(
+        "WITH moved AS (
+           UPDATE public.projections p
+              SET xid = {xid}, position = {position}, events_applied = p.events_applied + m.n,
+                  updated_at = now()
+             FROM unnest({names}::text[], '{{{counts}}}'::bigint[]) AS m(name, n)
+            WHERE p.name = m.name AND p.slot = 'live'
+           RETURNING 1)
+         SELECT CASE WHEN count(*) = {expected} THEN 0
+                     ELSE ('moved ' || count(*) || ' checkpoints of {expected}')::int END,
+                pg_notify({channel}, '')
+           FROM moved",
+        xid = last.xid,
+        position = last.position,
+        names = crate::writes::literal(&names),
+        counts = counts.join(","),
+        channel = crate::writes::dollar_quoted(PROGRESS_CHANNEL),
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use crate::ledger::migrated;
 use imi_projections::active::ActiveLocks;
-use imi_projections::engine::Engine;
+use imi_projections::engine::{move_checkpoints, Engine};
 use imi_projections::runner::{apply_batch, ensure_slot};
 use imi_projections::writes::{self, Writes};
 use imi_projections::{Projection, ProjectionError, Slot};
@@ -261,6 +261,43 @@ async fn the_group_applies_each_batch_to_every_projection_and_skips_unread_types
         times, 1,
         "the last batch moved the three checkpoints at once"
     );
+}
+
+#[tokio::test]
+async fn the_checkpoints_move_refuses_to_move_fewer_than_named() {
+    let pool = migrated().await;
+    for name in ["t_a", "t_b"] {
+        ensure_slot(&pool, &tally(name, None), Slot::Live)
+            .await
+            .unwrap();
+    }
+    append(&pool, &["A", "B"]).await;
+    let end = feed_end(&pool).await;
+    let mut tx = pool.begin().await.unwrap();
+    // A checkpoint gone from under the batch (a projection dropped by hand): the whole
+    // transaction fails rather than commit the others' rows with their checkpoints alone.
+    let sql = move_checkpoints(["t_a", "t_gone"].into_iter(), [2, 2].into_iter(), end);
+    let error = sqlx::Executor::execute(&mut *tx, sql.as_str())
+        .await
+        .expect_err("one of the two is not there");
+    assert!(
+        error.to_string().contains("moved 1 checkpoints of 2"),
+        "{error}"
+    );
+    tx.rollback().await.unwrap();
+    let sql = move_checkpoints(["t_a", "t_b"].into_iter(), [2, 1].into_iter(), end);
+    sqlx::Executor::execute(&pool, sql.as_str()).await.unwrap();
+    for (name, applied) in [("t_a", 2), ("t_b", 1)] {
+        assert_eq!(checkpoint_of(&pool, name).await, Some(end));
+        let counted: i64 = sqlx::query_scalar(
+            "SELECT events_applied FROM projections WHERE name = $1 AND slot = 'live'",
+        )
+        .bind(name)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(counted, applied, "{name}");
+    }
 }
 
 #[tokio::test]
