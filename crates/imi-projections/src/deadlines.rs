@@ -400,18 +400,15 @@ impl Projection for Deadlines {
         if !changes.is_empty() {
             let keys: BTreeSet<Key> = changes.iter().map(|(k, _)| k.clone()).collect();
             let (types, ids): (Vec<String>, Vec<String>) = keys.iter().cloned().unzip();
-            let loaded: Vec<serde_json::Value> = sqlx::query_scalar(
-                "SELECT to_jsonb(d) FROM deadlines d
-                   JOIN unnest($1::text[], $2::text[]) AS k(t, i)
-                     ON (d.aggregate_type, d.aggregate_id) = (k.t, k.i)",
+            let loaded: Vec<Deadline> = crate::fold::load_rows_by_pair(
+                db,
+                "deadlines",
+                ("aggregate_type", "aggregate_id"),
+                &keys,
             )
-            .bind(&types)
-            .bind(&ids)
-            .fetch_all(&mut *db)
             .await?;
             let mut pending: BTreeMap<Key, Vec<Deadline>> = BTreeMap::new();
-            for value in loaded {
-                let d: Deadline = crate::fold::decode(value)?;
+            for d in loaded {
                 pending
                     .entry((d.aggregate_type.clone(), d.aggregate_id.clone()))
                     .or_default()

@@ -237,6 +237,30 @@ pub async fn load_rows<T: DeserializeOwned>(
         .collect()
 }
 
+/// The rows of `table` whose pair of columns `(a, b)` is one of `keys`, read as JSON in one
+/// round trip (none without keys).
+pub async fn load_rows_by_pair<T: DeserializeOwned>(
+    db: &mut PgConnection,
+    table: &str,
+    (a, b): (&str, &str),
+    keys: &BTreeSet<(String, String)>,
+) -> Result<Vec<T>, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (firsts, seconds): (Vec<&str>, Vec<&str>) =
+        keys.iter().map(|(x, y)| (x.as_str(), y.as_str())).unzip();
+    let values: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(r) FROM {table} r
+           JOIN unnest($1::text[], $2::text[]) AS k(a, b) ON (r.{a}, r.{b}) = (k.a, k.b)"
+    ))
+    .bind(&firsts)
+    .bind(&seconds)
+    .fetch_all(db)
+    .await?;
+    values.into_iter().map(decode).collect()
+}
+
 /// Replaces the rows of `table` whose `key` is one of `ids` with `rows` (see [`Writes`]).
 pub async fn replace_rows<T: Serialize>(
     db: &mut PgConnection,

@@ -99,23 +99,10 @@ impl Projection for AuthorityUsers {
             .iter()
             .filter_map(|(e, event)| user_of(event).map(|u| (e.aggregate_id.clone(), u.into())))
             .collect();
-        let (authorities, users): (Vec<String>, Vec<String>) = keys.iter().cloned().unzip();
-        let loaded: Vec<serde_json::Value> = if keys.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_scalar(
-                "SELECT to_jsonb(u) FROM users u
-                   JOIN unnest($1::text[], $2::text[]) AS k(aid, uid)
-                     ON (u.authority_id, u.user_id) = (k.aid, k.uid)",
-            )
-            .bind(&authorities)
-            .bind(&users)
-            .fetch_all(&mut *db)
-            .await?
-        };
+        let loaded: Vec<UserEntry> =
+            fold::load_rows_by_pair(db, "users", ("authority_id", "user_id"), &keys).await?;
         let mut rows: BTreeMap<Key, UserEntry> = BTreeMap::new();
-        for value in loaded {
-            let row: UserEntry = fold::decode(value)?;
+        for row in loaded {
             rows.insert((row.authority_id.clone(), row.user_id.clone()), row);
         }
         let mut changed = BTreeSet::new();
