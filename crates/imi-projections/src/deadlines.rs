@@ -384,12 +384,9 @@ impl Projection for Deadlines {
         if events.is_empty() {
             return Ok(Writes::default());
         }
-        let mut sequences = TypedSequences::load(db, &events).await?;
-        let mut writes = Writes::default();
         let mut changes: Vec<(Key, Change)> = Vec::new();
         let mut areas: Vec<(String, String, String)> = Vec::new();
         for e in &events {
-            sequences.check(e)?;
             if let Some(area) = drafted_area(e) {
                 areas.push((e.aggregate_type.clone(), e.aggregate_id.clone(), area));
             }
@@ -397,16 +394,31 @@ impl Projection for Deadlines {
                 changes.push(((e.aggregate_type.clone(), e.aggregate_id.clone()), change));
             }
         }
+        // The sequences and the pending deadlines of the aggregates that change, in one round
+        // trip.
+        let keys: BTreeSet<Key> = changes.iter().map(|(k, _)| k.clone()).collect();
+        let (types, ids): (Vec<String>, Vec<String>) = keys.iter().cloned().unzip();
+        let (sequence_types, sequence_ids) = TypedSequences::keys(&events);
+        let (sequences, loaded): (serde_json::Value, serde_json::Value) = sqlx::query_as(&format!(
+            "SELECT ({}),
+                        (SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') FROM deadlines d
+                           JOIN unnest($3::text[], $4::text[]) AS k(t, i)
+                             ON (d.aggregate_type, d.aggregate_id) = (k.t, k.i))",
+            TypedSequences::SELECT_JSON
+        ))
+        .bind(&sequence_types)
+        .bind(&sequence_ids)
+        .bind(&types)
+        .bind(&ids)
+        .fetch_one(&mut *db)
+        .await?;
+        let mut sequences = TypedSequences::from_json(sequences)?;
+        for e in &events {
+            sequences.check(e)?;
+        }
+        let mut writes = Writes::default();
         if !changes.is_empty() {
-            let keys: BTreeSet<Key> = changes.iter().map(|(k, _)| k.clone()).collect();
-            let (types, ids): (Vec<String>, Vec<String>) = keys.iter().cloned().unzip();
-            let loaded: Vec<Deadline> = crate::fold::load_rows_by_pair(
-                db,
-                "deadlines",
-                ("aggregate_type", "aggregate_id"),
-                &keys,
-            )
-            .await?;
+            let loaded: Vec<Deadline> = crate::fold::decode(loaded)?;
             let mut pending: BTreeMap<Key, Vec<Deadline>> = BTreeMap::new();
             for d in loaded {
                 pending

@@ -401,21 +401,29 @@ pub struct TypedSequences {
 }
 
 impl TypedSequences {
-    pub async fn load(db: &mut PgConnection, events: &[&FeedEvent]) -> Result<Self, sqlx::Error> {
+    /// A scalar subquery answering, as one `jsonb` array, the sequences of the aggregates whose
+    /// types and ids are bound as `$1` and `$2` ([`TypedSequences::keys`]), so that a
+    /// projection reads them with its rows in one round trip ([`TypedSequences::from_json`]).
+    pub const SELECT_JSON: &'static str =
+        "SELECT coalesce(jsonb_agg(jsonb_build_array(s.aggregate_type, s.aggregate_id, s.sequence)),
+                         '[]')
+           FROM sequences s JOIN unnest($1::text[], $2::text[]) AS k(t, i)
+             ON (s.aggregate_type, s.aggregate_id) = (k.t, k.i)";
+
+    /// The types and ids of the aggregates of `events`, to bind for [`Self::SELECT_JSON`].
+    pub fn keys(events: &[&FeedEvent]) -> (Vec<String>, Vec<String>) {
         let keys: BTreeSet<(&str, &str)> = events
             .iter()
             .map(|e| (e.aggregate_type.as_str(), e.aggregate_id.as_str()))
             .collect();
-        let (types, ids): (Vec<&str>, Vec<&str>) = keys.into_iter().unzip();
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT s.aggregate_type, s.aggregate_id, s.sequence FROM sequences s
-               JOIN unnest($1::text[], $2::text[]) AS k(t, i)
-                 ON (s.aggregate_type, s.aggregate_id) = (k.t, k.i)",
-        )
-        .bind(&types)
-        .bind(&ids)
-        .fetch_all(&mut *db)
-        .await?;
+        keys.into_iter()
+            .map(|(t, i)| (t.to_string(), i.to_string()))
+            .unzip()
+    }
+
+    /// The sequences [`Self::SELECT_JSON`] answered.
+    pub fn from_json(value: serde_json::Value) -> Result<Self, sqlx::Error> {
+        let rows: Vec<(String, String, i64)> = decode(value)?;
         Ok(Self {
             last: rows.into_iter().map(|(t, i, s)| ((t, i), s)).collect(),
             changed: BTreeSet::new(),

@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use imi_domain::sealed::Sealed;
 use imi_store::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -194,8 +195,12 @@ impl Memory {
         self.alerts.insert(row.alert_id.clone(), row);
     }
 
-    /// Loads what the batch's aggregates left in earlier batches.
-    async fn load(db: &mut PgConnection, events: &[&FeedEvent]) -> Result<Self, sqlx::Error> {
+    /// Loads what the batch's aggregates left in earlier batches, and their sequences: one
+    /// round trip.
+    async fn load(
+        db: &mut PgConnection,
+        events: &[&FeedEvent],
+    ) -> Result<(TypedSequences, Self), sqlx::Error> {
         let ids = |kind: &str| -> Vec<String> {
             events
                 .iter()
@@ -205,35 +210,37 @@ impl Memory {
                 .into_iter()
                 .collect()
         };
+        let (types, aggregate_ids) = TypedSequences::keys(events);
+        let rows = |select: &str| format!("(SELECT coalesce(jsonb_agg({select}), '[]')");
+        let (sequences, invitations, requests, alerts): (Value, Value, Value, Value) =
+            sqlx::query_as(&format!(
+                "SELECT ({}),
+                        {} FROM invitations i WHERE authority_id = ANY($3)),
+                        {} FROM requests r WHERE request_id = ANY($4)),
+                        {} FROM alerts a WHERE alert_id = ANY($5))",
+                TypedSequences::SELECT_JSON,
+                rows("to_jsonb(i)"),
+                rows("to_jsonb(r)"),
+                rows("to_jsonb(a)"),
+            ))
+            .bind(&types)
+            .bind(&aggregate_ids)
+            .bind(ids("Authority"))
+            .bind(ids("InformationRequest"))
+            .bind(ids("Alert"))
+            .fetch_one(&mut *db)
+            .await?;
         let mut memory = Memory::default();
-        for row in crate::fold::load_rows::<InvitationRow>(
-            db,
-            "SELECT to_jsonb(i) FROM invitations i WHERE authority_id = ANY($1)",
-            &ids("Authority"),
-        )
-        .await?
-        {
+        for row in crate::fold::decode::<Vec<InvitationRow>>(invitations)? {
             memory.invitations.insert(row.authority_id.clone(), row);
         }
-        for row in crate::fold::load_rows::<RequestRow>(
-            db,
-            "SELECT to_jsonb(r) FROM requests r WHERE request_id = ANY($1)",
-            &ids("InformationRequest"),
-        )
-        .await?
-        {
+        for row in crate::fold::decode::<Vec<RequestRow>>(requests)? {
             memory.requests.insert(row.request_id.clone(), row);
         }
-        for row in crate::fold::load_rows::<AlertRow>(
-            db,
-            "SELECT to_jsonb(a) FROM alerts a WHERE alert_id = ANY($1)",
-            &ids("Alert"),
-        )
-        .await?
-        {
+        for row in crate::fold::decode::<Vec<AlertRow>>(alerts)? {
             memory.alerts.insert(row.alert_id.clone(), row);
         }
-        Ok(memory)
+        Ok((TypedSequences::from_json(sequences)?, memory))
     }
 
     /// Writes back what the batch changed.
@@ -287,8 +294,7 @@ impl Projection for Notifications {
         if events.is_empty() {
             return Ok(Writes::default());
         }
-        let mut sequences = TypedSequences::load(db, &events).await?;
-        let mut memory = Memory::load(db, &events).await?;
+        let (mut sequences, mut memory) = Memory::load(db, &events).await?;
         let mut rows = Vec::new();
         for e in events {
             sequences.check(e)?;
