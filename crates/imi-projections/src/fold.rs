@@ -237,28 +237,33 @@ pub async fn load_rows<T: DeserializeOwned>(
         .collect()
 }
 
-/// The rows of `table` whose pair of columns `(a, b)` is one of `keys`, read as JSON in one
-/// round trip (none without keys).
-pub async fn load_rows_by_pair<T: DeserializeOwned>(
+/// The sequences of `ids` and the rows of `table` whose pair of columns `(a, b)` is one of
+/// `keys`, read as JSON in one round trip.
+pub async fn load_sequences_and_rows_by_pair<T: DeserializeOwned>(
     db: &mut PgConnection,
+    ids: &[String],
     table: &str,
     (a, b): (&str, &str),
     keys: &BTreeSet<(String, String)>,
-) -> Result<Vec<T>, sqlx::Error> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
+) -> Result<(Sequences, Vec<T>), sqlx::Error> {
     let (firsts, seconds): (Vec<&str>, Vec<&str>) =
         keys.iter().map(|(x, y)| (x.as_str(), y.as_str())).unzip();
-    let values: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
-        "SELECT to_jsonb(r) FROM {table} r
-           JOIN unnest($1::text[], $2::text[]) AS k(a, b) ON (r.{a}, r.{b}) = (k.a, k.b)"
+    let (sequences, rows): (serde_json::Value, serde_json::Value) = sqlx::query_as(&format!(
+        "SELECT (SELECT coalesce(jsonb_object_agg(aggregate_id, sequence), '{{}}')
+                   FROM sequences WHERE aggregate_id = ANY($1)),
+                (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') FROM {table} r
+                   JOIN unnest($2::text[], $3::text[]) AS k(a, b) ON (r.{a}, r.{b}) = (k.a, k.b))"
     ))
+    .bind(ids)
     .bind(&firsts)
     .bind(&seconds)
-    .fetch_all(db)
+    .fetch_one(db)
     .await?;
-    values.into_iter().map(decode).collect()
+    let sequences = Sequences {
+        last: decode(sequences)?,
+        changed: BTreeSet::new(),
+    };
+    Ok((sequences, decode(rows)?))
 }
 
 /// Replaces the rows of `table` whose `key` is one of `ids` with `rows` (see [`Writes`]).

@@ -94,13 +94,20 @@ impl Projection for AuthorityUsers {
         if events.is_empty() {
             return Ok(Writes::default());
         }
-        let mut sequences = Sequences::load(db, &fold::ids_of(&events)).await?;
         let keys: BTreeSet<Key> = events
             .iter()
             .filter_map(|(e, event)| user_of(event).map(|u| (e.aggregate_id.clone(), u.into())))
             .collect();
-        let loaded: Vec<UserEntry> =
-            fold::load_rows_by_pair(db, "users", ("authority_id", "user_id"), &keys).await?;
+        // The sequences and the users the batch names, in one round trip.
+        let (mut sequences, loaded): (Sequences, Vec<UserEntry>) =
+            fold::load_sequences_and_rows_by_pair(
+                db,
+                &fold::ids_of(&events),
+                "users",
+                ("authority_id", "user_id"),
+                &keys,
+            )
+            .await?;
         let mut rows: BTreeMap<Key, UserEntry> = BTreeMap::new();
         for row in loaded {
             rows.insert((row.authority_id.clone(), row.user_id.clone()), row);
