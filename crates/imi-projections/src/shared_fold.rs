@@ -77,18 +77,13 @@ type FoldedRequest = (
 /// never overlap, so it names one batch.
 pub(crate) type BatchKey = (i64, i64, usize);
 
-/// The key of the request events of `events`.
-fn key(events: &[FeedEvent]) -> BatchKey {
-    key_of(events, REQUEST)
-}
-
 /// The key of the events of `aggregate_type` in `events`.
 fn key_of(events: &[FeedEvent], aggregate_type: &str) -> BatchKey {
-    let mut requests = events.iter().filter(|e| e.aggregate_type == aggregate_type);
-    let Some(first) = requests.next() else {
+    let mut of_type = events.iter().filter(|e| e.aggregate_type == aggregate_type);
+    let Some(first) = of_type.next() else {
         return (0, 0, 0);
     };
-    let (last, more) = requests.fold((first, 0), |(_, n), e| (e, n + 1));
+    let (last, more) = of_type.fold((first, 0), |(_, n), e| (e, n + 1));
     (first.at.position, last.at.position, more + 1)
 }
 
@@ -133,7 +128,10 @@ pub(crate) fn reuse<'a>(
     let shared = SHARED.try_with(Arc::clone).ok()?;
     let mut shared = lock(&shared);
     let member = shared.member;
-    let batch = shared.batch.as_ref().filter(|b| b.key == key(events))?;
+    let batch = shared
+        .batch
+        .as_ref()
+        .filter(|b| b.key == key_of(events, REQUEST))?;
     let by_position: HashMap<i64, &'a FeedEvent> = events
         .iter()
         .filter(|e| e.aggregate_type == REQUEST)
@@ -203,7 +201,7 @@ pub(crate) fn keep(
         })
         .collect();
     shared.batch = Some(Folded {
-        key: key(events),
+        key: key_of(events, REQUEST),
         requests,
     });
     Ok(())
