@@ -239,11 +239,16 @@ enum NotificationsCommand {
     Status,
 }
 
+/// The process's allocator: mimalloc, not glibc's malloc. A rebuild allocates and frees many
+/// small blocks (decoded events, JSON trees) between large ones, where glibc's malloc spent
+/// two fifths of the process's CPU (docs/BENCHMARKS.md, "mimalloc").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Stack of each runtime thread: GraphQL resolution nests deep futures.
 const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
 
 fn main() -> Result<()> {
-    imi::allocator::tune();
     // Outside the runtime: the trace exporter's last spans are sent after it ends.
     let _telemetry = imi::logging::init()?;
     tokio::runtime::Builder::new_multi_thread()
