@@ -31,6 +31,12 @@ pub struct RebuildOptions {
     /// seconds; a rebuild at scale 1.0 was once seen to stop progressing with its batch's
     /// transaction idle and its process idle (docs/BENCHMARKS.md), cause not found.
     pub stall: Duration,
+    /// Whether the members of a group apply each batch each in a transaction of their own, so
+    /// that the server writes one member's rows while the next one computes its own
+    /// (`runner::apply_rebuild_batch`); otherwise in one transaction, one after the other.
+    /// Apart takes a connection per member besides the rebuild's two: with a pool smaller
+    /// than that, they share one.
+    pub apart: bool,
 }
 
 /// Default of [`RebuildOptions::stall`].
@@ -42,6 +48,7 @@ impl Default for RebuildOptions {
             batch: REBUILD_BATCH,
             memory: REBUILD_MEMORY,
             stall: REBUILD_STALL,
+            apart: true,
         }
     }
 }
@@ -251,9 +258,19 @@ async fn build_shadow(
     let mut applied: u64 = 0;
     let mut read = vec![0u64; projections.len()];
     let mut ahead = None;
+    // A connection per member, the read ahead's and the locks' (`rebuild_together`).
+    let apart = options.apart
+        && projections.len() > 1
+        && pool.options().get_max_connections() as usize >= projections.len() + 2;
     loop {
-        let batch =
-            apply_rebuild_batch(pool, projections, Slot::Shadow, options.batch, ahead.take());
+        let batch = apply_rebuild_batch(
+            pool,
+            projections,
+            Slot::Shadow,
+            options.batch,
+            ahead.take(),
+            apart,
+        );
         let Ok(batch) = tokio::time::timeout(options.stall, batch).await else {
             return Err(ProjectionError::Database(sqlx::Error::Protocol(format!(
                 "a rebuild batch of {first} took more than {} s: the rebuild stopped",

@@ -205,16 +205,24 @@ pub(crate) type Reading = tokio::task::JoinHandle<Result<Ahead, sqlx::Error>>;
 /// all of them and only for the types they read (the others' payloads are neither sent nor
 /// decoded), and taking its events from `ahead` when that read starts at the checkpoint found
 /// under the apply locks (it was made from where the previous batch left the checkpoints;
-/// otherwise the batch reads afresh). Every member applies the batch and moves its checkpoint
-/// in the one transaction. When the batch is full, it starts reading the next one ahead while
-/// it applies this one, so that decoding the feed and applying overlap. Returns the events the
-/// checkpoints moved past, those each member read, and that read ahead.
+/// otherwise the batch reads afresh). When the batch is full, it starts reading the next one
+/// ahead while it applies this one, so that decoding the feed and applying overlap. Returns
+/// the events the checkpoints moved past, those each member read, and that read ahead.
+///
+/// The members apply the batch one after the other, in their order, and move their
+/// checkpoints either in one transaction or, `apart`, each in a transaction of its own
+/// (member n in `txs[n]`) whose writes are sent on a task of their own while the next member
+/// computes its writes: the server writes one member's rows while this process folds and
+/// encodes the next one's. Apart, a member's batch is still atomic with its checkpoint; a
+/// failure may leave the members at different checkpoints, which fails the rebuild (its next
+/// batch finds them apart), so nothing is swapped in.
 pub(crate) async fn apply_rebuild_batch(
     pool: &PgPool,
     members: &[&dyn Projection],
     slot: Slot,
     limit: i64,
     ahead: Option<Reading>,
+    apart: bool,
 ) -> Result<(usize, Vec<usize>, Option<Reading>), ProjectionError> {
     let ahead = match ahead {
         Some(reading) => match reading.await {
@@ -224,15 +232,20 @@ pub(crate) async fn apply_rebuild_batch(
         None => None,
     };
     let nothing = || Ok((0, vec![0; members.len()], None));
-    // A projector's batch (see apply_batch_counted).
-    let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
-    fast_compression(&mut tx).await?;
+    // A projector's batch (see apply_batch_counted): one transaction, or one per member.
+    let mut txs = Vec::with_capacity(members.len());
     // Fencing: whoever holds these applies; the checkpoints are read only after they are held.
     let mut after = None;
-    for member in members {
+    for (n, member) in members.iter().enumerate() {
+        if n == 0 || apart {
+            let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
+            fast_compression(&mut tx).await?;
+            txs.push(tx);
+        }
+        let tx = txs.last_mut().expect("a transaction was begun");
         let name = member.name();
-        lock(&mut tx, &apply_lock(name, slot)).await?;
-        let Some(at) = checkpoint(&mut tx, name, slot).await? else {
+        lock(tx, &apply_lock(name, slot)).await?;
+        let Some(at) = checkpoint(tx, name, slot).await? else {
             return nothing();
         };
         if after.is_some_and(|after| after != at) {
@@ -249,7 +262,7 @@ pub(crate) async fn apply_rebuild_batch(
     let types = types_read_by(members);
     let events = match ahead {
         Some(ahead) if ahead.after == after => ahead.events,
-        _ => feed::read_of(&mut tx, after, limit, types.as_deref()).await?,
+        _ => feed::read_of(&mut txs[0], after, limit, types.as_deref()).await?,
     };
     let Some(last) = events.last().map(|e| e.at) else {
         return nothing();
@@ -277,24 +290,12 @@ pub(crate) async fn apply_rebuild_batch(
     } else {
         events
     };
-    let applied = async {
-        let mut read = Vec::with_capacity(members.len());
-        for (n, member) in members.iter().enumerate() {
-            crate::shared_fold::applying(n);
-            let span = tracing::debug_span!(
-                target: imi_store::trace::TARGET,
-                "projection.batch",
-                projection = member.name(),
-                slot = slot.as_str(),
-                events = moved
-            );
-            let apply = apply_and_move(&mut tx, *member, slot, &events, moved, last);
-            read.push(tracing::Instrument::instrument(apply, span).await?);
-        }
-        tx.commit().await?;
-        Ok::<_, ProjectionError>(read)
+    let applied = if apart {
+        apply_apart(txs, members, slot, &events, moved, last).await
+    } else {
+        apply_together(txs.remove(0), members, slot, &events, moved, last).await
     };
-    match applied.await {
+    match applied {
         Ok(read) => Ok((moved, read, next)),
         Err(e) => {
             if let Some(next) = next {
@@ -303,6 +304,102 @@ pub(crate) async fn apply_rebuild_batch(
             Err(e)
         }
     }
+}
+
+/// The members apply the batch and move their checkpoints in one transaction; returns the
+/// events each read.
+async fn apply_together(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    members: &[&dyn Projection],
+    slot: Slot,
+    events: &[imi_store::feed::FeedEvent],
+    moved: usize,
+    last: FeedPosition,
+) -> Result<Vec<usize>, ProjectionError> {
+    let mut read = Vec::with_capacity(members.len());
+    for (n, member) in members.iter().enumerate() {
+        crate::shared_fold::applying(n);
+        let apply = apply_and_move(&mut tx, *member, slot, events, moved, last);
+        read.push(tracing::Instrument::instrument(apply, batch_span(*member, slot, moved)).await?);
+    }
+    tx.commit().await?;
+    Ok(read)
+}
+
+/// Member n computes its writes in `txs[n]`, then sends them, moves its checkpoint and
+/// commits on a task of its own while the members after it compute theirs; returns the events
+/// each read once every member's transaction has ended.
+async fn apply_apart(
+    txs: Vec<sqlx::Transaction<'static, sqlx::Postgres>>,
+    members: &[&dyn Projection],
+    slot: Slot,
+    events: &[imi_store::feed::FeedEvent],
+    moved: usize,
+    last: FeedPosition,
+) -> Result<Vec<usize>, ProjectionError> {
+    // The writes go as a rebuild's (each on its own, rows through COPY) when the memory says
+    // so here: the tasks that send them are outside its scope.
+    let one_by_one = crate::fold_memory::current().is_some();
+    let mut read = Vec::with_capacity(members.len());
+    let mut sending = Vec::with_capacity(members.len());
+    let mut failed = None;
+    for ((n, member), mut tx) in members.iter().enumerate().zip(txs) {
+        crate::shared_fold::applying(n);
+        let name = member.name();
+        let of_member = read_by(*member, events);
+        read.push(of_member.len());
+        let writes = async {
+            if of_member.is_empty() {
+                return Ok(crate::writes::Writes::default());
+            }
+            set_search_path(&mut tx, &schema_of(name, slot)).await?;
+            member.apply(&mut tx, &of_member).await
+        };
+        let writes =
+            match tracing::Instrument::instrument(writes, batch_span(*member, slot, moved)).await {
+                Ok(writes) => writes,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
+        sending.push(tokio::spawn(async move {
+            if one_by_one {
+                writes.send_one_by_one(&mut tx).await?;
+            } else {
+                writes.send(&mut tx).await?;
+            }
+            move_checkpoint(&mut tx, name, slot, moved, last).await?;
+            tx.commit().await?;
+            Ok::<_, ProjectionError>(())
+        }));
+    }
+    // Every task is awaited, so that no transaction outlives the batch.
+    for task in sending {
+        let sent = task
+            .await
+            .map_err(|e| sqlx::Error::Protocol(format!("a member's writes: {e}")))
+            .map_err(ProjectionError::from)
+            .and_then(|sent| sent);
+        if let Err(e) = sent {
+            failed.get_or_insert(e);
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(read),
+    }
+}
+
+/// The span of one member's batch.
+fn batch_span(member: &dyn Projection, slot: Slot, events: usize) -> tracing::Span {
+    tracing::debug_span!(
+        target: imi_store::trace::TARGET,
+        "projection.batch",
+        projection = member.name(),
+        slot = slot.as_str(),
+        events = events
+    )
 }
 
 /// `events` without those `projection` does not read.
@@ -377,6 +474,19 @@ async fn apply_and_move(
             .send(&mut *tx)
             .await?;
     }
+    move_checkpoint(tx, name, slot, moved, last).await?;
+    Ok(read.len())
+}
+
+/// Moves a slot's checkpoint past a batch's `moved` events to `last`, telling waiters of a
+/// live slot (at commit).
+async fn move_checkpoint(
+    tx: &mut PgConnection,
+    name: &str,
+    slot: Slot,
+    moved: usize,
+    last: FeedPosition,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "WITH moved AS (
            UPDATE public.projections
@@ -394,7 +504,7 @@ async fn apply_and_move(
     .bind(PROGRESS_CHANNEL)
     .execute(&mut *tx)
     .await?;
-    Ok(read.len())
+    Ok(())
 }
 
 /// Keeps one projection's live slot up to date, for as long as the task runs.

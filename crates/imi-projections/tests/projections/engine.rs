@@ -730,3 +730,60 @@ async fn a_rebuild_whose_batch_stalls_stops_with_an_error_and_swaps_nothing_in()
         .unwrap();
     assert!(report.events_applied >= 2);
 }
+
+#[tokio::test]
+async fn a_group_rebuild_whose_member_fails_to_write_swaps_nothing_in_and_builds_on_a_second_run() {
+    let pool = migrated().await;
+    append(&pool, &["A", "A", "A", "B"]).await;
+    feed_shows(&pool, 4).await;
+    let first = tally("t_group_first", Some(&["A"]));
+    let second = tally("t_group_second", Some(&["A"]));
+    second.fail_writes.store(true, Ordering::SeqCst);
+    let options = imi_projections::rebuild::RebuildOptions {
+        batch: 2,
+        ..Default::default()
+    };
+    assert!(
+        options.apart,
+        "members apply each in a transaction of their own"
+    );
+    let error =
+        imi_projections::rebuild::rebuild_together(&pool, &[&first, &second], options, |_| {})
+            .await
+            .expect_err("the second member's writes fail");
+    assert!(error.to_string().contains("division by zero"), "{error}");
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM projections WHERE name LIKE 't_group_%' AND slot = 'live'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(live, 0, "nothing was swapped in");
+    // The first member's batch committed on its own: the two stand apart.
+    let shadows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT name, position FROM projections WHERE name LIKE 't_group_%' AND slot = 'shadow'
+          ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(shadows.len(), 2);
+    assert!(shadows[0].1 > shadows[1].1, "{shadows:?}");
+
+    second.fail_writes.store(false, Ordering::SeqCst);
+    let reports =
+        imi_projections::rebuild::rebuild_together(&pool, &[&first, &second], options, |_| {})
+            .await
+            .unwrap();
+    for (name, report) in ["t_group_first", "t_group_second"].iter().zip(&reports) {
+        assert_eq!(report.events_applied, 4, "{name}");
+        assert_eq!(report.events_read, 3, "{name}");
+        let applied: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT position FROM {name}.applied ORDER BY position"
+        ))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(applied.len(), 3, "{name}: each A once, the B not at all");
+    }
+}

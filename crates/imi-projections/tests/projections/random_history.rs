@@ -410,7 +410,20 @@ async fn the_request_projections_rebuilt_together_from_one_fold_equal_the_live_p
         memory: 2,
         ..RebuildOptions::default()
     };
-    for options in [tight, RebuildOptions::default()] {
+    // Each member in a transaction of its own (the default, which takes a connection per
+    // member and two more), and all in one; with a memory, and without one (then the writes
+    // are sent as live batches send them).
+    assert!(pool.options().get_max_connections() as usize >= members.len() + 2);
+    let together = RebuildOptions {
+        apart: false,
+        ..tight
+    };
+    let without_memory = RebuildOptions {
+        batch: 50,
+        memory: 0,
+        ..RebuildOptions::default()
+    };
+    for options in [tight, together, RebuildOptions::default(), without_memory] {
         let reports = rebuild_together(pool, &members, options, |_| {})
             .await
             .unwrap();
