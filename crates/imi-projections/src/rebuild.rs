@@ -9,6 +9,7 @@ use crate::runner::{
     REBUILD_BATCH,
 };
 use crate::shared_fold;
+use futures::{StreamExt, TryStreamExt};
 use imi_store::feed::FeedPosition;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
@@ -209,26 +210,49 @@ async fn rebuild_locked(
         set_search_path(&mut tx, &from).await?;
         fast_compression(&mut tx).await?;
         fold_memory::flush(memory, &mut tx).await?;
-        for n in sharers {
-            let to = schema_of(projections[n].name(), Slot::Shadow);
-            sqlx::Executor::execute(
-                &mut *tx,
-                format!(
-                    "INSERT INTO \"{to}\".request_states (request_id, state)
-                       SELECT request_id, state FROM \"{from}\".request_states;
-                     INSERT INTO \"{to}\".sequences (aggregate_id, sequence)
-                       SELECT aggregate_id, sequence FROM \"{from}\".sequences"
-                )
-                .as_str(),
-            )
-            .await?;
-        }
         tx.commit().await?;
+        // Each copy on a connection of its own, two at a time (the machine's cores): the
+        // server makes them side by side.
+        let copies: Vec<_> = sharers
+            .into_iter()
+            .map(|n| {
+                let to = schema_of(projections[n].name(), Slot::Shadow);
+                let from = from.clone();
+                async move {
+                    let mut tx = imi_store::pool::begin(pool).await?;
+                    fast_compression(&mut tx).await?;
+                    sqlx::Executor::execute(
+                        &mut *tx,
+                        format!(
+                            "INSERT INTO \"{to}\".request_states (request_id, state)
+                           SELECT request_id, state FROM \"{from}\".request_states;
+                         INSERT INTO \"{to}\".sequences (aggregate_id, sequence)
+                           SELECT aggregate_id, sequence FROM \"{from}\".sequences"
+                        )
+                        .as_str(),
+                    )
+                    .await?;
+                    tx.commit().await
+                }
+            })
+            .collect();
+        futures::stream::iter(copies)
+            .buffer_unordered(2)
+            .try_collect::<Vec<()>>()
+            .await?;
     }
+    // Side by side too.
+    let analyses: Vec<_> = projections
+        .iter()
+        .map(|p| analyze_shadow(pool, *p))
+        .collect();
+    futures::stream::iter(analyses)
+        .buffer_unordered(2)
+        .try_collect::<Vec<()>>()
+        .await?;
 
     let mut reports = Vec::with_capacity(projections.len());
     for (p, read) in projections.iter().zip(read) {
-        analyze_shadow(pool, *p).await?;
         swap_in(pool, *p).await?;
         let mut conn = pool.acquire().await?;
         let at = checkpoint(&mut conn, p.name(), Slot::Live)
