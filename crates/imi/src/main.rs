@@ -664,12 +664,9 @@ async fn projections(pool: &sqlx::PgPool, command: ProjectionsCommand) -> Result
                 .collect::<Result<Vec<_>>>()?;
             let members: Vec<&dyn imi_projections::projection::Projection> =
                 projections.iter().map(|p| p.as_ref()).collect();
-            // Progress against the events these projections read, not the whole log.
-            let mut total = 0;
-            for p in &members {
-                total += imi_projections::rebuild::events_read_by(pool, *p).await?;
-            }
-            let bar = ProgressBar::new(total);
+            // Progress against the events these projections read, not the whole log: the
+            // rebuild counts them and reports the total with its progress.
+            let bar = ProgressBar::new(0);
             bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} {msg} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
