@@ -107,10 +107,13 @@ impl Kind for Alert {
     }
 }
 
-/// Runs `f` (a rebuild's batches) with `memory`: the folds that `apply` calls inside it keep
-/// their states there.
-pub(crate) async fn scope<F: Future>(memory: Arc<Mutex<Memory>>, f: F) -> F::Output {
-    MEMORY.scope(memory, f).await
+/// Runs `f` (a rebuild's batches, or a task they start) with `memory`, if any: the folds that
+/// `apply` calls inside it keep their states there, and the writes go as a rebuild's.
+pub(crate) async fn scope<F: Future>(memory: Option<Arc<Mutex<Memory>>>, f: F) -> F::Output {
+    match memory {
+        Some(memory) => MEMORY.scope(memory, f).await,
+        None => f.await,
+    }
 }
 
 /// The memory of the rebuild this task runs, if any.

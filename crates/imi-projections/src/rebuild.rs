@@ -203,10 +203,7 @@ async fn rebuild_locked(
             batches.await
         }
     };
-    let (applied, read) = match &memory {
-        Some(memory) => fold_memory::scope(memory.clone(), batches).await?,
-        None => batches.await?,
-    };
+    let (applied, read) = fold_memory::scope(memory.clone(), batches).await?;
     if let Some(memory) = &memory {
         // What the memory still holds goes into the shadow before anything trusts it: the
         // owner's, whose states the others then copy.

@@ -337,9 +337,8 @@ async fn apply_apart(
     moved: usize,
     last: FeedPosition,
 ) -> Result<Vec<usize>, ProjectionError> {
-    // The writes go as a rebuild's (each on its own, rows through COPY) when the memory says
-    // so here: the tasks that send them are outside its scope.
-    let one_by_one = crate::fold_memory::current().is_some();
+    // The tasks that send the writes run in this batch's memory scope, as the batch does.
+    let memory = crate::fold_memory::current();
     let mut read = Vec::with_capacity(members.len());
     let mut sending = Vec::with_capacity(members.len());
     let mut failed = None;
@@ -363,16 +362,16 @@ async fn apply_apart(
                     break;
                 }
             };
-        sending.push(tokio::spawn(async move {
-            if one_by_one {
-                writes.send_one_by_one(&mut tx).await?;
-            } else {
-                writes.send(&mut tx).await?;
-            }
+        let send = async move {
+            writes.send(&mut tx).await?;
             move_checkpoint(&mut tx, name, slot, moved, last).await?;
             tx.commit().await?;
             Ok::<_, ProjectionError>(())
-        }));
+        };
+        sending.push(tokio::spawn(crate::fold_memory::scope(
+            memory.clone(),
+            send,
+        )));
     }
     // Every task is awaited, so that no transaction outlives the batch.
     for task in sending {

@@ -148,7 +148,9 @@ impl Writes {
         then: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         if crate::fold_memory::current().is_some() {
-            self.send_one_by_one(db).await?;
+            for write in self.writes {
+                write.run(db).await?;
+            }
             if let Some(then) = then {
                 sqlx::Executor::execute(&mut *db, then).await?;
             }
@@ -162,17 +164,6 @@ impl Writes {
         statements.extend(then.map(str::to_string));
         if !statements.is_empty() {
             sqlx::Executor::execute(&mut *db, statements.join(";\n").as_str()).await?;
-        }
-        Ok(())
-    }
-}
-
-impl Writes {
-    /// Runs the writes as a rebuild does: each on its own, with bound parameters, rows through
-    /// `COPY`.
-    pub(crate) async fn send_one_by_one(self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
-        for write in self.writes {
-            write.run(db).await?;
         }
         Ok(())
     }
