@@ -291,6 +291,7 @@ async fn build_shadow(
     let mut applied: u64 = 0;
     let mut read = vec![0u64; projections.len()];
     let mut ahead = None;
+    let mut sending = Vec::new();
     // A connection per member, the read ahead's and the locks' (`rebuild_together`).
     let apart = options.apart
         && projections.len() > 1
@@ -302,6 +303,7 @@ async fn build_shadow(
             Slot::Shadow,
             options.batch,
             ahead.take(),
+            std::mem::take(&mut sending),
             apart,
         );
         let Ok(batch) = tokio::time::timeout(options.stall, batch).await else {
@@ -310,15 +312,17 @@ async fn build_shadow(
                 options.stall.as_secs_f64()
             ))));
         };
-        let (n, batch_read, next) = batch?;
-        ahead = next;
+        let batch = batch?;
+        let n = batch.moved;
+        (ahead, sending) = (batch.ahead, batch.sending);
         applied += n as u64;
-        for (total, r) in read.iter_mut().zip(batch_read) {
+        for (total, r) in read.iter_mut().zip(batch.read) {
             *total += r as u64;
         }
         let read_in_all: u64 = read.iter().sum();
         let mut conn = pool.acquire().await?;
-        // The members move together: the first one's checkpoint is every one's.
+        // The members move together: the first one's checkpoint is every one's (apart, once
+        // its batch on its way has committed).
         let at = checkpoint(&mut conn, first, Slot::Shadow)
             .await?
             .unwrap_or_default();

@@ -15,6 +15,7 @@ use sqlx::{PgConnection, PgPool, Row};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio_util::task::AbortOnDropHandle;
 
 /// Events per batch while following the live feed.
 pub const LIVE_BATCH: i64 = 1_000;
@@ -200,30 +201,54 @@ pub(crate) struct Ahead {
 /// The read ahead of the next batch, under way.
 pub(crate) type Reading = tokio::task::JoinHandle<Result<Ahead, sqlx::Error>>;
 
+/// A member's batch on its way on a task of its own: its writes sent, its checkpoint moved,
+/// its transaction committed. Dropped, the task stops and the transaction rolls back.
+pub(crate) type Sending = AbortOnDropHandle<Result<(), ProjectionError>>;
+
+/// What a rebuild's batch did, and what it left under way.
+pub(crate) struct RebuildBatch {
+    /// Events the checkpoints moved past.
+    pub moved: usize,
+    /// Of those, the events each member read.
+    pub read: Vec<usize>,
+    /// The read of the next batch, when this one was full.
+    pub ahead: Option<Reading>,
+    /// Apart: each member's batch still on its way, in the members' order, for the next batch
+    /// to await member by member.
+    pub sending: Vec<Sending>,
+}
+
+impl RebuildBatch {
+    fn nothing(members: usize) -> Self {
+        Self {
+            moved: 0,
+            read: vec![0; members],
+            ahead: None,
+            sending: Vec::new(),
+        }
+    }
+}
+
 /// A rebuild's batch for one projection or several rebuilt together (`members`, whose
 /// checkpoints stand at the same position): [`apply_batch_counted`], reading the feed once for
 /// all of them and only for the types they read (the others' payloads are neither sent nor
 /// decoded), and taking its events from `ahead` when that read starts at the checkpoint found
 /// under the apply locks (it was made from where the previous batch left the checkpoints;
 /// otherwise the batch reads afresh). When the batch is full, it starts reading the next one
-/// ahead while it applies this one, so that decoding the feed and applying overlap. Returns
-/// the events the checkpoints moved past, those each member read, and that read ahead.
+/// ahead while it applies this one, so that decoding the feed and applying overlap.
 ///
 /// The members apply the batch one after the other, in their order, and move their
-/// checkpoints either in one transaction or, `apart`, each in a transaction of its own
-/// (member n in `txs[n]`) whose writes are sent on a task of their own while the next member
-/// computes its writes: the server writes one member's rows while this process folds and
-/// encodes the next one's. Apart, a member's batch is still atomic with its checkpoint; a
-/// failure may leave the members at different checkpoints, which fails the rebuild (its next
-/// batch finds them apart), so nothing is swapped in.
+/// checkpoints either in one transaction or, `apart`, each in a transaction of its own: see
+/// [`apply_apart`]. `sending` is what the previous batch left on its way (apart only).
 pub(crate) async fn apply_rebuild_batch(
     pool: &PgPool,
     members: &[&dyn Projection],
     slot: Slot,
     limit: i64,
     ahead: Option<Reading>,
+    sending: Vec<Sending>,
     apart: bool,
-) -> Result<(usize, Vec<usize>, Option<Reading>), ProjectionError> {
+) -> Result<RebuildBatch, ProjectionError> {
     let ahead = match ahead {
         Some(reading) => match reading.await {
             Ok(read) => Some(read?),
@@ -231,41 +256,214 @@ pub(crate) async fn apply_rebuild_batch(
         },
         None => None,
     };
-    let nothing = || Ok((0, vec![0; members.len()], None));
-    // A projector's batch (see apply_batch_counted): one transaction, or one per member.
-    let mut txs = Vec::with_capacity(members.len());
+    if apart {
+        return apply_apart(pool, members, slot, limit, ahead, sending).await;
+    }
+    // Only members apart leave batches on their way; should any come, they end first.
+    for task in sending {
+        joined(task).await?;
+    }
+    // A projector's batch (see apply_batch_counted), in one transaction.
+    let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
+    fast_compression(&mut tx).await?;
     // Fencing: whoever holds these applies; the checkpoints are read only after they are held.
     let mut after = None;
-    for (n, member) in members.iter().enumerate() {
-        if n == 0 || apart {
-            let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
-            fast_compression(&mut tx).await?;
-            txs.push(tx);
-        }
-        let tx = txs.last_mut().expect("a transaction was begun");
-        let name = member.name();
-        lock(tx, &apply_lock(name, slot)).await?;
-        let Some(at) = checkpoint(tx, name, slot).await? else {
-            return nothing();
+    for member in members {
+        let Some(at) = lock_checkpoint(&mut tx, *member, slot).await? else {
+            return Ok(RebuildBatch::nothing(members.len()));
         };
         if after.is_some_and(|after| after != at) {
-            return Err(sqlx::Error::Protocol(format!(
-                "{name} stands at {at}, apart from the projections rebuilt with it"
-            ))
-            .into());
+            return Err(standing_apart(*member, at));
         }
         after = Some(at);
     }
     let Some(after) = after else {
-        return nothing();
+        return Ok(RebuildBatch::nothing(members.len()));
     };
+    let Some((events, moved, last, next)) =
+        read_batch(pool, &mut tx, members, after, limit, ahead).await?
+    else {
+        return Ok(RebuildBatch::nothing(members.len()));
+    };
+    let mut read = Vec::with_capacity(members.len());
+    let applied = async {
+        for (n, member) in members.iter().enumerate() {
+            crate::shared_fold::applying(n);
+            let apply = apply_and_move(&mut tx, *member, slot, &events, moved, last);
+            read.push(
+                tracing::Instrument::instrument(apply, batch_span(*member, slot, moved)).await?,
+            );
+        }
+        tx.commit().await?;
+        Ok::<_, ProjectionError>(())
+    }
+    .await;
+    if let Err(e) = applied {
+        if let Some(next) = next {
+            next.abort();
+        }
+        return Err(e);
+    }
+    Ok(RebuildBatch {
+        moved,
+        read,
+        ahead: next,
+        sending: Vec::new(),
+    })
+}
+
+/// The members of a group apart: member n begins a transaction of its own once its batch
+/// before has committed (`previous[n]`), computes its writes, and leaves them to a task that
+/// sends them, moves its checkpoint and commits, while the members after it compute theirs and
+/// the next batch begins: the server writes one member's rows while this process folds and
+/// encodes the next ones', across batches too (the owner folds the next batch while the
+/// others' rows of this one go in). A member's batch is still atomic with its checkpoint; a
+/// failure may leave the members at different checkpoints, which fails the rebuild (a later
+/// member finds its checkpoint apart, or its task's error surfaces), so nothing is swapped in.
+async fn apply_apart(
+    pool: &PgPool,
+    members: &[&dyn Projection],
+    slot: Slot,
+    limit: i64,
+    mut ahead: Option<Ahead>,
+    previous: Vec<Sending>,
+) -> Result<RebuildBatch, ProjectionError> {
+    // The tasks that send the writes run in this batch's memory scope, as the batch does.
+    let memory = crate::fold_memory::current();
+    let mut previous = previous.into_iter();
+    let mut sending = Vec::with_capacity(members.len());
+    let mut read = Vec::with_capacity(members.len());
+    let mut next = None;
+    let applied = async {
+        let mut begun = None;
+        for (n, member) in members.iter().enumerate() {
+            if let Some(before) = previous.next() {
+                joined(before).await?;
+            }
+            let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
+            fast_compression(&mut tx).await?;
+            let at = lock_checkpoint(&mut tx, *member, slot).await?;
+            let (_, events, moved, last) = match (&begun, at) {
+                (None, None) => return Ok(None),
+                (None, Some(after)) => {
+                    let Some((events, moved, last, reading)) =
+                        read_batch(pool, &mut tx, members, after, limit, ahead.take()).await?
+                    else {
+                        return Ok(None);
+                    };
+                    next = reading;
+                    &*begun.insert((after, events, moved, last))
+                }
+                (Some(begun), at) => {
+                    if at != Some(begun.0) {
+                        return Err(standing_apart(*member, at.unwrap_or_default()));
+                    }
+                    begun
+                }
+            };
+            crate::shared_fold::applying(n);
+            let name = member.name();
+            let of_member = read_by(*member, events);
+            read.push(of_member.len());
+            let writes = async {
+                if of_member.is_empty() {
+                    return Ok(crate::writes::Writes::default());
+                }
+                set_search_path(&mut tx, &schema_of(name, slot)).await?;
+                member.apply(&mut tx, &of_member).await
+            };
+            let writes =
+                tracing::Instrument::instrument(writes, batch_span(*member, slot, *moved)).await?;
+            let (moved, last) = (*moved, *last);
+            let send = async move {
+                writes.send(&mut tx).await?;
+                move_checkpoint(&mut tx, name, slot, moved, last).await?;
+                tx.commit().await?;
+                Ok::<_, ProjectionError>(())
+            };
+            sending.push(AbortOnDropHandle::new(tokio::spawn(
+                crate::fold_memory::scope(memory.clone(), send),
+            )));
+        }
+        Ok(begun.map(|(_, _, moved, _)| moved))
+    }
+    .await;
+    match applied {
+        Ok(Some(moved)) => Ok(RebuildBatch {
+            moved,
+            read,
+            ahead: next,
+            sending,
+        }),
+        // Nothing to apply, or a member failed: every task still on its way is awaited, so
+        // that no transaction outlives a batch that ends the rebuild.
+        outcome => {
+            if let Some(next) = next {
+                next.abort();
+            }
+            let mut failed = outcome.err();
+            for task in previous.chain(sending) {
+                if let Err(e) = joined(task).await {
+                    failed.get_or_insert(e);
+                }
+            }
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(RebuildBatch::nothing(members.len())),
+            }
+        }
+    }
+}
+
+/// Takes the member's apply lock in `tx`, then reads its checkpoint under it.
+async fn lock_checkpoint(
+    tx: &mut PgConnection,
+    member: &dyn Projection,
+    slot: Slot,
+) -> Result<Option<FeedPosition>, sqlx::Error> {
+    lock(tx, &apply_lock(member.name(), slot)).await?;
+    checkpoint(tx, member.name(), slot).await
+}
+
+fn standing_apart(member: &dyn Projection, at: FeedPosition) -> ProjectionError {
+    sqlx::Error::Protocol(format!(
+        "{} stands at {at}, apart from the projections rebuilt with it",
+        member.name()
+    ))
+    .into()
+}
+
+/// A batch's events after `after` for `members`, from `ahead` when it was read from there
+/// (otherwise read on `db`), with the position of the last one, and the read of the next batch
+/// started when this one is full; `None` when there are none. Members that all read the same
+/// types (one projection, or the request group) get the batch without the events of other
+/// types, dropped from it once here: `read_by` then lends every member the batch instead of
+/// copying the events it reads for each. Also answers how many events the checkpoints move
+/// past (those dropped included).
+#[allow(clippy::type_complexity)]
+async fn read_batch(
+    pool: &PgPool,
+    db: &mut PgConnection,
+    members: &[&dyn Projection],
+    after: FeedPosition,
+    limit: i64,
+    ahead: Option<Ahead>,
+) -> Result<
+    Option<(
+        Vec<imi_store::feed::FeedEvent>,
+        usize,
+        FeedPosition,
+        Option<Reading>,
+    )>,
+    sqlx::Error,
+> {
     let types = types_read_by(members);
     let events = match ahead {
         Some(ahead) if ahead.after == after => ahead.events,
-        _ => feed::read_of(&mut txs[0], after, limit, types.as_deref()).await?,
+        _ => feed::read_of(db, after, limit, types.as_deref()).await?,
     };
     let Some(last) = events.last().map(|e| e.at) else {
-        return nothing();
+        return Ok(None);
     };
     let next = (events.len() as i64 >= limit).then(|| {
         let pool = pool.clone();
@@ -279,9 +477,6 @@ pub(crate) async fn apply_rebuild_batch(
         })
     });
     let moved = events.len();
-    // Members that all read the same types (one projection, or the request group) get the
-    // batch without the events of other types, dropped from it once here: `read_by` then
-    // lends every member the batch instead of copying the events it reads for each.
     let events = if members
         .windows(2)
         .all(|w| w[0].aggregate_types() == w[1].aggregate_types())
@@ -290,104 +485,13 @@ pub(crate) async fn apply_rebuild_batch(
     } else {
         events
     };
-    let applied = if apart {
-        apply_apart(txs, members, slot, &events, moved, last).await
-    } else {
-        apply_together(txs.remove(0), members, slot, &events, moved, last).await
-    };
-    match applied {
-        Ok(read) => Ok((moved, read, next)),
-        Err(e) => {
-            if let Some(next) = next {
-                next.abort();
-            }
-            Err(e)
-        }
-    }
+    Ok(Some((events, moved, last, next)))
 }
 
-/// The members apply the batch and move their checkpoints in one transaction; returns the
-/// events each read.
-async fn apply_together(
-    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    members: &[&dyn Projection],
-    slot: Slot,
-    events: &[imi_store::feed::FeedEvent],
-    moved: usize,
-    last: FeedPosition,
-) -> Result<Vec<usize>, ProjectionError> {
-    let mut read = Vec::with_capacity(members.len());
-    for (n, member) in members.iter().enumerate() {
-        crate::shared_fold::applying(n);
-        let apply = apply_and_move(&mut tx, *member, slot, events, moved, last);
-        read.push(tracing::Instrument::instrument(apply, batch_span(*member, slot, moved)).await?);
-    }
-    tx.commit().await?;
-    Ok(read)
-}
-
-/// Member n computes its writes in `txs[n]`, then sends them, moves its checkpoint and
-/// commits on a task of its own while the members after it compute theirs; returns the events
-/// each read once every member's transaction has ended.
-async fn apply_apart(
-    txs: Vec<sqlx::Transaction<'static, sqlx::Postgres>>,
-    members: &[&dyn Projection],
-    slot: Slot,
-    events: &[imi_store::feed::FeedEvent],
-    moved: usize,
-    last: FeedPosition,
-) -> Result<Vec<usize>, ProjectionError> {
-    // The tasks that send the writes run in this batch's memory scope, as the batch does.
-    let memory = crate::fold_memory::current();
-    let mut read = Vec::with_capacity(members.len());
-    let mut sending = Vec::with_capacity(members.len());
-    let mut failed = None;
-    for ((n, member), mut tx) in members.iter().enumerate().zip(txs) {
-        crate::shared_fold::applying(n);
-        let name = member.name();
-        let of_member = read_by(*member, events);
-        read.push(of_member.len());
-        let writes = async {
-            if of_member.is_empty() {
-                return Ok(crate::writes::Writes::default());
-            }
-            set_search_path(&mut tx, &schema_of(name, slot)).await?;
-            member.apply(&mut tx, &of_member).await
-        };
-        let writes =
-            match tracing::Instrument::instrument(writes, batch_span(*member, slot, moved)).await {
-                Ok(writes) => writes,
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            };
-        let send = async move {
-            writes.send(&mut tx).await?;
-            move_checkpoint(&mut tx, name, slot, moved, last).await?;
-            tx.commit().await?;
-            Ok::<_, ProjectionError>(())
-        };
-        sending.push(tokio::spawn(crate::fold_memory::scope(
-            memory.clone(),
-            send,
-        )));
-    }
-    // Every task is awaited, so that no transaction outlives the batch.
-    for task in sending {
-        let sent = task
-            .await
-            .map_err(|e| sqlx::Error::Protocol(format!("a member's writes: {e}")))
-            .map_err(ProjectionError::from)
-            .and_then(|sent| sent);
-        if let Err(e) = sent {
-            failed.get_or_insert(e);
-        }
-    }
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(read),
-    }
+/// Waits for a member's batch on its way; its error, if it failed.
+async fn joined(task: Sending) -> Result<(), ProjectionError> {
+    task.await
+        .map_err(|e| sqlx::Error::Protocol(format!("a member's writes: {e}")))?
 }
 
 /// The span of one member's batch.
