@@ -395,15 +395,18 @@ impl Projection for Deadlines {
             }
         }
         // The sequences and the pending deadlines of the aggregates that change, in one round
-        // trip.
+        // trip, each looked up by its pair in an index (see TypedSequences::SELECT_JSON).
         let keys: BTreeSet<Key> = changes.iter().map(|(k, _)| k.clone()).collect();
         let (types, ids): (Vec<String>, Vec<String>) = keys.iter().cloned().unzip();
         let (sequence_types, sequence_ids) = TypedSequences::keys(&events);
         let (sequences, loaded): (serde_json::Value, serde_json::Value) = sqlx::query_as(&format!(
             "SELECT ({}),
-                        (SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') FROM deadlines d
-                           JOIN unnest($3::text[], $4::text[]) AS k(t, i)
-                             ON (d.aggregate_type, d.aggregate_id) = (k.t, k.i))",
+                        (SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]')
+                           FROM unnest($3::text[], $4::text[]) AS k(t, i)
+                          CROSS JOIN LATERAL (
+                                SELECT * FROM deadlines d
+                                 WHERE (d.aggregate_type, d.aggregate_id) = (k.t, k.i)
+                                OFFSET 0) AS d)",
             TypedSequences::SELECT_JSON
         ))
         .bind(&sequence_types)

@@ -238,7 +238,8 @@ pub async fn load_rows<T: DeserializeOwned>(
 }
 
 /// The sequences of `ids` and the rows of `table` whose pair of columns `(a, b)` is one of
-/// `keys`, read as JSON in one round trip.
+/// `keys`, read as JSON in one round trip (each pair looked up in an index of `table` on the
+/// pair, as [`TypedSequences::SELECT_JSON`] says).
 pub async fn load_sequences_and_rows_by_pair<T: DeserializeOwned>(
     db: &mut PgConnection,
     ids: &[String],
@@ -251,8 +252,10 @@ pub async fn load_sequences_and_rows_by_pair<T: DeserializeOwned>(
     let (sequences, rows): (serde_json::Value, serde_json::Value) = sqlx::query_as(&format!(
         "SELECT (SELECT coalesce(jsonb_object_agg(aggregate_id, sequence), '{{}}')
                    FROM sequences WHERE aggregate_id = ANY($1)),
-                (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') FROM {table} r
-                   JOIN unnest($2::text[], $3::text[]) AS k(a, b) ON (r.{a}, r.{b}) = (k.a, k.b))"
+                (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]')
+                   FROM unnest($2::text[], $3::text[]) AS k(a, b)
+                  CROSS JOIN LATERAL (SELECT * FROM {table} r
+                                       WHERE (r.{a}, r.{b}) = (k.a, k.b) OFFSET 0) AS r)"
     ))
     .bind(ids)
     .bind(&firsts)
@@ -409,11 +412,18 @@ impl TypedSequences {
     /// A scalar subquery answering, as one `jsonb` array, the sequences of the aggregates whose
     /// types and ids are bound as `$1` and `$2` ([`TypedSequences::keys`]), so that a
     /// projection reads them with its rows in one round trip ([`TypedSequences::from_json`]).
+    ///
+    /// Each pair is looked up in the key's index, through a `LATERAL` subquery that `OFFSET 0`
+    /// keeps the planner from flattening: joined plainly to the pairs, a small table was read
+    /// whole into a hash (0.5 ms for 1,700 sequences under `imi bench writes`, a tenth of that
+    /// through the index; docs/BENCHMARKS.md). The same holds for rows looked up by a pair.
     pub const SELECT_JSON: &'static str =
         "SELECT coalesce(jsonb_agg(jsonb_build_array(s.aggregate_type, s.aggregate_id, s.sequence)),
                          '[]')
-           FROM sequences s JOIN unnest($1::text[], $2::text[]) AS k(t, i)
-             ON (s.aggregate_type, s.aggregate_id) = (k.t, k.i)";
+           FROM unnest($1::text[], $2::text[]) AS k(t, i)
+          CROSS JOIN LATERAL (
+                SELECT * FROM sequences s
+                 WHERE (s.aggregate_type, s.aggregate_id) = (k.t, k.i) OFFSET 0) AS s";
 
     /// The types and ids of the aggregates of `events`, to bind for [`Self::SELECT_JSON`].
     pub fn keys(events: &[&FeedEvent]) -> (Vec<String>, Vec<String>) {
