@@ -476,3 +476,25 @@ impl TypedSequences {
         writes.send(db).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{array_element, copy_escape};
+
+    #[test]
+    fn copy_text_escapes_only_its_four_specials_and_keeps_every_character() {
+        let mut out = String::new();
+        copy_escape(&mut out, "Zürich\tß\\n\nÉtat\r«ok»");
+        assert_eq!(out, "Zürich\\tß\\\\n\\nÉtat\\r«ok»");
+        let mut plain = String::new();
+        copy_escape(&mut plain, "Ελλάδα, no specials");
+        assert_eq!(plain, "Ελλάδα, no specials");
+    }
+
+    #[test]
+    fn an_array_element_is_quoted_with_its_quotes_and_backslashes_escaped() {
+        let mut out = String::new();
+        array_element(&mut out, r#"a "b" \c ő"#);
+        assert_eq!(out, r#""a \"b\" \\c ő""#);
+    }
+}

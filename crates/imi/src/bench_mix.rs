@@ -434,8 +434,12 @@ async fn run_side(
             let mut tally = Tally::default();
             let mut n = first_cycle;
             'cycles: while Instant::now() < until {
+                // Counted as used once begun: a cycle cut short by the clock is not begun
+                // again by the next side (its exchange exists already).
+                let this = n;
+                n += 1;
                 let mut alert_id = String::new();
-                for mut step in client.cycle(n) {
+                for mut step in client.cycle(this) {
                     if Instant::now() >= until {
                         break 'cycles;
                     }
@@ -477,7 +481,6 @@ async fn run_side(
                         break;
                     }
                 }
-                n += 1;
             }
             Ok::<_, anyhow::Error>((tally, n))
         }));
