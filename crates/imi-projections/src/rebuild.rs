@@ -30,7 +30,8 @@ pub struct RebuildOptions {
     /// Longest a batch may take: past it the rebuild stops with an error (its batch rolled
     /// back, nothing swapped in) rather than wait for ever. A batch of 50,000 events takes
     /// seconds; a rebuild at scale 1.0 was once seen to stop progressing with its batch's
-    /// transaction idle and its process idle (docs/BENCHMARKS.md), cause not found.
+    /// transaction idle and its process idle (docs/BENCHMARKS.md): most likely sqlx 0.8's TLS,
+    /// which can stall a connection on a large write (`imi_store::pool::connect_options`).
     pub stall: Duration,
     /// Whether the members of a group apply each batch each in a transaction of their own, so
     /// that the server writes one member's rows while the next one computes its own

@@ -85,3 +85,65 @@ async fn begin_on(
 pub fn waiting(pool: &PgPool) -> u64 {
     counter(pool).load(Ordering::Relaxed).max(0) as u64
 }
+
+/// The connection options of a database URL. A server on this machine (a loopback address or
+/// `localhost`) is reached without TLS unless the URL's `sslmode` or `PGSSLMODE` asks for it:
+/// on loopback TLS protects nothing and costs both sides CPU, and sqlx 0.8's TLS can stall a
+/// connection for good when a large write fills the socket (the client then waits to read
+/// while the server waits for the rest: sqlx-core's `StdSocket::poll_ready`, fixed in sqlx
+/// 0.9, which postgres-es 0.5 does not take). Seen as a COPY of `imi bench populate --scale
+/// 1.0` that stopped with both ends idle (docs/BENCHMARKS.md).
+pub fn connect_options(url: &str) -> Result<sqlx::postgres::PgConnectOptions, sqlx::Error> {
+    let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+    let asked = url.contains("sslmode=") || std::env::var_os("PGSSLMODE").is_some();
+    let host = options
+        .get_host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let local = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    Ok(if local && !asked {
+        options.ssl_mode(sqlx::postgres::PgSslMode::Disable)
+    } else {
+        options
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connect_options;
+    use sqlx::postgres::PgSslMode;
+
+    fn mode(url: &str) -> PgSslMode {
+        connect_options(url).unwrap().get_ssl_mode()
+    }
+
+    #[test]
+    fn a_server_on_this_machine_is_reached_without_tls_unless_the_url_asks_for_it() {
+        if std::env::var_os("PGSSLMODE").is_some() {
+            return;
+        }
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/imi",
+            "postgres://postgres@localhost/imi",
+            "postgres://postgres@[::1]:5432/imi",
+        ] {
+            assert!(matches!(mode(url), PgSslMode::Disable), "{url}");
+        }
+        assert!(matches!(
+            mode("postgres://postgres@127.0.0.1:5432/imi?sslmode=require"),
+            PgSslMode::Require
+        ));
+        // Elsewhere, sqlx's default (TLS when the server offers it) or what the URL says.
+        assert!(matches!(
+            mode("postgres://imi@db.example.eu/imi"),
+            PgSslMode::Prefer
+        ));
+        assert!(matches!(
+            mode("postgres://imi@db.example.eu/imi?sslmode=verify-full"),
+            PgSslMode::VerifyFull
+        ));
+    }
+}

@@ -8,7 +8,7 @@ pub mod smtp;
 
 use std::sync::OnceLock;
 
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::Connection;
 use uuid::Uuid;
 
@@ -45,7 +45,15 @@ pub async fn fresh_database() -> TestDb {
         &Uuid::new_v4().simple().to_string()[..12]
     );
 
-    let mut admin = PgConnection::connect(&server)
+    // The test server runs on this machine: without TLS unless its URL asks for it, as the
+    // service reaches a server on this machine (imi_store::pool::connect_options).
+    let mut options: PgConnectOptions = server
+        .parse()
+        .unwrap_or_else(|e| panic!("the test server's URL {server}: {e}"));
+    if !server.contains("sslmode=") && std::env::var_os("PGSSLMODE").is_none() {
+        options = options.ssl_mode(PgSslMode::Disable);
+    }
+    let mut admin = PgConnection::connect_with(&options)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to the test server {server}: {e}"));
     sweep_stale_databases(&mut admin).await;
@@ -59,7 +67,7 @@ pub async fn fresh_database() -> TestDb {
     let url = with_database(&server, &name);
     let pool = PgPoolOptions::new()
         .max_connections(8)
-        .connect(&url)
+        .connect_with(options.database(&name))
         .await
         .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
     TestDb { pool, url, name }

@@ -64,13 +64,12 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn connect(url: &str, size: u32) -> Result<PgPool> {
     use anyhow::Context;
     use sqlx::Connection;
-    let first = sqlx::PgConnection::connect(url)
+    let options = imi_store::pool::connect_options(url)?;
+    let first = sqlx::PgConnection::connect_with(&options)
         .await
         .context("cannot connect to the database")?;
     first.close().await?;
-    let options = url
-        .parse::<sqlx::postgres::PgConnectOptions>()?
-        .statement_cache_capacity(STATEMENTS_KEPT);
+    let options = options.statement_cache_capacity(STATEMENTS_KEPT);
     Ok(PgPoolOptions::new()
         .max_connections(size.max(2))
         .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -156,7 +156,7 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
         } => {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .connect(url)
+                .connect_with(imi_store::pool::connect_options(url)?)
                 .await?;
             imi_store::migrate(&pool).await?;
             let master = master_key(key.as_deref())?.unwrap_or_else(MasterKey::generate);
@@ -168,7 +168,10 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
             samples,
             ..
         } => {
-            let pool = PgPoolOptions::new().max_connections(4).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(4)
+                .connect_with(imi_store::pool::connect_options(url)?)
+                .await?;
             imi_store::migrate(&pool).await?;
             return crate::bench_queries::queries_bench(
                 &pool,
@@ -260,12 +263,13 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
 
 async fn fresh_database(server_url: &str) -> Result<PgPool> {
     let name = format!("imi_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = PgPool::connect(server_url).await?;
+    let options: PgConnectOptions = imi_store::pool::connect_options(server_url)?;
+    let admin = PgPool::connect_with(options.clone()).await?;
     sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
         .execute(&admin)
         .await?;
     admin.close().await;
-    let options: PgConnectOptions = server_url.parse::<PgConnectOptions>()?.database(&name);
+    let options = options.database(&name);
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .connect_with(options)

@@ -30,7 +30,10 @@ impl Database {
                 let cluster =
                     tokio::task::spawn_blocking(move || imi_localpg::ensure_running(&root))
                         .await??;
-                let admin = sqlx::PgPool::connect(&cluster.url("postgres")).await?;
+                let admin = sqlx::PgPool::connect_with(imi_store::pool::connect_options(
+                    &cluster.url("postgres"),
+                )?)
+                .await?;
                 let exists: bool = sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'imi')",
                 )
