@@ -273,23 +273,22 @@ pub(crate) async fn apply_rebuild_batch(
             return Ok(RebuildBatch::nothing(members.len()));
         };
         if after.is_some_and(|after| after != at) {
-            return Err(standing_apart(*member, at));
+            return Err(standing_apart(*member, Some(at)));
         }
         after = Some(at);
     }
     let Some(after) = after else {
         return Ok(RebuildBatch::nothing(members.len()));
     };
-    let Some((events, moved, last, next)) =
-        read_batch(pool, &mut tx, members, after, limit, ahead).await?
-    else {
+    let Some((batch, next)) = read_batch(pool, &mut tx, members, after, limit, ahead).await? else {
         return Ok(RebuildBatch::nothing(members.len()));
     };
+    let (moved, last) = (batch.moved, batch.last);
     let mut read = Vec::with_capacity(members.len());
     let applied = async {
         for (n, member) in members.iter().enumerate() {
             crate::shared_fold::applying(n);
-            let apply = apply_and_move(&mut tx, *member, slot, &events, moved, last);
+            let apply = apply_and_move(&mut tx, *member, slot, &batch.events, moved, last);
             read.push(
                 tracing::Instrument::instrument(apply, batch_span(*member, slot, moved)).await?,
             );
@@ -343,27 +342,23 @@ async fn apply_apart(
             let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
             fast_compression(&mut tx).await?;
             let at = lock_checkpoint(&mut tx, *member, slot).await?;
-            let (_, events, moved, last) = match (&begun, at) {
+            let batch: &Batch = match (&begun, at) {
                 (None, None) => return Ok(None),
                 (None, Some(after)) => {
-                    let Some((events, moved, last, reading)) =
+                    let Some((batch, reading)) =
                         read_batch(pool, &mut tx, members, after, limit, ahead.take()).await?
                     else {
                         return Ok(None);
                     };
                     next = reading;
-                    &*begun.insert((after, events, moved, last))
+                    begun.insert(batch)
                 }
-                (Some(begun), at) => {
-                    if at != Some(begun.0) {
-                        return Err(standing_apart(*member, at.unwrap_or_default()));
-                    }
-                    begun
-                }
+                (Some(batch), Some(at)) if at == batch.after => batch,
+                (Some(_), at) => return Err(standing_apart(*member, at)),
             };
             crate::shared_fold::applying(n);
             let name = member.name();
-            let of_member = read_by(*member, events);
+            let of_member = read_by(*member, &batch.events);
             read.push(of_member.len());
             let writes = async {
                 if of_member.is_empty() {
@@ -372,9 +367,9 @@ async fn apply_apart(
                 set_search_path(&mut tx, &schema_of(name, slot)).await?;
                 member.apply(&mut tx, &of_member).await
             };
+            let (moved, last) = (batch.moved, batch.last);
             let writes =
-                tracing::Instrument::instrument(writes, batch_span(*member, slot, *moved)).await?;
-            let (moved, last) = (*moved, *last);
+                tracing::Instrument::instrument(writes, batch_span(*member, slot, moved)).await?;
             let send = async move {
                 writes.send(&mut tx).await?;
                 move_checkpoint(&mut tx, name, slot, moved, last).await?;
@@ -385,7 +380,7 @@ async fn apply_apart(
                 crate::fold_memory::scope(memory.clone(), send),
             )));
         }
-        Ok(begun.map(|(_, _, moved, _)| moved))
+        Ok(begun.map(|batch| batch.moved))
     }
     .await;
     match applied {
@@ -425,22 +420,32 @@ async fn lock_checkpoint(
     checkpoint(tx, member.name(), slot).await
 }
 
-fn standing_apart(member: &dyn Projection, at: FeedPosition) -> ProjectionError {
-    sqlx::Error::Protocol(format!(
-        "{} stands at {at}, apart from the projections rebuilt with it",
-        member.name()
-    ))
+fn standing_apart(member: &dyn Projection, at: Option<FeedPosition>) -> ProjectionError {
+    let name = member.name();
+    sqlx::Error::Protocol(match at {
+        Some(at) => format!("{name} stands at {at}, apart from the projections rebuilt with it"),
+        None => format!("{name} has no checkpoint, unlike the projections rebuilt with it"),
+    })
     .into()
 }
 
+/// A rebuild batch's events, as [`read_batch`] read them.
+struct Batch {
+    /// The checkpoint the batch starts after.
+    after: FeedPosition,
+    /// The events the members read.
+    events: Vec<imi_store::feed::FeedEvent>,
+    /// How many events the checkpoints move past (those of other types included).
+    moved: usize,
+    /// The position of the last of them.
+    last: FeedPosition,
+}
+
 /// A batch's events after `after` for `members`, from `ahead` when it was read from there
-/// (otherwise read on `db`), with the position of the last one, and the read of the next batch
-/// started when this one is full; `None` when there are none. Members that all read the same
-/// types (one projection, or the request group) get the batch without the events of other
-/// types, dropped from it once here: `read_by` then lends every member the batch instead of
-/// copying the events it reads for each. Also answers how many events the checkpoints move
-/// past (those dropped included).
-#[allow(clippy::type_complexity)]
+/// (otherwise read on `db`), and the read of the next batch started when this one is full;
+/// `None` when there are none. Members that all read the same types (one projection, or the
+/// request group) get the batch without the events of other types, dropped from it once here:
+/// `read_by` then lends every member the batch instead of copying the events it reads for each.
 async fn read_batch(
     pool: &PgPool,
     db: &mut PgConnection,
@@ -448,15 +453,7 @@ async fn read_batch(
     after: FeedPosition,
     limit: i64,
     ahead: Option<Ahead>,
-) -> Result<
-    Option<(
-        Vec<imi_store::feed::FeedEvent>,
-        usize,
-        FeedPosition,
-        Option<Reading>,
-    )>,
-    sqlx::Error,
-> {
+) -> Result<Option<(Batch, Option<Reading>)>, sqlx::Error> {
     let types = types_read_by(members);
     let events = match ahead {
         Some(ahead) if ahead.after == after => ahead.events,
@@ -485,7 +482,15 @@ async fn read_batch(
     } else {
         events
     };
-    Ok(Some((events, moved, last, next)))
+    Ok(Some((
+        Batch {
+            after,
+            events,
+            moved,
+            last,
+        },
+        next,
+    )))
 }
 
 /// Waits for a member's batch on its way; its error, if it failed.

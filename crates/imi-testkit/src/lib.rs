@@ -8,7 +8,7 @@ pub mod smtp;
 
 use std::sync::OnceLock;
 
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::Connection;
 use uuid::Uuid;
 
@@ -45,14 +45,10 @@ pub async fn fresh_database() -> TestDb {
         &Uuid::new_v4().simple().to_string()[..12]
     );
 
-    // The test server runs on this machine: without TLS unless its URL asks for it, as the
-    // service reaches a server on this machine (imi_store::pool::connect_options).
-    let mut options: PgConnectOptions = server
-        .parse()
+    // Reached as the service reaches it (TLS only where the URL asks for it or the server is
+    // not on this machine).
+    let options = imi_store::pool::connect_options(&server)
         .unwrap_or_else(|e| panic!("the test server's URL {server}: {e}"));
-    if !server.contains("sslmode=") && std::env::var_os("PGSSLMODE").is_none() {
-        options = options.ssl_mode(PgSslMode::Disable);
-    }
     let mut admin = PgConnection::connect_with(&options)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to the test server {server}: {e}"));
