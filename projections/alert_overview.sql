@@ -31,7 +31,6 @@ CREATE TABLE alert_access
     involvement  text[] NOT NULL,
     PRIMARY KEY (alert_id, authority_id)
 );
-CREATE INDEX alert_access_by_authority ON alert_access (authority_id, alert_id);
 
 -- The folded state of each alert (the aggregate's snapshot form: personal data sealed).
 CREATE TABLE alert_states
@@ -45,3 +44,7 @@ CREATE TABLE sequences
     aggregate_id text PRIMARY KEY,
     sequence     bigint NOT NULL
 );
+
+-- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
+-- once its tables are full.
+CREATE INDEX alert_access_by_authority ON alert_access (authority_id, alert_id);

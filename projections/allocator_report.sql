@@ -22,7 +22,6 @@ CREATE TABLE requests
     closed_at         timestamptz,
     PRIMARY KEY (request_id, authority_id)
 );
-CREATE INDEX report_authority ON requests (authority_id, drafted_at);
 
 CREATE TABLE request_states
 (
@@ -35,3 +34,7 @@ CREATE TABLE sequences
     aggregate_id text PRIMARY KEY,
     sequence     bigint NOT NULL
 );
+
+-- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
+-- once its tables are full.
+CREATE INDEX report_authority ON requests (authority_id, drafted_at);

@@ -34,9 +34,6 @@ CREATE TABLE authorities
     -- Official name and informal titles, folded (lower case, no accents), separated by U+001F.
     search_key             text        NOT NULL
 );
-CREATE INDEX authorities_member_state ON authorities (member_state, authority_id);
--- The text search's `LIKE '%…%'` (pg_trgm, created by the store's migrations).
-CREATE INDEX authorities_search ON authorities USING gin (search_key public.gin_trgm_ops);
 
 -- The areas an authority has access to, with its access coordinator there.
 CREATE TABLE areas
@@ -46,7 +43,6 @@ CREATE TABLE areas
     access_coordinator text NOT NULL,
     PRIMARY KEY (authority_id, area)
 );
-CREATE INDEX areas_by_area ON areas (area, authority_id);
 
 -- Its role in each workflow of each area.
 CREATE TABLE workflows
@@ -57,7 +53,6 @@ CREATE TABLE workflows
     role         text NOT NULL,
     PRIMARY KEY (authority_id, area, workflow)
 );
-CREATE INDEX workflows_by_role ON workflows (role, area, authority_id);
 
 -- Competences (term EconomicActivities or PolicyAreas), professions (term profession) and
 -- service activities (term service_activity) per area.
@@ -69,10 +64,18 @@ CREATE TABLE area_terms
     code         text NOT NULL,
     PRIMARY KEY (authority_id, area, term, code)
 );
-CREATE INDEX area_terms_by_code ON area_terms (term, code, authority_id);
 
 CREATE TABLE sequences
 (
     aggregate_id text PRIMARY KEY,
     sequence     bigint NOT NULL
 );
+
+-- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
+-- once its tables are full.
+CREATE INDEX authorities_member_state ON authorities (member_state, authority_id);
+-- The text search's `LIKE '%…%'` (pg_trgm, created by the store's migrations).
+CREATE INDEX authorities_search ON authorities USING gin (search_key public.gin_trgm_ops);
+CREATE INDEX areas_by_area ON areas (area, authority_id);
+CREATE INDEX workflows_by_role ON workflows (role, area, authority_id);
+CREATE INDEX area_terms_by_code ON area_terms (term, code, authority_id);

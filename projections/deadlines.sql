@@ -17,7 +17,6 @@ CREATE TABLE deadlines
     -- added when the rule is read, so a change of the area's delays applies at once
     delay          text
 );
-CREATE INDEX deadlines_by_due ON deadlines (due_at);
 CREATE INDEX deadlines_by_aggregate ON deadlines (aggregate_type, aggregate_id);
 
 CREATE TABLE sequences
@@ -36,3 +35,7 @@ CREATE TABLE areas
     area           text NOT NULL,
     PRIMARY KEY (aggregate_type, aggregate_id)
 );
+
+-- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
+-- once its tables are full.
+CREATE INDEX deadlines_by_due ON deadlines (due_at);

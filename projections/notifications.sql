@@ -25,10 +25,6 @@ CREATE TABLE notifications
     params              jsonb       NOT NULL,
     created_at          timestamptz NOT NULL
 );
-CREATE INDEX notifications_in_feed_order ON notifications (xid, position, id);
-CREATE INDEX notifications_by_user ON notifications (recipient_user, xid, position) WHERE recipient_user IS NOT NULL;
-CREATE INDEX notifications_by_authority ON notifications (recipient_authority, xid, position);
-CREATE INDEX notifications_to_mail ON notifications (created_at) WHERE email_to <> 'none';
 
 -- What later events need from earlier ones: each invited authority's sealed address and
 -- inviting coordinator.
@@ -69,3 +65,10 @@ CREATE TABLE alerts
     closing_coordinator text,
     involved            text[] NOT NULL
 );
+
+-- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
+-- once its tables are full.
+CREATE INDEX notifications_in_feed_order ON notifications (xid, position, id);
+CREATE INDEX notifications_by_user ON notifications (recipient_user, xid, position) WHERE recipient_user IS NOT NULL;
+CREATE INDEX notifications_by_authority ON notifications (recipient_authority, xid, position);
+CREATE INDEX notifications_to_mail ON notifications (created_at) WHERE email_to <> 'none';

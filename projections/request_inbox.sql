@@ -14,7 +14,6 @@ CREATE TABLE items
     since        timestamptz NOT NULL,
     PRIMARY KEY (request_id, authority_id, action)
 );
-CREATE INDEX items_authority ON items (authority_id, since);
 
 CREATE TABLE request_states
 (
@@ -27,3 +26,7 @@ CREATE TABLE sequences
     aggregate_id text PRIMARY KEY,
     sequence     bigint NOT NULL
 );
+
+-- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
+-- once its tables are full.
+CREATE INDEX items_authority ON items (authority_id, since);

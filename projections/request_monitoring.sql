@@ -46,8 +46,6 @@ CREATE TABLE watched
 );
 -- Each batch replaces the rows of the requests it touched.
 CREATE INDEX watched_by_request ON watched (request_id);
-CREATE INDEX requests_status ON requests (status);
-CREATE INDEX requests_drafted ON requests (drafted_at, request_id);
 
 -- The aggregate's state per request (its snapshot form), folded from the feed.
 CREATE TABLE request_states
@@ -61,3 +59,8 @@ CREATE TABLE sequences
     aggregate_id text PRIMARY KEY,
     sequence     bigint NOT NULL
 );
+
+-- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
+-- once its tables are full.
+CREATE INDEX requests_status ON requests (status);
+CREATE INDEX requests_drafted ON requests (drafted_at, request_id);

@@ -18,8 +18,6 @@ CREATE TABLE facts
     rated_at                timestamptz,
     withdrawn_at            timestamptz
 );
--- The requests still within their 7 days to be accepted, whose figure depends on `now`.
-CREATE INDEX facts_unaccepted ON facts (sent_at) WHERE accepted_at IS NULL;
 
 -- Numerators and counts (never averages, so any set of days adds up exactly). A request
 -- counts in the day it was sent for (1), in the day of its full reply for (2) and (3), in
@@ -77,3 +75,8 @@ CREATE TABLE sequences
     aggregate_id text PRIMARY KEY,
     sequence     bigint NOT NULL
 );
+
+-- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
+-- once its tables are full.
+-- The requests still within their 7 days to be accepted, whose figure depends on `now`.
+CREATE INDEX facts_unaccepted ON facts (sent_at) WHERE accepted_at IS NULL;

@@ -4,6 +4,7 @@ use std::fs;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::thread;
 
 use imi_localpg::{
@@ -16,6 +17,11 @@ fn scratch(name: &str) -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     dir
 }
+
+/// Held by each test that starts a cluster. Both would take the preferred port, and a cluster
+/// restarted while the other test holds that port moves to another (as it should), which would
+/// break the assertion that a restart keeps its port.
+static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Stops the cluster and removes its data root even when an assertion fails.
 struct Cleanup(Option<LocalCluster>, Vec<PathBuf>);
@@ -33,6 +39,9 @@ impl Drop for Cleanup {
 
 #[test]
 fn ensure_running_twice_reuses_one_cluster() {
+    let _one = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let dir = scratch("reuse");
     // The only test here reading IMI_DATA_DIR.
     std::env::set_var("IMI_DATA_DIR", &dir);
@@ -73,6 +82,9 @@ fn root_falls_back_when_the_data_root_is_closed_to_postgres() {
     if !nix::unistd::Uid::effective().is_root() {
         return; // Only root hands the cluster to another user.
     }
+    let _one = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let closed = scratch("closed");
     fs::create_dir_all(&closed).unwrap();
     fs::set_permissions(&closed, fs::Permissions::from_mode(0o700)).unwrap();

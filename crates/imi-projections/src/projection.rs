@@ -44,7 +44,9 @@ pub trait Projection: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Bump it when the tables or the meaning of `apply` change: the runner then rebuilds.
     fn version(&self) -> i32;
-    /// The DDL of its tables (projections/NAME.sql), run in an empty schema.
+    /// The DDL of its tables (projections/NAME.sql), run in an empty schema. Indexes that only
+    /// readers use come last, after the line [`READER_INDEXES`]: a rebuild creates them once
+    /// its tables are full.
     fn tables_sql(&self) -> &'static str;
     /// The aggregate types whose events `apply` reads (`None`: every event). Events of other
     /// types never reach `apply`, yet the checkpoint moves past them; a rebuild counts its
@@ -57,6 +59,24 @@ pub trait Projection: Send + Sync + 'static {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<Writes, ProjectionError>;
+}
+
+/// The line of a projection's DDL after which come the indexes `apply` never reads through.
+/// A rebuild's shadow is created without them and gets them when its tables are full: one
+/// sort per index instead of an index update per row written (docs/BENCHMARKS.md).
+pub const READER_INDEXES: &str = "-- Indexes for readers only";
+
+/// A projection's DDL split at [`READER_INDEXES`]: its tables with the indexes `apply` needs,
+/// then the indexes only readers use (empty when the marker is absent).
+pub fn split_reader_indexes(tables_sql: &str) -> (&str, &str) {
+    let marker = tables_sql
+        .match_indices(READER_INDEXES)
+        .map(|(at, _)| at)
+        .find(|&at| at == 0 || tables_sql[..at].ends_with('\n'));
+    match marker {
+        Some(at) => tables_sql.split_at(at),
+        None => (tables_sql, ""),
+    }
 }
 
 /// The schema a projection's slot lives in.
@@ -104,5 +124,51 @@ pub fn read_by<'a>(
             .cloned()
             .collect::<Vec<_>>()
             .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ddl_splits_at_the_marker_line_only() {
+        let sql =
+            "CREATE TABLE t (a int);\n-- Indexes for readers only\nCREATE INDEX i ON t (a);\n";
+        assert_eq!(
+            split_reader_indexes(sql),
+            (
+                "CREATE TABLE t (a int);\n",
+                "-- Indexes for readers only\nCREATE INDEX i ON t (a);\n"
+            )
+        );
+        let inline = "CREATE TABLE t (a int); -- Indexes for readers only\n";
+        assert_eq!(split_reader_indexes(inline), (inline, ""));
+        assert_eq!(
+            split_reader_indexes("CREATE TABLE t (a int);"),
+            ("CREATE TABLE t (a int);", "")
+        );
+    }
+
+    /// Only indexes after the marker: a table there would be missing while a rebuild applies.
+    #[test]
+    fn after_the_marker_every_projection_has_indexes_only() {
+        for p in crate::all() {
+            let (_, readers) = split_reader_indexes(p.tables_sql());
+            for statement in readers.split(';') {
+                let code: Vec<&str> = statement
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with("--"))
+                    .collect();
+                if let Some(first) = code.first() {
+                    assert!(
+                        first.starts_with("CREATE INDEX "),
+                        "{}: `{first}` after the reader indexes' marker",
+                        p.name()
+                    );
+                }
+            }
+        }
     }
 }

@@ -5,13 +5,13 @@
 use crate::fold_memory::{self, Memory};
 use crate::projection::{schema_of, Projection, ProjectionError, Slot};
 use crate::runner::{
-    apply_lock, apply_rebuild_batch, checkpoint, create_tables, fast_compression, set_search_path,
-    REBUILD_BATCH,
+    apply_lock, apply_rebuild_batch, checkpoint, create_reader_indexes, create_tables,
+    fast_compression, set_search_path, REBUILD_BATCH,
 };
 use crate::shared_fold;
 use futures::{StreamExt, TryStreamExt};
-use imi_store::feed::FeedPosition;
-use sqlx::PgPool;
+use imi_store::feed::{self, FeedPosition};
+use sqlx::{PgConnection, PgPool};
 use std::time::{Duration, Instant};
 
 /// Aggregates a rebuild's fold memory holds by default (see [`RebuildOptions::memory`]): some
@@ -204,12 +204,13 @@ async fn rebuild_locked(
             batches.await
         }
     };
-    let (applied, read) = fold_memory::scope(memory.clone(), batches).await?;
+    let (mut applied, mut read) = fold_memory::scope(memory.clone(), batches).await?;
     if let Some(memory) = &memory {
         // What the memory still holds goes into the shadow before anything trusts it: the
-        // owner's, whose states the others then copy.
+        // owner's, whose states the others then copy. Like a batch, each transaction here
+        // declares it writes no events, so that the live feed never waits for it (feed.rs).
         let (owner, sharers) = shared_fold::owner_and_sharers(&shared);
-        let mut tx = imi_store::pool::begin(pool).await?;
+        let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
         for p in projections {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
                 .bind(apply_lock(p.name(), Slot::Shadow))
@@ -229,7 +230,7 @@ async fn rebuild_locked(
                 let to = schema_of(projections[n].name(), Slot::Shadow);
                 let from = from.clone();
                 async move {
-                    let mut tx = imi_store::pool::begin(pool).await?;
+                    let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
                     fast_compression(&mut tx).await?;
                     sqlx::Executor::execute(
                         &mut *tx,
@@ -251,31 +252,55 @@ async fn rebuild_locked(
             .try_collect::<Vec<()>>()
             .await?;
     }
-    // Side by side too.
+    // Side by side too: the indexes only readers use, then the planner's statistics.
     let analyses: Vec<_> = projections
         .iter()
-        .map(|p| analyze_shadow(pool, *p))
+        .map(|p| async move {
+            let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
+            create_reader_indexes(&mut tx, *p).await?;
+            analyze_shadow(&mut tx, *p).await?;
+            tx.commit().await.map_err(ProjectionError::from)
+        })
         .collect();
     futures::stream::iter(analyses)
         .buffer_unordered(2)
         .try_collect::<Vec<()>>()
         .await?;
 
-    let mut reports = Vec::with_capacity(projections.len());
-    for (p, read) in projections.iter().zip(read) {
-        swap_in(pool, *p).await?;
-        let mut conn = pool.acquire().await?;
-        let at = checkpoint(&mut conn, p.name(), Slot::Live)
-            .await?
-            .unwrap_or_default();
-        reports.push(RebuildReport {
+    // The live slots went on while the shadows were finished (at the EU's size the indexes
+    // take a while): those it left behind catch up, their indexes now kept row by row, until
+    // each is swapped in no older than its live slot.
+    let mut swapped = vec![None; projections.len()];
+    let mut waiting: Vec<usize> = (0..projections.len()).collect();
+    while !waiting.is_empty() {
+        let behind: Vec<&dyn Projection> = waiting.iter().map(|&n| projections[n]).collect();
+        // (Progress was reported up to the first catch-up: these few batches go unreported.)
+        let (more, more_read) =
+            build_shadow(pool, &behind, options, 0, started, &mut |_| {}).await?;
+        applied += more;
+        for (&n, r) in waiting.iter().zip(more_read) {
+            read[n] += r;
+        }
+        let mut still = Vec::new();
+        for n in waiting {
+            match swap_in(pool, projections[n]).await? {
+                Some(at) => swapped[n] = Some(at),
+                None => still.push(n),
+            }
+        }
+        waiting = still;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(swapped
+        .into_iter()
+        .zip(read)
+        .map(|(at, read)| RebuildReport {
             events_applied: applied,
             events_read: read,
-            seconds: started.elapsed().as_secs_f64(),
-            at,
-        });
-    }
-    Ok(reports)
+            seconds,
+            at: at.unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// Applies batches to the shadows until they stand at the horizon and no older than the live
@@ -401,25 +426,33 @@ pub(crate) async fn empty_shadow(
 /// writes them whole, and until autovacuum comes by the planner would guess (measured at
 /// scale 1.0: an exchange's 7 steps read by a parallel scan planned for 74,275 rows, 30 ms
 /// instead of 0.1 ms; docs/BENCHMARKS.md).
-async fn analyze_shadow(pool: &PgPool, projection: &dyn Projection) -> Result<(), ProjectionError> {
+async fn analyze_shadow(
+    db: &mut PgConnection,
+    projection: &dyn Projection,
+) -> Result<(), ProjectionError> {
     let schema = schema_of(projection.name(), Slot::Shadow);
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = $1",
     )
     .bind(&schema)
-    .fetch_all(pool)
+    .fetch_all(&mut *db)
     .await?;
     if !tables.is_empty() {
         sqlx::query(&format!("ANALYZE {}", tables.join(", ")))
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
     }
     Ok(())
 }
 
-/// Replaces the live tables and checkpoint with the shadow's, atomically. The live runner
-/// is held off by the live apply lock and continues from the shadow's checkpoint.
-async fn swap_in(pool: &PgPool, projection: &dyn Projection) -> Result<(), ProjectionError> {
+/// Replaces the live tables and checkpoint with the shadow's, atomically, and answers the
+/// checkpoint they now stand at; answers `None` and changes nothing when the live slot has moved
+/// past the shadow (a reader would see time go back). The live runner is held off by the live
+/// apply lock and continues from the shadow's checkpoint.
+async fn swap_in(
+    pool: &PgPool,
+    projection: &dyn Projection,
+) -> Result<Option<FeedPosition>, ProjectionError> {
     let name = projection.name();
     let live = schema_of(name, Slot::Live);
     let shadow = schema_of(name, Slot::Shadow);
@@ -429,6 +462,15 @@ async fn swap_in(pool: &PgPool, projection: &dyn Projection) -> Result<(), Proje
         .bind(format!("imi.projection.apply:{name}:live"))
         .execute(&mut *tx)
         .await?;
+    let at = checkpoint(&mut *tx, name, Slot::Shadow)
+        .await?
+        .unwrap_or_default();
+    if checkpoint(&mut *tx, name, Slot::Live)
+        .await?
+        .is_some_and(|live| at < live)
+    {
+        return Ok(None);
+    }
     sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{retired}\" CASCADE"))
         .execute(&mut *tx)
         .await?;
@@ -459,5 +501,5 @@ async fn swap_in(pool: &PgPool, projection: &dyn Projection) -> Result<(), Proje
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(Some(at))
 }

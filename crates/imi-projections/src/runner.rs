@@ -7,7 +7,9 @@
 //! believe they are active never apply the same events.
 
 use crate::active::{ActiveLocks, Lease};
-use crate::projection::{read_by, schema_of, Projection, ProjectionError, Slot};
+use crate::projection::{
+    read_by, schema_of, split_reader_indexes, Projection, ProjectionError, Slot,
+};
 use imi_store::feed::{self, FeedPosition};
 use imi_store::wake::{self, CHANNEL, PROGRESS_CHANNEL};
 use sqlx::postgres::PgListener;
@@ -65,7 +67,9 @@ pub async fn ensure_slot(
     Ok(projection.version())
 }
 
-/// Drops and recreates the slot's schema, then runs the projection's DDL in it.
+/// Drops and recreates the slot's schema, then runs the projection's DDL in it: all of it for
+/// the live slot; for a shadow, without the indexes only readers use
+/// ([`create_reader_indexes`] once the shadow is full).
 pub(crate) async fn create_tables(
     db: &mut PgConnection,
     projection: &dyn Projection,
@@ -79,10 +83,32 @@ pub(crate) async fn create_tables(
         .execute(&mut *db)
         .await?;
     set_search_path(db, &schema).await?;
-    run_script(db, projection.tables_sql()).await?;
+    let (tables, reader_indexes) = split_reader_indexes(projection.tables_sql());
+    run_script(db, tables).await?;
+    if slot == Slot::Live {
+        run_script(db, reader_indexes).await?;
+    }
     sqlx::query("SELECT set_config('search_path', 'public', true)")
         .execute(&mut *db)
         .await?;
+    Ok(())
+}
+
+/// Creates the indexes [`create_tables`] left out of a shadow, once its tables are full.
+pub(crate) async fn create_reader_indexes(
+    db: &mut PgConnection,
+    projection: &dyn Projection,
+) -> Result<(), ProjectionError> {
+    let (_, reader_indexes) = split_reader_indexes(projection.tables_sql());
+    if reader_indexes.is_empty() {
+        return Ok(());
+    }
+    set_search_path(db, &schema_of(projection.name(), Slot::Shadow)).await?;
+    // Each index is one sort: in memory up to this much (PostgreSQL's default is 64 MB).
+    sqlx::query("SELECT set_config('maintenance_work_mem', '256MB', true)")
+        .execute(&mut *db)
+        .await?;
+    run_script(db, reader_indexes).await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! tables are equal; it holds no personal data; it refuses a feed with holes.
 
 use crate::ledger::{drain, migrated};
-use crate::scene::{dump, dump_schema, health, Scene, SECRETS};
+use crate::scene::{dump, dump_schema, health, indexes, Scene, SECRETS};
 use imi_domain::authority::{
     AuthorityKind, AuthorityStatus, Flag, Keyword, KeywordList, Workflow, WorkflowRole,
 };
@@ -30,6 +30,8 @@ pub async fn build(pool: &sqlx::PgPool, projection: &dyn Projection) {
 pub async fn assert_rebuild_equals_incremental(pool: &sqlx::PgPool, projection: &dyn Projection) {
     build(pool, projection).await;
     let incremental = dump_schema(pool, projection.name()).await;
+    let live_indexes = indexes(pool, projection.name()).await;
+    assert!(!live_indexes.is_empty());
     assert!(incremental.values().any(|rows| !rows.is_empty()));
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
@@ -38,6 +40,7 @@ pub async fn assert_rebuild_equals_incremental(pool: &sqlx::PgPool, projection: 
     let report = rebuild(pool, projection, |_| {}).await.unwrap();
     assert_eq!(report.events_applied, events as u64);
     assert_eq!(dump_schema(pool, projection.name()).await, incremental);
+    assert_eq!(indexes(pool, projection.name()).await, live_indexes);
     assert_eq!(
         apply_batch(pool, projection, Slot::Live, LIVE_BATCH)
             .await

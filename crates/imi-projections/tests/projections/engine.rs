@@ -26,7 +26,12 @@ struct Tally {
     fail: Arc<AtomicBool>,
     fail_writes: Arc<AtomicBool>,
     pause: Duration,
+    tables: &'static str,
 }
+
+const TALLY_TABLES: &str =
+    "CREATE TABLE applied (position bigint PRIMARY KEY, aggregate_type text NOT NULL,
+                                                 engine text NOT NULL)";
 
 fn tally(name: &'static str, types: Option<&'static [&'static str]>) -> Tally {
     Tally {
@@ -36,6 +41,7 @@ fn tally(name: &'static str, types: Option<&'static [&'static str]>) -> Tally {
         fail: Arc::default(),
         fail_writes: Arc::default(),
         pause: Duration::ZERO,
+        tables: TALLY_TABLES,
     }
 }
 
@@ -48,8 +54,7 @@ impl Projection for Tally {
         1
     }
     fn tables_sql(&self) -> &'static str {
-        "CREATE TABLE applied (position bigint PRIMARY KEY, aggregate_type text NOT NULL,
-                               engine text NOT NULL)"
+        self.tables
     }
     fn aggregate_types(&self) -> Option<&'static [&'static str]> {
         self.types
@@ -693,6 +698,110 @@ async fn a_rebuild_counts_its_progress_against_the_events_its_projection_reads()
             .unwrap(),
         10
     );
+}
+
+#[tokio::test]
+async fn a_rebuild_overtaken_while_it_builds_its_reader_indexes_catches_up_before_it_swaps_in() {
+    let pool = migrated().await;
+    // The reader index's expression waits for lock 4242 when evaluated in a shadow (as the
+    // index is built), so the test decides how long the rebuild spends on it.
+    sqlx::query(
+        "CREATE FUNCTION public.held_in_build(p bigint) RETURNS bigint IMMUTABLE LANGUAGE plpgsql
+         AS $$ BEGIN
+           IF current_setting('search_path') LIKE '%\\_\\_build%' THEN
+             PERFORM pg_advisory_xact_lock_shared(4242);
+           END IF;
+           RETURN p;
+         END $$",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let indexed = || Tally {
+        tables: concat!(
+            "CREATE TABLE applied (position bigint PRIMARY KEY, aggregate_type text NOT NULL,
+                                   engine text NOT NULL);\n",
+            "-- Indexes for readers only\n",
+            "CREATE INDEX applied_held ON applied (public.held_in_build(position));\n"
+        ),
+        ..tally("t_indexed", None)
+    };
+    let task = tokio::spawn(engine(&pool, vec![Arc::new(indexed())]).run());
+    append(&pool, &["A", "B", "A"]).await;
+    caught_up(&pool, &["t_indexed"]).await;
+
+    let mut holder = pool.acquire().await.unwrap().detach();
+    sqlx::query("SELECT pg_advisory_lock(4242)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let rebuilding = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let rebuilt = Tally {
+                engine: "rebuild",
+                ..indexed()
+            };
+            imi_projections::rebuild::rebuild(&pool, &rebuilt, |_| {}).await
+        })
+    };
+    // The shadow is full, then its index waits: the live slot moves on meanwhile.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+        == 0
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no index waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let shadow: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT xid, position FROM projections WHERE name = 't_indexed' AND slot = 'shadow'",
+    )
+    .fetch_optional(&pool)
+    .await
+    .unwrap();
+    let end = feed_end(&pool).await;
+    assert_eq!(
+        shadow,
+        Some((end.xid, end.position)),
+        "the index is built once the shadow has caught up"
+    );
+    append(&pool, &["B", "A"]).await;
+    caught_up(&pool, &["t_indexed"]).await;
+    let live_before_swap = checkpoint_of(&pool, "t_indexed").await.unwrap();
+    sqlx::query("SELECT pg_advisory_unlock(4242)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    let report = rebuilding.await.unwrap().unwrap();
+    assert!(
+        report.at >= live_before_swap,
+        "swapped in at {:?}, older than the live slot's {live_before_swap:?}",
+        report.at
+    );
+    append(&pool, &["A"]).await;
+    caught_up(&pool, &["t_indexed"]).await;
+    task.abort();
+    assert_exact(&pool, "t_indexed", None).await;
+    let engines: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT engine FROM t_indexed.applied ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(engines, ["one", "rebuild"], "the rebuilt tables serve");
+    let index: Option<String> = sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname = 't_indexed'
+           AND indexname = 'applied_held'",
+    )
+    .fetch_optional(&pool)
+    .await
+    .unwrap();
+    assert_eq!(index.as_deref(), Some("applied_held"));
 }
 
 #[tokio::test]

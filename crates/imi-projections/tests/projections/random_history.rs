@@ -9,7 +9,7 @@ use crate::alerts;
 use crate::engine::caught_up;
 use crate::ledger::{drain, migrated};
 use crate::requests;
-use crate::scene::{dump_schema, user};
+use crate::scene::{dump_schema, indexes, user};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use imi_domain::actor::Actor;
 use imi_domain::alert::testing::InMemoryAlertServices;
@@ -353,6 +353,7 @@ async fn rebuilds_with_a_fold_memory_equal_the_live_path_over_a_random_history()
         ensure_slot(pool, p, Slot::Live).await.unwrap();
         drain(pool, p, 4).await;
         let live = dump_schema(pool, name).await;
+        let live_indexes = indexes(pool, name).await;
         assert!(
             live.values().any(|rows| !rows.is_empty()),
             "{name} built nothing"
@@ -369,6 +370,7 @@ async fn rebuilds_with_a_fold_memory_equal_the_live_path_over_a_random_history()
                 );
             }
             assert_eq!(rebuilt.len(), live.len(), "{name}");
+            assert_eq!(indexes(pool, name).await, live_indexes, "{name}");
             // The live slot goes on from the rebuilt checkpoint.
             assert_eq!(
                 apply_batch(pool, p, Slot::Live, LIVE_BATCH).await.unwrap(),
@@ -397,10 +399,12 @@ async fn the_request_projections_rebuilt_together_from_one_fold_equal_the_live_p
     let members: Vec<&dyn imi_projections::projection::Projection> =
         group.iter().map(|p| p.as_ref()).collect();
     let mut live = BTreeMap::new();
+    let mut live_indexes = BTreeMap::new();
     for p in &members {
         ensure_slot(pool, *p, Slot::Live).await.unwrap();
         drain(pool, *p, 4).await;
         live.insert(p.name(), dump_schema(pool, p.name()).await);
+        live_indexes.insert(p.name(), indexes(pool, p.name()).await);
     }
 
     // The memory writes requests out into the first member's shadow and takes them back in
@@ -441,6 +445,7 @@ async fn the_request_projections_rebuilt_together_from_one_fold_equal_the_live_p
                 );
             }
             assert_eq!(rebuilt.len(), live[name].len(), "{name}");
+            assert_eq!(indexes(pool, name).await, live_indexes[name], "{name}");
             // The live slot goes on from the rebuilt checkpoint.
             assert_eq!(
                 apply_batch(pool, *p, Slot::Live, LIVE_BATCH).await.unwrap(),

@@ -578,6 +578,16 @@ pub async fn dump(pool: &PgPool, schema: &str, table: &str) -> Vec<String> {
     .unwrap()
 }
 
+/// The definitions of the indexes of a projection's schema, sorted: a rebuilt schema must have
+/// every index a new one has, those it creates after its load included.
+pub async fn indexes(pool: &PgPool, schema: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY 1")
+        .bind(schema)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
 /// Every row of every table of a projection's live schema.
 pub async fn dump_schema(pool: &PgPool, schema: &str) -> BTreeMap<String, Vec<String>> {
     let tables: Vec<String> = sqlx::query_scalar(
