@@ -1,5 +1,6 @@
 //! The `imi` service: configuration, wiring, seeding and benchmarks behind the CLI.
 
+pub mod allocator;
 pub mod app;
 pub mod audit;
 pub mod bench;

@@ -241,7 +241,8 @@ enum NotificationsCommand {
 
 /// The process's allocator: mimalloc, not glibc's malloc. A rebuild allocates and frees many
 /// small blocks (decoded events, JSON trees) between large ones, where glibc's malloc spent
-/// two fifths of the process's CPU (docs/BENCHMARKS.md, "mimalloc").
+/// two fifths of the process's CPU (docs/BENCHMARKS.md, "mimalloc"). Commands that rebuild and
+/// exit keep the memory they free ([`imi::allocator::keep_freed_memory`]).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -267,7 +268,12 @@ async fn run() -> Result<()> {
             print!("{}", imi_gateway::schema_sdl());
             Ok(())
         }
-        Command::Bench { command } => bench::run(&database.url().await?, command).await,
+        Command::Bench { command } => {
+            if matches!(command, bench::BenchCommand::Populate { .. }) {
+                imi::allocator::keep_freed_memory();
+            }
+            bench::run(&database.url().await?, command).await
+        }
         Command::Audit {
             command: audit::AuditCommand::Verify { file: Some(file) },
         } => audit::verify_file(&file),
@@ -658,6 +664,7 @@ async fn projections(pool: &sqlx::PgPool, command: ProjectionsCommand) -> Result
             Ok(())
         }
         ProjectionsCommand::Rebuild { names } => {
+            imi::allocator::keep_freed_memory();
             let projections = names
                 .iter()
                 .map(|name| projection_named(name))
