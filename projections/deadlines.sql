@@ -4,8 +4,8 @@
 -- beside it in public.deadline_actions, under the same deterministic id.
 CREATE TABLE deadlines
 (
-    -- '<aggregate type>/<aggregate id>/<rule>/<discriminator>'
-    id             text PRIMARY KEY,
+    -- '<aggregate type>/<aggregate id>/<rule>/<discriminator>', the key (below)
+    id             text        NOT NULL,
     aggregate_type text        NOT NULL,
     aggregate_id   text        NOT NULL,
     rule           text        NOT NULL,
@@ -37,5 +37,7 @@ CREATE TABLE areas
 );
 
 -- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
--- once its tables are full.
+-- once its tables are full. So are the keys `apply` never reads through: a rebuild that wrote
+-- a key twice fails when it adds them, and nothing is swapped in.
 CREATE INDEX deadlines_by_due ON deadlines (due_at);
+ALTER TABLE deadlines ADD PRIMARY KEY (id);

@@ -6,7 +6,8 @@
 -- event carried it; users' and authorities' addresses are looked up when a mail is sent.
 CREATE TABLE notifications
 (
-    id                  text PRIMARY KEY,
+    -- the key (below)
+    id                  text        NOT NULL,
     -- feed position of the event that caused it: the order the in-app stream follows
     xid                bigint      NOT NULL,
     position            bigint      NOT NULL,
@@ -67,8 +68,10 @@ CREATE TABLE alerts
 );
 
 -- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
--- once its tables are full.
+-- once its tables are full. So are the keys `apply` never reads through: a rebuild that wrote
+-- a key twice fails when it adds them, and nothing is swapped in.
 CREATE INDEX notifications_in_feed_order ON notifications (xid, position, id);
 CREATE INDEX notifications_by_user ON notifications (recipient_user, xid, position) WHERE recipient_user IS NOT NULL;
 CREATE INDEX notifications_by_authority ON notifications (recipient_authority, xid, position);
 CREATE INDEX notifications_to_mail ON notifications (created_at) WHERE email_to <> 'none';
+ALTER TABLE notifications ADD PRIMARY KEY (id);

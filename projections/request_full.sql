@@ -23,8 +23,7 @@ CREATE TABLE steps
     by_user        text,
     by_authority   text,
     -- the event's payload (sealed values kept sealed)
-    payload        jsonb       NOT NULL,
-    PRIMARY KEY (request_id, sequence)
+    payload        jsonb       NOT NULL
 );
 
 CREATE TABLE request_states
@@ -38,3 +37,8 @@ CREATE TABLE sequences
     aggregate_id text PRIMARY KEY,
     sequence     bigint NOT NULL
 );
+
+-- Indexes for readers only: `apply` never reads through these, so a rebuild creates them
+-- once its tables are full. So are the keys `apply` never reads through: a rebuild that wrote
+-- a key twice fails when it adds them, and nothing is swapped in.
+ALTER TABLE steps ADD PRIMARY KEY (request_id, sequence);

@@ -6,7 +6,7 @@
 use crate::alert_fold;
 use crate::fold;
 use crate::projection::{Projection, ProjectionError};
-use crate::writes::{dollar_quoted, Writes};
+use crate::writes::{literal, Writes};
 use chrono::{DateTime, Utc};
 use imi_domain::alert::{AlertContent, AlertEvent, InformationKind};
 use imi_domain::sealed::Sealed;
@@ -60,29 +60,39 @@ impl Projection for AlertFullProjection {
             if let AlertEvent::AdditionalInformationBroadcast { information_id, .. } = event {
                 broadcast.push((e.aggregate_id.clone(), information_id.clone()));
             } else if let AlertEvent::ClosureProposalBroadcast { .. } = event {
-                proposals.push(e.aggregate_id.clone());
+                proposals.push((e.aggregate_id.clone(), e.sequence));
             } else if let Some(entry) = entry_of(e, event) {
                 entries.push(entry);
             }
         }
         writes.insert("entries", &entries)?;
-        for (alert_id, information_id) in broadcast {
-            let (alert_id, information_id) =
-                (dollar_quoted(&alert_id), dollar_quoted(&information_id));
+        // One statement each for the batch (a rebuild's batch holds thousands), after the
+        // batch's entries are inserted.
+        if !broadcast.is_empty() {
+            let (alerts, informations): (Vec<String>, Vec<String>) = broadcast.into_iter().unzip();
             writes.sql(format!(
-                "UPDATE entries SET broadcast = true
-                  WHERE alert_id = {alert_id} AND information_id = {information_id}"
+                "UPDATE entries e SET broadcast = true
+                   FROM unnest({}::text[], {}::text[]) AS k(alert_id, information_id)
+                  WHERE (e.alert_id, e.information_id) = (k.alert_id, k.information_id)",
+                literal(&alerts),
+                literal(&informations)
             ));
         }
-        // The closing coordinator broadcasts the latest proposal (entries of this batch are
-        // inserted before, so the order of events within a batch holds).
-        for alert_id in proposals {
-            let alert_id = dollar_quoted(&alert_id);
+        // The closing coordinator broadcasts the latest proposal before the broadcast: a batch
+        // may hold a later one too.
+        if !proposals.is_empty() {
+            let (alerts, sequences): (Vec<String>, Vec<i64>) = proposals.into_iter().unzip();
+            let sequences: Vec<String> = sequences.iter().map(i64::to_string).collect();
             writes.sql(format!(
-                "UPDATE entries SET broadcast = true
-                  WHERE alert_id = {alert_id} AND entry = 'ClosureProposal' AND sequence = (
-                        SELECT max(sequence) FROM entries
-                         WHERE alert_id = {alert_id} AND entry = 'ClosureProposal')"
+                "UPDATE entries e SET broadcast = true
+                   FROM unnest({}::text[], '{{{}}}'::bigint[]) AS k(alert_id, broadcast_at)
+                  WHERE e.alert_id = k.alert_id
+                    AND e.sequence = (SELECT max(p.sequence) FROM entries p
+                                       WHERE p.alert_id = k.alert_id
+                                         AND p.entry = 'ClosureProposal'
+                                         AND p.sequence < k.broadcast_at)",
+                literal(&alerts),
+                sequences.join(",")
             ));
         }
         Ok(writes)

@@ -26,7 +26,11 @@ mod tests {
         // SAFETY: reads an integer option.
         let delay = || unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) };
         // Its default (the environment could change it: not in these tests).
-        assert_eq!(delay(), 1000, "mimalloc's option {PURGE_DELAY} is not the purge delay");
+        assert_eq!(
+            delay(),
+            1000,
+            "mimalloc's option {PURGE_DELAY} is not the purge delay"
+        );
         keep_freed_memory();
         assert_eq!(delay(), -1);
     }
