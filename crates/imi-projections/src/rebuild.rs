@@ -462,10 +462,10 @@ async fn swap_in(
         .bind(format!("imi.projection.apply:{name}:live"))
         .execute(&mut *tx)
         .await?;
-    let at = checkpoint(&mut *tx, name, Slot::Shadow)
+    let at = checkpoint(&mut tx, name, Slot::Shadow)
         .await?
         .unwrap_or_default();
-    if checkpoint(&mut *tx, name, Slot::Live)
+    if checkpoint(&mut tx, name, Slot::Live)
         .await?
         .is_some_and(|live| at < live)
     {
