@@ -327,6 +327,30 @@ async fn search_matches_names_and_titles_in_any_language_ignoring_case_and_accen
     let fr = &hits[1].title.as_ref().unwrap();
     assert_eq!((fr.language.as_str(), fr.fallback), ("fr", false));
 
+    // A text with the other filters, a page of one at a time: each arm of the search takes
+    // them all.
+    let page = |after: Option<&str>, member_state: Option<&str>| {
+        let q = DirectoryQuery {
+            text: Some("imi".into()),
+            after: after.map(Into::into),
+            member_state: member_state.map(Into::into),
+            limit: 1,
+            ..Default::default()
+        };
+        let pool = scene.pool.clone();
+        async move {
+            let found = directory::find(&pool, &q).await.unwrap();
+            ids(&found)
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page(None, None).await, ["nimic-de"]);
+    assert_eq!(page(Some("nimic-de"), None).await, ["nimic-fr"]);
+    assert!(page(Some("nimic-fr"), None).await.is_empty());
+    assert_eq!(page(None, Some("FR")).await, ["nimic-fr"]);
+
     // The first version's search still works.
     let old = directory::search(
         &scene.pool,
