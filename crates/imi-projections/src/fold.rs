@@ -413,7 +413,7 @@ pub fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, sqlx::
 /// aggregate types (table `sequences (aggregate_type, aggregate_id, sequence)`).
 pub struct TypedSequences {
     /// By type, then by id: an event is checked by borrowing its strings, not copying them
-    /// (at a rebuild's rate the copies and the pair comparisons were a twentieth of its time).
+    /// (copying and comparing the pairs was about 4% of a long rebuild's CPU in a profile).
     last: BTreeMap<String, BTreeMap<String, Last>>,
 }
 

@@ -366,6 +366,56 @@ async fn search_matches_names_and_titles_in_any_language_ignoring_case_and_accen
 }
 
 #[tokio::test]
+async fn search_matches_machine_titles_with_every_filter_and_lists_each_authority_once() {
+    let scene = Scene::full().await;
+    build(&scene.pool, &AuthorityDirectory).await;
+    for (id, title) in [
+        ("blaek", "Colegio de Médicos de Baviera"),
+        ("nimic-fr", "Coordinador IMI de Francia"),
+    ] {
+        sqlx::query(
+            "INSERT INTO machine_titles (authority_id, language, title, source_language, \
+             source_title, engine, translated_at, search_key) \
+             VALUES ($1, 'es', $2, 'en', $2, 'apertium', now(), $3)",
+        )
+        .bind(id)
+        .bind(title)
+        .bind(imi_projections::text::key_of([title]))
+        .execute(&scene.pool)
+        .await
+        .unwrap();
+    }
+    let q = |text: &str, member_state: Option<&str>, after: Option<&str>, limit: i64| {
+        let q = DirectoryQuery {
+            text: Some(text.into()),
+            member_state: member_state.map(Into::into),
+            after: after.map(Into::into),
+            limit,
+            ..Default::default()
+        };
+        let pool = scene.pool.clone();
+        async move {
+            let found = directory::find(&pool, &q).await.unwrap();
+            ids(&found)
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        }
+    };
+    // Found by its machine title alone, in any case and accent.
+    assert_eq!(q("COLEGIO DE MEDICOS", None, None, 10).await, ["blaek"]);
+    // The other filters hold for the machine titles too.
+    assert!(q("baviera", Some("FR"), None, 10).await.is_empty());
+    assert_eq!(q("baviera", Some("DE"), None, 10).await, ["blaek"]);
+    // Matched by a typed title and a machine title: listed once, paged in id order.
+    assert_eq!(q("imi", None, None, 10).await, ["nimic-de", "nimic-fr"]);
+    assert_eq!(q("imi", None, Some("nimic-de"), 1).await, ["nimic-fr"]);
+    assert!(q("coordinador", None, Some("nimic-fr"), 10)
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
 async fn search_filters_by_state_kind_region_area_role_and_competence() {
     let scene = Scene::full().await;
     build(&scene.pool, &AuthorityDirectory).await;
