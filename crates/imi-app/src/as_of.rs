@@ -398,19 +398,14 @@ pub fn changes(
 }
 
 pub fn change_event(e: &FeedEvent) -> ChangeEvent {
-    let text = |key: &str| {
-        e.metadata
-            .get(key)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let [acting_user, acting_authority] = e.metadata_texts(["acting_user", "acting_authority"]);
     ChangeEvent {
         position: e.at.position,
         sequence: e.sequence,
         event_type: e.event_type.clone(),
         event_version: e.event_version.clone(),
         recorded_at: e.recorded_at,
-        acting_user: text("acting_user"),
-        acting_authority: text("acting_authority"),
+        acting_user,
+        acting_authority,
     }
 }

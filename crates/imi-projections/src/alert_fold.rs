@@ -12,7 +12,6 @@ use crate::projection::ProjectionError;
 use crate::writes::Writes;
 use imi_domain::alert::{Alert, AlertEvent};
 use imi_store::feed::FeedEvent;
-use serde::Deserialize;
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,7 +26,7 @@ pub fn alert_events(
         .iter()
         .filter(|e| e.aggregate_type == ALERT)
         .map(|e| {
-            AlertEvent::deserialize(&e.payload)
+            e.event::<AlertEvent>()
                 .map(|event| (e, event))
                 .map_err(|err| ProjectionError::unreadable(e, err))
         })

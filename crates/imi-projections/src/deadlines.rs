@@ -101,22 +101,26 @@ pub enum Change {
 pub fn rules_of(e: &FeedEvent) -> Result<Vec<Change>, ProjectionError> {
     match e.aggregate_type.as_str() {
         "Authority" => {
-            let event = AuthorityEvent::deserialize(&e.payload)
+            let event = e
+                .event::<AuthorityEvent>()
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(authority(event))
         }
         "InformationRequest" => {
-            let event = RequestEvent::deserialize(&e.payload)
+            let event = e
+                .event::<RequestEvent>()
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(request(event))
         }
         "Alert" => {
-            let event = AlertEvent::deserialize(&e.payload)
+            let event = e
+                .event::<AlertEvent>()
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(alert(event))
         }
         "SubjectRequest" => {
-            let event = SubjectRequestEvent::deserialize(&e.payload)
+            let event = e
+                .event::<SubjectRequestEvent>()
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(subject_request(event))
         }
@@ -486,7 +490,11 @@ fn drafted_area(e: &FeedEvent) -> Option<String> {
         "Alert" => "AlertDrafted",
         _ => return None,
     };
-    e.payload
+    // Only the drafting event's payload is parsed.
+    if e.event_type != drafted {
+        return None;
+    }
+    e.payload_value()
         .get(drafted)?
         .get("area")?
         .as_str()
@@ -603,10 +611,14 @@ mod tests {
             aggregate_type: aggregate_type.into(),
             aggregate_id: "x-1".into(),
             sequence: 1,
-            event_type: String::new(),
+            // Externally tagged: the payload's one key.
+            event_type: payload
+                .as_object()
+                .and_then(|o| o.keys().next().cloned())
+                .unwrap_or_default(),
             event_version: "1".into(),
-            payload,
-            metadata: json!({}),
+            payload: imi_store::feed::raw_json(&payload),
+            metadata: imi_store::feed::raw_json(&json!({})),
             recorded_at: Utc::now(),
         }
     }

@@ -7,12 +7,13 @@
 //! `jsonb_populate_recordset(NULL::table, $1)` to write, so a row's Rust struct (with the
 //! columns' names) is its only description besides the DDL.
 
+use crate::copy_text::{Column, CopyRows};
 use crate::projection::ProjectionError;
 use crate::writes::Writes;
 use imi_domain::authority::AuthorityEvent;
 use imi_store::feed::FeedEvent;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,7 +28,7 @@ pub fn authority_events(
         .iter()
         .filter(|e| e.aggregate_type == AUTHORITY)
         .map(|e| {
-            AuthorityEvent::deserialize(&e.payload)
+            e.event::<AuthorityEvent>()
                 .map(|event| (e, event))
                 .map_err(|err| ProjectionError::unreadable(e, err))
         })
@@ -301,24 +302,12 @@ pub async fn insert_rows<T: Serialize>(
     writes.send(db).await
 }
 
-/// One column of a table, as [`copy_rows`] writes it.
-#[derive(sqlx::FromRow)]
-struct Column {
-    name: String,
-    /// `json` or `jsonb`: the value's JSON text.
-    json: bool,
-    /// An array type: a JSON array becomes an array literal.
-    array: bool,
-}
-
-/// Inserts `rows` into `table` with `COPY ... FROM STDIN` (text format), each field read from
-/// the row's JSON as `jsonb_populate_recordset` reads it: missing or `null` is NULL, a string
-/// is its text (for a JSON column, its JSON), an array into an array column an array literal,
-/// anything else its JSON text.
+/// Inserts `rows` into `table` with `COPY ... FROM STDIN` (text format), their fields in the
+/// order of the table's columns ([`CopyRows::write`]).
 pub(crate) async fn copy_rows(
     db: &mut PgConnection,
     table: &str,
-    rows: &[serde_json::Value],
+    rows: &CopyRows,
 ) -> Result<(), sqlx::Error> {
     let columns: Vec<Column> = sqlx::query_as(
         "SELECT a.attname::text AS name, t.typname IN ('json', 'jsonb') AS json,
@@ -330,78 +319,15 @@ pub(crate) async fn copy_rows(
     .bind(table)
     .fetch_all(&mut *db)
     .await?;
-    let mut text = String::new();
-    for row in rows {
-        let serde_json::Value::Object(fields) = row else {
-            return Err(sqlx::Error::Protocol(format!(
-                "a row of {table} is not a JSON object"
-            )));
-        };
-        for (n, column) in columns.iter().enumerate() {
-            if n > 0 {
-                text.push('\t');
-            }
-            copy_field(&mut text, fields.get(&column.name), column);
-        }
-        text.push('\n');
-    }
+    let mut text = Vec::new();
+    rows.write(&columns, &mut text)?;
     let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
     let mut copy = db
         .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", names.join(", ")))
         .await?;
-    copy.send(text.into_bytes()).await?;
+    copy.send(text).await?;
     copy.finish().await?;
     Ok(())
-}
-
-fn copy_field(out: &mut String, value: Option<&serde_json::Value>, column: &Column) {
-    use serde_json::Value;
-    match value {
-        None | Some(Value::Null) => out.push_str("\\N"),
-        Some(v) if column.json => copy_escape(out, &v.to_string()),
-        Some(Value::String(s)) => copy_escape(out, s),
-        Some(Value::Array(items)) if column.array => {
-            let mut literal = String::from("{");
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    literal.push(',');
-                }
-                match item {
-                    Value::Null => literal.push_str("NULL"),
-                    Value::String(s) => array_element(&mut literal, s),
-                    other => array_element(&mut literal, &other.to_string()),
-                }
-            }
-            literal.push('}');
-            copy_escape(out, &literal);
-        }
-        Some(other) => copy_escape(out, &other.to_string()),
-    }
-}
-
-/// An element of an array literal, quoted.
-pub(crate) fn array_element(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-}
-
-/// A field of COPY's text format: backslash, tab, newline and carriage return escaped.
-fn copy_escape(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
 }
 
 /// Decodes one JSON row read by a query.
@@ -508,27 +434,5 @@ impl TypedSequences {
         let mut writes = Writes::default();
         writes.typed_sequences(self);
         writes.send(db).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{array_element, copy_escape};
-
-    #[test]
-    fn copy_text_escapes_only_its_four_specials_and_keeps_every_character() {
-        let mut out = String::new();
-        copy_escape(&mut out, "Zürich\tß\\n\nÉtat\r«ok»");
-        assert_eq!(out, "Zürich\\tß\\\\n\\nÉtat\\r«ok»");
-        let mut plain = String::new();
-        copy_escape(&mut plain, "Ελλάδα, no specials");
-        assert_eq!(plain, "Ελλάδα, no specials");
-    }
-
-    #[test]
-    fn an_array_element_is_quoted_with_its_quotes_and_backslashes_escaped() {
-        let mut out = String::new();
-        array_element(&mut out, r#"a "b" \c ő"#);
-        assert_eq!(out, r#""a \"b\" \\c ő""#);
     }
 }

@@ -22,6 +22,7 @@ pub mod alert_statistics;
 pub mod allocator_report;
 pub mod as_of;
 pub mod coordination;
+mod copy_text;
 pub mod deadlines;
 pub mod diff;
 pub mod directory;

@@ -8,7 +8,6 @@ use crate::projection::ProjectionError;
 use crate::writes::Writes;
 use imi_domain::request::{InformationRequest, RequestDetails, RequestEvent, RequestSummary};
 use imi_store::feed::FeedEvent;
-use serde::Deserialize;
 use sqlx::PgConnection;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,7 +39,7 @@ pub fn request_events(
         .iter()
         .filter(|e| e.aggregate_type == REQUEST)
         .map(|e| {
-            RequestEvent::deserialize(&e.payload)
+            e.event::<RequestEvent>()
                 .map(|event| (e, event))
                 .map_err(|err| ProjectionError::unreadable(e, err))
         })

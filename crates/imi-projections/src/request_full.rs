@@ -67,7 +67,7 @@ impl Projection for RequestFull {
         let mut steps = Vec::new();
         for (id, t) in &touched {
             rows.extend(full_row(id, t));
-            steps.extend(t.events.iter().map(|(e, event)| step_of(id, e, event)));
+            steps.extend(t.events.iter().map(|(e, event)| StepRow::of(id, e, event)));
         }
         writes.replace("requests", "request_id", &ids, &rows)?;
         writes.insert("steps", &steps)?;
@@ -91,22 +91,44 @@ pub(crate) fn full_row(id: &str, t: &Touched) -> Option<FullRow> {
     })
 }
 
+/// A step as written: [`Step`] with the payload as read from the log, not parsed.
+#[derive(Serialize)]
+struct StepRow<'a> {
+    request_id: &'a str,
+    sequence: i64,
+    event_type: &'a str,
+    at: DateTime<Utc>,
+    by_user: Option<String>,
+    by_authority: Option<String>,
+    payload: &'a serde_json::value::RawValue,
+}
+
+impl<'a> StepRow<'a> {
+    fn of(id: &'a str, e: &'a FeedEvent, event: &RequestEvent) -> Self {
+        let [by_user, by_authority] = e.metadata_texts(["acting_user", "acting_authority"]);
+        StepRow {
+            request_id: id,
+            sequence: e.sequence,
+            event_type: &e.event_type,
+            at: event.at(),
+            by_user,
+            by_authority,
+            payload: &e.payload,
+        }
+    }
+}
+
 /// The step an event of the request is in the full view.
 pub(crate) fn step_of(id: &str, e: &FeedEvent, event: &RequestEvent) -> Step {
-    let text = |key: &str| {
-        e.metadata
-            .get(key)
-            .and_then(|v| v.as_str())
-            .map(String::from)
-    };
+    let [by_user, by_authority] = e.metadata_texts(["acting_user", "acting_authority"]);
     Step {
         request_id: id.to_string(),
         sequence: e.sequence,
         event_type: e.event_type.clone(),
         at: event.at(),
-        by_user: text("acting_user"),
-        by_authority: text("acting_authority"),
-        payload: e.payload.clone(),
+        by_user,
+        by_authority,
+        payload: e.payload_value(),
     }
 }
 

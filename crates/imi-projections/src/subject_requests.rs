@@ -56,7 +56,7 @@ impl Projection for SubjectRequests {
             .iter()
             .filter(|e| e.aggregate_type == SUBJECT_REQUEST)
             .map(|e| {
-                SubjectRequestEvent::deserialize(&e.payload)
+                e.event::<SubjectRequestEvent>()
                     .map(|event| (e, event))
                     .map_err(|err| ProjectionError::unreadable(e, err))
             })

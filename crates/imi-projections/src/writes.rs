@@ -5,10 +5,12 @@
 //! nothing in them can end. In a rebuild ([`crate::fold_memory`]) a batch carries thousands of
 //! events: each write goes on its own, rows through `COPY`.
 
-use crate::fold::{array_element, copy_rows, Sequences, TypedSequences};
+use crate::copy_text::{array_element, CopyRows};
+use crate::fold::{copy_rows, Sequences, TypedSequences};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use sqlx::PgConnection;
+use std::collections::BTreeMap;
 
 /// One gathered write.
 enum Write {
@@ -17,36 +19,65 @@ enum Write {
         table: &'static str,
         key: &'static str,
         ids: Vec<String>,
-        rows: Vec<Value>,
+        rows: Rows,
     },
     /// Insert `rows` into `table`.
-    Insert {
-        table: &'static str,
-        rows: Vec<Value>,
-    },
-    /// Upsert the folded `states` (`{key} text PRIMARY KEY, state jsonb`) by id.
+    Insert { table: &'static str, rows: Rows },
+    /// Upsert the folded `states` (`{key} text PRIMARY KEY, state jsonb`) by id, each as its
+    /// JSON text.
     States {
         table: &'static str,
         key: &'static str,
-        states: serde_json::Map<String, Value>,
+        states: BTreeMap<String, Box<RawValue>>,
     },
     /// Upsert the last sequence per aggregate (table `sequences`).
-    Sequences(serde_json::Map<String, Value>),
+    Sequences(BTreeMap<String, i64>),
     /// Upsert the last sequence per aggregate type and id (table `sequences` of projections
-    /// that read several types): objects of `aggregate_type`, `aggregate_id`, `sequence`.
-    TypedSequences(Vec<Value>),
+    /// that read several types).
+    TypedSequences(Vec<TypedSequence>),
     /// A statement without parameters.
     Sql(String),
 }
 
-/// The writes of one batch, in the order they are to run.
-#[derive(Default)]
-pub struct Writes {
-    writes: Vec<Write>,
+/// Rows to write: live, the JSON text of an array of them (`jsonb_populate_recordset` reads
+/// it); in a rebuild, encoded for `COPY`.
+enum Rows {
+    Json { text: String, len: usize },
+    Copy(CopyRows),
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Value, sqlx::Error> {
-    serde_json::to_value(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+impl Rows {
+    fn is_empty(&self) -> bool {
+        match self {
+            Rows::Json { len, .. } => *len == 0,
+            Rows::Copy(rows) => rows.is_empty(),
+        }
+    }
+}
+
+/// The writes of one batch, in the order they are to run.
+pub struct Writes {
+    writes: Vec<Write>,
+    /// Made in a rebuild's batch ([`crate::fold_memory`]): each write goes on its own, rows
+    /// through `COPY`.
+    rebuild: bool,
+}
+
+impl Default for Writes {
+    fn default() -> Self {
+        Self {
+            writes: Vec::new(),
+            rebuild: crate::fold_memory::current().is_some(),
+        }
+    }
+}
+
+/// A row of a `sequences` table keyed by aggregate type and id.
+#[derive(Serialize)]
+struct TypedSequence {
+    aggregate_type: String,
+    aggregate_id: String,
+    sequence: i64,
 }
 
 impl Writes {
@@ -61,7 +92,7 @@ impl Writes {
         if ids.is_empty() {
             return Ok(());
         }
-        let rows = rows.iter().map(encode).collect::<Result<_, _>>()?;
+        let rows = self.rows(rows)?;
         self.writes.push(Write::Replace {
             table,
             key,
@@ -80,9 +111,20 @@ impl Writes {
         if rows.is_empty() {
             return Ok(());
         }
-        let rows = rows.iter().map(encode).collect::<Result<_, _>>()?;
+        let rows = self.rows(rows)?;
         self.writes.push(Write::Insert { table, rows });
         Ok(())
+    }
+
+    /// `rows` in the form this batch sends them.
+    fn rows<T: Serialize>(&self, rows: &[T]) -> Result<Rows, sqlx::Error> {
+        if self.rebuild {
+            return Ok(Rows::Copy(CopyRows::encode(rows)?));
+        }
+        Ok(Rows::Json {
+            text: json_text(rows)?,
+            len: rows.len(),
+        })
     }
 
     /// Stores folded states as [`crate::fold::load_states`] reads them.
@@ -94,8 +136,12 @@ impl Writes {
     ) -> Result<(), sqlx::Error> {
         let states = states
             .into_iter()
-            .map(|(id, state)| Ok((id.to_string(), encode(state)?)))
-            .collect::<Result<serde_json::Map<_, _>, sqlx::Error>>()?;
+            .map(|(id, state)| {
+                let state = serde_json::value::to_raw_value(state)
+                    .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                Ok((id.to_string(), state))
+            })
+            .collect::<Result<BTreeMap<_, _>, sqlx::Error>>()?;
         if !states.is_empty() {
             self.writes.push(Write::States { table, key, states });
         }
@@ -104,9 +150,9 @@ impl Writes {
 
     /// Stores the sequences that changed.
     pub fn sequences(&mut self, sequences: &Sequences) {
-        let changed: serde_json::Map<String, Value> = sequences
+        let changed: BTreeMap<String, i64> = sequences
             .changed()
-            .map(|(id, last)| (id.to_string(), Value::from(last)))
+            .map(|(id, last)| (id.to_string(), last))
             .collect();
         if !changed.is_empty() {
             self.writes.push(Write::Sequences(changed));
@@ -115,14 +161,12 @@ impl Writes {
 
     /// Stores the sequences that changed, by aggregate type and id.
     pub fn typed_sequences(&mut self, sequences: &TypedSequences) {
-        let changed: Vec<Value> = sequences
+        let changed: Vec<TypedSequence> = sequences
             .changed()
-            .map(|(aggregate_type, aggregate_id, sequence)| {
-                serde_json::json!({
-                    "aggregate_type": aggregate_type,
-                    "aggregate_id": aggregate_id,
-                    "sequence": sequence,
-                })
+            .map(|(aggregate_type, aggregate_id, sequence)| TypedSequence {
+                aggregate_type: aggregate_type.to_string(),
+                aggregate_id: aggregate_id.to_string(),
+                sequence,
             })
             .collect();
         if !changed.is_empty() {
@@ -147,7 +191,7 @@ impl Writes {
         db: &mut PgConnection,
         then: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        if crate::fold_memory::current().is_some() {
+        if self.rebuild {
             for write in self.writes {
                 write.run(db).await?;
             }
@@ -224,15 +268,19 @@ impl Write {
                     .execute(&mut *db)
                     .await?;
                 if !rows.is_empty() {
-                    copy_rows(db, table, &rows).await?;
+                    insert(db, table, &rows).await?;
                 }
             }
-            Write::Insert { table, rows } => copy_rows(db, table, &rows).await?,
+            Write::Insert { table, rows } => insert(db, table, &rows).await?,
             Write::States { table, key, states } => {
-                let (ids, states): (Vec<String>, Vec<Value>) = states.into_iter().unzip();
+                // As text, parsed once by the server (no JSON tree built on the way).
+                let (ids, states): (Vec<String>, Vec<String>) = states
+                    .into_iter()
+                    .map(|(id, state)| (id, String::from(Box::<str>::from(state))))
+                    .unzip();
                 sqlx::query(&format!(
                     "INSERT INTO {table} ({key}, state)
-                     SELECT * FROM unnest($1::text[], $2::jsonb[])
+                     SELECT k, s::jsonb FROM unnest($1::text[], $2::text[]) AS t(k, s)
                      ON CONFLICT ({key}) DO UPDATE SET state = excluded.state"
                 ))
                 .bind(&ids)
@@ -241,10 +289,7 @@ impl Write {
                 .await?;
             }
             Write::Sequences(last) => {
-                let (ids, last): (Vec<String>, Vec<i64>) = last
-                    .into_iter()
-                    .map(|(id, n)| (id, n.as_i64().unwrap_or_default()))
-                    .unzip();
+                let (ids, last): (Vec<String>, Vec<i64>) = last.into_iter().unzip();
                 sqlx::query(
                     "INSERT INTO sequences (aggregate_id, sequence)
                      SELECT * FROM unnest($1::text[], $2::bigint[])
@@ -256,10 +301,21 @@ impl Write {
                 .await?;
             }
             Write::TypedSequences(rows) => {
+                let mut types = Vec::with_capacity(rows.len());
+                let mut ids = Vec::with_capacity(rows.len());
+                let mut sequences = Vec::with_capacity(rows.len());
+                for row in rows {
+                    types.push(row.aggregate_type);
+                    ids.push(row.aggregate_id);
+                    sequences.push(row.sequence);
+                }
                 sqlx::query(&format!(
-                    "{TYPED_SEQUENCES} FROM jsonb_to_recordset($1) AS {TYPED_ROW} {TYPED_CONFLICT}"
+                    "{TYPED_SEQUENCES} FROM unnest($1::text[], $2::text[], $3::bigint[])
+                       AS s(aggregate_type, aggregate_id, sequence) {TYPED_CONFLICT}"
                 ))
-                .bind(Value::Array(rows))
+                .bind(&types)
+                .bind(&ids)
+                .bind(&sequences)
                 .execute(&mut *db)
                 .await?;
             }
@@ -277,10 +333,26 @@ const TYPED_ROW: &str = "s(aggregate_type text, aggregate_id text, sequence bigi
 const TYPED_CONFLICT: &str =
     "ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET sequence = excluded.sequence";
 
-fn insert_sql(table: &str, rows: &[Value]) -> Result<String, sqlx::Error> {
+/// Inserts `rows` on their own: through `COPY` when encoded for it.
+async fn insert(db: &mut PgConnection, table: &str, rows: &Rows) -> Result<(), sqlx::Error> {
+    match rows {
+        Rows::Copy(rows) => copy_rows(db, table, rows).await,
+        Rows::Json { .. } => {
+            sqlx::Executor::execute(&mut *db, insert_sql(table, rows)?.as_str()).await?;
+            Ok(())
+        }
+    }
+}
+
+fn insert_sql(table: &str, rows: &Rows) -> Result<String, sqlx::Error> {
+    let Rows::Json { text, .. } = rows else {
+        return Err(sqlx::Error::Protocol(format!(
+            "rows of {table} encoded for a rebuild's COPY, sent live"
+        )));
+    };
     Ok(format!(
         "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, {}::jsonb)",
-        dollar_quoted(&json_text(rows)?)
+        dollar_quoted(text)
     ))
 }
 

@@ -84,8 +84,8 @@ pub async fn events_of(
                 sequence: upcast.sequence as i64,
                 event_type: upcast.event_type,
                 event_version: upcast.event_version,
-                payload: upcast.payload,
-                metadata: upcast.metadata,
+                payload: crate::feed::raw_json(&upcast.payload),
+                metadata: crate::feed::raw_json(&upcast.metadata),
                 recorded_at: row.try_get("recorded_at")?,
             })
         })

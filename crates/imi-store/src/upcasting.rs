@@ -24,11 +24,16 @@ static ALL: LazyLock<Vec<(&'static str, Upcasters)>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Brings a feed event to its current version, in place.
+/// Brings a feed event to its current version, in place; its payload is parsed only when an
+/// upcaster takes it. An event without a payload (of a type its reader does not read) stays
+/// as it is.
 pub fn upcast(event: &mut FeedEvent) {
     let Some((_, upcasters)) = ALL.iter().find(|(t, _)| *t == event.aggregate_type) else {
         return;
     };
+    if event.payload.get() == "null" {
+        return;
+    }
     for upcaster in upcasters {
         if upcaster.can_upcast(&event.event_type, &event.event_version) {
             let upcasted = upcaster.upcast(SerializedEvent {
@@ -37,11 +42,11 @@ pub fn upcast(event: &mut FeedEvent) {
                 aggregate_type: String::new(),
                 event_type: event.event_type.clone(),
                 event_version: event.event_version.clone(),
-                payload: std::mem::take(&mut event.payload),
+                payload: event.payload_value(),
                 metadata: serde_json::Value::Null,
             });
             event.event_version = upcasted.event_version;
-            event.payload = upcasted.payload;
+            event.payload = crate::feed::raw_json(&upcasted.payload);
         }
     }
 }

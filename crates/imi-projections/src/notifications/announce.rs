@@ -8,7 +8,6 @@ use imi_domain::authority::AuthorityEvent;
 use imi_domain::request::RequestEvent;
 use imi_domain::subject_request::SubjectRequestEvent;
 use imi_store::feed::FeedEvent;
-use serde::Deserialize;
 use serde_json::json;
 
 /// The kinds of notification, as stored and as the texts know them.
@@ -138,22 +137,26 @@ pub mod kinds {
 pub fn announce(e: &FeedEvent, memory: &mut Memory) -> Result<Vec<Draft>, ProjectionError> {
     match e.aggregate_type.as_str() {
         "Authority" => {
-            let event = AuthorityEvent::deserialize(&e.payload)
+            let event = e
+                .event::<AuthorityEvent>()
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(authority(&e.aggregate_id, event, memory))
         }
         "InformationRequest" => {
-            let event = RequestEvent::deserialize(&e.payload)
+            let event = e
+                .event::<RequestEvent>()
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(request(&e.aggregate_id, event, memory))
         }
         "Alert" => {
-            let event = AlertEvent::deserialize(&e.payload)
+            let event = e
+                .event::<AlertEvent>()
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(alert(&e.aggregate_id, event, memory))
         }
         "SubjectRequest" => {
-            let event = SubjectRequestEvent::deserialize(&e.payload)
+            let event = e
+                .event::<SubjectRequestEvent>()
                 .map_err(|err| ProjectionError::unreadable(e, err))?;
             Ok(subject_request(&e.aggregate_id, event))
         }

@@ -4,7 +4,6 @@
 use crate::support::migrated;
 use imi_domain::request::RequestEvent;
 use imi_store::feed::{self, FeedPosition};
-use serde::Deserialize;
 use serde_json::json;
 
 #[tokio::test]
@@ -32,7 +31,7 @@ async fn the_feed_reads_a_version_1_rating_as_version_2() {
     };
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event_version, "2.0.0");
-    let event = RequestEvent::deserialize(&events[0].payload).unwrap();
+    let event = events[0].event::<RequestEvent>().unwrap();
     assert!(matches!(
         event,
         RequestEvent::ReplyRated {
