@@ -14,6 +14,7 @@ use imi_domain::authority::AuthorityEvent;
 use imi_store::feed::FeedEvent;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sqlx::types::Json;
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -55,7 +56,7 @@ impl<R> Folded<R> {
 /// authorities in the batch with `select` (one `jsonb` column, the ids as `$1`), checks each
 /// aggregate's sequence, and lets `apply` change the rows (it answers whether it changed one).
 /// `None` when the batch holds no Authority event.
-pub async fn fold_authorities<R: DeserializeOwned>(
+pub async fn fold_authorities<R: DeserializeOwned + Send + Unpin + 'static>(
     db: &mut PgConnection,
     events: &[FeedEvent],
     select: &str,
@@ -68,22 +69,20 @@ pub async fn fold_authorities<R: DeserializeOwned>(
     }
     let ids = ids_of(&events);
     // The rows and the sequences in one round trip.
-    let (sequences, rows): (serde_json::Value, serde_json::Value) = sqlx::query_as(&format!(
-        "SELECT (SELECT coalesce(jsonb_object_agg(aggregate_id, sequence), '{{}}')
+    let (Json(last), Json(rows)): (Json<BTreeMap<String, i64>>, Json<Vec<R>>) =
+        sqlx::query_as(&format!(
+            "SELECT (SELECT coalesce(jsonb_object_agg(aggregate_id, sequence), '{{}}')
                    FROM sequences WHERE aggregate_id = ANY($1)),
                 (SELECT coalesce(jsonb_agg(r), '[]') FROM ({select}) AS x(r))"
-    ))
-    .bind(&ids)
-    .fetch_one(&mut *db)
-    .await?;
+        ))
+        .bind(&ids)
+        .fetch_one(&mut *db)
+        .await?;
     let mut sequences = Sequences {
-        last: decode(sequences)?,
+        last,
         changed: BTreeSet::new(),
     };
-    let mut rows: BTreeMap<String, R> = decode::<Vec<R>>(rows)?
-        .into_iter()
-        .map(|r| (key(&r), r))
-        .collect();
+    let mut rows: BTreeMap<String, R> = rows.into_iter().map(|r| (key(&r), r)).collect();
     let mut changed = BTreeSet::new();
     for (e, event) in events {
         sequences.check(e)?;
@@ -200,13 +199,14 @@ impl Sequences {
 
 /// The folded states of `ids`, as a projection keeps them in `table` (`{key} text PRIMARY KEY,
 /// state jsonb NOT NULL`), and their sequences: one round trip for both.
-pub async fn load_states<S: DeserializeOwned>(
+pub async fn load_states<S: DeserializeOwned + Send + Unpin + 'static>(
     db: &mut PgConnection,
     table: &str,
     key: &str,
     ids: &[String],
 ) -> Result<(Sequences, BTreeMap<String, S>), sqlx::Error> {
-    let rows: Vec<(String, Option<i64>, Option<serde_json::Value>)> = sqlx::query_as(&format!(
+    // Each state parsed straight into `S` (no JSON tree on the way).
+    let rows: Vec<(String, Option<i64>, Option<Json<S>>)> = sqlx::query_as(&format!(
         "SELECT k.id, s.sequence, t.state FROM unnest($1::text[]) AS k(id)
            LEFT JOIN sequences s ON s.aggregate_id = k.id
            LEFT JOIN {table} t ON t.{key} = k.id"
@@ -217,8 +217,8 @@ pub async fn load_states<S: DeserializeOwned>(
     let mut last = BTreeMap::new();
     let mut states = BTreeMap::new();
     for (id, sequence, state) in rows {
-        if let Some(state) = state {
-            states.insert(id.clone(), decode(state)?);
+        if let Some(Json(state)) = state {
+            states.insert(id.clone(), state);
         }
         if let Some(sequence) = sequence {
             last.insert(id, sequence);
@@ -234,22 +234,19 @@ pub async fn load_states<S: DeserializeOwned>(
 }
 
 /// Reads rows as JSON: `sql` selects one `jsonb` column and takes the ids as `$1`.
-pub async fn load_rows<T: DeserializeOwned>(
+pub async fn load_rows<T: DeserializeOwned + Send + Unpin + 'static>(
     db: &mut PgConnection,
     sql: &str,
     ids: &[String],
 ) -> Result<Vec<T>, sqlx::Error> {
-    let values: Vec<serde_json::Value> = sqlx::query_scalar(sql).bind(ids).fetch_all(db).await?;
-    values
-        .into_iter()
-        .map(|v| serde_json::from_value(v).map_err(|e| sqlx::Error::Decode(Box::new(e))))
-        .collect()
+    let rows: Vec<Json<T>> = sqlx::query_scalar(sql).bind(ids).fetch_all(db).await?;
+    Ok(rows.into_iter().map(|Json(row)| row).collect())
 }
 
 /// The sequences of `ids` and the rows of `table` whose pair of columns `(a, b)` is one of
 /// `keys`, read as JSON in one round trip (each pair looked up in an index of `table` on the
 /// pair, as [`TypedSequences::SELECT_JSON`] says).
-pub async fn load_sequences_and_rows_by_pair<T: DeserializeOwned>(
+pub async fn load_sequences_and_rows_by_pair<T: DeserializeOwned + Send + Unpin + 'static>(
     db: &mut PgConnection,
     ids: &[String],
     table: &str,
@@ -258,24 +255,25 @@ pub async fn load_sequences_and_rows_by_pair<T: DeserializeOwned>(
 ) -> Result<(Sequences, Vec<T>), sqlx::Error> {
     let (firsts, seconds): (Vec<&str>, Vec<&str>) =
         keys.iter().map(|(x, y)| (x.as_str(), y.as_str())).unzip();
-    let (sequences, rows): (serde_json::Value, serde_json::Value) = sqlx::query_as(&format!(
-        "SELECT (SELECT coalesce(jsonb_object_agg(aggregate_id, sequence), '{{}}')
+    let (Json(last), Json(rows)): (Json<BTreeMap<String, i64>>, Json<Vec<T>>) =
+        sqlx::query_as(&format!(
+            "SELECT (SELECT coalesce(jsonb_object_agg(aggregate_id, sequence), '{{}}')
                    FROM sequences WHERE aggregate_id = ANY($1)),
                 (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]')
                    FROM unnest($2::text[], $3::text[]) AS k(a, b)
                   CROSS JOIN LATERAL (SELECT * FROM {table} r
                                        WHERE (r.{a}, r.{b}) = (k.a, k.b) OFFSET 0) AS r)"
-    ))
-    .bind(ids)
-    .bind(&firsts)
-    .bind(&seconds)
-    .fetch_one(db)
-    .await?;
+        ))
+        .bind(ids)
+        .bind(&firsts)
+        .bind(&seconds)
+        .fetch_one(db)
+        .await?;
     let sequences = Sequences {
-        last: decode(sequences)?,
+        last,
         changed: BTreeSet::new(),
     };
-    Ok((sequences, decode(rows)?))
+    Ok((sequences, rows))
 }
 
 /// Replaces the rows of `table` whose `key` is one of `ids` with `rows` (see [`Writes`]).

@@ -83,7 +83,7 @@ fn hash(id: &str) -> u64 {
 
 /// A kind of aggregate the memory holds, with the shadow's table of its states.
 pub(crate) trait Kind:
-    Clone + Default + Serialize + DeserializeOwned + Send + 'static
+    Clone + Default + Serialize + DeserializeOwned + Send + Unpin + 'static
 {
     /// `(KEY text PRIMARY KEY, state jsonb NOT NULL)`.
     const STATES: &'static str;
@@ -153,7 +153,7 @@ pub(crate) async fn take<S: Kind>(
         }
     }
     if !written.is_empty() {
-        let states: Vec<(String, serde_json::Value)> = sqlx::query_as(&format!(
+        let states: Vec<(String, sqlx::types::Json<S>)> = sqlx::query_as(&format!(
             "DELETE FROM {} WHERE {} = ANY($1) RETURNING {1}, state",
             S::STATES,
             S::KEY
@@ -169,13 +169,10 @@ pub(crate) async fn take<S: Kind>(
         .await?
         .into_iter()
         .collect();
-        let mut states: HashMap<String, serde_json::Value> = states.into_iter().collect();
+        let mut states: HashMap<String, S> = states.into_iter().map(|(id, s)| (id, s.0)).collect();
         for id in written {
             // A hash shared with another id written out: this one is new.
-            let state = match states.remove(&id) {
-                Some(state) => crate::fold::decode(state)?,
-                None => S::default(),
-            };
+            let state = states.remove(&id).unwrap_or_default();
             let sequence = sequences.get(&id).copied().unwrap_or(0);
             taken.insert(id, (state, sequence));
         }

@@ -357,17 +357,35 @@ pub async fn populate(pool: &PgPool, scale: f64, master: MasterKey) -> Result<()
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     // The projections of requests alone are rebuilt together, from one fold of each batch;
-    // the others each on its own, the group and the slowest started first.
-    let (requests, mut others): (Vec<_>, Vec<_>) = imi_projections::all()
+    // so are those of authorities and subject requests, from one read of the log (each scan of
+    // it takes a while at the EU's size). The others, which read every event or fold alerts
+    // (rebuild_together), each on its own; the groups and the slowest started first.
+    let (requests, others): (Vec<_>, Vec<_>) = imi_projections::all()
         .into_iter()
         .partition(|p| p.aggregate_types() == Some(&[imi_projections::request_fold::REQUEST][..]));
+    let (small, mut others): (Vec<_>, Vec<_>) = others.into_iter().partition(|p| {
+        p.aggregate_types().is_some_and(|types| {
+            types.iter().all(|t| {
+                [
+                    imi_projections::fold::AUTHORITY,
+                    imi_projections::subject_requests::SUBJECT_REQUEST,
+                ]
+                .contains(t)
+            })
+        })
+    });
     others.sort_by_key(|p| {
         SLOWEST_FIRST
             .iter()
             .position(|n| *n == p.name())
             .unwrap_or(SLOWEST_FIRST.len())
     });
-    let jobs = std::iter::once(requests).chain(others.into_iter().map(|p| vec![p]));
+    let mut others = others.into_iter();
+    let slowest: Vec<_> = others.by_ref().take(SLOWEST_FIRST.len()).collect();
+    let jobs = std::iter::once(requests)
+        .chain(slowest.into_iter().map(|p| vec![p]))
+        .chain(std::iter::once(small))
+        .chain(others.map(|p| vec![p]));
     let reports = futures::stream::iter(jobs)
         .map(|group| async move {
             let members: Vec<&dyn imi_projections::projection::Projection> =
