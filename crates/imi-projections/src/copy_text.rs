@@ -220,6 +220,56 @@ impl ser::Error for Error {
     }
 }
 
+/// The methods of `Serializer` for bytes and compound values (but maps and structs), each
+/// answering `$refuse`.
+macro_rules! refuse_compounds {
+    ($ok:ty, $refuse:expr) => {
+        fn serialize_bytes(self, _: &[u8]) -> Result<$ok, Error> {
+            $refuse
+        }
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<$ok, Error> {
+            $refuse
+        }
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+            $refuse
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+            $refuse
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, Error> {
+            $refuse
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Error> {
+            $refuse
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Error> {
+            $refuse
+        }
+    };
+}
+
 fn not_a_row<T>() -> Result<T, Error> {
     Err(Error::Custom("a row must be a struct or a map".into()))
 }
@@ -291,9 +341,6 @@ impl<'a> Serializer for &'a mut CopyRows {
     fn serialize_str(self, _: &str) -> Result<(), Error> {
         not_a_row()
     }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
-        not_a_row()
-    }
     fn serialize_none(self) -> Result<(), Error> {
         not_a_row()
     }
@@ -309,46 +356,7 @@ impl<'a> Serializer for &'a mut CopyRows {
     fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), Error> {
         not_a_row()
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Error> {
-        not_a_row()
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        not_a_row()
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        not_a_row()
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        not_a_row()
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        not_a_row()
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        not_a_row()
-    }
+    refuse_compounds!((), not_a_row());
 }
 
 impl SerializeStruct for &mut CopyRows {
@@ -476,9 +484,6 @@ impl Serializer for Scalar<'_> {
         self.0.extend_from_slice(v.as_bytes());
         Ok(Kind::Str)
     }
-    fn serialize_bytes(self, _: &[u8]) -> Result<Kind, Error> {
-        Err(Error::Composite)
-    }
     fn serialize_none(self) -> Result<Kind, Error> {
         Ok(Kind::Null)
     }
@@ -506,52 +511,13 @@ impl Serializer for Scalar<'_> {
     ) -> Result<Kind, Error> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Kind, Error> {
-        Err(Error::Composite)
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(Error::Composite)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(Error::Composite)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(Error::Composite)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(Error::Composite)
-    }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
         Err(Error::Composite)
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
         Err(Error::Composite)
     }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(Error::Composite)
-    }
+    refuse_compounds!(Kind, Err(Error::Composite));
 }
 
 #[cfg(test)]
