@@ -1,15 +1,17 @@
--- The full view of information requests (version 1): the summary, the content and every step
+-- The full view of information requests (version 2): the summary, the content and every step
 -- with its reason. Personal data (subject, free texts, answers, justifications, opinions,
 -- attachments' names) stay sealed exactly as the events carry them, under the request's data
 -- key: the gateway opens them only for callers whose view level includes personal data, and
--- they read as erased once the key is gone.
+-- they read as erased once the key is gone. The JSON columns are `json`, not `jsonb`: they are
+-- only ever read whole, a request at a time; a rebuild writes millions of them, and `json` is
+-- only checked on the way in, not parsed into a tree.
 CREATE TABLE requests
 (
     request_id text PRIMARY KEY,
     -- imi_domain::request::RequestSummary
-    summary    jsonb       NOT NULL,
+    summary    json        NOT NULL,
     -- imi_domain::request::RequestDetails (sealed values kept sealed)
-    details    jsonb       NOT NULL,
+    details    json        NOT NULL,
     updated_at timestamptz NOT NULL
 );
 
@@ -23,7 +25,7 @@ CREATE TABLE steps
     by_user        text,
     by_authority   text,
     -- the event's payload (sealed values kept sealed)
-    payload        jsonb       NOT NULL
+    payload        json        NOT NULL
 );
 
 CREATE TABLE request_states

@@ -5,7 +5,7 @@
 //! long rebuild's CPU (docs/BENCHMARKS.md). Here each field is written once into one buffer, in
 //! the form its column will take, before the table's columns are known: a string as its text,
 //! anything else as its JSON. [`CopyRows::write`] then lays the fields out in the columns'
-//! order, as `jsonb_populate_recordset` would read the rows' JSON (the live path's form): a
+//! order, as `json_populate_recordset` would read the rows' JSON (the live path's form): a
 //! missing or `null` field is NULL, a string its text (its JSON in a JSON column), a JSON array
 //! in an array column an array literal, anything else its JSON text.
 
@@ -573,7 +573,7 @@ mod tests {
         text_in_json: String,
     }
 
-    /// Every field as the JSON path (a `serde_json::Value` read by `jsonb_populate_recordset`)
+    /// Every field as the JSON path (the rows' JSON read by `json_populate_recordset`)
     /// takes it, in the columns' order, whatever the row's own order.
     #[test]
     fn fields_go_in_the_columns_order_each_as_its_column_takes_it() {

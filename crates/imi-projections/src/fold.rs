@@ -4,7 +4,7 @@
 //! events it holds).
 //!
 //! Rows travel as JSON in both directions: `to_jsonb(row)` to read, and
-//! `jsonb_populate_recordset(NULL::table, $1)` to write, so a row's Rust struct (with the
+//! `json_populate_recordset(NULL::table, $1)` to write, so a row's Rust struct (with the
 //! columns' names) is its only description besides the DDL.
 
 use crate::copy_text::{Column, CopyRows};

@@ -39,8 +39,9 @@ enum Write {
     Sql(String),
 }
 
-/// Rows to write: live, the JSON text of an array of them (`jsonb_populate_recordset` reads
-/// it); in a rebuild, encoded for `COPY`.
+/// Rows to write: live, the JSON text of an array of them (`json_populate_recordset` reads
+/// it: a `json` column then keeps a value's text as serde wrote it, as `COPY` does); in a
+/// rebuild, encoded for `COPY`.
 enum Rows {
     Json { text: String, len: usize },
     Copy(CopyRows),
@@ -351,7 +352,7 @@ fn insert_sql(table: &str, rows: &Rows) -> Result<String, sqlx::Error> {
         )));
     };
     Ok(format!(
-        "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, {}::jsonb)",
+        "INSERT INTO {table} SELECT * FROM json_populate_recordset(NULL::{table}, {}::json)",
         dollar_quoted(text)
     ))
 }
