@@ -141,7 +141,7 @@ pub fn raw_json(value: &serde_json::Value) -> Box<RawValue> {
 
 /// `null`, as a raw value.
 pub fn null() -> Box<RawValue> {
-    RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!("null is JSON"))
+    RawValue::NULL.to_owned()
 }
 
 /// The columns of a feed row, as [`decode`] reads them (`txid`: the transaction id as a bigint).

@@ -338,13 +338,7 @@ async fn search_matches_names_and_titles_in_any_language_ignoring_case_and_accen
             ..Default::default()
         };
         let pool = scene.pool.clone();
-        async move {
-            let found = directory::find(&pool, &q).await.unwrap();
-            ids(&found)
-                .into_iter()
-                .map(String::from)
-                .collect::<Vec<_>>()
-        }
+        async move { found_ids(&pool, &q).await }
     };
     assert_eq!(page(None, None).await, ["nimic-de"]);
     assert_eq!(page(Some("nimic-de"), None).await, ["nimic-fr"]);
@@ -363,6 +357,12 @@ async fn search_matches_names_and_titles_in_any_language_ignoring_case_and_accen
     .await
     .unwrap();
     assert_eq!(ids(&old), ["nimic-de"]);
+}
+
+/// The ids `directory::find` answers `q` with, in order.
+async fn found_ids(pool: &sqlx::PgPool, q: &DirectoryQuery) -> Vec<String> {
+    let found = directory::find(pool, q).await.unwrap();
+    ids(&found).into_iter().map(String::from).collect()
 }
 
 #[tokio::test]
@@ -394,13 +394,7 @@ async fn search_matches_machine_titles_with_every_filter_and_lists_each_authorit
             ..Default::default()
         };
         let pool = scene.pool.clone();
-        async move {
-            let found = directory::find(&pool, &q).await.unwrap();
-            ids(&found)
-                .into_iter()
-                .map(String::from)
-                .collect::<Vec<_>>()
-        }
+        async move { found_ids(&pool, &q).await }
     };
     // Found by its machine title alone, in any case and accent.
     assert_eq!(q("COLEGIO DE MEDICOS", None, None, 10).await, ["blaek"]);
