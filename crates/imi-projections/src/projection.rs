@@ -59,6 +59,15 @@ pub trait Projection: Send + Sync + 'static {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<Writes, ProjectionError>;
+    /// Completes a rebuild's shadow once its batches are done, before its reader indexes
+    /// (`search_path` set to it, in a transaction of its own): what `apply` left out of a
+    /// rebuild's batches ([`Writes::in_rebuild`]) because it is cheaper computed once from
+    /// the finished tables. Must leave the tables as the live path would have (the
+    /// rebuild-equals-incremental tests compare them), and be idempotent: a rebuild without
+    /// a fold memory applies its batches as the live path does, then calls it too.
+    async fn finish_rebuild(&self, _db: &mut PgConnection) -> Result<(), ProjectionError> {
+        Ok(())
+    }
 }
 
 /// The line of a projection's DDL after which come the indexes `apply` never reads through

@@ -207,7 +207,10 @@ async fn rebuild_locked(
     let (mut applied, mut read) = fold_memory::scope(memory.clone(), batches).await?;
     if let Some(memory) = &memory {
         // What the memory still holds goes into the shadow before anything trusts it: the
-        // owner's, whose states the others then copy. Like a batch, each transaction here
+        // owner's. The others take its sequences, not its states: they fold a request's
+        // history from the log when they next meet it on their own (`request_fold`), which
+        // costs a few reads per request then instead of a copy of every state now (at the
+        // EU's size, gigabytes each; docs/BENCHMARKS.md). Like a batch, each transaction here
         // declares it writes no events, so that the live feed never waits for it (feed.rs).
         let (owner, sharers) = shared_fold::owner_and_sharers(&shared);
         let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
@@ -235,9 +238,7 @@ async fn rebuild_locked(
                     sqlx::Executor::execute(
                         &mut *tx,
                         format!(
-                            "INSERT INTO \"{to}\".request_states (request_id, state)
-                           SELECT request_id, state FROM \"{from}\".request_states;
-                         INSERT INTO \"{to}\".sequences (aggregate_id, sequence)
+                            "INSERT INTO \"{to}\".sequences (aggregate_id, sequence)
                            SELECT aggregate_id, sequence FROM \"{from}\".sequences"
                         )
                         .as_str(),
@@ -252,11 +253,14 @@ async fn rebuild_locked(
             .try_collect::<Vec<()>>()
             .await?;
     }
-    // Side by side too: the indexes only readers use, then the planner's statistics.
+    // Side by side too: what each leaves to the end, the indexes only readers use, then the
+    // planner's statistics.
     let analyses: Vec<_> = projections
         .iter()
         .map(|p| async move {
             let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
+            set_search_path(&mut tx, &schema_of(p.name(), Slot::Shadow)).await?;
+            p.finish_rebuild(&mut tx).await?;
             create_reader_indexes(&mut tx, *p).await?;
             analyze_shadow(&mut tx, *p).await?;
             tx.commit().await.map_err(ProjectionError::from)

@@ -101,8 +101,9 @@ pub async fn fold_requests<'a>(
         crate::shared_fold::keep(events, &touched, &sequences)?;
         return Ok(touched);
     }
-    let (mut sequences, stored) =
+    let (mut sequences, mut stored) =
         fold::load_states::<InformationRequest>(db, "request_states", "request_id", &ids).await?;
+    fold_history_of_missing(db, &ids, &sequences, &mut stored).await?;
     for (id, request) in stored {
         touched.insert(
             id,
@@ -116,6 +117,48 @@ pub async fn fold_requests<'a>(
     write_states(writes, &touched, &sequences)?;
     crate::shared_fold::keep(events, &touched, &sequences)?;
     Ok(touched)
+}
+
+/// Folds from the log the requests of `ids` whose sequence is known but whose state is not
+/// kept, into `stored`: a group rebuild keeps the states in its first member's tables only
+/// ([`crate::rebuild`]), and the others fold a request's history again when they next meet it
+/// on their own (in a lane, the first member's fold stands for theirs).
+async fn fold_history_of_missing(
+    db: &mut PgConnection,
+    ids: &[String],
+    sequences: &Sequences,
+    stored: &mut BTreeMap<String, InformationRequest>,
+) -> Result<(), ProjectionError> {
+    let (missing, through): (Vec<String>, Vec<i64>) = ids
+        .iter()
+        .filter(|id| sequences.last(id) > 0 && !stored.contains_key(*id))
+        .map(|id| (id.clone(), sequences.last(id)))
+        .unzip();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let history = imi_store::feed::read_histories(db, REQUEST, &missing, &through).await?;
+    let mut replayed = Sequences::known([]);
+    for e in &history {
+        replayed.check(e)?;
+        let event = e
+            .event::<RequestEvent>()
+            .map_err(|err| ProjectionError::unreadable(e, err))?;
+        stored
+            .entry(e.aggregate_id.clone())
+            .or_default()
+            .record(event);
+    }
+    for (id, last) in missing.iter().zip(through) {
+        if replayed.last(id) != last {
+            return Err(sqlx::Error::Protocol(format!(
+                "the log holds {} events of {REQUEST} {id} where the projection applied {last}",
+                replayed.last(id)
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// The folded states of the touched requests and their sequences, into `writes`.

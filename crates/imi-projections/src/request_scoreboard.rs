@@ -87,17 +87,49 @@ impl Projection for RequestScoreboard {
             return Ok(writes);
         }
         let json = serde_json::to_string(&facts).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let facts = format!("{}::jsonb", writes::dollar_quoted(&json));
+        if writes.in_rebuild() {
+            // The sums wait for the last batch (`finish_rebuild`): one sum of the facts
+            // instead of moving them batch after batch.
+            let from = "jsonb_populate_recordset(NULL::facts, $1)";
+            writes.sql(writes::inlined(&upsert_facts(from), &[&facts]));
+            return Ok(writes);
+        }
         // With the states, in the same round trip: its values inlined.
         writes.sql(writes::inlined(
             &apply_sql(),
             &[
-                &format!("{}::jsonb", writes::dollar_quoted(&json)),
+                &facts,
                 &ACCEPTED_WITHIN_DAYS.to_string(),
                 &NEGATIVE_AT_MOST.to_string(),
             ],
         ));
         Ok(writes)
     }
+
+    async fn finish_rebuild(&self, db: &mut PgConnection) -> Result<(), ProjectionError> {
+        sqlx::Executor::execute(db, finish_sql().as_str()).await?;
+        Ok(())
+    }
+}
+
+/// Upserts the facts `from` yields. The rating's time is in the batch that rated; later
+/// batches keep it.
+fn upsert_facts(from: &str) -> String {
+    format!(
+        "INSERT INTO facts SELECT * FROM {from}
+    ON CONFLICT (request_id) DO UPDATE SET
+      area = excluded.area,
+      responding_member_state = excluded.responding_member_state,
+      sent_at = excluded.sent_at,
+      accepted_at = excluded.accepted_at,
+      fully_answered_at = excluded.fully_answered_at,
+      due_date = excluded.due_date,
+      timeliness = excluded.timeliness,
+      effort = excluded.effort,
+      rated_at = coalesce(excluded.rated_at, facts.rated_at),
+      withdrawn_at = excluded.withdrawn_at"
+    )
 }
 
 /// The columns of `day_sums` and `month_sums` after their key.
@@ -118,6 +150,55 @@ fn zero(cte: &str) -> String {
     SUMS.map(|c| format!("{cte}.{c} = 0")).join(" AND ")
 }
 
+/// The CTE `parts`: what each version of a fact in `changes` (the facts' columns after a
+/// `sign`, 1 to add, -1 to subtract) counts, in the day each part counts in; `within` the days
+/// to accept, `negative` the highest negative rating (SQL expressions).
+fn parts_sql(changes: &str, within: &str, negative: &str) -> String {
+    let cols = SUMS.join(", ");
+    format!(
+        "parts AS (
+            SELECT c.responding_member_state AS member_state, c.area, p.*
+              FROM {changes} c,
+                   LATERAL (SELECT c.sent_at + make_interval(days => {within}) AS deadline) w,
+                   LATERAL (VALUES
+                     ((c.sent_at AT TIME ZONE 'UTC')::date,
+                      CASE WHEN c.accepted_at <= w.deadline THEN c.sign ELSE 0 END,
+                      CASE WHEN c.accepted_at IS NOT NULL THEN c.sign ELSE 0 END,
+                      CASE WHEN c.accepted_at IS NULL
+                            AND (c.withdrawn_at IS NULL OR w.deadline <= c.withdrawn_at)
+                           THEN c.sign ELSE 0 END,
+                      0, 0::numeric, 0, 0, 0, 0),
+                     ((c.fully_answered_at AT TIME ZONE 'UTC')::date, 0, 0, 0,
+                      c.sign,
+                      c.sign * (extract(epoch FROM c.fully_answered_at - c.sent_at) / 86400),
+                      CASE WHEN (c.fully_answered_at AT TIME ZONE 'UTC')::date <= c.due_date
+                           THEN c.sign ELSE 0 END,
+                      0, 0, 0),
+                     ((c.rated_at AT TIME ZONE 'UTC')::date, 0, 0, 0, 0, 0::numeric, 0,
+                      c.sign,
+                      CASE WHEN c.timeliness <= {negative} THEN c.sign ELSE 0 END,
+                      CASE WHEN c.effort <= {negative} THEN c.sign ELSE 0 END))
+                   AS p(day, {cols})
+             WHERE p.day IS NOT NULL)"
+    )
+}
+
+/// The sums of `parts` per `period` ("day" or "month"), without those that are zero
+/// everywhere.
+fn summed_sql(period: &str) -> String {
+    let summed = SUMS.map(|c| format!("sum({c}) AS {c}")).join(", ");
+    let zero = SUMS.map(|c| format!("sum({c}) = 0")).join(" AND ");
+    let key = if period == "day" {
+        "day".to_string()
+    } else {
+        "date_trunc('month', day::timestamp)::date AS month".to_string()
+    };
+    format!(
+        "SELECT {key}, area, member_state, {summed} FROM parts
+          GROUP BY 1, area, member_state HAVING NOT ({zero})"
+    )
+}
+
 /// One statement per batch: upserts the batch's facts and moves their sums. Every changed
 /// request's old fact is subtracted from the day and month it counted in, its new fact added
 /// to the (maybe other) day and month it counts in now; a sum that falls to zero everywhere
@@ -125,7 +206,6 @@ fn zero(cte: &str) -> String {
 /// `$1` the facts, `$2` the days to accept, `$3` the highest negative rating.
 fn apply_sql() -> String {
     let cols = SUMS.join(", ");
-    let summed = SUMS.map(|c| format!("sum({c}) AS {c}")).join(", ");
     // `days_to_answer` in its shortest form: equal sums are equal text, whatever was
     // added and subtracted to reach them.
     let added = |table: &str| {
@@ -163,61 +243,54 @@ fn apply_sql() -> String {
     format!(
         "WITH incoming AS (SELECT * FROM jsonb_populate_recordset(NULL::facts, $1)),
               before AS (SELECT facts.* FROM facts JOIN incoming USING (request_id)),
-              -- The rating's time is in the batch that rated; later batches keep it.
-              after AS (
-                INSERT INTO facts SELECT * FROM incoming
-                ON CONFLICT (request_id) DO UPDATE SET
-                  area = excluded.area,
-                  responding_member_state = excluded.responding_member_state,
-                  sent_at = excluded.sent_at,
-                  accepted_at = excluded.accepted_at,
-                  fully_answered_at = excluded.fully_answered_at,
-                  due_date = excluded.due_date,
-                  timeliness = excluded.timeliness,
-                  effort = excluded.effort,
-                  rated_at = coalesce(excluded.rated_at, facts.rated_at),
-                  withdrawn_at = excluded.withdrawn_at
-                RETURNING *),
+              after AS ({upsert} RETURNING *),
               changes AS (SELECT 1 AS sign, * FROM after UNION ALL SELECT -1, * FROM before),
-              -- What each version of a fact counts, in the day each part counts in.
-              parts AS (
-                SELECT c.responding_member_state AS member_state, c.area, p.*
-                  FROM changes c,
-                       LATERAL (SELECT c.sent_at + make_interval(days => $2) AS deadline) w,
-                       LATERAL (VALUES
-                         ((c.sent_at AT TIME ZONE 'UTC')::date,
-                          CASE WHEN c.accepted_at <= w.deadline THEN c.sign ELSE 0 END,
-                          CASE WHEN c.accepted_at IS NOT NULL THEN c.sign ELSE 0 END,
-                          CASE WHEN c.accepted_at IS NULL
-                                AND (c.withdrawn_at IS NULL OR w.deadline <= c.withdrawn_at)
-                               THEN c.sign ELSE 0 END,
-                          0, 0::numeric, 0, 0, 0, 0),
-                         ((c.fully_answered_at AT TIME ZONE 'UTC')::date, 0, 0, 0,
-                          c.sign,
-                          c.sign * (extract(epoch FROM c.fully_answered_at - c.sent_at) / 86400),
-                          CASE WHEN (c.fully_answered_at AT TIME ZONE 'UTC')::date <= c.due_date
-                               THEN c.sign ELSE 0 END,
-                          0, 0, 0),
-                         ((c.rated_at AT TIME ZONE 'UTC')::date, 0, 0, 0, 0, 0::numeric, 0,
-                          c.sign,
-                          CASE WHEN c.timeliness <= $3 THEN c.sign ELSE 0 END,
-                          CASE WHEN c.effort <= $3 THEN c.sign ELSE 0 END))
-                       AS p(day, {cols})
-                 WHERE p.day IS NOT NULL),
-              day_delta AS (
-                SELECT day, area, member_state, {summed} FROM parts
-                 GROUP BY day, area, member_state HAVING NOT ({zero_parts})),
-              month_delta AS (
-                SELECT date_trunc('month', day::timestamp)::date AS month, area, member_state,
-                       {summed}
-                  FROM parts
-                 GROUP BY 1, area, member_state HAVING NOT ({zero_parts})),
+              {parts},
+              day_delta AS ({day_delta}),
+              month_delta AS ({month_delta}),
               {days},
               {months}
          SELECT count(*) FROM after",
-        zero_parts = SUMS.map(|c| format!("sum({c}) = 0")).join(" AND "),
+        upsert = upsert_facts("incoming"),
+        parts = parts_sql("changes", "$2", "$3"),
+        day_delta = summed_sql("day"),
+        month_delta = summed_sql("month"),
         days = write("day_sums", "day", "day_delta"),
         months = write("month_sums", "month", "month_delta"),
+    )
+}
+
+/// The sums of a rebuild, from its finished facts: what [`apply_sql`] would have moved them to
+/// batch after batch. Replaces whatever sums there are.
+fn finish_sql() -> String {
+    let cols = SUMS.join(", ");
+    // As `apply_sql` stores it, the sum of nothing and a new sum.
+    let stored = SUMS
+        .map(|c| {
+            if c == "days_to_answer" {
+                format!("trim_scale({c})")
+            } else {
+                c.to_string()
+            }
+        })
+        .join(", ");
+    format!(
+        "DELETE FROM day_sums;
+         DELETE FROM month_sums;
+         WITH changes AS (SELECT 1 AS sign, * FROM facts),
+              {parts},
+              days AS (
+                INSERT INTO day_sums (day, area, member_state, {cols})
+                SELECT day, area, member_state, {stored} FROM ({day}) d)
+         INSERT INTO month_sums (month, area, member_state, {cols})
+         SELECT month, area, member_state, {stored} FROM ({month}) m",
+        parts = parts_sql(
+            "changes",
+            &ACCEPTED_WITHIN_DAYS.to_string(),
+            &NEGATIVE_AT_MOST.to_string()
+        ),
+        day = summed_sql("day"),
+        month = summed_sql("month"),
     )
 }
 

@@ -7,7 +7,9 @@
 //!
 //! - In a rebuild with a memory ([`crate::fold_memory`]) only the owner's shadow receives the
 //!   states and sequences the memory writes out; when the batches are done, the rebuild copies
-//!   them into the other members' shadows. The owner must fold every batch first, which the
+//!   the sequences into the other members' shadows, not the states: a member folds a request's
+//!   history from the log when it next meets the request on its own
+//!   ([`crate::request_fold`]). The owner must fold every batch first, which the
 //!   group's fixed order gives: a batch folded first by another member would leave states where
 //!   the owner does not look, so it fails the rebuild instead.
 //! - Otherwise (live, or a rebuild without a memory) each sharer writes the shared states and

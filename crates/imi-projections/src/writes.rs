@@ -175,6 +175,13 @@ impl Writes {
         }
     }
 
+    /// Whether these are a rebuild's writes ([`crate::fold_memory`]): a projection may then
+    /// leave to [`crate::projection::Projection::finish_rebuild`] what it can compute once
+    /// from its finished tables.
+    pub fn in_rebuild(&self) -> bool {
+        self.rebuild
+    }
+
     /// A statement without parameters (its values already inlined, see [`dollar_quoted`]).
     pub fn sql(&mut self, sql: String) {
         self.writes.push(Write::Sql(sql));

@@ -347,6 +347,32 @@ SELECT (SELECT imi_feed_horizon())::text::bigint AS horizon,
     })
 }
 
+/// The events of the aggregates `ids` of `aggregate_type`, each up to and with its sequence
+/// in `through` (paired with `ids`), in sequence order per aggregate and upcast as the feed
+/// serves them: what a projection folds again for an aggregate whose state it does not keep.
+pub async fn read_histories(
+    db: &mut PgConnection,
+    aggregate_type: &str,
+    ids: &[String],
+    through: &[i64],
+) -> Result<Vec<FeedEvent>, sqlx::Error> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        feed_columns!(),
+        "
+           FROM unnest($2::text[], $3::bigint[]) AS k(id, through)
+           JOIN public.events e
+             ON e.aggregate_type = $1 AND e.aggregate_id = k.id AND e.sequence <= k.through
+          ORDER BY e.aggregate_id, e.sequence"
+    ))
+    .bind(aggregate_type)
+    .bind(ids)
+    .bind(through)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(decode).collect()
+}
+
 /// The feed position of the latest event of one aggregate, if it has any: what a client that
 /// just wrote must wait for before it reads its write.
 pub async fn last_of_aggregate<'e>(
