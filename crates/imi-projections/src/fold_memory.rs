@@ -1,8 +1,8 @@
 //! A rebuild's memory of folded aggregates: during a blue/green rebuild, and only there (entered
-//! explicitly by [`crate::rebuild::rebuild_with`], see [`scope`]), the request and alert folds
-//! keep each aggregate's state and last sequence in memory from one batch to the next, instead
-//! of reading and rewriting them in the shadow's `request_states`/`alert_states` and
-//! `sequences` in every batch.
+//! explicitly by [`crate::rebuild::rebuild_with`], a memory per member of a group, see
+//! [`scope`]), the request and alert folds keep each aggregate's state and last sequence in
+//! memory from one batch to the next, instead of reading and rewriting them in the shadow's
+//! `request_states`/`alert_states` and `sequences` in every batch.
 //!
 //! The memory is bounded: past its capacity, the aggregates folded longest ago are written to
 //! the shadow's tables in the batch's transaction, and taken back out of them (read and
@@ -33,6 +33,9 @@ tokio::task_local! {
 
 /// Rows written per statement when the memory writes aggregates out.
 const WRITE_CHUNK: usize = 5_000;
+
+/// A rebuild's memory, shared by the tasks that apply and send a member's batches.
+pub(crate) type Handle = Arc<Mutex<Memory>>;
 
 /// The folded aggregates a rebuild holds.
 pub(crate) struct Memory {

@@ -49,6 +49,7 @@ pub mod text;
 pub mod users;
 pub mod writes;
 
+pub use alert_fold::ALERT;
 pub use projection::{Projection, ProjectionError, Slot};
 pub use shared_fold::folds_shared;
 

@@ -2,7 +2,7 @@
 //! the log while the live tables keep serving; once the shadow has caught up with the horizon it
 //! is swapped in, in one transaction.
 
-use crate::fold_memory::{self, Memory};
+use crate::fold_memory::{self, Handle, Memory};
 use crate::projection::{schema_of, Projection, ProjectionError, Slot};
 use crate::runner::{
     apply_lock, apply_rebuild_batch, checkpoint, create_reader_indexes, create_tables,
@@ -101,9 +101,9 @@ pub async fn rebuild_with(
 
 /// Rebuilds `projections` together, as [`rebuild_with`] rebuilds one: each batch is read from
 /// the feed once for all of them, applied by each in turn in one transaction, and the
-/// requests it touches are folded once for all ([`crate::shared_fold`]). None of them may
-/// read Alert events: the alert projections fold alerts each on its own, which one memory
-/// cannot hold for several. Progress counts the events of all of them; a report per
+/// requests it touches are folded once for all ([`crate::shared_fold`]); each member keeps
+/// what else it folds (alerts: some watch each event's state, so their folds are not shared)
+/// in a memory of its own. Progress counts the events of all of them; a report per
 /// projection, in their order.
 pub async fn rebuild_together(
     pool: &PgPool,
@@ -114,18 +114,6 @@ pub async fn rebuild_together(
     let refuse = |why: String| Err(ProjectionError::Database(sqlx::Error::Protocol(why)));
     if projections.is_empty() {
         return Ok(vec![]);
-    }
-    if projections.len() > 1 {
-        for p in projections {
-            if p.aggregate_types()
-                .is_none_or(|types| types.contains(&crate::alert_fold::ALERT))
-            {
-                return refuse(format!(
-                    "{} reads alerts, so it is rebuilt on its own",
-                    p.name()
-                ));
-            }
-        }
     }
     // One rebuild at a time per projection, across processes: the locks live as long as this
     // connection.
@@ -186,45 +174,50 @@ async fn rebuild_locked(
     }
 
     let started = Instant::now();
-    let memory = (options.memory > 0).then(|| Memory::new(options.memory));
+    // A memory per member: each folds on its own, but for the requests of a group, whose
+    // first member folds for all (its memory holds them; the others' stay empty).
+    let memories: Vec<Option<Handle>> = projections
+        .iter()
+        .map(|_| (options.memory > 0).then(|| Memory::new(options.memory)))
+        .collect();
     let shared = shared_fold::new();
     let batches = build_shadow(
         pool,
         projections,
+        &memories,
         options,
         to_read.iter().sum(),
         started,
         progress,
     );
     // A single projection folds on its own: nothing to share, nothing to copy.
-    let batches = async {
-        if projections.len() > 1 {
-            shared_fold::scope(shared.clone(), batches).await
-        } else {
-            batches.await
-        }
+    let (mut applied, mut read) = if projections.len() > 1 {
+        shared_fold::scope(shared.clone(), batches).await?
+    } else {
+        batches.await?
     };
-    let (mut applied, mut read) = fold_memory::scope(memory.clone(), batches).await?;
-    if let Some(memory) = &memory {
-        // What the memory still holds goes into the shadow before anything trusts it: the
-        // owner's. The others take its sequences, not its states: they fold a request's
-        // history from the log when they next meet it on their own (`request_fold`), which
-        // costs a few reads per request then instead of a copy of every state now (at the
-        // EU's size, gigabytes each; docs/BENCHMARKS.md). Like a batch, each transaction here
-        // declares it writes no events, so that the live feed never waits for it (feed.rs).
-        let (owner, sharers) = shared_fold::owner_and_sharers(&shared);
-        let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
-        for p in projections {
+    if options.memory > 0 {
+        // What the memories still hold goes into the shadows before anything trusts them. The
+        // members that took the first one's folds of requests take its sequences, not its
+        // states: they fold a request's history from the log when they next meet it on their
+        // own (`request_fold`), which costs a few reads per request then instead of a copy of
+        // every state now (at the EU's size, gigabytes each; docs/BENCHMARKS.md). Like a
+        // batch, each transaction here declares it writes no events, so that the live feed
+        // never waits for it (feed.rs).
+        for (p, memory) in projections.iter().zip(&memories) {
+            let Some(memory) = memory else { continue };
+            let mut tx = imi_store::pool::begin_with(pool, feed::PROJECTOR_BATCH).await?;
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
                 .bind(apply_lock(p.name(), Slot::Shadow))
                 .execute(&mut *tx)
                 .await?;
+            set_search_path(&mut tx, &schema_of(p.name(), Slot::Shadow)).await?;
+            fast_compression(&mut tx).await?;
+            fold_memory::flush(memory, &mut tx).await?;
+            tx.commit().await?;
         }
+        let (owner, sharers) = shared_fold::owner_and_sharers(&shared);
         let from = schema_of(projections[owner].name(), Slot::Shadow);
-        set_search_path(&mut tx, &from).await?;
-        fast_compression(&mut tx).await?;
-        fold_memory::flush(memory, &mut tx).await?;
-        tx.commit().await?;
         // Each copy on a connection of its own, two at a time (the machine's cores): the
         // server makes them side by side.
         let copies: Vec<_> = sharers
@@ -278,9 +271,11 @@ async fn rebuild_locked(
     let mut waiting: Vec<usize> = (0..projections.len()).collect();
     while !waiting.is_empty() {
         let behind: Vec<&dyn Projection> = waiting.iter().map(|&n| projections[n]).collect();
+        // Without memories: these batches are the live path's.
+        let none = vec![None; behind.len()];
         // (Progress was reported up to the first catch-up: these few batches go unreported.)
         let (more, more_read) =
-            build_shadow(pool, &behind, options, 0, started, &mut |_| {}).await?;
+            build_shadow(pool, &behind, &none, options, 0, started, &mut |_| {}).await?;
         applied += more;
         for (&n, r) in waiting.iter().zip(more_read) {
             read[n] += r;
@@ -312,6 +307,7 @@ async fn rebuild_locked(
 async fn build_shadow(
     pool: &PgPool,
     projections: &[&dyn Projection],
+    memories: &[Option<Handle>],
     options: RebuildOptions,
     to_read: u64,
     started: Instant,
@@ -330,7 +326,7 @@ async fn build_shadow(
         let batch = apply_rebuild_batch(
             pool,
             projections,
-            Slot::Shadow,
+            memories,
             options.batch,
             ahead.take(),
             std::mem::take(&mut sending),

@@ -7,6 +7,7 @@
 //! believe they are active never apply the same events.
 
 use crate::active::{ActiveLocks, Lease};
+use crate::fold_memory::Handle;
 use crate::projection::{
     read_by, schema_of, split_reader_indexes, Projection, ProjectionError, Slot,
 };
@@ -255,8 +256,9 @@ impl RebuildBatch {
     }
 }
 
-/// A rebuild's batch for one projection or several rebuilt together (`members`, whose
-/// checkpoints stand at the same position): [`apply_batch_counted`], reading the feed once for
+/// A rebuild's batch for one projection or several rebuilt together (`members`, whose shadow
+/// checkpoints stand at the same position, each folding with its memory in `memories`):
+/// [`apply_batch_counted`], reading the feed once for
 /// all of them and only for the types they read (the others' payloads are neither sent nor
 /// decoded), and taking its events from `ahead` when that read starts at the checkpoint found
 /// under the apply locks (it was made from where the previous batch left the checkpoints;
@@ -269,12 +271,13 @@ impl RebuildBatch {
 pub(crate) async fn apply_rebuild_batch(
     pool: &PgPool,
     members: &[&dyn Projection],
-    slot: Slot,
+    memories: &[Option<Handle>],
     limit: i64,
     ahead: Option<Reading>,
     sending: Vec<Sending>,
     apart: bool,
 ) -> Result<RebuildBatch, ProjectionError> {
+    let slot = Slot::Shadow;
     let ahead = match ahead {
         Some(reading) => match reading.await {
             Ok(read) => Some(read?),
@@ -283,7 +286,7 @@ pub(crate) async fn apply_rebuild_batch(
         None => None,
     };
     if apart {
-        return apply_apart(pool, members, slot, limit, ahead, sending).await;
+        return apply_apart(pool, members, slot, memories, limit, ahead, sending).await;
     }
     // Only members apart leave batches on their way; should any come, they end first.
     for task in sending {
@@ -315,6 +318,7 @@ pub(crate) async fn apply_rebuild_batch(
         for (n, member) in members.iter().enumerate() {
             crate::shared_fold::applying(n);
             let apply = apply_and_move(&mut tx, *member, slot, &batch.events, moved, last);
+            let apply = crate::fold_memory::scope(memories[n].clone(), apply);
             read.push(
                 tracing::Instrument::instrument(apply, batch_span(*member, slot, moved)).await?,
             );
@@ -349,12 +353,11 @@ async fn apply_apart(
     pool: &PgPool,
     members: &[&dyn Projection],
     slot: Slot,
+    memories: &[Option<Handle>],
     limit: i64,
     mut ahead: Option<Ahead>,
     previous: Vec<Sending>,
 ) -> Result<RebuildBatch, ProjectionError> {
-    // The tasks that send the writes run in this batch's memory scope, as the batch does.
-    let memory = crate::fold_memory::current();
     let mut previous = previous.into_iter();
     let mut sending = Vec::with_capacity(members.len());
     let mut read = Vec::with_capacity(members.len());
@@ -394,6 +397,7 @@ async fn apply_apart(
                 member.apply(&mut tx, &of_member).await
             };
             let (moved, last) = (batch.moved, batch.last);
+            let writes = crate::fold_memory::scope(memories[n].clone(), writes);
             let writes =
                 tracing::Instrument::instrument(writes, batch_span(*member, slot, moved)).await?;
             let send = async move {
@@ -402,8 +406,9 @@ async fn apply_apart(
                 tx.commit().await?;
                 Ok::<_, ProjectionError>(())
             };
+            // The task that sends them runs in the member's memory scope, as its apply did.
             sending.push(AbortOnDropHandle::new(tokio::spawn(
-                crate::fold_memory::scope(memory.clone(), send),
+                crate::fold_memory::scope(memories[n].clone(), send),
             )));
         }
         Ok(begun.map(|batch| batch.moved))

@@ -357,12 +357,19 @@ pub async fn populate(pool: &PgPool, scale: f64, master: MasterKey) -> Result<()
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     // The projections of requests alone are rebuilt together, from one fold of each batch;
-    // so are those of authorities and subject requests, from one read of the log (each scan of
-    // it takes a while at the EU's size). The others, which read every event or fold alerts
-    // (rebuild_together), each on its own; the groups and the slowest started first.
+    // so are those of alerts, and those of authorities and subject requests, each group from
+    // one read of the log (each scan of it takes a while at the EU's size). The others, which
+    // read most events, each on its own; the slowest first, the groups beside them.
+    let of = |types: &'static [&'static str]| {
+        move |p: &Arc<dyn imi_projections::projection::Projection>| {
+            p.aggregate_types() == Some(types)
+        }
+    };
     let (requests, others): (Vec<_>, Vec<_>) = imi_projections::all()
         .into_iter()
-        .partition(|p| p.aggregate_types() == Some(&[imi_projections::request_fold::REQUEST][..]));
+        .partition(of(&[imi_projections::request_fold::REQUEST]));
+    let (alerts, others): (Vec<_>, Vec<_>) =
+        others.into_iter().partition(of(&[imi_projections::ALERT]));
     let (small, mut others): (Vec<_>, Vec<_>) = others.into_iter().partition(|p| {
         p.aggregate_types().is_some_and(|types| {
             types.iter().all(|t| {
@@ -384,7 +391,7 @@ pub async fn populate(pool: &PgPool, scale: f64, master: MasterKey) -> Result<()
     let slowest: Vec<_> = others.by_ref().take(SLOWEST_FIRST.len()).collect();
     let jobs = std::iter::once(requests)
         .chain(slowest.into_iter().map(|p| vec![p]))
-        .chain(std::iter::once(small))
+        .chain([alerts, small])
         .chain(others.map(|p| vec![p]));
     let reports = futures::stream::iter(jobs)
         .map(|group| async move {

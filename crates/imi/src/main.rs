@@ -198,7 +198,7 @@ enum ProjectionsCommand {
     /// Checkpoint, horizon and lag of every projection.
     Status,
     /// Rebuild projections blue/green from the start of the log; several named together share
-    /// one read of the feed and one fold of each request (none of them may read alerts).
+    /// one read of the feed and one fold of each request.
     Rebuild {
         #[arg(required = true)]
         names: Vec<String>,
