@@ -393,11 +393,7 @@ async fn rebuilds_with_a_fold_memory_equal_the_live_path_over_a_random_history()
 async fn the_request_projections_rebuilt_together_from_one_fold_equal_the_live_path() {
     let (world, accepted) = random_history(0x000E_F01D_2026).await;
     assert!(accepted > 60, "only {accepted} usual steps taken");
-    // Every projection that reads requests alone, in the catalogue's order.
-    let group: Vec<_> = imi_projections::all()
-        .into_iter()
-        .filter(|p| p.aggregate_types() == Some(&[REQUEST][..]))
-        .collect();
+    let group = request_group();
     let members: Vec<&dyn Projection> = group.iter().map(|p| p.as_ref()).collect();
     assert_eq!(members.len(), 5);
     group_rebuilds_equal_the_live_path(&world.pool, &members).await;
@@ -498,19 +494,31 @@ async fn group_rebuilds_equal_the_live_path(pool: &PgPool, members: &[&dyn Proje
     }
 }
 
-#[tokio::test]
-async fn members_rebuilt_together_fold_the_history_of_a_request_whose_state_they_do_not_keep() {
-    let (mut world, _) =
-        random_history_on(migrated().await, Wake::local_only(), 0x0B5E_55ED_2026, 120).await;
-    let pool = &world.pool.clone();
-    let group: Vec<_> = imi_projections::all()
+/// Every projection that reads requests alone, in the catalogue's order.
+fn request_group() -> Vec<Arc<dyn Projection>> {
+    imi_projections::all()
         .into_iter()
         .filter(|p| p.aggregate_types() == Some(&[REQUEST][..]))
-        .collect();
+        .collect()
+}
+
+/// A short random history, then the request projections rebuilt together from it.
+async fn request_group_rebuilt_after_a_short_history() -> (World, Vec<Arc<dyn Projection>>) {
+    let (world, _) =
+        random_history_on(migrated().await, Wake::local_only(), 0x0B5E_55ED_2026, 120).await;
+    let group = request_group();
     let members: Vec<&dyn Projection> = group.iter().map(|p| p.as_ref()).collect();
-    rebuild_together(pool, &members, RebuildOptions::default(), |_| {})
+    rebuild_together(&world.pool, &members, RebuildOptions::default(), |_| {})
         .await
         .unwrap();
+    (world, group)
+}
+
+#[tokio::test]
+async fn members_rebuilt_together_fold_the_history_of_a_request_whose_state_they_do_not_keep() {
+    let (mut world, group) = request_group_rebuilt_after_a_short_history().await;
+    let pool = &world.pool.clone();
+    let members: Vec<&dyn Projection> = group.iter().map(|p| p.as_ref()).collect();
     let states = |schema: &'static str| async move {
         dump_schema(pool, schema).await["request_states"].clone()
     };
@@ -563,17 +571,9 @@ async fn members_rebuilt_together_fold_the_history_of_a_request_whose_state_they
 
 #[tokio::test]
 async fn a_member_refuses_to_fold_a_history_shorter_than_the_sequence_it_applied() {
-    let (mut world, _) =
-        random_history_on(migrated().await, Wake::local_only(), 0x0B5E_55ED_2026, 120).await;
+    let (mut world, group) = request_group_rebuilt_after_a_short_history().await;
     let pool = &world.pool.clone();
-    let group: Vec<_> = imi_projections::all()
-        .into_iter()
-        .filter(|p| p.aggregate_types() == Some(&[REQUEST][..]))
-        .collect();
     let members: Vec<&dyn Projection> = group.iter().map(|p| p.as_ref()).collect();
-    rebuild_together(pool, &members, RebuildOptions::default(), |_| {})
-        .await
-        .unwrap();
     // A member whose sequences claim more than the log holds (a restore of the wrong log, a
     // hand-edited table): it keeps no state, so it would fold what the log has and go on.
     let member = members[1];
