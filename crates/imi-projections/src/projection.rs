@@ -59,8 +59,8 @@ pub trait Projection: Send + Sync + 'static {
         db: &mut PgConnection,
         events: &[FeedEvent],
     ) -> Result<Writes, ProjectionError>;
-    /// Completes a rebuild's shadow once its batches are done, before its reader indexes
-    /// (`search_path` set to it, in a transaction of its own): what `apply` left out of a
+    /// Completes a rebuild's shadow once its batches are done (`search_path` set to it), in
+    /// the transaction that then creates its reader indexes: what `apply` left out of a
     /// rebuild's batches ([`Writes::in_rebuild`]) because it is cheaper computed once from
     /// the finished tables. Must leave the tables as the live path would have (the
     /// rebuild-equals-incremental tests compare them), and be idempotent: a rebuild without

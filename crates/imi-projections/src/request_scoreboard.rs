@@ -183,20 +183,31 @@ fn parts_sql(changes: &str, within: &str, negative: &str) -> String {
     )
 }
 
-/// The sums of `parts` per `period` ("day" or "month"), without those that are zero
+/// The key of `day_sums` from a part's day.
+const DAY: &str = "day";
+/// The key of `month_sums` from a part's day: the first of its month.
+const MONTH: &str = "date_trunc('month', day::timestamp)::date AS month";
+
+/// The sums of `parts` per `key` ([`DAY`] or [`MONTH`]), without those that are zero
 /// everywhere.
-fn summed_sql(period: &str) -> String {
+fn summed_sql(key: &str) -> String {
     let summed = SUMS.map(|c| format!("sum({c}) AS {c}")).join(", ");
     let zero = SUMS.map(|c| format!("sum({c}) = 0")).join(" AND ");
-    let key = if period == "day" {
-        "day".to_string()
-    } else {
-        "date_trunc('month', day::timestamp)::date AS month".to_string()
-    };
     format!(
         "SELECT {key}, area, member_state, {summed} FROM parts
           GROUP BY 1, area, member_state HAVING NOT ({zero})"
     )
+}
+
+/// `sum`, the value of column `c` of the sums, as it is stored: `days_to_answer` in its
+/// shortest form, so that equal sums are equal text whatever was added and subtracted to reach
+/// them.
+fn stored(c: &str, sum: &str) -> String {
+    if c == "days_to_answer" {
+        format!("trim_scale({sum})")
+    } else {
+        sum.to_string()
+    }
 }
 
 /// One statement per batch: upserts the batch's facts and moves their sums. Every changed
@@ -206,16 +217,10 @@ fn summed_sql(period: &str) -> String {
 /// `$1` the facts, `$2` the days to accept, `$3` the highest negative rating.
 fn apply_sql() -> String {
     let cols = SUMS.join(", ");
-    // `days_to_answer` in its shortest form: equal sums are equal text, whatever was
-    // added and subtracted to reach them.
     let added = |table: &str| {
         SUMS.map(|c| {
-            let sum = format!("coalesce({table}.{c}, 0) + d.{c}");
-            if c == "days_to_answer" {
-                format!("trim_scale({sum}) AS {c}")
-            } else {
-                format!("{sum} AS {c}")
-            }
+            let sum = stored(c, &format!("coalesce({table}.{c}, 0) + d.{c}"));
+            format!("{sum} AS {c}")
         })
         .join(", ")
     };
@@ -253,8 +258,8 @@ fn apply_sql() -> String {
          SELECT count(*) FROM after",
         upsert = upsert_facts("incoming"),
         parts = parts_sql("changes", "$2", "$3"),
-        day_delta = summed_sql("day"),
-        month_delta = summed_sql("month"),
+        day_delta = summed_sql(DAY),
+        month_delta = summed_sql(MONTH),
         days = write("day_sums", "day", "day_delta"),
         months = write("month_sums", "month", "month_delta"),
     )
@@ -264,16 +269,8 @@ fn apply_sql() -> String {
 /// batch after batch. Replaces whatever sums there are.
 fn finish_sql() -> String {
     let cols = SUMS.join(", ");
-    // As `apply_sql` stores it, the sum of nothing and a new sum.
-    let stored = SUMS
-        .map(|c| {
-            if c == "days_to_answer" {
-                format!("trim_scale({c})")
-            } else {
-                c.to_string()
-            }
-        })
-        .join(", ");
+    // As `apply_sql` stores a new sum.
+    let stored = SUMS.map(|c| stored(c, c)).join(", ");
     format!(
         "DELETE FROM day_sums;
          DELETE FROM month_sums;
@@ -289,8 +286,8 @@ fn finish_sql() -> String {
             &ACCEPTED_WITHIN_DAYS.to_string(),
             &NEGATIVE_AT_MOST.to_string()
         ),
-        day = summed_sql("day"),
-        month = summed_sql("month"),
+        day = summed_sql(DAY),
+        month = summed_sql(MONTH),
     )
 }
 
