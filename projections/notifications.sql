@@ -1,13 +1,18 @@
--- The notification outbox (version 2): what IMI announces, to whom, derived from the log.
+-- The notification outbox (version 3): what IMI announces, to whom, derived from the log.
 -- One row per (event, recipient); the id is deterministic (`<type>/<aggregate>/<sequence>/<n>`)
 -- so a rebuild produces the same ids, and the delivery and read state kept beside it in the
 -- public schema (notification_deliveries, notification_reads) stays attached.
 -- No personal data in the clear: the address of an invited authority travels sealed as the
 -- event carried it; users' and authorities' addresses are looked up when a mail is sent.
+-- Keys are compared byte by byte (COLLATE "C"): they are identifiers, never sorted for a
+-- reader's language, and byte order lets PostgreSQL compare them without the locale, which at
+-- the EU's size builds the outbox's indexes in two thirds of the time (docs/BENCHMARKS.md).
+-- Where a key is joined to another table's (the directory, the users' roles), the query names
+-- that table's collation, so that its index still serves the join.
 CREATE TABLE notifications
 (
     -- the key (below)
-    id                  text        NOT NULL,
+    id                  text        COLLATE "C" NOT NULL,
     -- feed position of the event that caused it: the order the in-app stream follows
     xid                bigint      NOT NULL,
     position            bigint      NOT NULL,
@@ -15,8 +20,8 @@ CREATE TABLE notifications
     aggregate_type      text        NOT NULL,
     aggregate_id        text        NOT NULL,
     -- who: an authority (all its users, or those holding `role`, in `area` when given) or one user
-    recipient_authority text,
-    recipient_user      text,
+    recipient_authority text        COLLATE "C",
+    recipient_user      text        COLLATE "C",
     area                text,
     role                text,
     -- where the mail goes: 'sealed' (the address in `email`), 'user', 'authority', or 'none'
@@ -31,15 +36,15 @@ CREATE TABLE notifications
 -- inviting coordinator.
 CREATE TABLE invitations
 (
-    authority_id text PRIMARY KEY,
+    authority_id text COLLATE "C" PRIMARY KEY,
     invited_by   text  NOT NULL,
     email        jsonb NOT NULL
 );
 
 CREATE TABLE sequences
 (
-    aggregate_type text   NOT NULL,
-    aggregate_id   text   NOT NULL,
+    aggregate_type text   COLLATE "C" NOT NULL,
+    aggregate_id   text   COLLATE "C" NOT NULL,
     sequence       bigint NOT NULL,
     PRIMARY KEY (aggregate_type, aggregate_id)
 );
@@ -47,7 +52,7 @@ CREATE TABLE sequences
 -- Who each information request involves, for the announcements of its later events.
 CREATE TABLE requests
 (
-    request_id             text PRIMARY KEY,
+    request_id             text COLLATE "C" PRIMARY KEY,
     area                   text NOT NULL,
     requesting             text NOT NULL,
     responding             text NOT NULL,
@@ -60,7 +65,7 @@ CREATE TABLE requests
 -- Who each alert involves (initiating authority, coordinators, postboxes, recipients).
 CREATE TABLE alerts
 (
-    alert_id            text PRIMARY KEY,
+    alert_id            text COLLATE "C" PRIMARY KEY,
     initiating          text   NOT NULL,
     coordinator         text,
     closing_coordinator text,

@@ -137,8 +137,10 @@ struct Claim {
 /// every delivery, and sort them: under the write benchmark that cost 21 ms a claim with 200
 /// mails waiting, 72% of the database's time, and the sender fell ever further behind. The
 /// cursor then moves to the notification due when it is the one claimed, else past those
-/// walked over.
-const CLAIM: &str = "
+/// walked over. The walk's ids compare byte by byte, as the outbox's key does (`COLLATE
+/// "C"`), named in both of its terms so that the walk's column has one collation.
+#[doc(hidden)]
+pub const CLAIM: &str = "
 WITH RECURSIVE bound AS (
     SELECT p.xid, p.position
       FROM public.projections p
@@ -148,9 +150,9 @@ WITH RECURSIVE bound AS (
      ORDER BY p.xid, p.position
      LIMIT 1
 ), walk (id, xid, position, created_at, due, step) AS (
-    SELECT $6::text, $4::bigint, $5::bigint, NULL::timestamptz, false, 0
+    SELECT $6::text COLLATE \"C\", $4::bigint, $5::bigint, NULL::timestamptz, false, 0
     UNION ALL
-    SELECT n.id, n.xid, n.position, n.created_at,
+    SELECT n.id COLLATE \"C\", n.xid, n.position, n.created_at,
            n.email_to <> 'none'
              AND (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = n.id) IS NULL,
            w.step + 1
@@ -223,6 +225,20 @@ type Cursor = (i64, i64, String);
 /// Before the first notification: a sender that starts looks from the horizon.
 fn start() -> Cursor {
     (i64::MIN, i64::MIN, String::new())
+}
+
+/// A notification ($1) with its recipient authority's Member State and office address. The
+/// outbox's keys compare byte by byte (`COLLATE "C"`), the directory's under the database's
+/// collation: the join names the directory's, so that its key's index serves it.
+#[doc(hidden)]
+pub fn notification_with_office() -> String {
+    format!(
+        "SELECT to_jsonb(n), a.member_state, a.contact->>'email'
+           FROM notifications.notifications n
+           LEFT JOIN {}.authorities a ON a.authority_id = n.recipient_authority COLLATE \"default\"
+          WHERE n.id = $1",
+        directory::NAME
+    )
 }
 
 /// Marks what is older than the horizon and never claimed as `skipped`.
@@ -392,16 +408,11 @@ impl Sender {
     /// the notification is tried again); everything else is an outcome.
     async fn deliver(&self, id: &str) -> Result<Outcome, sqlx::Error> {
         // The notification with its recipient authority's office, in one round trip.
-        let found: Option<(Value, Option<String>, Option<String>)> = sqlx::query_as(&format!(
-            "SELECT to_jsonb(n), a.member_state, a.contact->>'email'
-               FROM notifications.notifications n
-               LEFT JOIN {}.authorities a ON a.authority_id = n.recipient_authority
-              WHERE n.id = $1",
-            directory::NAME
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let found: Option<(Value, Option<String>, Option<String>)> =
+            sqlx::query_as(&notification_with_office())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some((row, member_state, email)) = found else {
             return Ok(Outcome::Skipped("the notification is gone".into()));
         };

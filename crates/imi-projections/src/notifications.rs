@@ -15,8 +15,8 @@ mod inbox;
 
 pub use announce::kinds;
 pub use inbox::{
-    latest_cursor, mark_read, stream_after, unread_count, user_notifications, Cursor, Notification,
-    UserNotifications,
+    latest_cursor, mark_read, stream_after, unread_count, unread_count_sql, user_notifications,
+    Cursor, Notification, UserNotifications,
 };
 
 use crate::fold::TypedSequences;
@@ -273,7 +273,7 @@ impl Projection for Notifications {
         NAME
     }
     fn version(&self) -> i32 {
-        2
+        3
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/notifications.sql")

@@ -66,6 +66,8 @@ pub struct UserNotifications {
 }
 
 /// The notifications `user_id` of `authority_id` may see: pushes the `FROM ... WHERE` part.
+/// The outbox's keys compare byte by byte (`COLLATE "C"`), the users' roles under the
+/// database's collation: their join names the roles', so that their key's index serves it.
 fn visible<'a>(q: &mut QueryBuilder<'a, Postgres>, user_id: &'a str, authority_id: &'a str) {
     let roles = users::NAME;
     q.push(format!(
@@ -85,7 +87,7 @@ fn visible<'a>(q: &mut QueryBuilder<'a, Postgres>, user_id: &'a str, authority_i
     .push(format!(
         " OR (n.recipient_user IS NULL AND (n.role IS NULL OR EXISTS (
               SELECT 1 FROM {roles}.user_roles ur
-               WHERE ur.authority_id = n.recipient_authority AND ur.user_id = "
+               WHERE ur.authority_id = n.recipient_authority COLLATE \"default\" AND ur.user_id = "
     ))
     .push_bind(user_id)
     .push(" AND ur.role = n.role AND (n.area IS NULL OR ur.area = n.area)))))");
@@ -209,10 +211,25 @@ pub async fn unread_count(
     user_id: &str,
     authority_id: &str,
 ) -> Result<i64, sqlx::Error> {
+    unread(user_id, authority_id)
+        .build_query_scalar()
+        .fetch_one(db)
+        .await
+}
+
+fn unread<'a>(user_id: &'a str, authority_id: &'a str) -> QueryBuilder<'a, Postgres> {
     let mut q = QueryBuilder::new("SELECT count(*)");
     visible(&mut q, user_id, authority_id);
     q.push(" AND r.user_id IS NULL");
-    q.build_query_scalar().fetch_one(db).await
+    q
+}
+
+/// The statement [`unread_count`] runs ($1 to $4: the user, the authority, the user twice),
+/// for its plan to be checked: it joins the outbox to the users' roles and to the reads as
+/// every read of the inbox does.
+#[doc(hidden)]
+pub fn unread_count_sql() -> String {
+    unread("", "").sql().to_string()
 }
 
 /// Marks as read those of `ids` the user may see (others are ignored); returns how many were
