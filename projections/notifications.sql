@@ -5,8 +5,8 @@
 -- No personal data in the clear: the address of an invited authority travels sealed as the
 -- event carried it; users' and authorities' addresses are looked up when a mail is sent.
 -- Keys are compared byte by byte (COLLATE "C"): they are identifiers, never sorted for a
--- reader's language, and byte order lets PostgreSQL compare them without the locale, which at
--- the EU's size builds the outbox's indexes in two thirds of the time (docs/BENCHMARKS.md).
+-- reader's language, and byte order lets PostgreSQL compare them without the locale (at the
+-- EU's size a rebuild in about 0.9x of the time, docs/BENCHMARKS.md).
 -- Where a key is joined to another table's (the directory, the users' roles), the query names
 -- that table's collation, so that its index still serves the join.
 CREATE TABLE notifications
