@@ -1,10 +1,11 @@
--- The allocators' report (version 2): per authority, its incoming and outgoing requests with
+-- The allocators' report (version 3): per authority, its incoming and outgoing requests with
 -- the handlers assigned, status, dates and how many questions are answered. No personal data,
 -- no content.
+-- Identifiers compare byte by byte (COLLATE "C"; docs/PROJECTIONS.md, "The tables").
 CREATE TABLE requests
 (
-    request_id        text        NOT NULL,
-    authority_id      text        NOT NULL,
+    request_id        text COLLATE "C" NOT NULL,
+    authority_id      text COLLATE "C" NOT NULL,
     -- requesting or responding
     side              text        NOT NULL,
     area              text        NOT NULL,
@@ -25,13 +26,13 @@ CREATE TABLE requests
 
 CREATE TABLE request_states
 (
-    request_id text PRIMARY KEY,
+    request_id text COLLATE "C" PRIMARY KEY,
     state      jsonb NOT NULL
 );
 
 CREATE TABLE sequences
 (
-    aggregate_id text PRIMARY KEY,
+    aggregate_id text COLLATE "C" PRIMARY KEY,
     sequence     bigint NOT NULL
 );
 

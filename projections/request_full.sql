@@ -1,13 +1,14 @@
--- The full view of information requests (version 2): the summary, the content and every step
+-- The full view of information requests (version 3): the summary, the content and every step
 -- with its reason. Personal data (subject, free texts, answers, justifications, opinions,
 -- attachments' names) stay sealed exactly as the events carry them, under the request's data
 -- key: the gateway opens them only for callers whose view level includes personal data, and
 -- they read as erased once the key is gone. The JSON columns are `json`, not `jsonb`: they are
 -- only ever read whole, a request at a time; a rebuild writes millions of them, and `json` is
 -- only checked on the way in, not parsed into a tree.
+-- Identifiers compare byte by byte (COLLATE "C"; docs/PROJECTIONS.md, "The tables").
 CREATE TABLE requests
 (
-    request_id text PRIMARY KEY,
+    request_id text COLLATE "C" PRIMARY KEY,
     -- imi_domain::request::RequestSummary
     summary    json        NOT NULL,
     -- imi_domain::request::RequestDetails (sealed values kept sealed)
@@ -18,7 +19,7 @@ CREATE TABLE requests
 -- Every event of a request, in order: who did what, when, why.
 CREATE TABLE steps
 (
-    request_id     text        NOT NULL,
+    request_id     text COLLATE "C" NOT NULL,
     sequence       bigint      NOT NULL,
     event_type     text        NOT NULL,
     at             timestamptz NOT NULL,
@@ -30,13 +31,13 @@ CREATE TABLE steps
 
 CREATE TABLE request_states
 (
-    request_id text PRIMARY KEY,
+    request_id text COLLATE "C" PRIMARY KEY,
     state      jsonb NOT NULL
 );
 
 CREATE TABLE sequences
 (
-    aggregate_id text PRIMARY KEY,
+    aggregate_id text COLLATE "C" PRIMARY KEY,
     sequence     bigint NOT NULL
 );
 

@@ -1,13 +1,14 @@
--- What awaits whom (version 1): one row per open action on a request, for the authority that
+-- What awaits whom (version 2): one row per open action on a request, for the authority that
 -- must take it and, where the request is assigned, the users it is assigned to (empty: any
 -- user of the authority with the role the action needs).
+-- Identifiers compare byte by byte (COLLATE "C"; docs/PROJECTIONS.md, "The tables").
 CREATE TABLE items
 (
-    request_id   text        NOT NULL,
-    authority_id text        NOT NULL,
+    request_id   text COLLATE "C" NOT NULL,
+    authority_id text COLLATE "C" NOT NULL,
     -- send, approve-request, accept, agree-answer-date, reply, approve-reply,
     -- review-reply, referral
-    action       text        NOT NULL,
+    action       text COLLATE "C" NOT NULL,
     users        text[]      NOT NULL,
     area         text        NOT NULL,
     due_date     date,
@@ -17,13 +18,13 @@ CREATE TABLE items
 
 CREATE TABLE request_states
 (
-    request_id text PRIMARY KEY,
+    request_id text COLLATE "C" PRIMARY KEY,
     state      jsonb NOT NULL
 );
 
 CREATE TABLE sequences
 (
-    aggregate_id text PRIMARY KEY,
+    aggregate_id text COLLATE "C" PRIMARY KEY,
     sequence     bigint NOT NULL
 );
 

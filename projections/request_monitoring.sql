@@ -1,12 +1,13 @@
--- The monitoring view of information requests (version 4: a watcher's requests by id): authorities involved, area,
+-- The monitoring view of information requests (version 5: a watcher's requests by id): authorities involved, area,
 -- question set, status, dates and deadlines. No content, no personal data, no attachments.
 -- `watchers` are every authority that may see the request at all (the parties once involved,
 -- their linked coordinators and linked authorities, the coordinators intervening, authorities
 -- that forwarded it): the gateway selects on it and decides the exact view level with the
 -- domain policy on `summary`.
+-- Identifiers compare byte by byte (COLLATE "C"; docs/PROJECTIONS.md, "The tables").
 CREATE TABLE requests
 (
-    request_id              text PRIMARY KEY,
+    request_id              text COLLATE "C" PRIMARY KEY,
     area                    text        NOT NULL,
     question_set            text        NOT NULL,
     status                  text        NOT NULL,
@@ -50,13 +51,13 @@ CREATE INDEX watched_by_request ON watched (request_id);
 -- The aggregate's state per request (its snapshot form), folded from the feed.
 CREATE TABLE request_states
 (
-    request_id text PRIMARY KEY,
+    request_id text COLLATE "C" PRIMARY KEY,
     state      jsonb NOT NULL
 );
 
 CREATE TABLE sequences
 (
-    aggregate_id text PRIMARY KEY,
+    aggregate_id text COLLATE "C" PRIMARY KEY,
     sequence     bigint NOT NULL
 );
 

@@ -1,11 +1,12 @@
--- The facts behind the Single Market Scoreboard's IMI indicators (version 2): one row per
+-- The facts behind the Single Market Scoreboard's IMI indicators (version 3): one row per
 -- request sent, with the responding Member State, the area and the dates the indicators are
 -- computed from, and the rating's two answers; and their sums per responding Member State,
 -- area and calendar day (UTC), and per calendar month. No content, no personal data, no
 -- authority.
+-- Identifiers compare byte by byte (COLLATE "C"; docs/PROJECTIONS.md, "The tables").
 CREATE TABLE facts
 (
-    request_id              text PRIMARY KEY,
+    request_id              text COLLATE "C" PRIMARY KEY,
     area                    text        NOT NULL,
     responding_member_state text        NOT NULL,
     sent_at                 timestamptz NOT NULL,
@@ -66,13 +67,13 @@ CREATE TABLE month_sums
 -- The aggregate's state per request (its snapshot form), folded from the feed.
 CREATE TABLE request_states
 (
-    request_id text PRIMARY KEY,
+    request_id text COLLATE "C" PRIMARY KEY,
     state      jsonb NOT NULL
 );
 
 CREATE TABLE sequences
 (
-    aggregate_id text PRIMARY KEY,
+    aggregate_id text COLLATE "C" PRIMARY KEY,
     sequence     bigint NOT NULL
 );
 

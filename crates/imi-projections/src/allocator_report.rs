@@ -42,7 +42,7 @@ impl Projection for AllocatorReport {
         NAME
     }
     fn version(&self) -> i32 {
-        2
+        3
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/allocator_report.sql")

@@ -123,8 +123,12 @@ pub struct Sequences {
 
 impl Sequences {
     pub async fn load(db: &mut PgConnection, ids: &[String]) -> Result<Self, sqlx::Error> {
+        // One statement for every projection's `sequences`, whose keys compare byte by byte in
+        // some and under the database's collation in others: the answer names one collation,
+        // else the server refuses a statement the connection prepared under another.
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT aggregate_id, sequence FROM sequences WHERE aggregate_id = ANY($1)",
+            "SELECT aggregate_id COLLATE \"default\", sequence FROM sequences
+              WHERE aggregate_id = ANY($1)",
         )
         .bind(ids)
         .fetch_all(&mut *db)

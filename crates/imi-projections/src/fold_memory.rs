@@ -164,8 +164,10 @@ pub(crate) async fn take<S: Kind>(
         .bind(&written)
         .fetch_all(&mut *db)
         .await?;
+        // (The key's collation named, as in `Sequences::load`.)
         let sequences: HashMap<String, i64> = sqlx::query_as(
-            "DELETE FROM sequences WHERE aggregate_id = ANY($1) RETURNING aggregate_id, sequence",
+            "DELETE FROM sequences WHERE aggregate_id = ANY($1)
+             RETURNING aggregate_id COLLATE \"default\", sequence",
         )
         .bind(&written)
         .fetch_all(&mut *db)

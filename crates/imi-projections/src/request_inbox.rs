@@ -86,7 +86,7 @@ impl Projection for RequestInbox {
         NAME
     }
     fn version(&self) -> i32 {
-        1
+        2
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_inbox.sql")

@@ -104,7 +104,7 @@ impl Projection for RequestMonitoring {
         NAME
     }
     fn version(&self) -> i32 {
-        4
+        5
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_monitoring.sql")
@@ -214,10 +214,25 @@ pub async fn list<'e>(
     db: impl PgExecutor<'e>,
     filter: &RequestFilter,
 ) -> Result<Vec<MonitoringRow>, sqlx::Error> {
-    // In the watcher's key order; the other filters are checked on the way.
+    let rows: Vec<serde_json::Value> = list_query(filter)
+        .build_query_scalar()
+        .fetch_all(db)
+        .await?;
+    rows.into_iter().map(fold::decode).collect()
+}
+
+/// The statement [`list`] runs for `filter`, for its plan to be checked.
+#[doc(hidden)]
+pub fn list_sql(filter: &RequestFilter) -> String {
+    list_query(filter).sql().to_string()
+}
+
+fn list_query(filter: &RequestFilter) -> QueryBuilder<'_, Postgres> {
+    // In the watcher's key order; the other filters are checked on the way. Both keys compare
+    // byte by byte, so the join goes through the requests' key.
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "SELECT to_jsonb(r) FROM {NAME}.watched w \
-           JOIN {NAME}.requests r ON r.request_id = w.request_id COLLATE \"default\" \
+           JOIN {NAME}.requests r ON r.request_id = w.request_id \
           WHERE w.watcher = "
     ));
     q.push_bind(&filter.watcher);
@@ -252,6 +267,5 @@ pub async fn list<'e>(
     }
     q.push(" ORDER BY w.request_id LIMIT ")
         .push_bind(filter.limit);
-    let rows: Vec<serde_json::Value> = q.build_query_scalar().fetch_all(db).await?;
-    rows.into_iter().map(fold::decode).collect()
+    q
 }

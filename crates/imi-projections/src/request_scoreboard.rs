@@ -43,7 +43,7 @@ impl Projection for RequestScoreboard {
         NAME
     }
     fn version(&self) -> i32 {
-        2
+        3
     }
     fn tables_sql(&self) -> &'static str {
         include_str!("../../../projections/request_scoreboard.sql")

@@ -4,6 +4,7 @@
 //! Databases are not dropped afterwards: they are cheap, and a failed test's data stays around to
 //! look at.
 
+pub mod plans;
 pub mod smtp;
 
 use std::sync::OnceLock;

@@ -8,6 +8,7 @@ mod directory;
 mod engine;
 mod ledger;
 mod literals;
+mod plans;
 mod random_history;
 mod reference;
 mod requests;
