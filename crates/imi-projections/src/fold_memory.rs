@@ -156,15 +156,16 @@ pub(crate) async fn take<S: Kind>(
         }
     }
     if !written.is_empty() {
+        // The keys' collation named, as in `Sequences::load`: these statements serve every
+        // projection that keeps such a memory.
         let states: Vec<(String, sqlx::types::Json<S>)> = sqlx::query_as(&format!(
-            "DELETE FROM {} WHERE {} = ANY($1) RETURNING {1}, state",
+            "DELETE FROM {} WHERE {} = ANY($1) RETURNING {1} COLLATE \"default\", state",
             S::STATES,
             S::KEY
         ))
         .bind(&written)
         .fetch_all(&mut *db)
         .await?;
-        // (The key's collation named, as in `Sequences::load`.)
         let sequences: HashMap<String, i64> = sqlx::query_as(
             "DELETE FROM sequences WHERE aggregate_id = ANY($1)
              RETURNING aggregate_id COLLATE \"default\", sequence",

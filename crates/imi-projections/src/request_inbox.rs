@@ -168,8 +168,8 @@ pub async fn of_authority<'e>(
     after: Option<&InboxKey>,
     limit: i64,
 ) -> Result<Vec<InboxItem>, sqlx::Error> {
-    // Byte order (COLLATE "C") for the texts: the keyset comparison and the order agree
-    // whatever the database's collation. The page is chosen before its rows become JSON: a
+    // The texts compare byte by byte (the table's collation, whatever the database's): the
+    // keyset comparison and the order agree. The page is chosen before its rows become JSON: a
     // busy authority's inbox holds thousands of items, and turning each into JSON before the
     // sort took 8 ms of the query's 8.5 at scale 1.0 (docs/BENCHMARKS.md).
     let rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
@@ -178,10 +178,10 @@ pub async fn of_authority<'e>(
             WHERE authority_id = $1
               AND ($2::text IS NULL OR cardinality(users) = 0 OR $2 = ANY(users))
               AND ($3::timestamptz IS NULL
-                   OR (since, request_id COLLATE \"C\", action COLLATE \"C\") > ($3, $4, $5))
-            ORDER BY since, request_id COLLATE \"C\", action COLLATE \"C\"
+                   OR (since, request_id, action) > ($3, $4, $5))
+            ORDER BY since, request_id, action
             LIMIT $6) i
-          ORDER BY since, request_id COLLATE \"C\", action COLLATE \"C\""
+          ORDER BY since, request_id, action"
     ))
     .bind(authority_id)
     .bind(user_id)
