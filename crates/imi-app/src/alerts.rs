@@ -8,7 +8,7 @@ use crate::caller::Caller;
 use crate::dispatch::{Outcome, Wait};
 use crate::error::{AppError, AppResult};
 use crate::input;
-use crate::opening::{Opener, Reading};
+use crate::opening::{Opener, Reading, Sealer};
 use crate::translation::TextSource;
 use crate::App;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -102,7 +102,7 @@ pub fn member_states(codes: &[String]) -> AppResult<BTreeSet<MemberState>> {
 }
 
 impl App {
-    async fn seal_names(&self, key: &str, names: &[String]) -> AppResult<Vec<Sealed>> {
+    async fn seal_names(sealer: &mut Sealer<'_>, names: &[String]) -> AppResult<Vec<Sealed>> {
         if names.len() > MAX_ATTACHMENTS {
             return Err(AppError::bad_input(format!(
                 "at most {MAX_ATTACHMENTS} attachments"
@@ -110,13 +110,14 @@ impl App {
         }
         let mut sealed = Vec::with_capacity(names.len());
         for name in names {
-            sealed.push(self.seal_text(key, "an attachment's name", name).await?);
+            sealed.push(sealer.seal_text("an attachment's name", name).await?);
         }
         Ok(sealed)
     }
 
     async fn alert_content(&self, id: &str, input: AlertInput) -> AppResult<AlertContent> {
         let key = alert_key_id(id);
+        let mut sealer = self.sealer(&key);
         Ok(match input {
             AlertInput::Services(s) => AlertContent::Services(d::ServicesAlert {
                 service_activity: input::optional_text(
@@ -128,17 +129,17 @@ impl App {
                     .as_deref()
                     .map(member_state)
                     .transpose()?,
-                dangerous_activity: self
-                    .seal_text(&key, "the dangerous activity", &s.dangerous_activity)
+                dangerous_activity: sealer
+                    .seal_text("the dangerous activity", &s.dangerous_activity)
                     .await?,
-                service_provider: self
-                    .seal_text(&key, "the service provider", &s.service_provider)
+                service_provider: sealer
+                    .seal_text("the service provider", &s.service_provider)
                     .await?,
-                attachments: self.seal_names(&key, &s.attachment_names).await?,
+                attachments: Self::seal_names(&mut sealer, &s.attachment_names).await?,
             }),
             AlertInput::ProfessionalQualifications(p) => {
                 let details = match input::optional_text("the details", p.details.as_deref())? {
-                    Some(t) => Some(self.seal(&key, &t).await?),
+                    Some(t) => Some(sealer.seal(&t).await?),
                     None => None,
                 };
                 AlertContent::ProfessionalQualifications(d::ProfessionalAlert {
@@ -156,11 +157,11 @@ impl App {
                         .as_deref()
                         .map(member_state)
                         .transpose()?,
-                    professional: self
-                        .seal_text(&key, "the professional", &p.professional)
+                    professional: sealer
+                        .seal_text("the professional", &p.professional)
                         .await?,
                     details,
-                    attachments: self.seal_names(&key, &p.attachment_names).await?,
+                    attachments: Self::seal_names(&mut sealer, &p.attachment_names).await?,
                 })
             }
         })
@@ -211,15 +212,16 @@ impl App {
     ) -> AppResult<(String, Outcome)> {
         let id = input::id(id)?;
         let key = alert_key_id(&id);
+        let mut sealer = self.sealer(&key);
         let information_id = uuid::Uuid::now_v7().to_string();
         let command = AlertCommand::SubmitAdditionalInformation {
             information_id: information_id.clone(),
             kind: information.kind,
             coordinator_id: input::id(&information.coordinator_id)?,
-            text: self
-                .seal_text(&key, "the information", &information.text)
+            text: sealer
+                .seal_text("the information", &information.text)
                 .await?,
-            attachments: self.seal_names(&key, &information.attachment_names).await?,
+            attachments: Self::seal_names(&mut sealer, &information.attachment_names).await?,
         };
         let outcome = self.execute(caller, &id, command, wait).await?;
         Ok((information_id, outcome))

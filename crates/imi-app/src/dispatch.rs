@@ -12,7 +12,7 @@ use imi_domain::request::RequestCommand;
 use imi_domain::subject_request::SubjectRequestCommand;
 use imi_store::feed::FeedPosition;
 use imi_store::metadata::CommandMetadata;
-use imi_store::processing_log::{self, Kind, Processing};
+use imi_store::processing_log::{Kind, Processing};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -189,31 +189,39 @@ impl App {
         command: Command,
     ) -> AppResult<Option<FeedPosition>> {
         let (aggregate, name) = (command.aggregate(), command.name());
-        let written = sealed_fields(&command);
-        let (by_user, by_authority) = (
-            metadata.acting_user.clone(),
-            metadata.acting_authority.clone(),
-        );
+        // The personal data it writes, recorded with its events (one entry per exchange).
+        let writes: Vec<Processing> = sealed_fields(&command)
+            .into_iter()
+            .map(|(exchange, fields)| Processing {
+                exchange,
+                kind: Kind::Write,
+                operation: format!("{aggregate}.{name}"),
+                fields: fields.into_iter().collect(),
+                level: None,
+                acting_user: metadata.acting_user.clone(),
+                acting_authority: metadata.acting_authority.clone(),
+            })
+            .collect();
         let started = std::time::Instant::now();
         let result = match command {
             Command::Authority(c) => self
                 .authorities
-                .execute(id, Issued::new(by, c), metadata)
+                .execute_writing(id, Issued::new(by, c), metadata, writes)
                 .await
                 .map_err(command_error),
             Command::Request(c) => self
                 .requests
-                .execute(id, Issued::new(by, c), metadata)
+                .execute_writing(id, Issued::new(by, c), metadata, writes)
                 .await
                 .map_err(command_error),
             Command::Alert(c) => self
                 .alerts
-                .execute(id, Issued::new(by, c), metadata)
+                .execute_writing(id, Issued::new(by, c), metadata, writes)
                 .await
                 .map_err(command_error),
             Command::SubjectRequest(c) => self
                 .subjects
-                .execute(id, Issued::new(by, c), metadata)
+                .execute_writing(id, Issued::new(by, c), metadata, writes)
                 .await
                 .map_err(command_error),
         };
@@ -225,38 +233,7 @@ impl App {
                 started.elapsed(),
             );
         }
-        if result.is_ok() && !written.is_empty() {
-            self.record_writes(&by_user, by_authority, aggregate, name, written)
-                .await?;
-        }
         result
-    }
-
-    /// Records in the processing log the personal data a command wrote: one entry per
-    /// exchange, naming the fields.
-    async fn record_writes(
-        &self,
-        acting_user: &str,
-        acting_authority: Option<String>,
-        aggregate: &str,
-        name: &str,
-        written: BTreeMap<String, BTreeSet<String>>,
-    ) -> AppResult<()> {
-        for (exchange, fields) in written {
-            let entry = Processing {
-                exchange,
-                kind: Kind::Write,
-                operation: format!("{aggregate}.{name}"),
-                fields: fields.into_iter().collect(),
-                level: None,
-                acting_user: acting_user.to_string(),
-                acting_authority: acting_authority.clone(),
-            };
-            processing_log::record(&self.pool, &entry)
-                .await
-                .map_err(|e| AppError::database("recording a write of personal data", &e))?;
-        }
-        Ok(())
     }
 
     /// Waits (at most [`MAX_WAIT`]) until the projections of `wait` applied `position`.

@@ -6,23 +6,78 @@ use crate::error::{AppError, AppResult};
 use crate::App;
 use imi_domain::sealed::Sealed;
 use imi_store::processing_log::{self, Kind, Processing};
-use imi_store::sealing::Opened;
+use imi_store::sealing::{DataKeySealer, HeldKeys, Opened};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 impl App {
     /// Seals `value` under the data key `key_id` (an exchange's, a user's).
     pub async fn seal(&self, key_id: &str, value: &(impl Serialize + ?Sized)) -> AppResult<Sealed> {
-        self.keyring
-            .seal(key_id, value)
-            .await
-            .map_err(|e| AppError::sealing("sealing personal data", &e))
+        self.sealer(key_id).seal(value).await
     }
 
     /// Seals a checked text (see [`crate::input::text`]).
     pub async fn seal_text(&self, key_id: &str, what: &str, value: &str) -> AppResult<Sealed> {
+        self.sealer(key_id).seal_text(what, value).await
+    }
+
+    /// A sealer for one command's values under the data key `key_id`.
+    pub fn sealer(&self, key_id: &str) -> Sealer<'_> {
+        Sealer::new(self, DataKeyOf::Named(key_id.to_string()))
+    }
+
+    /// A sealer for one command's values under request `id`'s current data key.
+    pub(crate) fn request_sealer(&self, id: &str) -> Sealer<'_> {
+        Sealer::new(self, DataKeyOf::Request(id.to_string()))
+    }
+}
+
+/// Whose data key a [`Sealer`] seals under.
+enum DataKeyOf {
+    Named(String),
+    /// A request's current key ([`App::request_data_key`]).
+    Request(String),
+}
+
+/// Seals one command's values under one data key: the key is read (or created) on the first
+/// value, once, instead of once per value; a command that seals nothing reads nothing.
+pub struct Sealer<'a> {
+    app: &'a App,
+    of: DataKeyOf,
+    key: Option<DataKeySealer>,
+}
+
+impl<'a> Sealer<'a> {
+    fn new(app: &'a App, of: DataKeyOf) -> Self {
+        Self { app, of, key: None }
+    }
+
+    /// Seals `value` (its JSON).
+    pub async fn seal(&mut self, value: &(impl Serialize + ?Sized)) -> AppResult<Sealed> {
+        let key = match &mut self.key {
+            Some(key) => key,
+            None => {
+                let key_id = match &self.of {
+                    DataKeyOf::Named(key_id) => key_id.clone(),
+                    DataKeyOf::Request(id) => self.app.request_data_key(id).await?,
+                };
+                let key = self
+                    .app
+                    .keyring
+                    .sealer(&key_id)
+                    .await
+                    .map_err(|e| AppError::sealing("sealing personal data", &e))?;
+                self.key.insert(key)
+            }
+        };
+        key.seal(value)
+            .map_err(|e| AppError::sealing("sealing personal data", &e))
+    }
+
+    /// Seals a checked text (see [`crate::input::text`]).
+    pub async fn seal_text(&mut self, what: &str, value: &str) -> AppResult<Sealed> {
         let value = crate::input::text(what, value)?;
-        self.seal(key_id, &value).await
+        self.seal(&value).await
     }
 }
 
@@ -91,6 +146,8 @@ pub struct Opener<'a> {
     reading: Reading,
     /// What was opened: data key -> fields.
     opened: BTreeMap<String, BTreeSet<String>>,
+    /// The data keys read so far: a view's values share their exchange's key.
+    keys: HeldKeys,
     finished: bool,
     /// Set once a value turned out erased.
     pub erased: bool,
@@ -103,6 +160,7 @@ impl<'a> Opener<'a> {
             allowed,
             reading,
             opened: BTreeMap::new(),
+            keys: HeldKeys::default(),
             finished: false,
             erased: false,
         }
@@ -136,7 +194,12 @@ impl<'a> Opener<'a> {
         if !self.allowed {
             return Ok(None);
         }
-        match self.app.keyring.open::<serde_json::Value>(sealed).await {
+        match self
+            .app
+            .keyring
+            .open_held::<serde_json::Value>(&mut self.keys, sealed)
+            .await
+        {
             Ok(Opened::Value(v)) => {
                 self.note(sealed, field);
                 Ok(Some(v))
@@ -166,7 +229,7 @@ impl<'a> Opener<'a> {
         let opened = self
             .app
             .keyring
-            .open_many::<serde_json::Value>(sealed)
+            .open_many_held::<serde_json::Value>(&mut self.keys, sealed)
             .await
             .map_err(|e| AppError::sealing("opening personal data", &e))?;
         let mut out = Vec::with_capacity(opened.len());
@@ -276,6 +339,7 @@ mod tests {
             let opens = text.lines().any(|line| {
                 let code = line.split("//").next().unwrap_or("");
                 code.contains(".open::<")
+                    || code.contains(".open_held")
                     || code.contains(".open_many")
                     || code.contains("attachments::get(")
             });

@@ -8,7 +8,7 @@ use crate::caller::Caller;
 use crate::dispatch::{Outcome, Wait};
 use crate::error::{AppError, AppResult};
 use crate::input;
-use crate::opening::{Opener, Reading};
+use crate::opening::{Opener, Reading, Sealer};
 use crate::translation::TextSource;
 use crate::App;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -93,8 +93,7 @@ pub struct ContentInput {
 impl App {
     /// Seals `value` under request `id`'s key.
     async fn seal_for_request(&self, id: &str, value: &impl serde::Serialize) -> AppResult<Sealed> {
-        let key = self.request_data_key(id).await?;
-        self.seal(&key, value).await
+        self.request_sealer(id).seal(value).await
     }
 
     /// The data key request `id`'s new values are sealed under: its own, or the latest
@@ -138,6 +137,7 @@ impl App {
         &self,
         id: &str,
         list: &[AttachmentRef],
+        sealer: &mut Sealer<'_>,
     ) -> AppResult<Vec<r::Attachment>> {
         if list.len() > r::MAX_ATTACHMENTS {
             return Err(AppError::bad_input(format!(
@@ -172,7 +172,7 @@ impl App {
                 sha256: stored.sha256,
                 size: stored.size,
                 media_type: stored.media_type,
-                name: self.seal_for_request(id, &name).await?,
+                name: sealer.seal(&name).await?,
             });
         }
         Ok(out)
@@ -180,8 +180,9 @@ impl App {
 
     async fn content_of(&self, id: &str, c: ContentInput) -> AppResult<RequestContent> {
         let subject = c.subject.checked()?;
+        let mut sealer = self.request_sealer(id);
         let free_text = match input::optional_text("the free text", c.free_text.as_deref())? {
-            Some(t) => Some(self.seal_for_request(id, &t).await?),
+            Some(t) => Some(sealer.seal(&t).await?),
             None => None,
         };
         let mut questions = Vec::with_capacity(c.questions.len());
@@ -194,8 +195,10 @@ impl App {
             question_set: c.question_set.trim().to_string(),
             questions: questions.into_iter().collect(),
             free_text,
-            subject: self.seal_for_request(id, &subject).await?,
-            attachments: self.stored_attachments(id, &c.attachments).await?,
+            subject: sealer.seal(&subject).await?,
+            attachments: self
+                .stored_attachments(id, &c.attachments, &mut sealer)
+                .await?,
             proposed_answer_date: c.proposed_answer_date,
             responding_authority: input::id(&c.responding_authority)?,
             request_coordinator: c
@@ -256,18 +259,19 @@ impl App {
     ) -> AppResult<Outcome> {
         let id = input::id(id)?;
         let mut sealed = Answers::new();
+        let mut sealer = self.request_sealer(&id);
         for (question, text) in answers {
             input::no_nul("a question id", question)?;
-            let text = self
-                .seal_for_request(&id, &input::text("an answer", text)?)
-                .await?;
+            let text = sealer.seal(&input::text("an answer", text)?).await?;
             if sealed.insert(question.trim().to_string(), text).is_some() {
                 return Err(AppError::bad_input(format!(
                     "question {question} is answered twice"
                 )));
             }
         }
-        let attachments = self.stored_attachments(&id, attachments).await?;
+        let attachments = self
+            .stored_attachments(&id, attachments, &mut sealer)
+            .await?;
         let command = if full {
             RequestCommand::Reply {
                 answers: sealed,

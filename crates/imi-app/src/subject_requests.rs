@@ -367,6 +367,7 @@ impl App {
             acting_authority: Some(reader.authority_id().to_string()),
         };
         let mut opener = Opener::new(self, true, reading);
+        let mut sealer = self.sealer(&key_id);
         let mut values = Vec::new();
         for (p, identity) in persons.into_iter().filter(|(p, _)| *p != person) {
             let field = match p {
@@ -378,14 +379,14 @@ impl App {
             };
             values.push(ResealedValue::Person {
                 person: p,
-                identity: self.seal(&key_id, &value).await?,
+                identity: sealer.seal(&value).await?,
             });
         }
         if keep_texts {
             if let Some(text) = &d.draft.free_text {
                 if let Some(value) = opener.value(text, "freeText").await? {
                     values.push(ResealedValue::FreeText {
-                        text: self.seal(&key_id, &value).await?,
+                        text: sealer.seal(&value).await?,
                     });
                 }
             }
@@ -393,7 +394,7 @@ impl App {
                 if let Some(value) = opener.value(answer, "answers").await? {
                     values.push(ResealedValue::Answer {
                         question: question.clone(),
-                        answer: self.seal(&key_id, &value).await?,
+                        answer: sealer.seal(&value).await?,
                     });
                 }
             }
@@ -607,22 +608,23 @@ impl App {
     /// The corrected values sealed under the exchange's key, one per field given.
     async fn corrections(&self, exchange: &str, c: &Rectification) -> AppResult<Vec<Correction>> {
         let mut corrections = Vec::new();
+        let mut sealer = self.sealer(exchange);
         if let Some(subject) = &c.subject {
             corrections.push(Correction {
                 field: CorrectedField::Subject,
-                value: self.seal(exchange, &subject.checked()?).await?,
+                value: sealer.seal(&subject.checked()?).await?,
             });
         }
         if let Some(person) = &c.person {
             corrections.push(Correction {
                 field: CorrectedField::Subject,
-                value: self.seal_text(exchange, "the person", person).await?,
+                value: sealer.seal_text("the person", person).await?,
             });
         }
         if let Some(text) = &c.free_text {
             corrections.push(Correction {
                 field: CorrectedField::FreeText,
-                value: self.seal_text(exchange, "the free text", text).await?,
+                value: sealer.seal_text("the free text", text).await?,
             });
         }
         for (question, answer) in &c.answers {
@@ -630,7 +632,7 @@ impl App {
                 field: CorrectedField::Answer {
                     question: crate::input::text("the question", question)?,
                 },
-                value: self.seal_text(exchange, "the answer", answer).await?,
+                value: sealer.seal_text("the answer", answer).await?,
             });
         }
         if corrections.is_empty() {

@@ -4,6 +4,7 @@
 use crate::feed::{self, FeedPosition};
 use crate::guard::{self, GuardError};
 use crate::metadata::CommandMetadata;
+use crate::processing_log::Processing;
 use crate::repository::{self, EventRepository};
 use crate::wake::Wake;
 use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
@@ -113,13 +114,28 @@ impl<A: Aggregate> CommandBus<A> {
         command: A::Command,
         metadata: CommandMetadata,
     ) -> Result<Option<FeedPosition>, CommandError<A::Error>> {
+        self.execute_writing(id, command, metadata, vec![]).await
+    }
+
+    /// [`CommandBus::execute`] for a command that writes personal data: `writes`, its entries
+    /// in the processing log, are appended in the statement that appends its events, so they
+    /// are recorded exactly when the events are (not for a refusal, a conflict, or a retry
+    /// answered from the events of its first run).
+    pub async fn execute_writing(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: CommandMetadata,
+        writes: Vec<Processing>,
+    ) -> Result<Option<FeedPosition>, CommandError<A::Error>> {
         let span = tracing::debug_span!(
             target: crate::trace::TARGET,
             "command",
             aggregate = A::TYPE,
             aggregate_id = id
         );
-        tracing::Instrument::instrument(self.execute_traced(id, command, metadata), span).await
+        let executed = self.execute_traced(id, command, metadata, writes);
+        tracing::Instrument::instrument(executed, span).await
     }
 
     async fn execute_traced(
@@ -127,6 +143,7 @@ impl<A: Aggregate> CommandBus<A> {
         id: &str,
         command: A::Command,
         metadata: CommandMetadata,
+        writes: Vec<Processing>,
     ) -> Result<Option<FeedPosition>, CommandError<A::Error>> {
         // A retried request (same idempotency key, same actor, same aggregate) already wrote
         // its events: answer with their position instead of running the command again.
@@ -154,11 +171,11 @@ impl<A: Aggregate> CommandBus<A> {
                     })?,
             )
         };
-        let (executed, appended) = repository::recording_position(self.cqrs.execute_with_metadata(
-            id,
-            command,
-            metadata.into_map(),
-        ))
+        let (executed, appended) = repository::recording_position(
+            writes,
+            self.cqrs
+                .execute_with_metadata(id, command, metadata.into_map()),
+        )
         .await;
         // The events are committed (or not written): the next command under these keys sees
         // them.

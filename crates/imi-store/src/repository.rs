@@ -4,6 +4,11 @@
 //! order and with the same values as postgres-es's, into the same tables; unlike postgres-es it
 //! checks the snapshot's optimistic lock before committing, not after.
 //!
+//! A command's events and the processing-log entries of the personal data it writes are
+//! appended by one statement, which commits on its own unless a snapshot is written with them:
+//! the log records a write exactly when the write happened, and the command pays one round trip
+//! and one commit for both instead of four round trips and two commits.
+//!
 //! A command's load reads the snapshot and the events after it in one statement
 //! ([`EventRepository::get_snapshot`] reads ahead; cqrs-es's `get_last_events` that follows in
 //! the same command takes what was read): one round trip instead of two, both from one view
@@ -11,6 +16,7 @@
 
 use crate::feed::FeedPosition;
 use crate::per_database::Counter;
+use crate::processing_log::Processing;
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
@@ -25,6 +31,9 @@ tokio::task_local! {
     static APPENDED: Cell<Option<FeedPosition>>;
     /// The events after the snapshot that the command running in this task read with it.
     static READ_AHEAD: RefCell<Option<ReadAhead>>;
+    /// The processing-log entries of the personal data the command running in this task
+    /// writes, appended with its events.
+    static WRITES: Vec<Processing>;
 }
 
 /// The events of one aggregate after a sequence, read with its snapshot.
@@ -87,17 +96,42 @@ pub(crate) fn event_of(
 }
 
 /// Runs `f` (a command's execution) and returns its result with the feed position of the last
-/// event it appended, if it appended any.
+/// event it appended, if it appended any. `writes` are appended to the processing log with its
+/// events, if it appends any.
 pub async fn recording_position<T>(
+    writes: Vec<Processing>,
     f: impl std::future::Future<Output = T>,
 ) -> (T, Option<FeedPosition>) {
     APPENDED
         .scope(Cell::new(None), async {
-            let result = READ_AHEAD.scope(RefCell::new(None), f).await;
+            let result = WRITES
+                .scope(writes, READ_AHEAD.scope(RefCell::new(None), f))
+                .await;
             (result, APPENDED.with(Cell::get))
         })
         .await
 }
+
+/// A command's events, and the processing-log entries of what it writes, in one statement:
+/// the events in order through the hash-chain trigger, then the entries through theirs.
+const APPEND: &str = "
+WITH appended AS (
+    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+    SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::jsonb::json, e.metadata::jsonb::json
+      FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+           WITH ORDINALITY AS e(sequence, event_type, event_version, payload, metadata, n)
+     ORDER BY e.n
+    RETURNING xid::text::bigint AS txid, position
+), logged AS (
+    INSERT INTO processing_log (exchange, kind, operation, fields, level, acting_user, acting_authority)
+    SELECT w.exchange, w.kind, w.operation, w.fields, w.level, w.acting_user, w.acting_authority
+      FROM ROWS FROM (json_to_recordset($8::json) AS (exchange text, kind text, operation text,
+           fields text[], level text, acting_user text, acting_authority text))
+           WITH ORDINALITY AS w(exchange, kind, operation, fields, level, acting_user,
+           acting_authority, n)
+     ORDER BY w.n
+)
+SELECT txid, position FROM appended ORDER BY position DESC LIMIT 1";
 
 pub struct EventRepository {
     reads: PostgresEventRepository,
@@ -120,29 +154,58 @@ impl EventRepository {
         if events.is_empty() && snapshot.is_none() {
             return Ok(None);
         }
-        let mut tx = crate::pool::begin(&self.pool).await?;
-        let mut last = None;
-        for event in events {
-            let row = sqlx::query(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 RETURNING xid::text::bigint AS txid, position",
-            )
-            .bind(A::TYPE)
-            .bind(&event.aggregate_id)
-            .bind(event.sequence as i64)
-            .bind(&event.event_type)
-            .bind(&event.event_version)
-            .bind(&event.payload)
-            .bind(&event.metadata)
-            .fetch_one(&mut *tx)
-            .await?;
-            last = Some(FeedPosition {
+        // Without a snapshot the statement is a transaction of its own.
+        let mut tx = match snapshot {
+            Some(_) => Some(crate::pool::begin(&self.pool).await?),
+            None => None,
+        };
+        let last = if events.is_empty() {
+            None
+        } else {
+            let writes = WRITES
+                .try_with(|w| writes_json(w))
+                .unwrap_or_else(|_| "[]".into());
+            let text =
+                |v: &Value| serde_json::to_string(v).map_err(|e| sqlx::Error::Encode(e.into()));
+            let query = sqlx::query(APPEND)
+                .bind(A::TYPE)
+                .bind(&events[0].aggregate_id)
+                .bind(events.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
+                .bind(
+                    events
+                        .iter()
+                        .map(|e| e.event_type.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    events
+                        .iter()
+                        .map(|e| e.event_version.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    events
+                        .iter()
+                        .map(|e| text(&e.payload))
+                        .collect::<Result<Vec<_>, _>>()?,
+                )
+                .bind(
+                    events
+                        .iter()
+                        .map(|e| text(&e.metadata))
+                        .collect::<Result<Vec<_>, _>>()?,
+                )
+                .bind(writes);
+            let row = match tx.as_mut() {
+                Some(tx) => query.fetch_one(&mut **tx).await?,
+                None => query.fetch_one(&self.pool).await?,
+            };
+            Some(FeedPosition {
                 xid: row.try_get("txid")?,
                 position: row.try_get("position")?,
-            });
-        }
-        if let Some((aggregate_id, payload, current_snapshot)) = snapshot {
+            })
+        };
+        if let (Some((aggregate_id, payload, current_snapshot)), Some(mut tx)) = (snapshot, tx) {
             let last_sequence = events.last().map_or(0, |e| e.sequence) as i64;
             let written = if current_snapshot == 1 {
                 sqlx::query(
@@ -175,10 +238,29 @@ impl EventRepository {
                 tx.rollback().await?;
                 return Err(sqlx::Error::RowNotFound);
             }
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(last)
     }
+}
+
+/// The entries as `json_to_recordset` reads them.
+fn writes_json(writes: &[Processing]) -> String {
+    let entries: Vec<Value> = writes
+        .iter()
+        .map(|w| {
+            serde_json::json!({
+                "exchange": w.exchange,
+                "kind": w.kind.as_str(),
+                "operation": w.operation,
+                "fields": w.fields,
+                "level": w.level,
+                "acting_user": w.acting_user,
+                "acting_authority": w.acting_authority,
+            })
+        })
+        .collect();
+    Value::Array(entries).to_string()
 }
 
 fn persistence_error(error: sqlx::Error) -> PersistenceError {

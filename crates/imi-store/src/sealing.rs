@@ -340,39 +340,43 @@ impl KeyRing {
         key_id: &str,
         value: &T,
     ) -> Result<Sealed, SealError> {
+        self.sealer(key_id).await?.seal(value)
+    }
+
+    /// The data key `key_id`, created on first use, ready to seal many values without another
+    /// round trip (one command's values). Refused with [`SealError::Erased`] once the key was
+    /// erased.
+    pub async fn sealer(&self, key_id: &str) -> Result<DataKeySealer, SealError> {
         if key_id.is_empty() {
             return Err(SealError::InvalidKeyId);
         }
-        let mut plaintext = serde_json::to_vec(value).map_err(|_| SealError::Encode)?;
-        let sealed = match self.load_or_create(key_id).await {
-            Ok(KeyState::Live(cipher)) => seal_with(&cipher, key_id, &plaintext),
-            Ok(KeyState::Erased) => Err(SealError::Erased {
+        match self.load_or_create(key_id).await? {
+            KeyState::Live(cipher) => Ok(DataKeySealer {
+                key_id: key_id.to_owned(),
+                cipher,
+            }),
+            KeyState::Erased => Err(SealError::Erased {
                 key_id: key_id.to_owned(),
             }),
-            Err(e) => Err(e),
-        };
-        wipe(&mut plaintext);
-        sealed
+        }
     }
 
     /// Opens a sealed value: [`Opened::Value`], or [`Opened::Erased`] when its data key was
     /// erased. A missing key is [`SealError::UnknownKey`]; a wrong master key or any tampering
     /// is [`SealError::Undecryptable`].
     pub async fn open<T: DeserializeOwned>(&self, sealed: &Sealed) -> Result<Opened<T>, SealError> {
-        let row: Option<KeyRow> = sqlx::query_as(SELECT_KEY)
-            .bind(&sealed.key_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else {
-            return Err(SealError::UnknownKey {
-                key_id: sealed.key_id.clone(),
-            });
-        };
-        match self.key_state(&row) {
-            Ok(KeyState::Erased) => Ok(Opened::Erased),
-            Ok(KeyState::Live(cipher)) => open_with(&cipher, sealed).map(Opened::Value),
-            Err(reason) => Err(SealError::undecryptable(&sealed.key_id, reason)),
-        }
+        self.open_held(&mut HeldKeys::default(), sealed).await
+    }
+
+    /// [`KeyRing::open`] with the keys `held` for one view: its key is read only if `held`
+    /// lacks it, and then kept there.
+    pub async fn open_held<T: DeserializeOwned>(
+        &self,
+        held: &mut HeldKeys,
+        sealed: &Sealed,
+    ) -> Result<Opened<T>, SealError> {
+        self.hold(held, &[sealed.key_id.as_str()]).await?;
+        held.open(sealed)
     }
 
     /// Opens many sealed values with one query for all their data keys, each key unwrapped
@@ -382,34 +386,55 @@ impl KeyRing {
         &self,
         sealed: &[Sealed],
     ) -> Result<Vec<Result<Opened<T>, SealError>>, SealError> {
-        if sealed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut key_ids: Vec<&str> = sealed.iter().map(|s| s.key_id.as_str()).collect();
-        key_ids.sort_unstable();
-        key_ids.dedup();
-        let rows: Vec<KeyRow> = sqlx::query_as(SELECT_KEYS)
-            .bind(&key_ids)
-            .fetch_all(&self.pool)
-            .await?;
-        let keys: HashMap<String, Result<KeyState, String>> = rows
-            .into_iter()
-            .map(|row| {
-                let state = self.key_state(&row);
-                (row.key_id, state)
-            })
-            .collect();
-        Ok(sealed
+        self.open_many_held(&mut HeldKeys::default(), sealed).await
+    }
+
+    /// [`KeyRing::open_many`] with the keys `held` for one view.
+    pub async fn open_many_held<T: DeserializeOwned>(
+        &self,
+        held: &mut HeldKeys,
+        sealed: &[Sealed],
+    ) -> Result<Vec<Result<Opened<T>, SealError>>, SealError> {
+        let key_ids: Vec<&str> = sealed.iter().map(|s| s.key_id.as_str()).collect();
+        self.hold(held, &key_ids).await?;
+        Ok(sealed.iter().map(|s| held.open(s)).collect())
+    }
+
+    /// Reads into `held`, in one query, those of `key_ids` it lacks, each unwrapped once; a key
+    /// not stored is held as unknown.
+    async fn hold(&self, held: &mut HeldKeys, key_ids: &[&str]) -> Result<(), SealError> {
+        let mut missing: Vec<&str> = key_ids
             .iter()
-            .map(|s| match keys.get(&s.key_id) {
-                None => Err(SealError::UnknownKey {
-                    key_id: s.key_id.clone(),
-                }),
-                Some(Ok(KeyState::Erased)) => Ok(Opened::Erased),
-                Some(Ok(KeyState::Live(cipher))) => open_with(cipher, s).map(Opened::Value),
-                Some(Err(reason)) => Err(SealError::undecryptable(&s.key_id, reason.clone())),
-            })
-            .collect())
+            .copied()
+            .filter(|k| !held.keys.contains_key(*k))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let rows: Vec<KeyRow> = match missing.as_slice() {
+            [one] => {
+                sqlx::query_as(SELECT_KEY)
+                    .bind(*one)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            many => {
+                sqlx::query_as(SELECT_KEYS)
+                    .bind(many)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        for key_id in missing {
+            held.keys.insert(key_id.to_owned(), None);
+        }
+        for row in rows {
+            let state = self.key_state(&row);
+            held.keys.insert(row.key_id, Some(state));
+        }
+        Ok(())
     }
 
     /// Erases the data key `key_id`: its material is deleted and a tombstone remains (recording
@@ -604,6 +629,39 @@ impl KeyRing {
     }
 }
 
+/// The data keys one view has read, kept until it is answered: a view opens many values under
+/// the same exchange's key, and reads and unwraps that key once instead of once per value. Keep
+/// it no longer than the view: an erasure is seen by the next view, not by one that holds the
+/// key already (as if the erasure had come just after it).
+#[derive(Default)]
+pub struct HeldKeys {
+    /// Key id -> its state (or why it cannot be used); `None` for a key not stored.
+    keys: HashMap<String, Option<Result<KeyState, String>>>,
+}
+
+impl HeldKeys {
+    fn open<T: DeserializeOwned>(&self, sealed: &Sealed) -> Result<Opened<T>, SealError> {
+        match self.keys.get(&sealed.key_id) {
+            None | Some(None) => Err(SealError::UnknownKey {
+                key_id: sealed.key_id.clone(),
+            }),
+            Some(Some(Ok(KeyState::Erased))) => Ok(Opened::Erased),
+            Some(Some(Ok(KeyState::Live(cipher)))) => open_with(cipher, sealed).map(Opened::Value),
+            Some(Some(Err(reason))) => {
+                Err(SealError::undecryptable(&sealed.key_id, reason.clone()))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for HeldKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeldKeys")
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Wrapped data keys minted by [`KeyRing::mint`], not stored yet.
 #[derive(Default)]
 pub struct MintedKeys {
@@ -622,8 +680,8 @@ impl MintedKeys {
     }
 }
 
-/// A freshly minted data key, ready to seal under without a round trip. Its `Debug` shows the
-/// key id only.
+/// A data key ready to seal under without a round trip: freshly minted, or read once for one
+/// command's values ([`KeyRing::sealer`]). Its `Debug` shows the key id only.
 pub struct DataKeySealer {
     key_id: String,
     cipher: Box<Aes256Gcm>,

@@ -5,3 +5,4 @@ mod reads;
 mod subject_requests;
 mod support;
 mod translation;
+mod writes;

@@ -261,3 +261,34 @@ async fn a_command_answers_with_the_position_of_its_last_event() {
         .unwrap();
     assert_eq!(again.position, last);
 }
+
+#[tokio::test]
+async fn events_are_stored_as_postgres_es_stores_them() {
+    let pool = migrated().await;
+    let bus = bus(&pool, AggregateConfig::default()).await;
+    register(&pool, &bus, "a-1").await;
+    let stored: Vec<(i64, serde_json::Value, String, serde_json::Value, String)> = sqlx::query_as(
+        "SELECT sequence, payload::jsonb, payload::text, metadata::jsonb, metadata::text
+           FROM events WHERE aggregate_id = 'a-1' ORDER BY sequence",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(stored.len() >= 2, "a registration appends several events");
+    // postgres-es binds each event's payload and metadata as values, one INSERT per event; the
+    // text stored (which the hash chain covers and the export carries) must not differ.
+    for (sequence, payload, payload_text, metadata, metadata_text) in stored {
+        let (p, m): (String, String) = sqlx::query_as(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             VALUES ('Copy', 'a-1', $1, 'Copied', '1', $2, $3)
+             RETURNING payload::text, metadata::text",
+        )
+        .bind(sequence)
+        .bind(&payload)
+        .bind(&metadata)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!((p, m), (payload_text, metadata_text), "event {sequence}");
+    }
+}

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use chrono::NaiveDate;
 use imi_domain::sealed::Sealed;
-use imi_store::sealing::{KeyRing, MasterKey, Opened, SealError};
+use imi_store::sealing::{HeldKeys, KeyRing, MasterKey, Opened, SealError};
 use imi_store::PgPool;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
@@ -552,4 +552,63 @@ async fn a_batch_naming_an_existing_key_is_refused_whole() {
         ring.open::<Subject>(&sealed).await.unwrap(),
         Opened::Value(erika())
     );
+}
+
+#[tokio::test]
+async fn a_view_reads_each_of_its_keys_once() {
+    let db = database().await;
+    let ring = ring(&db.pool);
+    let (first, second) = (exchange(), exchange());
+    let a = ring.seal(&first, &erika()).await.unwrap();
+    let b = ring.seal(&first, "free text").await.unwrap();
+    let c = ring.seal(&second, &erika()).await.unwrap();
+    let unknown = Sealed {
+        key_id: exchange(),
+        ..c.clone()
+    };
+
+    let mut held = HeldKeys::default();
+    assert_eq!(
+        ring.open_held::<Subject>(&mut held, &a).await.unwrap(),
+        Opened::Value(erika())
+    );
+    // Erased after the view read its key: the view, holding it, still opens the exchange's
+    // other values (it was not read again); the next view sees the erasure.
+    assert!(ring.erase(&first, "dpo", "test").await.unwrap());
+    assert_eq!(
+        ring.open_held::<String>(&mut held, &b).await.unwrap(),
+        Opened::Value("free text".to_string())
+    );
+    assert!(ring.open::<String>(&b).await.unwrap().is_erased());
+    assert!(ring
+        .open_held::<String>(&mut HeldKeys::default(), &b)
+        .await
+        .unwrap()
+        .is_erased());
+
+    // Many at once: the held key as held, the others read (the missing one as unknown, again
+    // when asked again).
+    let opened = ring
+        .open_many_held::<serde_json::Value>(&mut held, &[b.clone(), c.clone(), unknown.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        opened[0].as_ref().unwrap(),
+        &Opened::Value("free text".into())
+    );
+    assert_eq!(
+        opened[1].as_ref().unwrap(),
+        &Opened::Value(serde_json::to_value(erika()).unwrap())
+    );
+    assert!(matches!(opened[2], Err(SealError::UnknownKey { .. })));
+    assert!(matches!(
+        ring.open_held::<Subject>(&mut held, &unknown).await,
+        Err(SealError::UnknownKey { .. })
+    ));
+    // A held key still checks each value: one moved to another exchange's key does not open.
+    let moved = Sealed {
+        key_id: second.clone(),
+        ..a.clone()
+    };
+    assert_undecryptable(ring.open_held::<Subject>(&mut held, &moved).await);
 }
