@@ -5,6 +5,11 @@
 //! a watch channel tick at once; other processes get one `NOTIFY imi_events` per burst (signals
 //! within `NOTIFY_DEBOUNCE`, or while a NOTIFY is in flight, are coalesced into one).
 //!
+//! A process's own `NOTIFY imi_events` comes back through its own LISTEN: it carries the
+//! sending [`Wake`]'s id, and that LISTEN passes over it (its local channel ticked at the commit
+//! already; ticking again would only start another round of every projection batch, to find
+//! nothing).
+//!
 //! A second signal says that projection checkpoints moved: `waitFor` waiters and
 //! subscriptions re-read what they watch then, instead of polling until the projector catches
 //! up. In-process it is a watch channel ticked after the batch commits; other processes get
@@ -105,6 +110,12 @@ pub struct Wake {
     remote: Option<Arc<Notify>>,
     /// Whether the local channel also ticks on other processes' commits ([`Wake::listen`]).
     listening: Arc<AtomicBool>,
+    /// The payload of this wake's NOTIFYs, by which its LISTEN knows its own.
+    id: Arc<str>,
+}
+
+fn new_id() -> Arc<str> {
+    uuid::Uuid::new_v4().to_string().into()
 }
 
 impl Wake {
@@ -114,6 +125,7 @@ impl Wake {
             local: Arc::new(watch::channel(0).0),
             remote: None,
             listening: Arc::default(),
+            id: new_id(),
         }
     }
 
@@ -121,14 +133,17 @@ impl Wake {
     pub fn with_notify(pool: PgPool) -> Self {
         let remote = Arc::new(Notify::new());
         let signal = remote.clone();
+        let id = new_id();
+        let payload = id.clone();
         tokio::spawn(async move {
             loop {
                 signal.notified().await;
                 // Debounce: commits within this window share one NOTIFY (each NOTIFY is a
                 // query the database serializes); other processes also poll.
                 tokio::time::sleep(NOTIFY_DEBOUNCE).await;
-                if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
+                if let Err(error) = sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(CHANNEL)
+                    .bind(&*payload)
                     .execute(&pool)
                     .await
                 {
@@ -141,6 +156,7 @@ impl Wake {
             local: Arc::new(watch::channel(0).0),
             remote: Some(remote),
             listening: Arc::default(),
+            id,
         }
     }
 
@@ -166,6 +182,7 @@ impl Wake {
             return;
         }
         let local = self.local.clone();
+        let own = self.id.clone();
         tokio::spawn(async move {
             loop {
                 let mut listener = match PgListener::connect_with(&pool).await {
@@ -187,6 +204,8 @@ impl Wake {
                 loop {
                     match listener.try_recv().await {
                         Ok(Some(n)) if n.channel() == PROGRESS_CHANNEL => projections_moved(),
+                        // This process's own commits ticked at once.
+                        Ok(Some(n)) if n.payload() == &*own => {}
                         Ok(Some(_)) => local.send_modify(|n| *n = n.wrapping_add(1)),
                         // The connection was lost: reconnect.
                         Ok(None) => break,

@@ -17,3 +17,4 @@ mod scene;
 mod sealing;
 mod support;
 mod upcasting;
+mod wake;
