@@ -78,6 +78,8 @@ enum Woke {
 struct Batch {
     /// Events read from the feed (0: every member is at the horizon).
     read: usize,
+    /// Whether a committed event waits above the horizon ([`feed::LowestRead::held`]).
+    held: bool,
     /// Members whose apply failed (rolled back to their savepoint), by index.
     failed: Vec<(usize, ProjectionError)>,
 }
@@ -126,6 +128,8 @@ pub struct Engine {
     groups: Vec<Vec<&'static str>>,
     /// The lane of each projection, dealt once when the engine starts ([`deal`]).
     lane_of: Vec<usize>,
+    /// The longest wait between looks at the feed when nothing wakes the engine.
+    max_poll: Duration,
 }
 
 /// Lanes when none are set: one connection each while a batch runs.
@@ -143,7 +147,14 @@ impl Engine {
             lanes: DEFAULT_LANES,
             groups: Vec::new(),
             lane_of: Vec::new(),
+            max_poll: MAX_POLL,
         }
+    }
+
+    /// Look at the feed at least every `max` when nothing wakes the engine (1 s unless set).
+    pub fn with_max_poll(mut self, max: Duration) -> Self {
+        self.max_poll = max.max(MIN_POLL);
+        self
     }
 
     /// Keep each group of projections (by name) in one lane: a client that waits for all of a
@@ -225,6 +236,7 @@ impl Engine {
     ) -> Result<(), ProjectionError> {
         let mut next_take = Instant::now();
         let mut poll = MIN_POLL;
+        let mut was_held = false;
         loop {
             if self.stopping() {
                 return Ok(());
@@ -250,10 +262,10 @@ impl Engine {
             let members: Vec<usize> = (0..states.len())
                 .filter(|&i| matches!(states[i], State::Grouped { .. }))
                 .collect();
-            let mut read = 0;
+            let (mut read, mut held) = (0, false);
             if !members.is_empty() {
                 let batch = self.batch_in_lanes(&members).await?;
-                read = batch.read;
+                (read, held) = (batch.read, batch.held);
                 for (i, error) in batch.failed {
                     let name = self.projections[i].name();
                     tracing::error!(projection = name, %error, "projection failed; it retries alone");
@@ -264,11 +276,16 @@ impl Engine {
                 // A backlog: the next batch at once.
                 continue;
             }
-            if read > 0 {
+            // Events wait above the horizon behind an open transaction: look again soon (later
+            // and later while the same wait goes on without progress). Otherwise every event
+            // committed so far was read, and the next one wakes the engine (a commit here, or
+            // another process's NOTIFY): the poll only covers a lost notification, and grows
+            // while nothing comes.
+            if held && (read > 0 || !was_held) {
                 poll = MIN_POLL;
             }
-            // Events may sit above the horizon behind an open transaction: poll adaptively,
-            // and wake at once on a commit, a projection done catching up, or a stop.
+            was_held = held;
+            // Wake at once on a commit, a projection done catching up, or a stop.
             let (wake, stop) = (&mut self.wake, &mut self.stop);
             let woken = async {
                 match wake.as_mut() {
@@ -301,10 +318,9 @@ impl Engine {
                 _ = tokio::time::sleep_until(until) => Woke::Timeout,
             };
             match woke {
-                Woke::Commit => poll = MIN_POLL,
                 Woke::Done(Some((i, result))) => self.finished(states, i, result, done_tx),
-                Woke::Done(None) | Woke::Stop => {}
-                Woke::Timeout => poll = (poll * 2).min(MAX_POLL),
+                Woke::Commit | Woke::Done(None) | Woke::Stop => {}
+                Woke::Timeout => poll = (poll * 2).min(self.max_poll),
             }
             // Keep the lock connection alive; give up what was lost with it (another engine
             // may be active for those now), and try to take them again later.
@@ -430,11 +446,13 @@ impl Engine {
         .await;
         let mut all = Batch {
             read: 0,
+            held: false,
             failed: Vec::new(),
         };
         for outcome in outcomes {
             let batch = outcome?;
             all.read = all.read.max(batch.read);
+            all.held |= batch.held;
             all.failed.extend(batch.failed);
         }
         Ok(all)
@@ -461,11 +479,13 @@ impl Engine {
         );
         let mut tx = imi_store::pool::begin_with(&self.pool, begin).await?;
         // Fencing: the checkpoints are read in a later statement than the locks, so under them.
-        let (at, events) = feed::read_after_lowest(&mut tx, &names, self.limit).await?;
+        let feed::LowestRead { at, events, held } =
+            feed::read_after_lowest(&mut tx, &names, self.limit).await?;
         let Some(last) = events.last().map(|e| e.at) else {
             // No member has a checkpoint, or every one is at the horizon.
             return Ok(Batch {
                 read: 0,
+                held,
                 failed: Vec::new(),
             });
         };
@@ -552,6 +572,7 @@ impl Engine {
             // Nothing applied: roll back (dropping the transaction does).
             return Ok(Batch {
                 read: events.len(),
+                held,
                 failed,
             });
         }
@@ -574,6 +595,7 @@ impl Engine {
         );
         Ok(Batch {
             read: events.len(),
+            held,
             failed,
         })
     }

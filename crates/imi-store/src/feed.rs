@@ -166,29 +166,35 @@ SELECT ",
 );
 
 /// The checkpoints of the projections named in `$1` (live slots), as a JSON array of
-/// `[name, xid, position]` on the first row, and up to `$2` events after the lowest of them,
-/// below the horizon: the rows of [`READ_SQL`] from there.
+/// `[name, xid, position]` on the first row, whether a committed event waits above the horizon
+/// (`held`, on the first row too), and up to `$2` events after the lowest checkpoint, below the
+/// horizon: the rows of [`READ_SQL`] from there (one row without an event when there is none).
 const READ_AFTER_LOWEST_SQL: &str = concat!(
     "
 WITH at AS (
   SELECT name, xid, position FROM projections WHERE slot = 'live' AND name = ANY($1)
 ), lowest AS (
   SELECT xid AS from_xid, position AS from_position FROM at ORDER BY xid, position LIMIT 1
+), horizon AS (
+  SELECT imi_feed_horizon() AS xid
 )
 SELECT CASE WHEN row_number() OVER () = 1
             THEN (SELECT jsonb_agg(jsonb_build_array(name, xid, position)) FROM at) END
          AS checkpoints,
+       CASE WHEN row_number() OVER () = 1
+            THEN EXISTS (SELECT 1 FROM events h WHERE h.xid >= (SELECT xid FROM horizon)) END
+         AS held,
        e.*
   FROM lowest
- CROSS JOIN LATERAL (
+  LEFT JOIN LATERAL (
    SELECT ",
     feed_columns!(),
     "
      FROM events
     WHERE (xid, position) > (from_xid::text::xid8, from_position)
-      AND xid < (SELECT imi_feed_horizon())
+      AND events.xid < (SELECT xid FROM horizon)
     ORDER BY events.xid, events.position
-    LIMIT $2) AS e"
+    LIMIT $2) AS e ON true"
 );
 
 /// The same rows as [`READ_SQL`], with the payload and metadata only of the events of the
@@ -223,6 +229,18 @@ pub async fn read(
     read_of(db, after, limit, None).await
 }
 
+/// What [`read_after_lowest`] read.
+#[derive(Debug, Default)]
+pub struct LowestRead {
+    /// The live checkpoints of the projections that have one.
+    pub at: HashMap<String, FeedPosition>,
+    /// The events after the lowest of them, below the horizon, in feed order.
+    pub events: Vec<FeedEvent>,
+    /// Whether a committed event waits above the horizon (behind a transaction still open):
+    /// it becomes readable without a commit to wake anyone, so a reader looks again soon.
+    pub held: bool,
+}
+
 /// The live checkpoints of the projections `names` (those that have one), and up to `limit`
 /// events after the lowest of them, below the horizon, in feed order: [`read`] from there, in
 /// one round trip with the checkpoints. Read the checkpoints under the projections' apply
@@ -231,25 +249,31 @@ pub async fn read_after_lowest(
     db: &mut PgConnection,
     names: &[&str],
     limit: i64,
-) -> Result<(HashMap<String, FeedPosition>, Vec<FeedEvent>), sqlx::Error> {
+) -> Result<LowestRead, sqlx::Error> {
     let rows = sqlx::query(READ_AFTER_LOWEST_SQL)
         .bind(names)
         .bind(limit)
         .fetch_all(db)
         .await?;
-    let mut at = HashMap::new();
-    let mut events = Vec::with_capacity(rows.len());
+    let mut read = LowestRead {
+        events: Vec::with_capacity(rows.len()),
+        ..LowestRead::default()
+    };
     for row in &rows {
         let checkpoints: Option<sqlx::types::Json<Vec<(String, i64, i64)>>> =
             row.try_get("checkpoints")?;
         for (name, xid, position) in checkpoints.map(|c| c.0).unwrap_or_default() {
-            at.insert(name, FeedPosition { xid, position });
+            read.at.insert(name, FeedPosition { xid, position });
         }
-        events.push(decode(row)?);
+        read.held |= row.try_get::<Option<bool>, _>("held")?.unwrap_or(false);
+        // The row of the checkpoints when no event follows them.
+        if row.try_get::<Option<i64>, _>("position")?.is_some() {
+            read.events.push(decode(row)?);
+        }
     }
     // The statement's order is the feed's; sorting keeps it so whatever plan it runs with.
-    events.sort_by_key(|e| e.at);
-    Ok((at, events))
+    read.events.sort_by_key(|e| e.at);
+    Ok(read)
 }
 
 /// [`read`] for a reader of the events of `types` only (`None`: of every type): the same

@@ -896,3 +896,47 @@ async fn a_group_rebuild_whose_member_fails_to_write_swaps_nothing_in_and_builds
         assert_eq!(applied.len(), 3, "{name}: each A once, the B not at all");
     }
 }
+
+#[tokio::test]
+async fn an_event_held_above_the_horizon_is_applied_once_it_passes_without_another_wake() {
+    let pool = migrated().await;
+    append(&pool, &["A"]).await;
+    let (tick, wake) = watch::channel(0u64);
+    let (stop, stopped) = watch::channel(false);
+    // Nothing but a wake or an event seen waiting above the horizon makes it look again soon.
+    let task = tokio::spawn(
+        engine(&pool, vec![Arc::new(tally("t_held", None))])
+            .with_wake(wake)
+            .with_stop(stopped)
+            .with_max_poll(Duration::from_secs(3_600))
+            .run(),
+    );
+    caught_up(&pool, &["t_held"]).await;
+    // Idle, the engine looks less and less often (5 ms doubling): after 4 s, not again before
+    // some 2.5 s.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // A transaction that writes, though no event, holds the horizon while an event commits.
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("CREATE TEMP TABLE holding (x int)")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    append(&pool, &["A"]).await;
+    tick.send_modify(|n| *n += 1);
+    // The engine looks, finds the event above the horizon, and applies nothing yet.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_ne!(
+        checkpoint_of(&pool, "t_held").await,
+        Some(feed_end(&pool).await),
+        "the event was read above the horizon"
+    );
+    // The holder ends without waking anyone: the engine, which saw the event waiting, looks
+    // again within milliseconds, not at its next idle look.
+    holder.commit().await.unwrap();
+    tokio::time::timeout(Duration::from_millis(1_500), caught_up(&pool, &["t_held"]))
+        .await
+        .expect("the held event was applied soon after the horizon passed it");
+    stop.send(true).unwrap();
+    task.await.unwrap().expect("a stopped engine returns Ok");
+    assert_exact(&pool, "t_held", None).await;
+}
