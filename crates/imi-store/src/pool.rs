@@ -63,7 +63,33 @@ pub async fn begin_with(
     statements: impl Into<Cow<'static, str>>,
 ) -> sqlx::Result<Transaction<'static, Postgres>> {
     let connection = acquire(pool).await?;
-    begin_on(connection, Some(statements.into())).await
+    let begun = begin_on(connection, Some(statements.into())).await;
+    if let Err(sqlx::Error::Database(_)) = &begun {
+        end_failed_begin(pool).await;
+    }
+    begun
+}
+
+/// After statements sent with a `BEGIN` failed on the server: sqlx rolls back only a
+/// transaction whose begin answered well, so the connection went back to the pool inside the
+/// aborted transaction, where every later statement of whoever takes it would fail. Each idle
+/// connection gets a `ROLLBACK` (which does nothing outside a transaction), in a few passes
+/// while the failed one comes back (sqlx returns it in a task of its own). Only on this path.
+async fn end_failed_begin(pool: &PgPool) {
+    for pass in 0..4u32 {
+        tokio::time::sleep(std::time::Duration::from_millis(1 << pass)).await;
+        let mut swept = Vec::new();
+        while let Some(mut connection) = pool.try_acquire() {
+            if sqlx::Executor::execute(&mut *connection, "ROLLBACK")
+                .await
+                .is_err()
+            {
+                // Not usable: closed rather than handed to anyone.
+                connection.close_on_drop();
+            }
+            swept.push(connection);
+        }
+    }
 }
 
 /// Begins a transaction on `connection`, to the end even if the caller stops waiting (a client

@@ -200,10 +200,20 @@ async fn a_transaction_declared_to_write_no_events_writes_none_and_a_writer_cann
         .unwrap_err();
     assert_eq!(code(refused).as_deref(), Some("IM003"));
     writer.rollback().await.unwrap();
-    // A batch whose beginning fails is no batch: an error, and no transaction left open.
-    let failed = imi_store::pool::begin_with(&pool, "BEGIN; SELECT 1/0").await;
+    // A batch whose beginning fails is no batch: an error, and no transaction left open on
+    // its connection (a pool of one, so that the next statement runs on that connection).
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let failed = imi_store::pool::begin_with(&one, "BEGIN; SELECT 1/0").await;
     assert_eq!(failed.err().and_then(code).as_deref(), Some("22012"));
-    assert!(read_all(&pool, FeedPosition::START).await.is_empty());
+    assert!(read_all(&one, FeedPosition::START).await.is_empty());
+    insert(&one, "after the failed begin", 1, json!({}))
+        .await
+        .unwrap();
+    assert_eq!(read_settled(&pool, FeedPosition::START, 1).await.len(), 1);
 }
 
 #[tokio::test]
