@@ -169,7 +169,8 @@ SELECT ",
 /// `[name, xid, position]` on the first row, whether a committed event waits above the horizon
 /// (`held`, on the first row too), and up to `$2` events after the lowest checkpoint, below the
 /// horizon: the rows of [`READ_SQL`] from there (one row without an event when there is none).
-const READ_AFTER_LOWEST_SQL: &str = concat!(
+#[doc(hidden)]
+pub const READ_AFTER_LOWEST_SQL: &str = concat!(
     "
 WITH at AS (
   SELECT name, xid, position FROM projections WHERE slot = 'live' AND name = ANY($1)
@@ -182,7 +183,9 @@ SELECT CASE WHEN row_number() OVER () = 1
             THEN (SELECT jsonb_agg(jsonb_build_array(name, xid, position)) FROM at) END
          AS checkpoints,
        CASE WHEN row_number() OVER () = 1
-            THEN EXISTS (SELECT 1 FROM events h WHERE h.xid >= (SELECT xid FROM horizon)) END
+            -- The newest visible event, from the end of the feed's index: a search for any
+            -- event at or above the horizon was planned as a scan of the whole log.
+            THEN (SELECT max(xid) FROM events) >= (SELECT xid FROM horizon) END
          AS held,
        e.*
   FROM lowest

@@ -297,3 +297,39 @@ async fn paging_through_the_feed_yields_each_event_once_in_order() {
         assert_eq!(previous.unwrap_or(0), e.sequence - 1, "{}", e.aggregate_id);
     }
 }
+
+#[tokio::test]
+async fn the_projection_engines_read_never_scans_the_whole_log() {
+    let pool = migrated().await;
+    // A log long enough that the planner weighs a scan against the feed's index, analyzed.
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         SELECT 'Test', 'a-' || n, 1, 'Happened', '1', '{}', '{}' FROM generate_series(1, 3000) AS n",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE events").execute(&pool).await.unwrap();
+    // The statement as the engine runs it (prepared, so planned once for any parameter).
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::Executor::execute(
+        &mut *tx,
+        format!(
+            "SET LOCAL plan_cache_mode = force_generic_plan; PREPARE lowest AS {}",
+            feed::READ_AFTER_LOWEST_SQL
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    let plan: serde_json::Value =
+        sqlx::query_scalar("EXPLAIN (FORMAT JSON) EXECUTE lowest('{p}', 1000)")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    let scans = imi_testkit::plans::scans_of(&plan, "events");
+    assert!(!scans.is_empty(), "{plan:#}");
+    for (node, _) in scans {
+        assert_ne!(node, "Seq Scan", "the log read whole: {plan:#}");
+    }
+}
