@@ -630,15 +630,13 @@ impl App {
                 "request.content.asOf",
             ),
             None => {
-                let Some(full) = request_full::get(&self.reads, &view.request_id)
-                    .await
-                    .map_err(|e| AppError::database("reading a request", &e))?
+                let Some((full, steps)) =
+                    request_full::get_with_steps(&self.reads, &view.request_id)
+                        .await
+                        .map_err(|e| AppError::database("reading a request", &e))?
                 else {
                     return Ok(None);
                 };
-                let steps = request_full::steps(&self.reads, &view.request_id)
-                    .await
-                    .map_err(|e| AppError::database("reading a request's steps", &e))?;
                 // The level was decided on the monitoring row; the full row may be a little
                 // ahead. Decide again on it, never showing more than either allows.
                 let level = view_level(&view.reader, &full.summary)

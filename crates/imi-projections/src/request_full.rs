@@ -145,6 +145,25 @@ pub async fn get<'e>(
     row.map(fold::decode).transpose()
 }
 
+/// The request's row and its steps in sequence order, in one statement: one round trip, and
+/// both as of one moment.
+pub async fn get_with_steps<'e>(
+    db: impl PgExecutor<'e>,
+    request_id: &str,
+) -> Result<Option<(FullRow, Vec<Step>)>, sqlx::Error> {
+    let row: Option<(serde_json::Value, serde_json::Value)> = sqlx::query_as(&format!(
+        "SELECT to_jsonb(r),
+                coalesce((SELECT jsonb_agg(to_jsonb(s) ORDER BY s.sequence) FROM {NAME}.steps s
+                           WHERE s.request_id = r.request_id), '[]')
+           FROM {NAME}.requests r WHERE r.request_id = $1"
+    ))
+    .bind(request_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(|(full, steps)| Ok((fold::decode(full)?, fold::decode(steps)?)))
+        .transpose()
+}
+
 pub async fn steps<'e>(
     db: impl PgExecutor<'e>,
     request_id: &str,

@@ -408,6 +408,17 @@ async fn each_read_model_holds_its_part_and_no_clear_personal_data() {
     );
     assert_eq!(steps[3].by_user.as_deref(), Some("user:fr-handler"));
     assert_eq!(steps[3].by_authority.as_deref(), Some("fr-ca"));
+    // Both in one statement: the same row and steps, in the same order.
+    assert_eq!(
+        request_full::get_with_steps(pool, "r-1").await.unwrap(),
+        Some((full, steps))
+    );
+    assert_eq!(
+        request_full::get_with_steps(pool, "no-such-request")
+            .await
+            .unwrap(),
+        None
+    );
 
     let report = allocator_report::of_authority(pool, "fr-ca").await.unwrap();
     assert_eq!(report.len(), 1);
