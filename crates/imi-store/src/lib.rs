@@ -30,6 +30,7 @@ pub mod authority_lookup;
 pub mod clock;
 pub mod commands;
 pub mod credentials;
+mod event_rows;
 pub mod export;
 pub mod feed;
 pub mod guard;

@@ -14,6 +14,7 @@
 //! the same command takes what was read): one round trip instead of two, both from one view
 //! of the database.
 
+use crate::event_rows::{insert_events, EventRows};
 use crate::feed::FeedPosition;
 use crate::per_database::Counter;
 use crate::processing_log::Processing;
@@ -114,13 +115,10 @@ pub async fn recording_position<T>(
 
 /// A command's events, and the processing-log entries of what it writes, in one statement:
 /// the events in order through the hash-chain trigger, then the entries through theirs.
-const APPEND: &str = "
-WITH appended AS (
-    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-    SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::jsonb::json, e.metadata::jsonb::json
-      FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-           WITH ORDINALITY AS e(sequence, event_type, event_version, payload, metadata, n)
-     ORDER BY e.n
+const APPEND: &str = concat!(
+    "WITH appended AS (",
+    insert_events!(),
+    "
     RETURNING xid::text::bigint AS txid, position
 ), logged AS (
     INSERT INTO processing_log (exchange, kind, operation, fields, level, acting_user, acting_authority)
@@ -131,7 +129,8 @@ WITH appended AS (
            acting_authority, n)
      ORDER BY w.n
 )
-SELECT txid, position FROM appended ORDER BY position DESC LIMIT 1";
+SELECT txid, position FROM appended ORDER BY position DESC LIMIT 1"
+);
 
 pub struct EventRepository {
     reads: PostgresEventRepository,
@@ -167,35 +166,18 @@ impl EventRepository {
                 .unwrap_or_else(|_| "[]".into());
             let text =
                 |v: &Value| serde_json::to_string(v).map_err(|e| sqlx::Error::Encode(e.into()));
-            let query = sqlx::query(APPEND)
-                .bind(A::TYPE)
-                .bind(&events[0].aggregate_id)
-                .bind(events.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
-                .bind(
-                    events
-                        .iter()
-                        .map(|e| e.event_type.as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    events
-                        .iter()
-                        .map(|e| e.event_version.as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    events
-                        .iter()
-                        .map(|e| text(&e.payload))
-                        .collect::<Result<Vec<_>, _>>()?,
-                )
-                .bind(
-                    events
-                        .iter()
-                        .map(|e| text(&e.metadata))
-                        .collect::<Result<Vec<_>, _>>()?,
-                )
-                .bind(writes);
+            let mut rows = EventRows::default();
+            for e in events {
+                rows.push(
+                    &e.aggregate_id,
+                    e.sequence as i64,
+                    e.event_type.clone(),
+                    e.event_version.clone(),
+                    text(&e.payload)?,
+                    text(&e.metadata)?,
+                );
+            }
+            let query = rows.bind(sqlx::query(APPEND).bind(A::TYPE)).bind(writes);
             let row = match tx.as_mut() {
                 Some(tx) => query.fetch_one(&mut **tx).await?,
                 None => query.fetch_one(&self.pool).await?,

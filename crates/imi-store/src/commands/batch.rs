@@ -15,6 +15,7 @@
 //! from the aggregate's sequence as usual.
 
 use super::{classify, database_error, CommandBus, CommandError};
+use crate::event_rows::{insert_events, EventRows};
 use crate::metadata::CommandMetadata;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
@@ -87,7 +88,7 @@ impl<A: Aggregate> CommandBus<A> {
         // already holds its fact (the other order would refuse it as done twice).
         let mut loaded = self.load(&ids).await?;
         let recorded = self.recorded(&commands).await.map_err(database_error)?;
-        let mut rows = Rows::default();
+        let mut rows = EventRows::default();
         let mut outcomes = Vec::with_capacity(commands.len());
         // The area's retention delays are read once for the whole batch.
         let decisions = crate::retention::reading_delays_once(async {
@@ -111,7 +112,14 @@ impl<A: Aggregate> CommandBus<A> {
                     entry.sequence += 1;
                     let payload = serde_json::to_string(&event)
                         .map_err(|e| CommandError::Internal(Box::new(e)))?;
-                    rows.push(&id, entry.sequence, &event, payload, metadata.clone());
+                    rows.push(
+                        &id,
+                        entry.sequence,
+                        event.event_type(),
+                        event.event_version(),
+                        payload,
+                        metadata.clone(),
+                    );
                 }
                 outcomes.push(Decided::Appended);
             }
@@ -119,7 +127,7 @@ impl<A: Aggregate> CommandBus<A> {
         })
         .await;
         decisions?;
-        if !rows.ids.is_empty() {
+        if !rows.is_empty() {
             self.append(rows).await?;
             self.wake.events_committed();
         }
@@ -247,28 +255,16 @@ impl<A: Aggregate> CommandBus<A> {
     }
 
     /// Appends `rows` in one statement, in their order (an aggregate's events in sequence).
-    async fn append(&self, rows: Rows) -> Result<(), CommandError<A::Error>> {
+    async fn append(&self, rows: EventRows) -> Result<(), CommandError<A::Error>> {
         let span = tracing::debug_span!(
             target: crate::trace::TARGET,
             "append",
             aggregate = A::TYPE,
-            events = rows.ids.len()
+            events = rows.len()
         );
-        let insert = sqlx::query(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-             SELECT $1, r.id, r.sequence, r.event_type, r.event_version, r.payload::jsonb::json, r.metadata::jsonb::json
-               FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-                    WITH ORDINALITY AS r(id, sequence, event_type, event_version, payload, metadata, n)
-              ORDER BY r.n",
-        )
-        .bind(A::TYPE)
-        .bind(&rows.ids)
-        .bind(&rows.sequences)
-        .bind(&rows.event_types)
-        .bind(&rows.event_versions)
-        .bind(&rows.payloads)
-        .bind(&rows.metadata)
-        .execute(&self.pool);
+        let insert = rows
+            .bind(sqlx::query(insert_events!()).bind(A::TYPE))
+            .execute(&self.pool);
         tracing::Instrument::instrument(insert, span)
             .await
             .map_err(|e| match &e {
@@ -280,35 +276,6 @@ impl<A: Aggregate> CommandBus<A> {
                 _ => database_error(e),
             })?;
         Ok(())
-    }
-}
-
-/// The columns of the events to append.
-#[derive(Default)]
-struct Rows {
-    ids: Vec<String>,
-    sequences: Vec<i64>,
-    event_types: Vec<String>,
-    event_versions: Vec<String>,
-    payloads: Vec<String>,
-    metadata: Vec<String>,
-}
-
-impl Rows {
-    fn push(
-        &mut self,
-        id: &str,
-        sequence: i64,
-        event: &impl DomainEvent,
-        payload: String,
-        metadata: String,
-    ) {
-        self.ids.push(id.to_string());
-        self.sequences.push(sequence);
-        self.event_types.push(event.event_type());
-        self.event_versions.push(event.event_version());
-        self.payloads.push(payload);
-        self.metadata.push(metadata);
     }
 }
 
