@@ -130,10 +130,22 @@ pub struct Engine {
     lane_of: Vec<usize>,
     /// The longest wait between looks at the feed when nothing wakes the engine.
     max_poll: Duration,
+    /// A round that read at least this many events is followed by one in a single lane
+    /// (`usize::MAX`: never).
+    merge_at: usize,
 }
 
 /// Lanes when none are set: one connection each while a batch runs.
 pub const DEFAULT_LANES: usize = 3;
+
+/// Events read by a round past which the next round runs its lanes as one transaction. Lanes
+/// keep a waiting client's wait short while the engine keeps up: each commits as soon as its own
+/// projections are done. But each lane's batch has fixed costs (its transaction, locks, feed
+/// read, checkpoints' move, and a round trip or two per member whatever the events), and rounds
+/// in lanes are shorter, so each carries fewer events. Once events come faster than that (a
+/// round read this many), one transaction for every member carries more events at a lower cost
+/// each, and the engine keeps up with more (docs/BENCHMARKS.md, "Lanes merged under a backlog").
+pub const MERGE_AT: usize = 16;
 
 impl Engine {
     pub fn new(pool: PgPool, projections: Vec<Arc<dyn Projection>>) -> Self {
@@ -148,7 +160,15 @@ impl Engine {
             groups: Vec::new(),
             lane_of: Vec::new(),
             max_poll: MAX_POLL,
+            merge_at: MERGE_AT,
         }
+    }
+
+    /// After a round that read at least `events`, run the next one in a single lane (see
+    /// [`MERGE_AT`]); 0: always in the lanes.
+    pub fn with_merge_at(mut self, events: usize) -> Self {
+        self.merge_at = if events == 0 { usize::MAX } else { events };
+        self
     }
 
     /// Look at the feed at least every `max` when nothing wakes the engine (1 s unless set).
@@ -237,6 +257,7 @@ impl Engine {
         let mut next_take = Instant::now();
         let mut poll = MIN_POLL;
         let mut was_held = false;
+        let mut merged = false;
         loop {
             if self.stopping() {
                 return Ok(());
@@ -264,8 +285,10 @@ impl Engine {
                 .collect();
             let (mut read, mut held) = (0, false);
             if !members.is_empty() {
-                let batch = self.batch_in_lanes(&members).await?;
+                let lanes = if merged { 1 } else { self.lanes };
+                let batch = self.batch_in_lanes(&members, lanes).await?;
                 (read, held) = (batch.read, batch.held);
+                merged = read >= self.merge_at;
                 for (i, error) in batch.failed {
                     let name = self.projections[i].name();
                     tracing::error!(projection = name, %error, "projection failed; it retries alone");
@@ -429,12 +452,18 @@ impl Engine {
         })
     }
 
-    /// One group batch over `members`, each in the lane dealt to it, the lanes run
-    /// at once. Read: the most any lane read (a backlog in one lane means another batch).
-    async fn batch_in_lanes(&self, members: &[usize]) -> Result<Batch, ProjectionError> {
-        let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); self.lanes.max(1)];
+    /// One group batch over `members`, each in the lane dealt to it (all in one when `lanes`
+    /// is 1), the lanes run at once. Read: the most any lane read (a backlog in one lane means
+    /// another batch).
+    async fn batch_in_lanes(
+        &self,
+        members: &[usize],
+        lanes: usize,
+    ) -> Result<Batch, ProjectionError> {
+        let merged = lanes <= 1;
+        let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); lanes.max(1)];
         for &i in members {
-            lanes[self.lane_of[i]].push(i);
+            lanes[if merged { 0 } else { self.lane_of[i] }].push(i);
         }
         lanes.retain(|lane| !lane.is_empty());
         // Each lane's members share their folds of the batch (crate::shared_fold).

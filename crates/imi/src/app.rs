@@ -278,6 +278,9 @@ pub struct Options {
     pub titles_every: Option<Duration>,
     /// The projection engine's lanes ([`Engine::with_lanes`]).
     pub projection_lanes: usize,
+    /// Events read by a round after which the engine's next round runs its lanes as one
+    /// ([`Engine::with_merge_at`]; 0: never).
+    pub projection_merge_at: usize,
 }
 
 impl Options {
@@ -289,6 +292,7 @@ impl Options {
             scheduler_tick: None,
             titles_every: Some(Duration::from_secs(30)),
             projection_lanes: imi_projections::engine::DEFAULT_LANES,
+            projection_merge_at: imi_projections::engine::MERGE_AT,
         }
     }
 
@@ -345,6 +349,7 @@ pub fn start(services: &Services, options: Options) -> Result<Background> {
             &services.wake,
             &stopped,
             options.projection_lanes,
+            options.projection_merge_at,
         )
     } else {
         Vec::new()
@@ -488,6 +493,7 @@ fn spawn_runners(
     wake: &Wake,
     stop: &tokio::sync::watch::Receiver<bool>,
     lanes: usize,
+    merge_at: usize,
 ) -> Vec<JoinHandle<()>> {
     let locks = Arc::new(ActiveLocks::new(pool.clone()));
     let (pool, wake, stop) = (pool.clone(), wake.clone(), stop.clone());
@@ -497,6 +503,7 @@ fn spawn_runners(
                 .with_wake(wake.subscribe())
                 .with_locks(locks.clone())
                 .with_lanes(lanes)
+                .with_merge_at(merge_at)
                 .with_lane_groups(lane_groups())
                 .with_stop(stop.clone());
             match engine.run().await {

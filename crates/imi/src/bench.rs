@@ -92,6 +92,9 @@ pub enum BenchCommand {
         /// The projection engine's lanes (as `imi serve --projection-lanes`).
         #[arg(long, default_value_t = imi_projections::engine::DEFAULT_LANES)]
         projection_lanes: usize,
+        /// As `imi serve --projection-merge-at` (0: the lanes never merge).
+        #[arg(long, default_value_t = imi_projections::engine::MERGE_AT)]
+        projection_merge_at: usize,
     },
     /// How soon a subscription's watcher delivers a change once its projection applied it
     /// (p50/p99, in the projector's process and in another one), against a bare NOTIFY round
@@ -215,10 +218,12 @@ pub async fn run(server_url: &str, command: BenchCommand) -> Result<()> {
             seconds,
             workload,
             projection_lanes,
+            projection_merge_at,
         } => {
             let baseline = fresh_database(server_url).await?;
             let mut options = crate::app::Options::new(&crate::app::Role::ALL, None);
             options.projection_lanes = projection_lanes;
+            options.projection_merge_at = projection_merge_at;
             if workload == "mix" {
                 crate::bench_mix::mix_bench(&pool, &baseline, options, clients, seconds.max(3))
                     .await

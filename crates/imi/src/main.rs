@@ -122,6 +122,10 @@ enum Command {
         /// of the pool while it runs).
         #[arg(long, env = "IMI_PROJECTION_LANES", default_value_t = imi_projections::engine::DEFAULT_LANES)]
         projection_lanes: usize,
+        /// Events read by one of the engine's rounds after which its next round runs the lanes
+        /// as one transaction, which carries a backlog at a lower cost per event (0: never).
+        #[arg(long, env = "IMI_PROJECTION_MERGE_AT", default_value_t = imi_projections::engine::MERGE_AT)]
+        projection_merge_at: usize,
     },
     /// Apply the database migrations.
     Migrate,
@@ -384,6 +388,7 @@ async fn run() -> Result<()> {
                     read_db_pool,
                     read_wait_ms,
                     projection_lanes,
+                    projection_merge_at,
                 } => {
                     let services =
                         services(&master_key.master_key, &token_secret, pool.clone(), mode).await?;
@@ -434,6 +439,7 @@ async fn run() -> Result<()> {
                     };
                     let mut options = app::Options::new(&roles, mailer);
                     options.projection_lanes = projection_lanes;
+                    options.projection_merge_at = projection_merge_at;
                     let background = app::start(&services, options)?;
                     tracing::info!(roles = ?roles, "started");
                     if roles.contains(&app::Role::Gateway) {

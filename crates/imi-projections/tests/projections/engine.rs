@@ -268,6 +268,87 @@ async fn the_group_applies_each_batch_to_every_projection_and_skips_unread_types
     );
 }
 
+/// In how many transactions the live checkpoints of `names` last moved.
+async fn checkpoint_transactions(pool: &PgPool, names: &[&str]) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(DISTINCT xmin::text) FROM projections WHERE slot = 'live' AND name = ANY($1)",
+    )
+    .bind(names)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn after_a_round_that_read_a_backlog_the_lanes_run_as_one_transaction() {
+    const NAMES: [&str; 3] = ["t_1", "t_2", "t_3"];
+    // Merging at 2 events, and never (0): the first must merge, the second must not.
+    for (merge_at, after_backlog) in [(2, 1), (0, 3)] {
+        let pool = migrated().await;
+        append(&pool, &["A"]).await;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(
+            engine(
+                &pool,
+                NAMES
+                    .iter()
+                    .map(|&n| Arc::new(tally(n, None)) as Arc<dyn Projection>)
+                    .collect(),
+            )
+            // Three lanes, one projection each; two events a round.
+            .with_lanes(3)
+            .with_batch_limit(2)
+            .with_merge_at(merge_at)
+            .with_stop(stopped)
+            .run(),
+        );
+        caught_up(&pool, &NAMES).await;
+        // Each caught up alone; give them time to join the group.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        append(&pool, &["A"]).await;
+        caught_up(&pool, &NAMES).await;
+        assert_eq!(
+            checkpoint_transactions(&pool, &NAMES).await,
+            3,
+            "one event: each lane in its own transaction"
+        );
+
+        // Five events in one transaction: rounds of 2, 2 and 1 back to back; after the first
+        // read 2 (at least `merge_at`), the next ones run merged, the last one included.
+        let mut tx = pool.begin().await.unwrap();
+        for _ in 0..5 {
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                 VALUES ('A', gen_random_uuid()::text, 1, 'Happened', '1', '{}', '{}')",
+            )
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        caught_up(&pool, &NAMES).await;
+        assert_eq!(
+            checkpoint_transactions(&pool, &NAMES).await,
+            after_backlog,
+            "merge at {merge_at}: the round after the backlog's"
+        );
+
+        // The last round read 1: the next one runs in the lanes again.
+        append(&pool, &["A"]).await;
+        caught_up(&pool, &NAMES).await;
+        assert_eq!(
+            checkpoint_transactions(&pool, &NAMES).await,
+            3,
+            "merge at {merge_at}: a round after a short read runs in the lanes"
+        );
+        stop.send(true).unwrap();
+        task.await.unwrap().unwrap();
+        for name in NAMES {
+            assert_exact(&pool, name, None).await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_checkpoints_move_refuses_to_move_fewer_than_named() {
     let pool = migrated().await;
@@ -526,10 +607,12 @@ impl Rng {
 #[tokio::test]
 async fn no_event_is_skipped_or_applied_twice_under_concurrent_appends() {
     // One lane (one transaction for all), two (one shared, one alone), three (each alone).
-    for (lanes, seed) in [
-        (1, 0x9e37_79b9_7f4a_7c15u64),
-        (2, 0xdead_beef_cafe_f00d),
-        (3, 42),
+    // And three that merge after every round that read 3 or more (of at most 5).
+    for (lanes, merge_at, seed) in [
+        (1, 0, 0x9e37_79b9_7f4a_7c15u64),
+        (2, 0, 0xdead_beef_cafe_f00d),
+        (3, 0, 42),
+        (3, 3, 7),
     ] {
         let pool = migrated().await;
         let (stop, stopped) = watch::channel(false);
@@ -544,6 +627,7 @@ async fn no_event_is_skipped_or_applied_twice_under_concurrent_appends() {
             )
             .with_batch_limit(5)
             .with_lanes(lanes)
+            .with_merge_at(merge_at)
             .with_stop(stopped)
             .run(),
         );
