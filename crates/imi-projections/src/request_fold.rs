@@ -58,10 +58,13 @@ pub async fn fold_requests<'a>(
 ) -> Result<BTreeMap<String, Touched<'a>>, ProjectionError> {
     let memory = crate::fold_memory::current();
     if let Some((touched, sequences)) = crate::shared_fold::reuse(events) {
-        // Without a memory to copy them from at the end, this member's own states and
-        // sequences are written with its rows, as its own fold would have.
+        // Live, this member keeps its sequences but not the states, which the first member
+        // keeps: a state is the largest value a batch writes, and the live path then keeps
+        // what a group rebuild keeps. A state this member kept from an earlier fold of its own
+        // is now behind: dropped. When it next folds alone, it folds those requests'
+        // histories from the log ([`fold_history_of_missing`]), as after a group rebuild.
         if memory.is_none() {
-            write_states(writes, &touched, &sequences)?;
+            forget_states(writes, &touched, &sequences);
         }
         return Ok(touched);
     }
@@ -120,9 +123,10 @@ pub async fn fold_requests<'a>(
 }
 
 /// Folds from the log the requests of `ids` whose sequence is known but whose state is not
-/// kept, into `stored`: a group rebuild keeps the states in its first member's tables only
-/// ([`crate::rebuild`]), and the others fold a request's history again when they next meet it
-/// on their own (in a lane, the first member's fold stands for theirs).
+/// kept, into `stored`: a group rebuild and a live lane keep the states in their first
+/// member's tables only ([`crate::rebuild`], [`crate::shared_fold`]), and the others fold a
+/// request's history again when they next meet it on their own (in a lane, the first member's
+/// fold stands for theirs).
 async fn fold_history_of_missing(
     db: &mut PgConnection,
     ids: &[String],
@@ -176,6 +180,16 @@ fn write_states(
     )?;
     writes.sequences(sequences);
     Ok(())
+}
+
+/// The sequences of the touched requests into `writes`, and the deletion of their states.
+fn forget_states(writes: &mut Writes, touched: &BTreeMap<String, Touched>, sequences: &Sequences) {
+    let ids: Vec<String> = touched.keys().cloned().collect();
+    writes.sql(format!(
+        "DELETE FROM request_states WHERE request_id = ANY({}::text[])",
+        crate::writes::literal(&ids)
+    ));
+    writes.sequences(sequences);
 }
 
 /// Folds `decoded` (in feed order) over `touched`, checking each request's sequence.

@@ -472,3 +472,38 @@ async fn rebuilt_request_read_models_equal_the_incrementally_built_ones() {
         assert_rebuild_equals_incremental(&scene.pool, p.as_ref()).await;
     }
 }
+
+#[tokio::test]
+async fn a_diff_passes_over_a_state_the_live_slot_does_not_keep_and_names_a_wrong_one() {
+    let scene = Scene::new().await;
+    drafted_and_sent(&scene).await;
+    let pool = &scene.pool;
+    build(pool, &RequestInbox).await;
+    let wait = std::time::Duration::from_secs(30);
+    // A member of a lane after the first keeps the requests' sequences, not their states.
+    sqlx::query("DELETE FROM request_inbox.request_states")
+        .execute(pool)
+        .await
+        .unwrap();
+    let clean = imi_projections::diff::diff(pool, &RequestInbox, wait)
+        .await
+        .unwrap();
+    assert!(clean.is_clean(), "{clean:?}");
+
+    // A state it keeps must be the fold's (rebuilt alone, it keeps them all again).
+    imi_projections::rebuild::rebuild(pool, &RequestInbox, |_| {})
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE request_inbox.request_states SET state = jsonb_set(state, '{request,area}', '\"SD\"')",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let found = imi_projections::diff::diff(pool, &RequestInbox, wait)
+        .await
+        .unwrap();
+    let tables: Vec<&str> = found.differences.iter().map(|t| t.table.as_str()).collect();
+    assert_eq!(tables, ["request_states"], "{found:?}");
+    assert_eq!(found.differences[0].live_only.len(), 1);
+}
