@@ -2,6 +2,7 @@
 //! its projectors running: what each caller may read.
 
 mod reads;
+mod sealing;
 mod subject_requests;
 mod support;
 mod translation;

@@ -473,7 +473,8 @@ async fn group_rebuilds_equal_the_live_path(pool: &PgPool, members: &[&dyn Proje
             assert!(report.events_read > 0, "{name}");
             let rebuilt = dump_schema(pool, name).await;
             for (table, rows) in &live[name] {
-                if table == "request_states" && Some(n) != owner && options.memory > 0 {
+                // The first member's fold stands for the others', which keep its sequences only.
+                if table == "request_states" && Some(n) != owner {
                     assert_eq!(rebuilt.get(table), Some(&vec![]), "{name}: {options:?}");
                     continue;
                 }
