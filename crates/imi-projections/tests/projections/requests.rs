@@ -479,30 +479,27 @@ async fn a_diff_passes_over_a_state_the_live_slot_does_not_keep_and_names_a_wron
     drafted_and_sent(&scene).await;
     let pool = &scene.pool;
     build(pool, &RequestInbox).await;
-    let wait = std::time::Duration::from_secs(30);
+    let change = |sql: &'static str| async move { sqlx::query(sql).execute(pool).await.unwrap() };
+    let diff = || async {
+        let wait = std::time::Duration::from_secs(30);
+        imi_projections::diff::diff(pool, &RequestInbox, wait)
+            .await
+            .unwrap()
+    };
     // A member of a lane after the first keeps the requests' sequences, not their states.
-    sqlx::query("DELETE FROM request_inbox.request_states")
-        .execute(pool)
-        .await
-        .unwrap();
-    let clean = imi_projections::diff::diff(pool, &RequestInbox, wait)
-        .await
-        .unwrap();
+    change("DELETE FROM request_inbox.request_states").await;
+    let clean = diff().await;
     assert!(clean.is_clean(), "{clean:?}");
 
     // A state it keeps must be the fold's (rebuilt alone, it keeps them all again).
     imi_projections::rebuild::rebuild(pool, &RequestInbox, |_| {})
         .await
         .unwrap();
-    sqlx::query(
+    change(
         "UPDATE request_inbox.request_states SET state = jsonb_set(state, '{request,area}', '\"SD\"')",
     )
-    .execute(pool)
-    .await
-    .unwrap();
-    let found = imi_projections::diff::diff(pool, &RequestInbox, wait)
-        .await
-        .unwrap();
+    .await;
+    let found = diff().await;
     let tables: Vec<&str> = found.differences.iter().map(|t| t.table.as_str()).collect();
     assert_eq!(tables, ["request_states"], "{found:?}");
     assert_eq!(found.differences[0].live_only.len(), 1);
