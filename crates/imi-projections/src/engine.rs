@@ -18,7 +18,8 @@
 //! batch costs mostly round trips, so lanes overlap one projection's waits with another's
 //! work; each lane commits (and wakes those waiting for its projections) as soon as it is
 //! done. Lanes hold disjoint members and take their locks in name order, so they never
-//! wait for each other.
+//! wait for each other. After a round that read a backlog ([`MERGE_AT`]), the next runs every
+//! member in one lane: under load one transaction carries more events at a lower cost each.
 //!
 //! A projection that lags (just taken over, new, rebuilding, or failed in a group batch)
 //! catches up alone, with its own batches ([`crate::runner::apply_batch`]), in a task of its
