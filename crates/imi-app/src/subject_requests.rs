@@ -740,13 +740,10 @@ impl App {
         reader: &ActorContext,
         request_id: &str,
     ) -> AppResult<SubjectExport> {
-        let full = request_full::get(&self.pool, request_id)
+        let (full, steps) = request_full::get_with_steps(&self.pool, request_id)
             .await
             .map_err(|e| AppError::database("reading a request", &e))?
             .ok_or_else(|| AppError::from(imi_domain::request::unknown_request()))?;
-        let steps = request_full::steps(&self.pool, request_id)
-            .await
-            .map_err(|e| AppError::database("reading a request's steps", &e))?;
         let s = &full.summary;
         let level = subject_access_level(s);
         let personal = RequestField::Subject.shown_at(level);

@@ -286,8 +286,7 @@ impl Engine {
                 .collect();
             let (mut read, mut held) = (0, false);
             if !members.is_empty() {
-                let lanes = if merged { 1 } else { self.lanes };
-                let batch = self.batch_in_lanes(&members, lanes).await?;
+                let batch = self.batch_in_lanes(&members, merged).await?;
                 (read, held) = (batch.read, batch.held);
                 merged = read >= self.merge_at;
                 for (i, error) in batch.failed {
@@ -453,16 +452,16 @@ impl Engine {
         })
     }
 
-    /// One group batch over `members`, each in the lane dealt to it (all in one when `lanes`
-    /// is 1), the lanes run at once. Read: the most any lane read (a backlog in one lane means
-    /// another batch).
+    /// One group batch over `members`, each in the lane dealt to it (all in one when
+    /// `merged`), the lanes run at once. Read: the most any lane read (a backlog in one lane
+    /// means another batch).
     async fn batch_in_lanes(
         &self,
         members: &[usize],
-        lanes: usize,
+        merged: bool,
     ) -> Result<Batch, ProjectionError> {
-        let merged = lanes <= 1;
-        let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); lanes.max(1)];
+        let count = if merged { 1 } else { self.lanes.max(1) };
+        let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); count];
         for &i in members {
             lanes[if merged { 0 } else { self.lane_of[i] }].push(i);
         }

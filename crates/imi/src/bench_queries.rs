@@ -206,8 +206,9 @@ async fn cases(
             let id = id.clone();
             async move {
                 request_monitoring::get(&pool, &id).await?;
-                request_full::get(&pool, &id).await?;
-                Ok(request_full::steps(&pool, &id).await?.len())
+                // As the service reads them: the row and its steps in one statement.
+                let full = request_full::get_with_steps(&pool, &id).await?;
+                Ok(full.map_or(0, |(_, steps)| steps.len()))
             }
         }),
     });

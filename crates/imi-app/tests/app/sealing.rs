@@ -22,6 +22,5 @@ async fn a_commands_sealer_reads_its_key_once() {
     .unwrap();
     let second = sealer.seal(&json!("second value")).await.expect("held key");
     assert_eq!(second.key_id, first.key_id);
-    assert_ne!(second, first);
     assert!(scene.app.sealer(key).seal(&json!("third")).await.is_err());
 }
